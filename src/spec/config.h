@@ -1,0 +1,53 @@
+/*
+ * config: $FRUGAL_HOME/config.yaml, the user's settings: the default
+ * storage URL, the backends and their settings, budgets. A missing file is
+ * an empty config with defaults. Errors use the same diagnostics as task
+ * files (file:line:col, key, expectation, did-you-mean).
+ *
+ *   storage: file:///mnt/shared/frugal       # default: file://$FRUGAL_HOME/storage
+ *   default_backend: local
+ *   backends:
+ *     local:
+ *       gpus: 2              # a count, a list of device ids [0, 1], or "auto" (nvidia-smi -L)
+ *       gpu_type: RTX4090    # name used to match accelerators (default "GPU")
+ *       price_per_gpu_hour: 0.40   # USD, feeds the cost ledger (default 0)
+ *       price_per_hour: 0.0        # USD for a job with no GPU (default 0)
+ *       cpus: 8              # advertised vCPUs (default: this machine's)
+ *       memory: 32           # advertised GiB (default: this machine's)
+ *   budgets:
+ *     monthly: 100.0
+ */
+#ifndef FRUGAL_SPEC_CONFIG_H
+#define FRUGAL_SPEC_CONFIG_H
+
+#include "spec/task.h"
+
+struct local_config {
+	int gpus_auto;		/* detect with nvidia-smi -L */
+	char **gpu_ids;		/* device ids handed out in CUDA_VISIBLE_DEVICES */
+	size_t n_gpu_ids;
+	char *gpu_type;		/* default "GPU" */
+	double price_per_gpu_hour;
+	double price_per_hour;
+	double cpus;		/* 0: detect */
+	double memory;		/* GiB; 0: detect */
+};
+
+struct config {
+	char *path;		/* the file read, or NULL */
+	char *storage_url;	/* NULL: file://$FRUGAL_HOME/storage */
+	char *default_backend;	/* NULL: "local" */
+	struct local_config local;
+	double budget_monthly;	/* 0: none */
+};
+
+void config_init(struct config *c);
+void config_release(struct config *c);
+
+/* Read path; a missing file gives defaults and returns 0. Problems go to
+ * diags with FRUGAL_EINVAL returned. */
+int config_load(const char *path, struct config *ret, struct diag_list *diags);
+int config_parse_buffer(const char *buf, size_t len, const char *name,
+			struct config *ret, struct diag_list *diags);
+
+#endif
