@@ -1,8 +1,60 @@
+/*
+ * main: the frugal multi-call binary. The first argument names the role
+ * or command; each lives in its own file.
+ */
+#include "agent/agent.h"
+#include "cli/cli.h"
+
 #include <stdio.h>
+#include <string.h>
+
 int main(int argc, char **argv);
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *help;
+} commands[] = {
+	{ "launch", cmd_launch, "launch TASK.yaml [-d] [--dry-run] [--backend NAME] [--name NAME]"
+	  " [--env K=V]... [--secret K[=V]]... [--json]" },
+	{ "status", cmd_status, "status [JOB...] [--all] [--json]" },
+	{ "logs", cmd_logs, "logs JOB [-f|--follow] [--attempt N] [--timestamps]" },
+	{ "cancel", cmd_cancel, "cancel JOB..." },
+	{ "cost", cmd_cost, "cost [--by job|sweep|backend|day] [--json|--csv]" },
+	{ "check", cmd_check, "check TASK.yaml          validate a task file, print its plan" },
+	{ "controller", cmd_controller, "controller [--foreground|--stop]" },
+	{ "agent", agent_main, "agent --instance-dir DIR   (internal: runs on the machine)" },
+};
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: frugal COMMAND [ARGS]\n\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  frugal %s\n", commands[i].help);
+	fprintf(out, "  frugal version\n\nState lives in $FRUGAL_HOME (default ~/.frugal).\n");
+}
+
 int main(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	puts("frugal " FRUGAL_VERSION);
-	return 0;
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+		printf("frugal %s\n", FRUGAL_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "frugal: error: unknown command '%s'; see 'frugal help'\n", argv[1]);
+	return 2;
 }

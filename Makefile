@@ -1,0 +1,49 @@
+# frugal: the two commands a new user needs.
+#   make demo    install missing packages, build, run a real job on this machine
+#   make check   install missing packages, build, run every test (plus ASan/UBSan)
+PREFIX ?= /usr/local
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+FRUGAL_HOME_DEMO ?= $(CURDIR)/$(BUILD)/demo-home
+
+.PHONY: all deps build demo check test asan install bench fuzz clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/Makefile:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/Makefile
+	cmake --build $(BUILD) -j$(JOBS)
+
+demo: build
+	@FRUGAL=$(CURDIR)/$(BUILD)/frugal FRUGAL_HOME=$(FRUGAL_HOME_DEMO) scripts/demo
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DFRUGAL_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j$(JOBS)
+
+check: test asan
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+bench: build
+	scripts/bench $(BUILD)
+
+fuzz: deps
+	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DFRUGAL_FUZZ=ON -DFRUGAL_SANITIZE=ON
+	cmake --build build-fuzz -j$(JOBS)
+	./build-fuzz/fuzz_task -max_total_time=60 fuzz/corpus/task
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

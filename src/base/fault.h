@@ -1,0 +1,12 @@
+/*
+ * fault: fault-injection points for crash tests. A process whose
+ * environment has FRUGAL_FAULT=<step> calls _exit(99) when it reaches
+ * fault_point("<step>"), as if it had been killed right there.
+ * FRUGAL_FAULT_LOG=<file> appends every point reached (to list them).
+ */
+#ifndef FRUGAL_BASE_FAULT_H
+#define FRUGAL_BASE_FAULT_H
+
+void fault_point(const char *step);
+
+#endif

@@ -1,0 +1,176 @@
+#include "cli/cli.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("frugal: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_error_e(const struct error *err)
+{
+	cli_error("%s", error_msg(err));
+}
+
+int cli_open(struct cli *c)
+{
+	struct error err = ERROR_INIT;
+	struct diag_list diags = DIAG_LIST_INIT;
+
+	memset(c, 0, sizeof(*c));
+	config_init(&c->cfg);
+	if (home_open(&c->home, &err) < 0) {
+		cli_error_e(&err);
+		return -1;
+	}
+	if (config_load(c->home.config, &c->cfg, &diags) < 0) {
+		struct strbuf sb = STRBUF_INIT;
+		diag_list_format(&diags, &sb);
+		fputs(sb.buf, stderr);
+		strbuf_release(&sb);
+		diag_list_release(&diags);
+		return -1;
+	}
+	diag_list_release(&diags);
+	return 0;
+}
+
+struct store *cli_store(struct cli *c)
+{
+	struct error err = ERROR_INIT;
+
+	if (!c->st && store_open(c->home.db, &c->st, &err) < 0) {
+		cli_error_e(&err);
+		return NULL;
+	}
+	return c->st;
+}
+
+void cli_close(struct cli *c)
+{
+	store_free(c->st);
+	config_release(&c->cfg);
+	home_release(&c->home);
+}
+
+const char *cli_storage_url(const struct cli *c)
+{
+	return c->cfg.storage_url ? c->cfg.storage_url : c->home.storage_url;
+}
+
+char *cli_outputs_url(const struct cli *c, const struct job *j)
+{
+	if (j->outputs_url)
+		return xstrdup(j->outputs_url);
+	return xasprintf("%s/jobs/%s/outputs", cli_storage_url(c), j->id);
+}
+
+/* ---- tables ---- */
+
+struct table {
+	int ncols;
+	char **cells;	/* rows * ncols, row 0 is the header */
+	size_t rows, alloc;
+};
+
+struct table *table_new(int ncols, ...)
+{
+	struct table *t = xcalloc(1, sizeof(*t));
+	va_list ap;
+	int i;
+
+	t->ncols = ncols;
+	XGROW(t->cells, (size_t)ncols, t->alloc);
+	va_start(ap, ncols);
+	for (i = 0; i < ncols; i++)
+		t->cells[i] = xstrdup(va_arg(ap, const char *));
+	va_end(ap);
+	t->rows = 1;
+	return t;
+}
+
+void table_add(struct table *t, ...)
+{
+	va_list ap;
+	int i;
+
+	XGROW(t->cells, (t->rows + 1) * (size_t)t->ncols, t->alloc);
+	va_start(ap, t);
+	for (i = 0; i < t->ncols; i++) {
+		const char *s = va_arg(ap, const char *);
+		t->cells[t->rows * (size_t)t->ncols + (size_t)i] = xstrdup(s ? s : "-");
+	}
+	va_end(ap);
+	t->rows++;
+}
+
+void table_print(struct table *t, FILE *out)
+{
+	size_t *w = xcalloc((size_t)t->ncols, sizeof(size_t));
+	struct strbuf line = STRBUF_INIT;
+	size_t r;
+	int i;
+
+	for (r = 0; r < t->rows; r++)
+		for (i = 0; i < t->ncols; i++) {
+			size_t len = strlen(t->cells[r * (size_t)t->ncols + (size_t)i]);
+			if (len > w[i])
+				w[i] = len;
+		}
+	for (r = 0; r < t->rows; r++) {
+		strbuf_reset(&line);
+		for (i = 0; i < t->ncols; i++) {
+			const char *s = t->cells[r * (size_t)t->ncols + (size_t)i];
+			if (i == t->ncols - 1)
+				strbuf_adds(&line, s);
+			else
+				strbuf_addf(&line, "%-*s  ", (int)w[i], s);
+		}
+		strbuf_rtrim(&line);
+		strbuf_addch(&line, '\n');
+		fwrite(line.buf, 1, line.len, out);
+	}
+	strbuf_release(&line);
+	free(w);
+}
+
+void table_free(struct table *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->rows * (size_t)t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	free(t);
+}
+
+void fmt_usd(double usd, char *buf, size_t len)
+{
+	if (usd > 0 && usd < 0.01)
+		snprintf(buf, len, "$%.4f", usd);
+	else
+		snprintf(buf, len, "$%.2f", usd);
+}
+
+void fmt_age(int64_t then_ms, char *buf, size_t len)
+{
+	char d[32];
+	int64_t s = (time_now_ms() - then_ms) / 1000;
+
+	duration_format(s, d, sizeof(d));
+	snprintf(buf, len, "%s ago", d);
+}

@@ -1,0 +1,121 @@
+/*
+ * check: validate a task file and print the plan it would make.
+ */
+#include "cli/cli.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_parse_task(const char *path, struct task *ret)
+{
+	struct diag_list diags = DIAG_LIST_INIT;
+	int r = task_parse_file(path, ret, &diags);
+
+	if (r < 0) {
+		struct strbuf sb = STRBUF_INIT;
+
+		diag_list_format(&diags, &sb);
+		fputs(sb.buf, stderr);
+		fprintf(stderr, "frugal: %zu problem%s in '%s'; nothing was launched\n", diags.n,
+			diags.n == 1 ? "" : "s", path);
+		strbuf_release(&sb);
+	}
+	diag_list_release(&diags);
+	return r < 0 ? -1 : 0;
+}
+
+int cli_plan(struct cli *c, const struct task *t, const char *backend, struct plan *ret)
+{
+	struct error err = ERROR_INIT;
+	struct provider *p = NULL;
+	const char *name = provider_choose(t, &c->cfg, backend);
+	int r;
+
+	if ((r = provider_open(name, &c->cfg, c->home.dir, &p, &err)) < 0 ||
+	    (r = p->ops->plan(p, t, ret, &err)) < 0) {
+		cli_error("%s: cannot plan on backend '%s': %s", t->path ? t->path : "task",
+			  name, error_msg(&err));
+		provider_free(p);
+		return -1;
+	}
+	provider_free(p);
+	return 0;
+}
+
+void cli_print_plan(const struct task *t, const struct plan *pl, FILE *out)
+{
+	struct strbuf acc = STRBUF_INIT;
+	char price[32], rt[32];
+
+	task_format_accels(&t->res, &acc);
+	fmt_usd(pl->price_per_hour, price, sizeof(price));
+	fprintf(out, "Plan for %s:\n", t->name ? t->name : (t->path ? t->path : "task"));
+	fprintf(out, "  backend        %s (%s)\n", pl->backend, pl->capacity ? pl->capacity : "");
+	fprintf(out, "  instance       %s%s\n", pl->instance_type, pl->spot ? " (spot)" : "");
+	fprintf(out, "  accelerators   %s -> %d GPU%s\n", acc.len ? acc.buf : "-", pl->gpus,
+		pl->gpus == 1 ? "" : "s");
+	fprintf(out, "  price          %s/h\n", price);
+	if (t->stop.max_runtime) {
+		duration_format(t->stop.max_runtime, rt, sizeof(rt));
+		fmt_usd(pl->price_per_hour * (double)t->stop.max_runtime / 3600.0, price,
+			sizeof(price));
+		fprintf(out, "  max runtime    %s (at most %s)\n", rt, price);
+	}
+	if (t->checkpoint.dir) {
+		duration_format(t->checkpoint.interval, rt, sizeof(rt));
+		fprintf(out, "  checkpoints    %s every %s, keep %d\n", t->checkpoint.dir, rt,
+			t->checkpoint.keep);
+	}
+	if (t->outputs.n_paths)
+		fprintf(out, "  outputs        %zu pattern%s -> %s\n", t->outputs.n_paths,
+			t->outputs.n_paths == 1 ? "" : "s",
+			t->outputs.to ? t->outputs.to : "the job's storage prefix");
+	strbuf_release(&acc);
+}
+
+int cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "backend", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *backend = NULL;
+	struct cli c;
+	struct task t;
+	struct plan pl = { 0 };
+	int opt, r = 1;
+
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'b': backend = optarg; break;
+		case 'h': printf("usage: frugal check TASK.yaml [--backend NAME]\n"); return 0;
+		default: return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		cli_error("check takes one task file: frugal check TASK.yaml");
+		return 2;
+	}
+	task_init(&t);
+	if (cli_parse_task(argv[optind], &t) < 0) {
+		task_release(&t);
+		return 1;
+	}
+	if (cli_open(&c) < 0)
+		goto out;
+	if (cli_plan(&c, &t, backend, &pl) < 0)
+		goto out;
+	printf("%s: OK\n", argv[optind]);
+	cli_print_plan(&t, &pl, stdout);
+	r = 0;
+out:
+	plan_release(&pl);
+	task_release(&t);
+	cli_close(&c);
+	return r;
+}

@@ -1,0 +1,227 @@
+/*
+ * logs: print or follow a job's logs from storage; follow_job is also how
+ * launch shows a job until it ends.
+ */
+#include "cli/cli.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "storage/storage.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+	interrupted = 1;
+}
+
+/* Write the complete lines of buf (keeping a partial last line in it). */
+static void emit_lines(struct strbuf *buf, int timestamps, int final)
+{
+	size_t start = 0, i;
+
+	for (i = 0; i < buf->len; i++) {
+		if (buf->buf[i] != '\n')
+			continue;
+		{
+			const char *line = buf->buf + start;
+			size_t len = i - start + 1;
+			/* Lines are "2026-11-22T08:15:03.123Z TEXT". */
+			if (!timestamps && len > 25 && line[4] == '-' && line[10] == 'T' &&
+			    line[24] == ' ') {
+				line += 25;
+				len -= 25;
+			}
+			fwrite(line, 1, len, stdout);
+		}
+		start = i + 1;
+	}
+	if (final && start < buf->len) {
+		fwrite(buf->buf + start, 1, buf->len - start, stdout);
+		fputc('\n', stdout);
+		start = buf->len;
+	}
+	if (start) {
+		memmove(buf->buf, buf->buf + start, buf->len - start);
+		buf->len -= start;
+		buf->buf[buf->len] = '\0';
+	}
+	fflush(stdout);
+}
+
+/* Show where the outputs went and what is there. */
+static void print_outputs(const char *url)
+{
+	struct storage *s = NULL;
+	struct storage_list l = STORAGE_LIST_INIT;
+	size_t i;
+
+	if (storage_open(url, &s, NULL) < 0)
+		return;
+	if (storage_list(s, "", &l, NULL) == 0 && l.n) {
+		fprintf(stderr, "Outputs in %s:\n", url);
+		for (i = 0; i < l.n && i < 20; i++)
+			fprintf(stderr, "  %-40s %lld bytes\n", l.items[i].key,
+				(long long)l.items[i].size);
+		if (l.n > 20)
+			fprintf(stderr, "  ... and %zu more\n", l.n - 20);
+	}
+	storage_list_release(&l);
+	storage_free(s);
+}
+
+static void print_summary(struct cli *c, const struct job *j)
+{
+	char cost[32], dur[32];
+	char *out = cli_outputs_url(c, j);
+
+	fmt_usd(j->cost_usd, cost, sizeof(cost));
+	duration_format((j->ended_at - j->submitted_at) / 1000, dur, sizeof(dur));
+	fprintf(stderr, "Job %s %s after %s (%d attempt%s), cost %s%s%s\n", j->id,
+		job_status_name(j->status), dur, j->n_attempts, j->n_attempts == 1 ? "" : "s",
+		cost, j->reason && *j->reason ? ": " : "", j->reason ? j->reason : "");
+	print_outputs(out);
+	free(out);
+}
+
+int follow_job(struct cli *c, const char *job_id, int from_attempt, int timestamps,
+	       int follow)
+{
+	struct error err = ERROR_INIT;
+	struct storage *s = NULL;
+	struct strbuf buf = STRBUF_INIT;
+	struct sigaction sa, old;
+	int64_t offset = 0;
+	int cur = from_attempt, r = 1;
+
+	if (!cli_store(c))
+		return 1;
+	if (storage_open(cli_storage_url(c), &s, &err) < 0) {
+		cli_error_e(&err);
+		return 1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	if (follow)
+		sigaction(SIGINT, &sa, &old);
+	for (;;) {
+		struct job j;
+		char *key;
+		int terminal, got;
+
+		if (store_job_get(c->st, job_id, &j, &err) < 0) {
+			cli_error_e(&err);
+			break;
+		}
+		terminal = job_status_is_terminal(j.status);
+		if (cur == 0)
+			cur = j.n_attempts ? j.n_attempts : 1;
+		key = xasprintf("jobs/%s/logs/attempt-%d.log", j.id, cur);
+		strbuf_reset(&buf);
+		got = 0;
+		for (;;) {
+			size_t before = buf.len;
+			if (storage_read_at(s, key, offset, 1 << 20, &buf, NULL) < 0)
+				break;
+			offset += (int64_t)(buf.len - before);
+			if (buf.len == before)
+				break;
+			got = 1;
+			emit_lines(&buf, timestamps, 0);
+		}
+		emit_lines(&buf, timestamps, !follow || (terminal && !got));
+		free(key);
+		if (!follow) {
+			r = 0;
+			job_release(&j);
+			break;
+		}
+		if (!got && cur < j.n_attempts) {
+			cur++;
+			offset = 0;
+			fprintf(stderr, "--- attempt %d ---\n", cur);
+			job_release(&j);
+			continue;
+		}
+		if (!got && terminal) {
+			print_summary(c, &j);
+			r = j.status == JOB_SUCCEEDED ? 0 : 1;
+			job_release(&j);
+			break;
+		}
+		job_release(&j);
+		if (interrupted) {
+			fprintf(stderr, "\nStopped following. Job %s keeps running:"
+				" 'frugal logs -f %s' to follow again, 'frugal cancel %s' to stop it.\n",
+				job_id, job_id, job_id);
+			r = 130;
+			break;
+		}
+		if (!got)
+			time_sleep_ms(100);
+	}
+	if (follow)
+		sigaction(SIGINT, &old, NULL);
+	strbuf_release(&buf);
+	storage_free(s);
+	return r;
+}
+
+int cmd_logs(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ "attempt", required_argument, NULL, 'a' },
+		{ "timestamps", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct error err = ERROR_INIT;
+	int follow = 0, attempt = 0, ts = 0, opt, r = 1;
+	struct cli c;
+	struct job j;
+
+	while ((opt = getopt_long(argc, argv, "fth", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'f': follow = 1; break;
+		case 't': ts = 1; break;
+		case 'a':
+			attempt = atoi(optarg);
+			if (attempt < 1) {
+				cli_error("--attempt wants a number from 1, got '%s'", optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			printf("usage: frugal logs JOB [-f|--follow] [--attempt N] [--timestamps]\n");
+			return 0;
+		default: return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		cli_error("logs takes one job: frugal logs JOB [-f]");
+		return 2;
+	}
+	if (cli_open(&c) < 0 || !cli_store(&c))
+		goto out;
+	if (store_job_get(c.st, argv[optind], &j, &err) < 0) {
+		cli_error_e(&err);
+		goto out;
+	}
+	if (attempt > j.n_attempts && attempt > 1) {
+		cli_error("job %s has %d attempt%s, not %d", j.id, j.n_attempts,
+			  j.n_attempts == 1 ? "" : "s", attempt);
+		job_release(&j);
+		goto out;
+	}
+	r = follow_job(&c, j.id, follow && !attempt ? 1 : attempt, ts, follow);
+	job_release(&j);
+out:
+	cli_close(&c);
+	return r;
+}

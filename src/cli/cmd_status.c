@@ -1,0 +1,211 @@
+/*
+ * status: the jobs as a table (live ones and the newest finished), one
+ * job in detail, or everything as JSON.
+ */
+#include "cli/cli.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RECENT_FINISHED 20
+
+static json_t *attempt_json(const struct attempt *a)
+{
+	char started[32] = "", ended[32] = "";
+	json_t *o;
+
+	time_format_iso(a->started_at, started, sizeof(started));
+	if (a->ended_at)
+		time_format_iso(a->ended_at, ended, sizeof(ended));
+	o = json_pack("{s:i, s:s, s:s?, s:s?, s:s?, s:b, s:f, s:s, s:s?, s:s?, s:s?}",
+		      "attempt", a->n, "backend", a->backend, "region", a->region,
+		      "zone", a->zone, "instance_type", a->instance_type, "spot", a->spot,
+		      "price_per_hour", a->price_per_hour, "started_at", started,
+		      "ended_at", a->ended_at ? ended : NULL, "outcome", a->outcome,
+		      "gpus", a->gpus);
+	json_object_set_new(o, "exit_code", a->has_exit_code ? json_integer(a->exit_code)
+							      : json_null());
+	return o;
+}
+
+static json_t *job_json(struct cli *c, const struct job *j, int with_attempts)
+{
+	char sub[32], end[32];
+	char *out = cli_outputs_url(c, j);
+	json_t *o;
+
+	time_format_iso(j->submitted_at, sub, sizeof(sub));
+	if (j->ended_at)
+		time_format_iso(j->ended_at, end, sizeof(end));
+	o = json_pack("{s:s, s:s?, s:s, s:s, s:s, s:i, s:s, s:s?, s:i, s:f, s:s, s:s?, s:b}",
+		      "id", j->id, "name", j->name, "status", job_status_name(j->status),
+		      "backend", j->backend, "accelerators", j->accelerators, "gpus", j->gpus,
+		      "submitted_at", sub, "ended_at", j->ended_at ? end : NULL,
+		      "restarts", j->restarts, "cost_usd", j->cost_usd, "outputs_url", out,
+		      "reason", j->reason && *j->reason ? j->reason : NULL,
+		      "cancel_requested", j->cancel_requested);
+	free(out);
+	if (with_attempts) {
+		struct attempt_list l = { 0 };
+		json_t *arr = json_array();
+		size_t i;
+
+		if (store_attempt_list(c->st, j->id, &l, NULL) == 0)
+			for (i = 0; i < l.n; i++)
+				json_array_append_new(arr, attempt_json(&l.items[i]));
+		attempt_list_release(&l);
+		json_object_set_new(o, "attempts", arr);
+	}
+	return o;
+}
+
+static void print_table(const struct job_list *jobs)
+{
+	struct table *t = table_new(9, "ID", "NAME", "STATUS", "BACKEND", "RESOURCES",
+				    "SUBMITTED", "DURATION", "RESTARTS", "COST");
+	int64_t now = time_now_ms();
+	size_t i;
+
+	for (i = 0; i < jobs->n; i++) {
+		const struct job *j = &jobs->items[i];
+		char age[48], dur[32], rs[16], cost[32];
+
+		fmt_age(j->submitted_at, age, sizeof(age));
+		duration_format(((j->ended_at ? j->ended_at : now) - j->submitted_at) / 1000, dur,
+				sizeof(dur));
+		snprintf(rs, sizeof(rs), "%d", j->restarts);
+		fmt_usd(j->cost_usd, cost, sizeof(cost));
+		table_add(t, j->id, j->name ? j->name : "-", job_status_name(j->status),
+			  j->backend, j->accelerators, age, dur, rs, cost);
+	}
+	table_print(t, stdout);
+	table_free(t);
+}
+
+static void print_detail(struct cli *c, const struct job *j)
+{
+	struct attempt_list l = { 0 };
+	struct event_list ev = { 0 };
+	char when[32], cost[32];
+	char *out = cli_outputs_url(c, j);
+	size_t i;
+
+	time_format_local(j->submitted_at, when, sizeof(when));
+	fmt_usd(j->cost_usd, cost, sizeof(cost));
+	printf("Job %s%s%s%s\n", j->id, j->name ? " (" : "", j->name ? j->name : "",
+	       j->name ? ")" : "");
+	printf("  status     %s%s%s\n", job_status_name(j->status),
+	       j->reason && *j->reason ? ": " : "", j->reason ? j->reason : "");
+	printf("  backend    %s, %s\n", j->backend, j->accelerators);
+	printf("  submitted  %s\n", when);
+	printf("  restarts   %d\n", j->restarts);
+	printf("  cost       %s\n", cost);
+	printf("  outputs    %s\n", out);
+	free(out);
+	if (store_attempt_list(c->st, j->id, &l, NULL) == 0 && l.n) {
+		struct table *t = table_new(8, "  ATTEMPT", "BACKEND", "INSTANCE", "GPUS", "$/H",
+					    "STARTED", "OUTCOME", "EXIT");
+		for (i = 0; i < l.n; i++) {
+			const struct attempt *a = &l.items[i];
+			char n[16], price[32], st[32], ex[16];
+
+			snprintf(n, sizeof(n), "  %d", a->n);
+			snprintf(price, sizeof(price), "%.4f", a->price_per_hour);
+			time_format_local(a->started_at, st, sizeof(st));
+			snprintf(ex, sizeof(ex), "%d", a->exit_code);
+			table_add(t, n, a->backend, a->instance_type,
+				  a->gpus && *a->gpus ? a->gpus : "-", price, st,
+				  a->outcome ? a->outcome : "running", a->has_exit_code ? ex : "-");
+		}
+		printf("\n");
+		table_print(t, stdout);
+		table_free(t);
+	}
+	attempt_list_release(&l);
+	if (store_event_list(c->st, j->id, &ev, NULL) == 0 && ev.n) {
+		printf("\n  Events:\n");
+		for (i = 0; i < ev.n; i++) {
+			time_format_local(ev.items[i].at, when, sizeof(when));
+			printf("  %s  %-10s %s\n", when, ev.items[i].kind, ev.items[i].message);
+		}
+	}
+	event_list_release(&ev);
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct error err = ERROR_INIT;
+	int all = 0, json = 0, opt, r = 1, i;
+	struct job_list jobs = { 0 };
+	struct cli c;
+
+	while ((opt = getopt_long(argc, argv, "ah", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'a': all = 1; break;
+		case 'j': json = 1; break;
+		case 'h': printf("usage: frugal status [JOB...] [--all] [--json]\n"); return 0;
+		default: return 2;
+		}
+	}
+	if (cli_open(&c) < 0 || !cli_store(&c))
+		goto out;
+	if (optind < argc) {
+		json_t *arr = json_array();
+		r = 0;
+		for (i = optind; i < argc; i++) {
+			struct job j;
+			if (store_job_get(c.st, argv[i], &j, &err) < 0) {
+				cli_error_e(&err);
+				r = 1;
+				continue;
+			}
+			if (json)
+				json_array_append_new(arr, job_json(&c, &j, 1));
+			else
+				print_detail(&c, &j);
+			job_release(&j);
+		}
+		if (json) {
+			json_t *doc = json_pack("{s:o}", "jobs", arr);
+			json_dumpf(doc, stdout, JSON_INDENT(2));
+			putchar('\n');
+			json_decref(doc);
+		} else {
+			json_decref(arr);
+		}
+		goto out;
+	}
+	if (store_job_list(c.st, !all, RECENT_FINISHED, &jobs, &err) < 0) {
+		cli_error_e(&err);
+		goto out;
+	}
+	if (json) {
+		json_t *arr = json_array(), *doc;
+		size_t k;
+		for (k = 0; k < jobs.n; k++)
+			json_array_append_new(arr, job_json(&c, &jobs.items[k], 1));
+		doc = json_pack("{s:o}", "jobs", arr);
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(doc);
+	} else if (!jobs.n) {
+		printf("No jobs. Start one with: frugal launch TASK.yaml\n");
+	} else {
+		print_table(&jobs);
+	}
+	r = 0;
+out:
+	job_list_release(&jobs);
+	cli_close(&c);
+	return r;
+}

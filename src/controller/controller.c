@@ -1,0 +1,288 @@
+/*
+ * controller.c: the daemon around the reconciler: single instance lock,
+ * the wake socket, timers and signals. The state machine itself is in
+ * reconcile.c.
+ */
+#include "controller/controller.h"
+#include "controller/reconcile.h"
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+struct daemon {
+	struct reconciler *rec;
+	uv_loop_t *loop;
+	uv_pipe_t server;
+	uv_timer_t tick;
+	uv_timer_t kick;
+	uv_signal_t sigchld, sigterm, sigint, sighup;
+	int64_t idle_since;
+	int64_t idle_exit_ms;
+	int stopping;
+};
+
+static void run_reconcile(struct daemon *d)
+{
+	int live = reconciler_step(d->rec);
+
+	if (live > 0 || live < 0)
+		d->idle_since = time_mono_ms();
+	else if (d->idle_exit_ms >= 0 && time_mono_ms() - d->idle_since >= d->idle_exit_ms) {
+		log_info("no live jobs for %llds: exiting", (long long)(d->idle_exit_ms / 1000));
+		d->stopping = 1;
+		uv_stop(d->loop);
+	}
+}
+
+static void on_kick(uv_timer_t *t)
+{
+	run_reconcile(t->data);
+}
+
+/* Coalesce many wake-ups into one reconcile pass on the next loop turn. */
+static void kick_soon(struct daemon *d)
+{
+	if (!uv_is_active((uv_handle_t *)&d->kick))
+		uv_timer_start(&d->kick, on_kick, 0, 0);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	run_reconcile(t->data);
+}
+
+static void on_close_free(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	static char slab[512];
+
+	buf->base = slab;
+	buf->len = sizeof(slab);
+}
+
+static void on_client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct daemon *d = s->data;
+
+	if (n > 0)
+		kick_soon(d);
+	if (n < 0)
+		uv_close((uv_handle_t *)s, on_close_free);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	struct daemon *d = server->data;
+	uv_pipe_t *client;
+
+	if (status < 0)
+		return;
+	client = xcalloc(1, sizeof(*client));
+	uv_pipe_init(d->loop, client, 0);
+	client->data = d;
+	if (uv_accept(server, (uv_stream_t *)client) == 0)
+		uv_read_start((uv_stream_t *)client, on_alloc, on_client_read);
+	else
+		uv_close((uv_handle_t *)client, on_close_free);
+}
+
+/* Agents are our children while we live: reap them and look at once. */
+static void on_sigchld(uv_signal_t *h, int sig)
+{
+	int status;
+
+	while (waitpid(-1, &status, WNOHANG) > 0)
+		;
+	kick_soon(h->data);
+}
+
+static void on_stop_signal(uv_signal_t *h, int sig)
+{
+	struct daemon *d = h->data;
+
+	log_info("got signal %d: exiting; jobs keep running", sig);
+	d->stopping = 1;
+	uv_stop(d->loop);
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+int controller_run(struct error *err)
+{
+	struct home home = HOME_INIT;
+	struct daemon d;
+	const char *idle = getenv("FRUGAL_CONTROLLER_IDLE_EXIT");
+	char pid[32];
+	int lock_fd = -1, r;
+	int64_t secs = 60;
+
+	memset(&d, 0, sizeof(d));
+	if ((r = home_open(&home, err)) < 0)
+		return r;
+	lock_fd = open(home.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock_fd < 0) {
+		r = error_errno(err, "cannot open '%s'", home.lock);
+		goto out;
+	}
+	if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		r = 1;	/* another controller runs: fine */
+		goto out;
+	}
+	log_set_prefix("controller");
+	if ((r = reconciler_new(&home, &d.rec, err)) < 0)
+		goto out;
+	if (idle && duration_parse(idle, &secs) < 0)
+		secs = 60;
+	d.idle_exit_ms = secs * 1000;
+	d.idle_since = time_mono_ms();
+	d.loop = uv_default_loop();
+
+	unlink(home.socket);	/* stale: we hold the lock */
+	uv_pipe_init(d.loop, &d.server, 0);
+	d.server.data = &d;
+	if ((r = uv_pipe_bind(&d.server, home.socket)) < 0 ||
+	    (r = uv_listen((uv_stream_t *)&d.server, 128, on_connection)) < 0) {
+		r = error_set(err, FRUGAL_EIO, "cannot listen on '%s': %s", home.socket,
+			      uv_strerror(r));
+		goto out;
+	}
+	chmod(home.socket, 0600);
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	fs_write_atomic(home.pidfile, pid, strlen(pid), 0600, 1, NULL);
+
+	uv_timer_init(d.loop, &d.tick);
+	uv_timer_init(d.loop, &d.kick);
+	d.tick.data = d.kick.data = &d;
+	uv_timer_start(&d.tick, on_tick, 0, 1000);
+	uv_signal_init(d.loop, &d.sigchld);
+	uv_signal_init(d.loop, &d.sigterm);
+	uv_signal_init(d.loop, &d.sigint);
+	uv_signal_init(d.loop, &d.sighup);
+	d.sigchld.data = d.sigterm.data = d.sigint.data = d.sighup.data = &d;
+	uv_signal_start(&d.sigchld, on_sigchld, SIGCHLD);
+	uv_signal_start(&d.sigterm, on_stop_signal, SIGTERM);
+	uv_signal_start(&d.sigint, on_stop_signal, SIGINT);
+	/* The terminal that started us may close: ignore its hangup. */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	log_info("controller for %s started", home.dir);
+	uv_run(d.loop, UV_RUN_DEFAULT);
+
+	unlink(home.socket);
+	unlink(home.pidfile);
+	uv_walk(d.loop, close_walk, NULL);
+	uv_run(d.loop, UV_RUN_DEFAULT);
+	uv_loop_close(d.loop);
+	r = 0;
+out:
+	reconciler_free(d.rec);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	home_release(&home);
+	return r;
+}
+
+int controller_wake(const struct home *h, const char *job_id)
+{
+	struct sockaddr_un sa;
+	char msg[64];
+	int fd, n, r = -1;
+
+	if (strlen(h->socket) >= sizeof(sa.sun_path))
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, h->socket, strlen(h->socket) + 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		n = snprintf(msg, sizeof(msg), "wake %s\n", job_id ? job_id : "");
+		if (send(fd, msg, (size_t)n, MSG_NOSIGNAL) == n)
+			r = 0;
+	}
+	close(fd);
+	return r;
+}
+
+/* Start "frugal controller" detached: double fork, new session, no tty,
+ * output to controller.log, without an instance marker inherited from a
+ * job that runs frugal itself. */
+static int spawn_controller(const struct home *h, struct error *err)
+{
+	char *exe = realpath("/proc/self/exe", NULL);
+	pid_t pid;
+	int status;
+
+	if (!exe)
+		return error_errno(err, "cannot find the frugal executable");
+	pid = fork();
+	if (pid < 0) {
+		free(exe);
+		return error_errno(err, "cannot start the controller");
+	}
+	if (pid == 0) {
+		int nul, logfd;
+
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		nul = open("/dev/null", O_RDWR);
+		logfd = open(h->controller_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (nul >= 0)
+			dup2(nul, 0);
+		if (logfd >= 0) {
+			dup2(logfd, 1);
+			dup2(logfd, 2);
+		}
+		unsetenv("FRUGAL_INSTANCE");
+		unsetenv("FRUGAL_FAULT");
+		if (getenv("FRUGAL_CONTROLLER_FAULT"))
+			setenv("FRUGAL_FAULT", getenv("FRUGAL_CONTROLLER_FAULT"), 1);
+		execl(exe, exe, "controller", "--foreground", (char *)NULL);
+		_exit(127);
+	}
+	free(exe);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+int controller_ensure(const struct home *h, struct error *err)
+{
+	int i, r;
+
+	if (controller_wake(h, NULL) == 0)
+		return 0;
+	if ((r = spawn_controller(h, err)) < 0)
+		return r;
+	for (i = 0; i < 300; i++) {
+		if (controller_wake(h, NULL) == 0)
+			return 0;
+		time_sleep_ms(10);
+	}
+	return error_set(err, FRUGAL_ETIMEOUT, "the controller did not start; see '%s'",
+			 h->controller_log);
+}

@@ -1,0 +1,613 @@
+#include "controller/reconcile.h"
+#include "base/fault.h"
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "provider/provider.h"
+#include "spec/config.h"
+#include "spec/task.h"
+#include "storage/storage.h"
+#include "store/store.h"
+#include "util/secretbox.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How long a cancelled job's agent gets to stop before a hard teardown. */
+#define CANCEL_GRACE_MS 3000
+
+struct stopping {
+	char job_id[JOB_ID_MAX];
+	int64_t since;
+};
+
+struct reconciler {
+	struct home home;
+	struct config cfg;
+	struct store *st;
+	struct storage *storage;
+	char *storage_url;
+	struct provider *providers[8];
+	size_t n_providers;
+	struct stopping *stops;
+	size_t n_stops, alloc_stops;
+	int resolved;		/* creating rows looked at */
+};
+
+/* What the agent last reported for an attempt (status.json). */
+struct agent_status {
+	char *phase;
+	char *outcome;
+	char *reason;
+	int has_exit;
+	int exit_code;
+	int64_t heartbeat_at;
+};
+
+static void agent_status_release(struct agent_status *s)
+{
+	free(s->phase);
+	free(s->outcome);
+	free(s->reason);
+	memset(s, 0, sizeof(*s));
+}
+
+int reconciler_new(const struct home *h, struct reconciler **ret, struct error *err)
+{
+	struct reconciler *rec = xcalloc(1, sizeof(*rec));
+	struct diag_list diags = DIAG_LIST_INIT;
+	int r;
+
+	rec->home.dir = xstrdup(h->dir);
+	rec->home.db = xstrdup(h->db);
+	rec->home.config = xstrdup(h->config);
+	rec->home.key = xstrdup(h->key);
+	rec->home.socket = xstrdup(h->socket);
+	rec->home.lock = xstrdup(h->lock);
+	rec->home.pidfile = xstrdup(h->pidfile);
+	rec->home.controller_log = xstrdup(h->controller_log);
+	rec->home.instances = xstrdup(h->instances);
+	rec->home.storage_url = xstrdup(h->storage_url);
+	config_init(&rec->cfg);
+	if ((r = config_load(h->config, &rec->cfg, &diags)) < 0) {
+		struct strbuf sb = STRBUF_INIT;
+		diag_list_format(&diags, &sb);
+		error_set(err, r, "%s", sb.buf);
+		strbuf_release(&sb);
+		goto fail;
+	}
+	if ((r = store_open(h->db, &rec->st, err)) < 0)
+		goto fail;
+	rec->storage_url = xstrdup(rec->cfg.storage_url ? rec->cfg.storage_url : h->storage_url);
+	if ((r = storage_open(rec->storage_url, &rec->storage, err)) < 0)
+		goto fail;
+	diag_list_release(&diags);
+	*ret = rec;
+	return 0;
+fail:
+	diag_list_release(&diags);
+	reconciler_free(rec);
+	return r;
+}
+
+void reconciler_free(struct reconciler *rec)
+{
+	size_t i;
+
+	if (!rec)
+		return;
+	for (i = 0; i < rec->n_providers; i++)
+		provider_free(rec->providers[i]);
+	storage_free(rec->storage);
+	store_free(rec->st);
+	config_release(&rec->cfg);
+	home_release(&rec->home);
+	free(rec->storage_url);
+	free(rec->stops);
+	free(rec);
+}
+
+static struct provider *get_provider(struct reconciler *rec, const char *name,
+				     struct error *err)
+{
+	struct provider *p;
+	size_t i;
+
+	for (i = 0; i < rec->n_providers; i++)
+		if (!strcmp(rec->providers[i]->ops->name, name))
+			return rec->providers[i];
+	if (rec->n_providers == sizeof(rec->providers) / sizeof(rec->providers[0]))
+		return NULL;
+	if (provider_open(name, &rec->cfg, rec->home.dir, &p, err) < 0)
+		return NULL;
+	rec->providers[rec->n_providers++] = p;
+	return p;
+}
+
+/* ---- cancel bookkeeping (in memory: a restart just asks again) ---- */
+
+static int64_t stop_since(struct reconciler *rec, const char *id, int add)
+{
+	size_t i;
+
+	for (i = 0; i < rec->n_stops; i++)
+		if (!strcmp(rec->stops[i].job_id, id))
+			return rec->stops[i].since;
+	if (!add)
+		return 0;
+	XGROW(rec->stops, rec->n_stops + 1, rec->alloc_stops);
+	snprintf(rec->stops[rec->n_stops].job_id, JOB_ID_MAX, "%s", id);
+	rec->stops[rec->n_stops].since = time_mono_ms();
+	return rec->stops[rec->n_stops++].since;
+}
+
+static void stop_forget(struct reconciler *rec, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < rec->n_stops; i++)
+		if (!strcmp(rec->stops[i].job_id, id)) {
+			rec->stops[i] = rec->stops[--rec->n_stops];
+			return;
+		}
+}
+
+/* ---- agent status ---- */
+
+static char *status_key(const char *job_id, int n)
+{
+	return xasprintf("jobs/%s/attempts/%d/status.json", job_id, n);
+}
+
+/* Read status.json of an attempt; FRUGAL_ENOTFOUND before the agent wrote it. */
+static int read_agent_status(struct reconciler *rec, const char *job_id, int n,
+			     struct agent_status *ret)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *key = status_key(job_id, n);
+	json_t *o;
+	json_t *v;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = storage_get(rec->storage, key, 1 << 20, &sb, NULL);
+	free(key);
+	if (r < 0) {
+		strbuf_release(&sb);
+		return r;
+	}
+	o = json_loadb(sb.buf, sb.len, 0, NULL);
+	strbuf_release(&sb);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return FRUGAL_EINVAL;
+	}
+	if (json_is_string((v = json_object_get(o, "phase"))))
+		ret->phase = xstrdup(json_string_value(v));
+	if (json_is_string((v = json_object_get(o, "outcome"))))
+		ret->outcome = xstrdup(json_string_value(v));
+	if (json_is_string((v = json_object_get(o, "reason"))))
+		ret->reason = xstrdup(json_string_value(v));
+	if (json_is_integer((v = json_object_get(o, "exit_code")))) {
+		ret->has_exit = 1;
+		ret->exit_code = (int)json_integer_value(v);
+	}
+	if (json_is_integer((v = json_object_get(o, "heartbeat_at"))))
+		ret->heartbeat_at = json_integer_value(v);
+	json_decref(o);
+	return 0;
+}
+
+/* ---- secrets ---- */
+
+/* Unseal a job's secrets into out (name -> value). */
+static int job_secrets(struct reconciler *rec, const char *job_id, struct kvlist *out,
+		       struct error *err)
+{
+	unsigned char key[SECRETBOX_KEY_LEN];
+	struct strbuf plain = STRBUF_INIT;
+	void *box = NULL;
+	size_t len = 0;
+	json_t *o = NULL;
+	const char *k;
+	json_t *v;
+	int r;
+
+	if ((r = store_job_secrets(rec->st, job_id, &box, &len, err)) < 0 || !box)
+		return r;
+	if ((r = secretbox_key_load(rec->home.key, key, err)) < 0)
+		goto out;
+	if ((r = secretbox_open(key, box, len, &plain, err)) < 0)
+		goto out;
+	o = json_loadb(plain.buf, plain.len, 0, NULL);
+	json_object_foreach(o, k, v)
+		if (json_is_string(v))
+			kvlist_set(out, k, json_string_value(v));
+out:
+	json_decref(o);
+	secure_zero(key, sizeof(key));
+	secure_zero(plain.buf, plain.len);
+	strbuf_release(&plain);
+	free(box);
+	return r;
+}
+
+static void kvlist_release_secure(struct kvlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->items[i].value)
+			secure_zero(l->items[i].value, strlen(l->items[i].value));
+	kvlist_release(l);
+}
+
+/* ---- steps ---- */
+
+static char *token_of(const char *job_id, int n)
+{
+	return xasprintf("%s-%d", job_id, n);
+}
+
+/* End the job (terminal status), forget its secrets. */
+static void job_finish(struct reconciler *rec, const struct job *j, enum job_status s,
+		       const char *reason)
+{
+	store_job_set_status(rec->st, j->id, s, reason, NULL);
+	store_job_drop_secrets(rec->st, j->id, NULL);
+	store_event_add(rec->st, j->id, "finished", "%s%s%s", job_status_name(s),
+			reason ? ": " : "", reason ? reason : "");
+	stop_forget(rec, j->id);
+	log_info("job %s %s%s%s", j->id, job_status_name(s), reason ? ": " : "",
+		 reason ? reason : "");
+}
+
+/*
+ * Tear an attempt's instance down (retried on every pass until the
+ * provider confirms), then record the attempt's outcome and cost.
+ * Returns 0 once the teardown is confirmed.
+ */
+static int attempt_close(struct reconciler *rec, struct provider *p, const struct job *j,
+			 const struct attempt *a, const char *outcome, int has_exit,
+			 int exit_code)
+{
+	struct resource_list open = { 0 };
+	struct error err = ERROR_INIT;
+	int64_t now;
+	double secs, usd;
+	size_t i;
+	int r = 0;
+
+	if (store_resource_list_open(rec->st, j->id, &open, &err) < 0) {
+		log_error("%s", error_msg(&err));
+		return -1;
+	}
+	for (i = 0; i < open.n; i++) {
+		struct resource *res = &open.items[i];
+
+		if (res->attempt != a->n)
+			continue;
+		store_resource_set(rec->st, res->id, NULL, RES_DELETING, NULL);
+		fault_point("controller.before_terminate");
+		if (p->ops->terminate(p, res->token, res->provider_id, &err) < 0) {
+			log_warn("job %s: teardown of %s not confirmed yet: %s", j->id, res->token,
+				 error_msg(&err));
+			r = -1;
+			continue;
+		}
+		fault_point("controller.after_terminate");
+		store_resource_set(rec->st, res->id, NULL, RES_GONE, NULL);
+	}
+	resource_list_release(&open);
+	if (r < 0)
+		return r;
+	now = time_now_ms();
+	secs = (double)(now - a->started_at) / 1000.0;
+	if (secs < 0)
+		secs = 0;
+	usd = secs / 3600.0 * a->price_per_hour;
+	store_attempt_end(rec->st, j->id, a->n, outcome, has_exit, exit_code, now, NULL);
+	store_cost_record(rec->st, j->id, a->n, a->backend, secs, usd, NULL);
+	store_event_add(rec->st, j->id, "attempt", "attempt %d ended: %s%s", a->n, outcome,
+			has_exit ? "" : "");
+	return 0;
+}
+
+/* Launch a new attempt of a PENDING job when its backend has capacity.
+ * Returns FRUGAL_EBUSY when it must wait (and later jobs with it). */
+static int job_launch(struct reconciler *rec, const struct job *j,
+		      const struct attempt_list *live)
+{
+	struct error err = ERROR_INIT;
+	struct provider *p;
+	struct task t;
+	struct plan pl = { 0 };
+	struct attempt a = { 0 };
+	struct kvlist secrets = { 0 };
+	struct launch_request req = { 0 };
+	char *gpus = NULL, *token = NULL, *job_prefix = NULL, *id = NULL, *sock = NULL;
+	int64_t res_id = 0;
+	int n = j->n_attempts + 1, r;
+
+	task_init(&t);
+	if ((r = task_from_json(j->task_json, &t, &err)) < 0) {
+		job_finish(rec, j, JOB_FAILED, "the stored task cannot be read");
+		goto out;
+	}
+	p = get_provider(rec, j->backend, &err);
+	if (!p) {
+		job_finish(rec, j, JOB_FAILED, error_msg(&err));
+		r = FRUGAL_ENOTSUP;
+		goto out;
+	}
+	if ((r = p->ops->plan(p, &t, &pl, &err)) < 0) {
+		job_finish(rec, j, JOB_FAILED, error_msg(&err));
+		goto out;
+	}
+	if ((r = p->ops->reserve(p, &t, live, &gpus, &err)) < 0) {
+		if (!j->reason || strcmp(j->reason, error_msg(&err)))
+			store_job_set_status(rec->st, j->id, j->status, error_msg(&err), NULL);
+		r = FRUGAL_EBUSY;
+		goto out;
+	}
+	if ((r = job_secrets(rec, j->id, &secrets, &err)) < 0) {
+		job_finish(rec, j, JOB_FAILED, error_msg(&err));
+		goto out;
+	}
+
+	/* Ledger row and attempt first, in one commit; then the launch. */
+	token = token_of(j->id, n);
+	snprintf(a.job_id, sizeof(a.job_id), "%s", j->id);
+	a.n = n;
+	a.backend = pl.backend;
+	a.region = pl.region;
+	a.zone = pl.zone;
+	a.instance_type = pl.instance_type;
+	a.spot = pl.spot;
+	a.price_per_hour = pl.price_per_hour;
+	a.gpus = gpus;
+	a.started_at = time_now_ms();
+	if ((r = store_begin(rec->st, &err)) < 0)
+		goto out;
+	if ((r = store_resource_begin(rec->st, j->id, n, p->ops->name, "instance", token,
+				      &res_id, &err)) < 0 ||
+	    (r = store_attempt_insert(rec->st, &a, &err)) < 0 ||
+	    (r = store_job_set_status(rec->st, j->id, JOB_PROVISIONING, "", &err)) < 0) {
+		store_rollback(rec->st);
+		goto out;
+	}
+	if ((r = store_commit(rec->st, &err)) < 0)
+		goto out;
+	fault_point("controller.before_launch");
+
+	job_prefix = xasprintf("jobs/%s", j->id);
+	sock = xstrdup(rec->home.socket);
+	req.job_id = j->id;
+	req.attempt = n;
+	req.restart_count = j->restarts;
+	req.token = token;
+	req.task_json = j->task_json;
+	req.task = &t;
+	req.secrets = &secrets;
+	req.storage_url = rec->storage_url;
+	req.job_prefix = job_prefix;
+	req.outputs_url = j->outputs_url;
+	req.controller_socket = sock;
+	req.gpus = gpus;
+	if ((r = p->ops->launch(p, &req, &id, &err)) < 0) {
+		log_error("job %s: launch failed: %s", j->id, error_msg(&err));
+		store_event_add(rec->st, j->id, "launch_failed", "%s", error_msg(&err));
+		attempt_close(rec, p, j, &a, "launch_failed", 0, 0);
+		job_finish(rec, j, JOB_FAILED, error_msg(&err));
+		goto out;
+	}
+	fault_point("controller.after_launch");
+	store_resource_set(rec->st, res_id, id, RES_LIVE, NULL);
+	store_attempt_set_instance(rec->st, j->id, n, id, NULL);
+	store_job_set_status(rec->st, j->id, JOB_STARTING, "", NULL);
+	store_event_add(rec->st, j->id, "launched", "attempt %d on %s (%s) gpus [%s]", n,
+			pl.backend, pl.instance_type, gpus ? gpus : "");
+	log_info("job %s: attempt %d launched on %s, instance %s", j->id, n, pl.backend, id);
+	r = 0;
+out:
+	kvlist_release_secure(&secrets);
+	plan_release(&pl);
+	task_release(&t);
+	free(gpus);
+	free(token);
+	free(job_prefix);
+	free(id);
+	free(sock);
+	return r;
+}
+
+static enum job_status status_of_phase(const char *phase)
+{
+	if (!phase || !strcmp(phase, "starting") || !strcmp(phase, "setup"))
+		return JOB_STARTING;
+	return JOB_RUNNING;
+}
+
+static enum job_status status_of_outcome(const char *outcome)
+{
+	if (!strcmp(outcome, "succeeded"))
+		return JOB_SUCCEEDED;
+	if (!strcmp(outcome, "cancelled"))
+		return JOB_CANCELLED;
+	return JOB_FAILED;
+}
+
+/* Follow a job whose attempt runs: phase changes, the end, cancel. */
+static void job_watch(struct reconciler *rec, const struct job *j, const struct attempt *a)
+{
+	struct error err = ERROR_INIT;
+	struct agent_status s = { 0 };
+	struct provider *p = get_provider(rec, a->backend, &err);
+	enum instance_state state = INSTANCE_RUNNING;
+	char *token = token_of(j->id, a->n);
+	int have = read_agent_status(rec, j->id, a->n, &s) == 0;
+
+	if (!p) {
+		log_error("job %s: %s", j->id, error_msg(&err));
+		goto out;
+	}
+	if (have && s.outcome) {
+		enum job_status js = status_of_outcome(s.outcome);
+		if (j->cancel_requested && js != JOB_SUCCEEDED)
+			js = JOB_CANCELLED;
+		if (attempt_close(rec, p, j, a, s.outcome, s.has_exit, s.exit_code) == 0)
+			job_finish(rec, j, js, s.reason);
+		goto out;
+	}
+	p->ops->describe(p, token, a->instance_id, &state, NULL);
+	if (state == INSTANCE_GONE) {
+		/* Read once more: the agent may have finished just now. */
+		agent_status_release(&s);
+		if (read_agent_status(rec, j->id, a->n, &s) == 0 && s.outcome) {
+			if (attempt_close(rec, p, j, a, s.outcome, s.has_exit, s.exit_code) == 0)
+				job_finish(rec, j, j->cancel_requested ? JOB_CANCELLED :
+					   status_of_outcome(s.outcome), s.reason);
+		} else if (attempt_close(rec, p, j, a, j->cancel_requested ? "cancelled" : "failed",
+					 0, 0) == 0) {
+			job_finish(rec, j, j->cancel_requested ? JOB_CANCELLED : JOB_FAILED,
+				   j->cancel_requested ? "cancelled" :
+				   "the agent exited without reporting an outcome");
+		}
+		goto out;
+	}
+	if (j->cancel_requested) {
+		int64_t since = stop_since(rec, j->id, 0);
+		if (!since) {
+			stop_since(rec, j->id, 1);
+			p->ops->stop(p, token, a->instance_id, NULL);
+			store_event_add(rec->st, j->id, "cancel", "asked the agent to stop");
+		} else if (time_mono_ms() - since > CANCEL_GRACE_MS) {
+			if (attempt_close(rec, p, j, a, "cancelled", 0, 0) == 0)
+				job_finish(rec, j, JOB_CANCELLED, "cancelled (agent did not stop in time)");
+		}
+		goto out;
+	}
+	if (have && status_of_phase(s.phase) != j->status &&
+	    !(j->status == JOB_RUNNING && status_of_phase(s.phase) == JOB_STARTING))
+		store_job_set_status(rec->st, j->id, status_of_phase(s.phase), NULL, NULL);
+out:
+	agent_status_release(&s);
+	free(token);
+}
+
+/*
+ * After a crash: resources still "creating" may or may not exist at the
+ * provider. Ask it under the token and adopt what exists; a launch that
+ * never happened is marked gone and its attempt ended, so the job is
+ * launched again.
+ */
+static void resolve_creating(struct reconciler *rec)
+{
+	struct resource_list open = { 0 };
+	struct error err = ERROR_INIT;
+	size_t i;
+
+	if (store_resource_list_open(rec->st, NULL, &open, &err) < 0) {
+		log_error("%s", error_msg(&err));
+		return;
+	}
+	for (i = 0; i < open.n; i++) {
+		struct resource *res = &open.items[i];
+		struct provider *p;
+		char *id = NULL;
+
+		if (res->state != RES_CREATING)
+			continue;
+		p = get_provider(rec, res->provider, &err);
+		if (!p || p->ops->find(p, res->token, &id, &err) < 0) {
+			log_warn("cannot resolve %s yet: %s", res->token, error_msg(&err));
+			continue;
+		}
+		if (id) {
+			log_info("adopting %s (instance %s) created before a crash", res->token, id);
+			store_resource_set(rec->st, res->id, id, RES_LIVE, NULL);
+			store_attempt_set_instance(rec->st, res->job_id, res->attempt, id, NULL);
+		} else {
+			log_info("%s was never created: launching again", res->token);
+			p->ops->terminate(p, res->token, NULL, NULL);
+			store_begin(rec->st, NULL);
+			store_resource_set(rec->st, res->id, NULL, RES_GONE, NULL);
+			store_attempt_end(rec->st, res->job_id, res->attempt, "launch_failed", 0, 0,
+					  time_now_ms(), NULL);
+			store_job_set_status(rec->st, res->job_id, JOB_PENDING,
+					     "relaunching after a controller crash", NULL);
+			store_commit(rec->st, NULL);
+		}
+		free(id);
+	}
+	resource_list_release(&open);
+}
+
+/* The live attempt of a job, if any. */
+static const struct attempt *live_attempt(const struct attempt_list *live, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < live->n; i++)
+		if (!strcmp(live->items[i].job_id, id))
+			return &live->items[i];
+	return NULL;
+}
+
+int reconciler_step(struct reconciler *rec)
+{
+	struct job_list jobs = { 0 };
+	struct attempt_list live = { 0 };
+	struct error err = ERROR_INIT;
+	int blocked_local = 0, n_live = 0;
+	size_t i;
+
+	if (!rec->resolved) {
+		resolve_creating(rec);
+		rec->resolved = 1;
+	}
+	if (store_job_list_live(rec->st, &jobs, &err) < 0 ||
+	    store_attempt_list_live(rec->st, &live, &err) < 0) {
+		log_error("%s", error_msg(&err));
+		job_list_release(&jobs);
+		return -1;
+	}
+	for (i = 0; i < jobs.n; i++) {
+		struct job *j = &jobs.items[i];
+		const struct attempt *a = live_attempt(&live, j->id);
+
+		if (a) {
+			job_watch(rec, j, a);
+			continue;
+		}
+		if (j->cancel_requested) {
+			job_finish(rec, j, JOB_CANCELLED, "cancelled before it started");
+			continue;
+		}
+		if (j->status != JOB_PENDING && j->status != JOB_RECOVERING &&
+		    j->status != JOB_PROVISIONING) {
+			/* No live attempt but a running status: a crash between
+			 * steps. Launch again. */
+			store_job_set_status(rec->st, j->id, JOB_PENDING, NULL, NULL);
+		}
+		/* Submission order: once a job waits, later ones wait too. */
+		if (blocked_local)
+			continue;
+		if (job_launch(rec, j, &live) == FRUGAL_EBUSY)
+			blocked_local = 1;
+		else {
+			/* The set of live attempts changed: read it again. */
+			attempt_list_release(&live);
+			store_attempt_list_live(rec->st, &live, NULL);
+		}
+	}
+	attempt_list_release(&live);
+	job_list_release(&jobs);
+	if (store_job_list_live(rec->st, &jobs, &err) == 0)
+		n_live = (int)jobs.n;
+	job_list_release(&jobs);
+	return n_live;
+}

@@ -1,0 +1,108 @@
+/*
+ * provider: a backend that runs attempts ("instances"), as a table of
+ * operations (curl's vtls style). The controller calls these; each
+ * backend is one file (local.c now; slurm, aws, ... later).
+ *
+ * Every create is idempotent under a token that the controller has
+ * committed to the resource ledger first: launching twice with one token
+ * never makes two instances, and find(token) tells whether a launch that
+ * may or may not have happened did.
+ */
+#ifndef FRUGAL_PROVIDER_PROVIDER_H
+#define FRUGAL_PROVIDER_PROVIDER_H
+
+#include <stdint.h>
+
+#include "base/error.h"
+#include "spec/config.h"
+#include "spec/task.h"
+#include "store/store.h"
+
+struct provider;
+
+/* Where and at what price an attempt would run. */
+struct plan {
+	char *backend;
+	char *region;
+	char *zone;
+	char *instance_type;
+	char *accelerator;	/* chosen name, NULL for none */
+	int gpus;
+	int spot;
+	double price_per_hour;	/* USD */
+	char *capacity;		/* human note: "1 of 2 GPUs free" */
+};
+void plan_release(struct plan *p);
+
+/* Everything an instance needs to start the agent. */
+struct launch_request {
+	const char *job_id;
+	int attempt;
+	int restart_count;
+	const char *token;		/* ledger token: deterministic per attempt */
+	const char *task_json;
+	const struct task *task;
+	const struct kvlist *secrets;	/* name -> value; reach the agent's env only */
+	const char *storage_url;
+	const char *job_prefix;		/* "jobs/<id>" */
+	const char *outputs_url;
+	const char *controller_socket;	/* may be NULL */
+	const char *gpus;		/* device ids "0,1" or "" */
+};
+
+enum instance_state {
+	INSTANCE_PENDING = 0,	/* being created / booting */
+	INSTANCE_RUNNING,
+	INSTANCE_GONE,		/* terminated, or never existed */
+};
+
+struct provider_ops {
+	const char *name;
+	/* Check the task can run here; fill the plan. Keys this backend
+	 * does not support yet are refused with FRUGAL_ENOTSUP naming them. */
+	int (*plan)(struct provider *p, const struct task *t, struct plan *ret,
+		    struct error *err);
+	/* Pick the capacity an attempt of t would use now, given the attempts
+	 * that are live (local: free GPUs, in *ret_gpus as "0,1"). Returns
+	 * FRUGAL_EBUSY with a note in err when it must wait. */
+	int (*reserve)(struct provider *p, const struct task *t,
+		       const struct attempt_list *live, char **ret_gpus, struct error *err);
+	/* Start an instance that runs the agent; *ret_id is the provider's id. */
+	int (*launch)(struct provider *p, const struct launch_request *req, char **ret_id,
+		      struct error *err);
+	/* The instance created under token, if any (*ret_id NULL when none). */
+	int (*find)(struct provider *p, const char *token, char **ret_id, struct error *err);
+	int (*describe)(struct provider *p, const char *token, const char *id,
+			enum instance_state *ret, struct error *err);
+	/* Ask the agent to stop the job gracefully (cancel). */
+	int (*stop)(struct provider *p, const char *token, const char *id, struct error *err);
+	/* End the instance and everything in it. Idempotent: gone is success. */
+	int (*terminate)(struct provider *p, const char *token, const char *id,
+			 struct error *err);
+	/* Tokens of every instance this provider holds that frugal made (gc). */
+	int (*list)(struct provider *p, struct kvlist *ret_token_to_id, struct error *err);
+	void (*free)(struct provider *p);
+};
+
+struct provider {
+	const struct provider_ops *ops;
+	const struct config *config;
+	char *home;		/* FRUGAL_HOME */
+	char *self_exe;		/* path of the frugal binary, to start agents */
+	void *priv;
+};
+
+/* Names of all backends known to this build, NULL-terminated. */
+extern const char *const provider_names[];
+
+/* Open backend name; FRUGAL_ENOTSUP for a backend not built yet. */
+int provider_open(const char *name, const struct config *cfg, const char *home,
+		  struct provider **ret, struct error *err);
+void provider_free(struct provider *p);
+
+/* Backend a task goes to: task.backend, else resources.cloud, else the
+ * config's default_backend, else "local"; override wins when given. */
+const char *provider_choose(const struct task *t, const struct config *cfg,
+			    const char *override);
+
+#endif

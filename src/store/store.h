@@ -1,0 +1,237 @@
+/*
+ * store: frugal's state in SQLite ($FRUGAL_HOME/state.db, WAL mode, 0600).
+ *
+ * Tables (see the migrations in store.c): jobs, attempts, resources (the
+ * ledger: a row is committed BEFORE the resource it names is created),
+ * events (what happened to a job, for humans) and costs (one row per
+ * ended attempt). Several frugal processes may use the store at once:
+ * writes run in IMMEDIATE transactions and wait on a busy timeout.
+ *
+ * Rows come back as transparent structs that own their strings; release
+ * them with the matching _release function.
+ */
+#ifndef FRUGAL_STORE_STORE_H
+#define FRUGAL_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+
+struct store;
+
+enum job_status {
+	JOB_PENDING = 0,
+	JOB_PROVISIONING,
+	JOB_STARTING,
+	JOB_RUNNING,
+	JOB_RECOVERING,
+	JOB_SUCCEEDED,
+	JOB_FAILED,
+	JOB_CANCELLED,
+};
+
+const char *job_status_name(enum job_status s);
+/* -1 when name is not a status. */
+int job_status_from_name(const char *name);
+int job_status_is_terminal(enum job_status s);
+
+#define JOB_ID_MAX 16
+
+struct job {
+	char id[JOB_ID_MAX];
+	char *name;
+	int64_t seq;		/* submission order */
+	enum job_status status;
+	char *task_json;	/* struct task as JSON (no secret values) */
+	char *backend;		/* chosen backend */
+	char *accelerators;	/* for tables: "A100:1" or "-" */
+	int gpus;		/* GPUs per attempt */
+	int64_t submitted_at;	/* Unix ms */
+	int64_t updated_at;
+	int64_t ended_at;	/* 0 while live */
+	int restarts;		/* attempts after the first */
+	int error_restarts;	/* restarts charged to max_restarts_on_errors */
+	double cost_usd;
+	char *outputs_url;
+	char *reason;		/* why it ended / why it waits; may be NULL */
+	int cancel_requested;
+	char *sweep_id;		/* may be NULL */
+	int n_attempts;		/* filled by get/list */
+};
+
+struct job_list {
+	struct job *items;
+	size_t n, alloc;
+};
+
+void job_release(struct job *j);
+void job_list_release(struct job_list *l);
+
+struct attempt {
+	char job_id[JOB_ID_MAX];
+	int n;			/* 1, 2, ... */
+	char *backend;
+	char *region;
+	char *zone;
+	char *instance_type;
+	int spot;
+	double price_per_hour;	/* as of launch; never re-priced */
+	char *gpus;		/* "0,1": devices held (local backend) */
+	char *instance_id;	/* provider's id once known */
+	int64_t started_at;
+	int64_t ended_at;	/* 0 while live */
+	char *outcome;		/* NULL while live */
+	int exit_code;
+	int has_exit_code;
+};
+
+struct attempt_list {
+	struct attempt *items;
+	size_t n, alloc;
+};
+
+void attempt_release(struct attempt *a);
+void attempt_list_release(struct attempt_list *l);
+
+/* Ledger row of one resource a provider creates. */
+enum resource_state {
+	RES_CREATING = 0,	/* row committed, create call may or may not have happened */
+	RES_LIVE,		/* the provider has it under provider_id */
+	RES_DELETING,		/* teardown asked, not yet confirmed */
+	RES_GONE,		/* the provider confirmed it is gone */
+};
+
+const char *resource_state_name(enum resource_state s);
+
+struct resource {
+	int64_t id;
+	char job_id[JOB_ID_MAX];
+	int attempt;
+	char *provider;
+	char *kind;		/* "instance", "volume", ... */
+	char *token;		/* idempotency token / deterministic name (unique) */
+	char *provider_id;	/* NULL until known */
+	enum resource_state state;
+	int64_t created_at;
+	int64_t updated_at;
+};
+
+struct resource_list {
+	struct resource *items;
+	size_t n, alloc;
+};
+
+void resource_release(struct resource *r);
+void resource_list_release(struct resource_list *l);
+
+/* Open (creating and migrating) the database at path. */
+int store_open(const char *path, struct store **ret, struct error *err);
+void store_free(struct store *st);
+/* The schema version this build writes. */
+int store_schema_version(void);
+
+/* Transactions (IMMEDIATE): group several writes into one commit. */
+int store_begin(struct store *st, struct error *err);
+int store_commit(struct store *st, struct error *err);
+void store_rollback(struct store *st);
+
+/* ---- jobs ---- */
+
+/* Insert j as a new PENDING job; a fresh short id is written into j->id
+ * and j->seq. secrets_box (may be NULL) is the sealed secret values. */
+int store_job_insert(struct store *st, struct job *j, const void *secrets_box,
+		     size_t secrets_len, struct error *err);
+/* Look a job up by id, or by name (the newest job of that name). */
+int store_job_get(struct store *st, const char *id_or_name, struct job *ret,
+		  struct error *err);
+/* Jobs in submission order. live_only: only non-terminal ones.
+ * recent: with live_only, also the newest `recent` finished jobs. */
+int store_job_list(struct store *st, int live_only, int recent, struct job_list *ret,
+		   struct error *err);
+/* Live jobs of one backend in submission order (the controller's queue). */
+int store_job_list_live(struct store *st, struct job_list *ret, struct error *err);
+/* The sealed secrets of a job (caller frees *ret; NULL/0 when none). */
+int store_job_secrets(struct store *st, const char *id, void **ret, size_t *ret_len,
+		      struct error *err);
+/* Forget the sealed secrets (when the job is over). */
+int store_job_drop_secrets(struct store *st, const char *id, struct error *err);
+
+/* Set status (and reason, which may be NULL to keep the old one); sets
+ * ended_at when the status is terminal. */
+int store_job_set_status(struct store *st, const char *id, enum job_status s,
+			 const char *reason, struct error *err);
+int store_job_request_cancel(struct store *st, const char *id, struct error *err);
+int store_job_set_counts(struct store *st, const char *id, int restarts,
+			 int error_restarts, struct error *err);
+int store_job_add_cost(struct store *st, const char *id, double usd, struct error *err);
+int store_job_set_outputs_url(struct store *st, const char *id, const char *url,
+			      struct error *err);
+
+/* ---- attempts ---- */
+
+int store_attempt_insert(struct store *st, const struct attempt *a, struct error *err);
+int store_attempt_get(struct store *st, const char *job_id, int n, struct attempt *ret,
+		      struct error *err);
+int store_attempt_list(struct store *st, const char *job_id, struct attempt_list *ret,
+		       struct error *err);
+/* Every attempt not yet ended, any job. */
+int store_attempt_list_live(struct store *st, struct attempt_list *ret, struct error *err);
+int store_attempt_set_instance(struct store *st, const char *job_id, int n,
+			       const char *instance_id, struct error *err);
+/* End an attempt: outcome, exit code (has_exit 0: none), ended_at. */
+int store_attempt_end(struct store *st, const char *job_id, int n, const char *outcome,
+		      int has_exit, int exit_code, int64_t ended_at, struct error *err);
+
+/* ---- resource ledger ---- */
+
+/* Commit a CREATING row before the resource exists; *ret_id is its id.
+ * A token already in the ledger returns that row's id (idempotent). */
+int store_resource_begin(struct store *st, const char *job_id, int attempt,
+			 const char *provider, const char *kind, const char *token,
+			 int64_t *ret_id, struct error *err);
+int store_resource_set(struct store *st, int64_t id, const char *provider_id,
+		       enum resource_state state, struct error *err);
+/* Rows whose state is not GONE; job_id NULL for every job. */
+int store_resource_list_open(struct store *st, const char *job_id,
+			     struct resource_list *ret, struct error *err);
+
+/* ---- events and costs ---- */
+
+int store_event_add(struct store *st, const char *job_id, const char *kind,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+struct event {
+	int64_t at;
+	char *kind;
+	char *message;
+};
+struct event_list {
+	struct event *items;
+	size_t n, alloc;
+};
+void event_list_release(struct event_list *l);
+int store_event_list(struct store *st, const char *job_id, struct event_list *ret,
+		     struct error *err);
+
+struct cost_row {
+	char *key;		/* job id, sweep id, backend or day */
+	char *label;		/* job name, ... */
+	int attempts;
+	double seconds;
+	double usd;
+};
+struct cost_list {
+	struct cost_row *items;
+	size_t n, alloc;
+};
+void cost_list_release(struct cost_list *l);
+
+/* Record the cost of an ended attempt (and add it to the job's total). */
+int store_cost_record(struct store *st, const char *job_id, int attempt,
+		      const char *backend, double seconds, double usd, struct error *err);
+/* Totals grouped by "job", "sweep", "backend" or "day" (UTC). */
+int store_cost_report(struct store *st, const char *by, struct cost_list *ret,
+		      struct error *err);
+
+#endif
