@@ -33,14 +33,27 @@ struct local_config {
 	double memory;		/* GiB; 0: detect */
 };
 
+/* The settings of a backend other than local, as written (flat
+ * NAME: scalar pairs; a null value is kept as NULL):
+ *   backends:
+ *     slurm: {partition: gpu, account: lab}
+ */
+struct backend_settings {
+	char *name;		/* "slurm", "aws", ... */
+	struct kvlist settings;
+};
+
 struct config {
 	char *path;		/* the file read, or NULL */
 	char *storage_url;	/* NULL: file://$FRUGAL_HOME/storage */
 	char *default_backend;	/* NULL: "local" */
 	struct local_config local;
 	double budget_monthly;	/* 0: none */
+	struct backend_settings *backends;	/* other backends' sections */
+	size_t n_backends;
 };
 
+/* Defaults, no allocation: local.gpus_auto = 1, everything else unset. */
 void config_init(struct config *c);
 void config_release(struct config *c);
 
@@ -49,5 +62,9 @@ void config_release(struct config *c);
 int config_load(const char *path, struct config *ret, struct diag_list *diags);
 int config_parse_buffer(const char *buf, size_t len, const char *name,
 			struct config *ret, struct diag_list *diags);
+/* After a successful load local.gpu_type is set ("GPU" unless given). */
+
+/* backends.BACKEND.KEY as written, or NULL (absent or null). */
+const char *config_backend_get(const struct config *c, const char *backend, const char *key);
 
 #endif

@@ -18,6 +18,7 @@
 #ifndef FRUGAL_SPEC_TASK_H
 #define FRUGAL_SPEC_TASK_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,8 +44,14 @@ struct diag_list {
 void diag_add(struct diag_list *dl, const char *file, int line, int col,
 	      const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
+void diag_addv(struct diag_list *dl, const char *file, int line, int col,
+	       const char *key, const char *fmt, va_list ap)
+	__attribute__((format(printf, 6, 0)));
 void diag_list_release(struct diag_list *dl);
-/* One line per diagnostic: "FILE:LINE:COL: error: KEY: MSG\n". */
+/* Order the diagnostics from index from on by line and column (stable). */
+void diag_list_sort(struct diag_list *dl, size_t from);
+/* One line per diagnostic: "FILE:LINE:COL: error: KEY: MSG\n". Without a
+ * position (line 0) "FILE: error: ..."; without a key "...: error: MSG". */
 void diag_list_format(const struct diag_list *dl, struct strbuf *out);
 
 /* ---- the task --------------------------------------------------------- */
@@ -65,6 +72,10 @@ struct kvlist {
 
 void kvlist_set(struct kvlist *l, const char *key, const char *value);	/* replaces */
 const char *kvlist_get(const struct kvlist *l, const char *key);	/* NULL if absent */
+int kvlist_has(const struct kvlist *l, const char *key);	/* 1 if present (even with a NULL value) */
+/* Append without looking for key first: for callers that know it is new
+ * (kvlist_set is linear in the list's length). */
+void kvlist_append(struct kvlist *l, const char *key, const char *value);
 void kvlist_release(struct kvlist *l);
 
 struct accel {

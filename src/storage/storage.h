@@ -29,7 +29,7 @@ enum storage_flags {
 struct storage;
 
 struct storage_entry {
-	char *key;		/* relative to the listed prefix's root */
+	char *key;		/* the full key (relative to the storage root) */
 	int64_t size;
 	int64_t mtime_ms;
 };
@@ -113,6 +113,15 @@ char *storage_local_path(struct storage *s, const char *key);
  */
 int storage_put_file_versioned(struct storage *s, const char *key, const char *local_path,
 			       char **ret_key, struct error *err);
+
+/*
+ * The name of version n (n >= 2) of key: ".vN" goes before the LAST
+ * extension of the base name, or at the end when it has none; a leading
+ * dot does not start an extension. "weights/model.pth" ->
+ * "weights/model.v2.pth", "logs/run" -> "logs/run.v2", "archive.tar.gz"
+ * -> "archive.tar.v2.gz", ".env" -> ".env.v2". Caller frees.
+ */
+char *storage_versioned_key(const char *key, unsigned n);
 
 /* Full URL of a key ("file:///root/jobs/x/outputs"). Caller frees. */
 char *storage_url_of(struct storage *s, const char *key);

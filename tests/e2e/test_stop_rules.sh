@@ -8,7 +8,7 @@ stop: {max_runtime: 2s}
 recovery: {notice_grace: 1s}
 YAML
 t0=$(date +%s)
-frugal launch "$TMP/slow.yaml" >"$TMP/out" 2>&1 && fail "timed-out job exited 0"
+frugal launch "$TMP/slow.yaml" >"$TMP/out" 2>"$TMP/err" && fail "timed-out job exited 0"
 t1=$(date +%s)
 job=$(head -n 1 "$TMP/out")
 [ "$(job_field "$job" status)" = FAILED ] || fail "status not FAILED"
@@ -25,7 +25,7 @@ stop: {on_output: "weights/*.pt"}
 outputs: {paths: [weights]}
 YAML
 t0=$(date +%s)
-frugal launch "$TMP/out.yaml" >"$TMP/out" 2>&1 || fail "on_output job did not succeed: $(cat $TMP/out)"
+frugal launch "$TMP/out.yaml" >"$TMP/out" 2>"$TMP/err" || fail "on_output job did not succeed: $(cat $TMP/out)"
 t1=$(date +%s)
 job=$(head -n 1 "$TMP/out")
 [ $((t1 - t0)) -lt 10 ] || fail "on_output took $((t1 - t0))s"

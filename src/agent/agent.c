@@ -1,0 +1,759 @@
+/*
+ * agent: "frugal agent --instance-dir DIR", the role on the machine that
+ * does the work (the contract is in agent.h).
+ *
+ * One libuv loop, no threads. The attempt goes through these steps:
+ *
+ *   prepare (dirs, workdir copy) -> setup -> run -> finish -> upload -> exit
+ *
+ * driven by callbacks: a step's "done" starts the next one; a stop
+ * (max_runtime, on_output, SIGTERM/SIGINT to the agent) signals the job's
+ * process group and lets the step's done decide the outcome. finish kills
+ * what is left of the job's process groups, closes the runners, then
+ * stores the outputs and the final status.json synchronously.
+ *
+ * Room for what comes next: a preemption notice source would call
+ * agent_stop_job(a, STOP_PREEMPT, recovery.preemption_signal, grace) and
+ * upload a last checkpoint in finish; a periodic checkpoint upload and a
+ * dead-man switch are more timers beside the heartbeat.
+ */
+#include "agent/agent.h"
+#include "agent/conf.h"
+#include "agent/jobenv.h"
+#include "agent/logship.h"
+#include "agent/runner.h"
+#include "agent/status.h"
+#include "base/error.h"
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "spec/task.h"
+#include "storage/storage.h"
+#include "util/tree.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <uv.h>
+
+extern char **environ;
+
+#define HEARTBEAT_MS 5000
+#define WATCH_MS 1000		/* on_output poll */
+#define CANCEL_GRACE_MS 500	/* SIGTERM -> SIGKILL on cancel */
+#define MAX_STOP_GRACE_S 30	/* cap of recovery.notice_grace for stops */
+#define FINAL_STATUS_TRIES 3
+
+/* Why the job is being stopped; the first reason wins. */
+enum stop_reason {
+	STOP_NONE = 0,
+	STOP_CANCEL,		/* SIGTERM/SIGINT to the agent */
+	STOP_TIMEOUT,		/* stop.max_runtime */
+	STOP_ON_OUTPUT,		/* stop.on_output matched */
+	/* STOP_PREEMPT: the provider's notice (next issue) */
+};
+
+enum step { STEP_SETUP, STEP_RUN };
+
+struct agent {
+	struct agent_conf conf;
+	uv_loop_t loop;
+	struct storage *st;		/* storage_url: log, status */
+	char *log_key;
+	char *status_key;
+	struct logship *log;
+	struct agent_status status;
+	char **env;			/* the job's environment */
+
+	uv_signal_t sigterm, sigint;
+	uv_timer_t heartbeat;
+	uv_timer_t deadline;		/* stop.max_runtime */
+	uv_timer_t watch;		/* stop.on_output */
+
+	struct runner *runners[2];	/* by enum step; kept until finish */
+	struct runner *cur;		/* the step running now, or NULL */
+	enum step cur_step;
+	int64_t step_started;		/* time_mono_ms() */
+	int runners_open;		/* closing, not yet freed */
+
+	enum stop_reason stop;
+	char *stop_detail;		/* the output that appeared */
+	int cancel_signal;		/* the signal that cancelled */
+	struct tree_paths seen;		/* on_output matches when run started */
+	int finishing;
+	/* The attempt's result, known at finish but reported only with the
+	 * final status: an outcome in status.json means nothing follows. */
+	enum agent_outcome outcome;
+	int has_exit_code;
+	int exit_code;
+	int exit_status;		/* of agent_main */
+};
+
+static void agent_finish(struct agent *a, enum agent_outcome outcome, int has_code, int code);
+
+/* "SIGTERM", or "signal N" for one without a name (buf holds it). */
+static const char *sig_name(int sig, char *buf, size_t size)
+{
+	const char *name = signal_to_name(sig);
+
+	if (name)
+		return name;
+	snprintf(buf, size, "signal %d", sig);
+	return buf;
+}
+
+/* "setup" or "run", for messages. */
+static const char *step_name(enum step s)
+{
+	return s == STEP_SETUP ? "setup" : "run";
+}
+
+/* Grace between SIGTERM and SIGKILL for max_runtime and on_output. */
+static int64_t stop_grace_ms(const struct agent *a)
+{
+	int64_t g = a->conf.task.recovery.notice_grace;
+
+	if (g < 0)
+		g = 0;
+	if (g > MAX_STOP_GRACE_S)
+		g = MAX_STOP_GRACE_S;
+	return g * 1000;
+}
+
+/* ---- status.json and the controller's wake-up --------------------------- */
+
+/* Tell the controller (if it listens) to look at this job; errors are
+ * ignored: the controller may be down, status.json is the truth. */
+static void wake_controller(const struct agent *a)
+{
+	const char *path = a->conf.controller_socket;
+	struct sockaddr_un sa;
+	char msg[128];
+	int fd, n;
+
+	if (!path || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	n = snprintf(msg, sizeof(msg), "wake %s\n", a->conf.job_id);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && n > 0)
+		if (send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			log_debug("cannot wake the controller at '%s'", path);
+	close(fd);
+}
+
+/* Store status.json (replacing the last one) and wake the controller. */
+static int write_status(struct agent *a)
+{
+	struct error err = ERROR_INIT;
+	char *json;
+	int r;
+
+	a->status.heartbeat_at = time_now_ms();
+	json = agent_status_to_json(&a->status);
+	r = storage_put(a->st, a->status_key, json, strlen(json), 0, &err);
+	free(json);
+	if (r < 0)
+		log_warn("cannot store '%s': %s", a->status_key, error_msg(&err));
+	wake_controller(a);
+	return r;
+}
+
+/* Move to phase and report it. */
+static void set_phase(struct agent *a, enum agent_phase phase)
+{
+	a->status.phase = phase;
+	write_status(a);
+}
+
+/* Every HEARTBEAT_MS: the same status with a fresh heartbeat_at. */
+static void on_heartbeat(uv_timer_t *t)
+{
+	write_status(t->data);
+}
+
+/* ---- stopping the job ---------------------------------------------------- */
+
+/*
+ * Stop the job for why: sig to the running step's process group, SIGKILL
+ * grace_ms later. With no step running the attempt ends here.
+ */
+static void agent_stop_job(struct agent *a, enum stop_reason why, int sig, int64_t grace_ms)
+{
+	if (a->finishing)
+		return;
+	if (a->stop == STOP_NONE)
+		a->stop = why;
+	uv_timer_stop(&a->watch);
+	if (!a->cur) {
+		agent_finish(a, OUTCOME_NONE, 0, 0);
+		return;
+	}
+	runner_stop(a->cur, sig, grace_ms);
+	if (a->status.phase != PHASE_STOPPING)
+		set_phase(a, PHASE_STOPPING);
+}
+
+/* SIGTERM or SIGINT to the agent: cancel. A second one kills at once. */
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct agent *a = h->data;
+	char buf[32];
+	const char *name = sig_name(signum, buf, sizeof(buf));
+
+	if (a->finishing)
+		return;
+	if (a->stop == STOP_CANCEL) {
+		logship_note(a->log, "received %s again: killing the job now", name);
+		agent_stop_job(a, STOP_CANCEL, SIGKILL, -1);
+		return;
+	}
+	logship_note(a->log, "received %s: cancelling the job (SIGTERM, SIGKILL after %d ms)",
+		     name, CANCEL_GRACE_MS);
+	if (a->stop == STOP_NONE)
+		a->cancel_signal = signum;
+	agent_stop_job(a, STOP_CANCEL, SIGTERM, CANCEL_GRACE_MS);
+}
+
+/* stop.max_runtime ran out. */
+static void on_deadline(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+	char d[32];
+
+	duration_format(a->conf.task.stop.max_runtime, d, sizeof(d));
+	logship_note(a->log, "max_runtime %s reached: stopping the job (SIGTERM, SIGKILL after %llds)",
+		     d, (long long)(stop_grace_ms(a) / 1000));
+	agent_stop_job(a, STOP_TIMEOUT, SIGTERM, stop_grace_ms(a));
+}
+
+/* 1 if path is in the sorted list l. */
+static int paths_contain(const struct tree_paths *l, const char *path)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(l->items[mid], path);
+		if (!c)
+			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* Poll for stop.on_output: a match that was not there when run started. */
+static void on_watch(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+	struct tree_paths now = TREE_PATHS_INIT;
+	const char *found = NULL;
+	size_t i;
+
+	if (tree_list_glob(a->conf.work_dir, a->conf.task.stop.on_output, &now, NULL) < 0)
+		goto out;
+	for (i = 0; i < now.n && !found; i++)
+		if (!paths_contain(&a->seen, now.items[i]))
+			found = now.items[i];
+	if (!found)
+		goto out;
+	a->stop_detail = xstrdup(found);
+	logship_note(a->log, "output '%s' appeared: stopping the job (SIGTERM, SIGKILL after %llds)",
+		     found, (long long)(stop_grace_ms(a) / 1000));
+	agent_stop_job(a, STOP_ON_OUTPUT, SIGTERM, stop_grace_ms(a));
+out:
+	tree_paths_release(&now);
+}
+
+/* ---- the steps ----------------------------------------------------------- */
+
+/* A line of the step's stdout or stderr goes to the job log. */
+static void on_step_line(void *arg, int fd, const char *text, size_t len)
+{
+	struct agent *a = arg;
+
+	(void)fd;
+	logship_line(a->log, text, len);
+}
+
+static void on_step_done(void *arg, int64_t exit_status, int term_signal);
+
+/* Start setup or run; a failure to start ends the attempt as failed. */
+static void start_step(struct agent *a, enum step step)
+{
+	static const struct runner_cbs cbs = { on_step_line, on_step_done };
+	const char *script = step == STEP_SETUP ? a->conf.task.setup : a->conf.task.run;
+	struct error err = ERROR_INIT;
+
+	uv_update_time(&a->loop);
+	if (step == STEP_RUN && a->conf.task.stop.on_output) {
+		/* Only a match that appears while run runs stops it. */
+		if (tree_list_glob(a->conf.work_dir, a->conf.task.stop.on_output, &a->seen,
+				   &err) == FRUGAL_EINVAL)
+			logship_note(a->log, "stop.on_output '%s' cannot be watched: %s",
+				     a->conf.task.stop.on_output, error_msg(&err));
+		else
+			uv_timer_start(&a->watch, on_watch, WATCH_MS, WATCH_MS);
+	}
+	if (runner_start(&a->loop, script ? script : "", a->env, a->conf.work_dir, &cbs, a,
+			 &a->runners[step], &err) < 0) {
+		logship_note(a->log, "cannot start %s: %s", step_name(step), error_msg(&err));
+		agent_status_set_reason(&a->status, "cannot start %s: %s", step_name(step),
+					error_msg(&err));
+		agent_finish(a, OUTCOME_FAILED, 0, 0);
+		return;
+	}
+	a->cur = a->runners[step];
+	a->cur_step = step;
+	a->step_started = time_mono_ms();
+	a->status.job_pgid = runner_pgid(a->cur);
+	logship_note(a->log, "%s started (process group %d)", step_name(step), a->status.job_pgid);
+	set_phase(a, step == STEP_SETUP ? PHASE_SETUP : PHASE_RUNNING);
+}
+
+/* The outcome of an attempt that was stopped, and its reason. */
+static enum agent_outcome stopped_outcome(struct agent *a)
+{
+	char d[32];
+
+	switch (a->stop) {
+	case STOP_CANCEL:
+		agent_status_set_reason(&a->status, "cancelled by %s",
+					sig_name(a->cancel_signal, d, sizeof(d)));
+		return OUTCOME_CANCELLED;
+	case STOP_TIMEOUT:
+		duration_format(a->conf.task.stop.max_runtime, d, sizeof(d));
+		agent_status_set_reason(&a->status, "max_runtime %s reached", d);
+		return OUTCOME_TIMED_OUT;
+	case STOP_ON_OUTPUT:
+		agent_status_set_reason(&a->status, "output '%s' appeared",
+					a->stop_detail ? a->stop_detail : "");
+		return OUTCOME_SUCCEEDED;
+	case STOP_NONE:
+		break;
+	}
+	return OUTCOME_FAILED;
+}
+
+/* A step's process exited and its output is in: decide what is next. */
+static void on_step_done(void *arg, int64_t exit_status, int term_signal)
+{
+	struct agent *a = arg;
+	enum step step = a->cur_step;
+	const char *name = step_name(step);
+	double secs = (double)(time_mono_ms() - a->step_started) / 1000.0;
+	int code = term_signal ? 128 + term_signal : (int)exit_status;
+	struct strbuf how = STRBUF_INIT;
+	char buf[32];
+
+	a->cur = NULL;
+	if (term_signal)
+		strbuf_addf(&how, "%s killed by %s", name, sig_name(term_signal, buf, sizeof(buf)));
+	else
+		strbuf_addf(&how, "%s exited with %d", name, code);
+	logship_note(a->log, "%s after %.1fs", how.buf, secs);
+
+	if (a->stop != STOP_NONE) {
+		enum agent_outcome o = stopped_outcome(a);
+		agent_finish(a, o, 1, code);
+	} else if (code != 0) {
+		agent_status_set_reason(&a->status, "%s", how.buf);
+		agent_finish(a, OUTCOME_FAILED, 1, code);
+	} else if (step == STEP_SETUP) {
+		start_step(a, STEP_RUN);
+	} else {
+		agent_status_set_reason(&a->status, "%s", how.buf);
+		agent_finish(a, OUTCOME_SUCCEEDED, 1, 0);
+	}
+	strbuf_release(&how);
+}
+
+/* ---- the end: outputs and the final status ------------------------------- */
+
+/* Store one local file under key in out; logs and records it. */
+static int store_output(struct agent *a, struct storage *out, const char *key,
+			const char *local)
+{
+	struct error err = ERROR_INIT;
+	char *used = NULL;
+	struct stat st;
+	int r;
+
+	r = storage_put_file_versioned(out, key, local, &used, &err);
+	if (r < 0) {
+		logship_note(a->log, "cannot store output '%s': %s", key, error_msg(&err));
+		return r;
+	}
+	if (stat(local, &st) < 0)
+		st.st_size = 0;
+	if (strcmp(used, key))
+		logship_note(a->log, "output stored: %s as %s (%lld bytes; %s was taken)", key,
+			     used, (long long)st.st_size, key);
+	else
+		logship_note(a->log, "output stored: %s (%lld bytes)", used, (long long)st.st_size);
+	agent_status_add_output(&a->status, used);
+	free(used);
+	return 0;
+}
+
+/* Store every file of list (relative to root) in out; returns failures. */
+static int store_list(struct agent *a, struct storage *out, const char *root,
+		      const struct tree_paths *list)
+{
+	int failed = 0;
+	size_t i;
+
+	for (i = 0; i < list->n; i++) {
+		char *local = fs_path_join(root, list->items[i]);
+		if (store_output(a, out, list->items[i], local) < 0)
+			failed++;
+		free(local);
+	}
+	return failed;
+}
+
+/*
+ * Store outputs.paths (relative to work_dir) and everything under
+ * output_dir at outputs_url, never replacing an object. A failure is
+ * logged and named in the reason; the outcome stays.
+ */
+static void upload_outputs(struct agent *a)
+{
+	const struct outputs_spec *spec = &a->conf.task.outputs;
+	struct tree_paths work = TREE_PATHS_INIT, outdir = TREE_PATHS_INIT;
+	struct storage *out = NULL;
+	struct error err = ERROR_INIT;
+	int failed = 0;
+	size_t i;
+
+	for (i = 0; i < spec->n_paths; i++) {
+		size_t before = work.n;
+		if (tree_list_glob(a->conf.work_dir, spec->paths[i], &work, &err) < 0) {
+			logship_note(a->log, "cannot list output path '%s': %s", spec->paths[i],
+				     error_msg(&err));
+			failed++;
+		} else if (work.n == before) {
+			logship_note(a->log, "output path '%s' names no file", spec->paths[i]);
+		}
+	}
+	if (tree_list_glob(a->conf.output_dir, ".", &outdir, &err) < 0 &&
+	    err.code != FRUGAL_ENOTFOUND) {
+		logship_note(a->log, "cannot list '%s': %s", a->conf.output_dir, error_msg(&err));
+		failed++;
+	}
+	if (!work.n && !outdir.n)
+		goto out;
+	if (storage_open(a->conf.outputs_url, &out, &err) < 0) {
+		logship_note(a->log, "cannot open the outputs storage: %s", error_msg(&err));
+		failed += (int)(work.n + outdir.n);
+		goto out;
+	}
+	failed += store_list(a, out, a->conf.work_dir, &work);
+	failed += store_list(a, out, a->conf.output_dir, &outdir);
+out:
+	if (failed) {
+		char *old = xstrdup(a->status.reason ? a->status.reason : "");
+		agent_status_set_reason(&a->status, "%s%s%d output(s) could not be stored", old,
+					*old ? "; " : "", failed);
+		free(old);
+	}
+	storage_free(out);
+	tree_paths_release(&work);
+	tree_paths_release(&outdir);
+}
+
+/* Close the agent's own handles (they live in struct agent: no free) and
+ * the log; the loop ends once they are closed. */
+static void close_handles(struct agent *a)
+{
+	uv_close((uv_handle_t *)&a->sigterm, NULL);
+	uv_close((uv_handle_t *)&a->sigint, NULL);
+	uv_close((uv_handle_t *)&a->heartbeat, NULL);
+	uv_close((uv_handle_t *)&a->deadline, NULL);
+	uv_close((uv_handle_t *)&a->watch, NULL);
+	logship_close(a->log);
+	a->log = NULL;
+}
+
+/* Outputs, final status, then let the loop end by closing every handle. */
+static void agent_complete(struct agent *a)
+{
+	int i;
+
+	uv_timer_stop(&a->heartbeat);
+	set_phase(a, PHASE_UPLOADING);
+	upload_outputs(a);
+
+	a->status.phase = PHASE_EXITED;
+	a->status.ended_at = time_now_ms();
+	a->status.outcome = a->outcome;
+	a->status.has_exit_code = a->has_exit_code;
+	a->status.exit_code = a->exit_code;
+	logship_note(a->log, "outcome %s%s%s%s", agent_outcome_name(a->status.outcome),
+		     a->status.reason && *a->status.reason ? " (" : "",
+		     a->status.reason ? a->status.reason : "",
+		     a->status.reason && *a->status.reason ? ")" : "");
+	logship_flush(a->log);
+	a->exit_status = 1;
+	for (i = 0; i < FINAL_STATUS_TRIES; i++) {
+		if (write_status(a) == 0) {
+			a->exit_status = 0;
+			break;
+		}
+		time_sleep_ms(200);
+	}
+	close_handles(a);
+}
+
+/* A runner is freed; the last one lets the attempt complete. */
+static void on_runner_closed(void *arg)
+{
+	struct agent *a = arg;
+
+	if (--a->runners_open == 0)
+		agent_complete(a);
+}
+
+/*
+ * The attempt is over: record the outcome (OUTCOME_NONE: from the stop
+ * reason), kill whatever is left of the job, close the runners; the
+ * outputs and the final status follow once they are closed.
+ */
+static void agent_finish(struct agent *a, enum agent_outcome outcome, int has_code, int code)
+{
+	int i;
+
+	if (a->finishing)
+		return;
+	a->finishing = 1;
+	if (outcome == OUTCOME_NONE)
+		outcome = stopped_outcome(a);
+	a->outcome = outcome;
+	a->has_exit_code = has_code;
+	a->exit_code = code;
+	uv_timer_stop(&a->deadline);
+	uv_timer_stop(&a->watch);
+	for (i = STEP_SETUP; i <= STEP_RUN; i++) {
+		struct runner *r = a->runners[i];
+		int n;
+
+		if (!r)
+			continue;
+		n = runner_kill_group(r);
+		if (n > 0)
+			logship_note(a->log, "killed %d process(es) left in the %s's process group %d",
+				     n, step_name((enum step)i), runner_pgid(r));
+		a->runners_open++;
+		a->runners[i] = NULL;
+		runner_close(r, on_runner_closed, a);
+	}
+	if (!a->runners_open)
+		agent_complete(a);
+}
+
+/* ---- start ----------------------------------------------------------------- */
+
+/* Create the job's directories and copy the workdir into work_dir. */
+static int prepare(struct agent *a, struct error *err)
+{
+	const char *dirs[] = { a->conf.work_dir, a->conf.checkpoint_dir, a->conf.output_dir };
+	struct tree_stats stats = TREE_STATS_INIT;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		r = fs_mkdir_p(dirs[i], 0700, err);
+		if (r < 0)
+			return r;
+	}
+	if (!a->conf.task.workdir) {
+		logship_note(a->log, "no workdir: %s starts empty", a->conf.work_dir);
+		return 0;
+	}
+	r = tree_copy(a->conf.task.workdir, a->conf.work_dir, &stats, err);
+	if (r < 0)
+		return error_prefix(err, "cannot copy workdir '%s'", a->conf.task.workdir);
+	logship_note(a->log, "workdir copied: %llu files, %llu bytes",
+		     (unsigned long long)stats.files, (unsigned long long)stats.bytes);
+	return 0;
+}
+
+/* Warn (by name only) about secrets the agent's environment lacks. */
+static void check_secrets(struct agent *a)
+{
+	const struct kvlist *s = &a->conf.task.secrets;
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (!getenv(s->items[i].key))
+			logship_note(a->log, "secret %s is not set in the agent's environment",
+				     s->items[i].key);
+}
+
+/* Build the job's environment from the agent's and the task's. */
+static void build_env(struct agent *a)
+{
+	struct jobenv_params p = {
+		.job_id = a->conf.job_id,
+		.attempt = a->conf.attempt,
+		.restart_count = a->conf.restart_count,
+		.checkpoint_dir = a->conf.checkpoint_dir,
+		.output_dir = a->conf.output_dir,
+		.metrics_file = a->conf.metrics_file,
+		.gpus = a->conf.gpus,
+		.n_gpus = a->conf.n_gpus,
+	};
+
+	a->env = jobenv_build(environ, &a->conf.task.envs, &p);
+}
+
+/* Set up the loop, handles and storage; 0 or an error. */
+static int agent_init(struct agent *a, struct error *err)
+{
+	int r;
+
+	uv_loop_init(&a->loop);
+	uv_signal_init(&a->loop, &a->sigterm);
+	uv_signal_init(&a->loop, &a->sigint);
+	uv_timer_init(&a->loop, &a->heartbeat);
+	uv_timer_init(&a->loop, &a->deadline);
+	uv_timer_init(&a->loop, &a->watch);
+	a->sigterm.data = a->sigint.data = a;
+	a->heartbeat.data = a->deadline.data = a->watch.data = a;
+	/* Signals first: a cancel during the workdir copy is not lost. */
+	uv_signal_start(&a->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&a->sigint, on_signal, SIGINT);
+	if (a->conf.task.stop.max_runtime > 0)
+		uv_timer_start(&a->deadline, on_deadline,
+			       (uint64_t)a->conf.task.stop.max_runtime * 1000, 0);
+
+	r = storage_open(a->conf.storage_url, &a->st, err);
+	if (r < 0)
+		return error_prefix(err, "storage_url '%s'", a->conf.storage_url);
+	a->log_key = xasprintf("%s/logs/attempt-%d.log", a->conf.job_prefix, a->conf.attempt);
+	a->status_key = xasprintf("%s/attempts/%d/status.json", a->conf.job_prefix,
+				  a->conf.attempt);
+	a->log = logship_new(&a->loop, a->st, a->log_key);
+	a->status.job_id = xstrdup(a->conf.job_id);
+	a->status.attempt = a->conf.attempt;
+	a->status.agent_pid = (int)getpid();
+	a->status.started_at = time_now_ms();
+	return 0;
+}
+
+/* Close what agent_init opened when the attempt never got going. */
+static void agent_abort(struct agent *a)
+{
+	close_handles(a);
+	uv_run(&a->loop, UV_RUN_DEFAULT);
+}
+
+/* Free everything of a once its loop has ended. */
+static void agent_release(struct agent *a)
+{
+	if (uv_loop_close(&a->loop) != 0)
+		log_warn("event loop closed with handles still open");
+	storage_free(a->st);
+	free(a->log_key);
+	free(a->status_key);
+	agent_status_release(&a->status);
+	jobenv_free(a->env);
+	free(a->stop_detail);
+	tree_paths_release(&a->seen);
+	agent_conf_release(&a->conf);
+}
+
+/* The one-line usage, on f. */
+static void usage(FILE *f)
+{
+	fputs("usage: frugal agent --instance-dir DIR\n", f);
+}
+
+/* Parse the command line into *ret_dir; 0, or 2 after a message. */
+static int parse_args(int argc, char **argv, const char **ret_dir)
+{
+	const char *dir = NULL;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--instance-dir") && i + 1 < argc) {
+			dir = argv[++i];
+		} else if (!strncmp(argv[i], "--instance-dir=", 15)) {
+			dir = argv[i] + 15;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			exit(0);
+		} else {
+			fprintf(stderr, "frugal agent: error: unexpected argument '%s'\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!dir || !*dir) {
+		fputs("frugal agent: error: --instance-dir DIR is required\n", stderr);
+		usage(stderr);
+		return 2;
+	}
+	*ret_dir = dir;
+	return 0;
+}
+
+int agent_main(int argc, char **argv)
+{
+	struct agent a;
+	struct error err = ERROR_INIT;
+	const char *dir = NULL;
+	int r;
+
+	r = parse_args(argc, argv, &dir);
+	if (r)
+		return r;
+	memset(&a, 0, sizeof(a));
+	if (agent_conf_load(dir, &a.conf, &err) < 0) {
+		fprintf(stderr, "frugal agent: error: %s\n", error_msg(&err));
+		return 2;
+	}
+	log_set_prefix("agent");
+	/* Children get default dispositions back (libuv resets them). */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	if (agent_init(&a, &err) < 0) {
+		fprintf(stderr, "frugal agent: error: %s\n", error_msg(&err));
+		a.exit_status = err.code == FRUGAL_EINVAL ? 2 : 1;
+		agent_abort(&a);
+		goto out;
+	}
+	logship_note(a.log, "agent started for job %s attempt %d (pid %d)", a.conf.job_id,
+		     a.conf.attempt, a.status.agent_pid);
+	write_status(&a);
+	uv_timer_start(&a.heartbeat, on_heartbeat, HEARTBEAT_MS, HEARTBEAT_MS);
+
+	if (prepare(&a, &err) < 0) {
+		logship_note(a.log, "%s", error_msg(&err));
+		agent_status_set_reason(&a.status, "%s", error_msg(&err));
+		agent_finish(&a, OUTCOME_FAILED, 0, 0);
+	} else {
+		check_secrets(&a);
+		build_env(&a);
+		start_step(&a, a.conf.task.setup && *a.conf.task.setup ? STEP_SETUP : STEP_RUN);
+	}
+	uv_run(&a.loop, UV_RUN_DEFAULT);
+out:
+	r = a.exit_status;
+	agent_release(&a);
+	return r;
+}

@@ -1,0 +1,56 @@
+/*
+ * conf: the agent's instructions, DIR/agent.json (its fields are listed
+ * in agent.h), read and checked into struct agent_conf.
+ *
+ * Required: job_id (letters, digits, '-', '_'), attempt (>= 1),
+ * storage_url, job_prefix (a valid storage key), task (an object that
+ * task_from_json accepts). Optional: restart_count (0), backend,
+ * controller_socket, gpus (strings or integers), work_dir, checkpoint_dir,
+ * output_dir (default DIR/work, DIR/checkpoint, DIR/outputs; relative
+ * paths are taken relative to DIR) and outputs_url (default: task
+ * outputs.to, else STORAGE_URL/JOB_PREFIX/outputs).
+ *
+ * Errors name the file and the field: "'/x/agent.json': field 'attempt':
+ * expected an integer >= 1".
+ */
+#ifndef FRUGAL_AGENT_CONF_H
+#define FRUGAL_AGENT_CONF_H
+
+#include <stddef.h>
+
+#include "base/error.h"
+#include "spec/task.h"
+
+struct agent_conf {
+	char *instance_dir;	/* absolute */
+	char *job_id;
+	int attempt;
+	int restart_count;
+	char *backend;		/* NULL: not given */
+	char *storage_url;
+	char *job_prefix;	/* no trailing '/' */
+	char *controller_socket;	/* NULL: none */
+	char **gpus;
+	size_t n_gpus;
+	char *work_dir;
+	char *checkpoint_dir;
+	char *output_dir;
+	char *outputs_url;
+	char *metrics_file;	/* DIR/metrics.jsonl */
+	struct task task;
+};
+
+/*
+ * Read instance_dir/agent.json into *ret (release with agent_conf_release).
+ * FRUGAL_EINVAL for a bad document, FRUGAL_ENOTFOUND/FRUGAL_EIO when it
+ * cannot be read; *ret is untouched on failure.
+ */
+int agent_conf_load(const char *instance_dir, struct agent_conf *ret, struct error *err);
+
+/* Same from the document text; path is used in messages only. */
+int agent_conf_parse(const char *text, const char *path, const char *instance_dir,
+		     struct agent_conf *ret, struct error *err);
+
+void agent_conf_release(struct agent_conf *c);
+
+#endif

@@ -1,0 +1,375 @@
+/*
+ * config: $FRUGAL_HOME/config.yaml. See config.h.
+ *
+ * Same approach as task.c: a yamltree walked against tables of keys, every
+ * problem reported with its position and, for a misspelt key, the nearest
+ * known one.
+ */
+#include "spec/config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/fs.h"
+#include "base/xalloc.h"
+#include "spec/schema.h"
+#include "spec/yamltree.h"
+
+#define CONFIG_MAX_GPUS 1024
+
+static const char *const config_backends[] = {
+	"local", "slurm", "kubernetes", "aws", "gcp", "lambda", "runpod",
+};
+#define N_CONFIG_BACKENDS (sizeof(config_backends) / sizeof(config_backends[0]))
+
+void config_init(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->local.gpus_auto = 1;
+}
+
+/* Forget the GPU ids. */
+static void clear_gpu_ids(struct local_config *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n_gpu_ids; i++)
+		free(l->gpu_ids[i]);
+	free(l->gpu_ids);
+	l->gpu_ids = NULL;
+	l->n_gpu_ids = 0;
+}
+
+void config_release(struct config *c)
+{
+	size_t i;
+
+	free(c->path);
+	free(c->storage_url);
+	free(c->default_backend);
+	clear_gpu_ids(&c->local);
+	free(c->local.gpu_type);
+	for (i = 0; i < c->n_backends; i++) {
+		free(c->backends[i].name);
+		kvlist_release(&c->backends[i].settings);
+	}
+	free(c->backends);
+	config_init(c);
+}
+
+const char *config_backend_get(const struct config *c, const char *backend, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_backends; i++)
+		if (!strcmp(c->backends[i].name, backend))
+			return kvlist_get(&c->backends[i].settings, key);
+	return NULL;
+}
+
+/* ---- walking --------------------------------------------------------- */
+
+struct cparser {
+	struct schema sc;
+	struct config *c;
+};
+
+typedef void (*ckey_fn)(struct cparser *p, const struct ynode *key,
+			const struct ynode *val, const char *path);
+
+struct ckey_rule {
+	const char *name;
+	ckey_fn fn;
+};
+
+/* Call the rule of every key of map; report the others. */
+static void walk(struct cparser *p, const struct ynode *map, const char *prefix,
+		 const struct ckey_rule *rules, size_t n_rules)
+{
+	const char *names[16];
+	size_t i, j;
+
+	for (j = 0; j < n_rules && j < 16; j++)
+		names[j] = rules[j].name;
+	for (i = 0; i < map->n_pairs; i++) {
+		const struct ynode *k = map->pairs[i].key;
+		char *path = schema_join_path(prefix, k->str);
+
+		for (j = 0; j < n_rules; j++)
+			if (!strcmp(k->str, rules[j].name))
+				break;
+		if (j < n_rules)
+			rules[j].fn(p, k, map->pairs[i].value, path);
+		else
+			schema_unknown_key(&p->sc, k, path, names, j < 16 ? j : 16);
+		free(path);
+	}
+}
+
+#define WALK(p, map, prefix, rules) \
+	walk(p, map, prefix, rules, sizeof(rules) / sizeof(rules[0]))
+
+/* ---- backends.local ---------------------------------------------------- */
+
+/* gpus: N, [ids...] or "auto". */
+static void key_gpus(struct cparser *p, const struct ynode *k, const struct ynode *v,
+		     const char *path)
+{
+	const char *what = "a number of GPUs, a list of device ids such as [0, 1], or auto";
+	struct local_config *l = &p->c->local;
+	long long n;
+	size_t i, j;
+
+	if (v->type == YNODE_SCALAR && !strcmp(v->str, "auto")) {
+		clear_gpu_ids(l);
+		l->gpus_auto = 1;
+		return;
+	}
+	if (v->type == YNODE_SCALAR) {
+		if (schema_int(&p->sc, v, path, 0, CONFIG_MAX_GPUS, what, &n) < 0)
+			return;
+		clear_gpu_ids(l);
+		l->gpus_auto = 0;
+		l->gpu_ids = xcalloc((size_t)n + 1, sizeof(char *));
+		for (i = 0; i < (size_t)n; i++)
+			l->gpu_ids[l->n_gpu_ids++] = xasprintf("%zu", i);
+		return;
+	}
+	if (v->type != YNODE_SEQ || v->n_items > CONFIG_MAX_GPUS) {
+		schema_expected(&p->sc, v, path, what);
+		return;
+	}
+	clear_gpu_ids(l);
+	l->gpus_auto = 0;
+	l->gpu_ids = xcalloc(v->n_items + 1, sizeof(char *));
+	for (i = 0; i < v->n_items; i++) {
+		const struct ynode *item = v->items[i];
+		char *sub = xasprintf("%s[%zu]", path, i);
+
+		if (item->type != YNODE_SCALAR || ynode_is_null(item) || !*item->str ||
+		    strchr(item->str, ',') || strchr(item->str, ' ')) {
+			schema_expected(&p->sc, item, sub, "a device id such as 0 or GPU-<uuid>");
+			free(sub);
+			continue;
+		}
+		for (j = 0; j < l->n_gpu_ids; j++)
+			if (!strcmp(l->gpu_ids[j], item->str))
+				break;
+		if (j < l->n_gpu_ids)
+			schema_report(&p->sc, item, sub, "device '%s' is listed twice", item->str);
+		else
+			l->gpu_ids[l->n_gpu_ids++] = xstrdup(item->str);
+		free(sub);
+	}
+}
+
+/* backends.local.gpu_type: the name local GPUs match. */
+static void key_gpu_type(struct cparser *p, const struct ynode *k, const struct ynode *v,
+			 const char *path)
+{
+	schema_string(&p->sc, v, path, "a GPU name such as RTX4090", &p->c->local.gpu_type);
+}
+
+/* backends.local.price_per_gpu_hour: USD per GPU-hour for the ledger. */
+static void key_price_per_gpu_hour(struct cparser *p, const struct ynode *k,
+				   const struct ynode *v, const char *path)
+{
+	schema_number(&p->sc, v, path, 0, "a price in US dollars (0 or more)",
+		      &p->c->local.price_per_gpu_hour);
+}
+
+/* backends.local.price_per_hour: USD per hour for a job without GPU. */
+static void key_price_per_hour(struct cparser *p, const struct ynode *k,
+			       const struct ynode *v, const char *path)
+{
+	schema_number(&p->sc, v, path, 0, "a price in US dollars (0 or more)",
+		      &p->c->local.price_per_hour);
+}
+
+/* backends.local.cpus: advertised vCPUs. */
+static void key_local_cpus(struct cparser *p, const struct ynode *k, const struct ynode *v,
+			   const char *path)
+{
+	schema_number(&p->sc, v, path, 1, "a positive number of CPUs", &p->c->local.cpus);
+}
+
+/* backends.local.memory: advertised GiB. */
+static void key_local_memory(struct cparser *p, const struct ynode *k, const struct ynode *v,
+			     const char *path)
+{
+	schema_number(&p->sc, v, path, 1, "a positive number of GiB", &p->c->local.memory);
+}
+
+static const struct ckey_rule local_rules[] = {
+	{ "gpus", key_gpus }, { "gpu_type", key_gpu_type },
+	{ "price_per_gpu_hour", key_price_per_gpu_hour },
+	{ "price_per_hour", key_price_per_hour },
+	{ "cpus", key_local_cpus }, { "memory", key_local_memory },
+};
+
+/* ---- other backends: flat NAME: scalar settings ------------------------ */
+
+/* backends.NAME for a backend other than local: its settings as text. */
+static void other_backend(struct cparser *p, const char *name, const struct ynode *v,
+			  const char *path)
+{
+	struct config *c = p->c;
+	struct backend_settings *b;
+	size_t i;
+
+	if (schema_want_map(&p->sc, v, path, "a mapping of settings") < 0)
+		return;
+	c->backends = xrealloc(c->backends, (c->n_backends + 1) * sizeof(*c->backends));
+	b = &c->backends[c->n_backends++];
+	memset(b, 0, sizeof(*b));
+	b->name = xstrdup(name);
+	if (ynode_is_null(v))
+		return;
+	for (i = 0; i < v->n_pairs; i++) {
+		const struct ynode *key = v->pairs[i].key, *val = v->pairs[i].value;
+		char *sub = schema_join_path(path, key->str);
+
+		if (val->type != YNODE_SCALAR)
+			schema_expected(&p->sc, val, sub, "a string or a number");
+		else
+			kvlist_append(&b->settings, key->str, ynode_is_null(val) ? NULL : val->str);
+		free(sub);
+	}
+}
+
+/* backends: local has its own keys; the other known backends take flat settings. */
+static void key_backends(struct cparser *p, const struct ynode *k, const struct ynode *v,
+			 const char *path)
+{
+	size_t i;
+
+	if (schema_want_map(&p->sc, v, path, "a mapping of backend names to settings") <= 0)
+		return;
+	for (i = 0; i < v->n_pairs; i++) {
+		const struct ynode *key = v->pairs[i].key, *val = v->pairs[i].value;
+		char *sub = schema_join_path(path, key->str);
+		size_t j;
+
+		for (j = 0; j < N_CONFIG_BACKENDS; j++)
+			if (!strcmp(key->str, config_backends[j]))
+				break;
+		if (j == N_CONFIG_BACKENDS) {
+			schema_unknown_key(&p->sc, key, sub, config_backends, N_CONFIG_BACKENDS);
+		} else if (j == 0) {
+			if (schema_want_map(&p->sc, val, sub, "a mapping of local backend settings") > 0)
+				WALK(p, val, sub, local_rules);
+		} else {
+			other_backend(p, key->str, val, sub);
+		}
+		free(sub);
+	}
+}
+
+/* ---- top level ----------------------------------------------------------- */
+
+static void key_storage(struct cparser *p, const struct ynode *k, const struct ynode *v,
+			const char *path)
+{
+	if (!ynode_is_null(v))
+		schema_url(&p->sc, v, path, &p->c->storage_url);
+}
+
+/* default_backend: one of the known backends. */
+static void key_default_backend(struct cparser *p, const struct ynode *k,
+				const struct ynode *v, const char *path)
+{
+	int i;
+
+	if (ynode_is_null(v))
+		return;
+	i = schema_choice(&p->sc, v, path, config_backends, N_CONFIG_BACKENDS, 0);
+	if (i < 0)
+		return;
+	free(p->c->default_backend);
+	p->c->default_backend = xstrdup(config_backends[i]);
+}
+
+/* budgets.monthly: USD per calendar month. */
+static void key_monthly(struct cparser *p, const struct ynode *k, const struct ynode *v,
+			const char *path)
+{
+	schema_number(&p->sc, v, path, 1, "a positive amount of US dollars",
+		      &p->c->budget_monthly);
+}
+
+static const struct ckey_rule budgets_rules[] = {
+	{ "monthly", key_monthly },
+};
+
+/* budgets: {monthly}. */
+static void key_budgets(struct cparser *p, const struct ynode *k, const struct ynode *v,
+			const char *path)
+{
+	if (schema_want_map(&p->sc, v, path, "a mapping {monthly}") > 0)
+		WALK(p, v, path, budgets_rules);
+}
+
+static const struct ckey_rule config_rules[] = {
+	{ "storage", key_storage }, { "default_backend", key_default_backend },
+	{ "backends", key_backends }, { "budgets", key_budgets },
+};
+
+int config_parse_buffer(const char *buf, size_t len, const char *name,
+			struct config *ret, struct diag_list *diags)
+{
+	struct cparser p;
+	struct config c;
+	struct ynode *root = NULL;
+	size_t before = diags->n;
+	int r;
+
+	config_init(&c);
+	p.sc.file = name ? name : "<config>";
+	p.sc.diags = diags;
+	p.c = &c;
+	r = yamltree_load(buf, len, p.sc.file, &root, diags);
+	if (r < 0)
+		goto out;
+	if (root && !ynode_is_null(root)) {
+		if (root->type != YNODE_MAP)
+			schema_expected(&p.sc, root, NULL, "a mapping of settings");
+		else
+			WALK(&p, root, NULL, config_rules);
+	}
+	if (diags->n > before) {
+		diag_list_sort(diags, before);
+		r = FRUGAL_EINVAL;
+		goto out;
+	}
+	if (!c.local.gpu_type)
+		c.local.gpu_type = xstrdup("GPU");
+	*ret = c;
+	config_init(&c);
+out:
+	config_release(&c);
+	yamltree_free(root);
+	return r;
+}
+
+int config_load(const char *path, struct config *ret, struct diag_list *diags)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct error err = ERROR_INIT;
+	int r;
+
+	r = fs_read_file(path, YAMLTREE_MAX_INPUT, &sb, &err);
+	if (r == FRUGAL_ENOTFOUND) {
+		r = config_parse_buffer("", 0, path, ret, diags);
+		goto out;
+	}
+	if (r < 0) {
+		diag_add(diags, path, 0, 0, NULL, "%s", error_msg(&err));
+		goto out;
+	}
+	r = config_parse_buffer(sb.buf, sb.len, path, ret, diags);
+	if (r == 0)
+		ret->path = xstrdup(path);
+out:
+	strbuf_release(&sb);
+	return r;
+}

@@ -1,0 +1,170 @@
+/*
+ * diag: the diagnostics list of task and config parsing, and kvlist, the
+ * ordered string map of envs, secrets and file_mounts. See task.h.
+ */
+#include "spec/task.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/xalloc.h"
+
+void diag_addv(struct diag_list *dl, const char *file, int line, int col,
+	       const char *key, const char *fmt, va_list ap)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct diag *d;
+
+	XGROW(dl->items, dl->n + 1, dl->alloc);
+	d = &dl->items[dl->n++];
+	d->file = xstrdup(file);
+	d->line = line;
+	d->col = col;
+	d->key = key && *key ? xstrdup(key) : NULL;
+	strbuf_addvf(&sb, fmt, ap);
+	d->msg = strbuf_detach(&sb, NULL);
+}
+
+void diag_add(struct diag_list *dl, const char *file, int line, int col,
+	      const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_addv(dl, file, line, col, key, fmt, ap);
+	va_end(ap);
+}
+
+void diag_list_release(struct diag_list *dl)
+{
+	size_t i;
+
+	for (i = 0; i < dl->n; i++) {
+		free(dl->items[i].file);
+		free(dl->items[i].key);
+		free(dl->items[i].msg);
+	}
+	free(dl->items);
+	dl->items = NULL;
+	dl->n = dl->alloc = 0;
+}
+
+void diag_list_format(const struct diag_list *dl, struct strbuf *out)
+{
+	size_t i;
+
+	for (i = 0; i < dl->n; i++) {
+		const struct diag *d = &dl->items[i];
+
+		strbuf_adds(out, d->file ? d->file : "<input>");
+		if (d->line > 0)
+			strbuf_addf(out, ":%d:%d", d->line, d->col);
+		strbuf_adds(out, ": error: ");
+		if (d->key)
+			strbuf_addf(out, "%s: ", d->key);
+		strbuf_adds(out, d->msg);
+		strbuf_addch(out, '\n');
+	}
+}
+
+/* Free a value that may be a secret: zero it first. */
+static void free_value(char *v)
+{
+	if (!v)
+		return;
+	secure_zero(v, strlen(v));
+	free(v);
+}
+
+void kvlist_set(struct kvlist *l, const char *key, const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		if (!strcmp(l->items[i].key, key)) {
+			free_value(l->items[i].value);
+			l->items[i].value = xstrdup(value);
+			return;
+		}
+	}
+	kvlist_append(l, key, value);
+}
+
+void kvlist_append(struct kvlist *l, const char *key, const char *value)
+{
+	XGROW(l->items, l->n + 1, l->alloc);
+	l->items[l->n].key = xstrdup(key);
+	l->items[l->n].value = xstrdup(value);
+	l->n++;
+}
+
+const char *kvlist_get(const struct kvlist *l, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (!strcmp(l->items[i].key, key))
+			return l->items[i].value;
+	return NULL;
+}
+
+void kvlist_release(struct kvlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->items[i].key);
+		free_value(l->items[i].value);
+	}
+	free(l->items);
+	l->items = NULL;
+	l->n = l->alloc = 0;
+}
+
+int kvlist_has(const struct kvlist *l, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (!strcmp(l->items[i].key, key))
+			return 1;
+	return 0;
+}
+
+/* A diagnostic and where it was in the list, for a stable sort. */
+struct diag_ref {
+	struct diag d;
+	size_t index;
+};
+
+/* By line, then column, then the order they were added. */
+static int cmp_diag_ref(const void *a, const void *b)
+{
+	const struct diag_ref *x = a, *y = b;
+
+	if (x->d.line != y->d.line)
+		return x->d.line < y->d.line ? -1 : 1;
+	if (x->d.col != y->d.col)
+		return x->d.col < y->d.col ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+void diag_list_sort(struct diag_list *dl, size_t from)
+{
+	struct diag_ref *refs;
+	size_t i, n;
+
+	if (from >= dl->n || dl->n - from < 2)
+		return;
+	n = dl->n - from;
+	refs = xmalloc(n * sizeof(*refs));
+	for (i = 0; i < n; i++) {
+		refs[i].d = dl->items[from + i];
+		refs[i].index = i;
+	}
+	qsort(refs, n, sizeof(*refs), cmp_diag_ref);
+	for (i = 0; i < n; i++)
+		dl->items[from + i] = refs[i].d;
+	free(refs);
+}

@@ -1,0 +1,1532 @@
+/*
+ * task: parsing and validation of task files. See task.h and
+ * docs/TASKFILE.md.
+ *
+ * The YAML is loaded into a yamltree first; then each mapping is walked
+ * against a table of known keys (struct key_rule), each key with its own
+ * small handler. Handlers report problems and carry on, so one run finds
+ * every problem of a file. Checks that involve several keys (use_spot and
+ * spot_policy, infra and cloud, ...) run after their section is walked.
+ */
+#include "spec/task.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "spec/schema.h"
+#include "spec/suggest.h"
+#include "spec/yamltree.h"
+
+#define ACCEL_MAX_COUNT 1024
+#define ACCEL_MAX_CHOICES 64
+#define SWEEP_MAX_GRID 10000
+#define SWEEP_MAX_TRIALS 100000
+#define NAME_MAX_LEN 64
+
+/* The backends (and clouds) frugal knows. */
+static const char *const known_backends[] = {
+	"local", "slurm", "kubernetes", "aws", "gcp", "lambda", "runpod",
+};
+#define N_KNOWN_BACKENDS (sizeof(known_backends) / sizeof(known_backends[0]))
+
+/* ---- signals ----------------------------------------------------------- */
+
+static const struct {
+	int sig;
+	const char *name;
+} signal_names[] = {
+	{ SIGHUP, "SIGHUP" }, { SIGINT, "SIGINT" }, { SIGQUIT, "SIGQUIT" },
+	{ SIGKILL, "SIGKILL" }, { SIGUSR1, "SIGUSR1" }, { SIGUSR2, "SIGUSR2" },
+	{ SIGTERM, "SIGTERM" }, { SIGCONT, "SIGCONT" }, { SIGSTOP, "SIGSTOP" },
+};
+
+const char *signal_to_name(int sig)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(signal_names) / sizeof(signal_names[0]); i++)
+		if (signal_names[i].sig == sig)
+			return signal_names[i].name;
+	return NULL;
+}
+
+int signal_from_name(const char *name)
+{
+	size_t i;
+
+	if (!name)
+		return 0;
+	for (i = 0; i < sizeof(signal_names) / sizeof(signal_names[0]); i++) {
+		const char *n = signal_names[i].name;
+		if (!strcasecmp(name, n) || !strcasecmp(name, n + 3))
+			return signal_names[i].sig;
+	}
+	return 0;
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+void task_init(struct task *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->num_nodes = 1;
+	t->checkpoint.interval = 600;
+	t->checkpoint.keep = 3;
+	t->stop.orphan_timeout = 1800;
+	t->recovery.preemption_signal = SIGTERM;
+	t->recovery.notice_grace = 30;
+}
+
+/* Free an array of n strings. */
+static void free_strv(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void task_release(struct task *t)
+{
+	size_t i;
+
+	free(t->path);
+	free(t->name);
+	free(t->workdir);
+	free(t->setup);
+	free(t->run);
+	free(t->backend);
+	for (i = 0; i < t->res.n_accels; i++)
+		free(t->res.accels[i].name);
+	free(t->res.accels);
+	free(t->res.cloud);
+	free(t->res.region);
+	free(t->res.zone);
+	free(t->res.image_id);
+	free(t->res.instance_type);
+	kvlist_release(&t->envs);
+	kvlist_release(&t->secrets);
+	kvlist_release(&t->file_mounts);
+	free(t->checkpoint.dir);
+	free_strv(t->outputs.paths, t->outputs.n_paths);
+	free(t->outputs.to);
+	free(t->stop.on_output);
+	free(t->recovery.recover_on_exit_codes);
+	for (i = 0; i < t->sweep.n_params; i++) {
+		free(t->sweep.params[i].name);
+		free_strv(t->sweep.params[i].values, t->sweep.params[i].n_values);
+		free(t->sweep.params[i].range);
+	}
+	free(t->sweep.params);
+	task_init(t);
+}
+
+/* ---- the parser's state and its reporting helpers ---------------------- */
+
+struct parser {
+	struct schema sc;	/* file name and diagnostics */
+	const char *base_dir;
+	struct task *t;
+	const struct ynode *root;
+	/* nodes remembered for checks across keys */
+	const struct ynode *run_node;
+	const struct ynode *backend_node;
+	const struct ynode *secrets_node;
+	const struct ynode *use_spot_node;
+	int use_spot;
+	const struct ynode *spot_policy_node;
+	int spot_policy_ok;
+	enum spot_policy spot_policy;
+	const struct ynode *infra_node, *cloud_node, *region_node, *zone_node;
+	const struct ynode *checkpoint_dir_node;
+	const struct ynode *outputs_paths_node;
+	const struct ynode *sweep_method_node, *sweep_params_node, *sweep_trials_node;
+	struct ypair *ranges;		/* sweep params given as ranges */
+	size_t n_ranges;
+};
+
+/* ---- walking a mapping against a table of keys ------------------------- */
+
+typedef void (*key_fn)(struct parser *p, const struct ynode *key,
+		       const struct ynode *val, const char *path);
+
+struct key_rule {
+	const char *name;
+	key_fn fn;
+};
+
+/* Keys of other tools (SkyPilot) that get a tailored message. */
+struct foreign_key {
+	const char *name;
+	const char *msg;
+};
+
+/*
+ * Call the rule of every key of map; report unknown keys at the key's
+ * position, with the nearest known key as a suggestion.
+ */
+static void walk_map(struct parser *p, const struct ynode *map, const char *prefix,
+		     const struct key_rule *rules, size_t n_rules,
+		     const struct foreign_key *foreign, size_t n_foreign)
+{
+	const char *names[32];
+	size_t i, j;
+
+	for (j = 0; j < n_rules && j < 32; j++)
+		names[j] = rules[j].name;
+	for (i = 0; i < map->n_pairs; i++) {
+		const struct ynode *k = map->pairs[i].key;
+		char *path = schema_join_path(prefix, k->str);
+
+		for (j = 0; j < n_rules; j++)
+			if (!strcmp(k->str, rules[j].name))
+				break;
+		if (j < n_rules) {
+			rules[j].fn(p, k, map->pairs[i].value, path);
+			free(path);
+			continue;
+		}
+		for (j = 0; j < n_foreign; j++)
+			if (!strcmp(k->str, foreign[j].name))
+				break;
+		if (j < n_foreign)
+			schema_report(&p->sc, k, path, "'%s' is not supported by frugal; %s",
+				      k->str, foreign[j].msg);
+		else
+			schema_unknown_key(&p->sc, k, path, names, n_rules < 32 ? n_rules : 32);
+		free(path);
+	}
+}
+
+#define WALK(p, map, prefix, rules, foreign) \
+	walk_map(p, map, prefix, rules, sizeof(rules) / sizeof(rules[0]), \
+		 foreign, sizeof(foreign) / sizeof(foreign[0]))
+#define WALK_PLAIN(p, map, prefix, rules) \
+	walk_map(p, map, prefix, rules, sizeof(rules) / sizeof(rules[0]), NULL, 0)
+
+/* ---- top-level scalars --------------------------------------------------- */
+
+/* A SkyPilot-style name: letters and digits, with single '.', '_' or '-'
+ * between them. */
+static int is_task_name(const char *s)
+{
+	size_t len = strlen(s), i;
+
+	if (!len || len > NAME_MAX_LEN || !isalnum((unsigned char)s[0]) ||
+	    !isalnum((unsigned char)s[len - 1]))
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return 0;
+	return 1;
+}
+
+/* name: a SkyPilot-style job name. */
+static void key_name(struct parser *p, const struct ynode *k, const struct ynode *v,
+		     const char *path)
+{
+	const char *what = "a name of letters, digits, '.', '_' and '-' that starts and "
+			   "ends with a letter or digit (at most 64 characters)";
+
+	if (ynode_is_null(v))
+		return;
+	if (v->type != YNODE_SCALAR || !is_task_name(v->str)) {
+		schema_expected(&p->sc, v, path, what);
+		return;
+	}
+	free(p->t->name);
+	p->t->name = xstrdup(v->str);
+}
+
+/* workdir: resolved against the task file's directory; must exist. */
+static void key_workdir(struct parser *p, const struct ynode *k, const struct ynode *v,
+			const char *path)
+{
+	char *dir = NULL, *joined = NULL, *cwd = NULL, *real = NULL;
+	const char *home = getenv("HOME");
+
+	if (schema_string(&p->sc, v, path, "a directory path", &dir) < 0 || !dir)
+		goto out;
+	if ((dir[0] == '~' && (dir[1] == '/' || !dir[1])) && home)
+		joined = xasprintf("%s%s", home, dir + 1);
+	else if (dir[0] == '/')
+		joined = xstrdup(dir);
+	else if (p->base_dir)
+		joined = fs_path_join(p->base_dir, dir);
+	else if ((cwd = getcwd(NULL, 0)))
+		joined = fs_path_join(cwd, dir);
+	else
+		joined = xstrdup(dir);
+	real = fs_realpath(joined, NULL);
+	if (!real) {
+		if (strcmp(dir, joined))
+			schema_report(&p->sc, v, path, "directory '%s' does not exist (looked for '%s')",
+				      dir, joined);
+		else
+			schema_report(&p->sc, v, path, "directory '%s' does not exist", dir);
+		goto out;
+	}
+	if (!fs_is_dir(real)) {
+		schema_report(&p->sc, v, path, "'%s' is not a directory", dir);
+		goto out;
+	}
+	free(p->t->workdir);
+	p->t->workdir = TAKE_PTR(real);
+out:
+	free(real);
+	free(cwd);
+	free(joined);
+	free(dir);
+}
+
+/* setup: shell commands run before run (may be empty). */
+static void key_setup(struct parser *p, const struct ynode *k, const struct ynode *v,
+		      const char *path)
+{
+	if (ynode_is_null(v))
+		return;
+	if (v->type != YNODE_SCALAR) {
+		schema_expected(&p->sc, v, path, "a string of shell commands");
+		return;
+	}
+	free(p->t->setup);
+	p->t->setup = xstrdup(v->str);
+}
+
+/* run: the shell commands of the job; required, not blank. */
+static void key_run(struct parser *p, const struct ynode *k, const struct ynode *v,
+		    const char *path)
+{
+	const char *s;
+
+	p->run_node = v;
+	if (v->type != YNODE_SCALAR || ynode_is_null(v)) {
+		schema_expected(&p->sc, v, path, "a string of shell commands");
+		return;
+	}
+	for (s = v->str; *s && isspace((unsigned char)*s); s++)
+		;
+	if (!*s) {
+		schema_report(&p->sc, v, path, "expected a string of shell commands, got an empty string");
+		return;
+	}
+	free(p->t->run);
+	p->t->run = xstrdup(v->str);
+}
+
+/* num_nodes: only 1 is supported for now. */
+static void key_num_nodes(struct parser *p, const struct ynode *k, const struct ynode *v,
+			  const char *path)
+{
+	long long n;
+
+	if (schema_int(&p->sc, v, path, 1, 100000, "a positive integer", &n) < 0)
+		return;
+	p->t->num_nodes = (int)n;
+	if (n > 1)
+		schema_report(&p->sc, v, path, "multi-node tasks are not supported yet (num_nodes: %lld); "
+		       "use num_nodes: 1", n);
+}
+
+/* budget: USD for the job or the sweep. */
+static void key_budget(struct parser *p, const struct ynode *k, const struct ynode *v,
+		       const char *path)
+{
+	schema_number(&p->sc, v, path, 1, "a positive amount of US dollars", &p->t->budget);
+}
+
+/* backend: pin the job to one backend. */
+static void key_backend(struct parser *p, const struct ynode *k, const struct ynode *v,
+			const char *path)
+{
+	int i;
+
+	if (ynode_is_null(v))
+		return;
+	i = schema_choice(&p->sc, v, path, known_backends, N_KNOWN_BACKENDS, 0);
+	if (i < 0)
+		return;
+	p->backend_node = v;
+	free(p->t->backend);
+	p->t->backend = xstrdup(known_backends[i]);
+}
+
+/* ---- resources ------------------------------------------------------------ */
+
+/* 1 when s is an accelerator name: a letter, then letters, digits, '-',
+ * '_', '.', '+'. */
+static int is_accel_name(const char *s)
+{
+	if (!isalpha((unsigned char)*s))
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("-_.+", *s))
+			return 0;
+	return 1;
+}
+
+/* Append one accelerator to the resources. */
+static void add_accel(struct resources *r, const char *name, size_t name_len, int count)
+{
+	r->accels = xrealloc(r->accels, (r->n_accels + 1) * sizeof(*r->accels));
+	r->accels[r->n_accels].name = xstrndup(name, name_len);
+	r->accels[r->n_accels].count = count;
+	r->n_accels++;
+}
+
+/* "A100" or "A100:2" at v into r; -1 after a diagnostic. */
+static int accel_from_text(struct parser *p, const struct ynode *v, const char *path,
+			   struct resources *r)
+{
+	const char *what = "an accelerator such as 'A100' or 'A100:2'";
+	char buf[128], *colon;
+	const char *s;
+	long long count = 1;
+
+	if (v->type != YNODE_SCALAR || ynode_is_null(v) ||
+	    !(s = schema_trim(v->str, buf, sizeof(buf)))) {
+		schema_expected(&p->sc, v, path, what);
+		return -1;
+	}
+	colon = strchr(buf, ':');
+	if (colon) {
+		*colon = '\0';
+		if (schema_parse_int(colon + 1, &count) < 0 || count < 1 || count > ACCEL_MAX_COUNT) {
+			schema_report(&p->sc, v, path, "expected a whole number of accelerators from 1 to %d "
+			       "after ':', got '%s'", ACCEL_MAX_COUNT, colon + 1);
+			return -1;
+		}
+	}
+	if (!is_accel_name(buf)) {
+		schema_expected(&p->sc, v, path, what);
+		return -1;
+	}
+	add_accel(r, buf, strlen(buf), (int)count);
+	return 0;
+}
+
+/* {A100: 1, H100: 2}: any of these. */
+static void accels_from_map(struct parser *p, const struct ynode *v, const char *path,
+			    struct resources *r)
+{
+	size_t i;
+
+	for (i = 0; i < v->n_pairs; i++) {
+		const struct ynode *k = v->pairs[i].key, *c = v->pairs[i].value;
+		char *sub = schema_join_path(path, k->str);
+		long long count = 1;
+
+		if (!is_accel_name(k->str))
+			schema_expected(&p->sc, k, sub, "an accelerator name such as 'A100'");
+		else if (ynode_is_null(c) ||
+			 schema_int(&p->sc, c, sub, 1, ACCEL_MAX_COUNT, "a positive number of accelerators",
+				 &count) == 0)
+			add_accel(r, k->str, strlen(k->str), (int)count);
+		free(sub);
+	}
+}
+
+/* [A100:1, H100:2]: in this order of preference. */
+static void accels_from_list(struct parser *p, const struct ynode *v, const char *path,
+			     struct resources *r)
+{
+	size_t i, j;
+
+	for (i = 0; i < v->n_items; i++) {
+		char *sub = xasprintf("%s[%zu]", path, i);
+		size_t before = r->n_accels;
+
+		if (accel_from_text(p, v->items[i], sub, r) == 0) {
+			for (j = 0; j < before; j++) {
+				if (!strcasecmp(r->accels[j].name, r->accels[before].name)) {
+					schema_report(&p->sc, v->items[i], sub, "accelerator '%s' is listed twice",
+					       r->accels[before].name);
+					break;
+				}
+			}
+		}
+		free(sub);
+	}
+}
+
+/* resources.accelerators: "A100:1", {A100: 1, H100: 1} or [A100:1, H100:1]. */
+static void key_accelerators(struct parser *p, const struct ynode *k, const struct ynode *v,
+			     const char *path)
+{
+	struct resources *r = &p->t->res;
+	size_t i;
+
+	for (i = 0; i < r->n_accels; i++)
+		free(r->accels[i].name);
+	free(r->accels);
+	r->accels = NULL;
+	r->n_accels = 0;
+	r->accel_mode = ACCEL_NONE;
+	if (ynode_is_null(v))
+		return;
+	if (v->type == YNODE_SCALAR) {
+		if (accel_from_text(p, v, path, r) == 0)
+			r->accel_mode = ACCEL_ONE;
+		return;
+	}
+	if ((v->type == YNODE_MAP && !v->n_pairs) || (v->type == YNODE_SEQ && !v->n_items)) {
+		schema_report(&p->sc, v, path, "expected at least one accelerator, got an empty %s",
+		       v->type == YNODE_MAP ? "mapping" : "list");
+		return;
+	}
+	if (v->n_pairs > ACCEL_MAX_CHOICES || v->n_items > ACCEL_MAX_CHOICES) {
+		schema_report(&p->sc, v, path, "expected at most %d accelerator choices",
+			      ACCEL_MAX_CHOICES);
+		return;
+	}
+	if (v->type == YNODE_MAP) {
+		accels_from_map(p, v, path, r);
+		r->accel_mode = ACCEL_ANY_OF;
+	} else {
+		accels_from_list(p, v, path, r);
+		r->accel_mode = ACCEL_ORDERED;
+	}
+	if (r->n_accels == 1)
+		r->accel_mode = ACCEL_ONE;
+	else if (r->n_accels == 0)
+		r->accel_mode = ACCEL_NONE;
+}
+
+/* "4", 4, "4+" (at least 4): a positive amount and whether it is a floor. */
+static void get_amount(struct parser *p, const struct ynode *v, const char *path,
+		       const char *what, double *ret, int *ret_at_least)
+{
+	char buf[64];
+	const char *s;
+	size_t len;
+	int at_least = 0;
+	double x;
+
+	if (ynode_is_null(v))
+		return;
+	if (v->type != YNODE_SCALAR || !(s = schema_trim(v->str, buf, sizeof(buf))))
+		goto bad;
+	len = strlen(s);
+	if (len && buf[len - 1] == '+') {
+		buf[len - 1] = '\0';
+		at_least = 1;
+	}
+	if (schema_parse_number(buf, &x) < 0 || x <= 0 || x > 1e9)
+		goto bad;
+	*ret = x;
+	*ret_at_least = at_least;
+	return;
+bad:
+	schema_expected(&p->sc, v, path, what);
+}
+
+/* resources.cpus: 4 or 4+. */
+static void key_cpus(struct parser *p, const struct ynode *k, const struct ynode *v,
+		     const char *path)
+{
+	get_amount(p, v, path, "a positive number of CPUs, with '+' for 'at least' (4 or 4+)",
+		   &p->t->res.cpus, &p->t->res.cpus_at_least);
+}
+
+/* resources.memory: GiB, 32 or 32+. */
+static void key_memory(struct parser *p, const struct ynode *k, const struct ynode *v,
+		       const char *path)
+{
+	get_amount(p, v, path, "a positive number of GiB, with '+' for 'at least' (32 or 32+)",
+		   &p->t->res.memory, &p->t->res.memory_at_least);
+}
+
+/* resources.use_spot: remembered; resolved with spot_policy in check_resources. */
+static void key_use_spot(struct parser *p, const struct ynode *k, const struct ynode *v,
+			 const char *path)
+{
+	if (ynode_is_null(v))
+		return;
+	if (schema_bool(&p->sc, v, path, &p->use_spot) == 0)
+		p->use_spot_node = v;
+}
+
+static const char *const spot_policy_names[] = { "on-demand", "spot", "auto" };
+
+/* resources.spot_policy: spot, on-demand or auto. */
+static void key_spot_policy(struct parser *p, const struct ynode *k, const struct ynode *v,
+			    const char *path)
+{
+	int i;
+
+	if (ynode_is_null(v))
+		return;
+	p->spot_policy_node = v;
+	i = schema_choice(&p->sc, v, path, spot_policy_names, 3, 0);
+	if (i < 0)
+		return;
+	p->spot_policy_ok = 1;
+	p->spot_policy = i == 0 ? SPOT_ON_DEMAND : i == 1 ? SPOT_SPOT : SPOT_AUTO;
+}
+
+/* A cloud name ("aws", "AWS", "k8s") at v in canonical form, or NULL
+ * after a diagnostic. */
+static const char *cloud_name(struct parser *p, const struct ynode *v, const char *text,
+			      const char *path)
+{
+	size_t i;
+
+	if (!strcasecmp(text, "k8s"))
+		return "kubernetes";
+	for (i = 0; i < N_KNOWN_BACKENDS; i++)
+		if (!strcasecmp(text, known_backends[i]))
+			return known_backends[i];
+	{
+		const char *near = suggest_nearest(text, known_backends, N_KNOWN_BACKENDS);
+		struct strbuf sb = STRBUF_INIT;
+
+		for (i = 0; i < N_KNOWN_BACKENDS; i++)
+			strbuf_addf(&sb, "%s%s", i ? ", " : "", known_backends[i]);
+		if (near)
+			schema_report(&p->sc, v, path, "unknown cloud '%s': expected one of %s; did you mean '%s'?",
+			       text, sb.buf, near);
+		else
+			schema_report(&p->sc, v, path, "unknown cloud '%s': expected one of %s", text, sb.buf);
+		strbuf_release(&sb);
+	}
+	return NULL;
+}
+
+/* resources.cloud: a known backend name. */
+static void key_cloud(struct parser *p, const struct ynode *k, const struct ynode *v,
+		      const char *path)
+{
+	const char *s, *c;
+
+	if (ynode_is_null(v))
+		return;
+	p->cloud_node = v;
+	s = schema_text(&p->sc, v, path, "a cloud name such as aws");
+	if (!s || !(c = cloud_name(p, v, s, path)))
+		return;
+	free(p->t->res.cloud);
+	p->t->res.cloud = xstrdup(c);
+}
+
+/* resources.region */
+static void key_region(struct parser *p, const struct ynode *k, const struct ynode *v,
+		       const char *path)
+{
+	if (ynode_is_null(v))
+		return;
+	p->region_node = v;
+	schema_string(&p->sc, v, path, "a region name such as us-east-1", &p->t->res.region);
+}
+
+/* resources.zone */
+static void key_zone(struct parser *p, const struct ynode *k, const struct ynode *v,
+		     const char *path)
+{
+	if (ynode_is_null(v))
+		return;
+	p->zone_node = v;
+	schema_string(&p->sc, v, path, "a zone name such as us-east-1a", &p->t->res.zone);
+}
+
+/* infra: CLOUD[/REGION[/ZONE]] */
+static void key_infra(struct parser *p, const struct ynode *k, const struct ynode *v,
+		      const char *path)
+{
+	const char *what = "CLOUD, CLOUD/REGION or CLOUD/REGION/ZONE (e.g. aws/us-east-1)";
+	struct resources *r = &p->t->res;
+	char *parts[3] = { NULL, NULL, NULL };
+	const char *s, *slash, *cloud;
+	size_t n = 0, i;
+
+	if (ynode_is_null(v))
+		return;
+	p->infra_node = v;
+	s = schema_text(&p->sc, v, path, what);
+	if (!s)
+		return;
+	while (n < 3) {
+		slash = strchr(s, '/');
+		parts[n++] = slash ? xstrndup(s, (size_t)(slash - s)) : xstrdup(s);
+		if (!slash)
+			break;
+		s = slash + 1;
+		if (n == 3)
+			goto bad;	/* a fourth part */
+	}
+	for (i = 0; i < n; i++)
+		if (!*parts[i])
+			goto bad;
+	cloud = cloud_name(p, v, parts[0], path);
+	if (!cloud)
+		goto out;
+	free(r->cloud);
+	r->cloud = xstrdup(cloud);
+	if (n > 1) {
+		free(r->region);
+		r->region = TAKE_PTR(parts[1]);
+	}
+	if (n > 2) {
+		free(r->zone);
+		r->zone = TAKE_PTR(parts[2]);
+	}
+	goto out;
+bad:
+	schema_expected(&p->sc, v, path, what);
+out:
+	for (i = 0; i < 3; i++)
+		free(parts[i]);
+}
+
+/* resources.disk_size: GiB. */
+static void key_disk_size(struct parser *p, const struct ynode *k, const struct ynode *v,
+			  const char *path)
+{
+	long long n;
+
+	if (ynode_is_null(v))
+		return;
+	if (schema_int(&p->sc, v, path, 1, 65536, "a positive integer (GiB)", &n) == 0)
+		p->t->res.disk_size = (int)n;
+}
+
+/* resources.max_price: USD per hour. */
+static void key_max_price(struct parser *p, const struct ynode *k, const struct ynode *v,
+			  const char *path)
+{
+	if (ynode_is_null(v))
+		return;
+	schema_number(&p->sc, v, path, 1, "a positive price in US dollars per hour", &p->t->res.max_price);
+}
+
+/* resources.image_id */
+static void key_image_id(struct parser *p, const struct ynode *k, const struct ynode *v,
+			 const char *path)
+{
+	schema_string(&p->sc, v, path, "an image id string", &p->t->res.image_id);
+}
+
+/* resources.instance_type */
+static void key_instance_type(struct parser *p, const struct ynode *k, const struct ynode *v,
+			      const char *path)
+{
+	schema_string(&p->sc, v, path, "an instance type such as p4d.24xlarge", &p->t->res.instance_type);
+}
+
+static const struct key_rule resources_rules[] = {
+	{ "accelerators", key_accelerators }, { "cpus", key_cpus },
+	{ "memory", key_memory }, { "use_spot", key_use_spot },
+	{ "spot_policy", key_spot_policy }, { "cloud", key_cloud },
+	{ "infra", key_infra }, { "region", key_region }, { "zone", key_zone },
+	{ "disk_size", key_disk_size }, { "max_price", key_max_price },
+	{ "image_id", key_image_id }, { "instance_type", key_instance_type },
+};
+
+static const struct foreign_key resources_foreign[] = {
+	{ "any_of", "write the choices as accelerators: {A100: 1, H100: 1} (any of) "
+		    "or a list (in order of preference)" },
+	{ "ordered", "write the choices as a list: accelerators: [A100:1, H100:1]" },
+	{ "job_recovery", "use the top-level 'recovery' key" },
+	{ "autostop", "use 'stop: {idle_gpu: 10m}'" },
+	{ "ports", "remove it" },
+	{ "labels", "remove it" },
+	{ "disk_tier", "remove it" },
+	{ "network_tier", "remove it" },
+	{ "accelerator_args", "remove it" },
+};
+
+/* Checks across the keys of resources, once they are all read. */
+static void check_resources(struct parser *p)
+{
+	struct resources *r = &p->t->res;
+
+	if (p->use_spot_node)
+		r->spot = p->use_spot ? SPOT_SPOT : SPOT_ON_DEMAND;
+	if (p->spot_policy_ok) {
+		if (p->use_spot_node && r->spot != p->spot_policy)
+			schema_report(&p->sc, p->spot_policy_node, "resources.spot_policy",
+			       "spot_policy '%s' conflicts with use_spot: %s; give only one of them",
+			       spot_policy_names[p->spot_policy == SPOT_ON_DEMAND ? 0 :
+						 p->spot_policy == SPOT_SPOT ? 1 : 2],
+			       p->use_spot ? "true" : "false");
+		r->spot = p->spot_policy;
+	}
+	if (p->infra_node && (p->cloud_node || p->region_node || p->zone_node))
+		schema_report(&p->sc, p->infra_node, "resources.infra",
+		       "give either infra or cloud/region/zone, not both");
+}
+
+/* resources: its keys, then the checks across them. */
+static void key_resources(struct parser *p, const struct ynode *k, const struct ynode *v,
+			  const char *path)
+{
+	if (schema_want_map(&p->sc, v, path, "a mapping of resource keys (accelerators, cpus, ...)") <= 0)
+		return;
+	WALK(p, v, path, resources_rules, resources_foreign);
+	check_resources(p);
+}
+
+/* ---- envs, secrets, file_mounts --------------------------------------------- */
+
+/*
+ * A mapping of NAME: value into l (the loader has dropped repeated keys,
+ * so each is new). Names must be environment variable
+ * names when env_names. Null values are kept as NULL when null_ok.
+ */
+static void get_kv_map(struct parser *p, const struct ynode *v, const char *path,
+		       struct kvlist *l, int env_names, int null_ok, const char *what)
+{
+	size_t i;
+
+	if (schema_want_map(&p->sc, v, path, what) <= 0)
+		return;
+	for (i = 0; i < v->n_pairs; i++) {
+		const struct ynode *k = v->pairs[i].key, *val = v->pairs[i].value;
+		char *sub = schema_join_path(path, k->str);
+
+		if (env_names && !schema_is_env_name(k->str)) {
+			schema_expected(&p->sc, k, sub, "an environment variable name "
+				 "(letters, digits and '_', not starting with a digit)");
+		} else if (!*k->str) {
+			schema_expected(&p->sc, k, sub, "a non-empty key");
+		} else if (ynode_is_null(val) && null_ok) {
+			kvlist_append(l, k->str, NULL);
+		} else if (val->type != YNODE_SCALAR || ynode_is_null(val)) {
+			schema_expected(&p->sc, val, sub, null_ok ? "a string or null" : "a string");
+		} else {
+			kvlist_append(l, k->str, val->str);
+		}
+		free(sub);
+	}
+}
+
+/* envs: NAME: value; a null value must come from --env at launch. */
+static void key_envs(struct parser *p, const struct ynode *k, const struct ynode *v,
+		     const char *path)
+{
+	get_kv_map(p, v, path, &p->t->envs, 1, 1, "a mapping of NAME: value");
+}
+
+/* secrets: NAME: null (from the launching environment) or NAME: literal. */
+static void key_secrets(struct parser *p, const struct ynode *k, const struct ynode *v,
+			const char *path)
+{
+	p->secrets_node = v;
+	get_kv_map(p, v, path, &p->t->secrets, 1, 1,
+		   "a mapping of NAME: null (from your environment) or NAME: value");
+}
+
+/* file_mounts: /path/on/machine: source URL or local path. */
+static void key_file_mounts(struct parser *p, const struct ynode *k, const struct ynode *v,
+			    const char *path)
+{
+	size_t i;
+
+	if (schema_want_map(&p->sc, v, path, "a mapping of /remote/path: source URL") <= 0)
+		return;
+	for (i = 0; i < v->n_pairs; i++) {
+		const struct ynode *key = v->pairs[i].key, *val = v->pairs[i].value;
+		char *sub = schema_join_path(path, key->str);
+
+		if (!*key->str)
+			schema_expected(&p->sc, key, sub, "a path on the machine");
+		else if (val->type == YNODE_MAP)
+			schema_report(&p->sc, val, sub, "storage objects (name/source/mode) are not supported "
+			       "yet; give a source such as s3://bucket/path");
+		else if (val->type != YNODE_SCALAR || ynode_is_null(val) || !*val->str)
+			schema_expected(&p->sc, val, sub, "a source URL such as s3://bucket/path or a local path");
+		else
+			kvlist_append(&p->t->file_mounts, key->str, val->str);
+		free(sub);
+	}
+}
+
+/* ---- checkpoint, outputs, stop, recovery ------------------------------------ */
+
+static void key_ckpt_dir(struct parser *p, const struct ynode *k, const struct ynode *v,
+			 const char *path)
+{
+	p->checkpoint_dir_node = v;
+	if (ynode_is_null(v)) {
+		schema_expected(&p->sc, v, path, "a directory path such as /ckpt");
+		return;
+	}
+	schema_string(&p->sc, v, path, "a directory path such as /ckpt", &p->t->checkpoint.dir);
+}
+
+/* checkpoint.interval: a positive duration. */
+static void key_ckpt_interval(struct parser *p, const struct ynode *k, const struct ynode *v,
+			      const char *path)
+{
+	schema_duration(&p->sc, v, path, 0, &p->t->checkpoint.interval);
+}
+
+/* checkpoint.keep: how many saved checkpoints to keep. */
+static void key_ckpt_keep(struct parser *p, const struct ynode *k, const struct ynode *v,
+			  const char *path)
+{
+	long long n;
+
+	if (schema_int(&p->sc, v, path, 1, 1000, "a positive integer (checkpoints to keep)", &n) == 0)
+		p->t->checkpoint.keep = (int)n;
+}
+
+static const struct key_rule checkpoint_rules[] = {
+	{ "dir", key_ckpt_dir }, { "interval", key_ckpt_interval }, { "keep", key_ckpt_keep },
+};
+
+/* checkpoint: {dir, interval, keep}; dir is required. */
+static void key_checkpoint(struct parser *p, const struct ynode *k, const struct ynode *v,
+			   const char *path)
+{
+	if (schema_want_map(&p->sc, v, path, "a mapping {dir, interval, keep}") <= 0)
+		return;
+	WALK_PLAIN(p, v, path, checkpoint_rules);
+	if (!p->checkpoint_dir_node)
+		schema_report(&p->sc, k, path, "missing 'dir': the directory the job saves checkpoints in");
+}
+
+/* One output path: relative to the work dir, no "..". */
+static int is_relative_glob(const char *s)
+{
+	const char *c = s;
+
+	if (!*s || *s == '/')
+		return 0;
+	while (c) {
+		if (!strncmp(c, "..", 2) && (c[2] == '/' || !c[2]))
+			return 0;
+		c = strchr(c, '/');
+		if (c)
+			c++;
+	}
+	return 1;
+}
+
+/* outputs.paths: one relative glob or a list of them. */
+static void key_outputs_paths(struct parser *p, const struct ynode *k, const struct ynode *v,
+			      const char *path)
+{
+	const char *what = "a path or glob relative to the work dir, such as weights/*.pth";
+	struct outputs_spec *o = &p->t->outputs;
+	size_t i;
+
+	p->outputs_paths_node = v;
+	free_strv(o->paths, o->n_paths);
+	o->paths = NULL;
+	o->n_paths = 0;
+	if (v->type == YNODE_SCALAR && !ynode_is_null(v)) {
+		if (!is_relative_glob(v->str)) {
+			schema_expected(&p->sc, v, path, what);
+			return;
+		}
+		o->paths = xmalloc(sizeof(char *));
+		o->paths[o->n_paths++] = xstrdup(v->str);
+		return;
+	}
+	if (v->type != YNODE_SEQ || !v->n_items) {
+		schema_expected(&p->sc, v, path, "a list of paths relative to the work dir");
+		return;
+	}
+	o->paths = xcalloc(v->n_items, sizeof(char *));
+	for (i = 0; i < v->n_items; i++) {
+		const struct ynode *item = v->items[i];
+		char *sub = xasprintf("%s[%zu]", path, i);
+
+		if (item->type != YNODE_SCALAR || ynode_is_null(item) ||
+		    !is_relative_glob(item->str))
+			schema_expected(&p->sc, item, sub, what);
+		else
+			o->paths[o->n_paths++] = xstrdup(item->str);
+		free(sub);
+	}
+}
+
+/* outputs.to: a storage URL. */
+static void key_outputs_to(struct parser *p, const struct ynode *k, const struct ynode *v,
+			   const char *path)
+{
+	schema_url(&p->sc, v, path, &p->t->outputs.to);
+}
+
+static const struct key_rule outputs_rules[] = {
+	{ "paths", key_outputs_paths }, { "to", key_outputs_to },
+};
+
+/* outputs: {paths, to}; paths is required. */
+static void key_outputs(struct parser *p, const struct ynode *k, const struct ynode *v,
+			const char *path)
+{
+	if (schema_want_map(&p->sc, v, path, "a mapping {paths, to}") <= 0)
+		return;
+	WALK_PLAIN(p, v, path, outputs_rules);
+	if (!p->outputs_paths_node)
+		schema_report(&p->sc, k, path, "missing 'paths': the files to keep, such as [\"weights/*.pth\"]");
+}
+
+/* stop.max_runtime */
+static void key_max_runtime(struct parser *p, const struct ynode *k, const struct ynode *v,
+			    const char *path)
+{
+	schema_duration(&p->sc, v, path, 0, &p->t->stop.max_runtime);
+}
+
+/* stop.on_output: a glob relative to the work dir. */
+static void key_on_output(struct parser *p, const struct ynode *k, const struct ynode *v,
+			  const char *path)
+{
+	if (v->type != YNODE_SCALAR || ynode_is_null(v) || !is_relative_glob(v->str)) {
+		schema_expected(&p->sc, v, path, "a path or glob relative to the work dir");
+		return;
+	}
+	free(p->t->stop.on_output);
+	p->t->stop.on_output = xstrdup(v->str);
+}
+
+/* stop.idle_gpu */
+static void key_idle_gpu(struct parser *p, const struct ynode *k, const struct ynode *v,
+			 const char *path)
+{
+	schema_duration(&p->sc, v, path, 0, &p->t->stop.idle_gpu);
+}
+
+/* stop.orphan_timeout */
+static void key_orphan_timeout(struct parser *p, const struct ynode *k, const struct ynode *v,
+			       const char *path)
+{
+	schema_duration(&p->sc, v, path, 0, &p->t->stop.orphan_timeout);
+}
+
+static const struct key_rule stop_rules[] = {
+	{ "max_runtime", key_max_runtime }, { "on_output", key_on_output },
+	{ "idle_gpu", key_idle_gpu }, { "orphan_timeout", key_orphan_timeout },
+};
+
+/* stop: {max_runtime, on_output, idle_gpu, orphan_timeout}. */
+static void key_stop(struct parser *p, const struct ynode *k, const struct ynode *v,
+		     const char *path)
+{
+	if (schema_want_map(&p->sc, v, path, "a mapping {max_runtime, on_output, idle_gpu, orphan_timeout}") <= 0)
+		return;
+	WALK_PLAIN(p, v, path, stop_rules);
+}
+
+/* recovery.max_restarts_on_errors */
+static void key_max_restarts(struct parser *p, const struct ynode *k, const struct ynode *v,
+			     const char *path)
+{
+	long long n;
+
+	if (schema_int(&p->sc, v, path, 0, 1000, "an integer from 0 to 1000", &n) == 0)
+		p->t->recovery.max_restarts_on_errors = (int)n;
+}
+
+/* recovery.recover_on_exit_codes: one code or a list, 1..255. */
+static void key_exit_codes(struct parser *p, const struct ynode *k, const struct ynode *v,
+			   const char *path)
+{
+	const char *what = "an exit code from 1 to 255";
+	struct recovery_spec *r = &p->t->recovery;
+	long long n;
+	size_t i;
+
+	free(r->recover_on_exit_codes);
+	r->recover_on_exit_codes = NULL;
+	r->n_recover_on_exit_codes = 0;
+	if (ynode_is_null(v))
+		return;
+	if (v->type == YNODE_SCALAR) {
+		if (schema_int(&p->sc, v, path, 1, 255, what, &n) == 0) {
+			r->recover_on_exit_codes = xmalloc(sizeof(int));
+			r->recover_on_exit_codes[r->n_recover_on_exit_codes++] = (int)n;
+		}
+		return;
+	}
+	if (v->type != YNODE_SEQ) {
+		schema_expected(&p->sc, v, path, "a list of exit codes from 1 to 255");
+		return;
+	}
+	r->recover_on_exit_codes = xcalloc(v->n_items ? v->n_items : 1, sizeof(int));
+	for (i = 0; i < v->n_items; i++) {
+		char *sub = xasprintf("%s[%zu]", path, i);
+
+		if (schema_int(&p->sc, v->items[i], sub, 1, 255, what, &n) == 0)
+			r->recover_on_exit_codes[r->n_recover_on_exit_codes++] = (int)n;
+		free(sub);
+	}
+}
+
+/* recovery.preemption_signal: SIGTERM, SIGINT or SIGUSR1 (any case, SIG optional). */
+static void key_preemption_signal(struct parser *p, const struct ynode *k, const struct ynode *v,
+				  const char *path)
+{
+	static const char *const names[] = { "SIGTERM", "SIGINT", "SIGUSR1" };
+	int sig = 0;
+
+	if (v->type == YNODE_SCALAR)
+		sig = signal_from_name(v->str);
+	if (sig != SIGTERM && sig != SIGINT && sig != SIGUSR1) {
+		schema_expected_one_of(&p->sc, v, path, names, 3);
+		return;
+	}
+	p->t->recovery.preemption_signal = sig;
+}
+
+/* recovery.notice_grace: a duration, 0 allowed. */
+static void key_notice_grace(struct parser *p, const struct ynode *k, const struct ynode *v,
+			     const char *path)
+{
+	schema_duration(&p->sc, v, path, 1, &p->t->recovery.notice_grace);
+}
+
+static const struct key_rule recovery_rules[] = {
+	{ "max_restarts_on_errors", key_max_restarts },
+	{ "recover_on_exit_codes", key_exit_codes },
+	{ "preemption_signal", key_preemption_signal },
+	{ "notice_grace", key_notice_grace },
+};
+
+/* recovery: its keys. */
+static void key_recovery(struct parser *p, const struct ynode *k, const struct ynode *v,
+			 const char *path)
+{
+	if (schema_want_map(&p->sc, v, path, "a mapping {max_restarts_on_errors, recover_on_exit_codes, "
+		     "preemption_signal, notice_grace}") <= 0)
+		return;
+	WALK_PLAIN(p, v, path, recovery_rules);
+}
+
+/* ---- sweep ------------------------------------------------------------------ */
+
+/*
+ * "uniform(a,b)", "loguniform(a,b)" or "int(a,b)": check it and return it
+ * without blanks (caller frees), or NULL with the reason in *why.
+ */
+static char *parse_range(const char *s, const char **why)
+{
+	char fn[16], a[64], b[64];
+	const char *open, *comma, *close, *ta, *tb;
+	char ba[64], bb[64];
+	double x, y;
+	long long ix, iy;
+	size_t n;
+
+	*why = "expected a list of values, uniform(a,b), loguniform(a,b) or int(a,b)";
+	while (*s == ' ')
+		s++;
+	open = strchr(s, '(');
+	comma = open ? strchr(open, ',') : NULL;
+	close = comma ? strchr(comma, ')') : NULL;
+	if (!close)
+		return NULL;
+	n = (size_t)(open - s);
+	while (n && s[n - 1] == ' ')
+		n--;
+	if (n >= sizeof(fn) || (size_t)(comma - open - 1) >= sizeof(a) ||
+	    (size_t)(close - comma - 1) >= sizeof(b))
+		return NULL;
+	memcpy(fn, s, n);
+	fn[n] = '\0';
+	memcpy(a, open + 1, (size_t)(comma - open - 1));
+	a[comma - open - 1] = '\0';
+	memcpy(b, comma + 1, (size_t)(close - comma - 1));
+	b[close - comma - 1] = '\0';
+	for (s = close + 1; *s == ' '; s++)
+		;
+	if (*s || !(ta = schema_trim(a, ba, sizeof(ba))) || !(tb = schema_trim(b, bb, sizeof(bb))))
+		return NULL;
+	if (!strcmp(fn, "int")) {
+		if (schema_parse_int(ta, &ix) < 0 || schema_parse_int(tb, &iy) < 0)
+			return NULL;
+		if (ix >= iy) {
+			*why = "int(a,b) needs a < b";
+			return NULL;
+		}
+	} else if (!strcmp(fn, "uniform") || !strcmp(fn, "loguniform")) {
+		if (schema_parse_number(ta, &x) < 0 || schema_parse_number(tb, &y) < 0)
+			return NULL;
+		if (x >= y) {
+			*why = "the range needs a < b";
+			return NULL;
+		}
+		if (fn[0] == 'l' && x <= 0) {
+			*why = "loguniform(a,b) needs 0 < a < b";
+			return NULL;
+		}
+	} else {
+		return NULL;
+	}
+	return xasprintf("%s(%s,%s)", fn, ta, tb);
+}
+
+/* One parameter NAME: [values] | "uniform(a,b)" into *sp. */
+static int sweep_param(struct parser *p, const struct ynode *k, const struct ynode *v,
+		       const char *path, struct sweep_param *sp)
+{
+	size_t i;
+	int ok = 1;
+
+	if (!schema_is_env_name(k->str)) {
+		schema_expected(&p->sc, k, path, "a parameter name usable as an environment variable "
+			 "(letters, digits and '_')");
+		return -1;
+	}
+	if (v->type == YNODE_SCALAR && !ynode_is_null(v)) {
+		const char *why;
+		char *range = parse_range(v->str, &why);
+		char buf[80];
+
+		if (!range) {
+			schema_report(&p->sc, v, path, "%s, got %s", why, schema_describe(v, buf, sizeof(buf)));
+			return -1;
+		}
+		sp->name = xstrdup(k->str);
+		sp->range = range;
+		p->ranges = xrealloc(p->ranges, (p->n_ranges + 1) * sizeof(*p->ranges));
+		p->ranges[p->n_ranges].key = (struct ynode *)k;
+		p->ranges[p->n_ranges].value = (struct ynode *)v;
+		p->n_ranges++;
+		return 0;
+	}
+	if (v->type != YNODE_SEQ || !v->n_items) {
+		schema_expected(&p->sc, v, path, "a non-empty list of values, uniform(a,b), "
+			 "loguniform(a,b) or int(a,b)");
+		return -1;
+	}
+	sp->values = xcalloc(v->n_items, sizeof(char *));
+	for (i = 0; i < v->n_items; i++) {
+		const struct ynode *item = v->items[i];
+		char *sub = xasprintf("%s[%zu]", path, i);
+
+		if (item->type != YNODE_SCALAR || ynode_is_null(item)) {
+			schema_expected(&p->sc, item, sub, "a value (a number or a string)");
+			ok = 0;
+		} else {
+			sp->values[sp->n_values++] = xstrdup(item->str);
+		}
+		free(sub);
+	}
+	sp->name = xstrdup(k->str);
+	return ok ? 0 : -1;
+}
+
+/* sweep.params: NAME: [values] or NAME: range, one sweep_param each. */
+static void key_sweep_params(struct parser *p, const struct ynode *k, const struct ynode *v,
+			     const char *path)
+{
+	struct sweep_spec *s = &p->t->sweep;
+	size_t i;
+
+	p->sweep_params_node = v;
+	if (v->type != YNODE_MAP || !v->n_pairs) {
+		schema_expected(&p->sc, v, path, "a mapping of NAME: [values] or NAME: uniform(a,b)");
+		return;
+	}
+	s->params = xcalloc(v->n_pairs, sizeof(*s->params));
+	for (i = 0; i < v->n_pairs; i++) {
+		char *sub = schema_join_path(path, v->pairs[i].key->str);
+		struct sweep_param *sp = &s->params[s->n_params];
+
+		if (sweep_param(p, v->pairs[i].key, v->pairs[i].value, sub, sp) == 0) {
+			s->n_params++;
+		} else {
+			free(sp->name);
+			free_strv(sp->values, sp->n_values);
+			free(sp->range);
+			memset(sp, 0, sizeof(*sp));
+		}
+		free(sub);
+	}
+}
+
+/* sweep.method: grid or random. */
+static void key_sweep_method(struct parser *p, const struct ynode *k, const struct ynode *v,
+			     const char *path)
+{
+	static const char *const methods[] = { "grid", "random" };
+	int i = schema_choice(&p->sc, v, path, methods, 2, 0);
+
+	p->sweep_method_node = v;
+	if (i >= 0)
+		p->t->sweep.method = i == 0 ? SWEEP_GRID : SWEEP_RANDOM;
+}
+
+/* sweep.max_parallel: trials at once. */
+static void key_sweep_max_parallel(struct parser *p, const struct ynode *k,
+				   const struct ynode *v, const char *path)
+{
+	long long n;
+
+	if (schema_int(&p->sc, v, path, 1, 100000, "a positive integer", &n) == 0)
+		p->t->sweep.max_parallel = (int)n;
+}
+
+/* sweep.trials: draws of a random sweep. */
+static void key_sweep_trials(struct parser *p, const struct ynode *k, const struct ynode *v,
+			     const char *path)
+{
+	long long n;
+
+	p->sweep_trials_node = v;
+	if (schema_int(&p->sc, v, path, 1, SWEEP_MAX_TRIALS, "a positive integer (at most 100000)", &n) == 0)
+		p->t->sweep.trials = (int)n;
+}
+
+/* sweep.seed: a non-negative integer. */
+static void key_sweep_seed(struct parser *p, const struct ynode *k, const struct ynode *v,
+			   const char *path)
+{
+	long long n;
+
+	if (schema_int(&p->sc, v, path, 0, INT64_MAX, "a non-negative integer", &n) == 0) {
+		p->t->sweep.seed = n;
+		p->t->sweep.has_seed = 1;
+	}
+}
+
+static const struct key_rule sweep_rules[] = {
+	{ "method", key_sweep_method }, { "params", key_sweep_params },
+	{ "max_parallel", key_sweep_max_parallel }, { "trials", key_sweep_trials },
+	{ "seed", key_sweep_seed },
+};
+
+/* Checks across the keys of sweep. */
+static void check_sweep(struct parser *p, const struct ynode *k)
+{
+	struct sweep_spec *s = &p->t->sweep;
+	double grid = 1;
+	size_t i;
+
+	if (!p->sweep_params_node) {
+		schema_report(&p->sc, k, "sweep", "missing 'params': the parameters to sweep, "
+		       "such as {LR: [1e-3, 1e-4]}");
+		return;
+	}
+	if (!s->method)
+		s->method = p->sweep_method_node ? SWEEP_NONE : SWEEP_GRID;
+	if (s->method == SWEEP_RANDOM && !p->sweep_trials_node)
+		schema_report(&p->sc, p->sweep_method_node, "sweep.method",
+		       "method random needs 'trials': how many trials to draw");
+	if (s->method != SWEEP_GRID)
+		return;
+	if (p->sweep_trials_node)
+		schema_report(&p->sc, p->sweep_trials_node, "sweep.trials",
+		       "'trials' is only for method: random (a grid runs every combination)");
+	for (i = 0; i < p->n_ranges; i++) {
+		const struct ynode *v = p->ranges[i].value;
+		char *sub = schema_join_path("sweep.params", p->ranges[i].key->str);
+		char buf[80];
+
+		schema_report(&p->sc, v, sub, "%s is a range, which needs method: random; "
+			      "a grid needs a list of values", schema_describe(v, buf, sizeof(buf)));
+		free(sub);
+	}
+	for (i = 0; i < s->n_params; i++)
+		if (!s->params[i].range)
+			grid *= (double)s->params[i].n_values;
+	if (grid > SWEEP_MAX_GRID)
+		schema_report(&p->sc, p->sweep_params_node, "sweep.params",
+		       "the grid has %.0f combinations, more than %d; use method: random",
+		       grid, SWEEP_MAX_GRID);
+}
+
+/* sweep: its keys, then the checks across them. */
+static void key_sweep(struct parser *p, const struct ynode *k, const struct ynode *v,
+		      const char *path)
+{
+	if (schema_want_map(&p->sc, v, path, "a mapping {method, params, max_parallel, trials, seed}") <= 0)
+		return;
+	WALK_PLAIN(p, v, path, sweep_rules);
+	check_sweep(p, k);
+}
+
+/* ---- the whole file ------------------------------------------------------------ */
+
+static const struct key_rule task_rules[] = {
+	{ "name", key_name }, { "workdir", key_workdir }, { "resources", key_resources },
+	{ "num_nodes", key_num_nodes }, { "envs", key_envs }, { "secrets", key_secrets },
+	{ "file_mounts", key_file_mounts }, { "setup", key_setup }, { "run", key_run },
+	{ "checkpoint", key_checkpoint }, { "outputs", key_outputs }, { "stop", key_stop },
+	{ "recovery", key_recovery }, { "budget", key_budget }, { "sweep", key_sweep },
+	{ "backend", key_backend },
+};
+
+static const struct foreign_key task_foreign[] = {
+	{ "service", "SkyPilot serving is out of frugal's scope; remove it" },
+	{ "config", "put frugal settings in $FRUGAL_HOME/config.yaml" },
+	{ "event_callback", "remove it" },
+	{ "experimental", "remove it" },
+	{ "volumes", "use file_mounts or checkpoint.dir" },
+	{ "inputs", "remove it" },
+	{ "docker_image", "remove it" },
+};
+
+/* strcmp for qsort/bsearch over an array of strings. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Report every secret that is also in envs (sorted names: no quadratic
+ * time on hostile files). */
+static void check_secrets_vs_envs(struct parser *p)
+{
+	const struct ynode *sec = p->secrets_node;
+	const char **names;
+	size_t i;
+
+	if (!sec || sec->type != YNODE_MAP || !p->t->envs.n)
+		return;
+	names = xmalloc(p->t->envs.n * sizeof(*names));
+	for (i = 0; i < p->t->envs.n; i++)
+		names[i] = p->t->envs.items[i].key;
+	qsort(names, p->t->envs.n, sizeof(*names), cmp_str);
+	for (i = 0; i < sec->n_pairs; i++) {
+		const struct ynode *k = sec->pairs[i].key;
+		const char *key = k->str;
+		char *sub;
+
+		if (!bsearch(&key, names, p->t->envs.n, sizeof(*names), cmp_str))
+			continue;
+		sub = schema_join_path("secrets", k->str);
+		schema_report(&p->sc, k, sub, "'%s' is in both envs and secrets; keep one", k->str);
+		free(sub);
+	}
+	free(names);
+}
+
+/* Checks across the top-level keys, once they are all read. */
+static void check_task(struct parser *p)
+{
+	struct task *t = p->t;
+
+	if (!p->run_node)
+		schema_report(&p->sc, p->root, NULL, "missing 'run': the commands the job runs");
+	if (t->backend && t->res.cloud && strcmp(t->backend, t->res.cloud))
+		schema_report(&p->sc, p->backend_node, "backend",
+			      "backend '%s' conflicts with resources.cloud '%s'; give only one of them",
+			      t->backend, t->res.cloud);
+	check_secrets_vs_envs(p);
+}
+
+int task_parse_buffer(const char *buf, size_t len, const char *name,
+		      const char *base_dir, struct task *ret, struct diag_list *diags)
+{
+	struct parser p;
+	struct task t;
+	struct ynode *root = NULL;
+	size_t before = diags->n;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	task_init(&t);
+	p.sc.file = name ? name : "<task>";
+	p.sc.diags = diags;
+	p.base_dir = base_dir;
+	p.t = &t;
+	r = yamltree_load(buf, len, p.sc.file, &root, diags);
+	if (r < 0)
+		goto out;
+	p.root = root;
+	if (!root) {
+		schema_report(&p.sc, NULL, NULL, "the task file is empty: it needs at least 'run'");
+	} else if (root->type != YNODE_MAP) {
+		schema_expected(&p.sc, root, NULL, "a mapping of task keys (name, resources, run, ...)");
+	} else {
+		WALK(&p, root, NULL, task_rules, task_foreign);
+		check_task(&p);
+	}
+	if (diags->n > before) {
+		diag_list_sort(diags, before);
+		r = FRUGAL_EINVAL;
+		goto out;
+	}
+	*ret = t;
+	task_init(&t);
+out:
+	free(p.ranges);
+	task_release(&t);
+	yamltree_free(root);
+	return r;
+}
+
+int task_parse_file(const char *path, struct task *ret, struct diag_list *diags)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct error err = ERROR_INIT;
+	const char *slash = strrchr(path, '/');
+	char *dir = NULL;
+	int r;
+
+	r = fs_read_file(path, YAMLTREE_MAX_INPUT, &sb, &err);
+	if (r < 0) {
+		diag_add(diags, path, 0, 0, NULL, "%s", error_msg(&err));
+		goto out;
+	}
+	if (!slash)
+		dir = xstrdup(".");
+	else if (slash == path)
+		dir = xstrdup("/");
+	else
+		dir = xstrndup(path, (size_t)(slash - path));
+	r = task_parse_buffer(sb.buf, sb.len, path, dir, ret, diags);
+	if (r == 0)
+		ret->path = xstrdup(path);
+out:
+	free(dir);
+	strbuf_release(&sb);
+	return r;
+}
+
+/* ---- using a parsed task ----------------------------------------------------------- */
+
+void task_take_secret_values(struct task *t, struct kvlist *out)
+{
+	size_t i;
+
+	for (i = 0; i < t->secrets.n; i++) {
+		char *v = t->secrets.items[i].value;
+
+		if (!v)
+			continue;
+		kvlist_set(out, t->secrets.items[i].key, v);
+		secure_zero(v, strlen(v));
+		free(v);
+		t->secrets.items[i].value = NULL;
+	}
+}
+
+void task_format_accels(const struct resources *r, struct strbuf *out)
+{
+	size_t i;
+
+	if (r->accel_mode == ACCEL_NONE || !r->n_accels) {
+		strbuf_adds(out, "-");
+		return;
+	}
+	if (r->accel_mode == ACCEL_ONE) {
+		strbuf_addf(out, "%s:%d", r->accels[0].name, r->accels[0].count);
+		return;
+	}
+	strbuf_addch(out, r->accel_mode == ACCEL_ANY_OF ? '{' : '[');
+	for (i = 0; i < r->n_accels; i++)
+		strbuf_addf(out, "%s%s:%d", i ? ", " : "", r->accels[i].name, r->accels[i].count);
+	strbuf_addch(out, r->accel_mode == ACCEL_ANY_OF ? '}' : ']');
+}
+
+int task_gpu_count(const struct task *t)
+{
+	if (t->res.accel_mode == ACCEL_NONE || !t->res.n_accels)
+		return 0;
+	return t->res.accels[0].count;
+}

@@ -1,0 +1,669 @@
+/*
+ * Unit tests for agent/: the job environment (override rules), line
+ * splitting and the log line format, status.json, agent.json checking,
+ * the runner (a real child in its own process group) and one whole
+ * attempt through agent_main in a temporary instance directory.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "agent/agent.h"
+#include "agent/conf.h"
+#include "agent/jobenv.h"
+#include "agent/logship.h"
+#include "agent/runner.h"
+#include "agent/status.h"
+#include "base/fs.h"
+#include "base/strbuf.h"
+#include "base/xalloc.h"
+#include "spec/task.h"
+#include "storage/storage.h"
+
+/* ---- helpers ------------------------------------------------------------- */
+
+/* A fresh temporary directory (caller removes and frees). */
+static char *make_tmpdir(void)
+{
+	char *dir = xstrdup("/tmp/frugal-test-agent-XXXXXX");
+
+	assert_non_null(mkdtemp(dir));
+	return dir;
+}
+
+/* The JSON of a task parsed from yaml (caller frees). */
+static char *task_json_of(const char *yaml)
+{
+	struct task t;
+	struct diag_list dl = DIAG_LIST_INIT;
+	char *json;
+
+	assert_int_equal(task_parse_buffer(yaml, strlen(yaml), "test.yaml", "/", &t, &dl), 0);
+	json = task_to_json(&t);
+	task_release(&t);
+	diag_list_release(&dl);
+	return json;
+}
+
+/* ---- jobenv -------------------------------------------------------------- */
+
+static void test_jobenv_layers(void **state)
+{
+	char *base[] = { "PATH=/usr/bin", "HOME=/root", "LR=base", "FRUGAL_JOB_ID=base",
+			 "NOEQUALS", "=bad", "SECRET_TOKEN=s3cret", NULL };
+	char *gpus[] = { "0", "3" };
+	struct kvlist envs = { NULL, 0, 0 };
+	struct jobenv_params p = {
+		.job_id = "k3m9xq", .attempt = 2, .restart_count = 1,
+		.checkpoint_dir = "/i/checkpoint", .output_dir = "/i/outputs",
+		.metrics_file = "/i/metrics.jsonl", .gpus = gpus, .n_gpus = 2,
+	};
+	char **env;
+	size_t n;
+
+	(void)state;
+	kvlist_set(&envs, "LR", "0.001");
+	kvlist_set(&envs, "FRUGAL_JOB_ID", "user");
+	kvlist_set(&envs, "CUDA_VISIBLE_DEVICES", "7");
+	kvlist_set(&envs, "BATCH", "64");
+	env = jobenv_build(base, &envs, &p);
+
+	/* the agent's environment, with the secret, passes through */
+	assert_string_equal(jobenv_get(env, "PATH"), "/usr/bin");
+	assert_string_equal(jobenv_get(env, "SECRET_TOKEN"), "s3cret");
+	/* task envs replace the agent's; frugal's replace both */
+	assert_string_equal(jobenv_get(env, "LR"), "0.001");
+	assert_string_equal(jobenv_get(env, "BATCH"), "64");
+	assert_string_equal(jobenv_get(env, "FRUGAL_JOB_ID"), "k3m9xq");
+	assert_string_equal(jobenv_get(env, "CUDA_VISIBLE_DEVICES"), "0,3");
+	assert_string_equal(jobenv_get(env, "FRUGAL_ATTEMPT"), "2");
+	assert_string_equal(jobenv_get(env, "FRUGAL_RESTART_COUNT"), "1");
+	assert_string_equal(jobenv_get(env, "FRUGAL_CHECKPOINT_DIR"), "/i/checkpoint");
+	assert_string_equal(jobenv_get(env, "FRUGAL_OUTPUT_DIR"), "/i/outputs");
+	assert_string_equal(jobenv_get(env, "FRUGAL_METRICS_FILE"), "/i/metrics.jsonl");
+	assert_string_equal(jobenv_get(env, "FRUGAL_NUM_GPUS"), "2");
+	assert_string_equal(jobenv_get(env, "SKYPILOT_NUM_GPUS_PER_NODE"), "2");
+	assert_string_equal(jobenv_get(env, "SKYPILOT_NODE_RANK"), "0");
+	assert_string_equal(jobenv_get(env, "SKYPILOT_NUM_NODES"), "1");
+	assert_string_equal(jobenv_get(env, "SKYPILOT_NODE_IPS"), "127.0.0.1");
+	/* entries without a name are dropped; each name appears once, in
+	 * the place it first had */
+	assert_null(jobenv_get(env, "NOEQUALS"));
+	assert_string_equal(env[0], "PATH=/usr/bin");
+	assert_string_equal(env[2], "LR=0.001");
+	assert_string_equal(env[3], "FRUGAL_JOB_ID=k3m9xq");
+	for (n = 0; env[n]; n++)
+		assert_null(strstr(env[n], "NOEQUALS"));
+	assert_int_equal(n, 5 + 2 + 10);	/* 5 of base, BATCH and CUDA_..., 10 more of ours */
+	jobenv_free(env);
+	kvlist_release(&envs);
+}
+
+static void test_jobenv_no_gpus(void **state)
+{
+	struct jobenv_params p = {
+		.job_id = "a", .attempt = 1, .checkpoint_dir = "/c", .output_dir = "/o",
+		.metrics_file = "/m",
+	};
+	char **env = jobenv_build(NULL, NULL, &p);
+
+	(void)state;
+	assert_string_equal(jobenv_get(env, "CUDA_VISIBLE_DEVICES"), "");
+	assert_string_equal(jobenv_get(env, "FRUGAL_NUM_GPUS"), "0");
+	assert_string_equal(jobenv_get(env, "SKYPILOT_NUM_GPUS_PER_NODE"), "0");
+	jobenv_free(env);
+}
+
+/* ---- linesplit and the log format ------------------------------------------ */
+
+struct lines {
+	char *items[32];
+	size_t n;
+};
+
+static void collect_line(void *arg, const char *line, size_t len)
+{
+	struct lines *l = arg;
+
+	assert_true(l->n < 32);
+	l->items[l->n++] = xstrndup(line, len);
+}
+
+static void lines_release(struct lines *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->items[i]);
+	l->n = 0;
+}
+
+static void test_linesplit(void **state)
+{
+	struct linesplit ls;
+	struct lines l = { { NULL }, 0 };
+
+	(void)state;
+	linesplit_init(&ls, 0);
+	linesplit_feed(&ls, "one\ntw", 6, collect_line, &l);
+	assert_int_equal(l.n, 1);
+	linesplit_feed(&ls, "o\r\n\nthree", 9, collect_line, &l);
+	assert_int_equal(l.n, 3);
+	linesplit_finish(&ls, collect_line, &l);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.items[0], "one");
+	assert_string_equal(l.items[1], "two");	/* CR before LF dropped */
+	assert_string_equal(l.items[2], "");		/* empty lines kept */
+	assert_string_equal(l.items[3], "three");	/* partial line at EOF */
+	linesplit_finish(&ls, collect_line, &l);	/* nothing left */
+	assert_int_equal(l.n, 4);
+	lines_release(&l);
+	linesplit_release(&ls);
+}
+
+static void test_linesplit_cap(void **state)
+{
+	struct linesplit ls;
+	struct lines l = { { NULL }, 0 };
+
+	(void)state;
+	linesplit_init(&ls, 4);
+	/* a line of exactly the cap is whole; longer ones are cut at it */
+	linesplit_feed(&ls, "abcd\nabcdefghij\nxy", 18, collect_line, &l);
+	linesplit_feed(&ls, "z", 1, collect_line, &l);
+	linesplit_finish(&ls, collect_line, &l);
+	assert_int_equal(l.n, 5);
+	assert_string_equal(l.items[0], "abcd");
+	assert_string_equal(l.items[1], "abcd");
+	assert_string_equal(l.items[2], "efgh");
+	assert_string_equal(l.items[3], "ij");
+	assert_string_equal(l.items[4], "xyz");
+	lines_release(&l);
+	linesplit_release(&ls);
+
+	/* the default cap is 64 KiB */
+	linesplit_init(&ls, 0);
+	{
+		size_t big = LINESPLIT_MAX + 10;
+		char *data = xmalloc(big);
+		memset(data, 'a', big);
+		linesplit_feed(&ls, data, big, collect_line, &l);
+		assert_int_equal(l.n, 1);
+		assert_int_equal(strlen(l.items[0]), LINESPLIT_MAX);
+		linesplit_finish(&ls, collect_line, &l);
+		assert_int_equal(strlen(l.items[1]), 10);
+		free(data);
+	}
+	lines_release(&l);
+	linesplit_release(&ls);
+}
+
+static void test_log_format(void **state)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char ts[32];
+
+	(void)state;
+	/* 2026-11-22T08:15:03.123Z */
+	logship_format_time(1795335303123LL, ts, sizeof(ts));
+	assert_string_equal(ts, "2026-11-22T08:15:03.123Z");
+	logship_format_time(1795335303007LL, ts, sizeof(ts));
+	assert_string_equal(ts, "2026-11-22T08:15:03.007Z");
+	logship_format_line(&sb, 1795335303000LL, "loss 0.1", 8);
+	assert_string_equal(sb.buf, "2026-11-22T08:15:03.000Z loss 0.1\n");
+	strbuf_release(&sb);
+}
+
+static void test_logship_storage(void **state)
+{
+	char *dir = make_tmpdir();
+	char *url = xasprintf("file://%s", dir);
+	struct storage *st = NULL;
+	struct strbuf got = STRBUF_INIT;
+	struct logship *ls;
+	uv_loop_t loop;
+
+	(void)state;
+	assert_int_equal(storage_open(url, &st, NULL), 0);
+	uv_loop_init(&loop);
+	ls = logship_new(&loop, st, "jobs/x/logs/attempt-1.log");
+	logship_line(ls, "first", 5);
+	logship_line(ls, "second", 6);
+	/* a note comes after the job output before it */
+	logship_note(ls, "run exited with %d", 0);
+	logship_line(ls, "third", 5);
+	logship_close(ls);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+
+	assert_int_equal(storage_get(st, "jobs/x/logs/attempt-1.log", 0, &got, NULL), 0);
+	assert_int_equal(got.len, 4 * 25 + strlen("first\nsecond\nfrugal: run exited with 0\nthird\n"));
+	assert_non_null(strstr(got.buf, "Z first\n"));
+	assert_true(strstr(got.buf, "Z second\n") < strstr(got.buf, "Z frugal: run exited with 0\n"));
+	assert_true(strstr(got.buf, "Z frugal: run exited with 0\n") < strstr(got.buf, "Z third\n"));
+	strbuf_release(&got);
+	storage_free(st);
+	fs_remove_tree(dir, NULL);
+	free(url);
+	free(dir);
+}
+
+/* ---- status.json ------------------------------------------------------------- */
+
+static void test_status_json(void **state)
+{
+	struct agent_status s = AGENT_STATUS_INIT;
+	json_t *doc;
+	char *text;
+
+	(void)state;
+	s.job_id = xstrdup("k3m9xq");
+	s.attempt = 2;
+	s.agent_pid = 42;
+	s.started_at = 1795335303123LL;
+	s.heartbeat_at = 1795335304000LL;
+	text = agent_status_to_json(&s);
+	doc = json_loads(text, 0, NULL);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "job_id")), "k3m9xq");
+	assert_int_equal(json_integer_value(json_object_get(doc, "attempt")), 2);
+	assert_string_equal(json_string_value(json_object_get(doc, "phase")), "starting");
+	assert_int_equal(json_integer_value(json_object_get(doc, "agent_pid")), 42);
+	assert_true(json_is_null(json_object_get(doc, "job_pgid")));
+	assert_int_equal(json_integer_value(json_object_get(doc, "started_at")), 1795335303123LL);
+	assert_true(json_is_integer(json_object_get(doc, "heartbeat_at")));
+	assert_true(json_is_null(json_object_get(doc, "ended_at")));
+	assert_true(json_is_null(json_object_get(doc, "outcome")));
+	assert_true(json_is_null(json_object_get(doc, "exit_code")));
+	assert_string_equal(json_string_value(json_object_get(doc, "reason")), "");
+	assert_int_equal(json_array_size(json_object_get(doc, "outputs")), 0);
+	json_decref(doc);
+	free(text);
+
+	s.phase = PHASE_EXITED;
+	s.job_pgid = 43;
+	s.ended_at = 1795335309000LL;
+	s.outcome = OUTCOME_TIMED_OUT;
+	s.has_exit_code = 1;
+	s.exit_code = 137;
+	agent_status_set_reason(&s, "max_runtime %s reached", "10s");
+	agent_status_add_output(&s, "weights/model.pth");
+	agent_status_add_output(&s, "bad\xff.bin");	/* not UTF-8 */
+	text = agent_status_to_json(&s);
+	doc = json_loads(text, 0, NULL);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "phase")), "exited");
+	assert_int_equal(json_integer_value(json_object_get(doc, "job_pgid")), 43);
+	assert_int_equal(json_integer_value(json_object_get(doc, "ended_at")), 1795335309000LL);
+	assert_string_equal(json_string_value(json_object_get(doc, "outcome")), "timed_out");
+	assert_int_equal(json_integer_value(json_object_get(doc, "exit_code")), 137);
+	assert_string_equal(json_string_value(json_object_get(doc, "reason")),
+			    "max_runtime 10s reached");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(doc, "outputs"), 0)),
+			    "weights/model.pth");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(doc, "outputs"), 1)),
+			    "bad?.bin");
+	json_decref(doc);
+	free(text);
+	agent_status_release(&s);
+}
+
+static void test_status_names(void **state)
+{
+	(void)state;
+	assert_string_equal(agent_phase_name(PHASE_SETUP), "setup");
+	assert_string_equal(agent_phase_name(PHASE_RUNNING), "running");
+	assert_string_equal(agent_phase_name(PHASE_STOPPING), "stopping");
+	assert_string_equal(agent_phase_name(PHASE_UPLOADING), "uploading");
+	assert_null(agent_outcome_name(OUTCOME_NONE));
+	assert_string_equal(agent_outcome_name(OUTCOME_SUCCEEDED), "succeeded");
+	assert_string_equal(agent_outcome_name(OUTCOME_FAILED), "failed");
+	assert_string_equal(agent_outcome_name(OUTCOME_CANCELLED), "cancelled");
+	assert_string_equal(agent_outcome_name(OUTCOME_PREEMPTED), "preempted");
+}
+
+/* ---- agent.json ---------------------------------------------------------------- */
+
+static void test_conf_parse(void **state)
+{
+	char *task = task_json_of("run: echo hi\n");
+	char *text = xasprintf("{\"job_id\": \"k3m9xq\", \"attempt\": 2, "
+			       "\"storage_url\": \"file:///s\", \"job_prefix\": \"jobs/k3m9xq/\", "
+			       "\"gpus\": [\"0\", 1], \"output_dir\": \"out\", "
+			       "\"checkpoint_dir\": \"/abs/ckpt\", \"task\": %s}", task);
+	struct agent_conf c;
+	struct error err = ERROR_INIT;
+
+	(void)state;
+	assert_int_equal(agent_conf_parse(text, "/i/agent.json", "/i", &c, &err), 0);
+	assert_string_equal(c.job_id, "k3m9xq");
+	assert_int_equal(c.attempt, 2);
+	assert_int_equal(c.restart_count, 0);
+	assert_string_equal(c.job_prefix, "jobs/k3m9xq");
+	assert_null(c.controller_socket);
+	assert_int_equal(c.n_gpus, 2);
+	assert_string_equal(c.gpus[1], "1");
+	assert_string_equal(c.work_dir, "/i/work");
+	assert_string_equal(c.output_dir, "/i/out");
+	assert_string_equal(c.checkpoint_dir, "/abs/ckpt");
+	assert_string_equal(c.metrics_file, "/i/metrics.jsonl");
+	assert_string_equal(c.outputs_url, "file:///s/jobs/k3m9xq/outputs");
+	assert_string_equal(c.task.run, "echo hi");
+	agent_conf_release(&c);
+	free(text);
+	free(task);
+}
+
+/* agent_conf_parse of text fails and its message holds want. */
+static void expect_conf_error(const char *text, const char *want)
+{
+	struct agent_conf c;
+	struct error err = ERROR_INIT;
+
+	assert_int_equal(agent_conf_parse(text, "/i/agent.json", "/i", &c, &err), FRUGAL_EINVAL);
+	if (!strstr(err.msg, want))
+		fail_msg("'%s' does not mention '%s'", err.msg, want);
+	assert_non_null(strstr(err.msg, "/i/agent.json"));
+}
+
+static void test_conf_errors(void **state)
+{
+	char *task = task_json_of("run: echo hi\n");
+	char *t;
+
+	(void)state;
+	expect_conf_error("{", "not valid JSON");
+	expect_conf_error("[]", "expected a JSON object");
+	expect_conf_error("{}", "field 'job_id' is missing");
+	expect_conf_error("{\"job_id\": \"a b\"}", "field 'job_id'");
+	expect_conf_error("{\"job_id\": \"a\"}", "field 'attempt' is missing");
+	expect_conf_error("{\"job_id\": \"a\", \"attempt\": 0}", "field 'attempt'");
+	expect_conf_error("{\"job_id\": \"a\", \"attempt\": \"1\"}", "field 'attempt'");
+	expect_conf_error("{\"job_id\": \"a\", \"attempt\": 1}", "field 'storage_url' is missing");
+	t = xasprintf("{\"job_id\": \"a\", \"attempt\": 1, \"storage_url\": \"file:///s\", "
+		      "\"job_prefix\": \"../x\", \"task\": %s}", task);
+	expect_conf_error(t, "field 'job_prefix'");
+	free(t);
+	t = xasprintf("{\"job_id\": \"a\", \"attempt\": 1, \"storage_url\": \"file:///s\", "
+		      "\"job_prefix\": \"j\", \"gpus\": [true], \"task\": %s}", task);
+	expect_conf_error(t, "field 'gpus[0]'");
+	free(t);
+	expect_conf_error("{\"job_id\": \"a\", \"attempt\": 1, \"storage_url\": \"file:///s\", "
+			  "\"job_prefix\": \"j\"}", "field 'task' is missing");
+	expect_conf_error("{\"job_id\": \"a\", \"attempt\": 1, \"storage_url\": \"file:///s\", "
+			  "\"job_prefix\": \"j\", \"task\": {\"run\": 5}}", "field 'task'");
+	free(task);
+}
+
+/* ---- runner ------------------------------------------------------------------- */
+
+struct run_result {
+	struct lines out;
+	int done;
+	int64_t exit_status;
+	int term_signal;
+};
+
+static void runner_line(void *arg, int fd, const char *text, size_t len)
+{
+	struct run_result *res = arg;
+	char *s = xasprintf("%d:%.*s", fd, (int)len, text);
+
+	collect_line(&res->out, s, strlen(s));
+	free(s);
+}
+
+static void runner_done(void *arg, int64_t exit_status, int term_signal)
+{
+	struct run_result *res = arg;
+
+	res->done++;
+	res->exit_status = exit_status;
+	res->term_signal = term_signal;
+}
+
+static void runner_closed(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* Run script in /tmp to completion; *ret_pgid (may be NULL) is its group. */
+static void run_script(const char *script, char *const *env, struct run_result *res,
+		       int *ret_pgid)
+{
+	static const struct runner_cbs cbs = { runner_line, runner_done };
+	struct runner *r = NULL;
+	uv_loop_t loop;
+	int closed = 0;
+
+	uv_loop_init(&loop);
+	assert_int_equal(runner_start(&loop, script, env, "/tmp", &cbs, res, &r, NULL), 0);
+	if (ret_pgid)
+		*ret_pgid = runner_pgid(r);
+	while (!res->done)
+		uv_run(&loop, UV_RUN_ONCE);
+	runner_kill_group(r);
+	runner_close(r, runner_closed, &closed);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(closed, 1);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_runner_exit_and_lines(void **state)
+{
+	char *env[] = { "PATH=/usr/bin:/bin", "GREETING=hello", NULL };
+	struct run_result res;
+	int pgid = 0;
+
+	(void)state;
+	memset(&res, 0, sizeof(res));
+	run_script("echo $GREETING; echo err >&2; printf tail; exit 3", env, &res, &pgid);
+	assert_int_equal(res.done, 1);
+	assert_int_equal(res.exit_status, 3);
+	assert_int_equal(res.term_signal, 0);
+	/* stdout and stderr are separate pipes: only each one's order holds */
+	assert_int_equal(res.out.n, 3);
+	{
+		const char *want[] = { "1:hello", "1:tail", "2:err" };
+		size_t i, j = 0;
+
+		for (i = 0; i < 3; i++)
+			if (res.out.items[i][0] == '1')
+				assert_string_equal(res.out.items[i], want[j++]);
+			else
+				assert_string_equal(res.out.items[i], want[2]);
+		assert_int_equal(j, 2);
+	}
+	assert_true(pgid > 0);
+	lines_release(&res.out);
+}
+
+static void test_runner_own_group(void **state)
+{
+	char *env[] = { "PATH=/usr/bin:/bin", NULL };
+	struct run_result res;
+	int pgid = 0;
+
+	(void)state;
+	memset(&res, 0, sizeof(res));
+	/* the child is a group (and session) leader of its own */
+	run_script("read -r pid comm state ppid pgrp sid rest < /proc/$$/stat; "
+		   "echo $$ $pgrp $sid", env, &res, &pgid);
+	assert_int_equal(res.out.n, 1);
+	{
+		char want[64];
+		snprintf(want, sizeof(want), "1:%d %d %d", pgid, pgid, pgid);
+		assert_string_equal(res.out.items[0], want);
+	}
+	lines_release(&res.out);
+}
+
+/* Stop a step that ignores SIGTERM: SIGKILL follows after the grace. */
+static void on_stop_timer(uv_timer_t *t)
+{
+	runner_stop(t->data, SIGTERM, 200);
+	uv_close((uv_handle_t *)t, NULL);
+}
+
+static void test_runner_stop_escalates(void **state)
+{
+	static const struct runner_cbs cbs = { runner_line, runner_done };
+	char *env[] = { "PATH=/usr/bin:/bin", NULL };
+	struct run_result res;
+	struct runner *r = NULL;
+	uv_timer_t t;
+	uv_loop_t loop;
+	int closed = 0;
+
+	(void)state;
+	memset(&res, 0, sizeof(res));
+	uv_loop_init(&loop);
+	assert_int_equal(runner_start(&loop, "trap '' TERM; echo up; sleep 30 & wait", env, "/",
+				      &cbs, &res, &r, NULL), 0);
+	uv_timer_init(&loop, &t);
+	t.data = r;
+	uv_timer_start(&t, on_stop_timer, 200, 0);
+	while (!res.done)
+		uv_run(&loop, UV_RUN_ONCE);
+	assert_int_equal(res.term_signal, SIGKILL);
+	/* everything in the group went with the SIGKILL */
+	runner_kill_group(r);
+	runner_close(r, runner_closed, &closed);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(closed, 1);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	lines_release(&res.out);
+}
+
+static void test_runner_bad_cwd(void **state)
+{
+	static const struct runner_cbs cbs = { runner_line, runner_done };
+	struct run_result res;
+	struct runner *r = NULL;
+	struct error err = ERROR_INIT;
+	uv_loop_t loop;
+
+	(void)state;
+	memset(&res, 0, sizeof(res));
+	uv_loop_init(&loop);
+	assert_true(runner_start(&loop, "true", NULL, "/nonexistent/dir", &cbs, &res, &r,
+				 &err) < 0);
+	assert_null(r);
+	assert_non_null(strstr(err.msg, "/nonexistent/dir"));
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(res.done, 0);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* ---- a whole attempt ---------------------------------------------------------- */
+
+static void test_agent_main_attempt(void **state)
+{
+	char *dir = make_tmpdir();
+	char *task = task_json_of("setup: echo preparing\n"
+				  "run: |\n"
+				  "  echo lr=$LR attempt=$FRUGAL_ATTEMPT\n"
+				  "  mkdir -p weights; echo w > weights/m.pth\n"
+				  "  echo r > $FRUGAL_OUTPUT_DIR/result.txt\n"
+				  "  exit 5\n"
+				  "envs: {LR: '0.1'}\n"
+				  "outputs: {paths: ['weights/']}\n");
+	char *json = xasprintf("{\"job_id\": \"t1\", \"attempt\": 1, "
+			       "\"storage_url\": \"file://%s/storage\", \"job_prefix\": \"jobs/t1\", "
+			       "\"controller_socket\": \"%s/none.sock\", \"task\": %s}",
+			       dir, dir, task);
+	char *path = fs_path_join(dir, "agent.json");
+	char *argv[] = { "agent", "--instance-dir", dir, NULL };
+	char *status_path = xasprintf("%s/storage/jobs/t1/attempts/1/status.json", dir);
+	char *log_path = xasprintf("%s/storage/jobs/t1/logs/attempt-1.log", dir);
+	struct strbuf log = STRBUF_INIT;
+	json_t *doc, *outputs;
+
+	(void)state;
+	assert_int_equal(fs_write_atomic(path, json, strlen(json), 0600, 1, NULL), 0);
+	assert_int_equal(agent_main(3, argv), 0);
+
+	doc = json_load_file(status_path, 0, NULL);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "phase")), "exited");
+	assert_string_equal(json_string_value(json_object_get(doc, "outcome")), "failed");
+	assert_int_equal(json_integer_value(json_object_get(doc, "exit_code")), 5);
+	assert_string_equal(json_string_value(json_object_get(doc, "reason")),
+			    "run exited with 5");
+	assert_true(json_is_integer(json_object_get(doc, "ended_at")));
+	outputs = json_object_get(doc, "outputs");
+	assert_int_equal(json_array_size(outputs), 2);
+	assert_string_equal(json_string_value(json_array_get(outputs, 0)), "weights/m.pth");
+	assert_string_equal(json_string_value(json_array_get(outputs, 1)), "result.txt");
+	json_decref(doc);
+
+	assert_int_equal(fs_read_file(log_path, 0, &log, NULL), 0);
+	assert_non_null(strstr(log.buf, "Z frugal: setup started"));
+	assert_non_null(strstr(log.buf, "Z preparing\n"));
+	assert_non_null(strstr(log.buf, "Z lr=0.1 attempt=1\n"));
+	assert_non_null(strstr(log.buf, "Z frugal: run exited with 5"));
+	assert_non_null(strstr(log.buf, "Z frugal: output stored: weights/m.pth (2 bytes)"));
+	assert_non_null(strstr(log.buf, "Z frugal: outcome failed (run exited with 5)"));
+	{
+		char *o = xasprintf("%s/storage/jobs/t1/outputs/result.txt", dir);
+		assert_true(fs_exists(o));
+		free(o);
+		o = xasprintf("%s/checkpoint", dir);
+		assert_true(fs_is_dir(o));
+		free(o);
+	}
+
+	strbuf_release(&log);
+	fs_remove_tree(dir, NULL);
+	free(status_path);
+	free(log_path);
+	free(path);
+	free(json);
+	free(task);
+	free(dir);
+}
+
+static void test_agent_main_usage(void **state)
+{
+	char *argv1[] = { "agent", NULL };
+	char *argv2[] = { "agent", "--instance-dir", "/nonexistent/frugal", NULL };
+
+	(void)state;
+	assert_int_equal(agent_main(1, argv1), 2);
+	assert_int_equal(agent_main(3, argv2), 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_jobenv_layers),
+		cmocka_unit_test(test_jobenv_no_gpus),
+		cmocka_unit_test(test_linesplit),
+		cmocka_unit_test(test_linesplit_cap),
+		cmocka_unit_test(test_log_format),
+		cmocka_unit_test(test_logship_storage),
+		cmocka_unit_test(test_status_json),
+		cmocka_unit_test(test_status_names),
+		cmocka_unit_test(test_conf_parse),
+		cmocka_unit_test(test_conf_errors),
+		cmocka_unit_test(test_runner_exit_and_lines),
+		cmocka_unit_test(test_runner_own_group),
+		cmocka_unit_test(test_runner_stop_escalates),
+		cmocka_unit_test(test_runner_bad_cwd),
+		cmocka_unit_test(test_agent_main_attempt),
+		cmocka_unit_test(test_agent_main_usage),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
