@@ -55,6 +55,8 @@ int cmd_cancel(int argc, char **argv);
 int cmd_cost(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_controller(int argc, char **argv);
+int cmd_debug(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
 
 struct task;
 struct plan;

@@ -22,6 +22,8 @@ static const struct {
 	{ "cancel", cmd_cancel, "cancel JOB..." },
 	{ "cost", cmd_cost, "cost [--by job|sweep|backend|day] [--json|--csv]" },
 	{ "check", cmd_check, "check TASK.yaml          validate a task file, print its plan" },
+	{ "gc", cmd_gc, "gc [--dry-run]           end resources frugal made that no live job owns" },
+	{ "debug", cmd_debug, "debug preempt JOB [--notice SECONDS]   inject a preemption" },
 	{ "controller", cmd_controller, "controller [--foreground|--stop]" },
 	{ "agent", agent_main, "agent --instance-dir DIR   (internal: runs on the machine)" },
 };

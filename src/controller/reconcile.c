@@ -35,6 +35,7 @@ struct reconciler {
 	struct stopping *stops;
 	size_t n_stops, alloc_stops;
 	int resolved;		/* creating rows looked at */
+	int again;		/* capacity freed or a job needs relaunch: pass again */
 };
 
 /* What the agent last reported for an attempt (status.json). */
@@ -261,6 +262,8 @@ static void job_finish(struct reconciler *rec, const struct job *j, enum job_sta
 	store_event_add(rec->st, j->id, "finished", "%s%s%s", job_status_name(s),
 			reason ? ": " : "", reason ? reason : "");
 	stop_forget(rec, j->id);
+	rec->again = 1;
+	fault_point("controller.after_finish");
 	log_info("job %s %s%s%s", j->id, job_status_name(s), reason ? ": " : "",
 		 reason ? reason : "");
 }
@@ -311,8 +314,12 @@ static int attempt_close(struct reconciler *rec, struct provider *p, const struc
 	usd = secs / 3600.0 * a->price_per_hour;
 	store_attempt_end(rec->st, j->id, a->n, outcome, has_exit, exit_code, now, NULL);
 	store_cost_record(rec->st, j->id, a->n, a->backend, secs, usd, NULL);
-	store_event_add(rec->st, j->id, "attempt", "attempt %d ended: %s%s", a->n, outcome,
-			has_exit ? "" : "");
+	if (has_exit)
+		store_event_add(rec->st, j->id, "attempt", "attempt %d ended: %s, exit code %d",
+				a->n, outcome, exit_code);
+	else
+		store_event_add(rec->st, j->id, "attempt", "attempt %d ended: %s", a->n, outcome);
+	fault_point("controller.after_attempt_end");
 	return 0;
 }
 
@@ -329,6 +336,7 @@ static int job_launch(struct reconciler *rec, const struct job *j,
 	struct kvlist secrets = { 0 };
 	struct launch_request req = { 0 };
 	char *gpus = NULL, *token = NULL, *job_prefix = NULL, *id = NULL, *sock = NULL;
+	char *outputs = NULL;
 	int64_t res_id = 0;
 	int n = j->n_attempts + 1, r;
 
@@ -381,7 +389,7 @@ static int job_launch(struct reconciler *rec, const struct job *j,
 	}
 	if ((r = store_commit(rec->st, &err)) < 0)
 		goto out;
-	fault_point("controller.before_launch");
+	fault_point("controller.after_ledger");
 
 	job_prefix = xasprintf("jobs/%s", j->id);
 	sock = xstrdup(rec->home.socket);
@@ -394,7 +402,9 @@ static int job_launch(struct reconciler *rec, const struct job *j,
 	req.secrets = &secrets;
 	req.storage_url = rec->storage_url;
 	req.job_prefix = job_prefix;
-	req.outputs_url = j->outputs_url;
+	outputs = j->outputs_url ? xstrdup(j->outputs_url)
+				 : xasprintf("%s/jobs/%s/outputs", rec->storage_url, j->id);
+	req.outputs_url = outputs;
 	req.controller_socket = sock;
 	req.gpus = gpus;
 	if ((r = p->ops->launch(p, &req, &id, &err)) < 0) {
@@ -405,9 +415,12 @@ static int job_launch(struct reconciler *rec, const struct job *j,
 		goto out;
 	}
 	fault_point("controller.after_launch");
+	store_begin(rec->st, NULL);
 	store_resource_set(rec->st, res_id, id, RES_LIVE, NULL);
 	store_attempt_set_instance(rec->st, j->id, n, id, NULL);
 	store_job_set_status(rec->st, j->id, JOB_STARTING, "", NULL);
+	store_commit(rec->st, NULL);
+	fault_point("controller.after_launch_recorded");
 	store_event_add(rec->st, j->id, "launched", "attempt %d on %s (%s) gpus [%s]", n,
 			pl.backend, pl.instance_type, gpus ? gpus : "");
 	log_info("job %s: attempt %d launched on %s, instance %s", j->id, n, pl.backend, id);
@@ -421,7 +434,81 @@ out:
 	free(job_prefix);
 	free(id);
 	free(sock);
+	free(outputs);
 	return r;
+}
+
+/* Cool-down that keeps a preempted location out of the next choices. */
+#define PREEMPT_COOLDOWN_MS (10 * 60 * 1000)
+
+static int code_in(const struct task *t, int code)
+{
+	size_t i;
+
+	for (i = 0; i < t->recovery.n_recover_on_exit_codes; i++)
+		if (t->recovery.recover_on_exit_codes[i] == code)
+			return 1;
+	return 0;
+}
+
+/*
+ * An attempt ended with outcome: end the job, or send it to RECOVERING
+ * for a new attempt. Preemptions never count against
+ * recovery.max_restarts_on_errors; exit codes in recover_on_exit_codes
+ * do not either; any other failure does.
+ */
+static void job_after_attempt(struct reconciler *rec, const struct job *j,
+			      const struct attempt *a, const char *outcome, int has_exit,
+			      int exit_code, const char *reason)
+{
+	struct task t;
+	int restart = 0, charged = 0;
+	char why[256];
+
+	if (j->cancel_requested || !strcmp(outcome, "cancelled")) {
+		job_finish(rec, j, !strcmp(outcome, "succeeded") ? JOB_SUCCEEDED : JOB_CANCELLED,
+			   reason);
+		return;
+	}
+	if (!strcmp(outcome, "succeeded")) {
+		job_finish(rec, j, JOB_SUCCEEDED, reason);
+		return;
+	}
+	task_init(&t);
+	if (task_from_json(j->task_json, &t, NULL) < 0) {
+		job_finish(rec, j, JOB_FAILED, reason);
+		task_release(&t);
+		return;
+	}
+	if (!strcmp(outcome, "preempted")) {
+		restart = 1;
+		snprintf(why, sizeof(why), "preempted on attempt %d; recovering", a->n);
+		store_block_add(rec->st, a->backend, a->region, a->zone,
+				time_now_ms() + PREEMPT_COOLDOWN_MS, "preempted", NULL);
+	} else if (!strcmp(outcome, "failed") && has_exit && code_in(&t, exit_code)) {
+		restart = 1;
+		snprintf(why, sizeof(why), "exit code %d is in recover_on_exit_codes; recovering",
+			 exit_code);
+	} else if (!strcmp(outcome, "failed") &&
+		   j->error_restarts < t.recovery.max_restarts_on_errors) {
+		restart = charged = 1;
+		snprintf(why, sizeof(why), "failed (%s); restart %d of %d on errors",
+			 reason ? reason : outcome, j->error_restarts + 1,
+			 t.recovery.max_restarts_on_errors);
+	}
+	task_release(&t);
+	if (!restart) {
+		job_finish(rec, j, JOB_FAILED, reason);
+		return;
+	}
+	store_begin(rec->st, NULL);
+	store_job_set_counts(rec->st, j->id, j->restarts + 1, j->error_restarts + charged, NULL);
+	store_job_set_status(rec->st, j->id, JOB_RECOVERING, why, NULL);
+	store_commit(rec->st, NULL);
+	store_event_add(rec->st, j->id, "recovering", "%s", why);
+	rec->again = 1;
+	log_info("job %s: %s", j->id, why);
+	fault_point("controller.after_recovering");
 }
 
 static enum job_status status_of_phase(const char *phase)
@@ -431,16 +518,8 @@ static enum job_status status_of_phase(const char *phase)
 	return JOB_RUNNING;
 }
 
-static enum job_status status_of_outcome(const char *outcome)
-{
-	if (!strcmp(outcome, "succeeded"))
-		return JOB_SUCCEEDED;
-	if (!strcmp(outcome, "cancelled"))
-		return JOB_CANCELLED;
-	return JOB_FAILED;
-}
-
-/* Follow a job whose attempt runs: phase changes, the end, cancel. */
+/* Follow a job whose attempt runs: phase changes, the end, cancel, and a
+ * preemption notice whose deadline has come (the machine is taken). */
 static void job_watch(struct reconciler *rec, const struct job *j, const struct attempt *a)
 {
 	struct error err = ERROR_INIT;
@@ -455,26 +534,31 @@ static void job_watch(struct reconciler *rec, const struct job *j, const struct 
 		goto out;
 	}
 	if (have && s.outcome) {
-		enum job_status js = status_of_outcome(s.outcome);
-		if (j->cancel_requested && js != JOB_SUCCEEDED)
-			js = JOB_CANCELLED;
 		if (attempt_close(rec, p, j, a, s.outcome, s.has_exit, s.exit_code) == 0)
-			job_finish(rec, j, js, s.reason);
+			job_after_attempt(rec, j, a, s.outcome, s.has_exit, s.exit_code, s.reason);
 		goto out;
 	}
 	p->ops->describe(p, token, a->instance_id, &state, NULL);
+	if (state == INSTANCE_RUNNING && a->notice_deadline &&
+	    time_now_ms() > a->notice_deadline + 1000) {
+		log_info("job %s: notice deadline passed: the machine is taken", j->id);
+		state = INSTANCE_GONE;
+	}
 	if (state == INSTANCE_GONE) {
 		/* Read once more: the agent may have finished just now. */
 		agent_status_release(&s);
 		if (read_agent_status(rec, j->id, a->n, &s) == 0 && s.outcome) {
 			if (attempt_close(rec, p, j, a, s.outcome, s.has_exit, s.exit_code) == 0)
-				job_finish(rec, j, j->cancel_requested ? JOB_CANCELLED :
-					   status_of_outcome(s.outcome), s.reason);
-		} else if (attempt_close(rec, p, j, a, j->cancel_requested ? "cancelled" : "failed",
-					 0, 0) == 0) {
-			job_finish(rec, j, j->cancel_requested ? JOB_CANCELLED : JOB_FAILED,
-				   j->cancel_requested ? "cancelled" :
-				   "the agent exited without reporting an outcome");
+				job_after_attempt(rec, j, a, s.outcome, s.has_exit, s.exit_code,
+						  s.reason);
+		} else {
+			const char *outcome = j->cancel_requested ? "cancelled" :
+					      a->notice_deadline ? "preempted" : "failed";
+			const char *why = j->cancel_requested ? "cancelled" :
+					  a->notice_deadline ? "preempted: the machine was taken" :
+					  "the agent exited without reporting an outcome";
+			if (attempt_close(rec, p, j, a, outcome, 0, 0) == 0)
+				job_after_attempt(rec, j, a, outcome, 0, 0, why);
 		}
 		goto out;
 	}
@@ -557,7 +641,20 @@ static const struct attempt *live_attempt(const struct attempt_list *live, const
 	return NULL;
 }
 
+static int reconcile_pass(struct reconciler *rec);
+
 int reconciler_step(struct reconciler *rec)
+{
+	int passes = 0, n;
+
+	do {
+		rec->again = 0;
+		n = reconcile_pass(rec);
+	} while (n > 0 && rec->again && ++passes < 4);
+	return n;
+}
+
+static int reconcile_pass(struct reconciler *rec)
 {
 	struct job_list jobs = { 0 };
 	struct attempt_list live = { 0 };
@@ -575,9 +672,15 @@ int reconciler_step(struct reconciler *rec)
 		job_list_release(&jobs);
 		return -1;
 	}
-	for (i = 0; i < jobs.n; i++) {
-		struct job *j = &jobs.items[i];
+	/* Two passes: jobs that lost their machine (RECOVERING) get capacity
+	 * before new ones; within each, submission order. */
+	for (i = 0; i < 2 * jobs.n; i++) {
+		struct job *j = &jobs.items[i % jobs.n];
 		const struct attempt *a = live_attempt(&live, j->id);
+		int recovering = j->status == JOB_RECOVERING;
+
+		if ((i < jobs.n) != recovering)
+			continue;
 
 		if (a) {
 			job_watch(rec, j, a);

@@ -409,6 +409,9 @@ static char **agent_env(const struct launch_request *req, const char *home)
 		add_env(&env, &n, "PATH", "/usr/local/bin:/usr/bin:/bin");
 	add_env(&env, &n, "FRUGAL_HOME", home);
 	add_env(&env, &n, "FRUGAL_INSTANCE", req->token);
+	/* Crash tests: a fault point for the agent, never inherited by chance. */
+	if (getenv("FRUGAL_AGENT_FAULT"))
+		add_env(&env, &n, "FRUGAL_FAULT", getenv("FRUGAL_AGENT_FAULT"));
 	for (i = 0; req->secrets && i < req->secrets->n; i++)
 		if (req->secrets->items[i].value)
 			add_env(&env, &n, req->secrets->items[i].key, req->secrets->items[i].value);
@@ -571,6 +574,31 @@ static int local_stop(struct provider *p, const char *token, const char *id,
 	return 0;
 }
 
+/* The notice lands in the instance as notice.json, then SIGUSR2 tells the
+ * agent to read it (see agent.h). */
+static int local_notice(struct provider *p, const char *token, const char *id,
+			int64_t deadline_ms, struct error *err)
+{
+	char *dir = instance_dir(p, token);
+	char *path = fs_path_join(dir, "notice.json");
+	char *doc = xasprintf("{\"deadline_ms\": %lld, \"source\": \"debug\"}\n",
+			      (long long)deadline_ms);
+	int pid = 0, r;
+	long long start = -1;
+
+	r = fs_write_atomic(path, doc, strlen(doc), 0600, 1, err);
+	if (r == 0) {
+		if (id_alive(id) && sscanf(id, "%d:%lld", &pid, &start) == 2)
+			kill((pid_t)pid, SIGUSR2);
+		else
+			r = error_set(err, FRUGAL_ENOTFOUND, "the agent of %s is not running", token);
+	}
+	free(doc);
+	free(path);
+	free(dir);
+	return r;
+}
+
 static int local_terminate(struct provider *p, const char *token, const char *id,
 			   struct error *err)
 {
@@ -635,6 +663,7 @@ const struct provider_ops local_provider_ops = {
 	.find = local_find,
 	.describe = local_describe,
 	.stop = local_stop,
+	.notice = local_notice,
 	.terminate = local_terminate,
 	.list = local_list,
 	.free = local_free,

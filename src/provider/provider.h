@@ -76,6 +76,10 @@ struct provider_ops {
 			enum instance_state *ret, struct error *err);
 	/* Ask the agent to stop the job gracefully (cancel). */
 	int (*stop)(struct provider *p, const char *token, const char *id, struct error *err);
+	/* Deliver a preemption notice: the machine is taken at deadline_ms
+	 * (local backend: frugal debug preempt; clouds send their own). */
+	int (*notice)(struct provider *p, const char *token, const char *id,
+		      int64_t deadline_ms, struct error *err);
 	/* End the instance and everything in it. Idempotent: gone is success. */
 	int (*terminate)(struct provider *p, const char *token, const char *id,
 			 struct error *err);

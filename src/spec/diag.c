@@ -10,6 +10,38 @@
 
 #include "base/xalloc.h"
 
+/* Longest key or message kept; longer ones end in "...". */
+#define DIAG_TEXT_MAX 512
+
+/*
+ * A copy of s that is safe to print on a terminal and not too long:
+ * control characters become '?', and text past DIAG_TEXT_MAX bytes is cut
+ * (at a UTF-8 character boundary) and ends in "...". Task files are
+ * untrusted; their keys and values end up in messages.
+ */
+static char *clean_text(const char *s)
+{
+	size_t len = strlen(s), keep = len, i;
+	char *out;
+
+	if (len > DIAG_TEXT_MAX) {
+		keep = DIAG_TEXT_MAX;
+		while (keep > 0 && ((unsigned char)s[keep] & 0xC0) == 0x80)
+			keep--;
+	}
+	out = xmalloc(keep + 4);
+	for (i = 0; i < keep; i++) {
+		unsigned char c = (unsigned char)s[i];
+		out[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	if (keep < len) {
+		memcpy(out + keep, "...", 3);
+		keep += 3;
+	}
+	out[keep] = '\0';
+	return out;
+}
+
 void diag_addv(struct diag_list *dl, const char *file, int line, int col,
 	       const char *key, const char *fmt, va_list ap)
 {
@@ -21,9 +53,10 @@ void diag_addv(struct diag_list *dl, const char *file, int line, int col,
 	d->file = xstrdup(file);
 	d->line = line;
 	d->col = col;
-	d->key = key && *key ? xstrdup(key) : NULL;
+	d->key = key && *key ? clean_text(key) : NULL;
 	strbuf_addvf(&sb, fmt, ap);
-	d->msg = strbuf_detach(&sb, NULL);
+	d->msg = clean_text(sb.buf);
+	strbuf_release(&sb);
 }
 
 void diag_add(struct diag_list *dl, const char *file, int line, int col,

@@ -217,8 +217,8 @@ static void walk_map(struct parser *p, const struct ynode *map, const char *pref
 
 /* ---- top-level scalars --------------------------------------------------- */
 
-/* A SkyPilot-style name: letters and digits, with single '.', '_' or '-'
- * between them. */
+/* A job name: letters, digits, '.', '_' and '-', starting and ending with
+ * a letter or digit, at most NAME_MAX_LEN characters. */
 static int is_task_name(const char *s)
 {
 	size_t len = strlen(s), i;
@@ -594,10 +594,11 @@ static const char *cloud_name(struct parser *p, const struct ynode *v, const cha
 		for (i = 0; i < N_KNOWN_BACKENDS; i++)
 			strbuf_addf(&sb, "%s%s", i ? ", " : "", known_backends[i]);
 		if (near)
-			schema_report(&p->sc, v, path, "unknown cloud '%s': expected one of %s; did you mean '%s'?",
-			       text, sb.buf, near);
+			schema_report(&p->sc, v, path, "unknown cloud '%s': expected one of %s; "
+				      "did you mean '%s'?", text, sb.buf, near);
 		else
-			schema_report(&p->sc, v, path, "unknown cloud '%s': expected one of %s", text, sb.buf);
+			schema_report(&p->sc, v, path, "unknown cloud '%s': expected one of %s",
+				      text, sb.buf);
 		strbuf_release(&sb);
 	}
 	return NULL;

@@ -41,6 +41,8 @@ struct diag_list {
 };
 #define DIAG_LIST_INIT { NULL, 0, 0 }
 
+/* Append a diagnostic. Key and message are stored printable (control
+ * characters as '?') and at most 512 bytes long: they quote the file. */
 void diag_add(struct diag_list *dl, const char *file, int line, int col,
 	      const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));

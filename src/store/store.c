@@ -89,6 +89,15 @@ static const char *const migrations[] = {
 	"  usd REAL NOT NULL,"
 	"  recorded_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (job_id, attempt));",
+	/* 1 -> 2: preemption notices and blocked locations */
+	"ALTER TABLE attempts ADD COLUMN notice_deadline INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE blocked ("
+	"  backend TEXT NOT NULL,"
+	"  region TEXT NOT NULL,"
+	"  zone TEXT NOT NULL,"
+	"  until INTEGER NOT NULL,"
+	"  reason TEXT,"
+	"  PRIMARY KEY (backend, region, zone));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -622,7 +631,7 @@ void attempt_list_release(struct attempt_list *l)
 }
 
 #define ATTEMPT_COLS "job_id, n, backend, region, zone, instance_type, spot, price_per_hour," \
-	" gpus, instance_id, started_at, ended_at, outcome, exit_code"
+	" gpus, instance_id, started_at, ended_at, outcome, exit_code, notice_deadline"
 
 static void read_attempt(sqlite3_stmt *q, struct attempt *a)
 {
@@ -642,6 +651,7 @@ static void read_attempt(sqlite3_stmt *q, struct attempt *a)
 	a->outcome = col_str(q, 12);
 	a->has_exit_code = sqlite3_column_type(q, 13) != SQLITE_NULL;
 	a->exit_code = sqlite3_column_int(q, 13);
+	a->notice_deadline = sqlite3_column_int64(q, 14);
 }
 
 int store_attempt_insert(struct store *st, const struct attempt *a, struct error *err)
@@ -980,4 +990,40 @@ int store_cost_report(struct store *st, const char *by, struct cost_list *ret,
 	}
 	*ret = l;
 	return 0;
+}
+
+int store_attempt_set_notice(struct store *st, const char *job_id, int n, int64_t deadline,
+			     struct error *err)
+{
+	return run_sql(st, err, "UPDATE attempts SET notice_deadline = ?3 WHERE job_id = ?1"
+		       " AND n = ?2", "sii", job_id, (int64_t)n, deadline);
+}
+
+/* ---- blocked locations ---- */
+
+int store_block_add(struct store *st, const char *backend, const char *region,
+		    const char *zone, int64_t until, const char *reason, struct error *err)
+{
+	return run_sql(st, err, "INSERT INTO blocked (backend, region, zone, until, reason)"
+		       " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE SET"
+		       " until = max(until, excluded.until), reason = excluded.reason",
+		       "sssis", backend, region ? region : "", zone ? zone : "", until, reason);
+}
+
+int store_block_active(struct store *st, const char *backend, const char *region,
+		       const char *zone, int64_t now, struct error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	if ((r = prepare(st, "SELECT 1 FROM blocked WHERE backend = ?1 AND until > ?4 AND"
+			 " (region = '' OR region = ?2) AND (zone = '' OR zone = ?3)", &q, err)) < 0)
+		return r;
+	bind_text(q, 1, backend);
+	bind_text(q, 2, region ? region : "");
+	bind_text(q, 3, zone ? zone : "");
+	sqlite3_bind_int64(q, 4, now);
+	r = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_finalize(q);
+	return r;
 }

@@ -84,6 +84,7 @@ struct attempt {
 	char *outcome;		/* NULL while live */
 	int exit_code;
 	int has_exit_code;
+	int64_t notice_deadline;	/* a preemption notice ends the machine then; 0: none */
 };
 
 struct attempt_list {
@@ -182,6 +183,19 @@ int store_attempt_set_instance(struct store *st, const char *job_id, int n,
 /* End an attempt: outcome, exit code (has_exit 0: none), ended_at. */
 int store_attempt_end(struct store *st, const char *job_id, int n, const char *outcome,
 		      int has_exit, int exit_code, int64_t ended_at, struct error *err);
+
+/* Record that a preemption notice was given: the machine goes at deadline. */
+int store_attempt_set_notice(struct store *st, const char *job_id, int n, int64_t deadline,
+			     struct error *err);
+
+/* ---- blocked locations (capacity errors, preemptions) ---- */
+
+/* Keep a location out until `until` (ms); region/zone "" or NULL: all. */
+int store_block_add(struct store *st, const char *backend, const char *region,
+		    const char *zone, int64_t until, const char *reason, struct error *err);
+/* 1 when the location is blocked at now, 0 when not, negative on error. */
+int store_block_active(struct store *st, const char *backend, const char *region,
+		       const char *zone, int64_t now, struct error *err);
 
 /* ---- resource ledger ---- */
 

@@ -990,6 +990,23 @@ static void test_diag_format(void **state)
 	strbuf_release(&sb);
 	diag_list_release(&dl);
 	diag_list_release(&dl);	/* twice is fine */
+
+	/* text from the file is made printable and bounded */
+	{
+		char *longkey = xmalloc(2001);
+
+		memset(longkey, 'k', 2000);
+		longkey[2000] = '\0';
+		diag_add(&dl, "f.yaml", 1, 1, "envs.\x1b[31m", "bad '%s'", "a\nb\x7f");
+		diag_add(&dl, "f.yaml", 1, 1, longkey, "%s", longkey);
+		assert_string_equal(dl.items[0].key, "envs.?[31m");
+		assert_string_equal(dl.items[0].msg, "bad 'a?b?'");
+		assert_int_equal(strlen(dl.items[1].key), 515);
+		assert_string_equal(dl.items[1].msg + 512, "...");
+		free(longkey);
+		diag_list_release(&dl);
+	}
+	parse_fails("envs:\n  \"A\\e[2J\": x\nrun: x\n", "envs.A?[2J: expected an environment", NULL);
 }
 
 /* ---- helpers of task.h -------------------------------------------------------------- */

@@ -1,0 +1,112 @@
+/*
+ * gc: find resources frugal created that no live job owns, and end them.
+ * Two sources: what each backend says it holds (tagged/marked instances),
+ * and ledger rows not yet confirmed gone whose attempt is over.
+ */
+#include "cli/cli.h"
+#include "base/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* 1 when token "<job>-<n>" names an attempt that is still live. */
+static int token_live(struct store *st, const char *token)
+{
+	const char *dash = strrchr(token, '-');
+	struct attempt a;
+	char job[JOB_ID_MAX];
+	int n, live;
+
+	if (!dash || (size_t)(dash - token) >= sizeof(job))
+		return 0;
+	memcpy(job, token, (size_t)(dash - token));
+	job[dash - token] = '\0';
+	n = atoi(dash + 1);
+	if (store_attempt_get(st, job, n, &a, NULL) < 0)
+		return 0;
+	live = a.ended_at == 0;
+	attempt_release(&a);
+	return live;
+}
+
+int cmd_gc(int argc, char **argv)
+{
+	struct error err = ERROR_INIT;
+	struct resource_list open = { 0 };
+	struct table *t = table_new(4, "BACKEND", "RESOURCE", "WHAT", "ACTION");
+	int dry = argc > 1 && !strcmp(argv[1], "--dry-run");
+	int found = 0, failed = 0, b;
+	struct cli c;
+	size_t i;
+
+	if (argc > 1 && !dry) {
+		fprintf(stderr, "usage: frugal gc [--dry-run]\n");
+		table_free(t);
+		return 2;
+	}
+	if (cli_open(&c) < 0 || !cli_store(&c)) {
+		table_free(t);
+		cli_close(&c);
+		return 1;
+	}
+	for (b = 0; provider_names[b]; b++) {
+		struct provider *p = NULL;
+		struct kvlist held = { 0 };
+
+		if (provider_open(provider_names[b], &c.cfg, c.home.dir, &p, NULL) < 0)
+			continue;
+		if (p->ops->list && p->ops->list(p, &held, &err) == 0) {
+			for (i = 0; i < held.n; i++) {
+				const char *tok = held.items[i].key;
+				const char *action = "ended";
+
+				if (token_live(c.st, tok))
+					continue;
+				found++;
+				if (dry)
+					action = "would end";
+				else if (p->ops->terminate(p, tok, NULL, &err) < 0) {
+					action = "FAILED to end";
+					failed++;
+				}
+				table_add(t, provider_names[b], tok, held.items[i].value, action);
+			}
+		}
+		kvlist_release(&held);
+		provider_free(p);
+	}
+	/* Ledger rows whose attempt is over but whose teardown was not confirmed. */
+	if (store_resource_list_open(c.st, NULL, &open, &err) == 0) {
+		for (i = 0; i < open.n; i++) {
+			struct resource *res = &open.items[i];
+			struct provider *p = NULL;
+			const char *action = "ended";
+
+			if (token_live(c.st, res->token))
+				continue;
+			found++;
+			if (dry) {
+				action = "would end";
+			} else if (provider_open(res->provider, &c.cfg, c.home.dir, &p, &err) < 0 ||
+				   p->ops->terminate(p, res->token, res->provider_id, &err) < 0) {
+				action = "FAILED to end";
+				failed++;
+			} else {
+				store_resource_set(c.st, res->id, NULL, RES_GONE, NULL);
+			}
+			provider_free(p);
+			table_add(t, res->provider, res->token, "ledger row", action);
+		}
+	}
+	resource_list_release(&open);
+	if (found)
+		table_print(t, stdout);
+	else
+		printf("Nothing to collect: every resource frugal made belongs to a live job.\n");
+	if (failed)
+		cli_error("%d resource%s could not be ended: %s", failed, failed == 1 ? "" : "s",
+			  error_msg(&err));
+	table_free(t);
+	cli_close(&c);
+	return failed ? 1 : 0;
+}
