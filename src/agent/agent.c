@@ -4,26 +4,42 @@
  *
  * One libuv loop, no threads. The attempt goes through these steps:
  *
- *   prepare (dirs, workdir copy) -> setup -> run -> finish -> upload -> exit
+ *   prepare (dirs, workdir copy, checkpoint restore) -> setup -> run
+ *     -> finish -> upload (last checkpoint, outputs) -> final status
+ *     -> end the machine -> exit
  *
  * driven by callbacks: a step's "done" starts the next one; a stop
- * (max_runtime, on_output, SIGTERM/SIGINT to the agent) signals the job's
- * process group and lets the step's done decide the outcome. finish kills
- * what is left of the job's process groups, closes the runners, then
- * stores the outputs and the final status.json synchronously.
+ * (max_runtime, on_output, SIGTERM/SIGINT to the agent, a preemption
+ * notice) signals the job's process group and lets the step's done
+ * decide the outcome. finish kills what is left of the job's process
+ * groups, closes the runners, then stores a last checkpoint (preempted,
+ * timed out, or failed with a restart possible), the outputs (not when
+ * preempted: the next attempt makes them) and the final status.json.
  *
- * Room for what comes next: a preemption notice source would call
- * agent_stop_job(a, STOP_PREEMPT, recovery.preemption_signal, grace) and
- * upload a last checkpoint in finish; a periodic checkpoint upload and a
- * dead-man switch are more timers beside the heartbeat.
+ * Beside the heartbeat there are timers for the periodic checkpoint
+ * (task.checkpoint.interval) and for retrying the final status. The
+ * notice sources (notice.h) call on_notice. Once the final status is
+ * stored, or stop.orphan_timeout after it could not be, the agent kills
+ * what is left in the job's groups and ends its machine (machine.h): the
+ * dead-man switch that holds when the controller is gone.
+ *
+ * Checkpoint uploads and restores are synchronous: while one runs the loop
+ * waits (job output queues in the pipes; signals are seen afterwards).
+ * Fine for checkpoints of a few GB on local disks; a worker thread (or
+ * uv_fs requests) is the way out when huge checkpoints on slow storage
+ * make that too long.
  */
 #include "agent/agent.h"
+#include "agent/checkpoint.h"
 #include "agent/conf.h"
 #include "agent/jobenv.h"
 #include "agent/logship.h"
+#include "agent/machine.h"
+#include "agent/notice.h"
 #include "agent/runner.h"
 #include "agent/status.h"
 #include "base/error.h"
+#include "base/fault.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/strbuf.h"
@@ -49,7 +65,11 @@ extern char **environ;
 #define WATCH_MS 1000		/* on_output poll */
 #define CANCEL_GRACE_MS 500	/* SIGTERM -> SIGKILL on cancel */
 #define MAX_STOP_GRACE_S 30	/* cap of recovery.notice_grace for stops */
-#define FINAL_STATUS_TRIES 3
+#define FINAL_RETRY_FIRST_MS 200	/* final status: first retry, doubling */
+#define FINAL_RETRY_MAX_MS 30000	/* ... up to this */
+#define NOTICE_RESERVE_MIN_MS 1000	/* of a notice's window, kept for the */
+#define NOTICE_RESERVE_MAX_MS 10000	/* last checkpoint: 20%, within these */
+#define MAX_NOTICE_SOURCES 4
 
 /* Why the job is being stopped; the first reason wins. */
 enum stop_reason {
@@ -57,7 +77,7 @@ enum stop_reason {
 	STOP_CANCEL,		/* SIGTERM/SIGINT to the agent */
 	STOP_TIMEOUT,		/* stop.max_runtime */
 	STOP_ON_OUTPUT,		/* stop.on_output matched */
-	/* STOP_PREEMPT: the provider's notice (next issue) */
+	STOP_PREEMPT,		/* a preemption notice */
 };
 
 enum step { STEP_SETUP, STEP_RUN };
@@ -76,6 +96,14 @@ struct agent {
 	uv_timer_t heartbeat;
 	uv_timer_t deadline;		/* stop.max_runtime */
 	uv_timer_t watch;		/* stop.on_output */
+	uv_timer_t ckpt_timer;		/* task.checkpoint.interval */
+	uv_timer_t final_timer;		/* retries of the final status */
+	struct notice_source *notices[MAX_NOTICE_SOURCES];
+	size_t n_notices;
+
+	struct checkpoint *ckpt;
+	int ckpt_ready;			/* restored: uploads may begin */
+	int pgids[2];			/* by enum step; 0: never started */
 
 	struct runner *runners[2];	/* by enum step; kept until finish */
 	struct runner *cur;		/* the step running now, or NULL */
@@ -86,6 +114,8 @@ struct agent {
 	enum stop_reason stop;
 	char *stop_detail;		/* the output that appeared */
 	int cancel_signal;		/* the signal that cancelled */
+	char notice_source[32];		/* of the preemption notice */
+	int64_t notice_window_ms;
 	struct tree_paths seen;		/* on_output matches when run started */
 	int finishing;
 	/* The attempt's result, known at finish but reported only with the
@@ -94,6 +124,9 @@ struct agent {
 	int has_exit_code;
 	int exit_code;
 	int exit_status;		/* of agent_main */
+	int64_t final_deadline;		/* time_mono_ms(): stop retrying */
+	int64_t final_backoff_ms;
+	int final_failures;
 };
 
 static void agent_finish(struct agent *a, enum agent_outcome outcome, int has_code, int code);
@@ -196,6 +229,7 @@ static void agent_stop_job(struct agent *a, enum stop_reason why, int sig, int64
 	if (a->stop == STOP_NONE)
 		a->stop = why;
 	uv_timer_stop(&a->watch);
+	uv_timer_stop(&a->ckpt_timer);	/* the last one comes after the exit */
 	if (!a->cur) {
 		agent_finish(a, OUTCOME_NONE, 0, 0);
 		return;
@@ -236,6 +270,41 @@ static void on_deadline(uv_timer_t *t)
 	logship_note(a->log, "max_runtime %s reached: stopping the job (SIGTERM, SIGKILL after %llds)",
 		     d, (long long)(stop_grace_ms(a) / 1000));
 	agent_stop_job(a, STOP_TIMEOUT, SIGTERM, stop_grace_ms(a));
+}
+
+/*
+ * A preemption notice: signal the job with recovery.preemption_signal,
+ * SIGKILL it when only the reserve for the last checkpoint is left of the
+ * window (deadline - now, or notice_grace when the notice has none).
+ */
+static void on_notice(void *arg, const struct notice *n)
+{
+	struct agent *a = arg;
+	int sig = a->conf.task.recovery.preemption_signal;
+	int64_t window, reserve, kill_after;
+	char w[32], buf[32];
+
+	if (a->finishing || a->stop == STOP_PREEMPT)
+		return;
+	window = n->deadline_ms > 0 ? n->deadline_ms - time_now_ms()
+				    : a->conf.task.recovery.notice_grace * 1000;
+	if (window < 0)
+		window = 0;
+	reserve = window / 5;
+	if (reserve < NOTICE_RESERVE_MIN_MS)
+		reserve = NOTICE_RESERVE_MIN_MS;
+	if (reserve > NOTICE_RESERVE_MAX_MS)
+		reserve = NOTICE_RESERVE_MAX_MS;
+	kill_after = window > reserve ? window - reserve : 0;
+	snprintf(a->notice_source, sizeof(a->notice_source), "%s", n->source);
+	a->notice_window_ms = window;
+	duration_format((window + 500) / 1000, w, sizeof(w));
+	if (sig <= 0)
+		sig = SIGTERM;
+	logship_note(a->log, "preemption notice from %s (%s window): sending %s to the job, "
+		     "SIGKILL after %.1fs", n->source, w, sig_name(sig, buf, sizeof(buf)),
+		     (double)kill_after / 1000.0);
+	agent_stop_job(a, STOP_PREEMPT, sig, kill_after);
 }
 
 /* 1 if path is in the sorted list l. */
@@ -319,6 +388,7 @@ static void start_step(struct agent *a, enum step step)
 	}
 	a->cur = a->runners[step];
 	a->cur_step = step;
+	a->pgids[step] = runner_pgid(a->cur);
 	a->step_started = time_mono_ms();
 	a->status.job_pgid = runner_pgid(a->cur);
 	logship_note(a->log, "%s started (process group %d)", step_name(step), a->status.job_pgid);
@@ -343,6 +413,11 @@ static enum agent_outcome stopped_outcome(struct agent *a)
 		agent_status_set_reason(&a->status, "output '%s' appeared",
 					a->stop_detail ? a->stop_detail : "");
 		return OUTCOME_SUCCEEDED;
+	case STOP_PREEMPT:
+		duration_format((a->notice_window_ms + 500) / 1000, d, sizeof(d));
+		agent_status_set_reason(&a->status, "preempted (notice from %s, %s window)",
+					a->notice_source, d);
+		return OUTCOME_PREEMPTED;
 	case STOP_NONE:
 		break;
 	}
@@ -369,7 +444,8 @@ static void on_step_done(void *arg, int64_t exit_status, int term_signal)
 
 	if (a->stop != STOP_NONE) {
 		enum agent_outcome o = stopped_outcome(a);
-		agent_finish(a, o, 1, code);
+		/* A preempted job that was killed has no exit code of its own. */
+		agent_finish(a, o, !(o == OUTCOME_PREEMPTED && term_signal), code);
 	} else if (code != 0) {
 		agent_status_set_reason(&a->status, "%s", how.buf);
 		agent_finish(a, OUTCOME_FAILED, 1, code);

@@ -610,6 +610,15 @@ static void resolve_creating(struct reconciler *rec)
 			log_warn("cannot resolve %s yet: %s", res->token, error_msg(&err));
 			continue;
 		}
+		if (!id) {
+			/* Gone already, but did it run? An agent that started wrote
+			 * its status: then it existed, and its outcome counts. */
+			struct agent_status as;
+			if (read_agent_status(rec, res->job_id, res->attempt, &as) == 0) {
+				id = xstrdup("finished");
+				agent_status_release(&as);
+			}
+		}
 		if (id) {
 			log_info("adopting %s (instance %s) created before a crash", res->token, id);
 			store_resource_set(rec->st, res->id, id, RES_LIVE, NULL);
@@ -691,10 +700,17 @@ static int reconcile_pass(struct reconciler *rec)
 			continue;
 		}
 		if (j->status != JOB_PENDING && j->status != JOB_RECOVERING &&
-		    j->status != JOB_PROVISIONING) {
-			/* No live attempt but a running status: a crash between
-			 * steps. Launch again. */
-			store_job_set_status(rec->st, j->id, JOB_PENDING, NULL, NULL);
+		    j->n_attempts > 0) {
+			/* No live attempt but a running status: a crash after the
+			 * attempt ended and before the job moved on. Decide now. */
+			struct attempt last;
+			if (store_attempt_get(rec->st, j->id, j->n_attempts, &last, NULL) == 0) {
+				job_after_attempt(rec, j, &last, last.outcome ? last.outcome : "failed",
+						  last.has_exit_code, last.exit_code,
+						  "decided after a controller restart");
+				attempt_release(&last);
+				continue;
+			}
 		}
 		/* Submission order: once a job waits, later ones wait too. */
 		if (blocked_local)

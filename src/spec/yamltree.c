@@ -204,8 +204,11 @@ static int on_scalar(struct loader *ld, const yaml_event_t *ev)
 	if (count_node(ld, &ev->start_mark) < 0)
 		return -1;
 	n = node_new(YNODE_SCALAR, &ev->start_mark);
-	n->str = xstrndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
+	/* all len bytes, NULs included (xstrndup would stop at one) */
 	n->len = ev->data.scalar.length;
+	n->str = xmalloc(n->len + 1);
+	memcpy(n->str, ev->data.scalar.value, n->len);
+	n->str[n->len] = '\0';
 	n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 	if (tag && (!strcmp(tag, YAML_STR_TAG) || !strcmp(tag, "!")))
 		n->plain = 0;

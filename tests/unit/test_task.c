@@ -939,6 +939,10 @@ static void test_yaml_errors(void **state)
 	parse_fails("envs: {A: \"x\\0y\"}\nrun: x\n",
 		    "t.yaml:1:11: error: envs.A: strings may not contain NUL characters", NULL);
 	parse_fails("run: \"\xff\"\n", "invalid YAML", NULL);
+	/* keys with NULs: found, and compared by their full length */
+	parse_fails("envs:\n  \"A\\0x\": 1\n  \"A\\0y\": 2\nrun: x\n",
+		    "t.yaml:2:3: error: envs: strings may not contain NUL characters",
+		    "t.yaml:3:3: error: envs: strings may not contain NUL characters", NULL);
 	{
 		struct strbuf sb = STRBUF_INIT;
 		int i;
