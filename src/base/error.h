@@ -48,7 +48,8 @@ const char *frugal_strerror(int code);
  */
 int error_set(struct error *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int error_setv(struct error *err, int code, const char *fmt, va_list ap);
+int error_setv(struct error *err, int code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 /* Like error_set, with ": strerror(errno)" appended; code is FRUGAL_EIO. */
 int error_errno(struct error *err, const char *fmt, ...)

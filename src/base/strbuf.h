@@ -37,7 +37,8 @@ int strbuf_adds(struct strbuf *sb, const char *s);
 int strbuf_addch(struct strbuf *sb, char c);
 int strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-int strbuf_addvf(struct strbuf *sb, const char *fmt, va_list ap);
+int strbuf_addvf(struct strbuf *sb, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 /* Append s with JSON/shell-safe quoting. */
 void strbuf_add_shell_quoted(struct strbuf *sb, const char *s);

@@ -167,6 +167,13 @@ int cmd_launch(int argc, char **argv)
 	}
 	for (i = 0; i < envs.n; i++)
 		kvlist_set(&t.envs, envs.items[i].key, envs.items[i].value);
+	for (i = 0; i < t.envs.n; i++) {
+		if (!t.envs.items[i].value) {
+			cli_error("%s: envs.%s has no value: pass --env %s=VALUE", argv[optind],
+				  t.envs.items[i].key, t.envs.items[i].key);
+			goto out;
+		}
+	}
 	if (collect_secrets(&t, &given, &values) < 0)
 		goto out;
 	if (cli_plan(&c, &t, backend, &pl) < 0)

@@ -1,0 +1,302 @@
+#define _GNU_SOURCE
+/* Unit tests for store/ (SQLite state) and util/secretbox. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "store/store.h"
+#include "util/secretbox.h"
+
+struct fixture {
+	char dir[64];
+	char *db;
+	struct store *st;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	struct error err = ERROR_INIT;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/frugal-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->db = fs_path_join(f->dir, "state.db");
+	assert_int_equal(store_open(f->db, &f->st, &err), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	store_free(f->st);
+	fs_remove_tree(f->dir, NULL);
+	free(f->db);
+	free(f);
+	return 0;
+}
+
+static void insert_job(struct store *st, const char *name, struct job *ret)
+{
+	struct error err = ERROR_INIT;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->name = name ? xstrdup(name) : NULL;
+	ret->task_json = xstrdup("{\"run\":\"true\"}");
+	ret->backend = xstrdup("local");
+	assert_int_equal(store_job_insert(st, ret, NULL, 0, &err), 0);
+}
+
+static void test_open_mode_and_version(void **state)
+{
+	struct fixture *f = *state;
+	struct store *again = NULL;
+	struct stat stt;
+
+	assert_int_equal(stat(f->db, &stt), 0);
+	assert_int_equal(stt.st_mode & 0777, 0600);
+	/* Opening again runs no migration twice. */
+	assert_int_equal(store_open(f->db, &again, NULL), 0);
+	store_free(again);
+	assert_true(store_schema_version() >= 2);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = NULL;
+	struct error err = ERROR_INIT;
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "python3 -c \"import sqlite3; c=sqlite3.connect('%s');"
+		 " c.execute('PRAGMA user_version=99'); c.commit()\"", f->db);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(store_open(f->db, &st, &err), FRUGAL_EDB);
+	assert_non_null(strstr(err.msg, "upgrade frugal"));
+}
+
+static void test_job_roundtrip(void **state)
+{
+	struct fixture *f = *state;
+	struct job a, b, got;
+	struct job_list l = { 0 };
+
+	insert_job(f->st, "train", &a);
+	insert_job(f->st, "train", &b);
+	assert_int_equal(strlen(a.id), 6);
+	assert_string_not_equal(a.id, b.id);
+	assert_true(b.seq > a.seq);
+	assert_int_equal(store_job_get(f->st, a.id, &got, NULL), 0);
+	assert_string_equal(got.id, a.id);
+	assert_int_equal(got.status, JOB_PENDING);
+	job_release(&got);
+	/* By name: the newest. */
+	assert_int_equal(store_job_get(f->st, "train", &got, NULL), 0);
+	assert_string_equal(got.id, b.id);
+	job_release(&got);
+	assert_int_equal(store_job_get(f->st, "nope", &got, NULL), FRUGAL_ENOTFOUND);
+
+	assert_int_equal(store_job_set_status(f->st, a.id, JOB_SUCCEEDED, "done", NULL), 0);
+	assert_int_equal(store_job_list(f->st, 1, 0, &l, NULL), 0);
+	assert_int_equal(l.n, 1);	/* only the live one */
+	assert_string_equal(l.items[0].id, b.id);
+	job_list_release(&l);
+	assert_int_equal(store_job_list(f->st, 1, 5, &l, NULL), 0);
+	assert_int_equal(l.n, 2);	/* live + recent finished */
+	assert_string_equal(l.items[0].id, a.id);	/* submission order */
+	job_list_release(&l);
+	job_release(&a);
+	job_release(&b);
+}
+
+static void test_attempts_and_costs(void **state)
+{
+	struct fixture *f = *state;
+	struct attempt a = { 0 }, got;
+	struct attempt_list live = { 0 };
+	struct cost_list costs = { 0 };
+	struct job j, after;
+
+	insert_job(f->st, NULL, &j);
+	snprintf(a.job_id, sizeof(a.job_id), "%s", j.id);
+	a.n = 1;
+	a.backend = "local";
+	a.price_per_hour = 3.6;
+	a.gpus = "0";
+	a.started_at = time_now_ms();
+	assert_int_equal(store_attempt_insert(f->st, &a, NULL), 0);
+	assert_int_equal(store_attempt_list_live(f->st, &live, NULL), 0);
+	assert_int_equal(live.n, 1);
+	attempt_list_release(&live);
+	assert_int_equal(store_attempt_end(f->st, j.id, 1, "failed", 1, 7, time_now_ms(), NULL), 0);
+	assert_int_equal(store_attempt_get(f->st, j.id, 1, &got, NULL), 0);
+	assert_string_equal(got.outcome, "failed");
+	assert_true(got.has_exit_code);
+	assert_int_equal(got.exit_code, 7);
+	attempt_release(&got);
+	/* A cost is recorded once per attempt, even if asked twice. */
+	assert_int_equal(store_cost_record(f->st, j.id, 1, "local", 10, 0.01, NULL), 0);
+	assert_int_equal(store_cost_record(f->st, j.id, 1, "local", 10, 0.01, NULL), 0);
+	assert_int_equal(store_job_get(f->st, j.id, &after, NULL), 0);
+	assert_float_equal(after.cost_usd, 0.01, 1e-9);
+	job_release(&after);
+	assert_int_equal(store_cost_report(f->st, "backend", &costs, NULL), 0);
+	assert_int_equal(costs.n, 1);
+	assert_string_equal(costs.items[0].key, "local");
+	cost_list_release(&costs);
+	assert_int_equal(store_cost_report(f->st, "bogus", &costs, NULL), FRUGAL_EINVAL);
+	job_release(&j);
+}
+
+static void test_ledger_idempotent(void **state)
+{
+	struct fixture *f = *state;
+	struct resource_list open = { 0 };
+	int64_t id1 = 0, id2 = 0;
+
+	assert_int_equal(store_resource_begin(f->st, "abc", 1, "local", "instance", "abc-1",
+					      &id1, NULL), 0);
+	assert_int_equal(store_resource_begin(f->st, "abc", 1, "local", "instance", "abc-1",
+					      &id2, NULL), 0);
+	assert_true(id1 == id2);
+	assert_int_equal(store_resource_list_open(f->st, NULL, &open, NULL), 0);
+	assert_int_equal(open.n, 1);
+	assert_int_equal(open.items[0].state, RES_CREATING);
+	resource_list_release(&open);
+	assert_int_equal(store_resource_set(f->st, id1, "123:456", RES_LIVE, NULL), 0);
+	assert_int_equal(store_resource_set(f->st, id1, NULL, RES_GONE, NULL), 0);
+	assert_int_equal(store_resource_list_open(f->st, NULL, &open, NULL), 0);
+	assert_int_equal(open.n, 0);
+	resource_list_release(&open);
+}
+
+static void test_blocked_locations(void **state)
+{
+	struct fixture *f = *state;
+	int64_t now = time_now_ms();
+
+	assert_int_equal(store_block_active(f->st, "aws", "us-east-1", "us-east-1a", now, NULL), 0);
+	assert_int_equal(store_block_add(f->st, "aws", "us-east-1", "us-east-1a", now + 60000,
+					 "preempted", NULL), 0);
+	assert_int_equal(store_block_active(f->st, "aws", "us-east-1", "us-east-1a", now, NULL), 1);
+	assert_int_equal(store_block_active(f->st, "aws", "us-east-1", "us-east-1b", now, NULL), 0);
+	assert_int_equal(store_block_active(f->st, "aws", "us-east-1", "us-east-1a",
+					    now + 120000, NULL), 0);
+}
+
+/* Several processes inserting at once: nothing lost, nothing corrupt. */
+static void test_concurrent_writers(void **state)
+{
+	struct fixture *f = *state;
+	struct job_list l = { 0 };
+	enum { PROCS = 4, EACH = 50 };
+	int i, status;
+
+	for (i = 0; i < PROCS; i++) {
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct store *st = NULL;
+			int k;
+			if (store_open(f->db, &st, NULL) < 0)
+				_exit(1);
+			for (k = 0; k < EACH; k++) {
+				struct job j = { 0 };
+				j.task_json = xstrdup("{}");
+				j.backend = xstrdup("local");
+				if (store_job_insert(st, &j, NULL, 0, NULL) < 0)
+					_exit(2);
+				if (store_event_add(st, j.id, "test", "k=%d", k) < 0)
+					_exit(3);
+				job_release(&j);
+			}
+			store_free(st);
+			_exit(0);
+		}
+	}
+	for (i = 0; i < PROCS; i++) {
+		assert_true(wait(&status) > 0);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	assert_int_equal(store_job_list(f->st, 0, 0, &l, NULL), 0);
+	assert_int_equal(l.n, PROCS * EACH);
+	for (i = 1; i < (int)l.n; i++)
+		assert_true(l.items[i].seq == l.items[i - 1].seq + 1);
+	job_list_release(&l);
+}
+
+static void test_secrets_sealed(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char key[SECRETBOX_KEY_LEN], key2[SECRETBOX_KEY_LEN];
+	struct strbuf box = STRBUF_INIT, plain = STRBUF_INIT, db = STRBUF_INIT;
+	char *keypath = fs_path_join(f->dir, "secret.key");
+	const char *secret = "{\"TOKEN\":\"hunter2-very-secret\"}";
+	struct stat stt;
+	struct job j = { 0 };
+	void *got = NULL;
+	size_t got_len = 0;
+
+	assert_int_equal(secretbox_key_load(keypath, key, NULL), 0);
+	assert_int_equal(stat(keypath, &stt), 0);
+	assert_int_equal(stt.st_mode & 0777, 0600);
+	assert_int_equal(secretbox_key_load(keypath, key2, NULL), 0);
+	assert_memory_equal(key, key2, sizeof(key));
+	assert_int_equal(secretbox_seal(key, secret, strlen(secret), &box, NULL), 0);
+	assert_null(memmem(box.buf, box.len, "hunter2", 7));
+
+	j.task_json = xstrdup("{}");
+	j.backend = xstrdup("local");
+	assert_int_equal(store_job_insert(f->st, &j, box.buf, box.len, NULL), 0);
+	assert_int_equal(store_job_secrets(f->st, j.id, &got, &got_len, NULL), 0);
+	assert_int_equal(secretbox_open(key, got, got_len, &plain, NULL), 0);
+	assert_string_equal(plain.buf, secret);
+	/* Tampering is detected. */
+	((unsigned char *)got)[got_len - 1] ^= 1;
+	strbuf_reset(&plain);
+	assert_int_equal(secretbox_open(key, got, got_len, &plain, NULL), FRUGAL_ECRYPTO);
+	free(got);
+	/* Dropped when the job is over. */
+	assert_int_equal(store_job_drop_secrets(f->st, j.id, NULL), 0);
+	got = NULL;
+	assert_int_equal(store_job_secrets(f->st, j.id, &got, &got_len, NULL), 0);
+	assert_null(got);
+	/* The database file never holds the value. */
+	assert_int_equal(fs_read_file(f->db, 0, &db, NULL), 0);
+	assert_null(memmem(db.buf, db.len, "hunter2", 7));
+	strbuf_release(&db);
+	strbuf_release(&box);
+	strbuf_release(&plain);
+	job_release(&j);
+	free(keypath);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_mode_and_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_job_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_attempts_and_costs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocked_locations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secrets_sealed, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
