@@ -552,27 +552,214 @@ out:
 	tree_paths_release(&outdir);
 }
 
+/* ---- checkpoints ----------------------------------------------------------- */
+
+/* Store the checkpoint directory now (why: for the log); 0 or an error
+ * that has been logged. Blocks the loop while it runs (see the top). */
+static int store_checkpoint(struct agent *a, const char *why)
+{
+	struct checkpoint_stats cs = CHECKPOINT_STATS_INIT;
+	struct error err = ERROR_INIT;
+	int64_t t0 = time_mono_ms();
+	int r;
+
+	if (!a->ckpt_ready)
+		return 0;
+	r = checkpoint_upload(a->ckpt, &cs, &err);
+	if (r < 0) {
+		logship_note(a->log, "cannot store the %s checkpoint: %s", why, error_msg(&err));
+		return r;
+	}
+	if (cs.stored)
+		logship_note(a->log, "checkpoint %lld stored (%llu changed files, %llu bytes sent, "
+			     "%llu files in all; %s, %.1fs)", (long long)cs.seq,
+			     (unsigned long long)cs.sent_files, (unsigned long long)cs.sent_bytes,
+			     (unsigned long long)cs.files, why,
+			     (double)(time_mono_ms() - t0) / 1000.0);
+	else if (cs.seq)
+		logship_note(a->log, "checkpoint %lld unchanged (%llu files; %s): nothing stored",
+			     (long long)cs.seq, (unsigned long long)cs.files, why);
+	else
+		logship_note(a->log, "checkpoint directory empty (%s): nothing stored", why);
+	if (cs.left_out)
+		logship_note(a->log, "%llu entries of the checkpoint directory left out (not regular "
+			     "files, or names that are not UTF-8)", (unsigned long long)cs.left_out);
+	if (cs.gc_failed)
+		logship_note(a->log, "cannot delete old checkpoints now (tried again next time)");
+	return 0;
+}
+
+/* Every task.checkpoint.interval. */
+static void on_ckpt_timer(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+
+	if (!a->finishing && a->stop == STOP_NONE)
+		store_checkpoint(a, "periodic");
+}
+
+/* Restore the newest complete checkpoint before the job starts. A storage
+ * that cannot be read fails the attempt: starting afresh would bury the
+ * job's checkpoints under new ones. */
+static int restore_checkpoint(struct agent *a, struct error *err)
+{
+	struct checkpoint_stats cs = CHECKPOINT_STATS_INIT;
+	int r = checkpoint_restore(a->ckpt, &cs, err);
+
+	if (r < 0)
+		return error_prefix(err, "cannot restore the checkpoint");
+	if (cs.seq && cs.skipped)
+		logship_note(a->log, "checkpoint %lld restored (%llu files, %llu bytes; %u newer "
+			     "incomplete checkpoint(s) passed over)", (long long)cs.seq,
+			     (unsigned long long)cs.files, (unsigned long long)cs.bytes, cs.skipped);
+	else if (cs.seq)
+		logship_note(a->log, "checkpoint %lld restored (%llu files, %llu bytes)",
+			     (long long)cs.seq, (unsigned long long)cs.files,
+			     (unsigned long long)cs.bytes);
+	else if (cs.skipped)
+		logship_note(a->log, "no checkpoint to restore (%u incomplete checkpoint(s) passed "
+			     "over)", cs.skipped);
+	else
+		logship_note(a->log, "no checkpoint to restore");
+	a->ckpt_ready = 1;
+	return 0;
+}
+
+/* 1 when the attempt's end calls for a last checkpoint: the job is to
+ * be resumed (preempted, out of time, or failed with a restart possible). */
+static int wants_last_checkpoint(const struct agent *a)
+{
+	const struct recovery_spec *rec = &a->conf.task.recovery;
+	size_t i;
+
+	switch (a->outcome) {
+	case OUTCOME_PREEMPTED:
+	case OUTCOME_TIMED_OUT:
+		return 1;
+	case OUTCOME_FAILED:
+		if (rec->max_restarts_on_errors > 0)
+			return 1;
+		for (i = 0; a->has_exit_code && i < rec->n_recover_on_exit_codes; i++)
+			if (rec->recover_on_exit_codes[i] == a->exit_code)
+				return 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* ---- the end: final status, dead-man switch ---------------------------------- */
+
 /* Close the agent's own handles (they live in struct agent: no free) and
  * the log; the loop ends once they are closed. */
 static void close_handles(struct agent *a)
 {
+	size_t i;
+
 	uv_close((uv_handle_t *)&a->sigterm, NULL);
 	uv_close((uv_handle_t *)&a->sigint, NULL);
 	uv_close((uv_handle_t *)&a->heartbeat, NULL);
 	uv_close((uv_handle_t *)&a->deadline, NULL);
 	uv_close((uv_handle_t *)&a->watch, NULL);
+	uv_close((uv_handle_t *)&a->ckpt_timer, NULL);
+	uv_close((uv_handle_t *)&a->final_timer, NULL);
+	for (i = 0; i < a->n_notices; i++)
+		notice_source_free(a->notices[i]);
+	a->n_notices = 0;
 	logship_close(a->log);
 	a->log = NULL;
 }
 
-/* Outputs, final status, then let the loop end by closing every handle. */
-static void agent_complete(struct agent *a)
+/*
+ * The dead-man switch: SIGKILL whatever is left in the job's process
+ * groups, then end the machine the backend's way. The agent exits
+ * afterwards (the loop ends once the handles are closed).
+ */
+static void end_machine(struct agent *a)
 {
+	const struct machine_ops *m = machine_ops_for(a->conf.backend);
+	struct error err = ERROR_INIT;
 	int i;
 
+	for (i = STEP_SETUP; i <= STEP_RUN; i++)
+		if (a->pgids[i] > 0)
+			kill(-a->pgids[i], SIGKILL);
+	if (!m) {
+		if (a->conf.backend)
+			logship_note(a->log, "backend '%s' has no way to end its machine from the agent",
+				     a->conf.backend);
+		return;
+	}
+	logship_note(a->log, "ending the machine (%s: %s)", m->backend, m->action);
+	logship_flush(a->log);
+	if (m->end(&a->conf, &err) < 0) {
+		logship_note(a->log, "cannot end the machine: %s", error_msg(&err));
+		a->exit_status = 1;
+	}
+}
+
+/* The final status is stored, or will not be: end the machine, exit. */
+static void final_done(struct agent *a)
+{
+	end_machine(a);
+	close_handles(a);
+}
+
+static void on_final_timer(uv_timer_t *t);
+
+/*
+ * Store the final status; when the storage fails, try again with a
+ * growing pause until stop.orphan_timeout has passed since the first
+ * try, then end the machine anyway (exit status 1).
+ */
+static void try_final_status(struct agent *a)
+{
+	int64_t left = a->final_deadline - time_mono_ms(), pause;
+	char d[32];
+
+	if (write_status(a) == 0) {
+		if (a->final_failures)
+			logship_note(a->log, "final status stored after %d failed tries",
+				     a->final_failures);
+		a->exit_status = 0;
+		fault_point("agent.after_final_status");
+		final_done(a);
+		return;
+	}
+	if (left <= 0) {
+		logship_note(a->log, "cannot store the final status: ending the machine anyway");
+		a->exit_status = 1;
+		final_done(a);
+		return;
+	}
+	if (!a->final_failures++) {
+		duration_format(a->conf.task.stop.orphan_timeout, d, sizeof(d));
+		logship_note(a->log, "cannot store the final status: trying again for up to %s "
+			     "(stop.orphan_timeout)", d);
+	}
+	pause = a->final_backoff_ms < left ? a->final_backoff_ms : left;
+	a->final_backoff_ms *= 2;
+	if (a->final_backoff_ms > FINAL_RETRY_MAX_MS)
+		a->final_backoff_ms = FINAL_RETRY_MAX_MS;
+	uv_timer_start(&a->final_timer, on_final_timer, (uint64_t)pause, 0);
+}
+
+static void on_final_timer(uv_timer_t *t)
+{
+	try_final_status(t->data);
+}
+
+/* Last checkpoint, outputs, final status; the machine ends after it. */
+static void agent_complete(struct agent *a)
+{
 	uv_timer_stop(&a->heartbeat);
+	uv_timer_stop(&a->ckpt_timer);
 	set_phase(a, PHASE_UPLOADING);
-	upload_outputs(a);
+	if (wants_last_checkpoint(a))
+		store_checkpoint(a, "last");
+	fault_point("agent.before_outputs");
+	if (a->outcome != OUTCOME_PREEMPTED)
+		upload_outputs(a);
 
 	a->status.phase = PHASE_EXITED;
 	a->status.ended_at = time_now_ms();
@@ -584,15 +771,9 @@ static void agent_complete(struct agent *a)
 		     a->status.reason ? a->status.reason : "",
 		     a->status.reason && *a->status.reason ? ")" : "");
 	logship_flush(a->log);
-	a->exit_status = 1;
-	for (i = 0; i < FINAL_STATUS_TRIES; i++) {
-		if (write_status(a) == 0) {
-			a->exit_status = 0;
-			break;
-		}
-		time_sleep_ms(200);
-	}
-	close_handles(a);
+	a->final_deadline = time_mono_ms() + a->conf.task.stop.orphan_timeout * 1000;
+	a->final_backoff_ms = FINAL_RETRY_FIRST_MS;
+	try_final_status(a);
 }
 
 /* A runner is freed; the last one lets the attempt complete. */
@@ -668,6 +849,16 @@ static int prepare(struct agent *a, struct error *err)
 	return 0;
 }
 
+/* Directories, workdir, then the checkpoint: everything before setup. */
+static int prepare_all(struct agent *a, struct error *err)
+{
+	int r = prepare(a, err);
+
+	if (r < 0)
+		return r;
+	return restore_checkpoint(a, err);
+}
+
 /* Warn (by name only) about secrets the agent's environment lacks. */
 static void check_secrets(struct agent *a)
 {
@@ -697,6 +888,27 @@ static void build_env(struct agent *a)
 	a->env = jobenv_build(environ, &a->conf.task.envs, &p);
 }
 
+/* Watch for preemption notices the backend's way (notice.h); a source
+ * that cannot start is reported, the others go on. */
+static void start_notice_sources(struct agent *a)
+{
+	const struct notice_source_ops *const *ops = notice_sources_for(a->conf.backend);
+	size_t i;
+
+	for (i = 0; ops[i] && a->n_notices < MAX_NOTICE_SOURCES; i++) {
+		struct notice_source *s = notice_source_new(ops[i], &a->loop, a->conf.instance_dir,
+							    on_notice, a);
+		struct error err = ERROR_INIT;
+
+		if (notice_source_start(s, &err) < 0) {
+			log_warn("notice source '%s': %s", ops[i]->name, error_msg(&err));
+			notice_source_free(s);
+			continue;
+		}
+		a->notices[a->n_notices++] = s;
+	}
+}
+
 /* Set up the loop, handles and storage; 0 or an error. */
 static int agent_init(struct agent *a, struct error *err)
 {
@@ -708,11 +920,15 @@ static int agent_init(struct agent *a, struct error *err)
 	uv_timer_init(&a->loop, &a->heartbeat);
 	uv_timer_init(&a->loop, &a->deadline);
 	uv_timer_init(&a->loop, &a->watch);
+	uv_timer_init(&a->loop, &a->ckpt_timer);
+	uv_timer_init(&a->loop, &a->final_timer);
 	a->sigterm.data = a->sigint.data = a;
 	a->heartbeat.data = a->deadline.data = a->watch.data = a;
+	a->ckpt_timer.data = a->final_timer.data = a;
 	/* Signals first: a cancel during the workdir copy is not lost. */
 	uv_signal_start(&a->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&a->sigint, on_signal, SIGINT);
+	start_notice_sources(a);
 	if (a->conf.task.stop.max_runtime > 0)
 		uv_timer_start(&a->deadline, on_deadline,
 			       (uint64_t)a->conf.task.stop.max_runtime * 1000, 0);
@@ -724,6 +940,11 @@ static int agent_init(struct agent *a, struct error *err)
 	a->status_key = xasprintf("%s/attempts/%d/status.json", a->conf.job_prefix,
 				  a->conf.attempt);
 	a->log = logship_new(&a->loop, a->st, a->log_key);
+	/* Large checkpoint files are staged in the instance directory: on the
+	 * machine's disk, outside the checkpoint directory. */
+	a->ckpt = checkpoint_new(a->st, a->conf.job_prefix, a->conf.checkpoint_dir,
+				 a->conf.task.checkpoint.keep, a->conf.attempt,
+				 a->conf.instance_dir);
 	a->status.job_id = xstrdup(a->conf.job_id);
 	a->status.attempt = a->conf.attempt;
 	a->status.agent_pid = (int)getpid();
@@ -743,6 +964,7 @@ static void agent_release(struct agent *a)
 {
 	if (uv_loop_close(&a->loop) != 0)
 		log_warn("event loop closed with handles still open");
+	checkpoint_free(a->ckpt);
 	storage_free(a->st);
 	free(a->log_key);
 	free(a->status_key);
@@ -818,11 +1040,16 @@ int agent_main(int argc, char **argv)
 	write_status(&a);
 	uv_timer_start(&a.heartbeat, on_heartbeat, HEARTBEAT_MS, HEARTBEAT_MS);
 
-	if (prepare(&a, &err) < 0) {
+	if (prepare_all(&a, &err) < 0) {
 		logship_note(a.log, "%s", error_msg(&err));
 		agent_status_set_reason(&a.status, "%s", error_msg(&err));
 		agent_finish(&a, OUTCOME_FAILED, 0, 0);
 	} else {
+		int64_t every = a.conf.task.checkpoint.interval;
+
+		if (every > 0)
+			uv_timer_start(&a.ckpt_timer, on_ckpt_timer, (uint64_t)every * 1000,
+				       (uint64_t)every * 1000);
 		check_secrets(&a);
 		build_env(&a);
 		start_step(&a, a.conf.task.setup && *a.conf.task.setup ? STEP_SETUP : STEP_RUN);

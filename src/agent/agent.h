@@ -27,7 +27,11 @@
  * the job through its environment only.
  *
  * What the agent does, in order:
- *  1. copies task.workdir into work_dir (.gitignore/.frugalignore honoured);
+ *  1. copies task.workdir into work_dir (.gitignore/.frugalignore honoured)
+ *     and restores the newest complete checkpoint of the job into
+ *     checkpoint_dir ("frugal: checkpoint N restored (F files, B bytes)" or
+ *     "frugal: no checkpoint to restore"); a storage that cannot be read
+ *     fails the attempt rather than start the job afresh;
  *  2. runs `setup`, then `run`, each with /bin/sh -c in a process group of
  *     its own, with the environment of docs/product.md; every line of
  *     stdout/stderr is appended with a timestamp to the storage object
@@ -36,6 +40,19 @@
  *  3. enforces stop.max_runtime (signal, grace, SIGKILL -> timed_out) and
  *     stop.on_output (a matching file appears -> stop the job, succeeded);
  *     SIGTERM/SIGINT to the agent is a cancel (job killed -> cancelled);
+ *     stores everything under checkpoint_dir every task.checkpoint.interval
+ *     as a checkpoint (checkpoint.h: JOB_PREFIX/checkpoints/, incremental,
+ *     a manifest written last, task.checkpoint.keep kept);
+ *  3b. on a preemption notice (notice.h: INSTANCE_DIR/notice.json +
+ *     SIGUSR2 for local, SIGUSR1 to the agent) sends
+ *     recovery.preemption_signal to the job's process group (phase
+ *     "stopping"), SIGKILLs it when 20% of the window (1 s..10 s) is
+ *     left, stores a last checkpoint and ends the attempt as "preempted"
+ *     (exit_code: the job's own, null when it was killed; reason
+ *     "preempted (notice from debug, 5s window)"), without outputs;
+ *     a last checkpoint is also stored after a max_runtime stop and after
+ *     a failure that may be restarted (recovery.max_restarts_on_errors or
+ *     recover_on_exit_codes);
  *  4. copies outputs.paths (globs relative to work_dir) and everything
  *     under output_dir to outputs_url, never replacing an existing object
  *     (storage_put_file_versioned);
@@ -48,7 +65,17 @@
  *        "reason": "…", "outputs": ["weights/model.pth", …]}
  *     (times are Unix milliseconds) and after each write sends
  *     "wake JOB_ID\n" to controller_socket when one is given;
- *  6. exits 0 once the final status is stored.
+ *  6. once the final status is stored (retried with growing pauses for
+ *     up to stop.orphan_timeout while the storage fails), kills what is
+ *     left in the job's process groups and ends its machine the backend's
+ *     way (machine.h; local: removes INSTANCE_DIR), then exits: 0 when the
+ *     final status was stored, 1 when it could not be.
+ *
+ * Fault points (FRUGAL_FAULT, base/fault.h): "agent.checkpoint.after_objects"
+ * (a checkpoint's objects stored, its manifest not), "agent.before_outputs"
+ * (reached at every attempt's end, preempted ones too, before the outputs
+ * would be stored), "agent.after_final_status" (final status stored,
+ * machine not ended).
  */
 #ifndef FRUGAL_AGENT_AGENT_H
 #define FRUGAL_AGENT_AGENT_H

@@ -550,7 +550,8 @@ static int manifest_parse(const char *text, size_t len, int64_t seq, const char 
 		f.mtime_ns = -1;
 		ckpt_set_add(&s, &f);
 	}
-	qsort(s.items, s.n, sizeof(*s.items), file_cmp);
+	if (s.n > 1)
+		qsort(s.items, s.n, sizeof(*s.items), file_cmp);
 	for (i = 1; i < s.n; i++)
 		if (!strcmp(s.items[i - 1].path, s.items[i].path)) {
 			error_set(err, r, "'%s': '%s' appears twice", key, s.items[i].path);
@@ -728,7 +729,8 @@ static int restore_one(struct checkpoint *c, const struct ckpt_file *f, int64_t 
 		r = error_errno(err, "cannot rename into '%s'", local);
 		goto out;
 	}
-	fs_sync_parent(local);
+	/* No fsync of the directory: a machine that crashes now restores
+	 * again on its next attempt. */
 	*ret_mtime_ns = lstat(local, &st) == 0 ? mtime_ns_of(&st) : -1;
 out:
 	if (r < 0)
@@ -1137,7 +1139,8 @@ int checkpoint_upload(struct checkpoint *c, struct checkpoint_stats *ret, struct
 	r = scan_dir(c, c->dir, "", &cur, &stats.left_out, err);
 	if (r < 0)
 		goto out;
-	qsort(cur.items, cur.n, sizeof(*cur.items), file_cmp);
+	if (cur.n > 1)
+		qsort(cur.items, cur.n, sizeof(*cur.items), file_cmp);
 	/* The last checkpoint's objects are known to be stored. */
 	if (c->have_last)
 		for (i = 0; i < c->last.n; i++)

@@ -28,6 +28,7 @@
 #ifndef FRUGAL_AGENT_NOTICE_H
 #define FRUGAL_AGENT_NOTICE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <uv.h>

@@ -480,7 +480,12 @@ static int local_launch(struct provider *p, const struct launch_request *req, ch
 		goto out;
 	if ((r = write_agent_json(dir, req, err)) < 0)
 		goto out;
-	log = fs_path_join(dir, "agent.log");
+	/* The agent's own diagnostics outlive the instance directory. */
+	log = xasprintf("%s/logs/agents", p->home);
+	if ((r = fs_mkdir_p(log, 0700, err)) < 0)
+		goto out;
+	free(log);
+	log = xasprintf("%s/logs/agents/%s.log", p->home, req->token);
 	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		r = error_errno(err, "cannot open '%s'", log);
@@ -556,10 +561,13 @@ static int local_find(struct provider *p, const char *token, char **ret_id, stru
 static int local_describe(struct provider *p, const char *token, const char *id,
 			  enum instance_state *ret, struct error *err)
 {
-	if (id_alive(id) || scan_markers(token, NULL, NULL) > 0)
-		*ret = INSTANCE_RUNNING;
+	/* The agent is the instance's heart: once it is dead the instance is
+	 * over, even if stray processes of the job remain (teardown kills
+	 * them). Without a known agent id, any marked process counts. */
+	if (id && strchr(id, ':'))
+		*ret = id_alive(id) ? INSTANCE_RUNNING : INSTANCE_GONE;
 	else
-		*ret = INSTANCE_GONE;
+		*ret = scan_markers(token, NULL, NULL) > 0 ? INSTANCE_RUNNING : INSTANCE_GONE;
 	return 0;
 }
 

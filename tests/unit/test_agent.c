@@ -1,8 +1,11 @@
 /*
  * Unit tests for agent/: the job environment (override rules), line
  * splitting and the log line format, status.json, agent.json checking,
- * the runner (a real child in its own process group) and one whole
- * attempt through agent_main in a temporary instance directory.
+ * the runner (a real child in its own process group), notice.json, and
+ * whole attempts through agent_main in a temporary instance directory:
+ * a plain one in-process; preemption (notice.json + SIGUSR2, SIGUSR1),
+ * checkpoint restore, the dead-man switch and its fault point in forked
+ * children, since the local backend removes the instance directory.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,17 +19,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "agent/agent.h"
+#include "agent/checkpoint.h"
 #include "agent/conf.h"
 #include "agent/jobenv.h"
 #include "agent/logship.h"
+#include "agent/notice.h"
 #include "agent/runner.h"
 #include "agent/status.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
+#include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "spec/task.h"
 #include "storage/storage.h"
@@ -634,6 +641,430 @@ static void test_agent_main_attempt(void **state)
 	free(dir);
 }
 
+/* ---- notice.json ---------------------------------------------------------------- */
+
+static void test_notice_parse(void **state)
+{
+	struct notice n;
+	const char *ok = "{\"deadline_ms\": 1795335303123, \"source\": \"debug\"}";
+
+	(void)state;
+	assert_int_equal(notice_parse(ok, strlen(ok), &n, NULL), 0);
+	assert_int_equal(n.deadline_ms, 1795335303123LL);
+	assert_string_equal(n.source, "debug");
+	/* no usable deadline, no source: still a notice */
+	assert_int_equal(notice_parse("{\"deadline_ms\": \"soon\"}", 23, &n, NULL), 0);
+	assert_int_equal(n.deadline_ms, 0);
+	assert_string_equal(n.source, "notice.json");
+	assert_int_equal(notice_parse("[", 1, &n, NULL), FRUGAL_EINVAL);
+	assert_int_equal(n.deadline_ms, 0);
+	assert_string_equal(n.source, "notice.json");
+	assert_non_null(notice_sources_for("local")[0]);
+	assert_non_null(notice_sources_for(NULL)[0]);
+}
+
+/* ---- attempts in a child ------------------------------------------------------- */
+
+/* An instance dir and a storage beside it, under one temporary root. */
+struct instance {
+	char *root;
+	char *dir;		/* root/inst */
+	char *storage;		/* root/storage */
+	char *job;		/* job id */
+};
+
+/* Make root/inst/agent.json for job with task yaml; extra is more JSON
+ * fields (", \"backend\": \"local\"" or ""). */
+static void instance_init(struct instance *in, const char *job, int attempt, const char *yaml,
+			  const char *extra)
+{
+	char *task = task_json_of(yaml);
+	char *json, *path;
+
+	in->root = make_tmpdir();
+	in->dir = fs_path_join(in->root, "inst");
+	in->storage = fs_path_join(in->root, "storage");
+	in->job = xstrdup(job);
+	assert_int_equal(fs_mkdir_p(in->dir, 0700, NULL), 0);
+	json = xasprintf("{\"job_id\": \"%s\", \"attempt\": %d, "
+			 "\"storage_url\": \"file://%s\", \"job_prefix\": \"jobs/%s\"%s, "
+			 "\"task\": %s}", job, attempt, in->storage, job, extra, task);
+	path = fs_path_join(in->dir, "agent.json");
+	assert_int_equal(fs_write_atomic(path, json, strlen(json), 0600, 1, NULL), 0);
+	free(path);
+	free(json);
+	free(task);
+}
+
+static void instance_release(struct instance *in)
+{
+	fs_remove_tree(in->root, NULL);
+	free(in->root);
+	free(in->dir);
+	free(in->storage);
+	free(in->job);
+}
+
+/* Storage path of the job's key (caller frees). */
+static char *job_file(const struct instance *in, const char *key)
+{
+	return xasprintf("%s/jobs/%s/%s", in->storage, in->job, key);
+}
+
+/* Run agent_main on the instance in a child; fault (may be NULL) goes
+ * into its FRUGAL_FAULT. */
+static pid_t start_agent_child(const struct instance *in, const char *fault)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *argv[] = { "agent", "--instance-dir", in->dir, NULL };
+		if (fault)
+			setenv("FRUGAL_FAULT", fault, 1);
+		_exit(agent_main(3, argv));
+	}
+	return pid;
+}
+
+/* Wait up to ms for the child; its wait status. */
+static int wait_child(pid_t pid, int64_t ms)
+{
+	int64_t end = time_mono_ms() + ms;
+	int status = 0;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return status;
+		if (time_mono_ms() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			fail_msg("agent child %d did not end in %lld ms", (int)pid, (long long)ms);
+		}
+		time_sleep_ms(20);
+	}
+}
+
+/* Wait up to ms for the job log to hold text. */
+static void wait_log(const struct instance *in, int attempt, const char *text, int64_t ms)
+{
+	char key[64];
+	char *path;
+	int64_t end = time_mono_ms() + ms;
+
+	snprintf(key, sizeof(key), "logs/attempt-%d.log", attempt);
+	path = job_file(in, key);
+	for (;;) {
+		struct strbuf log = STRBUF_INIT;
+		int found = fs_read_file(path, 0, &log, NULL) == 0 && strstr(log.buf, text);
+		strbuf_release(&log);
+		if (found)
+			break;
+		if (time_mono_ms() > end)
+			fail_msg("'%s' never appeared in %s", text, path);
+		time_sleep_ms(20);
+	}
+	free(path);
+}
+
+/* The job log must hold text. */
+static void expect_log(const struct instance *in, int attempt, const char *text)
+{
+	wait_log(in, attempt, text, 0);
+}
+
+/* status.json of the attempt (caller decrefs). */
+static json_t *load_status(const struct instance *in, int attempt)
+{
+	char key[64];
+	char *path;
+	json_t *doc;
+
+	snprintf(key, sizeof(key), "attempts/%d/status.json", attempt);
+	path = job_file(in, key);
+	doc = json_load_file(path, 0, NULL);
+	if (!doc)
+		fail_msg("no status at '%s'", path);
+	free(path);
+	return doc;
+}
+
+/* Restore the job's checkpoint into root/check; returns its seq. */
+static int64_t restore_job_checkpoint(const struct instance *in, char **ret_dir)
+{
+	char *url = xasprintf("file://%s", in->storage), *prefix = xasprintf("jobs/%s", in->job);
+	char *dir = fs_path_join(in->root, "check");
+	struct checkpoint_stats cs = CHECKPOINT_STATS_INIT;
+	struct storage *st = NULL;
+	struct checkpoint *c;
+
+	assert_int_equal(storage_open(url, &st, NULL), 0);
+	c = checkpoint_new(st, prefix, dir, 3, 9, NULL);
+	assert_int_equal(checkpoint_restore(c, &cs, NULL), 0);
+	checkpoint_free(c);
+	storage_free(st);
+	free(prefix);
+	free(url);
+	*ret_dir = dir;
+	return cs.seq;
+}
+
+/* path holds exactly text. */
+static void expect_content(const char *dir, const char *rel, const char *text)
+{
+	char *path = fs_path_join(dir, rel);
+	struct strbuf sb = STRBUF_INIT;
+
+	if (fs_read_file(path, 0, &sb, NULL) < 0)
+		fail_msg("'%s' is missing", path);
+	assert_string_equal(sb.buf, text);
+	strbuf_release(&sb);
+	free(path);
+}
+
+static void test_agent_preempt_notice(void **state)
+{
+	struct instance in;
+	json_t *doc;
+	char *notice, *path, *check = NULL;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	instance_init(&in, "p1", 1,
+		      "run: |\n"
+		      "  mkdir -p weights $FRUGAL_CHECKPOINT_DIR/sub; echo w > weights/m.pth\n"
+		      "  echo step1 > $FRUGAL_CHECKPOINT_DIR/state\n"
+		      "  echo nested > $FRUGAL_CHECKPOINT_DIR/sub/n\n"
+		      "  trap 'echo final > $FRUGAL_CHECKPOINT_DIR/state; exit 7' TERM\n"
+		      "  echo ready\n"
+		      "  while true; do sleep 0.05; done\n"
+		      "outputs: {paths: ['weights/']}\n",
+		      ", \"backend\": \"local\"");
+	pid = start_agent_child(&in, NULL);
+	wait_log(&in, 1, "Z ready\n", 10000);
+
+	/* what `frugal debug preempt JOB --notice 5` does */
+	notice = xasprintf("{\"deadline_ms\": %lld, \"source\": \"debug\"}",
+			   (long long)(time_now_ms() + 5000));
+	path = fs_path_join(in.dir, "notice.json");
+	assert_int_equal(fs_write_atomic(path, notice, strlen(notice), 0600, 1, NULL), 0);
+	assert_int_equal(kill(pid, SIGUSR2), 0);
+	status = wait_child(pid, 15000);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	doc = load_status(&in, 1);
+	assert_string_equal(json_string_value(json_object_get(doc, "phase")), "exited");
+	assert_string_equal(json_string_value(json_object_get(doc, "outcome")), "preempted");
+	assert_int_equal(json_integer_value(json_object_get(doc, "exit_code")), 7);
+	assert_string_equal(json_string_value(json_object_get(doc, "reason")),
+			    "preempted (notice from debug, 5s window)");
+	assert_int_equal(json_array_size(json_object_get(doc, "outputs")), 0);
+	json_decref(doc);
+
+	/* the last checkpoint holds what the job wrote on SIGTERM */
+	assert_int_equal(restore_job_checkpoint(&in, &check), 1);
+	expect_content(check, "state", "final\n");
+	expect_content(check, "sub/n", "nested\n");
+	free(check);
+	/* no outputs on preemption; the machine is gone */
+	{
+		char *o = job_file(&in, "outputs");
+		assert_false(fs_exists(o));
+		free(o);
+	}
+	assert_false(fs_exists(in.dir));
+	expect_log(&in, 1, "Z frugal: no checkpoint to restore\n");
+	expect_log(&in, 1, "Z frugal: preemption notice from debug (5s window): sending SIGTERM");
+	expect_log(&in, 1, "Z frugal: checkpoint 1 stored (2 changed files, 13 bytes sent, "
+		   "2 files in all; last");
+	expect_log(&in, 1, "Z frugal: outcome preempted (preempted (notice from debug, 5s window))");
+	expect_log(&in, 1, "Z frugal: ending the machine (local: removing the instance directory)");
+
+	free(path);
+	free(notice);
+	instance_release(&in);
+}
+
+static void test_agent_sigusr1_kills(void **state)
+{
+	struct instance in;
+	json_t *doc;
+	pid_t pid;
+	int status;
+	int64_t t0;
+
+	(void)state;
+	/* the job ignores the signal: SIGKILL when the reserve is all that is
+	 * left of the 2s window (1s) */
+	instance_init(&in, "p2", 1,
+		      "run: |\n"
+		      "  trap '' TERM\n"
+		      "  echo ready\n"
+		      "  while true; do sleep 0.05; done\n"
+		      "recovery: {notice_grace: 2s}\n",
+		      ", \"backend\": \"local\"");
+	pid = start_agent_child(&in, NULL);
+	wait_log(&in, 1, "Z ready\n", 10000);
+	t0 = time_mono_ms();
+	assert_int_equal(kill(pid, SIGUSR1), 0);
+	status = wait_child(pid, 15000);
+	assert_true(time_mono_ms() - t0 >= 900);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	doc = load_status(&in, 1);
+	assert_string_equal(json_string_value(json_object_get(doc, "outcome")), "preempted");
+	assert_true(json_is_null(json_object_get(doc, "exit_code")));
+	assert_string_equal(json_string_value(json_object_get(doc, "reason")),
+			    "preempted (notice from SIGUSR1, 2s window)");
+	json_decref(doc);
+	expect_log(&in, 1, "run killed by SIGKILL");
+	expect_log(&in, 1, "Z frugal: checkpoint directory empty (last): nothing stored");
+	assert_false(fs_exists(in.dir));
+	instance_release(&in);
+}
+
+static void test_agent_restores_checkpoint(void **state)
+{
+	struct instance in;
+	struct storage *st = NULL;
+	struct checkpoint *c;
+	struct checkpoint_stats cs = CHECKPOINT_STATS_INIT;
+	char *url, *prev, *argv[4], *check = NULL;
+	json_t *doc;
+
+	(void)state;
+	instance_init(&in, "r1", 2,
+		      "run: |\n"
+		      "  cat $FRUGAL_CHECKPOINT_DIR/state\n"
+		      "  echo more > $FRUGAL_CHECKPOINT_DIR/more\n"
+		      "  exit 3\n"
+		      "recovery: {max_restarts_on_errors: 1}\n", "");
+	/* checkpoint 1, as attempt 1 left it */
+	url = xasprintf("file://%s", in.storage);
+	assert_int_equal(storage_open(url, &st, NULL), 0);
+	prev = fs_path_join(in.root, "prev");
+	assert_int_equal(fs_mkdir_p(prev, 0700, NULL), 0);
+	{
+		char *p = fs_path_join(prev, "state");
+		assert_int_equal(fs_write_atomic(p, "from attempt 1\n", 15, 0600, 1, NULL), 0);
+		free(p);
+	}
+	c = checkpoint_new(st, "jobs/r1", prev, 3, 1, NULL);
+	assert_int_equal(checkpoint_upload(c, &cs, NULL), 0);
+	assert_int_equal(cs.seq, 1);
+	checkpoint_free(c);
+	storage_free(st);
+
+	/* no backend: nothing to end, the instance directory stays */
+	argv[0] = "agent";
+	argv[1] = "--instance-dir";
+	argv[2] = in.dir;
+	argv[3] = NULL;
+	assert_int_equal(agent_main(3, argv), 0);
+	doc = load_status(&in, 2);
+	assert_string_equal(json_string_value(json_object_get(doc, "outcome")), "failed");
+	assert_int_equal(json_integer_value(json_object_get(doc, "exit_code")), 3);
+	json_decref(doc);
+	expect_log(&in, 2, "Z frugal: checkpoint 1 restored (1 files, 15 bytes)\n");
+	expect_log(&in, 2, "Z from attempt 1\n");
+	/* failed with a restart to come: a last checkpoint */
+	expect_log(&in, 2, "Z frugal: checkpoint 2 stored (1 changed files, 5 bytes sent, "
+		   "2 files in all; last");
+	assert_true(fs_is_dir(in.dir));
+	assert_int_equal(restore_job_checkpoint(&in, &check), 2);
+	expect_content(check, "more", "more\n");
+	expect_content(check, "state", "from attempt 1\n");
+	free(check);
+	free(prev);
+	free(url);
+	instance_release(&in);
+}
+
+static void test_agent_timeout_checkpoints(void **state)
+{
+	struct instance in;
+	char *argv[] = { "agent", "--instance-dir", NULL, NULL };
+	char *check = NULL;
+	json_t *doc;
+
+	(void)state;
+	/* max_runtime: the job is stopped, a last checkpoint is stored and
+	 * the outputs too; a periodic one ran before (interval 1s) */
+	instance_init(&in, "t1", 1,
+		      "run: |\n"
+		      "  echo v1 > $FRUGAL_CHECKPOINT_DIR/step\n"
+		      "  echo out > $FRUGAL_OUTPUT_DIR/o.txt\n"
+		      "  trap 'echo v2 > $FRUGAL_CHECKPOINT_DIR/step; exit 0' TERM\n"
+		      "  while true; do sleep 0.05; done\n"
+		      "checkpoint: {dir: /ckpt, interval: 1s}\n"
+		      "stop: {max_runtime: 2s}\n", "");
+	argv[2] = in.dir;
+	assert_int_equal(agent_main(3, argv), 0);
+	doc = load_status(&in, 1);
+	assert_string_equal(json_string_value(json_object_get(doc, "outcome")), "timed_out");
+	assert_int_equal(json_array_size(json_object_get(doc, "outputs")), 1);
+	json_decref(doc);
+	expect_log(&in, 1, "Z frugal: checkpoint 1 stored (1 changed files, 3 bytes sent, "
+		   "1 files in all; periodic");
+	expect_log(&in, 1, "Z frugal: checkpoint 2 stored (1 changed files, 3 bytes sent, "
+		   "1 files in all; last");
+	assert_int_equal(restore_job_checkpoint(&in, &check), 2);
+	expect_content(check, "step", "v2\n");
+	free(check);
+	instance_release(&in);
+}
+
+static void test_agent_storage_down_ends_machine(void **state)
+{
+	struct instance in;
+	char *blocker;
+	pid_t pid;
+	int status;
+	int64_t t0;
+
+	(void)state;
+	instance_init(&in, "d1", 1, "run: 'true'\nstop: {orphan_timeout: 1s}\n",
+		      ", \"backend\": \"local\"");
+	/* a file where the job's prefix should be: every write fails */
+	assert_int_equal(fs_mkdir_p(in.storage, 0700, NULL), 0);
+	blocker = fs_path_join(in.storage, "jobs");
+	assert_int_equal(fs_write_atomic(blocker, "x", 1, 0600, 1, NULL), 0);
+	t0 = time_mono_ms();
+	pid = start_agent_child(&in, NULL);
+	status = wait_child(pid, 15000);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_true(time_mono_ms() - t0 >= 1000);
+	/* the machine ended anyway */
+	assert_false(fs_exists(in.dir));
+	free(blocker);
+	instance_release(&in);
+}
+
+static void test_agent_fault_after_final_status(void **state)
+{
+	struct instance in;
+	json_t *doc;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	instance_init(&in, "f1", 1, "run: 'exit 0'\n", ", \"backend\": \"local\"");
+	pid = start_agent_child(&in, "agent.after_final_status");
+	status = wait_child(pid, 15000);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 99);
+	/* the final status is stored; the machine was not ended yet */
+	doc = load_status(&in, 1);
+	assert_string_equal(json_string_value(json_object_get(doc, "outcome")), "succeeded");
+	json_decref(doc);
+	assert_true(fs_is_dir(in.dir));
+	instance_release(&in);
+}
+
 static void test_agent_main_usage(void **state)
 {
 	char *argv1[] = { "agent", NULL };
@@ -662,6 +1093,13 @@ int main(void)
 		cmocka_unit_test(test_runner_stop_escalates),
 		cmocka_unit_test(test_runner_bad_cwd),
 		cmocka_unit_test(test_agent_main_attempt),
+		cmocka_unit_test(test_notice_parse),
+		cmocka_unit_test(test_agent_preempt_notice),
+		cmocka_unit_test(test_agent_sigusr1_kills),
+		cmocka_unit_test(test_agent_restores_checkpoint),
+		cmocka_unit_test(test_agent_timeout_checkpoints),
+		cmocka_unit_test(test_agent_storage_down_ends_machine),
+		cmocka_unit_test(test_agent_fault_after_final_status),
 		cmocka_unit_test(test_agent_main_usage),
 	};
 
