@@ -11,13 +11,24 @@ mkdir -p "$FRUGAL_HOME"
 frugal() { "$FRUGAL_BIN" "$@"; }
 
 cleanup() {
+	local rc=$?
 	"$FRUGAL_BIN" controller --stop >/dev/null 2>&1 || true
+	# Sanitizer reports from the controller and the agents (their stderr
+	# goes to logs, not to this test) fail the test too.
+	if grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:" \
+		"$FRUGAL_HOME/controller.log" "$FRUGAL_HOME"/logs/agents/*.log >/dev/null 2>&1; then
+		echo "FAIL: sanitizer report in a daemon log:" >&2
+		grep -hE -A12 "ERROR: (Address|Leak)Sanitizer|runtime error:" \
+			"$FRUGAL_HOME/controller.log" "$FRUGAL_HOME"/logs/agents/*.log 2>/dev/null | head -60 >&2
+		rc=1
+	fi
 	# Nothing a test started may outlive it.
 	for p in $(grep -l "FRUGAL_HOME=$FRUGAL_HOME" /proc/[0-9]*/environ 2>/dev/null |
 		   sed 's|/proc/\([0-9]*\)/environ|\1|'); do
 		kill -9 "$p" 2>/dev/null || true
 	done
 	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
+	exit $rc
 }
 trap cleanup EXIT
 
