@@ -828,25 +828,14 @@ out:
 static int scan_dir(struct checkpoint *c, const char *full, const char *rel,
 		    struct ckpt_set *out, uint64_t *left_out, struct error *err)
 {
-	DIR *d = opendir(full);
-	struct dirent *e;
 	char **names = NULL;
-	size_t n = 0, alloc = 0, i;
-	int r = 0;
+	size_t n = 0, i;
+	int r = fs_list_names(full, &names, &n, err);
 
-	if (!d) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0;	/* gone meanwhile, or never made: nothing */
-		return error_errno(err, "cannot open directory '%s'", full);
-	}
-	/* Names first, so the walk holds one directory open at a time. */
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		XGROW(names, n + 1, alloc);
-		names[n++] = xstrdup(e->d_name);
-	}
-	closedir(d);
+	if (r == FRUGAL_ENOTFOUND)
+		return 0;	/* gone meanwhile, or never made: nothing */
+	if (r < 0)
+		return r;
 
 	for (i = 0; i < n && !r; i++) {
 		char *child = fs_path_join(full, names[i]);
@@ -880,9 +869,7 @@ static int scan_dir(struct checkpoint *c, const char *full, const char *rel,
 		free(child_rel);
 		free(child);
 	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	fs_free_names(names, n);
 	return r;
 }
 

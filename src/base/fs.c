@@ -237,6 +237,39 @@ int fs_remove_tree(const char *path, struct error *err)
 	return r;
 }
 
+int fs_list_names(const char *path, char ***ret_names, size_t *ret_n, struct error *err)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0, alloc = 0;
+
+	if (!d) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return error_set(err, FRUGAL_ENOTFOUND, "'%s' is not a directory", path);
+		return error_errno(err, "cannot open directory '%s'", path);
+	}
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		XGROW(names, n + 1, alloc);
+		names[n++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	*ret_names = names;
+	*ret_n = n;
+	return 0;
+}
+
+void fs_free_names(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 int fs_exists(const char *path)
 {
 	struct stat st;

@@ -34,6 +34,13 @@ int fs_copy_atomic(const char *src, const char *dst, mode_t mode, int replace,
 /* rm -rf; a missing path is success. */
 int fs_remove_tree(const char *path, struct error *err);
 
+/* The names in directory path, without "." and "..", unsorted, into a new
+ * array (free with fs_free_names). A missing directory (or a path that is
+ * not one) is FRUGAL_ENOTFOUND. The directory is closed on return, so a
+ * recursive walk holds one directory open at a time. */
+int fs_list_names(const char *path, char ***ret_names, size_t *ret_n, struct error *err);
+void fs_free_names(char **names, size_t n);
+
 /* 1 if path exists (any type), 0 otherwise. */
 int fs_exists(const char *path);
 int fs_is_dir(const char *path);

@@ -333,30 +333,23 @@ struct list_walk {
  */
 static int list_dir(struct list_walk *w, const char *path, const char *rel)
 {
-	DIR *d = opendir(path);
-	struct dirent *e;
 	char **names = NULL;
-	size_t n = 0, alloc = 0, i;
-	int r = 0;
+	size_t n = 0, i;
+	int r = fs_list_names(path, &names, &n, w->err);
 
-	if (!d) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0;
-		return error_errno(w->err, "cannot open directory '%s'", path);
-	}
-	/* Names first, so the walk holds one directory open at a time. */
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || is_temp_name(e->d_name))
-			continue;
-		XGROW(names, n + 1, alloc);
-		names[n++] = xstrdup(e->d_name);
-	}
-	closedir(d);
-
+	if (r == FRUGAL_ENOTFOUND)
+		return 0;
+	if (r < 0)
+		return r;
 	for (i = 0; i < n && !r; i++) {
-		_cleanup_free_ char *child = fs_path_join(path, names[i]);
-		_cleanup_free_ char *key = xasprintf("%s%s", rel, names[i]);
+		_cleanup_free_ char *child = NULL;
+		_cleanup_free_ char *key = NULL;
 		struct stat st;
+
+		if (is_temp_name(names[i]))
+			continue;
+		child = fs_path_join(path, names[i]);
+		key = xasprintf("%s%s", rel, names[i]);
 
 		if (lstat(child, &st) < 0) {
 			if (errno != ENOENT)	/* deleted meanwhile: fine */
@@ -378,9 +371,7 @@ static int list_dir(struct list_walk *w, const char *path, const char *rel)
 					st.st_mtim.tv_nsec / 1000000;
 		}
 	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	fs_free_names(names, n);
 	return r;
 }
 

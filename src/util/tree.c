@@ -18,38 +18,6 @@
 
 #define COPY_CHUNK (128u << 10)
 
-/* The names in directory path, without "." and "..", into a new array. */
-static int read_names(const char *path, char ***ret_names, size_t *ret_n, struct error *err)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	char **names = NULL;
-	size_t n = 0, alloc = 0;
-
-	if (!d)
-		return error_errno(err, "cannot open directory '%s'", path);
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		XGROW(names, n + 1, alloc);
-		names[n++] = xstrdup(e->d_name);
-	}
-	closedir(d);
-	*ret_names = names;
-	*ret_n = n;
-	return 0;
-}
-
-/* Free what read_names returned. */
-static void free_names(char **names, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
 /* "a/b" + "c" -> "a/b/c"; "" + "c" -> "c". Caller frees. */
 static char *rel_join(const char *rel, const char *name)
 {
@@ -183,7 +151,7 @@ static int copy_dir(struct copy_walk *w, const char *src, const char *dst, const
 		if (r < 0)
 			goto out;
 	}
-	r = read_names(src, &names, &n, w->err);
+	r = fs_list_names(src, &names, &n, w->err);
 	if (r < 0)
 		goto out;
 	for (i = 0; i < n && !r; i++) {
@@ -229,7 +197,7 @@ static int copy_dir(struct copy_walk *w, const char *src, const char *dst, const
 		}
 	}
 out:
-	free_names(names, n);
+	fs_free_names(names, n);
 	return r;
 }
 
@@ -321,7 +289,7 @@ static int is_file_or_link_to_file(const char *path, const struct stat *lst)
 static int glob_read_names(struct glob_walk *w, const char *path, char ***ret_names,
 			   size_t *ret_n)
 {
-	if (read_names(path, ret_names, ret_n, NULL) == 0)
+	if (fs_list_names(path, ret_names, ret_n, NULL) == 0)
 		return 0;
 	*ret_names = NULL;
 	*ret_n = 0;
@@ -355,7 +323,7 @@ static int add_all(struct glob_walk *w, const char *path, const char *rel)
 			free(crel);
 		}
 	}
-	free_names(names, n);
+	fs_free_names(names, n);
 	return r;
 }
 
@@ -392,7 +360,7 @@ static int glob_dir(struct glob_walk *w, const char *path, const char *rel)
 			free(crel);
 		}
 	}
-	free_names(names, n);
+	fs_free_names(names, n);
 	return r;
 }
 
