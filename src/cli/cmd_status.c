@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "controller/controller.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -189,6 +190,13 @@ int cmd_status(int argc, char **argv)
 		cli_error_e(&err);
 		goto out;
 	}
+	/* Live jobs need a controller: start one if it is gone (as tmux would);
+	 * FRUGAL_NO_AUTOSTART=1 looks without touching anything. */
+	for (i = 0; !getenv("FRUGAL_NO_AUTOSTART") && i < (int)jobs.n; i++)
+		if (!job_status_is_terminal(jobs.items[i].status)) {
+			controller_ensure(&c.home, NULL);
+			break;
+		}
 	if (json) {
 		json_t *arr = json_array(), *doc;
 		size_t k;
