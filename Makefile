@@ -32,7 +32,9 @@ asan: deps
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j$(JOBS)
 
-check: test asan
+# As root, the Slurm tests run against a real cluster started for them.
+check: build
+	@tests/slurm/with-cluster $(MAKE) --no-print-directory test asan
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)

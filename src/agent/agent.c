@@ -35,6 +35,7 @@
 #include "agent/jobenv.h"
 #include "agent/logship.h"
 #include "agent/machine.h"
+#include "agent/metrics.h"
 #include "agent/notice.h"
 #include "agent/runner.h"
 #include "agent/status.h"
@@ -90,6 +91,7 @@ struct agent {
 	char *status_key;
 	struct logship *log;
 	struct agent_status status;
+	struct metrics metrics;		/* what the job reports in FRUGAL_METRICS_FILE */
 	char **env;			/* the job's environment */
 
 	uv_signal_t sigterm, sigint;
@@ -194,6 +196,10 @@ static int write_status(struct agent *a)
 	int r;
 
 	a->status.heartbeat_at = time_now_ms();
+	if (a->metrics.path && metrics_poll(&a->metrics)) {
+		free(a->status.metrics_json);
+		a->status.metrics_json = metrics_to_json(&a->metrics);
+	}
 	json = agent_status_to_json(&a->status);
 	r = storage_put(a->st, a->status_key, json, strlen(json), 0, &err);
 	free(json);
@@ -926,7 +932,10 @@ static int agent_init(struct agent *a, struct error *err)
 	a->heartbeat.data = a->deadline.data = a->watch.data = a;
 	a->ckpt_timer.data = a->final_timer.data = a;
 	/* Signals first: a cancel during the workdir copy is not lost. */
-	uv_signal_start(&a->sigterm, on_signal, SIGTERM);
+	/* Where SIGTERM is the scheduler's preemption notice (Slurm), a
+	 * cancel comes as SIGINT only. */
+	if (!notice_sigterm_is_notice(a->conf.backend))
+		uv_signal_start(&a->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&a->sigint, on_signal, SIGINT);
 	start_notice_sources(a);
 	if (a->conf.task.stop.max_runtime > 0)
@@ -969,6 +978,8 @@ static void agent_release(struct agent *a)
 	free(a->log_key);
 	free(a->status_key);
 	agent_status_release(&a->status);
+	if (a->metrics.path)
+		metrics_release(&a->metrics);
 	jobenv_free(a->env);
 	free(a->stop_detail);
 	tree_paths_release(&a->seen);
@@ -1026,6 +1037,8 @@ int agent_main(int argc, char **argv)
 		return 2;
 	}
 	log_set_prefix("agent");
+	if (a.conf.metrics_file)
+		metrics_init(&a.metrics, a.conf.metrics_file);
 	/* Children get default dispositions back (libuv resets them). */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);

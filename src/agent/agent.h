@@ -15,6 +15,8 @@
  *     "job_prefix": "jobs/k3m9xq",             storage prefix of the job
  *     "controller_socket": "/home/u/.frugal/controller.sock",   optional
  *     "gpus": ["0", "1"],                        CUDA_VISIBLE_DEVICES
+ *     "gpus_env": "CUDA_VISIBLE_DEVICES",        optional, instead of gpus:
+ *                                                what the scheduler allocated
  *     "work_dir": "DIR/work",                    cwd of setup and run
  *     "checkpoint_dir": "DIR/checkpoint",        $FRUGAL_CHECKPOINT_DIR
  *     "output_dir": "DIR/outputs",               $FRUGAL_OUTPUT_DIR
@@ -39,7 +41,8 @@
  *     the agent's own messages are lines starting "frugal: ";
  *  3. enforces stop.max_runtime (signal, grace, SIGKILL -> timed_out) and
  *     stop.on_output (a matching file appears -> stop the job, succeeded);
- *     SIGTERM/SIGINT to the agent is a cancel (job killed -> cancelled);
+ *     SIGTERM/SIGINT to the agent is a cancel (job killed -> cancelled;
+ *     on Slurm only SIGINT: there SIGTERM is a preemption notice);
  *     stores everything under checkpoint_dir every task.checkpoint.interval
  *     as a checkpoint (checkpoint.h: JOB_PREFIX/checkpoints/, incremental,
  *     a manifest written last, task.checkpoint.keep kept);

@@ -100,6 +100,35 @@ static int get_gpus(json_t *root, const char *path, struct agent_conf *c, struct
 	return 0;
 }
 
+/* Read "gpus_env": with no "gpus" given, the device ids come from that
+ * variable of the agent's environment ("0,1"), where the scheduler put
+ * what it allocated (Slurm: CUDA_VISIBLE_DEVICES); unset or empty: none. */
+static int get_gpus_env(json_t *root, const char *path, struct agent_conf *c,
+			struct error *err)
+{
+	json_t *v = json_object_get(root, "gpus_env");
+	const char *val, *g;
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || !json_string_length(v))
+		return error_set(err, FRUGAL_EINVAL, "'%s': field 'gpus_env': expected the name "
+				 "of an environment variable", path);
+	if (c->n_gpus || !(val = getenv(json_string_value(v))))
+		return 0;
+	for (g = val; *g; ) {
+		size_t len = strcspn(g, ",");
+
+		if (len && !memchr(g, '=', len)) {
+			c->gpus = xrealloc(c->gpus, (c->n_gpus + 2) * sizeof(*c->gpus));
+			c->gpus[c->n_gpus++] = xstrndup(g, len);
+			c->gpus[c->n_gpus] = NULL;
+		}
+		g += len + (g[len] == ',');
+	}
+	return 0;
+}
+
 /* A directory field: given (relative to the instance dir) or DIR/def. */
 static int get_dir(json_t *root, const char *name, const char *def, const char *path,
 		   const char *instance_dir, char **ret, struct error *err)
@@ -203,6 +232,7 @@ int agent_conf_parse(const char *text, const char *path, const char *instance_di
 	    (r = get_string(root, "job_prefix", 1, path, &c.job_prefix, err)) < 0 ||
 	    (r = get_string(root, "controller_socket", 0, path, &c.controller_socket, err)) < 0 ||
 	    (r = get_gpus(root, path, &c, err)) < 0 ||
+	    (r = get_gpus_env(root, path, &c, err)) < 0 ||
 	    (r = get_dir(root, "work_dir", "work", path, instance_dir, &c.work_dir, err)) < 0 ||
 	    (r = get_dir(root, "checkpoint_dir", "checkpoint", path, instance_dir,
 			 &c.checkpoint_dir, err)) < 0 ||

@@ -55,6 +55,11 @@ out:
 
 static const struct machine_ops machine_table[] = {
 	{ "local", "removing the instance directory", local_end },
+	/* Slurm: the allocation ends when the batch step (this agent) exits;
+	 * what is left to end is the attempt's directory on the shared
+	 * filesystem. */
+	{ "slurm", "removing the attempt's directory; the batch step ends as the agent exits",
+	  local_end },
 };
 
 const struct machine_ops *machine_ops_for(const char *backend)

@@ -8,6 +8,9 @@
  * "backend":
  *   local   remove the instance directory (the "machine"; the agent
  *           leaves it first)
+ *   slurm   the same for the attempt's directory on the shared
+ *           filesystem; the allocation ends when the agent (the batch
+ *           step) exits
  * A cloud adds a row (e.g. `shutdown -h now` on a VM that terminates on
  * shutdown). With no backend given (a test, an agent started by hand),
  * or one without a row, the agent ends nothing and the controller's

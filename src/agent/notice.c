@@ -4,6 +4,7 @@
 #include "agent/notice.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
+#include "base/timeutil.h"
 #include "base/xalloc.h"
 
 #include <jansson.h>
@@ -219,6 +220,85 @@ const struct notice_source_ops notice_sigusr1_ops = {
 	.stop = sigusr1_stop,
 };
 
+/* ---- sigterm: SIGTERM to the agent, where the scheduler means "leave" ----------- */
+
+/* The window of a SIGTERM notice: NOTICE_SIGTERM_WINDOW_ENV seconds from
+ * now, or none (recovery.notice_grace) when it is unset or not a number. */
+static int64_t sigterm_deadline(void)
+{
+	const char *v = getenv(NOTICE_SIGTERM_WINDOW_ENV);
+	char *end = NULL;
+	long secs;
+
+	if (!v || !*v)
+		return 0;
+	secs = strtol(v, &end, 10);
+	if (*end || secs <= 0 || secs > 86400)
+		return 0;
+	return time_now_ms() + (int64_t)secs * 1000;
+}
+
+struct sigterm_notice {
+	uv_signal_t sig;
+	struct notice_source *s;	/* NULL once stopped */
+	int fired;
+};
+
+static void on_sigterm(uv_signal_t *h, int signum)
+{
+	struct sigterm_notice *u = h->data;
+	struct notice n;
+
+	(void)signum;
+	if (u->fired || !u->s)
+		return;
+	u->fired = 1;
+	memset(&n, 0, sizeof(n));
+	set_source(&n, "SIGTERM");
+	n.deadline_ms = sigterm_deadline();
+	u->s->fn(u->s->arg, &n);
+}
+
+static void on_sigterm_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void sigterm_stop(struct notice_source *s)
+{
+	struct sigterm_notice *u = s->priv;
+
+	if (!u)
+		return;
+	u->s = NULL;
+	s->priv = NULL;
+	uv_close((uv_handle_t *)&u->sig, on_sigterm_closed);
+}
+
+static int sigterm_start(struct notice_source *s, struct error *err)
+{
+	struct sigterm_notice *u = xcalloc(1, sizeof(*u));
+	int r;
+
+	u->s = s;
+	uv_signal_init(s->loop, &u->sig);
+	u->sig.data = u;
+	s->priv = u;
+	r = uv_signal_start(&u->sig, on_sigterm, SIGTERM);
+	if (r < 0) {
+		error_set(err, FRUGAL_EIO, "cannot watch SIGTERM: %s", uv_strerror(r));
+		sigterm_stop(s);
+		return FRUGAL_EIO;
+	}
+	return 0;
+}
+
+const struct notice_source_ops notice_sigterm_ops = {
+	.name = "sigterm",
+	.start = sigterm_start,
+	.stop = sigterm_stop,
+};
+
 /* ---- which sources, lifecycle ------------------------------------------------- */
 
 /* Backends and their sources; clouds add rows (aws: the IMDS instance
@@ -227,10 +307,29 @@ static const struct notice_source_ops *const local_sources[] = {
 	&notice_local_ops, &notice_sigusr1_ops, NULL,
 };
 
+/* Slurm: USR1 from --signal=B:USR1@N before the time limit; SIGTERM from
+ * slurmd when the job is requeued or preempted (a cancel by frugal comes
+ * as SIGINT); notice.json + SIGUSR2 from `frugal debug preempt`. */
+static const struct notice_source_ops *const slurm_sources[] = {
+	&notice_local_ops, &notice_sigusr1_ops, &notice_sigterm_ops, NULL,
+};
+
 const struct notice_source_ops *const *notice_sources_for(const char *backend)
 {
-	(void)backend;	/* local, slurm and (for now) every other backend */
-	return local_sources;
+	if (backend && !strcmp(backend, "slurm"))
+		return slurm_sources;
+	return local_sources;	/* local and (for now) every other backend */
+}
+
+int notice_sigterm_is_notice(const char *backend)
+{
+	const struct notice_source_ops *const *ops = notice_sources_for(backend);
+	size_t i;
+
+	for (i = 0; ops[i]; i++)
+		if (ops[i] == &notice_sigterm_ops)
+			return 1;
+	return 0;
 }
 
 struct notice_source *notice_source_new(const struct notice_source_ops *ops, uv_loop_t *loop,

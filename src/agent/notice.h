@@ -23,6 +23,12 @@
  *  - "sigusr1": SIGUSR1 delivered to the agent itself (what Slurm's
  *    --signal=B:USR1@N sends), a notice with no deadline from source
  *    "SIGUSR1".
+ *  - "sigterm" (backend slurm only): SIGTERM delivered to the agent, what
+ *    slurmd sends every process of a job that is requeued or preempted
+ *    (KillWait seconds before SIGKILL), a notice from source "SIGTERM"
+ *    whose window is $FRUGAL_SIGTERM_NOTICE_WINDOW seconds when the batch
+ *    script sets it. For such a backend SIGTERM is no longer a cancel:
+ *    frugal cancels with SIGINT (notice_sigterm_is_notice()).
  * A notice with no deadline gets recovery.notice_grace as its window.
  */
 #ifndef FRUGAL_AGENT_NOTICE_H
@@ -38,6 +44,7 @@
 #define NOTICE_POLL_MS 1000
 #define NOTICE_FILE "notice.json"
 #define NOTICE_FILE_MAX (64 * 1024)
+#define NOTICE_SIGTERM_WINDOW_ENV "FRUGAL_SIGTERM_NOTICE_WINDOW"
 
 struct notice {
 	char source[32];	/* "debug", "SIGUSR1", ... */
@@ -71,10 +78,15 @@ struct notice_source {
 
 extern const struct notice_source_ops notice_local_ops;
 extern const struct notice_source_ops notice_sigusr1_ops;
+extern const struct notice_source_ops notice_sigterm_ops;
 
 /* The sources a backend's agent watches (NULL-terminated; a NULL or
  * unknown backend gets the local ones). */
 const struct notice_source_ops *const *notice_sources_for(const char *backend);
+
+/* 1 when the backend's agent takes SIGTERM as a preemption notice (it
+ * watches "sigterm"), so SIGTERM must not cancel the job there. */
+int notice_sigterm_is_notice(const char *backend);
 
 /* A source of ops on loop that calls fn(arg, notice); not started. */
 struct notice_source *notice_source_new(const struct notice_source_ops *ops, uv_loop_t *loop,

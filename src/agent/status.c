@@ -19,6 +19,8 @@ void agent_status_release(struct agent_status *s)
 	for (i = 0; i < s->n_outputs; i++)
 		free(s->outputs[i]);
 	free(s->outputs);
+	free(s->metrics_json);
+	s->metrics_json = NULL;
 	s->job_id = NULL;
 	s->reason = NULL;
 	s->outputs = NULL;
@@ -121,6 +123,13 @@ char *agent_status_to_json(const struct agent_status *s)
 			    s->has_exit_code ? json_integer(s->exit_code) : json_null());
 	json_object_set_new(doc, "reason", jstr(s->reason));
 	json_object_set_new(doc, "outputs", outputs);
+	if (s->metrics_json) {
+		json_t *m = json_loads(s->metrics_json, 0, NULL);
+		if (json_is_object(m))
+			json_object_set_new(doc, "metrics", m);
+		else
+			json_decref(m);
+	}
 	text = json_dumps(doc, JSON_PRESERVE_ORDER | JSON_COMPACT);
 	json_decref(doc);
 	if (!text)

@@ -7,7 +7,8 @@
  *    "agent_pid": 123, "job_pgid": 456 | null,
  *    "started_at": MS, "heartbeat_at": MS, "ended_at": MS | null,
  *    "outcome": null | "succeeded|failed|cancelled|timed_out|preempted",
- *    "exit_code": null | int, "reason": "...", "outputs": ["key", ...]}
+ *    "exit_code": null | int, "reason": "...", "outputs": ["key", ...],
+ *    "metrics": {"loss": 0.31, ...}}     (only when the job reported some)
  *
  * Times are Unix milliseconds. outcome, exit_code and ended_at are set
  * only in the final document (phase "exited"): once a reader sees an
@@ -53,9 +54,10 @@ struct agent_status {
 	char *reason;		/* NULL: "" */
 	char **outputs;		/* keys stored under outputs_url */
 	size_t n_outputs, alloc_outputs;
+	char *metrics_json;	/* last values the job reported (an object); NULL: none */
 };
 #define AGENT_STATUS_INIT { NULL, 0, PHASE_STARTING, 0, 0, 0, 0, 0, OUTCOME_NONE, \
-			    0, 0, NULL, NULL, 0, 0 }
+			    0, 0, NULL, NULL, 0, 0, NULL }
 
 void agent_status_release(struct agent_status *s);
 /* Replace the reason (printf-style). */

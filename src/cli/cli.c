@@ -101,6 +101,29 @@ struct table *table_new(int ncols, ...)
 	return t;
 }
 
+struct table *table_newv(int ncols, const char **names)
+{
+	struct table *t = xcalloc(1, sizeof(*t));
+	int i;
+
+	t->ncols = ncols;
+	XGROW(t->cells, (size_t)ncols, t->alloc);
+	for (i = 0; i < ncols; i++)
+		t->cells[i] = xstrdup(names[i]);
+	t->rows = 1;
+	return t;
+}
+
+void table_addv(struct table *t, const char **cells)
+{
+	int i;
+
+	XGROW(t->cells, (t->rows + 1) * (size_t)t->ncols, t->alloc);
+	for (i = 0; i < t->ncols; i++)
+		t->cells[t->rows * (size_t)t->ncols + (size_t)i] = xstrdup(cells[i] ? cells[i] : "-");
+	t->rows++;
+}
+
 void table_add(struct table *t, ...)
 {
 	va_list ap;

@@ -40,6 +40,8 @@ char *cli_outputs_url(const struct cli *c, const struct job *j);
 struct table;
 struct table *table_new(int ncols, ...);	/* header names */
 void table_add(struct table *t, ...);		/* ncols strings */
+struct table *table_newv(int ncols, const char **names);
+void table_addv(struct table *t, const char **cells);
 void table_print(struct table *t, FILE *out);
 void table_free(struct table *t);
 
@@ -57,6 +59,8 @@ int cmd_check(int argc, char **argv);
 int cmd_controller(int argc, char **argv);
 int cmd_debug(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_offers(int argc, char **argv);
+int cmd_catalog(int argc, char **argv);
 
 struct task;
 struct plan;
@@ -66,6 +70,46 @@ int cli_parse_task(const char *path, struct task *ret);
 int cli_plan(struct cli *c, const struct task *t, const char *backend, struct plan *ret);
 /* The plan as a few human lines on out. */
 void cli_print_plan(const struct task *t, const struct plan *pl, FILE *out);
+
+struct catalog;
+struct candidate;
+/* The price tables (catalog/catalog.h) plus the local offers of the
+ * config; prints why not and returns -1. Caller catalog_free()s. */
+int cli_load_catalog(struct cli *c, struct catalog **ret);
+/* The estimate of pl (NULL: none) for estimate_s seconds (<= 0: one hour)
+ * with the backend's billing rule, then the optimizer's candidates for t
+ * on the backends frugal can use, best first, with notes (on-demand
+ * cheaper in expectation, cheaper offers on backends without
+ * credentials). For check and launch --dry-run; never fails the command. */
+void cli_print_estimate(struct cli *c, const struct task *t, const struct plan *pl,
+			int64_t estimate_s, FILE *out);
+/* A candidate of the optimizer as a provider plan (for launch). */
+int cli_plan_from_candidate(const struct candidate *cd, struct plan *ret);
+
+/* submit.c: what launch and sweep share. */
+struct strbuf;
+/* Seal name -> value pairs as one box (ret untouched when there are none). */
+int cli_seal_secrets(struct cli *c, const struct kvlist *values, struct strbuf *ret);
+/* Cost of one run of t on the plan: stop.max_runtime, else default_secs,
+ * billed by the backend's rule; the seconds used in *ret_secs. */
+double cli_estimate(const struct task *t, const struct plan *pl, int64_t default_secs,
+		    int64_t *ret_secs);
+/* USD left of budgets.monthly this month (running jobs counted); -1: no
+ * monthly budget. */
+int cli_month_left(struct cli *c, double *ret_left);
+/* Record one job of t (a sweep trial when sweep_id is set, with params). */
+int cli_record_job(struct cli *c, const struct task *t, const struct plan *pl,
+		   const struct strbuf *box, const char *sweep_id, const struct kvlist *params,
+		   struct job *ret);
+
+/* cmd_sweep.c */
+int cli_launch_sweep(struct cli *c, struct task *t, const struct plan *pl,
+		     const struct strbuf *box, int64_t estimate_secs, int detach, int json);
+int cli_sweep_status(struct cli *c, const char *id, const char *sort, int json);
+int cli_follow_sweep(struct cli *c, const char *sweep_id);
+/* launch and sweep: one main; sweep = 1 takes --param & co. */
+int cli_launch_main(int argc, char **argv, int sweep);
+int cmd_sweep(int argc, char **argv);
 
 /* Follow a job's logs until it ends (launch, logs -f). Returns the exit
  * status: 0 when it SUCCEEDED. from_attempt: first attempt to show. */

@@ -10,6 +10,31 @@
 
 #define CANCEL_WAIT_MS 10000
 
+/* Wait until every trial of a sweep has ended (or the deadline). */
+static void wait_sweep(struct cli *c, const char *id, int64_t deadline)
+{
+	struct sweep_row sw;
+	int left = 1;
+
+	if (store_sweep_get(c->st, id, &sw, NULL) < 0)
+		return;
+	while (left && time_mono_ms() < deadline) {
+		struct job_list trials = { 0 };
+		size_t k;
+
+		left = 0;
+		if (store_job_list_sweep(c->st, sw.id, &trials, NULL) == 0)
+			for (k = 0; k < trials.n; k++)
+				left += !job_status_is_terminal(trials.items[k].status);
+		job_list_release(&trials);
+		if (left)
+			time_sleep_ms(20);
+	}
+	printf("sweep %s %s\n", sw.id, left ? "still cancelling ('frugal status' to watch)" :
+	       "cancelled");
+	sweep_row_release(&sw);
+}
+
 int cmd_cancel(int argc, char **argv)
 {
 	struct error err = ERROR_INIT;
@@ -27,9 +52,31 @@ int cmd_cancel(int argc, char **argv)
 	}
 	for (i = 1; i < argc; i++) {
 		struct job j;
+		struct sweep_row sw;
 		if (store_job_get(c.st, argv[i], &j, &err) < 0) {
-			cli_error_e(&err);
-			r = 1;
+			struct job_list trials = { 0 };
+			size_t k;
+
+			if (err.code != FRUGAL_ENOTFOUND ||
+			    store_sweep_get(c.st, argv[i], &sw, NULL) < 0 ||
+			    store_job_list_sweep(c.st, sw.id, &trials, NULL) < 0) {
+				cli_error_e(&err);
+				r = 1;
+				continue;
+			}
+			/* A sweep: every trial not yet over. */
+			for (k = 0; k < trials.n; k++) {
+				if (job_status_is_terminal(trials.items[k].status))
+					continue;
+				store_job_request_cancel(c.st, trials.items[k].id, NULL);
+				store_event_add(c.st, trials.items[k].id, "cancel",
+						"sweep %s cancelled by the user", sw.id);
+				pending++;
+			}
+			printf("sweep %s: cancelling %d trial%s\n", sw.id, pending,
+			       pending == 1 ? "" : "s");
+			job_list_release(&trials);
+			sweep_row_release(&sw);
 			continue;
 		}
 		if (job_status_is_terminal(j.status)) {
@@ -53,8 +100,10 @@ int cmd_cancel(int argc, char **argv)
 	deadline = time_mono_ms() + CANCEL_WAIT_MS;
 	for (i = 1; i < argc; i++) {
 		struct job j;
-		if (store_job_get(c.st, argv[i], &j, NULL) < 0)
+		if (store_job_get(c.st, argv[i], &j, NULL) < 0) {
+			wait_sweep(&c, argv[i], deadline);
 			continue;
+		}
 		while (!job_status_is_terminal(j.status) && time_mono_ms() < deadline) {
 			job_release(&j);
 			time_sleep_ms(20);

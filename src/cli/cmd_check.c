@@ -81,10 +81,12 @@ int cmd_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "backend", required_argument, NULL, 'b' },
+		{ "estimate", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *backend = NULL;
+	int64_t estimate = 3600;
 	struct cli c;
 	struct task t;
 	struct plan pl = { 0 };
@@ -93,7 +95,14 @@ int cmd_check(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'b': backend = optarg; break;
-		case 'h': printf("usage: frugal check TASK.yaml [--backend NAME]\n"); return 0;
+		case 'E':
+			if (duration_parse(optarg, &estimate) < 0 || estimate < 1) {
+				cli_error("--estimate wants a duration such as 6h, got '%s'", optarg);
+				return 2;
+			}
+			break;
+		case 'h': printf("usage: frugal check TASK.yaml [--backend NAME] [--estimate 6h]\n");
+			return 0;
 		default: return 2;
 		}
 	}
@@ -108,10 +117,13 @@ int cmd_check(int argc, char **argv)
 	}
 	if (cli_open(&c) < 0)
 		goto out;
-	if (cli_plan(&c, &t, backend, &pl) < 0)
+	if (cli_plan(&c, &t, backend, &pl) < 0) {
+		cli_print_estimate(&c, &t, NULL, estimate, stderr);
 		goto out;
+	}
 	printf("%s: OK\n", argv[optind]);
 	cli_print_plan(&t, &pl, stdout);
+	cli_print_estimate(&c, &t, &pl, estimate, stdout);
 	r = 0;
 out:
 	plan_release(&pl);

@@ -4,8 +4,11 @@
  */
 #include "cli/cli.h"
 #include "base/strbuf.h"
+#include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "catalog/billing.h"
 #include "controller/controller.h"
+#include "spec/sweep.h"
 #include "util/secretbox.h"
 
 #include <getopt.h>
@@ -16,39 +19,10 @@
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: frugal launch TASK.yaml [-d|--detach] [--dry-run] [--backend NAME]\n"
-		"                     [--name NAME] [--env K=V]... [--secret K[=V]]... [--json]\n");
-}
-
-/* Seal name -> value pairs as a JSON object; *ret empty when none. */
-static int seal_secrets(struct cli *c, const struct kvlist *values, struct strbuf *ret)
-{
-	unsigned char key[SECRETBOX_KEY_LEN];
-	struct error err = ERROR_INIT;
-	json_t *o;
-	char *plain;
-	size_t i;
-	int r;
-
-	if (!values->n)
-		return 0;
-	if ((r = secretbox_key_load(c->home.key, key, &err)) < 0) {
-		cli_error_e(&err);
-		return -1;
-	}
-	o = json_object();
-	for (i = 0; i < values->n; i++)
-		json_object_set_new(o, values->items[i].key, json_string(values->items[i].value));
-	plain = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	r = secretbox_seal(key, plain, strlen(plain), ret, &err);
-	secure_zero(plain, strlen(plain));
-	free(plain);
-	secure_zero(key, sizeof(key));
-	if (r < 0) {
-		cli_error_e(&err);
-		return -1;
-	}
-	return 0;
+		"                     [--name NAME] [--env K=V]... [--secret K[=V]]... [--json]\n"
+		"                     [--estimate 6h] [--budget USD]\n"
+		"       frugal sweep TASK.yaml --param NAME=v1,v2 ... [--max-parallel N]\n"
+		"                     [--method grid|random --trials N --seed S] (and launch's options)\n");
 }
 
 static int valid_env_name(const char *s, size_t len)
@@ -90,9 +64,47 @@ static int collect_secrets(struct task *t, const struct kvlist *given, struct kv
 	return 0;
 }
 
+/* Refuse a single job whose estimate is above its budget or what is left
+ * of the monthly budget, with the numbers. */
+static int check_job_budget(struct cli *c, const struct task *t, const struct plan *pl,
+			    int64_t estimate)
+{
+	int64_t secs;
+	double cost = cli_estimate(t, pl, estimate, &secs), left = -1;
+	char d[32];
+
+	duration_format(secs, d, sizeof(d));
+	if (t->budget > 0 && cost > t->budget) {
+		cli_error("%s: the estimate $%.2f (%s at $%.4f/h, %s) is above budget $%.2f;"
+			  " raise budget, lower stop.max_runtime, or pass --estimate",
+			  t->path ? t->path : "task", cost, d, pl->price_per_hour,
+			  billing_rule(pl->backend), t->budget);
+		return -1;
+	}
+	if (cli_month_left(c, &left) == 0 && left >= 0 && cost > left) {
+		cli_error("the estimate $%.2f (%s at $%.4f/h) is above what is left of the monthly"
+			  " budget: $%.2f of $%.2f (budgets.monthly in %s)", cost, d,
+			  pl->price_per_hour, left > 0 ? left : 0, c->cfg.budget_monthly,
+			  c->home.config);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_launch(int argc, char **argv)
 {
+	return cli_launch_main(argc, argv, 0);
+}
+
+int cli_launch_main(int argc, char **argv, int sweep)
+{
 	static const struct option opts[] = {
+		{ "param", required_argument, NULL, 'P' },
+		{ "max-parallel", required_argument, NULL, 'M' },
+		{ "method", required_argument, NULL, 'm' },
+		{ "trials", required_argument, NULL, 'T' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "budget", required_argument, NULL, 'B' },
 		{ "detach", no_argument, NULL, 'd' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "backend", required_argument, NULL, 'b' },
@@ -100,14 +112,20 @@ int cmd_launch(int argc, char **argv)
 		{ "env", required_argument, NULL, 'e' },
 		{ "secret", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "estimate", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct kvlist envs = { 0 }, given = { 0 }, values = { 0 };
-	struct strbuf box = STRBUF_INIT, acc = STRBUF_INIT;
+	struct strbuf box = STRBUF_INIT;
+	struct sweep_spec over = { 0 };
 	struct error err = ERROR_INIT;
 	const char *backend = NULL, *name = NULL;
+	int max_parallel = -1, trials = -1, method = -1, has_seed = 0;
+	long long seed = 0;
+	double budget = -1;
 	int detach = 0, dry = 0, json = 0, opt, r = 1, opened = 0;
+	int64_t estimate = 3600;
 	struct cli c;
 	struct task t;
 	struct plan pl = { 0 };
@@ -119,11 +137,65 @@ int cmd_launch(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "dh", opts, NULL)) != -1) {
 		const char *eq = optarg ? strchr(optarg, '=') : NULL;
 		switch (opt) {
+		case 'P':
+		case 'M':
+		case 'm':
+		case 'T':
+		case 'S':
+			if (!sweep) {
+				cli_error("--%s is for 'frugal sweep' (or a task file's sweep: section)",
+					  opt == 'P' ? "param" : opt == 'M' ? "max-parallel" :
+					  opt == 'm' ? "method" : opt == 'T' ? "trials" : "seed");
+				r = 2;
+				goto out;
+			}
+			if (opt == 'P' && sweep_add_param(&over, optarg, &err) < 0) {
+				cli_error_e(&err);
+				r = 2;
+				goto out;
+			}
+			if ((opt == 'M' && (max_parallel = atoi(optarg)) < 1) ||
+			    (opt == 'T' && (trials = atoi(optarg)) < 1)) {
+				cli_error("--%s wants a number from 1", opt == 'M' ? "max-parallel" :
+					  "trials");
+				r = 2;
+				goto out;
+			}
+			if (opt == 'm') {
+				if (strcmp(optarg, "grid") && strcmp(optarg, "random")) {
+					cli_error("--method is grid or random, not '%s'", optarg);
+					r = 2;
+					goto out;
+				}
+				method = optarg[0] == 'g' ? SWEEP_GRID : SWEEP_RANDOM;
+			}
+			if (opt == 'S') {
+				seed = atoll(optarg);
+				has_seed = 1;
+			}
+			break;
+		case 'B': {
+			char *end;
+			budget = strtod(optarg, &end);
+			if (*end || !(budget > 0)) {
+				cli_error("--budget wants a positive number of USD, got '%s'", optarg);
+				r = 2;
+				goto out;
+			}
+			break;
+		}
 		case 'd': detach = 1; break;
 		case 'n': dry = 1; break;
 		case 'b': backend = optarg; break;
 		case 'N': name = optarg; break;
 		case 'j': json = 1; break;
+		case 'E':
+			if (duration_parse(optarg, &estimate) < 0 || estimate < 1) {
+				cli_error("--estimate wants a duration such as 6h, got '%s'", optarg);
+				r = 2;
+				goto out;
+			}
+			break;
 		case 'e':
 			if (!eq || !valid_env_name(optarg, (size_t)(eq - optarg))) {
 				cli_error("--env wants NAME=VALUE, got '%s'", optarg);
@@ -174,41 +246,79 @@ int cmd_launch(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (budget > 0)
+		t.budget = budget;
+	if (sweep) {
+		/* Command-line sweep settings over the task file's sweep: section. */
+		size_t k;
+		for (k = 0; k < over.n_params; k++) {
+			struct strbuf arg = STRBUF_INIT;
+			const struct sweep_param *sp = &over.params[k];
+			size_t v;
+			strbuf_addf(&arg, "%s=", sp->name);
+			if (sp->range)
+				strbuf_adds(&arg, sp->range);
+			for (v = 0; v < sp->n_values; v++)
+				strbuf_addf(&arg, "%s%s", v ? "," : "", sp->values[v]);
+			sweep_add_param(&t.sweep, arg.buf, NULL);
+			strbuf_release(&arg);
+		}
+		if (method >= 0)
+			t.sweep.method = (enum sweep_method)method;
+		else if (!t.sweep.method)
+			t.sweep.method = SWEEP_GRID;
+		if (max_parallel > 0)
+			t.sweep.max_parallel = max_parallel;
+		if (trials > 0)
+			t.sweep.trials = trials;
+		if (has_seed) {
+			t.sweep.seed = seed;
+			t.sweep.has_seed = 1;
+		}
+		if (!t.sweep.n_params) {
+			cli_error("a sweep needs parameters: --param NAME=v1,v2 or a sweep: section");
+			r = 2;
+			goto out;
+		}
+		if (t.sweep.method == SWEEP_RANDOM && t.sweep.trials < 1) {
+			cli_error("--method random needs --trials N");
+			r = 2;
+			goto out;
+		}
+	}
 	if (collect_secrets(&t, &given, &values) < 0)
 		goto out;
 	if (cli_plan(&c, &t, backend, &pl) < 0)
 		goto out;
 	if (dry) {
 		if (json) {
-			json_t *o = json_pack("{s:b, s:s, s:s, s:i, s:f}", "dry_run", 1,
+			json_t *o = json_pack("{s:b, s:s, s:s, s:i, s:f, s:I, s:f}", "dry_run", 1,
 					      "backend", pl.backend, "instance_type",
 					      pl.instance_type, "gpus", pl.gpus,
-					      "price_per_hour", pl.price_per_hour);
+					      "price_per_hour", pl.price_per_hour,
+					      "estimate_seconds", (json_int_t)estimate,
+					      "estimated_cost_usd",
+					      billing_cost(pl.backend, pl.price_per_hour, estimate));
 			json_dumpf(o, stdout, JSON_INDENT(2));
 			putchar('\n');
 			json_decref(o);
 		} else {
 			cli_print_plan(&t, &pl, stdout);
+			cli_print_estimate(&c, &t, &pl, estimate, stdout);
 			printf("Dry run: nothing was launched.\n");
 		}
 		r = 0;
 		goto out;
 	}
-	if (seal_secrets(&c, &values, &box) < 0 || !cli_store(&c))
+	if (cli_seal_secrets(&c, &values, &box) < 0 || !cli_store(&c))
 		goto out;
-	task_format_accels(&t.res, &acc);
-	j.name = t.name ? xstrdup(t.name) : NULL;
-	j.task_json = task_to_json(&t);
-	j.backend = xstrdup(pl.backend);
-	j.accelerators = xstrdup(acc.len ? acc.buf : "-");
-	j.gpus = pl.gpus;
-	j.outputs_url = t.outputs.to ? xstrdup(t.outputs.to) : NULL;
-	if (store_job_insert(c.st, &j, box.len ? box.buf : NULL, box.len, &err) < 0) {
-		cli_error_e(&err);
+	if (t.sweep.method != SWEEP_NONE) {
+		r = cli_launch_sweep(&c, &t, &pl, &box, estimate, detach, json);
 		goto out;
 	}
-	store_event_add(c.st, j.id, "submitted", "on %s, %s at $%.4f/h", pl.backend,
-			pl.instance_type, pl.price_per_hour);
+	if (check_job_budget(&c, &t, &pl, estimate) < 0 ||
+	    cli_record_job(&c, &t, &pl, &box, NULL, NULL, &j) < 0)
+		goto out;
 	if (controller_ensure(&c.home, &err) < 0) {
 		cli_error("job %s is recorded but %s", j.id, error_msg(&err));
 		goto out;
@@ -243,7 +353,17 @@ out:
 	kvlist_release(&given);
 	kvlist_release(&envs);
 	strbuf_release(&box);
-	strbuf_release(&acc);
+	{
+		size_t k, v;
+		for (k = 0; k < over.n_params; k++) {
+			free(over.params[k].name);
+			for (v = 0; v < over.params[k].n_values; v++)
+				free(over.params[k].values[v]);
+			free(over.params[k].values);
+			free(over.params[k].range);
+		}
+		free(over.params);
+	}
 	job_release(&j);
 	plan_release(&pl);
 	task_release(&t);

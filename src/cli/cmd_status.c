@@ -165,7 +165,16 @@ int cmd_status(int argc, char **argv)
 		r = 0;
 		for (i = optind; i < argc; i++) {
 			struct job j;
+			struct sweep_row sw;
 			if (store_job_get(c.st, argv[i], &j, &err) < 0) {
+				/* Not a job: a sweep? */
+				if (err.code == FRUGAL_ENOTFOUND &&
+				    store_sweep_get(c.st, argv[i], &sw, NULL) == 0) {
+					sweep_row_release(&sw);
+					if (cli_sweep_status(&c, argv[i], NULL, json) != 0)
+						r = 1;
+					continue;
+				}
 				cli_error_e(&err);
 				r = 1;
 				continue;

@@ -17,10 +17,15 @@ static const struct {
 } commands[] = {
 	{ "launch", cmd_launch, "launch TASK.yaml [-d] [--dry-run] [--backend NAME] [--name NAME]"
 	  " [--env K=V]... [--secret K[=V]]... [--json]" },
+	{ "sweep", cmd_sweep, "sweep TASK.yaml --param K=v1,v2 ... [--max-parallel N] [--method grid|random]"
+	  " [--trials N] [--seed S]\n         frugal sweep status SWEEP [--sort METRIC] [--json]" },
 	{ "status", cmd_status, "status [JOB...] [--all] [--json]" },
 	{ "logs", cmd_logs, "logs JOB [-f|--follow] [--attempt N] [--timestamps]" },
 	{ "cancel", cmd_cancel, "cancel JOB..." },
 	{ "cost", cmd_cost, "cost [--by job|sweep|backend|day] [--json|--csv]" },
+	{ "offers", cmd_offers, "offers [ACCEL[:COUNT]] [--spot|--on-demand] [--cloud NAME]..."
+	  " [--region R] [--max-price USD] [--limit N] [--json]" },
+	{ "catalog", cmd_catalog, "catalog [update [--url BASE]]   price tables: their age; fetch fresh ones" },
 	{ "check", cmd_check, "check TASK.yaml          validate a task file, print its plan" },
 	{ "gc", cmd_gc, "gc [--dry-run]           end resources frugal made that no live job owns" },
 	{ "debug", cmd_debug, "debug preempt JOB [--notice SECONDS]   inject a preemption" },

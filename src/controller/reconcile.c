@@ -5,6 +5,7 @@
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "catalog/billing.h"
 #include "provider/provider.h"
 #include "spec/config.h"
 #include "spec/task.h"
@@ -13,6 +14,7 @@
 #include "util/secretbox.h"
 
 #include <jansson.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +45,7 @@ struct agent_status {
 	char *phase;
 	char *outcome;
 	char *reason;
+	char *metrics;		/* JSON object text, or NULL */
 	int has_exit;
 	int exit_code;
 	int64_t heartbeat_at;
@@ -53,6 +56,7 @@ static void agent_status_release(struct agent_status *s)
 	free(s->phase);
 	free(s->outcome);
 	free(s->reason);
+	free(s->metrics);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -198,6 +202,8 @@ static int read_agent_status(struct reconciler *rec, const char *job_id, int n,
 	}
 	if (json_is_integer((v = json_object_get(o, "heartbeat_at"))))
 		ret->heartbeat_at = json_integer_value(v);
+	if (json_is_object((v = json_object_get(o, "metrics"))))
+		ret->metrics = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	return 0;
 }
@@ -308,10 +314,9 @@ static int attempt_close(struct reconciler *rec, struct provider *p, const struc
 	if (r < 0)
 		return r;
 	now = time_now_ms();
-	secs = (double)(now - a->started_at) / 1000.0;
-	if (secs < 0)
-		secs = 0;
-	usd = secs / 3600.0 * a->price_per_hour;
+	/* Billed time at the price recorded at launch, never re-priced. */
+	secs = (double)billed_seconds(a->backend, (now - a->started_at + 999) / 1000);
+	usd = billing_cost(a->backend, a->price_per_hour, (int64_t)secs);
 	store_attempt_end(rec->st, j->id, a->n, outcome, has_exit, exit_code, now, NULL);
 	store_cost_record(rec->st, j->id, a->n, a->backend, secs, usd, NULL);
 	if (has_exit)
@@ -465,6 +470,13 @@ static void job_after_attempt(struct reconciler *rec, const struct job *j,
 	int restart = 0, charged = 0;
 	char why[256];
 
+	if (j->cancel_requested == 2) {
+		if (!strcmp(outcome, "succeeded"))
+			job_finish(rec, j, JOB_SUCCEEDED, reason);
+		else
+			job_finish(rec, j, JOB_CANCELLED, j->reason);
+		return;
+	}
 	if (j->cancel_requested || !strcmp(outcome, "cancelled")) {
 		job_finish(rec, j, !strcmp(outcome, "succeeded") ? JOB_SUCCEEDED : JOB_CANCELLED,
 			   reason);
@@ -533,6 +545,8 @@ static void job_watch(struct reconciler *rec, const struct job *j, const struct 
 		log_error("job %s: %s", j->id, error_msg(&err));
 		goto out;
 	}
+	if (have && s.metrics && (!j->metrics_json || strcmp(s.metrics, j->metrics_json)))
+		store_job_set_metrics(rec->st, j->id, s.metrics, NULL);
 	if (have && s.outcome) {
 		if (attempt_close(rec, p, j, a, s.outcome, s.has_exit, s.exit_code) == 0)
 			job_after_attempt(rec, j, a, s.outcome, s.has_exit, s.exit_code, s.reason);
@@ -559,6 +573,25 @@ static void job_watch(struct reconciler *rec, const struct job *j, const struct 
 					  "the agent exited without reporting an outcome";
 			if (attempt_close(rec, p, j, a, outcome, 0, 0) == 0)
 				job_after_attempt(rec, j, a, outcome, 0, 0, why);
+		}
+		goto out;
+	}
+	if (j->cancel_requested == 2) {
+		/* Budget: the graceful way, as a preemption notice (checkpoint,
+		 * then end); the machine is taken at the deadline. */
+		if (!a->notice_deadline && p->ops->notice) {
+			struct task t;
+			int64_t grace = 30, deadline;
+
+			task_init(&t);
+			if (task_from_json(j->task_json, &t, NULL) == 0)
+				grace = t.recovery.notice_grace;
+			task_release(&t);
+			deadline = time_now_ms() + grace * 1000;
+			store_attempt_set_notice(rec->st, j->id, a->n, deadline, NULL);
+			p->ops->notice(p, token, a->instance_id, deadline, NULL);
+			store_event_add(rec->st, j->id, "stop", "%s: stopping gracefully",
+					j->reason ? j->reason : "budget");
 		}
 		goto out;
 	}
@@ -652,6 +685,160 @@ static const struct attempt *live_attempt(const struct attempt_list *live, const
 
 static int reconcile_pass(struct reconciler *rec);
 
+/* Accrued cost of a live attempt so far, billing rule included. */
+static double attempt_accrued(const struct attempt *a)
+{
+	return billing_cost(a->backend, a->price_per_hour,
+			    (time_now_ms() - a->started_at + 999) / 1000);
+}
+
+/*
+ * What a live attempt may still cost once we decide to stop it: the notice
+ * window, one controller pass and one billing increment -- or, when
+ * stop.max_runtime ends it sooner, the time left until then (the agent
+ * ends the job there itself) and one increment. Stopping
+ * when spent + this reaches a budget keeps every budget within one
+ * billing increment.
+ */
+static double stop_margin(const struct job *j, const struct attempt *a)
+{
+	struct task t;
+	int64_t stop_secs = 32, left = -1;
+
+	task_init(&t);
+	if (task_from_json(j->task_json, &t, NULL) == 0) {
+		stop_secs = t.recovery.notice_grace + 2;
+		if (t.stop.max_runtime)
+			/* Seconds as attempt_accrued counts them (rounded up). */
+			left = t.stop.max_runtime - (time_now_ms() - a->started_at + 999) / 1000;
+	}
+	task_release(&t);
+	if (left >= 0 && left < stop_secs)
+		stop_secs = left;
+	return a->price_per_hour * (double)(stop_secs + billing_increment(a->backend)) / 3600.0;
+}
+
+/* Stop a job because a budget is reached: gracefully when it runs, at
+ * once when it has not started. */
+static int budget_stop(struct reconciler *rec, const struct job *j, const struct attempt *a,
+		       const char *why)
+{
+	if (j->cancel_requested)
+		return 0;
+	if (a) {
+		store_job_request_stop(rec->st, j->id, why, NULL);
+		log_info("job %s: %s", j->id, why);
+	} else {
+		store_job_request_stop(rec->st, j->id, why, NULL);
+		job_finish(rec, j, JOB_CANCELLED, why);
+	}
+	return 1;
+}
+
+/* Start of this month (UTC), Unix ms. */
+static int64_t month_start_ms(void)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	tm.tm_mday = 1;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	return (int64_t)timegm(&tm) * 1000;
+}
+
+/*
+ * Budgets: a job's own, its sweep's, and budgets.monthly of config.yaml.
+ * Each is compared with what was spent (ended attempts) plus what live
+ * attempts have accrued plus what stopping them still costs.
+ */
+static int enforce_budgets(struct reconciler *rec, const struct job_list *jobs,
+			   const struct attempt_list *live)
+{
+	char why[256];
+	size_t i, k;
+	int changed = 0;
+
+	if (rec->cfg.budget_monthly > 0) {
+		double spent = 0, margin = 0;
+
+		store_cost_since(rec->st, month_start_ms(), &spent, NULL);
+		for (i = 0; i < live->n; i++)
+			spent += attempt_accrued(&live->items[i]);
+		for (i = 0; i < jobs->n; i++) {
+			const struct attempt *a = live_attempt(live, jobs->items[i].id);
+			if (a)
+				margin += stop_margin(&jobs->items[i], a);
+		}
+		if (spent + margin >= rec->cfg.budget_monthly) {
+			snprintf(why, sizeof(why), "monthly budget $%.2f reached ($%.2f spent)",
+				 rec->cfg.budget_monthly, spent);
+			for (i = 0; i < jobs->n; i++)
+				changed += budget_stop(rec, &jobs->items[i],
+						       live_attempt(live, jobs->items[i].id), why);
+			return changed;
+		}
+	}
+	for (i = 0; i < jobs->n; i++) {
+		const struct job *j = &jobs->items[i];
+		const struct attempt *a = live_attempt(live, j->id);
+		double spent = j->cost_usd + (a ? attempt_accrued(a) : 0);
+
+		if (j->budget > 0 && a && spent + stop_margin(j, a) >= j->budget) {
+			snprintf(why, sizeof(why), "budget $%.2f reached ($%.4f spent)", j->budget,
+				 spent);
+			changed += budget_stop(rec, j, a, why);
+		}
+		if (j->sweep_id && (i == 0 || !jobs->items[i - 1].sweep_id ||
+				    strcmp(jobs->items[i - 1].sweep_id, j->sweep_id))) {
+			struct sweep_row sw;
+			double sspent = 0, margin = 0;
+
+			if (store_sweep_get(rec->st, j->sweep_id, &sw, NULL) < 0)
+				continue;
+			if (sw.budget > 0) {
+				store_sweep_spent(rec->st, sw.id, &sspent, NULL);
+				for (k = 0; k < jobs->n; k++) {
+					const struct attempt *b;
+					if (!jobs->items[k].sweep_id ||
+					    strcmp(jobs->items[k].sweep_id, sw.id))
+						continue;
+					b = live_attempt(live, jobs->items[k].id);
+					if (b) {
+						sspent += attempt_accrued(b);
+						margin += stop_margin(&jobs->items[k], b);
+					}
+				}
+				if (sspent + margin >= sw.budget) {
+					snprintf(why, sizeof(why), "sweep %s budget $%.2f reached"
+						 " ($%.4f spent)", sw.id, sw.budget, sspent);
+					for (k = 0; k < jobs->n; k++)
+						if (jobs->items[k].sweep_id &&
+						    !strcmp(jobs->items[k].sweep_id, sw.id))
+							changed += budget_stop(rec, &jobs->items[k],
+								live_attempt(live, jobs->items[k].id), why);
+				}
+			}
+			sweep_row_release(&sw);
+		}
+	}
+	return changed;
+}
+
+/* Trials of sweep_id running now (with a live attempt). */
+static int sweep_running(const struct job_list *jobs, const struct attempt_list *live,
+			 const char *sweep_id)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < jobs->n; i++)
+		if (jobs->items[i].sweep_id && !strcmp(jobs->items[i].sweep_id, sweep_id) &&
+		    live_attempt(live, jobs->items[i].id))
+			n++;
+	return n;
+}
+
 int reconciler_step(struct reconciler *rec)
 {
 	int passes = 0, n;
@@ -681,6 +868,17 @@ static int reconcile_pass(struct reconciler *rec)
 		job_list_release(&jobs);
 		return -1;
 	}
+	if (enforce_budgets(rec, &jobs, &live) > 0) {
+		/* Jobs were stopped or ended: look at the new state. */
+		job_list_release(&jobs);
+		attempt_list_release(&live);
+		if (store_job_list_live(rec->st, &jobs, &err) < 0 ||
+		    store_attempt_list_live(rec->st, &live, &err) < 0) {
+			log_error("%s", error_msg(&err));
+			job_list_release(&jobs);
+			return -1;
+		}
+	}
 	/* Two passes: jobs that lost their machine (RECOVERING) get capacity
 	 * before new ones; within each, submission order. */
 	for (i = 0; i < 2 * jobs.n; i++) {
@@ -696,7 +894,8 @@ static int reconcile_pass(struct reconciler *rec)
 			continue;
 		}
 		if (j->cancel_requested) {
-			job_finish(rec, j, JOB_CANCELLED, "cancelled before it started");
+			job_finish(rec, j, JOB_CANCELLED, j->cancel_requested == 2 && j->reason ?
+				   j->reason : "cancelled before it started");
 			continue;
 		}
 		if (j->status != JOB_PENDING && j->status != JOB_RECOVERING &&
@@ -711,6 +910,19 @@ static int reconcile_pass(struct reconciler *rec)
 				attempt_release(&last);
 				continue;
 			}
+		}
+		/* A sweep runs at most max_parallel trials at once. */
+		if (j->sweep_id) {
+			struct sweep_row sw;
+			int full = 0;
+
+			if (store_sweep_get(rec->st, j->sweep_id, &sw, NULL) == 0) {
+				full = sw.max_parallel > 0 &&
+				       sweep_running(&jobs, &live, j->sweep_id) >= sw.max_parallel;
+				sweep_row_release(&sw);
+			}
+			if (full)
+				continue;
 		}
 		/* Submission order: once a job waits, later ones wait too. */
 		if (blocked_local)

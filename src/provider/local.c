@@ -128,12 +128,6 @@ static int local_plan(struct provider *p, const struct task *t, struct plan *ret
 		return refuse(err, "file_mounts");
 	if (t->stop.idle_gpu)
 		return refuse(err, "stop.idle_gpu");
-	if (t->budget > 0)
-		return error_set(err, FRUGAL_ENOTSUP, "'budget' is not enforced by this version"
-				 " of frugal yet; remove it rather than rely on it");
-	if (t->sweep.method != SWEEP_NONE)
-		return error_set(err, FRUGAL_ENOTSUP, "'sweep' is not supported by this version"
-				 " of frugal yet");
 	if (t->res.accel_mode != ACCEL_NONE && strcasecmp(l->gpu_type, "GPU")) {
 		int found = 0;
 		for (i = 0; i < t->res.n_accels; i++)
@@ -418,49 +412,6 @@ static char **agent_env(const struct launch_request *req, const char *home)
 	return env;
 }
 
-static int write_agent_json(const char *dir, const struct launch_request *req,
-			    struct error *err)
-{
-	json_t *o = json_object(), *gpus = json_array(), *task;
-	json_error_t jerr;
-	char *path = fs_path_join(dir, "agent.json"), *text = NULL;
-	char *work = fs_path_join(dir, "work"), *ckpt = fs_path_join(dir, "checkpoint");
-	char *outd = fs_path_join(dir, "outputs");
-	const char *g = req->gpus ? req->gpus : "";
-	int r;
-
-	while (*g) {
-		const char *c = strchr(g, ',');
-		size_t len = c ? (size_t)(c - g) : strlen(g);
-		json_array_append_new(gpus, json_stringn(g, len));
-		g += len + (c ? 1 : 0);
-	}
-	task = json_loads(req->task_json, 0, &jerr);
-	json_object_set_new(o, "job_id", json_string(req->job_id));
-	json_object_set_new(o, "attempt", json_integer(req->attempt));
-	json_object_set_new(o, "restart_count", json_integer(req->restart_count));
-	json_object_set_new(o, "backend", json_string("local"));
-	json_object_set_new(o, "storage_url", json_string(req->storage_url));
-	json_object_set_new(o, "job_prefix", json_string(req->job_prefix));
-	if (req->controller_socket)
-		json_object_set_new(o, "controller_socket", json_string(req->controller_socket));
-	json_object_set_new(o, "gpus", gpus);
-	json_object_set_new(o, "work_dir", json_string(work));
-	json_object_set_new(o, "checkpoint_dir", json_string(ckpt));
-	json_object_set_new(o, "output_dir", json_string(outd));
-	json_object_set_new(o, "outputs_url", json_string(req->outputs_url));
-	json_object_set_new(o, "task", task ? task : json_object());
-	text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
-	r = fs_write_atomic(path, text, strlen(text), 0600, 1, err);
-	free(text);
-	json_decref(o);
-	free(path);
-	free(work);
-	free(ckpt);
-	free(outd);
-	return r;
-}
-
 static int local_launch(struct provider *p, const struct launch_request *req, char **ret_id,
 			struct error *err)
 {
@@ -478,7 +429,7 @@ static int local_launch(struct provider *p, const struct launch_request *req, ch
 	}
 	if ((r = fs_mkdir_p(dir, 0700, err)) < 0)
 		goto out;
-	if ((r = write_agent_json(dir, req, err)) < 0)
+	if ((r = provider_write_agent_json(dir, req, "local", NULL, err)) < 0)
 		goto out;
 	/* The agent's own diagnostics outlive the instance directory. */
 	log = xasprintf("%s/logs/agents", p->home);

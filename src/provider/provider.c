@@ -1,13 +1,17 @@
 #include "provider/provider.h"
+#include "base/fs.h"
 #include "base/xalloc.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 extern const struct provider_ops local_provider_ops;
+extern const struct provider_ops slurm_provider_ops;
 
 static const struct provider_ops *const all_ops[] = {
 	&local_provider_ops,
+	&slurm_provider_ops,
 };
 
 const char *const provider_names[] = {
@@ -76,4 +80,49 @@ const char *provider_choose(const struct task *t, const struct config *cfg,
 	if (cfg && cfg->default_backend)
 		return cfg->default_backend;
 	return "local";
+}
+
+int provider_write_agent_json(const char *dir, const struct launch_request *req,
+			      const char *backend, const char *gpus_env, struct error *err)
+{
+	json_t *o = json_object(), *gpus = json_array(), *task;
+	json_error_t jerr;
+	char *path = fs_path_join(dir, "agent.json"), *text = NULL;
+	char *work = fs_path_join(dir, "work"), *ckpt = fs_path_join(dir, "checkpoint");
+	char *outd = fs_path_join(dir, "outputs");
+	const char *g = req->gpus ? req->gpus : "";
+	int r;
+
+	while (*g) {
+		const char *c = strchr(g, ',');
+		size_t len = c ? (size_t)(c - g) : strlen(g);
+		json_array_append_new(gpus, json_stringn(g, len));
+		g += len + (c ? 1 : 0);
+	}
+	task = json_loads(req->task_json, 0, &jerr);
+	json_object_set_new(o, "job_id", json_string(req->job_id));
+	json_object_set_new(o, "attempt", json_integer(req->attempt));
+	json_object_set_new(o, "restart_count", json_integer(req->restart_count));
+	json_object_set_new(o, "backend", json_string(backend));
+	json_object_set_new(o, "storage_url", json_string(req->storage_url));
+	json_object_set_new(o, "job_prefix", json_string(req->job_prefix));
+	if (req->controller_socket)
+		json_object_set_new(o, "controller_socket", json_string(req->controller_socket));
+	json_object_set_new(o, "gpus", gpus);
+	if (gpus_env)
+		json_object_set_new(o, "gpus_env", json_string(gpus_env));
+	json_object_set_new(o, "work_dir", json_string(work));
+	json_object_set_new(o, "checkpoint_dir", json_string(ckpt));
+	json_object_set_new(o, "output_dir", json_string(outd));
+	json_object_set_new(o, "outputs_url", json_string(req->outputs_url));
+	json_object_set_new(o, "task", task ? task : json_object());
+	text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+	r = fs_write_atomic(path, text, strlen(text), 0600, 1, err);
+	free(text);
+	json_decref(o);
+	free(path);
+	free(work);
+	free(ckpt);
+	free(outd);
+	return r;
 }

@@ -104,6 +104,17 @@ int provider_open(const char *name, const struct config *cfg, const char *home,
 		  struct provider **ret, struct error *err);
 void provider_free(struct provider *p);
 
+/*
+ * Write DIR/agent.json (mode 0600, atomically) for req, as agent.h
+ * describes it: work, checkpoint and outputs directories under dir, the
+ * GPUs of req->gpus, and backend (it picks the agent's notice sources and
+ * how it ends its machine). gpus_env, when not NULL, names the variable of
+ * the agent's environment that lists the GPUs a scheduler allocated
+ * (Slurm: "CUDA_VISIBLE_DEVICES").
+ */
+int provider_write_agent_json(const char *dir, const struct launch_request *req,
+			      const char *backend, const char *gpus_env, struct error *err);
+
 /* Backend a task goes to: task.backend, else resources.cloud, else the
  * config's default_backend, else "local"; override wins when given. */
 const char *provider_choose(const struct task *t, const struct config *cfg,

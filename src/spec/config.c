@@ -47,6 +47,7 @@ void config_release(struct config *c)
 	free(c->path);
 	free(c->storage_url);
 	free(c->default_backend);
+	free(c->catalog_url);
 	clear_gpu_ids(&c->local);
 	free(c->local.gpu_type);
 	for (i = 0; i < c->n_backends; i++) {
@@ -209,7 +210,30 @@ static const struct ckey_rule local_rules[] = {
 
 /* ---- other backends: flat NAME: scalar settings ------------------------ */
 
-/* backends.NAME for a backend other than local: its settings as text. */
+/* A mapping of scalars under a backend setting, kept flat as KEY.SUB:
+ * slurm: {gres_map: {A100: a100}} gives "gres_map.A100" = "a100". */
+static void backend_submap(struct cparser *p, struct backend_settings *b, const char *key,
+			   const struct ynode *v, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < v->n_pairs; i++) {
+		const struct ynode *k = v->pairs[i].key, *val = v->pairs[i].value;
+		char *sub = schema_join_path(path, k->str);
+
+		if (val->type != YNODE_SCALAR) {
+			schema_expected(&p->sc, val, sub, "a string or a number");
+		} else {
+			char *name = xasprintf("%s.%s", key, k->str);
+			kvlist_append(&b->settings, name, ynode_is_null(val) ? NULL : val->str);
+			free(name);
+		}
+		free(sub);
+	}
+}
+
+/* backends.NAME for a backend other than local: its settings as text
+ * (flat NAME: scalar pairs; a mapping of scalars becomes NAME.SUB pairs). */
 static void other_backend(struct cparser *p, const char *name, const struct ynode *v,
 			  const char *path)
 {
@@ -229,7 +253,9 @@ static void other_backend(struct cparser *p, const char *name, const struct ynod
 		const struct ynode *key = v->pairs[i].key, *val = v->pairs[i].value;
 		char *sub = schema_join_path(path, key->str);
 
-		if (val->type != YNODE_SCALAR)
+		if (val->type == YNODE_MAP)
+			backend_submap(p, b, key->str, val, sub);
+		else if (val->type != YNODE_SCALAR)
 			schema_expected(&p->sc, val, sub, "a string or a number");
 		else
 			kvlist_append(&b->settings, key->str, ynode_is_null(val) ? NULL : val->str);
@@ -309,9 +335,39 @@ static void key_budgets(struct cparser *p, const struct ynode *k, const struct y
 		WALK(p, v, path, budgets_rules);
 }
 
+/* catalog.url: where `frugal catalog update` fetches the price tables. */
+static void key_catalog_url(struct cparser *p, const struct ynode *k, const struct ynode *v,
+			    const char *path)
+{
+	if (ynode_is_null(v))
+		return;
+	if (v->type != YNODE_SCALAR || (strncmp(v->str, "http://", 7) &&
+					strncmp(v->str, "https://", 8) &&
+					strncmp(v->str, "file://", 7))) {
+		schema_expected(&p->sc, v, path, "an http://, https:// or file:// URL of a"
+				" SkyPilot catalog v8 directory");
+		return;
+	}
+	free(p->c->catalog_url);
+	p->c->catalog_url = xstrdup(v->str);
+}
+
+static const struct ckey_rule catalog_rules[] = {
+	{ "url", key_catalog_url },
+};
+
+/* catalog: {url}. */
+static void key_catalog(struct cparser *p, const struct ynode *k, const struct ynode *v,
+			const char *path)
+{
+	if (schema_want_map(&p->sc, v, path, "a mapping {url}") > 0)
+		WALK(p, v, path, catalog_rules);
+}
+
 static const struct ckey_rule config_rules[] = {
 	{ "storage", key_storage }, { "default_backend", key_default_backend },
 	{ "backends", key_backends }, { "budgets", key_budgets },
+	{ "catalog", key_catalog },
 };
 
 int config_parse_buffer(const char *buf, size_t len, const char *name,

@@ -16,6 +16,11 @@
  *       memory: 32           # advertised GiB (default: this machine's)
  *   budgets:
  *     monthly: 100.0
+ *   catalog:
+ *     url: https://raw.githubusercontent.com/skypilot-org/skypilot-catalog/master/catalogs/v8/
+ *
+ * Price settings of a cloud are flat settings of its section (see
+ * catalog/optimizer.h): backends: {aws: {preemption_rate: 0.05, restart_overhead: 10m}}.
  */
 #ifndef FRUGAL_SPEC_CONFIG_H
 #define FRUGAL_SPEC_CONFIG_H
@@ -34,9 +39,11 @@ struct local_config {
 };
 
 /* The settings of a backend other than local, as written (flat
- * NAME: scalar pairs; a null value is kept as NULL):
+ * NAME: scalar pairs; a null value is kept as NULL; a mapping of scalars
+ * becomes NAME.SUB pairs):
  *   backends:
- *     slurm: {partition: gpu, account: lab}
+ *     slurm: {partition: gpu, account: lab, gres_map: {A100: a100}}
+ * gives partition, account and gres_map.A100.
  */
 struct backend_settings {
 	char *name;		/* "slurm", "aws", ... */
@@ -49,6 +56,7 @@ struct config {
 	char *default_backend;	/* NULL: "local" */
 	struct local_config local;
 	double budget_monthly;	/* 0: none */
+	char *catalog_url;	/* catalog.url: base URL for `frugal catalog update`; NULL: upstream */
 	struct backend_settings *backends;	/* other backends' sections */
 	size_t n_backends;
 };

@@ -1531,3 +1531,8 @@ int task_gpu_count(const struct task *t)
 		return 0;
 	return t->res.accels[0].count;
 }
+
+char *task_sweep_range(const char *s, const char **why)
+{
+	return parse_range(s, why);
+}

@@ -215,6 +215,10 @@ void task_format_accels(const struct resources *r, struct strbuf *out);
 /* Total GPUs the first accelerator choice asks for (0 if none). */
 int task_gpu_count(const struct task *t);
 
+/* Check a sweep range ("uniform(a,b)", "loguniform(a,b)", "int(a,b)") and
+ * return it normalised (caller frees), or NULL with the reason in *why. */
+char *task_sweep_range(const char *s, const char **why);
+
 /* Signal name ("SIGTERM") of a signal number, and back (0 if unknown). */
 const char *signal_to_name(int sig);
 int signal_from_name(const char *name);

@@ -98,6 +98,22 @@ static const char *const migrations[] = {
 	"  until INTEGER NOT NULL,"
 	"  reason TEXT,"
 	"  PRIMARY KEY (backend, region, zone));",
+	/* 2 -> 3: sweeps, trial parameters, metrics, per-job budgets */
+	"CREATE TABLE sweeps ("
+	"  id TEXT PRIMARY KEY,"
+	"  seq INTEGER NOT NULL,"
+	"  name TEXT,"
+	"  method TEXT NOT NULL,"
+	"  max_parallel INTEGER NOT NULL DEFAULT 0,"
+	"  budget REAL NOT NULL DEFAULT 0,"
+	"  seed INTEGER NOT NULL DEFAULT 0,"
+	"  trials INTEGER NOT NULL DEFAULT 0,"
+	"  refused INTEGER NOT NULL DEFAULT 0,"
+	"  submitted_at INTEGER NOT NULL);"
+	"ALTER TABLE jobs ADD COLUMN params_json TEXT;"
+	"ALTER TABLE jobs ADD COLUMN metrics_json TEXT;"
+	"ALTER TABLE jobs ADD COLUMN budget REAL NOT NULL DEFAULT 0;"
+	"CREATE INDEX jobs_sweep ON jobs(sweep_id, seq);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -316,6 +332,8 @@ void job_release(struct job *j)
 	free(j->outputs_url);
 	free(j->reason);
 	free(j->sweep_id);
+	free(j->params_json);
+	free(j->metrics_json);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -350,11 +368,13 @@ static void new_job_id(char out[JOB_ID_MAX])
 #define JOB_COLS "j.id, j.seq, j.name, j.status, j.task_json, j.backend, j.accelerators," \
 	" j.gpus, j.submitted_at, j.updated_at, j.ended_at, j.restarts, j.error_restarts," \
 	" j.cost_usd, j.outputs_url, j.reason, j.cancel_requested, j.sweep_id," \
-	" (SELECT count(*) FROM attempts a WHERE a.job_id = j.id)"
+	" (SELECT count(*) FROM attempts a WHERE a.job_id = j.id)," \
+	" j.params_json, j.metrics_json, j.budget"
 #define JOB_COLS_LIGHT "j.id, j.seq, j.name, j.status, NULL, j.backend, j.accelerators," \
 	" j.gpus, j.submitted_at, j.updated_at, j.ended_at, j.restarts, j.error_restarts," \
 	" j.cost_usd, j.outputs_url, j.reason, j.cancel_requested, j.sweep_id," \
-	" (SELECT count(*) FROM attempts a WHERE a.job_id = j.id)"
+	" (SELECT count(*) FROM attempts a WHERE a.job_id = j.id)," \
+	" j.params_json, j.metrics_json, j.budget"
 
 static void read_job(sqlite3_stmt *q, struct job *j)
 {
@@ -381,6 +401,9 @@ static void read_job(sqlite3_stmt *q, struct job *j)
 	j->cancel_requested = sqlite3_column_int(q, 16);
 	j->sweep_id = col_str(q, 17);
 	j->n_attempts = sqlite3_column_int(q, 18);
+	j->params_json = col_str(q, 19);
+	j->metrics_json = col_str(q, 20);
+	j->budget = sqlite3_column_double(q, 21);
 }
 
 int store_job_insert(struct store *st, struct job *j, const void *secrets_box,
@@ -398,9 +421,10 @@ int store_job_insert(struct store *st, struct job *j, const void *secrets_box,
 		new_job_id(j->id);
 		if ((r = prepare(st,
 			"INSERT INTO jobs (id, seq, name, status, task_json, backend, accelerators,"
-			" gpus, submitted_at, updated_at, outputs_url, sweep_id, secrets_box)"
+			" gpus, submitted_at, updated_at, outputs_url, sweep_id, secrets_box,"
+			" params_json, budget)"
 			" VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM jobs), ?2, 'PENDING',"
-			" ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10) RETURNING seq", &q, err)) < 0)
+			" ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING seq", &q, err)) < 0)
 			goto fail;
 		sqlite3_bind_text(q, 1, j->id, -1, SQLITE_TRANSIENT);
 		bind_text(q, 2, j->name);
@@ -415,6 +439,8 @@ int store_job_insert(struct store *st, struct job *j, const void *secrets_box,
 			sqlite3_bind_blob(q, 10, secrets_box, (int)secrets_len, SQLITE_TRANSIENT);
 		else
 			sqlite3_bind_null(q, 10);
+		bind_text(q, 11, j->params_json);
+		sqlite3_bind_double(q, 12, j->budget);
 		rc = sqlite3_step(q);
 		if (rc == SQLITE_ROW) {
 			j->seq = sqlite3_column_int64(q, 0);
@@ -564,6 +590,101 @@ static int run_sql(struct store *st, struct error *err, const char *sql,
 	return step_done(st, q, err, "cannot update the database");
 }
 
+int store_job_set_metrics(struct store *st, const char *id, const char *metrics_json,
+			  struct error *err)
+{
+	return run_sql(st, err, "UPDATE jobs SET metrics_json = ?2 WHERE id = ?1", "ss", id,
+		       metrics_json);
+}
+
+int store_job_list_sweep(struct store *st, const char *sweep_id, struct job_list *ret,
+			 struct error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	if ((r = prepare(st, "SELECT " JOB_COLS " FROM jobs j WHERE j.sweep_id = ?1"
+			 " ORDER BY j.seq", &q, err)) < 0)
+		return r;
+	sqlite3_bind_text(q, 1, sweep_id, -1, SQLITE_TRANSIENT);
+	return collect_jobs(st, q, ret, err);
+}
+
+/* ---- sweeps ---- */
+
+void sweep_row_release(struct sweep_row *s)
+{
+	free(s->name);
+	free(s->method);
+	memset(s, 0, sizeof(*s));
+}
+
+int store_sweep_insert(struct store *st, struct sweep_row *s, struct error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int r, tries;
+
+	for (tries = 0; tries < 20; tries++) {
+		char id[JOB_ID_MAX];
+		int rc;
+
+		new_job_id(id);
+		snprintf(s->id, sizeof(s->id), "sw%.5s", id + 1);
+		if ((r = prepare(st, "INSERT INTO sweeps (id, seq, name, method, max_parallel, budget,"
+				 " seed, trials, refused, submitted_at) VALUES (?1, (SELECT"
+				 " coalesce(max(seq), 0) + 1 FROM sweeps), ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+				 " ?9)", &q, err)) < 0)
+			return r;
+		sqlite3_bind_text(q, 1, s->id, -1, SQLITE_TRANSIENT);
+		bind_text(q, 2, s->name);
+		bind_text(q, 3, s->method);
+		sqlite3_bind_int(q, 4, s->max_parallel);
+		sqlite3_bind_double(q, 5, s->budget);
+		sqlite3_bind_int64(q, 6, s->seed);
+		sqlite3_bind_int(q, 7, s->trials);
+		sqlite3_bind_int(q, 8, s->refused);
+		sqlite3_bind_int64(q, 9, time_now_ms());
+		rc = sqlite3_step(q);
+		sqlite3_finalize(q);
+		if (rc == SQLITE_DONE)
+			return 0;
+		if (rc != SQLITE_CONSTRAINT)
+			return db_error(st, err, "cannot record the sweep");
+	}
+	return error_set(err, FRUGAL_EDB, "cannot find a free sweep id in '%s'", st->path);
+}
+
+int store_sweep_get(struct store *st, const char *id, struct sweep_row *ret,
+		    struct error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	if ((r = prepare(st, "SELECT id, name, method, max_parallel, budget, seed, trials,"
+			 " refused, submitted_at FROM sweeps WHERE id = ?1 OR (name = ?1 AND"
+			 " id = (SELECT id FROM sweeps WHERE name = ?1 ORDER BY seq DESC LIMIT 1))",
+			 &q, err)) < 0)
+		return r;
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		memset(ret, 0, sizeof(*ret));
+		col_id(q, 0, ret->id);
+		ret->name = col_str(q, 1);
+		ret->method = col_str(q, 2);
+		ret->max_parallel = sqlite3_column_int(q, 3);
+		ret->budget = sqlite3_column_double(q, 4);
+		ret->seed = sqlite3_column_int64(q, 5);
+		ret->trials = sqlite3_column_int(q, 6);
+		ret->refused = sqlite3_column_int(q, 7);
+		ret->submitted_at = sqlite3_column_int64(q, 8);
+		r = 0;
+	} else {
+		r = error_set(err, FRUGAL_ENOTFOUND, "no sweep '%s'", id);
+	}
+	sqlite3_finalize(q);
+	return r;
+}
+
 int store_job_drop_secrets(struct store *st, const char *id, struct error *err)
 {
 	return run_sql(st, err, "UPDATE jobs SET secrets_box = NULL WHERE id = ?1", "s", id);
@@ -585,6 +706,49 @@ int store_job_request_cancel(struct store *st, const char *id, struct error *err
 {
 	return run_sql(st, err, "UPDATE jobs SET cancel_requested = 1, updated_at = ?2"
 		       " WHERE id = ?1", "si", id, time_now_ms());
+}
+
+int store_job_request_stop(struct store *st, const char *id, const char *reason,
+			   struct error *err)
+{
+	return run_sql(st, err, "UPDATE jobs SET cancel_requested = 2, reason = ?2,"
+		       " updated_at = ?3 WHERE id = ?1 AND cancel_requested = 0", "ssi", id, reason,
+		       time_now_ms());
+}
+
+/* Sum of one double column query with one text or int64 argument. */
+static int sum_query(struct store *st, const char *sql, const char *text, int64_t num,
+		     double *ret, struct error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	if ((r = prepare(st, sql, &q, err)) < 0)
+		return r;
+	if (text)
+		sqlite3_bind_text(q, 1, text, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_int64(q, 1, num);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		*ret = sqlite3_column_double(q, 0);
+		r = 0;
+	} else {
+		r = db_error(st, err, "cannot sum costs");
+	}
+	sqlite3_finalize(q);
+	return r;
+}
+
+int store_sweep_spent(struct store *st, const char *sweep_id, double *ret, struct error *err)
+{
+	return sum_query(st, "SELECT coalesce(sum(cost_usd), 0) FROM jobs WHERE sweep_id = ?1",
+			 sweep_id, 0, ret, err);
+}
+
+int store_cost_since(struct store *st, int64_t since_ms, double *ret, struct error *err)
+{
+	return sum_query(st, "SELECT coalesce(sum(usd), 0) FROM costs WHERE recorded_at >= ?1",
+			 NULL, since_ms, ret, err);
 }
 
 int store_job_set_counts(struct store *st, const char *id, int restarts,

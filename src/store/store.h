@@ -55,9 +55,12 @@ struct job {
 	double cost_usd;
 	char *outputs_url;
 	char *reason;		/* why it ended / why it waits; may be NULL */
-	int cancel_requested;
+	int cancel_requested;	/* 1: cancel now; 2: stop gracefully (budget) */
 	char *sweep_id;		/* may be NULL */
 	int n_attempts;		/* filled by get/list */
+	char *params_json;	/* sweep trial parameters {"LR": "0.001"}; may be NULL */
+	char *metrics_json;	/* last values the job reported; may be NULL */
+	double budget;		/* USD; 0: none */
 };
 
 struct job_list {
@@ -155,6 +158,33 @@ int store_job_list_live(struct store *st, struct job_list *ret, struct error *er
 /* The sealed secrets of a job (caller frees *ret; NULL/0 when none). */
 int store_job_secrets(struct store *st, const char *id, void **ret, size_t *ret_len,
 		      struct error *err);
+/* Store the last metric values a job reported (a JSON object). */
+int store_job_set_metrics(struct store *st, const char *id, const char *metrics_json,
+			  struct error *err);
+/* The trials of a sweep in submission order. */
+int store_job_list_sweep(struct store *st, const char *sweep_id, struct job_list *ret,
+			 struct error *err);
+
+/* ---- sweeps ---- */
+
+struct sweep_row {
+	char id[JOB_ID_MAX];	/* "sw" + 5 characters */
+	char *name;
+	char *method;		/* "grid" or "random" */
+	int max_parallel;	/* 0: no limit */
+	double budget;		/* USD for the whole sweep; 0: none */
+	int64_t seed;
+	int trials;		/* trials launched */
+	int refused;		/* trials refused by the budget */
+	int64_t submitted_at;
+};
+void sweep_row_release(struct sweep_row *s);
+/* Insert s; a fresh id is written into s->id. */
+int store_sweep_insert(struct store *st, struct sweep_row *s, struct error *err);
+/* By id, or by name (the newest sweep of that name). */
+int store_sweep_get(struct store *st, const char *id, struct sweep_row *ret,
+		    struct error *err);
+
 /* Forget the sealed secrets (when the job is over). */
 int store_job_drop_secrets(struct store *st, const char *id, struct error *err);
 
@@ -163,6 +193,15 @@ int store_job_drop_secrets(struct store *st, const char *id, struct error *err);
 int store_job_set_status(struct store *st, const char *id, enum job_status s,
 			 const char *reason, struct error *err);
 int store_job_request_cancel(struct store *st, const char *id, struct error *err);
+/* Ask for a graceful stop (checkpoint, then end): cancel_requested = 2,
+ * with the reason shown to the user. A job already being cancelled keeps
+ * its request. */
+int store_job_request_stop(struct store *st, const char *id, const char *reason,
+			   struct error *err);
+/* What a sweep's trials cost so far (ended attempts). */
+int store_sweep_spent(struct store *st, const char *sweep_id, double *ret, struct error *err);
+/* What every attempt that ended since since_ms cost. */
+int store_cost_since(struct store *st, int64_t since_ms, double *ret, struct error *err);
 int store_job_set_counts(struct store *st, const char *id, int restarts,
 			 int error_restarts, struct error *err);
 int store_job_add_cost(struct store *st, const char *id, double usd, struct error *err);
