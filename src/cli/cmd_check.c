@@ -35,7 +35,9 @@ int cli_plan(struct cli *c, const struct task *t, const char *backend, struct pl
 	const char *name = provider_choose(t, &c->cfg, backend);
 	int r;
 
-	if ((r = provider_open(name, &c->cfg, c->home.dir, &p, &err)) < 0 ||
+	if ((r = provider_open(name, &c->cfg, c->home.dir, &p, &err)) == 0)
+		p->st = c->st;
+	if (r < 0 ||
 	    (r = p->ops->plan(p, t, ret, &err)) < 0) {
 		cli_error("%s: cannot plan on backend '%s': %s", t->path ? t->path : "task",
 			  name, error_msg(&err));

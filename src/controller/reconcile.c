@@ -21,6 +21,9 @@
 /* How long a cancelled job's agent gets to stop before a hard teardown. */
 #define CANCEL_GRACE_MS 3000
 
+/* How long a location that had no capacity stays out of the choices. */
+#define CAPACITY_BLOCK_MS (15 * 60 * 1000)
+
 struct stopping {
 	char job_id[JOB_ID_MAX];
 	int64_t since;
@@ -128,6 +131,7 @@ static struct provider *get_provider(struct reconciler *rec, const char *name,
 		return NULL;
 	if (provider_open(name, &rec->cfg, rec->home.dir, &p, err) < 0)
 		return NULL;
+	p->st = rec->st;
 	rec->providers[rec->n_providers++] = p;
 	return p;
 }
@@ -357,6 +361,13 @@ static int job_launch(struct reconciler *rec, const struct job *j,
 		goto out;
 	}
 	if ((r = p->ops->plan(p, &t, &pl, &err)) < 0) {
+		if (r == FRUGAL_ECAPACITY) {
+			/* Every fitting location is blocked for now: wait. */
+			if (!j->reason || strcmp(j->reason, error_msg(&err)))
+				store_job_set_status(rec->st, j->id, j->status, error_msg(&err), NULL);
+			r = FRUGAL_EBUSY;
+			goto out;
+		}
 		job_finish(rec, j, JOB_FAILED, error_msg(&err));
 		goto out;
 	}
@@ -416,6 +427,19 @@ static int job_launch(struct reconciler *rec, const struct job *j,
 		log_error("job %s: launch failed: %s", j->id, error_msg(&err));
 		store_event_add(rec->st, j->id, "launch_failed", "%s", error_msg(&err));
 		attempt_close(rec, p, j, &a, "launch_failed", 0, 0);
+		if (r == FRUGAL_ECAPACITY) {
+			/* No capacity there: keep that location out for a while and
+			 * plan again, which picks the next candidate. */
+			char why[ERROR_MSG_MAX + 64];
+
+			store_block_add(rec->st, pl.backend, pl.region, pl.zone,
+					time_now_ms() + CAPACITY_BLOCK_MS, error_msg(&err), NULL);
+			snprintf(why, sizeof(why), "no capacity in %s %s/%s; trying elsewhere",
+				 pl.backend, pl.region ? pl.region : "-", pl.zone ? pl.zone : "-");
+			store_job_set_status(rec->st, j->id, JOB_PENDING, why, NULL);
+			rec->again = 1;
+			goto out;
+		}
 		job_finish(rec, j, JOB_FAILED, error_msg(&err));
 		goto out;
 	}

@@ -134,12 +134,12 @@ static int local_plan(struct provider *p, const struct task *t, struct plan *ret
 			if (!strcasecmp(t->res.accels[i].name, l->gpu_type))
 				found = 1;
 		if (!found)
-			return error_set(err, FRUGAL_ECAPACITY, "resources.accelerators asks for %s"
+			return error_set(err, FRUGAL_EINVAL, "resources.accelerators asks for %s"
 					 " but the local GPUs are %s (backends.local.gpu_type)",
 					 t->res.accels[0].name, l->gpu_type);
 	}
 	if (gpus > (int)l->n_gpus)
-		return error_set(err, FRUGAL_ECAPACITY,
+		return error_set(err, FRUGAL_EINVAL,
 				 "the task asks for %d GPU%s but the local pool has %zu;"
 				 " set backends.local.gpus in config.yaml if this machine has more",
 				 gpus, gpus == 1 ? "" : "s", l->n_gpus);
@@ -153,7 +153,7 @@ static int local_plan(struct provider *p, const struct task *t, struct plan *ret
 				 : (cfg ? cfg->local.price_per_hour : 0);
 	if (t->res.max_price > 0 && pl.price_per_hour > t->res.max_price) {
 		plan_release(&pl);
-		return error_set(err, FRUGAL_ECAPACITY, "the local price $%.2f/h is above"
+		return error_set(err, FRUGAL_EINVAL, "the local price $%.2f/h is above"
 				 " resources.max_price $%.2f/h", pl.price_per_hour,
 				 t->res.max_price);
 	}

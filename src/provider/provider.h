@@ -58,8 +58,11 @@ enum instance_state {
 
 struct provider_ops {
 	const char *name;
-	/* Check the task can run here; fill the plan. Keys this backend
-	 * does not support yet are refused with FRUGAL_ENOTSUP naming them. */
+	/* Check the task can run here; fill the plan with the best location
+	 * now (skipping locations blocked in p->st, when set). Keys this
+	 * backend does not support yet are refused with FRUGAL_ENOTSUP; a task
+	 * that can never fit with FRUGAL_EINVAL; FRUGAL_ECAPACITY means "not
+	 * now" (every fitting location blocked): the job waits and retries. */
 	int (*plan)(struct provider *p, const struct task *t, struct plan *ret,
 		    struct error *err);
 	/* Pick the capacity an attempt of t would use now, given the attempts
@@ -67,7 +70,9 @@ struct provider_ops {
 	 * FRUGAL_EBUSY with a note in err when it must wait. */
 	int (*reserve)(struct provider *p, const struct task *t,
 		       const struct attempt_list *live, char **ret_gpus, struct error *err);
-	/* Start an instance that runs the agent; *ret_id is the provider's id. */
+	/* Start an instance that runs the agent; *ret_id is the provider's id.
+	 * FRUGAL_ECAPACITY (no capacity, quota) makes the controller block the
+	 * plan's location for a while and plan again: the next candidate. */
 	int (*launch)(struct provider *p, const struct launch_request *req, char **ret_id,
 		      struct error *err);
 	/* The instance created under token, if any (*ret_id NULL when none). */
@@ -93,6 +98,7 @@ struct provider {
 	const struct config *config;
 	char *home;		/* FRUGAL_HOME */
 	char *self_exe;		/* path of the frugal binary, to start agents */
+	struct store *st;	/* the caller's store (blocked locations), or NULL */
 	void *priv;
 };
 

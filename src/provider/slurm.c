@@ -861,7 +861,7 @@ static int slurm_resolve(struct slurm *s, const struct task *t, struct sreq *ret
 			}
 		}
 		if (!pick)
-			return error_set(err, FRUGAL_ECAPACITY, "resources.accelerators asks for %s but"
+			return error_set(err, FRUGAL_EINVAL, "resources.accelerators asks for %s but"
 					 " the cluster's GPUs are %s (backends.slurm.%s)",
 					 t->res.accels[0].name, any_map ? "those of gres_map"
 					 : s->gpu_type, any_map ? "gres_map" : "gpu_type");
@@ -874,7 +874,7 @@ static int slurm_resolve(struct slurm *s, const struct task *t, struct sreq *ret
 		rq.price = s->price_cpu;
 	}
 	if (t->res.max_price > 0 && rq.price > t->res.max_price)
-		return error_set(err, FRUGAL_ECAPACITY, "the slurm price $%.2f/h is above"
+		return error_set(err, FRUGAL_EINVAL, "the slurm price $%.2f/h is above"
 				 " resources.max_price $%.2f/h (backends.slurm prices)", rq.price,
 				 t->res.max_price);
 	*ret = rq;

@@ -1,0 +1,63 @@
+/*
+ * http: one HTTP request with libcurl, for the provider and storage
+ * drivers. Blocking, with a timeout and a cap on the response size (the
+ * body is untrusted input). Errors name the method and the URL without
+ * its query string (which may carry signatures or keys), never a header
+ * or a body, so nothing secret reaches a log.
+ *
+ *   struct http_request rq = HTTP_REQUEST_INIT;
+ *   struct http_response rs = HTTP_RESPONSE_INIT;
+ *   rq.method = "GET"; rq.url = "https://…";
+ *   if (http_do(&rq, &rs, &err) == 0 && rs.status == 200) use(rs.body.buf);
+ *   http_response_release(&rs);
+ *
+ * The controller calls providers from its event loop, so every request
+ * has a short default timeout (30 s); moving to curl's multi interface is
+ * the way to have many in flight (see docs/ARCHITECTURE.md).
+ */
+#ifndef FRUGAL_UTIL_HTTP_H
+#define FRUGAL_UTIL_HTTP_H
+
+#include <stddef.h>
+
+#include "base/error.h"
+#include "base/strbuf.h"
+
+struct http_request {
+	const char *method;		/* "GET", "POST", "PUT", "DELETE", "HEAD", "PATCH" */
+	const char *url;
+	const char *const *headers;	/* NULL-terminated "Name: value" lines, or NULL */
+	const void *body;		/* may be NULL */
+	size_t body_len;
+	long timeout_ms;		/* 0: 30 s */
+	size_t max_response;		/* 0: 64 MiB */
+	const char *aws_sigv4;		/* CURLOPT_AWS_SIGV4 provider string, or NULL */
+	const char *userpwd;		/* "user:password" (AWS keys with aws_sigv4), or NULL */
+	const char *ca_file;		/* PEM bundle to trust, or NULL for the system's */
+	const char *client_cert;	/* PEM client certificate (Kubernetes), or NULL */
+	const char *client_key;		/* PEM key of the client certificate, or NULL */
+	int insecure;			/* skip TLS verification (never by default) */
+	const char *upload_file;	/* stream this file as the body (PUT), or NULL */
+	const char *download_file;	/* write a 2xx body here instead of into body */
+};
+#define HTTP_REQUEST_INIT { 0 }
+
+struct http_response {
+	long status;			/* HTTP status; 0 when no response came */
+	struct strbuf body;
+	struct strbuf headers;		/* raw response header lines */
+};
+#define HTTP_RESPONSE_INIT { 0, STRBUF_INIT, STRBUF_INIT }
+
+/* Perform req. 0 when a response came (any status); FRUGAL_ENET when none
+ * did; FRUGAL_ETOOBIG when the body passed max_response. */
+int http_do(const struct http_request *req, struct http_response *ret, struct error *err);
+void http_response_release(struct http_response *r);
+
+/* The value of response header name (case-insensitive), or NULL. Caller frees. */
+char *http_header(const struct http_response *r, const char *name);
+
+/* Percent-encode s (RFC 3986 unreserved kept); keep '/' when keep_slash. Caller frees. */
+char *http_urlencode(const char *s, int keep_slash);
+
+#endif
