@@ -228,8 +228,10 @@ int cli_sweep_status(struct cli *c, const char *id, const char *sort, int json)
 			json_t *o = json_pack("{s:s, s:s, s:i, s:f}", "id", rows[i].j->id, "status",
 					      job_status_name(rows[i].j->status), "attempts",
 					      rows[i].j->n_attempts, "cost_usd", rows[i].j->cost_usd);
-			json_object_set(o, "params", rows[i].params ? rows[i].params : json_object());
-			json_object_set(o, "metrics", rows[i].metrics ? rows[i].metrics : json_object());
+			json_object_set_new(o, "params", rows[i].params ? json_incref(rows[i].params) :
+					    json_object());
+			json_object_set_new(o, "metrics", rows[i].metrics ? json_incref(rows[i].metrics) :
+					    json_object());
 			json_array_append_new(arr, o);
 		}
 		doc = json_pack("{s:s, s:s?, s:s, s:I, s:i, s:i, s:f, s:f, s:o}", "sweep_id", sw.id,
