@@ -80,7 +80,7 @@ instance_procs() {
 	grep -l "FRUGAL_HOME=$FRUGAL_HOME" /proc/[0-9]*/environ 2>/dev/null |
 		sed 's|/proc/\([0-9]*\)/environ|\1|' |
 		while read -r p; do
-			if tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -q "^FRUGAL_INSTANCE=${1:-}"; then
+			if tr '\0' '\n' 2>/dev/null < /proc/$p/environ | grep -q "^FRUGAL_INSTANCE=${1:-}"; then
 				state=$(awk '{print $3}' /proc/$p/stat 2>/dev/null)
 				[ "$state" = Z ] || echo "$p"
 			fi
