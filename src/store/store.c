@@ -373,7 +373,7 @@ static void new_job_id(char out[JOB_ID_MAX])
 #define JOB_COLS_LIGHT "j.id, j.seq, j.name, j.status, NULL, j.backend, j.accelerators," \
 	" j.gpus, j.submitted_at, j.updated_at, j.ended_at, j.restarts, j.error_restarts," \
 	" j.cost_usd, j.outputs_url, j.reason, j.cancel_requested, j.sweep_id," \
-	" (SELECT count(*) FROM attempts a WHERE a.job_id = j.id)," \
+	" 0," \
 	" j.params_json, j.metrics_json, j.budget"
 
 static void read_job(sqlite3_stmt *q, struct job *j)

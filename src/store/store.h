@@ -57,7 +57,7 @@ struct job {
 	char *reason;		/* why it ended / why it waits; may be NULL */
 	int cancel_requested;	/* 1: cancel now; 2: stop gracefully (budget) */
 	char *sweep_id;		/* may be NULL */
-	int n_attempts;		/* filled by get/list */
+	int n_attempts;		/* filled by get, list_live, list_sweep (not list) */
 	char *params_json;	/* sweep trial parameters {"LR": "0.001"}; may be NULL */
 	char *metrics_json;	/* last values the job reported; may be NULL */
 	double budget;		/* USD; 0: none */
