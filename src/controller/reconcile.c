@@ -572,8 +572,14 @@ static void job_watch(struct reconciler *rec, const struct job *j, const struct 
 	if (have && s.metrics && (!j->metrics_json || strcmp(s.metrics, j->metrics_json)))
 		store_job_set_metrics(rec->st, j->id, s.metrics, NULL);
 	if (have && s.outcome) {
-		if (attempt_close(rec, p, j, a, s.outcome, s.has_exit, s.exit_code) == 0)
-			job_after_attempt(rec, j, a, s.outcome, s.has_exit, s.exit_code, s.reason);
+		/* A cancel some backends can only deliver as SIGTERM reads as a
+		 * preemption to the agent: it was the user's cancel. */
+		const char *outcome = j->cancel_requested == 1 && !strcmp(s.outcome, "preempted") ?
+				      "cancelled" : s.outcome;
+		const char *reason = outcome != s.outcome ? "cancelled" : s.reason;
+
+		if (attempt_close(rec, p, j, a, outcome, s.has_exit, s.exit_code) == 0)
+			job_after_attempt(rec, j, a, outcome, s.has_exit, s.exit_code, reason);
 		goto out;
 	}
 	p->ops->describe(p, token, a->instance_id, &state, NULL);
