@@ -2,8 +2,11 @@
  * machine: the per-backend "end my machine" action (see machine.h).
  */
 #include "agent/machine.h"
+#include "agent/aws_vm.h"
 #include "base/fs.h"
 #include "base/xalloc.h"
+#include "provider/cloud.h"
+#include "provider/gce.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +56,24 @@ out:
 	return r;
 }
 
+/*
+ * lambda, runpod: once the controller has mirrored the final status (or
+ * release_wait passed), the machine ends itself through the provider's
+ * API as INSTANCE_DIR/self.json says (provider/cloud.h).
+ */
+static int cloud_end(const struct agent_conf *conf, struct error *err)
+{
+	return cloud_self_end(conf->instance_dir, err);
+}
+
+/* gcp: delete this VM through the Compute API (a guest shutdown would
+ * only stop it, and its disks would still bill); power off when that
+ * fails (provider/gce.h). */
+static int gcp_end(const struct agent_conf *conf, struct error *err)
+{
+	return gce_end_self(err);
+}
+
 static const struct machine_ops machine_table[] = {
 	{ "local", "removing the instance directory", local_end },
 	/* Slurm: the allocation ends when the batch step (this agent) exits;
@@ -60,6 +81,17 @@ static const struct machine_ops machine_table[] = {
 	 * filesystem. */
 	{ "slurm", "removing the attempt's directory; the batch step ends as the agent exits",
 	  local_end },
+	{ "lambda", "terminating this Lambda instance through the API", cloud_end },
+	{ "runpod", "deleting this pod through the API (its pod-scoped key)", cloud_end },
+	/* Kubernetes: the pod ends as the agent (the container's command)
+	 * exits (backoffLimit 0, restartPolicy Never); what is left to end is
+	 * the attempt's directory on the volume. */
+	{ "kubernetes", "removing the attempt's directory; the pod ends as the agent exits",
+	  local_end },
+	{ "gcp", "deleting this VM through the Compute API", gcp_end },
+	/* AWS: power off; launched with InstanceInitiatedShutdownBehavior
+	 * terminate, the instance and its root volume end (aws_vm.h). */
+	{ "aws", "powering off; the instance terminates on shutdown", machine_aws_end },
 };
 
 const struct machine_ops *machine_ops_for(const char *backend)

@@ -2,6 +2,7 @@
  * notice: preemption notice sources (see notice.h).
  */
 #include "agent/notice.h"
+#include "agent/aws_vm.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
@@ -314,10 +315,49 @@ static const struct notice_source_ops *const slurm_sources[] = {
 	&notice_local_ops, &notice_sigusr1_ops, &notice_sigterm_ops, NULL,
 };
 
+/* Runpod: SIGTERM to the container (the agent is its PID 1) when an
+ * interruptible pod is reclaimed; notice.json + SIGUSR2 from `frugal debug
+ * preempt` (over SSH). A cancel comes as SIGINT. */
+static const struct notice_source_ops *const runpod_sources[] = {
+	&notice_local_ops, &notice_sigusr1_ops, &notice_sigterm_ops, NULL,
+};
+
+/* Kubernetes: SIGTERM to the container (the agent is its PID 1) when the
+ * pod is evicted, its node drained or its spot node reclaimed, the grace
+ * period ($FRUGAL_SIGTERM_NOTICE_WINDOW) before SIGKILL; notice.json on the
+ * volume from a budget stop or `frugal debug preempt`. */
+static const struct notice_source_ops *const kubernetes_sources[] = {
+	&notice_local_ops, &notice_sigterm_ops, NULL,
+};
+
+/* GCP: the metadata server's instance/preempted (a spot VM reclaimed,
+ * about 30 s before it stops); SIGTERM when the guest shuts down (a
+ * delete, maxRunDuration); notice.json + SIGUSR2 by hand on the VM. A
+ * cancel comes as SIGINT. */
+static const struct notice_source_ops *const gcp_sources[] = {
+	&notice_gce_ops, &notice_sigterm_ops, &notice_local_ops, NULL,
+};
+
+/* AWS: the instance metadata service's spot/instance-action (a spot
+ * instance reclaimed, two minutes before), polled every 5 s (aws_vm.h);
+ * SIGTERM when the guest shuts down; notice.json + SIGUSR2 by hand on the
+ * instance. A cancel comes as SIGINT. */
+static const struct notice_source_ops *const aws_sources[] = {
+	&notice_aws_ops, &notice_sigterm_ops, &notice_local_ops, NULL,
+};
+
 const struct notice_source_ops *const *notice_sources_for(const char *backend)
 {
+	if (backend && !strcmp(backend, "aws"))
+		return aws_sources;
+	if (backend && !strcmp(backend, "gcp"))
+		return gcp_sources;
 	if (backend && !strcmp(backend, "slurm"))
 		return slurm_sources;
+	if (backend && !strcmp(backend, "runpod"))
+		return runpod_sources;
+	if (backend && !strcmp(backend, "kubernetes"))
+		return kubernetes_sources;
 	return local_sources;	/* local and (for now) every other backend */
 }
 

@@ -79,6 +79,8 @@ struct notice_source {
 extern const struct notice_source_ops notice_local_ops;
 extern const struct notice_source_ops notice_sigusr1_ops;
 extern const struct notice_source_ops notice_sigterm_ops;
+/* GCE: the metadata key instance/preempted, long-polled (notice_gce.c). */
+extern const struct notice_source_ops notice_gce_ops;
 
 /* The sources a backend's agent watches (NULL-terminated; a NULL or
  * unknown backend gets the local ones). */

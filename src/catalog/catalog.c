@@ -8,6 +8,7 @@
  * optimizer compares pointers, not text.
  */
 #include "catalog/catalog.h"
+#include "util/awscreds.h"
 #include "catalog/csv.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
@@ -944,18 +945,18 @@ int catalog_backend_configured(enum backend_id b, const struct config *cfg)
 	case BACKEND_KUBERNETES:
 		return config_has(cfg, backend_id_name(b));
 	case BACKEND_AWS:
-		if (env_set("AWS_ACCESS_KEY_ID"))
-			return 1;
-		if (env_set("AWS_SHARED_CREDENTIALS_FILE"))
-			return !access(getenv("AWS_SHARED_CREDENTIALS_FILE"), R_OK);
-		return home_file(".aws/credentials");
+		/* Environment, AWS_PROFILE in ~/.aws/credentials or ~/.aws/config. */
+		return aws_creds_available();
 	case BACKEND_GCP:
 		return env_set("GOOGLE_APPLICATION_CREDENTIALS") ||
-		       home_file(".config/gcloud/application_default_credentials.json");
+		       home_file(".config/gcloud/application_default_credentials.json") ||
+		       (cfg && config_backend_get(cfg, "gcp", "credentials"));
 	case BACKEND_LAMBDA:
-		return env_set("LAMBDA_API_KEY") || home_file(".lambda_cloud/lambda_keys");
+		return env_set("LAMBDA_API_KEY") || home_file(".lambda_cloud/lambda_keys") ||
+		       (cfg && config_backend_get(cfg, "lambda", "api_key_file"));
 	case BACKEND_RUNPOD:
-		return env_set("RUNPOD_API_KEY") || home_file(".runpod/config.toml");
+		return env_set("RUNPOD_API_KEY") || home_file(".runpod/config.toml") ||
+		       (cfg && config_backend_get(cfg, "runpod", "api_key_file"));
 	case BACKEND_COUNT:
 		break;
 	}

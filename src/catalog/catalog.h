@@ -146,7 +146,8 @@ int catalog_check_buffer(enum backend_id cloud, const char *name, const char *da
  * credentials are where its own CLI keeps them:
  *   aws     AWS_ACCESS_KEY_ID, or ~/.aws/credentials (AWS_SHARED_CREDENTIALS_FILE)
  *   gcp     GOOGLE_APPLICATION_CREDENTIALS, or
- *           ~/.config/gcloud/application_default_credentials.json
+ *           ~/.config/gcloud/application_default_credentials.json, or
+ *           config.yaml backends.gcp.credentials (a key file)
  *   lambda  LAMBDA_API_KEY, or ~/.lambda_cloud/lambda_keys
  *   runpod  RUNPOD_API_KEY, or ~/.runpod/config.toml
  * Backends refine this as they are built (e.g. by trying the key).

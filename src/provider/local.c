@@ -254,61 +254,46 @@ static long long proc_start(pid_t pid, char *ret_state)
 	return (long long)start;
 }
 
-/* 1 when /proc/pid/environ holds FRUGAL_INSTANCE=token. */
-static int proc_has_marker(pid_t pid, const char *token)
-{
-	char path[64], *want;
-	struct strbuf env = STRBUF_INIT;
-	size_t wl, i;
-	int found = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-	if (fs_read_file(path, 4 << 20, &env, NULL) < 0) {
-		strbuf_release(&env);
-		return 0;
-	}
-	want = xasprintf("FRUGAL_INSTANCE=%s", token);
-	wl = strlen(want) + 1;	/* with the NUL */
-	for (i = 0; i + wl <= env.len + 1; ) {
-		size_t len = strnlen(env.buf + i, env.len - i);
-		if (len + 1 == wl && !memcmp(env.buf + i, want, wl - 1)) {
-			found = 1;
-			break;
-		}
-		i += len + 1;
-	}
-	free(want);
-	strbuf_release(&env);
-	return found;
-}
-
-/* Call fn for every live (non-zombie) process carrying a marker; when
- * token is NULL, for any FRUGAL_INSTANCE marker (fn gets the token). */
+/* Call fn for every live (non-zombie) process carrying a marker of this
+ * home; when token is NULL, for any instance of it (fn gets the token). */
 typedef void (*marker_fn)(pid_t pid, const char *token, void *data);
 
-static char *proc_marker(pid_t pid)
+/*
+ * The instance token in /proc/pid/environ (FRUGAL_INSTANCE=...), when the
+ * process also belongs to home (FRUGAL_HOME=home): other homes' instances
+ * on the same machine are never touched. Caller frees; NULL when none.
+ */
+static char *proc_marker(pid_t pid, const char *home)
 {
 	char path[64];
 	struct strbuf env = STRBUF_INIT;
 	char *found = NULL;
-	size_t i;
+	size_t i, hl = strlen(home);
+	int ours = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
 	if (fs_read_file(path, 4 << 20, &env, NULL) == 0) {
 		for (i = 0; i < env.len; ) {
-			size_t len = strnlen(env.buf + i, env.len - i);
-			if (!strncmp(env.buf + i, "FRUGAL_INSTANCE=", 16)) {
-				found = xstrndup(env.buf + i + 16, len - 16);
-				break;
-			}
+			const char *kv = env.buf + i;
+			size_t len = strnlen(kv, env.len - i);
+
+			if (!found && !strncmp(kv, "FRUGAL_INSTANCE=", 16))
+				found = xstrndup(kv + 16, len - 16);
+			else if (len == 12 + hl && !strncmp(kv, "FRUGAL_HOME=", 12) &&
+				 !memcmp(kv + 12, home, hl))
+				ours = 1;
 			i += len + 1;
 		}
 	}
 	strbuf_release(&env);
+	if (!ours) {
+		free(found);
+		return NULL;
+	}
 	return found;
 }
 
-static int scan_markers(const char *token, marker_fn fn, void *data)
+static int scan_markers(const char *home, const char *token, marker_fn fn, void *data)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
@@ -320,27 +305,20 @@ static int scan_markers(const char *token, marker_fn fn, void *data)
 	while ((e = readdir(d))) {
 		char state = '?';
 		pid_t pid;
+		char *tok;
 
 		if (!isdigit((unsigned char)e->d_name[0]))
 			continue;
 		pid = (pid_t)atoi(e->d_name);
 		if (pid == self || proc_start(pid, &state) < 0 || state == 'Z')
 			continue;
-		if (token) {
-			if (proc_has_marker(pid, token)) {
-				if (fn)
-					fn(pid, token, data);
-				count++;
-			}
-		} else {
-			char *tok = proc_marker(pid);
-			if (tok) {
-				if (fn)
-					fn(pid, tok, data);
-				count++;
-				free(tok);
-			}
+		tok = proc_marker(pid, home);
+		if (tok && (!token || !strcmp(tok, token))) {
+			if (fn)
+				fn(pid, tok, data);
+			count++;
 		}
+		free(tok);
 	}
 	closedir(d);
 	return count;
@@ -389,7 +367,10 @@ static char **agent_env(const struct launch_request *req, const char *home)
 {
 	static const char *const keep[] = {
 		"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "LC_CTYPE",
-		"TZ", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_PREFIX", NULL,
+		"TZ", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_PREFIX",
+		/* gs:// storage: where the credentials and the endpoint are. */
+		"GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG", "FRUGAL_GCS_ENDPOINT",
+		"STORAGE_EMULATOR_HOST", NULL,
 	};
 	char **env = NULL;
 	size_t n = 0, i;
@@ -480,32 +461,23 @@ out:
 	return r;
 }
 
+/* Remember the oldest pid (the agent started the others). */
+static void oldest_one(pid_t pid, const char *token, void *data)
+{
+	pid_t *first = data;
+
+	if (!*first || pid < *first)
+		*first = pid;
+}
+
 static int local_find(struct provider *p, const char *token, char **ret_id, struct error *err)
 {
-	struct { pid_t pid; } first = { 0 };
-	DIR *d = opendir("/proc");
-	struct dirent *e;
+	pid_t first = 0;
 
 	*ret_id = NULL;
-	if (!d)
-		return 0;
-	/* The agent is the oldest process carrying the marker. */
-	while ((e = readdir(d))) {
-		char state = '?';
-		pid_t pid;
-		long long st;
-
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		pid = (pid_t)atoi(e->d_name);
-		if (pid == getpid() || (st = proc_start(pid, &state)) < 0 || state == 'Z')
-			continue;
-		if (proc_has_marker(pid, token) && (!first.pid || pid < first.pid))
-			first.pid = pid;
-	}
-	closedir(d);
-	if (first.pid)
-		*ret_id = xasprintf("%d:%lld", (int)first.pid, proc_start(first.pid, NULL));
+	scan_markers(p->home, token, oldest_one, &first);
+	if (first)
+		*ret_id = xasprintf("%d:%lld", (int)first, proc_start(first, NULL));
 	return 0;
 }
 
@@ -518,7 +490,7 @@ static int local_describe(struct provider *p, const char *token, const char *id,
 	if (id && strchr(id, ':'))
 		*ret = id_alive(id) ? INSTANCE_RUNNING : INSTANCE_GONE;
 	else
-		*ret = scan_markers(token, NULL, NULL) > 0 ? INSTANCE_RUNNING : INSTANCE_GONE;
+		*ret = scan_markers(p->home, token, NULL, NULL) > 0 ? INSTANCE_RUNNING : INSTANCE_GONE;
 	return 0;
 }
 
@@ -566,7 +538,7 @@ static int local_terminate(struct provider *p, const char *token, const char *id
 
 	/* SIGKILL everything with the marker until nothing is left. */
 	for (i = 0; i < 200; i++) {
-		if (scan_markers(token, kill_one, &sig) == 0)
+		if (scan_markers(p->home, token, kill_one, &sig) == 0)
 			break;
 		time_sleep_ms(5);
 	}
@@ -599,7 +571,7 @@ static int local_list(struct provider *p, struct kvlist *ret, struct error *err)
 	DIR *d;
 	struct dirent *e;
 
-	scan_markers(NULL, collect_one, &c);
+	scan_markers(p->home, NULL, collect_one, &c);
 	d = opendir(root);
 	if (d) {
 		while ((e = readdir(d))) {

@@ -8,10 +8,20 @@
 
 extern const struct provider_ops local_provider_ops;
 extern const struct provider_ops slurm_provider_ops;
+extern const struct provider_ops lambda_provider_ops;
+extern const struct provider_ops runpod_provider_ops;
+extern const struct provider_ops kubernetes_provider_ops;
+extern const struct provider_ops gcp_provider_ops;
+extern const struct provider_ops aws_provider_ops;
 
 static const struct provider_ops *const all_ops[] = {
 	&local_provider_ops,
 	&slurm_provider_ops,
+	&lambda_provider_ops,
+	&runpod_provider_ops,
+	&kubernetes_provider_ops,
+	&gcp_provider_ops,
+	&aws_provider_ops,
 };
 
 const char *const provider_names[] = {

@@ -4,6 +4,8 @@
  */
 #include "storage/storage.h"
 #include "storage/file.h"
+#include "storage/gcs.h"
+#include "storage/s3.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>
@@ -18,6 +20,8 @@
 /* The drivers, by scheme. Adding one is adding a line here. */
 static const struct storage_ops *const storage_drivers[] = {
 	&storage_file_ops,
+	&storage_gcs_ops,
+	&storage_s3_ops,
 };
 
 /*

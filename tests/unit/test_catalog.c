@@ -589,6 +589,9 @@ static void test_credentials(void **state)
 	config_init(&cfg);
 	setenv("HOME", home, 1);
 	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	unsetenv("AWS_PROFILE");
+	unsetenv("AWS_CONFIG_FILE");
 	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
 	unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
 	unsetenv("LAMBDA_API_KEY");
@@ -600,10 +603,12 @@ static void test_credentials(void **state)
 	assert_false(catalog_backend_configured(BACKEND_RUNPOD, &cfg));
 	assert_false(catalog_backend_configured(BACKEND_SLURM, &cfg));
 	setenv("AWS_ACCESS_KEY_ID", "AKIA", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
 	setenv("RUNPOD_API_KEY", "rp", 1);
 	assert_true(catalog_backend_configured(BACKEND_AWS, &cfg));
 	assert_true(catalog_backend_configured(BACKEND_RUNPOD, &cfg));
 	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
 	unsetenv("RUNPOD_API_KEY");
 	p = xasprintf("%s/.lambda_cloud", home);
 	assert_int_equal(fs_mkdir_p(p, 0700, NULL), 0);

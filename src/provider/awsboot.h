@@ -1,0 +1,67 @@
+/*
+ * awsboot: what an EC2 instance of frugal boots with. The controller
+ * stores the attempt's files in the job's S3 storage and gives the
+ * instance a UserData script (this module writes it) that fetches them
+ * with presigned URLs, so the image needs only bash, curl, tar and
+ * sha256sum (and frugal's runtime libraries when the binary is fetched):
+ *
+ *   jobs/JOB/attempts/N/agent.json    the agent's instructions (no secret)
+ *   jobs/JOB/workdir.tar              task.workdir, .gitignore and
+ *                                     .frugalignore honoured (once per job)
+ *   jobs/JOB/attempts/N/secrets.env   NAME='value' lines, only when the task
+ *                                     has secrets; sourced, then deleted on
+ *                                     the machine; deleted from S3 at teardown
+ *   bin/frugal-SHA256                 this frugal binary, unless
+ *                                     backends.aws.frugal_bin names one the
+ *                                     image has
+ *
+ * The script (bash, run once by cloud-init as root) works in
+ * $FRUGAL_AWS_ROOT/TOKEN (default /var/lib/frugal/TOKEN), logs to
+ * TOKEN.boot.log beside it, schedules `shutdown -h +M` as a hard cap when
+ * the task has stop.max_runtime, runs `frugal agent --instance-dir DIR`,
+ * and powers the machine off when the agent exits or anything before it
+ * fails (a trap on EXIT): the instance is launched with
+ * InstanceInitiatedShutdownBehavior=terminate, so power-off ends it.
+ * Presigned URLs go in curl config files (curl -K), never on a command line.
+ */
+#ifndef FRUGAL_PROVIDER_AWSBOOT_H
+#define FRUGAL_PROVIDER_AWSBOOT_H
+
+#include <stdint.h>
+
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "spec/task.h"
+
+/* EC2 takes at most 16 KB of UserData before base64. */
+#define AWSBOOT_USERDATA_MAX 16384
+
+/* Write the tree under dir (files, directories, symbolic links; paths
+ * relative to dir) as a POSIX ustar archive at tar_path, with GNU long
+ * names for paths over 100 bytes. Owners are root, times and modes kept. */
+int awsboot_tar(const char *dir, const char *tar_path, struct error *err);
+
+/* secrets as NAME='value' lines for `set -a; . ./secrets.env`.
+ * FRUGAL_EINVAL for a name that is not an environment variable name.
+ * The caller wipes out. */
+int awsboot_secrets_env(const struct kvlist *secrets, struct strbuf *out, struct error *err);
+
+struct awsboot {
+	const char *job_id;
+	int attempt;
+	const char *token;
+	const char *frugal_bin;		/* frugal on the image, or NULL: fetch it */
+	const char *frugal_url;		/* presigned; with frugal_sha256 */
+	const char *frugal_sha256;
+	const char *agent_url;		/* presigned agent.json */
+	const char *workdir_url;	/* presigned workdir.tar, or NULL */
+	const char *secrets_url;	/* presigned secrets.env, or NULL */
+	const char *s3_endpoint;	/* AWS_ENDPOINT_URL_S3 for the agent, or NULL */
+	int64_t hard_limit_s;		/* shutdown -h +M after this; 0: none */
+	int64_t urls_expire_ms;		/* for the comment */
+};
+
+/* The UserData script. Caller frees. */
+char *awsboot_script(const struct awsboot *b);
+
+#endif
