@@ -9,7 +9,7 @@
 # No credentials from the developer's machine: a HOME of our own.
 export HOME=$TMP/userhome
 mkdir -p "$HOME"
-unset AWS_ACCESS_KEY_ID AWS_SHARED_CREDENTIALS_FILE GOOGLE_APPLICATION_CREDENTIALS \
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_PROFILE AWS_SHARED_CREDENTIALS_FILE GOOGLE_APPLICATION_CREDENTIALS \
 	LAMBDA_API_KEY RUNPOD_API_KEY FRUGAL_CATALOG_URL
 
 # py FILE 'python expression over d (the JSON document)': exits 1 when false.
@@ -186,7 +186,7 @@ run: echo train
 YAML
 write_config 'backends:
   local: {gpus: 8, gpu_type: A100, price_per_gpu_hour: 2.5}'
-export AWS_ACCESS_KEY_ID=AKIAEXAMPLE
+export AWS_ACCESS_KEY_ID=AKIAEXAMPLE AWS_SECRET_ACCESS_KEY=example-secret
 frugal check "$TMP/proj/big.yaml" --estimate 6h >"$TMP/check.out" 2>"$TMP/check.err" ||
 	fail "check exited $?: $(cat "$TMP/check.err")"
 grep -q "big.yaml: OK" "$TMP/check.out" || fail "check lost its OK line"
@@ -238,7 +238,7 @@ ok "launch --dry-run prints the estimate and candidates"
 # Without local A100s the plan fails as before, and says where it could run.
 write_config 'backends:
   local: {gpus: 0}'
-unset AWS_ACCESS_KEY_ID
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
 if frugal check "$TMP/proj/big.yaml" >"$TMP/nol.out" 2>"$TMP/nol.err"; then fail "check passed without any A100"; fi
 grep -q "cannot plan on backend 'local'" "$TMP/nol.err" || fail "plan error lost"
 grep -q "cheaper without credentials here: aws .*p4d.24xlarge" "$TMP/nol.err" ||
