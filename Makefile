@@ -35,6 +35,7 @@ asan: deps
 # As root, the Slurm tests run against a real cluster started for them.
 check: build
 	@tests/peers/prism-install || { [ -z "$$CI" ] && echo "make: Prism not installed: the API-spec tests will be skipped"; }
+	@tests/peers/aws-install || { [ -z "$$CI" ] && echo "make: s3rver not installed: its S3 tests will be skipped"; }
 	@tests/slurm/with-cluster $(MAKE) --no-print-directory test asan
 
 install: build

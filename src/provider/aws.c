@@ -122,6 +122,7 @@ static char *home_tag(const char *home)
 	return xasprintf("%08x", (unsigned)(h ^ (h >> 32)));
 }
 
+/* The backend state of p, made on first use (owner and home tags). */
 static struct aws *aws_of(struct provider *p)
 {
 	struct aws *a = p->priv;
@@ -145,6 +146,7 @@ static struct aws *aws_of(struct provider *p)
 	return a;
 }
 
+/* Free the backend state (the ops table's free). */
 static void aws_free(struct provider *p)
 {
 	struct aws *a = p->priv;
@@ -309,12 +311,15 @@ struct plan_ctx {
 	size_t blocked;		/* locations blocked in the store */
 };
 
+/* Optimizer callback: this backend plans on AWS offers only. */
 static int only_aws(void *ctx, enum backend_id b)
 {
 	(void)ctx;
 	return b == BACKEND_AWS;
 }
 
+/* Optimizer callback: a location outside backends.aws.regions, or blocked
+ * in the store (no capacity there recently), is left out; both are counted. */
 static int plan_blocked(void *ctx, const char *backend, const char *region, const char *zone)
 {
 	struct plan_ctx *pc = ctx;
@@ -330,11 +335,14 @@ static int plan_blocked(void *ctx, const char *backend, const char *region, cons
 	return 0;
 }
 
+/* FRUGAL_ENOTSUP naming a task key this backend does not support. */
 static int refuse(struct error *err, const char *key)
 {
 	return error_set(err, FRUGAL_ENOTSUP, "'%s' is not supported by backend aws yet", key);
 }
 
+/* plan: the cheapest AWS candidate that fits, not blocked, in the allowed
+ * regions (see the top of this file). */
 static int aws_plan(struct provider *p, const struct task *t, struct plan *ret,
 		    struct error *err)
 {
@@ -818,6 +826,7 @@ static char *region_of(struct provider *p, const char *token)
 	return region;
 }
 
+/* find: the live instance tagged with token, as "REGION/i-...", or none. */
 static int aws_find(struct provider *p, const char *token, char **ret_id, struct error *err)
 {
 	struct ec2_instances l = { 0 };
@@ -837,6 +846,7 @@ out:
 	return r;
 }
 
+/* Tag n of TagSpecification spec. */
 static void tag(struct kvlist *q, int spec, int n, const char *k, const char *v)
 {
 	char name[64];
@@ -948,6 +958,7 @@ static void params_release(struct kvlist *q)
 	kvlist_release(q);
 }
 
+/* launch: adopt, stage, RunInstances (see the top of this file). */
 static int aws_launch(struct provider *p, const struct launch_request *req, char **ret_id,
 		      struct error *err)
 {
@@ -1035,6 +1046,7 @@ static int launched_recently(struct provider *p, const char *token)
 	return at && time_now_ms() - at < NOT_FOUND_GRACE_MS;
 }
 
+/* EC2 instance state name -> enum instance_state. */
 static enum instance_state state_of(const char *s)
 {
 	if (!s || !strcmp(s, "pending"))
@@ -1044,6 +1056,7 @@ static enum instance_state state_of(const char *s)
 	return INSTANCE_GONE;	/* shutting-down, terminated, stopping, stopped */
 }
 
+/* describe: the state of the instance id (or of the one tagged token). */
 static int aws_describe(struct provider *p, const char *token, const char *id,
 			enum instance_state *ret, struct error *err)
 {
@@ -1102,6 +1115,8 @@ static int aws_stop(struct provider *p, const char *token, const char *id, struc
 	return 0;
 }
 
+/* notice: nothing to deliver either; the controller ends the instance at
+ * the deadline it recorded. */
 static int aws_notice(struct provider *p, const char *token, const char *id,
 		      int64_t deadline_ms, struct error *err)
 {
@@ -1165,6 +1180,8 @@ static void delete_secrets(struct provider *p, const char *token)
 	storage_free(st);
 }
 
+/* terminate: end the id and every instance tagged token; confirmed once
+ * each is shutting-down or terminated (see the top of this file). */
 static int aws_terminate(struct provider *p, const char *token, const char *id,
 			 struct error *err)
 {
@@ -1278,6 +1295,8 @@ static int aws_in_use(const struct provider *p)
 	return 0;
 }
 
+/* list: token -> what, of every instance and unattached volume tagged with
+ * this home, in the regions looked at (for gc). */
 static int aws_list(struct provider *p, struct kvlist *ret, struct error *err)
 {
 	struct aws *a = aws_of(p);

@@ -38,6 +38,7 @@ static void octal(char *field, size_t w, unsigned long long v)
 	}
 }
 
+/* Write len bytes to the archive. */
 static int tar_write(struct tar *t, const void *data, size_t len)
 {
 	if (fwrite(data, 1, len, t->f) != len)
@@ -109,6 +110,7 @@ static int tar_entry(struct tar *t, const char *name, const char *link, char typ
 	return tar_header(t, name, link, type, mode, size, mtime);
 }
 
+/* A regular file: its header, its bytes, the padding. */
 static int tar_file(struct tar *t, const char *path, const char *name, const struct stat *st)
 {
 	char buf[65536];

@@ -47,6 +47,7 @@ int ec2_new(const char *region, struct ec2 **ret, struct error *err)
 	return 0;
 }
 
+/* Free a client; NULL is fine. */
 void ec2_free(struct ec2 *e)
 {
 	if (!e)
@@ -57,6 +58,7 @@ void ec2_free(struct ec2 *e)
 	free(e);
 }
 
+/* The region the client calls. */
 const char *ec2_region(const struct ec2 *e)
 {
 	return e->region;
@@ -214,6 +216,7 @@ static void find_all(xmlNode *n, const char *name, xmlNode ***out, size_t *count
 	}
 }
 
+/* One <item> of an instancesSet into *in. */
 static void instance_from(xmlNode *item, struct ec2_instance *in)
 {
 	xmlNode *tags = child(item, "tagSet"), *t;
@@ -272,11 +275,13 @@ int ec2_parse_instances(const char *xml, size_t len, struct ec2_instances *out,
 	return 0;
 }
 
+/* The value of tag key (see ec2.h). */
 const char *ec2_instance_tag(const struct ec2_instance *i, const char *key)
 {
 	return kvlist_get(&i->tags, key);
 }
 
+/* Free a list of instances; l is empty afterwards. */
 void ec2_instances_release(struct ec2_instances *l)
 {
 	size_t i;
@@ -387,6 +392,7 @@ int ec2_parse_items(const char *xml, size_t len, const char *set, struct ec2_ite
 	return 0;
 }
 
+/* Free a list of items; l is empty afterwards. */
 void ec2_items_release(struct ec2_items *l)
 {
 	size_t i;

@@ -233,6 +233,7 @@ static int s3_open(struct storage *s, const char *rest, struct error *err)
 	return 0;
 }
 
+/* Free the driver state, credentials wiped. */
 static void s3_close(struct storage *s)
 {
 	struct s3 *s3 = priv_of(s);
@@ -264,6 +265,7 @@ static int64_t http_date_ms(const char *v)
 	return (int64_t)timegm(&tm) * 1000;
 }
 
+/* stat: HEAD; size and Last-Modified. */
 static int s3_stat(struct storage *s, const char *key, int64_t *ret_size, int64_t *ret_mtime_ms,
 		   struct error *err)
 {
@@ -298,6 +300,7 @@ out:
 	return r;
 }
 
+/* get: GET into memory, FRUGAL_ETOOBIG past max. */
 static int s3_get(struct storage *s, const char *key, size_t max, struct strbuf *out,
 		  struct error *err)
 {
@@ -427,6 +430,7 @@ out:
 	return r;
 }
 
+/* put: one PUT (no-overwrite: HEAD, then a conditional PUT). */
 static int s3_put(struct storage *s, const char *key, const void *data, size_t len,
 		  unsigned flags, struct error *err)
 {
@@ -657,6 +661,7 @@ out:
 	return r;
 }
 
+/* put_file: one PUT of the file, or a multipart upload when it is large. */
 static int s3_put_file(struct storage *s, const char *key, const char *local_path,
 		       unsigned flags, struct error *err)
 {
@@ -708,6 +713,7 @@ static int s3_append(struct storage *s, const char *key, const void *data, size_
 	return r;
 }
 
+/* read_at: a ranged GET. */
 static int s3_read_at(struct storage *s, const char *key, int64_t offset, size_t max,
 		      struct strbuf *out, struct error *err)
 {
@@ -761,6 +767,7 @@ static xmlChar *child_text(xmlNode *n, const char *name)
 	return NULL;
 }
 
+/* Listing order: by key. */
 static int entry_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct storage_entry *)a)->key,
@@ -832,6 +839,7 @@ static int list_page(struct storage *s, const struct http_response *rs, size_t r
 	return 0;
 }
 
+/* list: ListObjectsV2, every page, keys relative to the root, sorted. */
 static int s3_list(struct storage *s, const char *prefix, struct storage_list *out,
 		   struct error *err)
 {
@@ -868,6 +876,7 @@ static int s3_list(struct storage *s, const char *prefix, struct storage_list *o
 	return r;
 }
 
+/* del: DELETE; a missing key is fine. */
 static int s3_del(struct storage *s, const char *key, struct error *err)
 {
 	struct s3 *s3 = priv_of(s);

@@ -21,6 +21,7 @@
 #define INI_MAX (1 << 20)
 #define REFRESH_MARGIN_MS (5 * 60 * 1000)
 
+/* An environment variable, NULL when unset or empty. */
 static const char *env(const char *name)
 {
 	const char *v = getenv(name);
@@ -38,6 +39,7 @@ static char *aws_file(const char *var, const char *name)
 	return home ? xasprintf("%s/.aws/%s", home, name) : NULL;
 }
 
+/* s[0..n) without surrounding white space. Caller frees. */
 static char *trim(const char *s, size_t n)
 {
 	while (n && isspace((unsigned char)*s)) {
@@ -114,6 +116,7 @@ static char *config_get(const char *profile, const char *key)
 	return v;
 }
 
+/* The profile: AWS_PROFILE, AWS_DEFAULT_PROFILE, else "default". */
 static const char *profile_name(void)
 {
 	if (env("AWS_PROFILE"))
@@ -320,6 +323,7 @@ int aws_creds_refresh(const char *service, struct aws_creds *c, struct error *er
 	return 0;
 }
 
+/* Zero a secret, then free it. */
 static void wipe_free(char *s)
 {
 	if (s) {

@@ -33,6 +33,7 @@ struct pairs {
 	size_t n, alloc;
 };
 
+/* Append a pair (takes name and value). */
 static void pairs_add(struct pairs *l, char *name, char *value)
 {
 	XGROW(l->items, l->n + 1, l->alloc);
@@ -42,6 +43,7 @@ static void pairs_add(struct pairs *l, char *name, char *value)
 	l->n++;
 }
 
+/* Free every pair. */
 static void pairs_release(struct pairs *l)
 {
 	size_t i;
@@ -74,6 +76,7 @@ static int cmp_header(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
+/* Lower-case hex of n bytes, NUL-terminated. */
 static void to_hex(const unsigned char *bin, size_t n, char *hex)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -162,6 +165,7 @@ char *sigv4_uri_encode(const char *s, size_t len, int keep_slash)
 	return strbuf_detach(&sb, NULL);
 }
 
+/* The value of a hex digit, -1 for another character. */
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -292,6 +296,7 @@ static char *header_value(const char *v)
 	return strbuf_detach(&sb, NULL);
 }
 
+/* A lower-case copy of s. Caller frees. */
 static char *lower(const char *s)
 {
 	char *l = xstrdup(s), *c;

@@ -7,7 +7,7 @@
 #     every call is retried with backoff and the job still launches once.
 . "$(dirname "$0")/lib.sh"
 . "$FRUGAL_SRC/tests/peers/aws/lib.sh"
-start_moto
+start_moto --auth
 aws_config
 export FRUGAL_CONTROLLER_IDLE_EXIT=60s
 

@@ -12,7 +12,7 @@
 #     and nothing is left.
 . "$(dirname "$0")/lib.sh"
 . "$FRUGAL_SRC/tests/peers/aws/lib.sh"
-start_moto
+start_moto --auth
 start_proxy
 aws_config
 export FRUGAL_CONTROLLER_IDLE_EXIT=60s

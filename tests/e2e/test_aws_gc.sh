@@ -3,13 +3,10 @@
 # this FRUGAL_HOME that no live job owns are found (--dry-run lists them,
 # ends nothing) and ended; the live job's instance and the instances of
 # another FRUGAL_HOME (another frugal-home tag) are left alone.
-# gc also asks the local backend, which looks at every process of this
-# machine; so that other tests' local jobs are not collected, the real gc
-# runs in a PID namespace of its own (unshare), and only rows of backend
-# aws are looked at.
+# Only the rows of backend aws are looked at.
 . "$(dirname "$0")/lib.sh"
 . "$FRUGAL_SRC/tests/peers/aws/lib.sh"
-start_moto
+start_moto --auth
 aws_config
 
 cat > "$TMP/job.yaml" <<'YAML'
@@ -37,12 +34,7 @@ grep -q "xxxxxx-2.*volume us-east-1/$vol.*would end" "$TMP/dry" || fail "volume 
 [ "$(live_count)" = 3 ] || fail "--dry-run ended something"
 ok "gc --dry-run lists the orphan instance and volume only"
 
-if ! unshare --pid --fork --mount-proc true 2>/dev/null; then
-	frugal cancel "$job" >/dev/null
-	echo "skipped: the real gc needs a PID namespace (unshare) on a shared machine"
-	exit 77
-fi
-unshare --pid --fork --mount-proc "$FRUGAL_BIN" gc > "$TMP/gc" || fail "gc: $(cat "$TMP/gc")"
+frugal gc > "$TMP/gc" || fail "gc: $(cat "$TMP/gc")"
 state() { instances_json | python3 -c "import json,sys; print({i['id']: i['state'] for i in json.load(sys.stdin)}['$1'])"; }
 [ "$(state "$orphan")" = terminated ] || fail "orphan is $(state "$orphan")"
 [ "$(state "$live")" = running ] || fail "the live job's instance is $(state "$live")"

@@ -288,6 +288,7 @@ static void test_imds_credentials(void **state)
 struct got {
 	int fired;
 	struct notice n;
+	uv_loop_t *loop;
 };
 
 static void on_notice(void *arg, const struct notice *n)
@@ -296,6 +297,7 @@ static void on_notice(void *arg, const struct notice *n)
 
 	g->fired++;
 	g->n = *n;
+	uv_stop(g->loop);
 }
 
 static void on_give_up(uv_timer_t *t)
@@ -307,7 +309,7 @@ static void test_notice_source(void **state)
 {
 	uv_loop_t loop;
 	uv_timer_t limit;
-	struct got g = { 0, { "", 0 } };
+	struct got g = { 0, { "", 0 }, &loop };
 	struct notice_source *s;
 	char *path;
 	int64_t t0;

@@ -53,15 +53,19 @@ aws_cleanup() {
 }
 trap aws_cleanup EXIT
 
-# start_moto: moto on MOTO_PORT with authentication on: after the three
-# IAM calls that make the test's user, its access key and its policy,
-# moto checks every request's SigV4 signature (and IAM policy), so a
-# wrongly signed request of frugal's fails the test. Then the bucket, the
-# instance profile, and the AWS environment (AWS_ENDPOINT_URL, the keys).
+# start_moto [--auth]: moto on MOTO_PORT, an IAM user for the test, the
+# bucket, the instance profile, and the AWS environment (AWS_ENDPOINT_URL,
+# the user's keys). With --auth, after the three IAM calls that make the
+# user, its access key and its policy, moto checks every request's SigV4
+# signature (and IAM policy): a wrongly signed request of frugal's fails
+# the test. (moto 5 rejects correctly signed S3 listings whose prefix has
+# a '/' - botocore's too - so tests that list with such prefixes run
+# without --auth.)
 start_moto() {
-	local keys
+	local keys auth=
+	[ "${1:-}" = --auth ] && auth=3
 	MOTO_PORT=$(free_port)
-	INITIAL_NO_AUTH_ACTION_COUNT=3 python3 -m moto.server -H 127.0.0.1 -p "$MOTO_PORT" \
+	INITIAL_NO_AUTH_ACTION_COUNT=${auth:-inf} python3 -m moto.server -H 127.0.0.1 -p "$MOTO_PORT" \
 		> "$TMP/moto.log" 2>&1 &
 	AWS_PIDS="$AWS_PIDS $!"
 	MOTO_URL=http://127.0.0.1:$MOTO_PORT
@@ -190,6 +194,17 @@ s3_get() {
 import boto3, os, sys
 s3 = boto3.client('s3', endpoint_url='$MOTO_URL', region_name='us-east-1')
 sys.stdout.write(s3.get_object(Bucket='$AWS_BUCKET', Key=sys.argv[1])['Body'].read().decode())" "$1"
+}
+
+# s3_has KEY: 0 when the object exists (a HEAD; works with --auth).
+s3_has() {
+	python3 -c "
+import boto3, sys
+s3 = boto3.client('s3', endpoint_url='$MOTO_URL', region_name='us-east-1')
+try:
+    s3.head_object(Bucket='$AWS_BUCKET', Key=sys.argv[1])
+except Exception:
+    sys.exit(1)" "$1"
 }
 
 # s3_keys PREFIX: the keys under PREFIX, one a line.
