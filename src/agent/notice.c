@@ -159,69 +159,7 @@ const struct notice_source_ops notice_local_ops = {
 	.stop = local_stop,
 };
 
-/* ---- sigusr1: SIGUSR1 to the agent --------------------------------------------- */
-
-struct sigusr1_notice {
-	uv_signal_t sig;
-	struct notice_source *s;	/* NULL once stopped */
-	int fired;
-};
-
-static void on_sigusr1(uv_signal_t *h, int signum)
-{
-	struct sigusr1_notice *u = h->data;
-	struct notice n;
-
-	(void)signum;
-	if (u->fired || !u->s)
-		return;
-	u->fired = 1;
-	memset(&n, 0, sizeof(n));
-	set_source(&n, "SIGUSR1");
-	u->s->fn(u->s->arg, &n);
-}
-
-static void on_sigusr1_closed(uv_handle_t *h)
-{
-	free(h->data);
-}
-
-static void sigusr1_stop(struct notice_source *s)
-{
-	struct sigusr1_notice *u = s->priv;
-
-	if (!u)
-		return;
-	u->s = NULL;
-	s->priv = NULL;
-	uv_close((uv_handle_t *)&u->sig, on_sigusr1_closed);
-}
-
-static int sigusr1_start(struct notice_source *s, struct error *err)
-{
-	struct sigusr1_notice *u = xcalloc(1, sizeof(*u));
-	int r;
-
-	u->s = s;
-	uv_signal_init(s->loop, &u->sig);
-	u->sig.data = u;
-	s->priv = u;
-	r = uv_signal_start(&u->sig, on_sigusr1, SIGUSR1);
-	if (r < 0) {
-		error_set(err, FRUGAL_EIO, "cannot watch SIGUSR1: %s", uv_strerror(r));
-		sigusr1_stop(s);
-		return FRUGAL_EIO;
-	}
-	return 0;
-}
-
-const struct notice_source_ops notice_sigusr1_ops = {
-	.name = "sigusr1",
-	.start = sigusr1_start,
-	.stop = sigusr1_stop,
-};
-
-/* ---- sigterm: SIGTERM to the agent, where the scheduler means "leave" ----------- */
+/* ---- signals: SIGUSR1 (Slurm's --signal) and SIGTERM (schedulers) ------------ */
 
 /* The window of a SIGTERM notice: NOTICE_SIGTERM_WINDOW_ENV seconds from
  * now, or none (recovery.notice_grace) when it is unset or not a number. */
@@ -239,65 +177,83 @@ static int64_t sigterm_deadline(void)
 	return time_now_ms() + (int64_t)secs * 1000;
 }
 
-struct sigterm_notice {
+/* One signal watched as a notice source. */
+struct signal_notice {
 	uv_signal_t sig;
 	struct notice_source *s;	/* NULL once stopped */
 	int fired;
 };
 
-static void on_sigterm(uv_signal_t *h, int signum)
+static void on_notice_signal(uv_signal_t *h, int signum)
 {
-	struct sigterm_notice *u = h->data;
+	struct signal_notice *u = h->data;
 	struct notice n;
 
-	(void)signum;
 	if (u->fired || !u->s)
 		return;
 	u->fired = 1;
 	memset(&n, 0, sizeof(n));
-	set_source(&n, "SIGTERM");
-	n.deadline_ms = sigterm_deadline();
+	set_source(&n, signum == SIGTERM ? "SIGTERM" : "SIGUSR1");
+	if (signum == SIGTERM)
+		n.deadline_ms = sigterm_deadline();
 	u->s->fn(u->s->arg, &n);
 }
 
-static void on_sigterm_closed(uv_handle_t *h)
+static void on_signal_closed(uv_handle_t *h)
 {
 	free(h->data);
 }
 
-static void sigterm_stop(struct notice_source *s)
+static void signal_stop(struct notice_source *s)
 {
-	struct sigterm_notice *u = s->priv;
+	struct signal_notice *u = s->priv;
 
 	if (!u)
 		return;
 	u->s = NULL;
 	s->priv = NULL;
-	uv_close((uv_handle_t *)&u->sig, on_sigterm_closed);
+	uv_close((uv_handle_t *)&u->sig, on_signal_closed);
 }
 
-static int sigterm_start(struct notice_source *s, struct error *err)
+static int signal_start(struct notice_source *s, int signum, struct error *err)
 {
-	struct sigterm_notice *u = xcalloc(1, sizeof(*u));
+	struct signal_notice *u = xcalloc(1, sizeof(*u));
 	int r;
 
 	u->s = s;
 	uv_signal_init(s->loop, &u->sig);
 	u->sig.data = u;
 	s->priv = u;
-	r = uv_signal_start(&u->sig, on_sigterm, SIGTERM);
+	r = uv_signal_start(&u->sig, on_notice_signal, signum);
 	if (r < 0) {
-		error_set(err, FRUGAL_EIO, "cannot watch SIGTERM: %s", uv_strerror(r));
-		sigterm_stop(s);
+		error_set(err, FRUGAL_EIO, "cannot watch %s: %s",
+			  signum == SIGTERM ? "SIGTERM" : "SIGUSR1", uv_strerror(r));
+		signal_stop(s);
 		return FRUGAL_EIO;
 	}
 	return 0;
 }
 
+static int sigusr1_start(struct notice_source *s, struct error *err)
+{
+	return signal_start(s, SIGUSR1, err);
+}
+
+static int sigterm_start(struct notice_source *s, struct error *err)
+{
+	return signal_start(s, SIGTERM, err);
+}
+
+const struct notice_source_ops notice_sigusr1_ops = {
+	.name = "sigusr1",
+	.start = sigusr1_start,
+	.stop = signal_stop,
+};
+
 const struct notice_source_ops notice_sigterm_ops = {
 	.name = "sigterm",
 	.start = sigterm_start,
-	.stop = sigterm_stop,
+	.stop = signal_stop,
 };
 
 /* ---- which sources, lifecycle ------------------------------------------------- */
