@@ -12,17 +12,12 @@
 /* 1 when token "<job>-<n>" names an attempt that is still live. */
 static int token_live(struct store *st, const char *token)
 {
-	const char *dash = strrchr(token, '-');
 	struct attempt a;
 	char job[JOB_ID_MAX];
 	int n, live;
 
-	if (!dash || (size_t)(dash - token) >= sizeof(job))
-		return 0;
-	memcpy(job, token, (size_t)(dash - token));
-	job[dash - token] = '\0';
-	n = atoi(dash + 1);
-	if (store_attempt_get(st, job, n, &a, NULL) < 0)
+	if (provider_token_split(token, job, sizeof(job), &n) < 0 ||
+	    store_attempt_get(st, job, n, &a, NULL) < 0)
 		return 0;
 	live = a.ended_at == 0;
 	attempt_release(&a);

@@ -209,31 +209,13 @@ static int client(struct provider *p, const char *region, struct ec2 **ret, stru
 	return 0;
 }
 
-/* Split token "JOB-N"; 0 or FRUGAL_EINVAL. */
-static int token_split(const char *token, char *job, size_t size, int *ret_n)
-{
-	const char *dash = token ? strrchr(token, '-') : NULL;
-	char *end = NULL;
-	long n;
-
-	if (!dash || dash == token || (size_t)(dash - token) >= size)
-		return FRUGAL_EINVAL;
-	n = strtol(dash + 1, &end, 10);
-	if (*end || n < 1)
-		return FRUGAL_EINVAL;
-	memcpy(job, token, (size_t)(dash - token));
-	job[dash - token] = '\0';
-	*ret_n = (int)n;
-	return 0;
-}
-
 /* The attempt of token in the caller's store (0), or FRUGAL_ENOTFOUND. */
 static int attempt_of(struct provider *p, const char *token, struct attempt *ret)
 {
 	char job[JOB_ID_MAX];
 	int n;
 
-	if (!p->st || token_split(token, job, sizeof(job), &n) < 0)
+	if (!p->st || provider_token_split(token, job, sizeof(job), &n) < 0)
 		return FRUGAL_ENOTFOUND;
 	return store_attempt_get(p->st, job, n, ret, NULL);
 }
@@ -421,14 +403,6 @@ static int aws_plan(struct provider *p, const struct task *t, struct plan *ret,
 				*o->zone ? o->zone : o->region);
 	candidate_list_release(&l);
 	*ret = pl;
-	return 0;
-}
-
-/* EC2 queues nothing: an attempt asks for its machine at launch. */
-static int aws_reserve(struct provider *p, const struct task *t,
-		       const struct attempt_list *live, char **ret_gpus, struct error *err)
-{
-	*ret_gpus = xstrdup("");
 	return 0;
 }
 
@@ -1171,7 +1145,7 @@ static void delete_secrets(struct provider *p, const char *token)
 	char job[JOB_ID_MAX], *key;
 	int n;
 
-	if (!url || strncmp(url, "s3://", 5) || token_split(token, job, sizeof(job), &n) < 0 ||
+	if (!url || strncmp(url, "s3://", 5) || provider_token_split(token, job, sizeof(job), &n) < 0 ||
 	    storage_open(url, &st, NULL) < 0)
 		return;
 	key = xasprintf("jobs/%s/attempts/%d/secrets.env", job, n);
@@ -1365,7 +1339,7 @@ static int aws_list(struct provider *p, struct kvlist *ret, struct error *err)
 const struct provider_ops aws_provider_ops = {
 	.name = "aws",
 	.plan = aws_plan,
-	.reserve = aws_reserve,
+	.reserve = provider_reserve_none,
 	.launch = aws_launch,
 	.find = aws_find,
 	.describe = aws_describe,

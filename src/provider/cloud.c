@@ -238,23 +238,6 @@ const char *cloud_token_of(const char *tag, const char *name)
 	return name + 8 + tl;
 }
 
-int cloud_token_split(const char *token, char *job, size_t size, int *ret_n)
-{
-	const char *dash = token ? strrchr(token, '-') : NULL;
-	char *end = NULL;
-	long n;
-
-	if (!dash || dash == token || (size_t)(dash - token) >= size)
-		return FRUGAL_EINVAL;
-	n = strtol(dash + 1, &end, 10);
-	if (!dash[1] || *end || n < 1)
-		return FRUGAL_EINVAL;
-	memcpy(job, token, (size_t)(dash - token));
-	job[dash - token] = '\0';
-	*ret_n = (int)n;
-	return 0;
-}
-
 /* ---- the stage ---------------------------------------------------------------------- */
 
 char *cloud_stage_dir(const char *home, const char *backend, const char *token)
@@ -906,7 +889,7 @@ void cloud_mirror_stage(const struct ssh_target *t, struct storage **st,
 	int k, final = 0;
 
 	if (!sync_due(marks, n, token, interval_s) || !cloud_ctl_storage(p, st) ||
-	    cloud_token_split(token, job, sizeof(job), &k) < 0 ||
+	    provider_token_split(token, job, sizeof(job), &k) < 0 ||
 	    fs_read_file(path, 1 << 16, &text, NULL) < 0 ||
 	    !(o = json_loadb(text.buf, text.len, 0, NULL)) ||
 	    !json_is_string(json_object_get(o, "remote_root")))

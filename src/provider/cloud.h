@@ -97,8 +97,6 @@ char *cloud_home_tag(const char *home);
 char *cloud_name(const char *tag, const char *token);
 /* The token in a name made by cloud_name with tag, or NULL. */
 const char *cloud_token_of(const char *tag, const char *name);
-/* "JOB-N" -> JOB and N; FRUGAL_EINVAL when it is not a token. */
-int cloud_token_split(const char *token, char *job, size_t size, int *ret_n);
 
 /* ---- the stage ---- */
 

@@ -402,14 +402,6 @@ out:
 	return r;
 }
 
-/* ops.reserve: nothing to hand out; a VM has its GPUs to itself. */
-static int gcp_reserve(struct provider *p, const struct task *t, const struct attempt_list *live,
-		       char **ret_gpus, struct error *err)
-{
-	*ret_gpus = xstrdup("");	/* a VM of its own: nothing to share */
-	return 0;
-}
-
 /* ---- launch ------------------------------------------------------------------------------ */
 
 /* The job's storage (gs://), opened once per URL. */
@@ -998,7 +990,7 @@ static int gcp_list(struct provider *p, struct kvlist *ret, struct error *err)
 const struct provider_ops gcp_provider_ops = {
 	.name = "gcp",
 	.plan = gcp_plan,
-	.reserve = gcp_reserve,
+	.reserve = provider_reserve_none,
 	.launch = gcp_launch,
 	.find = gcp_find,
 	.describe = gcp_describe,

@@ -10,24 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* "JOB-N" into JOB and N (N from 1). */
-int k8s_token_split(const char *token, char *job, size_t size, int *ret_n)
-{
-	const char *dash = token ? strrchr(token, '-') : NULL;
-	char *end = NULL;
-	long n;
-
-	if (!dash || dash == token || (size_t)(dash - token) >= size)
-		return FRUGAL_EINVAL;
-	n = strtol(dash + 1, &end, 10);
-	if (*end || n < 1 || n > 1000000)
-		return FRUGAL_EINVAL;
-	memcpy(job, token, (size_t)(dash - token));
-	job[dash - token] = '\0';
-	*ret_n = (int)n;
-	return 0;
-}
-
 /* metadata.KEY as a string. */
 const char *k8s_meta_str(const json_t *obj, const char *key)
 {
@@ -83,7 +65,7 @@ static char *selector_of(const struct k8s_ns *n, const char *token)
 	char job[128], *sel, *enc, *q;
 	int a;
 
-	if (token && k8s_token_split(token, job, sizeof(job), &a) == 0)
+	if (token && provider_token_split(token, job, sizeof(job), &a) == 0)
 		sel = xasprintf(K8S_LABEL_JOB "=%s," K8S_LABEL_ATTEMPT "=%d," K8S_LABEL_HOME "=%s",
 				job, a, n->home_tag);
 	else

@@ -29,8 +29,6 @@ struct k8s_ns {
 	const char *home_tag;
 };
 
-/* Split a ledger token "JOB-N"; 0 or FRUGAL_EINVAL. */
-int k8s_token_split(const char *token, char *job, size_t size, int *ret_n);
 
 /* metadata.KEY of obj as a string, or NULL. */
 const char *k8s_meta_str(const json_t *obj, const char *key);

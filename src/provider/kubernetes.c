@@ -371,14 +371,6 @@ static int kube_plan(struct provider *p, const struct task *t, struct plan *ret,
 	return 0;
 }
 
-/* Kubernetes queues: there is always room to submit. */
-static int kube_reserve(struct provider *p, const struct task *t,
-			const struct attempt_list *live, char **ret_gpus, struct error *err)
-{
-	*ret_gpus = xstrdup("");
-	return 0;
-}
-
 /* ---- launch ----------------------------------------------------------------------- */
 
 /* url on the controller's storage, as the pod sees it. Caller frees. */
@@ -679,7 +671,7 @@ static int view_of(struct kube *k, const char *name, const char *token, json_t *
 	int a, r;
 
 	*ret_job = *ret_pods = NULL;
-	if (k8s_token_split(token, job, sizeof(job), &a) < 0)
+	if (provider_token_split(token, job, sizeof(job), &a) < 0)
 		return error_set(err, FRUGAL_EINVAL, "'%s' is not a frugal token", token);
 	if ((r = snapshot(k, err)) < 0)
 		return fetch(k, name, token, ret_job, ret_pods, err);
@@ -716,7 +708,7 @@ static int record_disruption(struct provider *p, const char *token, const struct
 	char job[128];
 	int n, recorded = 0;
 
-	if (!p->st || k8s_token_split(token, job, sizeof(job), &n) < 0 ||
+	if (!p->st || provider_token_split(token, job, sizeof(job), &n) < 0 ||
 	    store_attempt_get(p->st, job, n, &a, NULL) < 0)
 		return 0;
 	if (!a.notice_deadline && !a.ended_at &&
@@ -842,7 +834,7 @@ static void pod_log_fallback(struct kube *k, const char *token, const struct k8s
 	const char *line;
 	int n;
 
-	if (!v->pod[0] || !k->storage_root || k8s_token_split(token, job, sizeof(job), &n) < 0)
+	if (!v->pod[0] || !k->storage_root || provider_token_split(token, job, sizeof(job), &n) < 0)
 		return;
 	if (!k->st && storage_open(k->storage_url, &k->st, NULL) < 0)
 		return;
@@ -1001,7 +993,7 @@ out:
 const struct provider_ops kubernetes_provider_ops = {
 	.name = "kubernetes",
 	.plan = kube_plan,
-	.reserve = kube_reserve,
+	.reserve = provider_reserve_none,
 	.launch = kube_launch,
 	.find = kube_find,
 	.describe = kube_describe,

@@ -460,14 +460,6 @@ out:
 	return r;
 }
 
-/* Lambda starts machines of any kind as they are launched. */
-static int lambda_reserve(struct provider *p, const struct task *t,
-			  const struct attempt_list *live, char **ret_gpus, struct error *err)
-{
-	*ret_gpus = xstrdup("");
-	return 0;
-}
-
 /* ---- find, launch ----------------------------------------------------------------- */
 
 /* The instance named for token that is not terminated (GET /instances). */
@@ -809,7 +801,7 @@ static int lambda_describe(struct provider *p, const char *token, const char *id
 	if (*ret == INSTANCE_GONE) {
 		/* Lost without a final status: the machine, not the job. */
 		struct storage *st = cloud_ctl_storage(p, &l->ctl);
-		if (st && cloud_token_split(token, job, sizeof(job), &n) == 0)
+		if (st && provider_token_split(token, job, sizeof(job), &n) == 0)
 			cloud_mark_vanished(st, job, n, "the machine disappeared: the Lambda instance"
 					    " was terminated outside frugal", NULL);
 		goto out;
@@ -1025,7 +1017,7 @@ static int lambda_list(struct provider *p, struct kvlist *ret, struct error *err
 const struct provider_ops lambda_provider_ops = {
 	.name = "lambda",
 	.plan = lambda_plan,
-	.reserve = lambda_reserve,
+	.reserve = provider_reserve_none,
 	.launch = lambda_launch,
 	.find = lambda_find,
 	.describe = lambda_describe,

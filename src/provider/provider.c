@@ -136,3 +136,27 @@ int provider_write_agent_json(const char *dir, const struct launch_request *req,
 	free(outd);
 	return r;
 }
+
+int provider_token_split(const char *token, char *job, size_t size, int *ret_n)
+{
+	const char *dash = token ? strrchr(token, '-') : NULL;
+	char *end = NULL;
+	long n;
+
+	if (!dash || dash == token || (size_t)(dash - token) >= size || !dash[1])
+		return FRUGAL_EINVAL;
+	n = strtol(dash + 1, &end, 10);
+	if (*end || n < 1 || n > 1000000)
+		return FRUGAL_EINVAL;
+	memcpy(job, token, (size_t)(dash - token));
+	job[dash - token] = '\0';
+	*ret_n = (int)n;
+	return 0;
+}
+
+int provider_reserve_none(struct provider *p, const struct task *t,
+			  const struct attempt_list *live, char **ret_gpus, struct error *err)
+{
+	*ret_gpus = xstrdup("");
+	return 0;
+}

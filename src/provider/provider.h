@@ -102,6 +102,15 @@ struct provider {
 	void *priv;
 };
 
+/* Split a ledger token "JOB-N" into JOB (size bytes at most) and N >= 1;
+ * 0 or FRUGAL_EINVAL. */
+int provider_token_split(const char *token, char *job, size_t size, int *ret_n);
+
+/* ops.reserve for backends whose own scheduler or cloud hands out
+ * capacity (nothing to reserve here): always room, no local GPU ids. */
+int provider_reserve_none(struct provider *p, const struct task *t,
+			  const struct attempt_list *live, char **ret_gpus, struct error *err);
+
 /* Names of all backends known to this build, NULL-terminated. */
 extern const char *const provider_names[];
 

@@ -343,14 +343,6 @@ out:
 	return r;
 }
 
-/* Runpod places pods as they are created: nothing to reserve. */
-static int runpod_reserve(struct provider *p, const struct task *t,
-			  const struct attempt_list *live, char **ret_gpus, struct error *err)
-{
-	*ret_gpus = xstrdup("");
-	return 0;
-}
-
 /* ---- find, launch -------------------------------------------------------------------- */
 
 /* The pod named for token that is not terminated, into *ret (found: 1). */
@@ -605,7 +597,7 @@ static int runpod_describe(struct provider *p, const char *token, const char *id
 
 		snprintf(why, sizeof(why), "the machine disappeared: the Runpod pod is %s%s",
 			 found ? pod.status : "gone", pod.interruptible ? " (interruptible)" : "");
-		if (st && cloud_token_split(token, job, sizeof(job), &n) == 0)
+		if (st && provider_token_split(token, job, sizeof(job), &n) == 0)
 			cloud_mark_vanished(st, job, n, why, NULL);
 		goto out;
 	}
@@ -749,7 +741,7 @@ static int runpod_list(struct provider *p, struct kvlist *ret, struct error *err
 const struct provider_ops runpod_provider_ops = {
 	.name = "runpod",
 	.plan = runpod_plan,
-	.reserve = runpod_reserve,
+	.reserve = provider_reserve_none,
 	.launch = runpod_launch,
 	.find = runpod_find,
 	.describe = runpod_describe,

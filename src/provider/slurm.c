@@ -614,24 +614,6 @@ out:
 
 /* ---- the job's files on the shared filesystem -------------------------------- */
 
-/* Split token "JOB-N"; 0 or FRUGAL_EINVAL. */
-static int token_split(const char *token, char *job, size_t size, int *ret_n)
-{
-	const char *dash = token ? strrchr(token, '-') : NULL;
-	char *end = NULL;
-	long n;
-
-	if (!dash || dash == token || (size_t)(dash - token) >= size)
-		return FRUGAL_EINVAL;
-	n = strtol(dash + 1, &end, 10);
-	if (*end || n < 1)
-		return FRUGAL_EINVAL;
-	memcpy(job, token, (size_t)(dash - token));
-	job[dash - token] = '\0';
-	*ret_n = (int)n;
-	return 0;
-}
-
 static char *job_dir(const struct slurm *s, const char *job)
 {
 	return xasprintf("%s/%s", s->work_root, job);
@@ -686,7 +668,7 @@ static int job_attempt(const struct slurm *s, const char *job, const char *token
 	char tjob[128];
 	int n = 0, given;
 
-	if (token_split(j->name, tjob, sizeof(tjob), &n) < 0 || strcmp(tjob, job) ||
+	if (provider_token_split(j->name, tjob, sizeof(tjob), &n) < 0 || strcmp(tjob, job) ||
 	    strcmp(j->name, token))
 		return 0;
 	given = run_attempt(s, job, j->id, j->restarts);
@@ -906,14 +888,6 @@ static int slurm_plan(struct provider *p, const struct task *t, struct plan *ret
 	pl.price_per_hour = rq.price;
 	pl.capacity = xstrdup("queued by Slurm");
 	*ret = pl;
-	return 0;
-}
-
-/* Slurm queues: there is always room to submit. */
-static int slurm_reserve(struct provider *p, const struct task *t,
-			 const struct attempt_list *live, char **ret_gpus, struct error *err)
-{
-	*ret_gpus = xstrdup("");
 	return 0;
 }
 
@@ -1276,7 +1250,7 @@ static int find_job(struct slurm *s, const char *token, struct sjob *ret, struct
 
 	if ((r = job_by_name(s, token, ret, err)) < 0 || ret->found)
 		return r;
-	if (token_split(token, job, sizeof(job), &n) == 0) {
+	if (provider_token_split(token, job, sizeof(job), &n) == 0) {
 		char *runs = xasprintf("%s/%s/runs", s->work_root, job);
 		char **names = NULL;
 		size_t k = 0, i;
@@ -1333,7 +1307,7 @@ static int slurm_describe(struct provider *p, const char *token, const char *id,
 	if ((r = slurm_get(p, &s, err)) < 0 || (r = lookup(s, token, id, &j, err)) < 0)
 		return r;
 	*ret = INSTANCE_GONE;
-	if (!j.found || token_split(token, job, sizeof(job), &n) < 0 ||
+	if (!j.found || provider_token_split(token, job, sizeof(job), &n) < 0 ||
 	    job_attempt(s, job, token, &j) != n)
 		return 0;
 	if (state_pending(j.state))
@@ -1377,7 +1351,7 @@ static int slurm_stop(struct provider *p, const char *token, const char *id,
 
 	if ((r = slurm_get(p, &s, err)) < 0 || (r = lookup(s, token, id, &j, err)) < 0)
 		return r;
-	if (!j.found || token_split(token, job, sizeof(job), &n) < 0 ||
+	if (!j.found || provider_token_split(token, job, sizeof(job), &n) < 0 ||
 	    job_attempt(s, job, token, &j) != n)
 		return 0;
 	if (state_pending(j.state))
@@ -1400,7 +1374,7 @@ static int slurm_notice(struct provider *p, const char *token, const char *id,
 
 	if ((r = slurm_get(p, &s, err)) < 0 || (r = lookup(s, token, id, &j, err)) < 0)
 		return r;
-	if (token_split(token, job, sizeof(job), &n) < 0 || !j.found ||
+	if (provider_token_split(token, job, sizeof(job), &n) < 0 || !j.found ||
 	    job_attempt(s, job, token, &j) != n || strcmp(j.state, "RUNNING"))
 		return error_set(err, FRUGAL_ENOTFOUND, "the agent of %s is not running in Slurm",
 				 token);
@@ -1432,7 +1406,7 @@ static int slurm_terminate(struct provider *p, const char *token, const char *id
 
 	if ((r = slurm_get(p, &s, err)) < 0)
 		return r;
-	if (token_split(token, job, sizeof(job), &n) < 0)
+	if (provider_token_split(token, job, sizeof(job), &n) < 0)
 		return error_set(err, FRUGAL_EINVAL, "'%s' is not a frugal token", token);
 	if ((r = lookup(s, token, id, &j, err)) < 0)
 		return r;
@@ -1574,7 +1548,7 @@ size_t slurm_offers(const struct config *cfg, struct slurm_offer *ret, size_t ma
 const struct provider_ops slurm_provider_ops = {
 	.name = "slurm",
 	.plan = slurm_plan,
-	.reserve = slurm_reserve,
+	.reserve = provider_reserve_none,
 	.launch = slurm_launch,
 	.find = slurm_find,
 	.describe = slurm_describe,

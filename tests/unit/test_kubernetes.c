@@ -678,14 +678,14 @@ static void test_tokens(void **state)
 	char job[16];
 	int n = 0;
 
-	assert_int_equal(k8s_token_split("k3m9xq-12", job, sizeof(job), &n), 0);
+	assert_int_equal(provider_token_split("k3m9xq-12", job, sizeof(job), &n), 0);
 	assert_string_equal(job, "k3m9xq");
 	assert_int_equal(n, 12);
-	assert_int_equal(k8s_token_split("k3m9xq", job, sizeof(job), &n), FRUGAL_EINVAL);
-	assert_int_equal(k8s_token_split("-1", job, sizeof(job), &n), FRUGAL_EINVAL);
-	assert_int_equal(k8s_token_split("a-0", job, sizeof(job), &n), FRUGAL_EINVAL);
-	assert_int_equal(k8s_token_split("a-1x", job, sizeof(job), &n), FRUGAL_EINVAL);
-	assert_int_equal(k8s_token_split("waytoolongforthebuffer-1", job, sizeof(job), &n),
+	assert_int_equal(provider_token_split("k3m9xq", job, sizeof(job), &n), FRUGAL_EINVAL);
+	assert_int_equal(provider_token_split("-1", job, sizeof(job), &n), FRUGAL_EINVAL);
+	assert_int_equal(provider_token_split("a-0", job, sizeof(job), &n), FRUGAL_EINVAL);
+	assert_int_equal(provider_token_split("a-1x", job, sizeof(job), &n), FRUGAL_EINVAL);
+	assert_int_equal(provider_token_split("waytoolongforthebuffer-1", job, sizeof(job), &n),
 			 FRUGAL_EINVAL);
 }
 

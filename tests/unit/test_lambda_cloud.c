@@ -125,11 +125,11 @@ static void test_names(void **state)
 	assert_null(cloud_token_of("00000000", name));
 	assert_null(cloud_token_of(tag, "my-own-instance"));
 	assert_null(cloud_token_of(tag, NULL));
-	assert_int_equal(cloud_token_split("abc123-2", job, sizeof(job), &n), 0);
+	assert_int_equal(provider_token_split("abc123-2", job, sizeof(job), &n), 0);
 	assert_string_equal(job, "abc123");
 	assert_int_equal(n, 2);
-	assert_int_equal(cloud_token_split("abc123-", job, sizeof(job), &n), FRUGAL_EINVAL);
-	assert_int_equal(cloud_token_split("abc", job, sizeof(job), &n), FRUGAL_EINVAL);
+	assert_int_equal(provider_token_split("abc123-", job, sizeof(job), &n), FRUGAL_EINVAL);
+	assert_int_equal(provider_token_split("abc", job, sizeof(job), &n), FRUGAL_EINVAL);
 	free(name);
 	free(tag);
 }
