@@ -23,6 +23,8 @@ void duration_format(int64_t seconds, char *buf, size_t len);
 void time_format_iso(int64_t ms, char *buf, size_t len);
 /* Local "2026-11-22 08:15:03" for tables. */
 void time_format_local(int64_t ms, char *buf, size_t len);
+/* The start of the current month (UTC, the 1st at 00:00), Unix ms. */
+int64_t time_month_start_ms(void);
 /* Sleep for ms milliseconds (restarts on EINTR). */
 void time_sleep_ms(int64_t ms);
 

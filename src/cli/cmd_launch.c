@@ -25,19 +25,6 @@ static void usage(FILE *out)
 		"                     [--method grid|random --trials N --seed S] (and launch's options)\n");
 }
 
-static int valid_env_name(const char *s, size_t len)
-{
-	size_t i;
-
-	if (!len || (s[0] >= '0' && s[0] <= '9'))
-		return 0;
-	for (i = 0; i < len; i++)
-		if (!(s[i] == '_' || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= '0' && s[i] <= '9')))
-			return 0;
-	return 1;
-}
-
 /* Every secret the task names gets its value: --secret K=V, the task
  * file's literal, or the launching environment. */
 static int collect_secrets(struct task *t, const struct kvlist *given, struct kvlist *values)
@@ -197,7 +184,7 @@ int cli_launch_main(int argc, char **argv, int sweep)
 			}
 			break;
 		case 'e':
-			if (!eq || !valid_env_name(optarg, (size_t)(eq - optarg))) {
+			if (!eq || !env_name_valid(optarg, (size_t)(eq - optarg))) {
 				cli_error("--env wants NAME=VALUE, got '%s'", optarg);
 				goto out;
 			}
@@ -210,7 +197,7 @@ int cli_launch_main(int argc, char **argv, int sweep)
 		case 's': {
 			size_t klen = eq ? (size_t)(eq - optarg) : strlen(optarg);
 			char *k;
-			if (!valid_env_name(optarg, klen)) {
+			if (!env_name_valid(optarg, klen)) {
 				cli_error("--secret wants NAME or NAME=VALUE with NAME a variable name");
 				goto out;
 			}

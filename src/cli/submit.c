@@ -56,18 +56,6 @@ double cli_estimate(const struct task *t, const struct plan *pl, int64_t default
 	return billing_cost(pl->backend, pl->price_per_hour, secs);
 }
 
-/* Start of this month (UTC), Unix ms. */
-static int64_t month_start(void)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&now, &tm);
-	tm.tm_mday = 1;
-	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-	return (int64_t)timegm(&tm) * 1000;
-}
-
 int cli_month_left(struct cli *c, double *ret_left)
 {
 	struct attempt_list live = { 0 };
@@ -78,7 +66,7 @@ int cli_month_left(struct cli *c, double *ret_left)
 		*ret_left = -1;
 		return 0;
 	}
-	if (store_cost_since(c->st, month_start(), &spent, NULL) < 0 ||
+	if (store_cost_since(c->st, time_month_start_ms(), &spent, NULL) < 0 ||
 	    store_attempt_list_live(c->st, &live, NULL) < 0)
 		return -1;
 	for (i = 0; i < live.n; i++)

@@ -765,18 +765,6 @@ static int budget_stop(struct reconciler *rec, const struct job *j, const struct
 	return 1;
 }
 
-/* Start of this month (UTC), Unix ms. */
-static int64_t month_start_ms(void)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&now, &tm);
-	tm.tm_mday = 1;
-	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-	return (int64_t)timegm(&tm) * 1000;
-}
-
 /*
  * Budgets: a job's own, its sweep's, and budgets.monthly of config.yaml.
  * Each is compared with what was spent (ended attempts) plus what live
@@ -792,7 +780,7 @@ static int enforce_budgets(struct reconciler *rec, const struct job_list *jobs,
 	if (rec->cfg.budget_monthly > 0) {
 		double spent = 0, margin = 0;
 
-		store_cost_since(rec->st, month_start_ms(), &spent, NULL);
+		store_cost_since(rec->st, time_month_start_ms(), &spent, NULL);
 		for (i = 0; i < live->n; i++)
 			spent += attempt_accrued(&live->items[i]);
 		for (i = 0; i < jobs->n; i++) {

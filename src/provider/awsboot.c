@@ -210,18 +210,6 @@ int awsboot_tar(const char *dir, const char *tar_path, struct error *err)
 
 /* ---- secrets.env ----------------------------------------------------------------- */
 
-static int env_name_ok(const char *name)
-{
-	const char *c;
-
-	if (!name || !(isalpha((unsigned char)*name) || *name == '_'))
-		return 0;
-	for (c = name; *c; c++)
-		if (!isalnum((unsigned char)*c) && *c != '_')
-			return 0;
-	return 1;
-}
-
 /* NAME='value' lines (see awsboot.h). */
 int awsboot_secrets_env(const struct kvlist *secrets, struct strbuf *out, struct error *err)
 {
@@ -230,7 +218,7 @@ int awsboot_secrets_env(const struct kvlist *secrets, struct strbuf *out, struct
 	for (i = 0; secrets && i < secrets->n; i++) {
 		if (!secrets->items[i].value)
 			continue;
-		if (!env_name_ok(secrets->items[i].key))
+		if (!env_name_valid(secrets->items[i].key, (size_t)-1))
 			return error_set(err, FRUGAL_EINVAL, "secret name '%s' is not a valid "
 					 "environment variable name", secrets->items[i].key);
 		strbuf_addf(out, "%s=", secrets->items[i].key);

@@ -294,19 +294,6 @@ static void base64_add(struct strbuf *sb, const char *data, size_t len)
 	}
 }
 
-/* 1 when name is a valid environment variable name. */
-static int env_name_ok(const char *name)
-{
-	const char *c;
-
-	if (!name || !(isalpha((unsigned char)*name) || *name == '_'))
-		return 0;
-	for (c = name; *c; c++)
-		if (!isalnum((unsigned char)*c) && *c != '_')
-			return 0;
-	return 1;
-}
-
 /* The v1 Secret of the attempt as text (see k8s_job.h). */
 int k8s_secret_manifest(const struct k8s_attempt *a, const struct kvlist *secrets,
 			char **ret_text, struct error *err)
@@ -327,7 +314,7 @@ int k8s_secret_manifest(const struct k8s_attempt *a, const struct kvlist *secret
 
 		if (!kv->value)
 			continue;
-		if (!env_name_ok(kv->key)) {
+		if (!env_name_valid(kv->key, (size_t)-1)) {
 			r = error_set(err, FRUGAL_EINVAL, "secret name '%s' is not a valid"
 				      " environment variable name", kv->key);
 			goto out;

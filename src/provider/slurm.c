@@ -908,18 +908,6 @@ static void sh_quote(struct strbuf *sb, const char *text)
 	strbuf_addch(sb, '\'');
 }
 
-static int env_name_ok(const char *name)
-{
-	const char *c;
-
-	if (!name || !(isalpha((unsigned char)*name) || *name == '_'))
-		return 0;
-	for (c = name; *c; c++)
-		if (!isalnum((unsigned char)*c) && *c != '_')
-			return 0;
-	return 1;
-}
-
 /* DIR/secrets.env (0600): NAME='value' lines the batch script sources and
  * deletes before it execs the agent. Nothing when there are no secrets. */
 static int write_secrets(const char *dir, const struct kvlist *secrets, struct error *err)
@@ -932,7 +920,7 @@ static int write_secrets(const char *dir, const struct kvlist *secrets, struct e
 	for (i = 0; secrets && i < secrets->n; i++) {
 		if (!secrets->items[i].value)
 			continue;
-		if (!env_name_ok(secrets->items[i].key)) {
+		if (!env_name_valid(secrets->items[i].key, (size_t)-1)) {
 			r = error_set(err, FRUGAL_EINVAL, "secret name '%s' is not a valid environment"
 				      " variable name", secrets->items[i].key);
 			goto out;

@@ -2,6 +2,7 @@
  * schema: readers that validate one YAML value each. See schema.h.
  */
 #include "spec/schema.h"
+#include "spec/task.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -297,15 +298,26 @@ int schema_want_map(struct schema *sc, const struct ynode *v, const char *path,
 	return 1;
 }
 
+int env_name_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (!s)
+		return 0;
+	if (len == (size_t)-1)
+		len = strlen(s);
+	if (!len || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return 0;
+	for (i = 1; i < len; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
 /* 1 when s is a valid environment variable name. */
 int schema_is_env_name(const char *s)
 {
-	if (!(isalpha((unsigned char)*s) || *s == '_'))
-		return 0;
-	for (s++; *s; s++)
-		if (!(isalnum((unsigned char)*s) || *s == '_'))
-			return 0;
-	return 1;
+	return env_name_valid(s, (size_t)-1);
 }
 
 /* 1 when s looks like a storage URL: scheme://rest. */

@@ -125,19 +125,6 @@ int sweep_expand(const struct sweep_spec *s, int64_t seed, struct trial_list *re
 	return 0;
 }
 
-static int valid_name(const char *s, size_t len)
-{
-	size_t i;
-
-	if (!len || (s[0] >= '0' && s[0] <= '9'))
-		return 0;
-	for (i = 0; i < len; i++)
-		if (!(s[i] == '_' || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= '0' && s[i] <= '9')))
-			return 0;
-	return 1;
-}
-
 int sweep_add_param(struct sweep_spec *s, const char *arg, struct error *err)
 {
 	const char *eq = strchr(arg, '=');
@@ -145,7 +132,7 @@ int sweep_add_param(struct sweep_spec *s, const char *arg, struct error *err)
 	const char *why = NULL;
 	size_t i;
 
-	if (!eq || !valid_name(arg, (size_t)(eq - arg)) || !eq[1])
+	if (!eq || !env_name_valid(arg, (size_t)(eq - arg)) || !eq[1])
 		return error_set(err, FRUGAL_EINVAL, "--param wants NAME=v1,v2,... or"
 				 " NAME=uniform(a,b), got '%s'", arg);
 	sp.name = xstrndup(arg, (size_t)(eq - arg));

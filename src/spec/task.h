@@ -219,6 +219,10 @@ int task_gpu_count(const struct task *t);
  * return it normalised (caller frees), or NULL with the reason in *why. */
 char *task_sweep_range(const char *s, const char **why);
 
+/* 1 when the first len bytes of s are an environment variable name
+ * ([A-Za-z_][A-Za-z0-9_]*); len (size_t)-1: all of s. */
+int env_name_valid(const char *s, size_t len);
+
 /* Signal name ("SIGTERM") of a signal number, and back (0 if unknown). */
 const char *signal_to_name(int sig);
 int signal_from_name(const char *name);
