@@ -2,11 +2,11 @@
  * machine: the per-backend "end my machine" action (see machine.h).
  */
 #include "agent/machine.h"
-#include "agent/aws_vm.h"
+#include "backend/aws/vm.h"
 #include "base/fs.h"
 #include "base/xalloc.h"
-#include "provider/cloud.h"
-#include "provider/gce.h"
+#include "backend/common/cloud.h"
+#include "backend/gcp/gce.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +59,7 @@ out:
 /*
  * lambda, runpod: once the controller has mirrored the final status (or
  * release_wait passed), the machine ends itself through the provider's
- * API as INSTANCE_DIR/self.json says (provider/cloud.h).
+ * API as INSTANCE_DIR/self.json says (backend/common/cloud.h).
  */
 static int cloud_end(const struct agent_conf *conf, struct error *err)
 {
@@ -68,7 +68,7 @@ static int cloud_end(const struct agent_conf *conf, struct error *err)
 
 /* gcp: delete this VM through the Compute API (a guest shutdown would
  * only stop it, and its disks would still bill); power off when that
- * fails (provider/gce.h). */
+ * fails (backend/gcp/gce.h). */
 static int gcp_end(const struct agent_conf *conf, struct error *err)
 {
 	return gce_end_self(err);

@@ -2,7 +2,7 @@
  * notice: preemption notice sources (see notice.h).
  */
 #include "agent/notice.h"
-#include "agent/aws_vm.h"
+#include "backend/aws/vm.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"

@@ -8,7 +8,7 @@
  * optimizer compares pointers, not text.
  */
 #include "catalog/catalog.h"
-#include "util/awscreds.h"
+#include "backend/aws/creds.h"
 #include "catalog/csv.h"
 #include "base/fs.h"
 #include "base/strbuf.h"

@@ -12,7 +12,7 @@
 #include "spec/config.h"
 #include "store/home.h"
 #include "store/store.h"
-#include "provider/provider.h"
+#include "backend/provider.h"
 #include "spec/task.h"
 
 struct cli {

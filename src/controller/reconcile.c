@@ -6,7 +6,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "catalog/billing.h"
-#include "provider/provider.h"
+#include "backend/provider.h"
 #include "spec/config.h"
 #include "spec/task.h"
 #include "storage/storage.h"

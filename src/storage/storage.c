@@ -4,8 +4,8 @@
  */
 #include "storage/storage.h"
 #include "storage/file.h"
-#include "storage/gcs.h"
-#include "storage/s3.h"
+#include "backend/gcp/gcs.h"
+#include "backend/aws/s3.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>

@@ -20,12 +20,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent/aws_vm.h"
+#include "backend/aws/vm.h"
 #include "base/fs.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
-#include "util/awscreds.h"
-#include "util/imds.h"
+#include "backend/aws/creds.h"
+#include "backend/aws/imds.h"
 
 static const char *const vars[] = {
 	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",

@@ -22,12 +22,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/aws_vm.h"
+#include "backend/aws/vm.h"
 #include "base/fs.h"
 #include "base/xalloc.h"
-#include "provider/awsboot.h"
-#include "provider/ec2.h"
-#include "util/awsreq.h"
+#include "backend/aws/boot.h"
+#include "backend/aws/ec2.h"
+#include "backend/aws/request.h"
 
 static char *shared_file(const char *rel)
 {

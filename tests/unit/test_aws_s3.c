@@ -29,12 +29,12 @@
 #include "base/fs.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
-#include "storage/s3.h"
+#include "backend/aws/s3.h"
 #include "storage/storage.h"
-#include "util/awscreds.h"
-#include "util/awsreq.h"
+#include "backend/aws/creds.h"
+#include "backend/aws/request.h"
 #include "util/http.h"
-#include "util/sigv4.h"
+#include "backend/aws/sigv4.h"
 
 #define BUCKET "frugal-test"
 #define BIG_MB 200

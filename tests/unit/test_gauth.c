@@ -17,8 +17,8 @@
 #include <openssl/pem.h>
 
 #include "gcp_fake.h"
-#include "util/gauth.h"
-#include "util/gcemeta.h"
+#include "backend/gcp/auth.h"
+#include "backend/gcp/metadata.h"
 
 /* ---- encoding and signing ---------------------------------------------------------- */
 

@@ -17,8 +17,8 @@
 #include <jansson.h>
 
 #include "gcp_fake.h"
-#include "provider/gce.h"
-#include "provider/gcp_boot.h"
+#include "backend/gcp/gce.h"
+#include "backend/gcp/boot.h"
 
 /* Check doc against a discovery schema: 0 when it conforms, 1 when not
  * (the problems printed), -1 when the checker cannot run. */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the gs:// storage driver (storage/gcs.c) against the
+ * Unit tests for the gs:// storage driver (backend/gcp/gcs.c) against the
  * GCS JSON API of tests/fakes/gcp_fake.py: the guarantees of storage.h
  * that test_storage.c checks for file://, plus what is GCS's own:
  * no-overwrite through ifGenerationMatch=0, resumable uploads that

@@ -17,7 +17,7 @@
 
 #include "base/fs.h"
 #include "base/xalloc.h"
-#include "spec/kubeconfig.h"
+#include "backend/kubernetes/kubeconfig.h"
 
 #define SECRET_TOKEN "s3cr3t-t0ken-value"
 

@@ -17,10 +17,10 @@
 
 #include "base/fs.h"
 #include "base/xalloc.h"
-#include "provider/k8s_api.h"
-#include "provider/k8s_exec.h"
-#include "provider/k8s_job.h"
-#include "provider/k8s_settings.h"
+#include "backend/kubernetes/k8s_api.h"
+#include "backend/kubernetes/k8s_exec.h"
+#include "backend/kubernetes/k8s_job.h"
+#include "backend/kubernetes/k8s_settings.h"
 #include "spec/config.h"
 
 #define SECRET_VALUE "hunter2-very-secret"

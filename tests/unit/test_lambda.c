@@ -1,5 +1,5 @@
 /*
- * Unit tests for provider/lambda.c's pure pieces: the key file, the
+ * Unit tests for backend/lambda/lambda.c's pure pieces: the key file, the
  * launch body, /instance-types (including the example in Lambda's
  * published spec, read from ../shared/specs when it is there), instance
  * states, capacity errors, finding an instance by name.
@@ -17,7 +17,7 @@
 #include "base/fs.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
-#include "provider/lambda.h"
+#include "backend/lambda/lambda.h"
 #include "spec/task.h"
 #include "spec/yamltree.h"
 

@@ -1,6 +1,6 @@
 /*
  * Unit tests for what the Lambda and Runpod backends share
- * (provider/cloud.c) and for util/ssh.c: names and tokens, the ssh
+ * (backend/common/cloud.c) and for backend/common/ssh.c: names and tokens, the ssh
  * command line (host keys trusted on first use, checked after, never
  * StrictHostKeyChecking=no, nothing secret on it), REST calls retried on
  * 429/5xx with Retry-After and paced, the storage plan, sealed secrets,
@@ -28,8 +28,8 @@
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
-#include "provider/cloud.h"
-#include "util/ssh.h"
+#include "backend/common/cloud.h"
+#include "backend/common/ssh.h"
 
 /* ---- a scripted HTTP server ---------------------------------------------------- */
 

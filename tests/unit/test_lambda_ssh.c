@@ -1,5 +1,5 @@
 /*
- * util/ssh.c against the real OpenSSH: a private sshd on 127.0.0.1 (a
+ * backend/common/ssh.c against the real OpenSSH: a private sshd on 127.0.0.1 (a
  * random port, its own host key, the test's own client key) and the
  * system ssh client. Checks what the cloud backends rely on: the first
  * contact records the host key under the instance's alias, later contacts
@@ -30,7 +30,7 @@
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
-#include "util/ssh.h"
+#include "backend/common/ssh.h"
 
 #define SSHD "/usr/sbin/sshd"
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the Runpod backend's API module (provider/runpod_v1.c):
+ * Unit tests for the Runpod backend's API module (backend/runpod/v1.c):
  * the create body against the published v1 spec (every property frugal
  * sends is one PodCreateInput has, every GPU type id one its enum lists),
  * parsing a Pod built from the spec's own examples, the key file and
@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "base/xalloc.h"
-#include "provider/runpod_api.h"
+#include "backend/runpod/api.h"
 
 static const char *const start_cmd[] = { "sh", "-c", "exec frugal agent", NULL };
 

@@ -28,7 +28,7 @@
 #include "base/fs.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
-#include "util/sigv4.h"
+#include "backend/aws/sigv4.h"
 
 #define MAX_HEADERS 32
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"

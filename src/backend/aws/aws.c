@@ -1,0 +1,1351 @@
+/*
+ * aws: the backend that runs each attempt on its own EC2 instance,
+ * on-demand or spot, through EC2's Query API (backend/aws/ec2.h).
+ *
+ * plan     the cheapest AWS offer of the catalog that fits (optimizer.h),
+ *          within backends.aws.regions, skipping blocked locations
+ * launch   (the ledger row with token JOB-N is committed by the caller)
+ *          1. an instance already tagged frugal-token=JOB-N is adopted
+ *          2. the attempt's files go to the job's S3 storage (awsboot.h)
+ *          3. RunInstances: ClientToken frugal-HOME-JOB-N, the zone of the
+ *             plan (its zone id mapped to this account's zone name),
+ *             TagSpecifications (instance and volume: frugal-job,
+ *             frugal-attempt, frugal-owner, frugal-home, frugal-token,
+ *             Name), InstanceInitiatedShutdownBehavior=terminate, the
+ *             image's root volume with DeleteOnTermination, spot through
+ *             InstanceMarketOptions (one-time, terminate), IMDSv2 only, the
+ *             instance profile of backends.aws.instance_profile, UserData
+ *             (the boot script)
+ *          Capacity and quota errors are FRUGAL_ECAPACITY: the controller
+ *          blocks the zone and plans again.
+ * find     DescribeInstances by tag frugal-token (and frugal-home)
+ * describe DescribeInstances by id: pending -> PENDING, running -> RUNNING,
+ *          anything else -> GONE (an id EC2 does not know yet, within two
+ *          minutes of its launch, is PENDING: EC2 is eventually consistent);
+ *          a running instance is asked about again after 10 s at most
+ * stop     nothing to send (no inbound path to the agent): the
+ *          controller's teardown after its grace ends the instance
+ * terminate TerminateInstances for the id and for every instance tagged
+ *          with the token, confirmed once each is shutting-down or
+ *          terminated (EC2 stops billing there); FRUGAL_EBUSY until then;
+ *          tagged volumes left unattached are deleted; the attempt's
+ *          secrets.env is deleted from storage
+ * list     instances and unattached volumes tagged frugal-home=HOME in
+ *          backends.aws.regions (default: every region of the catalog)
+ *
+ * Provider ids are "REGION/i-0123...", so every call knows its region.
+ *
+ * config.yaml, backends.aws (all optional):
+ *   regions: us-east-1,us-west-2     where to launch and look (gc)
+ *   image_id: ami-...                one image for every region, or
+ *   image_id.us-east-1: ami-...      per region (a mapping image_id: {...})
+ *   image_name: "Deep Learning Base OSS Nvidia Driver GPU AMI (Ubuntu 22.04) *"
+ *   image_owner: amazon              the newest available image of that name
+ *   instance_profile: frugal-agent   IAM instance profile (S3 access of the agent)
+ *   subnet_id, security_group_ids (comma list), key_name
+ *   frugal_bin: /usr/local/bin/frugal   frugal on the image; else it is fetched
+ *   disk_size: 100                   GiB of the root volume (task disk_size wins)
+ *   boot_url_ttl: 6h                 lifetime of the boot script's presigned URLs
+ *   owner: name                      frugal-owner tag (default USER@HOST)
+ *   live_spot_prices: true           price a spot plan with DescribeSpotPriceHistory
+ *                                    (the zone's current price) instead of the catalog
+ */
+#include "backend/provider.h"
+#include "base/fault.h"
+#include "base/fs.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "catalog/catalog.h"
+#include "catalog/optimizer.h"
+#include "backend/aws/boot.h"
+#include "backend/aws/ec2.h"
+#include "backend/aws/s3.h"
+#include "storage/storage.h"
+#include "backend/aws/creds.h"
+#include "backend/aws/sigv4.h"
+#include "util/tree.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define MAX_REGIONS 64
+#define DEFAULT_IMAGE_NAME "Deep Learning Base OSS Nvidia Driver GPU AMI (Ubuntu 22.04) *"
+#define DEFAULT_IMAGE_OWNER "amazon"
+#define DEFAULT_DISK_GB 100
+#define DEFAULT_URL_TTL (6 * 3600)
+#define NOT_FOUND_GRACE_MS (120 * 1000)
+#define HARD_LIMIT_MARGIN (15 * 60)
+/* A running instance is described again after this long: the controller
+ * asks every second, the agent's status.json says more, and EC2 limits
+ * the rate of API calls per account. */
+#define RUNNING_TTL_MS (10 * 1000)
+
+struct aws {
+	struct catalog *cat;
+	char *owner;
+	char *home_tag;
+	struct ec2 *clients[MAX_REGIONS];
+	size_t n_clients;
+	struct kvlist images;		/* region -> "ami-... /dev/sda1" */
+	struct kvlist zones;		/* "region zone-id" -> zone name */
+	struct kvlist token_region;	/* what list() found, for gc's terminate */
+	struct kvlist launched;		/* token -> Unix ms of our RunInstances */
+	struct kvlist running;		/* id -> monotonic ms it was last seen running */
+};
+
+/* ---- settings ------------------------------------------------------------------ */
+
+static const char *cfg(const struct provider *p, const char *key)
+{
+	const char *v = p->config ? config_backend_get(p->config, "aws", key) : NULL;
+
+	return v && *v ? v : NULL;
+}
+
+/* A short stable tag of the FRUGAL_HOME path (FNV-1a), so that two homes
+ * sharing an AWS account never end each other's instances. */
+static char *home_tag(const char *home)
+{
+	uint64_t h = 1469598103934665603ULL;
+	const unsigned char *c;
+
+	for (c = (const unsigned char *)home; *c; c++) {
+		h ^= *c;
+		h *= 1099511628211ULL;
+	}
+	return xasprintf("%08x", (unsigned)(h ^ (h >> 32)));
+}
+
+/* The backend state of p, made on first use (owner and home tags). */
+static struct aws *aws_of(struct provider *p)
+{
+	struct aws *a = p->priv;
+	char host[256] = "localhost", *real;
+
+	if (a)
+		return a;
+	a = xcalloc(1, sizeof(*a));
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	if (cfg(p, "owner"))
+		a->owner = xstrdup(cfg(p, "owner"));
+	else if (getenv("USER"))
+		a->owner = xasprintf("%s@%s", getenv("USER"), host);
+	else
+		a->owner = xasprintf("%u@%s", (unsigned)getuid(), host);
+	real = fs_realpath(p->home, NULL);
+	a->home_tag = home_tag(real ? real : p->home);
+	free(real);
+	p->priv = a;
+	return a;
+}
+
+/* Free the backend state (the ops table's free). */
+static void aws_free(struct provider *p)
+{
+	struct aws *a = p->priv;
+	size_t i;
+
+	if (!a)
+		return;
+	catalog_free(a->cat);
+	for (i = 0; i < a->n_clients; i++)
+		ec2_free(a->clients[i]);
+	kvlist_release(&a->images);
+	kvlist_release(&a->zones);
+	kvlist_release(&a->token_region);
+	kvlist_release(&a->launched);
+	kvlist_release(&a->running);
+	free(a->owner);
+	free(a->home_tag);
+	free(a);
+	p->priv = NULL;
+}
+
+/* 1 when region is in backends.aws.regions (or that is not set). */
+static int region_allowed(const struct provider *p, const char *region)
+{
+	const char *list = cfg(p, "regions"), *s;
+	size_t n = strlen(region);
+
+	if (!list)
+		return 1;
+	for (s = list; *s; ) {
+		size_t len;
+
+		while (*s == ' ' || *s == ',')
+			s++;
+		len = strcspn(s, ", ");
+		if (len == n && !strncmp(s, region, n))
+			return 1;
+		s += len;
+	}
+	return 0;
+}
+
+/* An EC2 client for region, made once. */
+static int client(struct provider *p, const char *region, struct ec2 **ret, struct error *err)
+{
+	struct aws *a = aws_of(p);
+	size_t i;
+	int r;
+
+	for (i = 0; i < a->n_clients; i++)
+		if (!strcmp(ec2_region(a->clients[i]), region)) {
+			*ret = a->clients[i];
+			return 0;
+		}
+	if (a->n_clients == MAX_REGIONS)
+		return error_set(err, FRUGAL_EINVAL, "too many AWS regions in use at once");
+	if ((r = ec2_new(region, &a->clients[a->n_clients], err)) < 0)
+		return r;
+	*ret = a->clients[a->n_clients++];
+	return 0;
+}
+
+/* The attempt of token in the caller's store (0), or FRUGAL_ENOTFOUND. */
+static int attempt_of(struct provider *p, const char *token, struct attempt *ret)
+{
+	char job[JOB_ID_MAX];
+	int n;
+
+	if (!p->st || provider_token_split(token, job, sizeof(job), &n) < 0)
+		return FRUGAL_ENOTFOUND;
+	return store_attempt_get(p->st, job, n, ret, NULL);
+}
+
+/* "REGION/i-..." -> region and instance id (pointers into buffers). */
+static int id_split(const char *id, char *region, size_t rsize, const char **ret_iid)
+{
+	const char *slash = id ? strchr(id, '/') : NULL;
+
+	if (!slash || (size_t)(slash - id) >= rsize || !slash[1])
+		return FRUGAL_EINVAL;
+	memcpy(region, id, (size_t)(slash - id));
+	region[slash - id] = '\0';
+	*ret_iid = slash + 1;
+	return 0;
+}
+
+/* ---- plan -------------------------------------------------------------------- */
+
+static int zone_name(struct provider *p, struct ec2 *e, const char *zone, const char **ret,
+		     struct error *err);
+
+/*
+ * The spot price EC2 charges now for type in zone (DescribeSpotPriceHistory,
+ * Linux/UNIX, the newest entry of that zone), for backends.aws.live_spot_prices.
+ * FRUGAL_ENOTFOUND when EC2 has none.
+ */
+static int live_spot_price(struct provider *p, const char *region, const char *zone_id,
+			   const char *type, double *ret, struct error *err)
+{
+	struct http_response rs = HTTP_RESPONSE_INIT;
+	struct ec2_items items = { 0 };
+	struct kvlist q = { 0 };
+	struct ec2 *e;
+	const char *zone, *best = "";
+	char now[40];
+	size_t i;
+	int r, found = 0;
+
+	if ((r = client(p, region, &e, err)) < 0 || (r = zone_name(p, e, zone_id, &zone, err)) < 0)
+		return r;
+	time_format_iso(time_now_ms(), now, sizeof(now));
+	kvlist_append(&q, "InstanceType.1", type);
+	kvlist_append(&q, "ProductDescription.1", "Linux/UNIX");
+	kvlist_append(&q, "AvailabilityZone", zone);
+	kvlist_append(&q, "StartTime", now);
+	if ((r = ec2_call(e, "DescribeSpotPriceHistory", &q, &rs, NULL, 0, err)) < 0)
+		goto out;
+	ec2_parse_items(rs.body.buf, rs.body.len, "spotPriceHistorySet", &items, NULL);
+	for (i = 0; i < items.n; i++) {
+		const char *z = kvlist_get(&items.items[i], "availabilityZone");
+		const char *price = kvlist_get(&items.items[i], "spotPrice");
+		const char *ts = kvlist_get(&items.items[i], "timestamp");
+
+		/* Filter here too: not every server applies AvailabilityZone. */
+		if (!z || strcmp(z, zone) || !price || (found && ts && strcmp(ts, best) <= 0))
+			continue;
+		*ret = strtod(price, NULL);
+		best = ts ? ts : "";
+		found = 1;
+	}
+	if (!found)
+		r = error_set(err, FRUGAL_ENOTFOUND, "no spot price for %s in %s", type, zone);
+out:
+	ec2_items_release(&items);
+	kvlist_release(&q);
+	http_response_release(&rs);
+	return r;
+}
+
+struct plan_ctx {
+	struct provider *p;
+	int64_t now;
+	size_t outside;		/* offers outside backends.aws.regions */
+	size_t blocked;		/* locations blocked in the store */
+};
+
+/* Optimizer callback: this backend plans on AWS offers only. */
+static int only_aws(void *ctx, enum backend_id b)
+{
+	(void)ctx;
+	return b == BACKEND_AWS;
+}
+
+/* Optimizer callback: a location outside backends.aws.regions, or blocked
+ * in the store (no capacity there recently), is left out; both are counted. */
+static int plan_blocked(void *ctx, const char *backend, const char *region, const char *zone)
+{
+	struct plan_ctx *pc = ctx;
+
+	if (!region_allowed(pc->p, region)) {
+		pc->outside++;
+		return 1;
+	}
+	if (pc->p->st && store_block_active(pc->p->st, backend, region, zone, pc->now, NULL) > 0) {
+		pc->blocked++;
+		return 1;
+	}
+	return 0;
+}
+
+/* FRUGAL_ENOTSUP naming a task key this backend does not support. */
+static int refuse(struct error *err, const char *key)
+{
+	return error_set(err, FRUGAL_ENOTSUP, "'%s' is not supported by backend aws yet", key);
+}
+
+/* plan: the cheapest AWS candidate that fits, not blocked, in the allowed
+ * regions (see the top of this file). */
+static int aws_plan(struct provider *p, const struct task *t, struct plan *ret,
+		    struct error *err)
+{
+	struct aws *a = aws_of(p);
+	struct optimizer_settings set;
+	struct optimizer_request req;
+	struct candidate_list l = CANDIDATE_LIST_INIT;
+	struct plan_ctx pc = { p, time_now_ms(), 0, 0 };
+	struct plan pl = { 0 };
+	const struct offer *o;
+	int r;
+
+	if (t->res.cloud && strcasecmp(t->res.cloud, "aws"))
+		return error_set(err, FRUGAL_EINVAL, "resources.cloud is '%s' but the backend is"
+				 " aws", t->res.cloud);
+	if (t->file_mounts.n)
+		return refuse(err, "file_mounts");
+	if (t->stop.idle_gpu)
+		return refuse(err, "stop.idle_gpu");
+	/* The machine and the controller meet in the storage: it must be S3. */
+	if (!p->config || !p->config->storage_url || strncmp(p->config->storage_url, "s3://", 5))
+		return error_set(err, FRUGAL_EINVAL, "backend aws needs the storage in S3: set "
+				 "'storage: s3://BUCKET/PREFIX' in config.yaml");
+	if (!a->cat) {
+		a->cat = catalog_new();
+		if ((r = catalog_load(a->cat, p->home, err)) < 0) {
+			catalog_free(a->cat);
+			a->cat = NULL;
+			return error_prefix(err, "cannot read the price tables");
+		}
+	}
+	if ((r = optimizer_settings_from_config(p->config, &set, err)) < 0)
+		return r;
+	memset(&req, 0, sizeof(req));
+	req.res = &t->res;
+	req.runtime_s = t->stop.max_runtime ? t->stop.max_runtime : 3600;
+	req.checkpoint_s = t->checkpoint.dir ? t->checkpoint.interval : 0;
+	req.settings = &set;
+	req.backend_ok = only_aws;
+	req.blocked = plan_blocked;
+	req.ctx = &pc;
+	req.max_candidates = 1;
+	if ((r = optimizer_candidates(a->cat, &req, &l, err)) < 0)
+		return r;
+	if (!l.n) {
+		if (pc.blocked)
+			r = error_set(err, FRUGAL_ECAPACITY, "every AWS location that fits is blocked"
+				      " for now (no capacity there recently); waiting");
+		else
+			r = error_set(err, FRUGAL_EINVAL, "no AWS offer fits the task (%zu fit the "
+				      "shape, %zu outside backends.aws.regions, %zu above max_price,"
+				      " %zu without the price asked)", l.n_fit, pc.outside,
+				      l.n_over_price, l.n_no_price);
+		candidate_list_release(&l);
+		return r;
+	}
+	o = l.items[0].offer;
+	pl.backend = xstrdup("aws");
+	pl.region = xstrdup(o->region);
+	pl.zone = xstrdup(*o->zone ? o->zone : "-");
+	pl.instance_type = xstrdup(o->instance_type);
+	pl.gpus = task_gpu_count(t);
+	pl.accelerator = *o->accel ? xstrdup(o->accel) : NULL;
+	pl.spot = l.items[0].spot;
+	pl.price_per_hour = l.items[0].price;
+	/* The catalog's spot price may be old: ask EC2 when configured to. */
+	if (pl.spot && *o->zone && cfg(p, "live_spot_prices") &&
+	    !strcasecmp(cfg(p, "live_spot_prices"), "true")) {
+		double live = 0;
+
+		if (live_spot_price(p, o->region, o->zone, o->instance_type, &live, NULL) == 0 &&
+		    live > 0)
+			pl.price_per_hour = live;
+	}
+	pl.capacity = xasprintf("EC2 %s in %s", pl.spot ? "spot" : "on-demand",
+				*o->zone ? o->zone : o->region);
+	candidate_list_release(&l);
+	*ret = pl;
+	return 0;
+}
+
+/* ---- zones and images ---------------------------------------------------------- */
+
+/*
+ * The zone name (us-east-1c) of a zone id (use1-az2) in this account:
+ * names are shuffled per account, ids are not, and the catalog has ids.
+ * A name is taken as it is. FRUGAL_ECAPACITY when the account does not
+ * have the zone.
+ */
+static int zone_name(struct provider *p, struct ec2 *e, const char *zone, const char **ret,
+		     struct error *err)
+{
+	struct aws *a = aws_of(p);
+	struct http_response rs = HTTP_RESPONSE_INIT;
+	struct ec2_items items = { 0 };
+	char *key = xasprintf("%s %s", ec2_region(e), zone);
+	size_t i;
+	int r = 0;
+
+	if (!strncmp(zone, ec2_region(e), strlen(ec2_region(e)))) {
+		*ret = zone;
+		goto out;
+	}
+	if (!kvlist_get(&a->zones, key)) {
+		if ((r = ec2_call(e, "DescribeAvailabilityZones", NULL, &rs, NULL, 0, err)) < 0)
+			goto out;
+		ec2_parse_items(rs.body.buf, rs.body.len, "availabilityZoneInfo", &items, NULL);
+		for (i = 0; i < items.n; i++) {
+			const char *id = kvlist_get(&items.items[i], "zoneId");
+			const char *name = kvlist_get(&items.items[i], "zoneName");
+			if (id && name) {
+				char *k = xasprintf("%s %s", ec2_region(e), id);
+				kvlist_set(&a->zones, k, name);
+				free(k);
+			}
+		}
+	}
+	if (!(*ret = kvlist_get(&a->zones, key)))
+		r = error_set(err, FRUGAL_ECAPACITY, "zone %s is not offered to this AWS account in"
+			      " %s", zone, ec2_region(e));
+out:
+	ec2_items_release(&items);
+	http_response_release(&rs);
+	free(key);
+	return r;
+}
+
+/*
+ * The image for region: resources.image_id, backends.aws.image_id.REGION,
+ * backends.aws.image_id, else the newest available image called
+ * image_name owned by image_owner. *ret_ami and *ret_root (its root
+ * device name) point into the provider's cache.
+ */
+static int image_for(struct provider *p, struct ec2 *e, const struct task *t, char **ret_ami,
+		     char **ret_root, struct error *err)
+{
+	struct aws *a = aws_of(p);
+	struct http_response rs = HTTP_RESPONSE_INIT;
+	struct ec2_items items = { 0 };
+	struct kvlist q = { 0 };
+	const char *region = ec2_region(e), *cached, *ami = NULL, *best_date = "";
+	char *per_region = xasprintf("image_id.%s", region), *key;
+	size_t i;
+	int r = 0;
+
+	ami = t && t->res.image_id ? t->res.image_id : cfg(p, per_region) ? cfg(p, per_region)
+									: cfg(p, "image_id");
+	key = xasprintf("%s %s", region, ami ? ami : "");
+	if ((cached = kvlist_get(&a->images, key)))
+		goto found;
+	if (ami) {
+		kvlist_append(&q, "ImageId.1", ami);
+	} else {
+		kvlist_append(&q, "Owner.1", cfg(p, "image_owner") ? cfg(p, "image_owner")
+								   : DEFAULT_IMAGE_OWNER);
+		kvlist_append(&q, "Filter.1.Name", "name");
+		kvlist_append(&q, "Filter.1.Value.1", cfg(p, "image_name") ? cfg(p, "image_name")
+									  : DEFAULT_IMAGE_NAME);
+		kvlist_append(&q, "Filter.2.Name", "state");
+		kvlist_append(&q, "Filter.2.Value.1", "available");
+	}
+	if ((r = ec2_call(e, "DescribeImages", &q, &rs, NULL, 0, err)) < 0)
+		goto out;
+	ec2_parse_items(rs.body.buf, rs.body.len, "imagesSet", &items, NULL);
+	for (i = 0; i < items.n; i++) {
+		const char *date = kvlist_get(&items.items[i], "creationDate");
+		const char *id = kvlist_get(&items.items[i], "imageId");
+
+		if (id && (!cached || (date && strcmp(date, best_date) > 0))) {
+			const char *root = kvlist_get(&items.items[i], "rootDeviceName");
+			char *v = xasprintf("%s %s", id, root && *root ? root : "/dev/sda1");
+
+			kvlist_set(&a->images, key, v);
+			free(v);
+			cached = kvlist_get(&a->images, key);
+			best_date = date ? date : "";
+		}
+	}
+	if (!cached) {
+		r = ami ? error_set(err, FRUGAL_EINVAL, "image %s does not exist in %s", ami, region)
+			: error_set(err, FRUGAL_EINVAL, "no image named '%s' in %s: set "
+				    "backends.aws.image_id or image_name in config.yaml",
+				    cfg(p, "image_name") ? cfg(p, "image_name") : DEFAULT_IMAGE_NAME,
+				    region);
+		goto out;
+	}
+found:
+	*ret_ami = xstrndup(cached, strcspn(cached, " "));
+	*ret_root = xstrdup(strchr(cached, ' ') ? strchr(cached, ' ') + 1 : "/dev/sda1");
+out:
+	ec2_items_release(&items);
+	kvlist_release(&q);
+	http_response_release(&rs);
+	free(per_region);
+	free(key);
+	return r;
+}
+
+/* ---- the attempt's files ---------------------------------------------------------- */
+
+/* agent.json for the machine: paths relative to the instance directory. */
+static int agent_json(const struct launch_request *req, struct strbuf *out, struct error *err)
+{
+	char tmpl[] = "/tmp/frugal-aws-XXXXXX";
+	struct launch_request rq = *req;
+	struct strbuf text = STRBUF_INIT, gpus = STRBUF_INIT;
+	json_t *o = NULL, *task;
+	char *path = NULL, *dumped;
+	int n = task_gpu_count(req->task), i, r;
+
+	if (!mkdtemp(tmpl))
+		return error_errno(err, "cannot make a temporary directory");
+	for (i = 0; i < n; i++)
+		strbuf_addf(&gpus, "%s%d", i ? "," : "", i);
+	rq.gpus = gpus.buf;
+	rq.controller_socket = NULL;
+	if ((r = provider_write_agent_json(tmpl, &rq, "aws", NULL, err)) < 0)
+		goto out;
+	path = fs_path_join(tmpl, "agent.json");
+	if ((r = fs_read_file(path, 16 << 20, &text, err)) < 0)
+		goto out;
+	if (!(o = json_loadb(text.buf, text.len, 0, NULL))) {
+		r = error_set(err, FRUGAL_EINVAL, "agent.json does not parse");
+		goto out;
+	}
+	json_object_set_new(o, "work_dir", json_string("work"));
+	json_object_set_new(o, "checkpoint_dir", json_string("checkpoint"));
+	json_object_set_new(o, "output_dir", json_string("outputs"));
+	task = json_object_get(o, "task");
+	if (req->task->workdir && json_is_object(task))
+		json_object_set_new(task, "workdir", json_string("src"));
+	dumped = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+	strbuf_adds(out, dumped);
+	free(dumped);
+out:
+	json_decref(o);
+	if (path)
+		unlink(path);
+	rmdir(tmpl);
+	free(path);
+	strbuf_release(&text);
+	strbuf_release(&gpus);
+	return r;
+}
+
+/* jobs/JOB/workdir.tar, made once per job from task.workdir. */
+static int put_workdir(struct storage *st, const struct launch_request *req, const char *key,
+		       struct error *err)
+{
+	char tmpl[] = "/tmp/frugal-aws-XXXXXX";
+	char *src = NULL, *tar = NULL;
+	int r;
+
+	if (storage_stat(st, key, NULL, NULL, NULL) == 0)
+		return 0;
+	if (!mkdtemp(tmpl))
+		return error_errno(err, "cannot make a temporary directory");
+	src = fs_path_join(tmpl, "src");
+	tar = fs_path_join(tmpl, "workdir.tar");
+	if ((r = tree_copy(req->task->workdir, src, NULL, err)) < 0) {
+		error_prefix(err, "cannot copy workdir '%s'", req->task->workdir);
+		goto out;
+	}
+	if ((r = awsboot_tar(src, tar, err)) < 0)
+		goto out;
+	r = storage_put_file(st, key, tar, STORAGE_NO_OVERWRITE, err);
+	if (r == FRUGAL_EEXIST)
+		r = 0;
+out:
+	fs_remove_tree(tmpl, NULL);
+	free(src);
+	free(tar);
+	return r;
+}
+
+/* bin/frugal-SHA256: this binary, stored once. */
+static int put_binary(struct provider *p, struct storage *st, char **ret_key,
+		      char hash[SIGV4_HASH_HEX], struct error *err)
+{
+	char *key;
+	int r;
+
+	if ((r = sigv4_sha256_file_hex(p->self_exe, hash, err)) < 0)
+		return r;
+	key = xasprintf("bin/frugal-%s", hash);
+	if (storage_stat(st, key, NULL, NULL, NULL) != 0) {
+		r = storage_put_file(st, key, p->self_exe, STORAGE_NO_OVERWRITE, err);
+		if (r == FRUGAL_EEXIST)
+			r = 0;
+	}
+	if (r < 0) {
+		free(key);
+		return r;
+	}
+	*ret_key = key;
+	return 0;
+}
+
+static int64_t url_ttl(const struct provider *p)
+{
+	int64_t secs = DEFAULT_URL_TTL;
+
+	if (cfg(p, "boot_url_ttl") && duration_parse(cfg(p, "boot_url_ttl"), &secs) < 0)
+		secs = DEFAULT_URL_TTL;
+	return secs;
+}
+
+/* The S3 endpoint override the agent must use too (MinIO, tests). */
+static char *s3_endpoint_override(void)
+{
+	const char *v = getenv("AWS_ENDPOINT_URL_S3");
+
+	if (!v || !*v)
+		v = getenv("AWS_ENDPOINT_URL");
+	return v && *v ? xstrdup(v) : NULL;
+}
+
+/*
+ * Store what the machine needs and write its boot script into *ret
+ * (see awsboot.h).
+ */
+static int stage(struct provider *p, const struct launch_request *req, char **ret,
+		 struct error *err)
+{
+	struct storage *st = NULL;
+	struct strbuf text = STRBUF_INIT, secrets = STRBUF_INIT;
+	struct awsboot b;
+	char hash[SIGV4_HASH_HEX], *bin_key = NULL, *agent_key = NULL, *wd_key = NULL;
+	char *sec_key = NULL, *bin_url = NULL, *agent_url = NULL, *wd_url = NULL;
+	char *sec_url = NULL, *endpoint = NULL;
+	int64_t ttl = url_ttl(p);
+	int r;
+
+	memset(&b, 0, sizeof(b));
+	if ((r = storage_open(req->storage_url, &st, err)) < 0)
+		goto out;
+	if (!s3_is(st)) {
+		r = error_set(err, FRUGAL_EINVAL, "backend aws needs its storage in S3: set "
+			      "'storage: s3://BUCKET/PREFIX' in config.yaml (now '%s')",
+			      req->storage_url);
+		goto out;
+	}
+	agent_key = xasprintf("%s/attempts/%d/agent.json", req->job_prefix, req->attempt);
+	if ((r = agent_json(req, &text, err)) < 0 ||
+	    (r = storage_put(st, agent_key, text.buf, text.len, 0, err)) < 0 ||
+	    (r = s3_presign_get(st, agent_key, ttl, &agent_url, err)) < 0)
+		goto out;
+	if (req->task->workdir) {
+		wd_key = xasprintf("%s/workdir.tar", req->job_prefix);
+		if ((r = put_workdir(st, req, wd_key, err)) < 0 ||
+		    (r = s3_presign_get(st, wd_key, ttl, &wd_url, err)) < 0)
+			goto out;
+	}
+	if ((r = awsboot_secrets_env(req->secrets, &secrets, err)) < 0)
+		goto out;
+	if (secrets.len) {
+		sec_key = xasprintf("%s/attempts/%d/secrets.env", req->job_prefix, req->attempt);
+		if ((r = storage_put(st, sec_key, secrets.buf, secrets.len, 0, err)) < 0 ||
+		    (r = s3_presign_get(st, sec_key, ttl, &sec_url, err)) < 0)
+			goto out;
+	}
+	if (!cfg(p, "frugal_bin")) {
+		if ((r = put_binary(p, st, &bin_key, hash, err)) < 0 ||
+		    (r = s3_presign_get(st, bin_key, ttl, &bin_url, err)) < 0)
+			goto out;
+		b.frugal_url = bin_url;
+		b.frugal_sha256 = hash;
+	}
+	endpoint = s3_endpoint_override();
+	b.job_id = req->job_id;
+	b.attempt = req->attempt;
+	b.token = req->token;
+	b.frugal_bin = cfg(p, "frugal_bin");
+	b.agent_url = agent_url;
+	b.workdir_url = wd_url;
+	b.secrets_url = sec_url;
+	b.s3_endpoint = endpoint;
+	if (req->task->stop.max_runtime > 0)
+		b.hard_limit_s = req->task->stop.max_runtime + req->task->recovery.notice_grace +
+				 HARD_LIMIT_MARGIN;
+	b.urls_expire_ms = time_now_ms() + ttl * 1000;
+	*ret = awsboot_script(&b);
+	if (strlen(*ret) > AWSBOOT_USERDATA_MAX) {
+		r = error_set(err, FRUGAL_EINVAL, "the boot script is %zu bytes; EC2 takes %d",
+			      strlen(*ret), AWSBOOT_USERDATA_MAX);
+		free(*ret);
+		*ret = NULL;
+	}
+out:
+	if (secrets.len)
+		secure_zero(secrets.buf, secrets.len);
+	strbuf_release(&secrets);
+	strbuf_release(&text);
+	storage_free(st);
+	free(bin_key);
+	free(agent_key);
+	free(wd_key);
+	free(sec_key);
+	free(bin_url);
+	free(agent_url);
+	free(wd_url);
+	free(sec_url);
+	free(endpoint);
+	return r;
+}
+
+/* ---- find, launch ------------------------------------------------------------------ */
+
+static void add_tag_filter(struct kvlist *q, int n, const char *key, const char *value)
+{
+	char name[48], val[48], *tag = xasprintf("tag:%s", key);
+
+	snprintf(name, sizeof(name), "Filter.%d.Name", n);
+	snprintf(val, sizeof(val), "Filter.%d.Value.1", n);
+	kvlist_append(q, name, tag);
+	kvlist_append(q, val, value);
+	free(tag);
+}
+
+/* States of an instance that still runs or may (not ending, not ended). */
+static void add_live_filter(struct kvlist *q, int n)
+{
+	static const char *const states[] = { "pending", "running", "stopping", "stopped", NULL };
+	char name[48];
+	int i;
+
+	snprintf(name, sizeof(name), "Filter.%d.Name", n);
+	kvlist_append(q, name, "instance-state-name");
+	for (i = 0; states[i]; i++) {
+		snprintf(name, sizeof(name), "Filter.%d.Value.%d", n, i + 1);
+		kvlist_append(q, name, states[i]);
+	}
+}
+
+/* Instances of this home tagged with token in region (live ones when live). */
+static int by_token(struct provider *p, const char *region, const char *token, int live,
+		    struct ec2_instances *out, struct error *err)
+{
+	struct aws *a = aws_of(p);
+	struct kvlist q = { 0 };
+	struct ec2 *e;
+	int r;
+
+	if ((r = client(p, region, &e, err)) < 0)
+		return r;
+	add_tag_filter(&q, 1, "frugal-token", token);
+	add_tag_filter(&q, 2, "frugal-home", a->home_tag);
+	if (live)
+		add_live_filter(&q, 3);
+	r = ec2_describe_instances(e, &q, out, err);
+	kvlist_release(&q);
+	return r;
+}
+
+/* The region an attempt of token runs in: the ledger, list()'s memory,
+ * or the only configured region; NULL when unknown. Caller frees. */
+static char *region_of(struct provider *p, const char *token)
+{
+	struct aws *a = aws_of(p);
+	struct attempt at;
+	const char *v;
+	char *region = NULL;
+
+	if (attempt_of(p, token, &at) == 0) {
+		if (at.region && strcmp(at.region, "-"))
+			region = xstrdup(at.region);
+		attempt_release(&at);
+	}
+	if (!region && (v = kvlist_get(&a->token_region, token)))
+		region = xstrdup(v);
+	if (!region && cfg(p, "regions") && !strpbrk(cfg(p, "regions"), ", "))
+		region = xstrdup(cfg(p, "regions"));
+	return region;
+}
+
+/* find: the live instance tagged with token, as "REGION/i-...", or none. */
+static int aws_find(struct provider *p, const char *token, char **ret_id, struct error *err)
+{
+	struct ec2_instances l = { 0 };
+	char *region = region_of(p, token);
+	int r = 0;
+
+	*ret_id = NULL;
+	if (!region)
+		goto out;
+	if ((r = by_token(p, region, token, 1, &l, err)) < 0)
+		goto out;
+	if (l.n)
+		*ret_id = xasprintf("%s/%s", region, l.items[0].id);
+out:
+	ec2_instances_release(&l);
+	free(region);
+	return r;
+}
+
+/* Tag n of TagSpecification spec. */
+static void tag(struct kvlist *q, int spec, int n, const char *k, const char *v)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "TagSpecification.%d.Tag.%d.Key", spec, n);
+	kvlist_append(q, name, k);
+	snprintf(name, sizeof(name), "TagSpecification.%d.Tag.%d.Value", spec, n);
+	kvlist_append(q, name, v);
+}
+
+/* base64 of text. Caller frees. */
+static char *base64(const char *text)
+{
+	size_t n = strlen(text);
+	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
+
+	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)text, (int)n);
+	return out;
+}
+
+/* RunInstances parameters of the attempt. */
+static void run_params(struct provider *p, const struct launch_request *req,
+		       const struct attempt *at, const char *zone, const char *ami,
+		       const char *root_dev, const char *user_data, struct kvlist *q)
+{
+	struct aws *a = aws_of(p);
+	char buf[64], *name, *token = xasprintf("frugal-%s-%s", a->home_tag, req->token);
+	const char *v;
+	int disk = req->task->res.disk_size, spec, i = 0;
+
+	kvlist_append(q, "ImageId", ami);
+	kvlist_append(q, "InstanceType", at->instance_type);
+	kvlist_append(q, "MinCount", "1");
+	kvlist_append(q, "MaxCount", "1");
+	kvlist_append(q, "ClientToken", token);
+	if (zone)
+		kvlist_append(q, "Placement.AvailabilityZone", zone);
+	kvlist_append(q, "InstanceInitiatedShutdownBehavior", "terminate");
+	if (!disk && cfg(p, "disk_size"))
+		disk = atoi(cfg(p, "disk_size"));
+	snprintf(buf, sizeof(buf), "%d", disk > 0 ? disk : DEFAULT_DISK_GB);
+	kvlist_append(q, "BlockDeviceMapping.1.DeviceName", root_dev);
+	kvlist_append(q, "BlockDeviceMapping.1.Ebs.VolumeSize", buf);
+	kvlist_append(q, "BlockDeviceMapping.1.Ebs.VolumeType", "gp3");
+	kvlist_append(q, "BlockDeviceMapping.1.Ebs.DeleteOnTermination", "true");
+	if (at->spot) {
+		kvlist_append(q, "InstanceMarketOptions.MarketType", "spot");
+		kvlist_append(q, "InstanceMarketOptions.SpotOptions.SpotInstanceType", "one-time");
+		kvlist_append(q, "InstanceMarketOptions.SpotOptions.InstanceInterruptionBehavior",
+			      "terminate");
+		if (req->task->res.max_price > 0) {
+			snprintf(buf, sizeof(buf), "%.4f", req->task->res.max_price);
+			kvlist_append(q, "InstanceMarketOptions.SpotOptions.MaxPrice", buf);
+		}
+	}
+	kvlist_append(q, "MetadataOptions.HttpTokens", "required");
+	kvlist_append(q, "MetadataOptions.HttpEndpoint", "enabled");
+	if ((v = cfg(p, "instance_profile")))
+		kvlist_append(q, !strncmp(v, "arn:", 4) ? "IamInstanceProfile.Arn"
+								     : "IamInstanceProfile.Name", v);
+	if ((v = cfg(p, "subnet_id")))
+		kvlist_append(q, "SubnetId", v);
+	if ((v = cfg(p, "key_name")))
+		kvlist_append(q, "KeyName", v);
+	for (v = cfg(p, "security_group_ids"); v && *v; ) {
+		size_t len;
+		char *id;
+
+		while (*v == ',' || *v == ' ')
+			v++;
+		if (!(len = strcspn(v, ", ")))
+			break;
+		id = xstrndup(v, len);
+		snprintf(buf, sizeof(buf), "SecurityGroupId.%d", ++i);
+		kvlist_append(q, buf, id);
+		free(id);
+		v += len;
+	}
+	name = xasprintf("frugal-%s", req->token);
+	for (spec = 1; spec <= 2; spec++) {
+		snprintf(buf, sizeof(buf), "TagSpecification.%d.ResourceType", spec);
+		kvlist_append(q, buf, spec == 1 ? "instance" : "volume");
+		tag(q, spec, 1, "frugal-job", req->job_id);
+		snprintf(buf, sizeof(buf), "%d", req->attempt);
+		tag(q, spec, 2, "frugal-attempt", buf);
+		tag(q, spec, 3, "frugal-owner", a->owner);
+		tag(q, spec, 4, "frugal-home", a->home_tag);
+		tag(q, spec, 5, "frugal-token", req->token);
+		tag(q, spec, 6, "Name", name);
+	}
+	{
+		char *b64 = base64(user_data);
+		kvlist_append(q, "UserData", b64);
+		secure_zero(b64, strlen(b64));
+		free(b64);
+	}
+	free(name);
+	free(token);
+}
+
+/* Wipe the values of a parameter list (UserData carries presigned URLs). */
+static void params_release(struct kvlist *q)
+{
+	size_t i;
+
+	for (i = 0; i < q->n; i++)
+		if (q->items[i].value)
+			secure_zero(q->items[i].value, strlen(q->items[i].value));
+	kvlist_release(q);
+}
+
+/* launch: adopt, stage, RunInstances (see the top of this file). */
+static int aws_launch(struct provider *p, const struct launch_request *req, char **ret_id,
+		      struct error *err)
+{
+	struct aws *a = aws_of(p);
+	struct attempt at = { 0 };
+	struct plan pl = { 0 };
+	struct ec2_instances made = { 0 };
+	struct http_response rs = HTTP_RESPONSE_INIT;
+	struct kvlist q = { 0 };
+	struct ec2 *e;
+	const char *zone = NULL;
+	char *existing = NULL, *script = NULL, *ami = NULL, *root_dev = NULL, now[32];
+	int have_at, r;
+
+	/* Where: the attempt as the ledger has it (the plan it was made from). */
+	have_at = attempt_of(p, req->token, &at) == 0;
+	if (!have_at) {
+		if ((r = aws_plan(p, req->task, &pl, err)) < 0)
+			goto out;
+		at.region = pl.region;
+		at.zone = pl.zone;
+		at.instance_type = pl.instance_type;
+		at.spot = pl.spot;
+	}
+	/* Idempotent: an instance made under this token is adopted. */
+	if ((r = aws_find(p, req->token, &existing, err)) < 0)
+		goto out;
+	if (existing) {
+		*ret_id = TAKE_PTR(existing);
+		goto out;
+	}
+	if ((r = client(p, at.region, &e, err)) < 0)
+		goto out;
+	if (at.zone && strcmp(at.zone, "-") && (r = zone_name(p, e, at.zone, &zone, err)) < 0)
+		goto out;
+	if ((r = image_for(p, e, req->task, &ami, &root_dev, err)) < 0)
+		goto out;
+	if ((r = stage(p, req, &script, err)) < 0)
+		goto out;
+	run_params(p, req, &at, zone, ami, root_dev, script, &q);
+	snprintf(now, sizeof(now), "%lld", (long long)time_now_ms());
+	kvlist_set(&a->launched, req->token, now);
+	r = ec2_call(e, "RunInstances", &q, &rs, NULL, 0, err);
+	/* Crash tests: killed after EC2 took the request, before the answer counts. */
+	fault_point("aws.after_run_instances");
+	if (r < 0)
+		goto out;
+	ec2_parse_instances(rs.body.buf, rs.body.len, &made, NULL);
+	if (!made.n || !made.items[0].id) {
+		r = error_set(err, FRUGAL_EPROVIDER, "ec2 RunInstances in %s: no instance in the "
+			      "answer", at.region);
+		goto out;
+	}
+	*ret_id = xasprintf("%s/%s", at.region, made.items[0].id);
+out:
+	if (have_at)
+		attempt_release(&at);
+	plan_release(&pl);
+	ec2_instances_release(&made);
+	http_response_release(&rs);
+	params_release(&q);
+	if (script)
+		secure_zero(script, strlen(script));
+	free(script);
+	free(existing);
+	free(ami);
+	free(root_dev);
+	return r;
+}
+
+/* ---- describe, stop, notice ---------------------------------------------------------- */
+
+/* 1 when token was launched (by us, or per the ledger) in the last two minutes. */
+static int launched_recently(struct provider *p, const char *token)
+{
+	struct aws *a = aws_of(p);
+	const char *v = kvlist_get(&a->launched, token);
+	int64_t at = v ? strtoll(v, NULL, 10) : 0;
+	struct attempt att;
+
+	if (!at && attempt_of(p, token, &att) == 0) {
+		at = att.started_at;
+		attempt_release(&att);
+	}
+	return at && time_now_ms() - at < NOT_FOUND_GRACE_MS;
+}
+
+/* EC2 instance state name -> enum instance_state. */
+static enum instance_state state_of(const char *s)
+{
+	if (!s || !strcmp(s, "pending"))
+		return INSTANCE_PENDING;
+	if (!strcmp(s, "running"))
+		return INSTANCE_RUNNING;
+	return INSTANCE_GONE;	/* shutting-down, terminated, stopping, stopped */
+}
+
+/* describe: the state of the instance id (or of the one tagged token). */
+static int aws_describe(struct provider *p, const char *token, const char *id,
+			enum instance_state *ret, struct error *err)
+{
+	struct ec2_instances l = { 0 };
+	struct kvlist q = { 0 };
+	struct ec2 *e;
+	char region[64];
+	const char *iid, *v;
+	int r;
+
+	if (!id || id_split(id, region, sizeof(region), &iid) < 0) {
+		char *found = NULL;
+
+		if ((r = aws_find(p, token, &found, err)) < 0)
+			return r;
+		*ret = found ? INSTANCE_PENDING : launched_recently(p, token) ? INSTANCE_PENDING
+									      : INSTANCE_GONE;
+		if (found) {
+			r = aws_describe(p, token, found, ret, err);
+			free(found);
+			return r;
+		}
+		return 0;
+	}
+	if ((v = kvlist_get(&aws_of(p)->running, id)) &&
+	    time_mono_ms() - strtoll(v, NULL, 10) < RUNNING_TTL_MS) {
+		*ret = INSTANCE_RUNNING;
+		return 0;
+	}
+	if ((r = client(p, region, &e, err)) < 0)
+		return r;
+	kvlist_append(&q, "InstanceId.1", iid);
+	r = ec2_describe_instances(e, &q, &l, err);
+	kvlist_release(&q);
+	if (r == FRUGAL_ENOTFOUND || (r == 0 && !l.n)) {
+		*ret = launched_recently(p, token) ? INSTANCE_PENDING : INSTANCE_GONE;
+		r = 0;
+	} else if (r == 0) {
+		*ret = state_of(l.items[0].state);
+	}
+	if (r == 0 && *ret == INSTANCE_RUNNING) {
+		char now[32];
+
+		snprintf(now, sizeof(now), "%lld", (long long)time_mono_ms());
+		kvlist_set(&aws_of(p)->running, id, now);
+	}
+	ec2_instances_release(&l);
+	return r;
+}
+
+/* Nothing reaches the agent on EC2 from here (no inbound path): a cancel
+ * ends the instance after the controller's grace, a notice at its
+ * deadline (reconcile.c). */
+static int aws_stop(struct provider *p, const char *token, const char *id, struct error *err)
+{
+	return 0;
+}
+
+/* notice: nothing to deliver either; the controller ends the instance at
+ * the deadline it recorded. */
+static int aws_notice(struct provider *p, const char *token, const char *id,
+		      int64_t deadline_ms, struct error *err)
+{
+	return 0;
+}
+
+/* ---- terminate, list ------------------------------------------------------------------- */
+
+/* Delete the unattached volumes tagged with token (root volumes go with
+ * their instance; this catches what DeleteOnTermination missed). */
+static int delete_volumes(struct provider *p, struct ec2 *e, const char *token,
+			  struct error *err)
+{
+	struct aws *a = aws_of(p);
+	struct http_response rs = HTTP_RESPONSE_INIT;
+	struct ec2_items vols = { 0 };
+	struct kvlist q = { 0 };
+	size_t i;
+	int r;
+
+	add_tag_filter(&q, 1, "frugal-token", token);
+	add_tag_filter(&q, 2, "frugal-home", a->home_tag);
+	kvlist_append(&q, "Filter.3.Name", "status");
+	kvlist_append(&q, "Filter.3.Value.1", "available");
+	r = ec2_call(e, "DescribeVolumes", &q, &rs, NULL, 0, err);
+	kvlist_release(&q);
+	if (r == 0)
+		ec2_parse_items(rs.body.buf, rs.body.len, "volumeSet", &vols, NULL);
+	for (i = 0; r == 0 && i < vols.n; i++) {
+		struct http_response d = HTTP_RESPONSE_INIT;
+		const char *vid = kvlist_get(&vols.items[i], "volumeId");
+
+		if (!vid)
+			continue;
+		kvlist_append(&q, "VolumeId", vid);
+		r = ec2_call(e, "DeleteVolume", &q, &d, NULL, 0, err);
+		if (r == FRUGAL_ENOTFOUND)
+			r = 0;
+		kvlist_release(&q);
+		http_response_release(&d);
+	}
+	ec2_items_release(&vols);
+	http_response_release(&rs);
+	return r;
+}
+
+/* The attempt's secrets.env in the configured storage is deleted. */
+static void delete_secrets(struct provider *p, const char *token)
+{
+	struct storage *st = NULL;
+	const char *url = p->config ? p->config->storage_url : NULL;
+	char job[JOB_ID_MAX], *key;
+	int n;
+
+	if (!url || strncmp(url, "s3://", 5) || provider_token_split(token, job, sizeof(job), &n) < 0 ||
+	    storage_open(url, &st, NULL) < 0)
+		return;
+	key = xasprintf("jobs/%s/attempts/%d/secrets.env", job, n);
+	storage_del(st, key, NULL);
+	free(key);
+	storage_free(st);
+}
+
+/* terminate: end the id and every instance tagged token; confirmed once
+ * each is shutting-down or terminated (see the top of this file). */
+static int aws_terminate(struct provider *p, const char *token, const char *id,
+			 struct error *err)
+{
+	struct ec2_instances l = { 0 }, ended = { 0 };
+	struct http_response rs = HTTP_RESPONSE_INIT;
+	struct kvlist q = { 0 };
+	struct ec2 *e;
+	char region[64], name[32];
+	const char *iid = NULL;
+	char *reg = NULL;
+	size_t i;
+	int n = 0, r, left = 0;
+
+	if (id)
+		kvlist_set(&aws_of(p)->running, id, "0");
+	if (id && id_split(id, region, sizeof(region), &iid) == 0)
+		reg = xstrdup(region);
+	else if (!(reg = region_of(p, token))) {
+		/* Never launched anywhere we can tell: nothing to end. */
+		delete_secrets(p, token);
+		return 0;
+	}
+	if ((r = client(p, reg, &e, err)) < 0 || (r = by_token(p, reg, token, 0, &l, err)) < 0)
+		goto out;
+	if (iid) {
+		snprintf(name, sizeof(name), "InstanceId.%d", ++n);
+		kvlist_append(&q, name, iid);
+	}
+	for (i = 0; i < l.n; i++) {
+		if (!strcmp(l.items[i].state, "terminated") || (iid && !strcmp(l.items[i].id, iid)))
+			continue;
+		snprintf(name, sizeof(name), "InstanceId.%d", ++n);
+		kvlist_append(&q, name, l.items[i].id);
+	}
+	if (n) {
+		r = ec2_call(e, "TerminateInstances", &q, &rs, NULL, 0, err);
+		if (r == FRUGAL_ENOTFOUND && !launched_recently(p, token))
+			r = 0;	/* EC2 forgot it: long gone */
+		else if (r == 0)
+			ec2_parse_instances(rs.body.buf, rs.body.len, &ended, NULL);
+		if (r < 0)
+			goto out;
+		for (i = 0; i < ended.n; i++)
+			if (ended.items[i].state && strcmp(ended.items[i].state, "shutting-down") &&
+			    strcmp(ended.items[i].state, "terminated"))
+				left++;
+		if (left) {
+			r = error_set(err, FRUGAL_EBUSY, "%d instance%s of %s still %s", left,
+				      left == 1 ? "" : "s", token, ended.items[0].state);
+			goto out;
+		}
+	}
+	if ((r = delete_volumes(p, e, token, err)) < 0)
+		goto out;
+	delete_secrets(p, token);
+out:
+	ec2_instances_release(&l);
+	ec2_instances_release(&ended);
+	http_response_release(&rs);
+	kvlist_release(&q);
+	free(reg);
+	return r;
+}
+
+/* Regions to look in: backends.aws.regions, else every region of the catalog. */
+static void regions(struct provider *p, struct kvlist *out)
+{
+	struct aws *a = aws_of(p);
+	const char *list = cfg(p, "regions"), *s;
+	const struct offer *o;
+	size_t n = 0, i;
+
+	if (list) {
+		for (s = list; *s; ) {
+			size_t len;
+			char *r;
+
+			while (*s == ' ' || *s == ',')
+				s++;
+			if (!(len = strcspn(s, ", ")))
+				break;
+			r = xstrndup(s, len);
+			kvlist_set(out, r, "");
+			free(r);
+			s += len;
+		}
+		return;
+	}
+	if (!a->cat) {
+		a->cat = catalog_new();
+		if (catalog_load(a->cat, p->home, NULL) < 0)
+			return;
+	}
+	o = catalog_offers(a->cat, &n);
+	for (i = 0; i < n; i++)
+		if (o[i].backend == BACKEND_AWS && !kvlist_has(out, o[i].region))
+			kvlist_set(out, o[i].region, "");
+}
+
+/* 1 when this user may have AWS resources: credentials where the CLI
+ * keeps them, or a backends.aws section (on EC2, with an instance profile). */
+static int aws_in_use(const struct provider *p)
+{
+	size_t i;
+
+	if (aws_creds_available())
+		return 1;
+	for (i = 0; p->config && i < p->config->n_backends; i++)
+		if (!strcmp(p->config->backends[i].name, "aws"))
+			return 1;
+	return 0;
+}
+
+/* list: token -> what, of every instance and unattached volume tagged with
+ * this home, in the regions looked at (for gc). */
+static int aws_list(struct provider *p, struct kvlist *ret, struct error *err)
+{
+	struct aws *a = aws_of(p);
+	struct kvlist regs = { 0 };
+	size_t i, k;
+	int r = 0;
+
+	/* gc asks every backend: no AWS, nothing to look at (and no wait for
+	 * a metadata service that is not there). */
+	if (!aws_in_use(p))
+		return 0;
+	regions(p, &regs);
+	for (i = 0; i < regs.n && r == 0; i++) {
+		struct ec2_instances l = { 0 };
+		struct http_response rs = HTTP_RESPONSE_INIT;
+		struct ec2_items vols = { 0 };
+		struct kvlist q = { 0 };
+		const char *region = regs.items[i].key;
+		struct ec2 *e;
+
+		if ((r = client(p, region, &e, err)) < 0)
+			break;
+		add_tag_filter(&q, 1, "frugal-home", a->home_tag);
+		add_live_filter(&q, 2);
+		r = ec2_describe_instances(e, &q, &l, err);
+		kvlist_release(&q);
+		for (k = 0; r == 0 && k < l.n; k++) {
+			const char *tok = ec2_instance_tag(&l.items[k], "frugal-token");
+			char *what;
+
+			if (!tok)
+				continue;
+			what = xasprintf("instance %s/%s (%s)", region, l.items[k].id,
+					 l.items[k].state);
+			kvlist_set(ret, tok, what);
+			kvlist_set(&a->token_region, tok, region);
+			free(what);
+		}
+		ec2_instances_release(&l);
+		/* Volumes left unattached (a data volume, a root volume kept by mistake). */
+		add_tag_filter(&q, 1, "frugal-home", a->home_tag);
+		kvlist_append(&q, "Filter.2.Name", "status");
+		kvlist_append(&q, "Filter.2.Value.1", "available");
+		if (r == 0 && ec2_call(e, "DescribeVolumes", &q, &rs, NULL, 0, NULL) == 0)
+			ec2_parse_items(rs.body.buf, rs.body.len, "volumeSet", &vols, NULL);
+		kvlist_release(&q);
+		for (k = 0; k < vols.n; k++) {
+			const char *vid = kvlist_get(&vols.items[k], "volumeId");
+			const char *tok = kvlist_get(&vols.items[k], "tag:frugal-token");
+			char *what;
+
+			if (!vid || !tok || kvlist_has(ret, tok))
+				continue;
+			what = xasprintf("volume %s/%s (unattached)", region, vid);
+			kvlist_set(ret, tok, what);
+			kvlist_set(&a->token_region, tok, region);
+			free(what);
+		}
+		ec2_items_release(&vols);
+		http_response_release(&rs);
+	}
+	kvlist_release(&regs);
+	return r;
+}
+
+const struct provider_ops aws_provider_ops = {
+	.name = "aws",
+	.plan = aws_plan,
+	.reserve = provider_reserve_none,
+	.launch = aws_launch,
+	.find = aws_find,
+	.describe = aws_describe,
+	.stop = aws_stop,
+	.notice = aws_notice,
+	.terminate = aws_terminate,
+	.list = aws_list,
+	.free = aws_free,
+};

@@ -1,0 +1,1002 @@
+/*
+ * gcp: the backend that runs each attempt on a Compute Engine VM
+ * (standard or spot), through the Compute REST API v1 (gce.h), with its
+ * storage on GCS (backend/gcp/gcs.h). docs/GCP.md is the user's guide.
+ *
+ * plan: the cheapest GCP offer of the shipped catalog that fits
+ * (optimizer_candidates restricted to gcp, zones blocked in the store
+ * skipped); n1 machine types with T4/V100/P100/P4 as guest accelerators,
+ * a2/a3/a4/g2 types with their own GPUs, as the catalog prices them.
+ *
+ * launch: the VM of attempt TOKEN is named frugal-TOKEN-HOMETAG (one name
+ * per attempt and FRUGAL_HOME) and inserted with a requestId derived from
+ * it, so an insert sent twice makes one VM and an insert after a crash
+ * finds the VM made before (409 alreadyExists: adopted when its labels
+ * are ours). Before the insert: the frugal binary goes to the bucket once
+ * (frugal/bin/SHA256, content-addressed), the job's workdir as a tar.gz
+ * (jobs/JOB/boot/workdir.tar.gz, once per job); the VM gets agent.json,
+ * the secrets and the boot script as metadata (gcp_boot.h), labels
+ * frugal-job, frugal-attempt, frugal-owner; spot VMs are SPOT with
+ * instanceTerminationAction DELETE; GPUs force onHostMaintenance TERMINATE;
+ * stop.max_runtime becomes scheduling.maxRunDuration (plus the notice
+ * grace and BOOT_MARGIN_S), a cap the cloud enforces whatever else fails.
+ * launch follows the zone operation until it is done
+ * (backends.gcp.insert_timeout, 5 min): ZONE_RESOURCE_POOL_EXHAUSTED and
+ * quota errors are FRUGAL_ECAPACITY (the controller blocks the zone and
+ * plans again; a regional quota blocks the region here too).
+ *
+ * plan caches what it chose with the task it was for, and launch (which
+ * the controller calls right after plan) uses that very plan, so the VM
+ * goes where the ledger's attempt row says.
+ *
+ * find: aggregatedList filtered by the three labels. describe: one
+ * aggregatedList of this home's VMs at most SNAPSHOT_MS old serves every
+ * live job, instances.get when the list lacks the VM (PROVISIONING/STAGING
+ * pending, RUNNING running, anything else or 404 gone). terminate:
+ * instances.delete, then confirmed only once
+ * instances.get says 404: until then FRUGAL_EBUSY, and the controller asks
+ * again on its next pass. notice: simulateMaintenanceEvent (a spot VM is
+ * preempted: the agent sees instance/preempted). list: aggregatedList by
+ * the frugal-owner label of this FRUGAL_HOME (gc).
+ *
+ * Secrets go in the request body of the insert (TLS) and into the VM's
+ * metadata; they are never logged, never stored by frugal, and removed
+ * from any error message the API sends back.
+ */
+#include "backend/provider.h"
+#include "backend/gcp/gce.h"
+#include "backend/gcp/boot.h"
+#include "base/fs.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "catalog/catalog.h"
+#include "catalog/optimizer.h"
+#include "backend/gcp/gcs.h"
+#include "storage/storage.h"
+#include "backend/gcp/auth.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_IMAGE "projects/debian-cloud/global/images/family/debian-12"
+#define DEFAULT_GPU_IMAGE \
+	"projects/deeplearning-platform-release/global/images/family/common-cu124-debian-11-py310"
+#define DEFAULT_PACKAGES "libcurl4 libsqlite3-0 libyaml-0-2 libjansson4 libuv1"
+#define DEFAULT_INSERT_TIMEOUT_S 300
+#define DEFAULT_DELETE_WAIT_S 10
+#define BOOT_MARGIN_S 900	/* boot, setup and uploads beyond max_runtime */
+#define BLOCK_MS (15 * 60 * 1000)
+#define SNAPSHOT_MS 5000	/* how old a list of the VMs may be for describe */
+
+struct gcp {
+	const struct config *cfg;
+	char *home_tag;		/* 8 hex digits of FRUGAL_HOME */
+	char *owner;		/* frugal-owner label: user-hometag */
+	/* The API, once credentials are needed. */
+	struct gauth *auth;
+	struct gce gce;
+	int api_ready;
+	/* Plan: the catalog, and the last plan with the task it was for. */
+	struct catalog *cat;
+	char *plan_for;		/* task_to_json of the task planned */
+	struct plan last;
+	/* Launch: the storage and the binary uploaded to it. */
+	struct storage *st;
+	char *st_url;
+	char *bin_sha;
+	/* Describe: "zone/name" -> status of this home's VMs, and when listed. */
+	json_t *snap;
+	int64_t snap_at;
+};
+
+/* backends.gcp.KEY of config.yaml, or NULL when unset or empty. */
+static const char *cfg_get(const struct gcp *g, const char *key)
+{
+	const char *v = g->cfg ? config_backend_get(g->cfg, "gcp", key) : NULL;
+
+	return v && *v ? v : NULL;
+}
+
+/* A duration setting in seconds, def when unset. */
+static int cfg_seconds(const struct gcp *g, const char *key, int64_t def, int64_t *ret,
+		       struct error *err)
+{
+	const char *v = cfg_get(g, key);
+
+	*ret = def;
+	if (v && duration_parse(v, ret) < 0)
+		return error_set(err, FRUGAL_EINVAL, "config.yaml: backends.gcp.%s: expected a "
+				 "duration such as 90, 10m or 4h, got '%s'", key, v);
+	return 0;
+}
+
+/* FNV-1a of s as 8 hex digits. */
+static char *hash8(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return xasprintf("%08x", (unsigned)(h ^ (h >> 32)));
+}
+
+/* s lowercased, anything but [a-z0-9-] as '-', at most max characters. */
+static char *label_safe(const char *s, size_t max)
+{
+	size_t n = strlen(s), i;
+	char *out;
+
+	if (n > max)
+		n = max;
+	out = xstrndup(s, n);
+	for (i = 0; i < n; i++) {
+		char c = (char)tolower((unsigned char)out[i]);
+		out[i] = (isalnum((unsigned char)c) && !(c & 0x80)) ? c : '-';
+	}
+	return out;
+}
+
+/* Free the backend's state (ops.free). */
+static void gcp_free(struct provider *p)
+{
+	struct gcp *g = p->priv;
+
+	if (!g)
+		return;
+	free(g->home_tag);
+	free(g->owner);
+	gce_release(&g->gce);
+	gauth_free(g->auth);
+	catalog_free(g->cat);
+	free(g->plan_for);
+	plan_release(&g->last);
+	storage_free(g->st);
+	free(g->st_url);
+	free(g->bin_sha);
+	json_decref(g->snap);
+	free(g);
+	p->priv = NULL;
+}
+
+/* The backend's state, made on first use (no request). */
+static struct gcp *gcp_of(struct provider *p)
+{
+	struct gcp *g = p->priv;
+	char *real, *user;
+	const char *u = getenv("USER");
+
+	if (g)
+		return g;
+	g = xcalloc(1, sizeof(*g));
+	g->cfg = p->config;
+	real = fs_realpath(p->home, NULL);
+	g->home_tag = hash8(real ? real : p->home);
+	free(real);
+	user = u && *u ? label_safe(u, 40) : xasprintf("uid%u", (unsigned)getuid());
+	g->owner = xasprintf("%s-%s", user, g->home_tag);
+	free(user);
+	p->priv = g;
+	return g;
+}
+
+/* Credentials, project and the API client, on first need. */
+static int gcp_api(struct provider *p, struct gcp **ret, struct error *err)
+{
+	struct gcp *g = gcp_of(p);
+	const char *project;
+	int r;
+
+	if (g->api_ready) {
+		*ret = g;
+		return 0;
+	}
+	if (!g->auth && (r = gauth_new(cfg_get(g, "credentials"), 1, &g->auth, err)) < 0)
+		return error_prefix(err, "backend gcp");
+	project = cfg_get(g, "project");
+	if (!project)
+		project = gauth_project(g->auth);
+	if (!project)
+		project = getenv("GOOGLE_CLOUD_PROJECT") && *getenv("GOOGLE_CLOUD_PROJECT") ?
+			  getenv("GOOGLE_CLOUD_PROJECT") : getenv("CLOUDSDK_CORE_PROJECT");
+	if (!project || !*project)
+		return error_set(err, FRUGAL_EINVAL, "backend gcp: no project: set backends.gcp."
+				 "project in config.yaml (credentials %s name none)",
+				 gauth_source(g->auth));
+	gce_init(&g->gce, cfg_get(g, "compute_endpoint"), project, g->auth);
+	g->api_ready = 1;
+	*ret = g;
+	return 0;
+}
+
+/* ---- names -------------------------------------------------------------------------- */
+
+/* frugal-TOKEN-HOMETAG, a valid instance name (at most 63 characters). */
+static char *instance_name(struct gcp *g, const char *token)
+{
+	char *safe = label_safe(token, 63 - 7 - 9);
+	char *name = xasprintf("frugal-%s-%s", safe, g->home_tag);
+
+	free(safe);
+	return name;
+}
+
+/* A UUID made from the name and owner, the same for every try of one insert. */
+static char *request_id(struct gcp *g, const char *name, const char *what)
+{
+	unsigned char md[32];
+	unsigned int len = 0;
+	char *in = xasprintf("%s/%s/%s", g->owner, name, what);
+
+	EVP_Digest(in, strlen(in), md, &len, EVP_sha256(), NULL);
+	free(in);
+	md[6] = (md[6] & 0x0f) | 0x50;	/* version 5 layout */
+	md[8] = (md[8] & 0x3f) | 0x80;
+	return xasprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+			 "%02x%02x%02x%02x%02x%02x", md[0], md[1], md[2], md[3], md[4], md[5],
+			 md[6], md[7], md[8], md[9], md[10], md[11], md[12], md[13], md[14],
+			 md[15]);
+}
+
+/* "zone/name" -> its parts; 0, or -1 when id is not of that form. */
+static int split_id(const char *id, char **ret_zone, char **ret_name)
+{
+	const char *slash = id ? strchr(id, '/') : NULL;
+
+	if (!slash || slash == id || !slash[1] || strchr(slash + 1, '/'))
+		return -1;
+	*ret_zone = xstrndup(id, (size_t)(slash - id));
+	*ret_name = xstrdup(slash + 1);
+	return 0;
+}
+
+/* ---- plan ------------------------------------------------------------------------------ */
+
+/* A deep copy of src into dst. */
+static void plan_copy(struct plan *dst, const struct plan *src)
+{
+	*dst = *src;
+	dst->backend = xstrdup(src->backend);
+	dst->region = xstrdup(src->region);
+	dst->zone = xstrdup(src->zone);
+	dst->instance_type = xstrdup(src->instance_type);
+	dst->accelerator = xstrdup(src->accelerator);
+	dst->capacity = xstrdup(src->capacity);
+}
+
+/* Optimizer callback: only gcp offers. */
+static int backend_is_gcp(void *ctx, enum backend_id b)
+{
+	return b == BACKEND_GCP;
+}
+
+/* Optimizer callback: a location blocked in the store (no capacity lately). */
+static int zone_blocked(void *ctx, const char *backend, const char *region, const char *zone)
+{
+	struct provider *p = ctx;
+
+	return p->st && store_block_active(p->st, backend, region, zone, time_now_ms(), NULL) > 0;
+}
+
+/* The zone of a data disk URL ("projects/P/zones/Z/disks/D"), or NULL. */
+static char *disk_zone(const char *disk)
+{
+	const char *z = strstr(disk, "zones/"), *end;
+
+	if (!z)
+		return NULL;
+	z += 6;
+	end = strchr(z, '/');
+	return end ? xstrndup(z, (size_t)(end - z)) : NULL;
+}
+
+/* What frugal does not do on gcp yet, and what cannot work there. */
+static int check_task(struct gcp *g, const struct task *t, struct error *err)
+{
+	const char *storage = g->cfg ? g->cfg->storage_url : NULL;
+
+	if (t->res.cloud && strcmp(t->res.cloud, "gcp"))
+		return error_set(err, FRUGAL_EINVAL, "resources.cloud is '%s' but the backend is gcp",
+				 t->res.cloud);
+	if (t->file_mounts.n)
+		return error_set(err, FRUGAL_ENOTSUP, "'file_mounts' is not supported by backend gcp "
+				 "yet; use backends.gcp.data_disk for a read-only dataset disk");
+	if (t->stop.idle_gpu)
+		return error_set(err, FRUGAL_ENOTSUP, "'stop.idle_gpu' is not supported by backend "
+				 "gcp yet");
+	if (!storage || strncmp(storage, "gs://", 5))
+		return error_set(err, FRUGAL_EINVAL, "backend gcp needs its storage on GCS (a VM "
+				 "cannot reach %s): set storage: gs://BUCKET/PREFIX in config.yaml",
+				 storage ? storage : "file:// storage");
+	if (t->outputs.to && strncmp(t->outputs.to, "gs://", 5))
+		return error_set(err, FRUGAL_EINVAL, "outputs.to '%s': backend gcp stores outputs on "
+				 "GCS only (gs://BUCKET/PREFIX)", t->outputs.to);
+	return 0;
+}
+
+/* ops.plan: the cheapest GCP offer that fits now (see the top of this file). */
+static int gcp_plan(struct provider *p, const struct task *t, struct plan *ret,
+		    struct error *err)
+{
+	struct gcp *g = gcp_of(p);
+	struct optimizer_settings set;
+	struct optimizer_request rq;
+	struct candidate_list l = CANDIDATE_LIST_INIT;
+	struct resources res = t->res;
+	const struct candidate *cd;
+	struct plan pl = { 0 };
+	char *dz = NULL;
+	int r;
+
+	if ((r = check_task(g, t, err)) < 0)
+		goto out;
+	if (cfg_get(g, "data_disk") && (dz = disk_zone(cfg_get(g, "data_disk")))) {
+		/* A zonal disk attaches only to VMs of its zone. */
+		if (t->res.zone && strcmp(t->res.zone, dz)) {
+			r = error_set(err, FRUGAL_EINVAL, "resources.zone is %s but the data disk "
+				      "(backends.gcp.data_disk) is in %s", t->res.zone, dz);
+			goto out;
+		}
+		res.zone = dz;
+	}
+	if (!g->cat) {
+		g->cat = catalog_new();
+		if ((r = catalog_load(g->cat, p->home, err)) < 0) {
+			catalog_free(g->cat);
+			g->cat = NULL;
+			goto out;
+		}
+	}
+	if ((r = optimizer_settings_from_config(p->config, &set, err)) < 0)
+		goto out;
+	memset(&rq, 0, sizeof(rq));
+	rq.res = &res;
+	rq.runtime_s = t->stop.max_runtime > 0 ? t->stop.max_runtime : 3600;
+	rq.checkpoint_s = t->checkpoint.dir ? t->checkpoint.interval : 0;
+	rq.settings = &set;
+	rq.backend_ok = backend_is_gcp;
+	rq.blocked = zone_blocked;
+	rq.ctx = p;
+	rq.max_candidates = 1;
+	if ((r = optimizer_candidates(g->cat, &rq, &l, err)) < 0)
+		goto out;
+	if (!l.n) {
+		if (l.n_blocked)
+			r = error_set(err, FRUGAL_ECAPACITY, "every GCP zone that fits is out of "
+				      "capacity for now (%zu blocked); waiting", l.n_blocked);
+		else
+			r = error_set(err, FRUGAL_EINVAL, "no GCP offer fits the task (%zu of the "
+				      "right shape, %zu over max_price, %zu not offered %s)", l.n_fit,
+				      l.n_over_price, l.n_no_price,
+				      t->res.spot == SPOT_SPOT ? "as spot" : "at that spot policy");
+		goto out;
+	}
+	cd = &l.items[0];
+	pl.backend = xstrdup("gcp");
+	pl.region = xstrdup(cd->offer->region);
+	pl.zone = xstrdup(cd->offer->zone);
+	pl.instance_type = xstrdup(cd->offer->instance_type);
+	pl.accelerator = *cd->offer->accel ? xstrdup(cd->offer->accel) : NULL;
+	pl.gpus = (int)ceil(cd->offer->accel_count);
+	pl.spot = cd->spot;
+	pl.price_per_hour = cd->price;
+	pl.capacity = xstrdup(cd->spot ? "spot VM, price from the catalog"
+				       : "standard VM, price from the catalog");
+	/* Keep a copy for the launch that follows this plan. */
+	plan_release(&g->last);
+	plan_copy(&g->last, &pl);
+	free(g->plan_for);
+	g->plan_for = task_to_json(t);
+	*ret = pl;
+	r = 0;
+out:
+	candidate_list_release(&l);
+	free(dz);
+	return r;
+}
+
+/* ---- launch ------------------------------------------------------------------------------ */
+
+/* The job's storage (gs://), opened once per URL. */
+static int job_storage(struct gcp *g, const char *url, struct storage **ret, struct error *err)
+{
+	int r;
+
+	if (!url || strncmp(url, "gs://", 5))
+		return error_set(err, FRUGAL_EINVAL, "backend gcp needs its storage on GCS: set "
+				 "storage: gs://BUCKET/PREFIX in config.yaml");
+	if (!g->st || strcmp(g->st_url, url)) {
+		storage_free(g->st);
+		g->st = NULL;
+		free(g->st_url);
+		g->st_url = NULL;
+		if ((r = storage_open(url, &g->st, err)) < 0)
+			return r;
+		g->st_url = xstrdup(url);
+	}
+	*ret = g->st;
+	return 0;
+}
+
+/* Replace every secret value in err's message by "[secret]". */
+static void redact(struct error *err, const struct kvlist *secrets)
+{
+	size_t i;
+
+	for (i = 0; err && secrets && i < secrets->n; i++) {
+		const char *v = secrets->items[i].value;
+		size_t vl = v ? strlen(v) : 0;
+		char *at;
+
+		if (vl < 3)
+			continue;
+		while ((at = strstr(err->msg, v))) {
+			struct strbuf sb = STRBUF_INIT;
+			strbuf_add(&sb, err->msg, (size_t)(at - err->msg));
+			strbuf_adds(&sb, "[secret]");
+			strbuf_adds(&sb, at + vl);
+			snprintf(err->msg, sizeof(err->msg), "%s", sb.buf);
+			strbuf_release(&sb);
+		}
+	}
+}
+
+/* ---- instances ----------------------------------------------------------------------------- */
+
+/* The first instance of a filtered list that is ours: *ret_id "zone/name", or NULL. */
+static int find_ours(struct gcp *g, const char *filter, char **ret_id, struct error *err)
+{
+	json_t *list = NULL, *inst;
+	size_t i;
+	int r;
+
+	*ret_id = NULL;
+	r = gce_list(&g->gce, filter, "name,zone,status,labels", &list, err);
+	if (r < 0)
+		return r;
+	json_array_foreach(list, i, inst) {
+		const char *n = json_string_value(json_object_get(inst, "name"));
+		const char *owner = gce_label(inst, "frugal-owner");
+		char *zone = gce_url_tail(inst, "zone");
+
+		if (n && zone && owner && !strcmp(owner, g->owner)) {
+			*ret_id = xasprintf("%s/%s", zone, n);
+			free(zone);
+			break;
+		}
+		free(zone);
+	}
+	json_decref(list);
+	return 0;
+}
+
+/* The instance with this name, when it is ours. */
+static int find_by_name(struct gcp *g, const char *name, char **ret_id, struct error *err)
+{
+	char *filter = xasprintf("name = \"%s\"", name);
+	int r = find_ours(g, filter, ret_id, err);
+
+	free(filter);
+	return r;
+}
+
+/* The VM of attempt token ("JOB-N"): by its labels, so a VM of the
+ * attempt is found whatever its name. */
+static int gcp_find(struct provider *p, const char *token, char **ret_id, struct error *err)
+{
+	const char *dash = strrchr(token, '-');
+	struct gcp *g;
+	char *job, *filter;
+	int r;
+
+	*ret_id = NULL;
+	if ((r = gcp_api(p, &g, err)) < 0)
+		return r;
+	if (!dash || dash == token || !dash[1])
+		return error_set(err, FRUGAL_EINVAL, "'%s' is not an attempt token", token);
+	job = label_safe(token, (size_t)(dash - token));
+	filter = xasprintf("(labels.frugal-owner = \"%s\") AND (labels.frugal-job = \"%s\") AND "
+			   "(labels.frugal-attempt = \"%s\")", g->owner, job, dash + 1);
+	r = find_ours(g, filter, ret_id, err);
+	free(filter);
+	free(job);
+	return r;
+}
+
+/* The plan for req: the one plan() just made for this task, or a new one. */
+static int launch_plan(struct provider *p, struct gcp *g, const struct launch_request *req,
+		       struct plan *ret, struct error *err)
+{
+	char *fp = task_to_json(req->task);
+	int same = g->plan_for && !strcmp(fp, g->plan_for) && g->last.zone;
+
+	free(fp);
+	if (!same)
+		return gcp_plan(p, req->task, ret, err);
+	plan_copy(ret, &g->last);
+	return 0;
+}
+
+/* Ask for the deletion of a VM that should not exist, ignoring the answer. */
+static void delete_quietly(struct gcp *g, const char *zone, const char *name)
+{
+	char *path = xasprintf("zones/%s/instances/%s", zone, name);
+
+	gce_call(&g->gce, "DELETE", path, NULL, NULL, NULL);
+	free(path);
+}
+
+/* Insert the VM and follow the operation; *ret_id "zone/name". */
+static int insert_vm(struct provider *p, struct gcp *g, const struct plan *pl, const char *name,
+		     json_t *body, char **ret_id, struct error *err)
+{
+	char *rid = request_id(g, name, "insert");
+	char *path = xasprintf("zones/%s/instances?requestId=%s", pl->zone, rid);
+	json_t *op = NULL;
+	int64_t timeout_s;
+	int r;
+
+	if ((r = cfg_seconds(g, "insert_timeout", DEFAULT_INSERT_TIMEOUT_S, &timeout_s, err)) < 0)
+		goto out;
+	r = gce_call(&g->gce, "POST", path, body, &op, err);
+	if (r == FRUGAL_EEXIST) {
+		/* Made before (a crash, a retry): ours when its labels say so. */
+		if ((r = find_by_name(g, name, ret_id, err)) == 0 && !*ret_id)
+			r = error_set(err, FRUGAL_EEXIST, "an instance named %s exists in %s but is "
+				      "not this FRUGAL_HOME's", name, pl->zone);
+		goto out;
+	}
+	if (r == 0)
+		r = gce_wait(&g->gce, op, timeout_s * 1000, err);
+	if (r == FRUGAL_ETIMEOUT) {
+		/* Still being made: it exists; describe follows it from here. */
+		r = 0;
+	}
+	if (r < 0) {
+		if (r == FRUGAL_ECAPACITY && gce_error_regional(&g->gce) && p->st)
+			store_block_add(p->st, "gcp", pl->region, NULL, time_now_ms() + BLOCK_MS,
+					"regional quota", NULL);
+		/* A failed insert leaves nothing, but make sure: no VM may leak. */
+		delete_quietly(g, pl->zone, name);
+		goto out;
+	}
+	*ret_id = xasprintf("%s/%s", pl->zone, name);
+out:
+	json_decref(op);
+	free(rid);
+	free(path);
+	return r;
+}
+
+/* Every setting of the VM for req on plan pl, as an Instance body. */
+static int build_body(struct provider *p, struct gcp *g, const struct launch_request *req,
+		      const struct plan *pl, const char *name, json_t **ret, struct error *err)
+{
+	struct storage *st = NULL;
+	struct gce_instance_spec s;
+	struct gcp_boot b;
+	struct kvlist labels = { 0 }, meta = { 0 };
+	char *bin_key = NULL, *wd_key = NULL, *bucket = NULL, *bin_obj = NULL, *wd_obj = NULL;
+	char *script = NULL, *agent = NULL, *secrets = NULL, *desc = NULL, *attempt = NULL;
+	const char *gcs_ep = gcs_endpoint(), *cmp_ep = g->gce.endpoint;
+	char *tmp_dir = xasprintf("%s/tmp", p->home), *boot_key = NULL, *boot_log = NULL;
+	int64_t max_run = 0, disk_gb = 0;
+	int r;
+
+	memset(&s, 0, sizeof(s));
+	memset(&b, 0, sizeof(b));
+	if ((r = job_storage(g, req->storage_url, &st, err)) < 0 ||
+	    (r = gcp_boot_put_binary(st, cfg_get(g, "agent_binary") ? cfg_get(g, "agent_binary")
+				     : p->self_exe, &g->bin_sha, &bin_key, err)) < 0)
+		goto out;
+	if (req->task->workdir && (r = gcp_boot_put_workdir(st, tmp_dir, req, &wd_key, err)) < 0)
+		goto out;
+	if ((r = cfg_seconds(g, "max_run_duration", 0, &max_run, err)) < 0)
+		goto out;
+	/* The cloud's own cap: past the agent's max_runtime stop, its notice
+	 * grace and the time to boot and store the last checkpoint. */
+	if (req->task->stop.max_runtime > 0)
+		max_run = req->task->stop.max_runtime + req->task->recovery.notice_grace +
+			  BOOT_MARGIN_S;
+	if (cfg_get(g, "disk_size"))
+		disk_gb = strtol(cfg_get(g, "disk_size"), NULL, 10);
+	if (req->task->res.disk_size)
+		disk_gb = req->task->res.disk_size;
+	if (disk_gb <= 0)
+		disk_gb = pl->gpus ? 100 : 50;
+
+	bucket = gcp_boot_bucket(req->storage_url);
+	bin_obj = gcp_boot_object(req->storage_url, bin_key);
+	wd_obj = wd_key ? gcp_boot_object(req->storage_url, wd_key) : NULL;
+	boot_key = xasprintf("%s/attempts/%d/boot.log", req->job_prefix, req->attempt);
+	boot_log = gcp_boot_object(req->storage_url, boot_key);
+	b.token = req->token;
+	b.gcs_endpoint = strcmp(gcs_ep, GCS_DEFAULT_ENDPOINT) ? gcs_ep : NULL;
+	b.compute_endpoint = strcmp(cmp_ep, GCE_DEFAULT_ENDPOINT) ? cmp_ep : NULL;
+	b.bucket = bucket;
+	b.bin_object = bin_obj;
+	b.bin_sha256 = g->bin_sha;
+	b.workdir_object = wd_obj;
+	b.boot_log_object = boot_log;
+	b.data_device = cfg_get(g, "data_disk") ? "frugal-data" : NULL;
+	b.data_mount = cfg_get(g, "data_mount");
+	b.packages = cfg_get(g, "agent_packages") ? cfg_get(g, "agent_packages") : DEFAULT_PACKAGES;
+	script = gcp_boot_script(&b);
+	agent = gcp_boot_agent_json(req, pl->gpus, wd_obj != NULL);
+	secrets = gcp_boot_secrets(req->secrets);
+
+	attempt = xasprintf("%d", req->attempt);
+	kvlist_set(&labels, "frugal-job", req->job_id);
+	kvlist_set(&labels, "frugal-attempt", attempt);
+	kvlist_set(&labels, "frugal-owner", g->owner);
+	kvlist_set(&meta, "startup-script", script);
+	kvlist_set(&meta, "frugal-agent-json", agent);
+	if (secrets)
+		kvlist_set(&meta, "frugal-secrets", secrets);
+	if (pl->gpus)
+		kvlist_set(&meta, "install-nvidia-driver", "True");
+
+	desc = xasprintf("frugal job %s attempt %d", req->job_id, req->attempt);
+	s.name = name;
+	s.description = desc;
+	s.zone = pl->zone;
+	s.machine_type = pl->instance_type;
+	s.gpus = pl->gpus;
+	if (pl->gpus && !gce_machine_has_gpus(pl->instance_type)) {
+		s.accelerator = gce_accelerator_type(pl->accelerator);
+		s.accelerator_count = pl->gpus;
+		if (!s.accelerator) {
+			r = error_set(err, FRUGAL_EINVAL, "no GCE accelerator type for %s",
+				      pl->accelerator ? pl->accelerator : "?");
+			goto out;
+		}
+	}
+	s.spot = pl->spot;
+	s.max_run_s = max_run;
+	s.image = req->task->res.image_id ? req->task->res.image_id :
+		  pl->gpus ? (cfg_get(g, "image_gpu") ? cfg_get(g, "image_gpu") : DEFAULT_GPU_IMAGE)
+			   : (cfg_get(g, "image") ? cfg_get(g, "image") : DEFAULT_IMAGE);
+	s.disk_gb = (int)disk_gb;
+	s.disk_type = cfg_get(g, "disk_type") ? cfg_get(g, "disk_type") : "pd-balanced";
+	s.network = cfg_get(g, "network");
+	s.subnetwork = cfg_get(g, "subnetwork");
+	s.external_ip = !cfg_get(g, "external_ip") || strcmp(cfg_get(g, "external_ip"), "false");
+	s.service_account = cfg_get(g, "service_account");
+	s.data_disk = cfg_get(g, "data_disk");
+	s.data_device = b.data_device;
+	s.labels = &labels;
+	s.metadata = &meta;
+	*ret = gce_instance_body(&s);
+	r = 0;
+out:
+	if (secrets) {
+		secure_zero(secrets, strlen(secrets));
+		free(secrets);
+	}
+	/* meta holds a copy of the secrets too. */
+	if (meta.n && kvlist_get(&meta, "frugal-secrets")) {
+		char *v = (char *)kvlist_get(&meta, "frugal-secrets");
+		secure_zero(v, strlen(v));
+	}
+	kvlist_release(&labels);
+	kvlist_release(&meta);
+	free(bin_key);
+	free(wd_key);
+	free(bucket);
+	free(bin_obj);
+	free(wd_obj);
+	free(script);
+	free(agent);
+	free(desc);
+	free(attempt);
+	free(tmp_dir);
+	free(boot_key);
+	free(boot_log);
+	return r;
+}
+
+/* Zero every string of a JSON document that holds a secret (the metadata values). */
+static void zero_body(json_t *body)
+{
+	json_t *items = json_object_get(json_object_get(body, "metadata"), "items"), *it;
+	size_t i;
+
+	json_array_foreach(items, i, it) {
+		json_t *v = json_object_get(it, "value");
+		if (json_is_string(v))
+			secure_zero((char *)json_string_value(v), json_string_length(v));
+	}
+}
+
+/* ops.launch: make the attempt's VM, or adopt the one made before. */
+static int gcp_launch(struct provider *p, const struct launch_request *req, char **ret_id,
+		      struct error *err)
+{
+	struct gcp *g;
+	struct plan pl = { 0 };
+	json_t *body = NULL;
+	char *name = NULL, *existing = NULL;
+	int r;
+
+	if ((r = gcp_api(p, &g, err)) < 0)
+		goto out;
+	if ((r = launch_plan(p, g, req, &pl, err)) < 0)
+		goto out;
+	name = instance_name(g, req->token);
+	/* Idempotent: a VM of this attempt that exists already is adopted. */
+	if ((r = gcp_find(p, req->token, &existing, err)) < 0)
+		goto out;
+	if (existing) {
+		*ret_id = existing;
+		goto out;
+	}
+	if ((r = build_body(p, g, req, &pl, name, &body, err)) < 0)
+		goto out;
+	r = insert_vm(p, g, &pl, name, body, ret_id, err);
+out:
+	if (body) {
+		zero_body(body);
+		json_decref(body);
+	}
+	redact(err, req->secrets);
+	plan_release(&pl);
+	free(name);
+	return r;
+}
+
+/* zone and name of the attempt's VM: from id, else found by token. 1 when
+ * there is none. */
+static int locate(struct provider *p, struct gcp *g, const char *token, const char *id,
+		  char **ret_zone, char **ret_name, struct error *err)
+{
+	char *found = NULL;
+	int r;
+
+	if (split_id(id, ret_zone, ret_name) == 0)
+		return 0;
+	if ((r = gcp_find(p, token, &found, err)) < 0)
+		return r;
+	if (!found)
+		return 1;
+	r = split_id(found, ret_zone, ret_name);
+	free(found);
+	return r < 0 ? 1 : 0;
+}
+
+/* The status of VM zone/name in a list of this home's VMs at most
+ * SNAPSHOT_MS old, so that one aggregatedList serves every live job; NULL
+ * when the list lacks it (just made, gone, or the list failed). */
+static const char *snapshot_status(struct gcp *g, const char *zone, const char *name)
+{
+	char *key;
+	const char *status;
+
+	if (!g->snap || time_mono_ms() - g->snap_at > SNAPSHOT_MS) {
+		char *filter = xasprintf("labels.frugal-owner = \"%s\"", g->owner);
+		json_t *list = NULL, *inst;
+		size_t i;
+
+		json_decref(g->snap);
+		g->snap = NULL;
+		if (gce_list(&g->gce, filter, "name,zone,status", &list, NULL) == 0) {
+			g->snap = json_object();
+			g->snap_at = time_mono_ms();
+			json_array_foreach(list, i, inst) {
+				char *z = gce_url_tail(inst, "zone");
+				const char *n = json_string_value(json_object_get(inst, "name"));
+				if (z && n) {
+					char *k = xasprintf("%s/%s", z, n);
+					json_object_set_new(g->snap, k, json_string(gce_instance_status(inst)));
+					free(k);
+				}
+				free(z);
+			}
+		}
+		json_decref(list);
+		free(filter);
+	}
+	key = xasprintf("%s/%s", zone, name);
+	status = json_string_value(json_object_get(g->snap, key));
+	free(key);
+	return status;
+}
+
+/* ops.describe: the VM's status as the controller's three states, from the
+ * shared list when it has the VM, else from instances.get (a VM is gone
+ * only when the API answers 404 for it). */
+static int gcp_describe(struct provider *p, const char *token, const char *id,
+			enum instance_state *ret, struct error *err)
+{
+	struct gcp *g;
+	char *zone = NULL, *name = NULL, *path = NULL;
+	json_t *inst = NULL;
+	const char *status;
+	int r;
+
+	if ((r = gcp_api(p, &g, err)) < 0)
+		return r;
+	if ((r = locate(p, g, token, id, &zone, &name, err)) != 0) {
+		if (r == 1) {
+			*ret = INSTANCE_GONE;
+			r = 0;
+		}
+		goto out;
+	}
+	status = snapshot_status(g, zone, name);
+	if (!status) {
+		path = xasprintf("zones/%s/instances/%s?fields=name,status", zone, name);
+		r = gce_call(&g->gce, "GET", path, NULL, &inst, err);
+		if (r == FRUGAL_ENOTFOUND) {
+			*ret = INSTANCE_GONE;
+			r = 0;
+			goto out;
+		}
+		if (r < 0)
+			goto out;
+		status = gce_instance_status(inst);
+	}
+	if (!strcmp(status, "PROVISIONING") || !strcmp(status, "STAGING") ||
+	    !strcmp(status, "PENDING"))
+		*ret = INSTANCE_PENDING;
+	else if (!strcmp(status, "RUNNING"))
+		*ret = INSTANCE_RUNNING;
+	else
+		*ret = INSTANCE_GONE;	/* STOPPING, TERMINATED, SUSPENDED: no agent runs */
+out:
+	json_decref(inst);
+	free(zone);
+	free(name);
+	free(path);
+	return r;
+}
+
+/* A cancel: the VM is deleted after the controller's grace; its guest
+ * shutdown reaches the agent as a notice (it stores a last checkpoint). */
+static int gcp_stop(struct provider *p, const char *token, const char *id, struct error *err)
+{
+	return 0;
+}
+
+/* ops.notice: preempt the attempt's spot VM (simulateMaintenanceEvent). */
+static int gcp_notice(struct provider *p, const char *token, const char *id,
+		      int64_t deadline_ms, struct error *err)
+{
+	struct gcp *g;
+	char *zone = NULL, *name = NULL, *path = NULL, *rid = NULL;
+	json_t *op = NULL;
+	int r;
+
+	if ((r = gcp_api(p, &g, err)) < 0)
+		return r;
+	if ((r = locate(p, g, token, id, &zone, &name, err)) != 0) {
+		if (r == 1)
+			r = error_set(err, FRUGAL_ENOTFOUND, "no VM of %s", token);
+		goto out;
+	}
+	/* On a spot VM a simulated maintenance event is a preemption. */
+	rid = request_id(g, name, "notice");
+	path = xasprintf("zones/%s/instances/%s/simulateMaintenanceEvent?requestId=%s", zone, name,
+			 rid);
+	r = gce_call(&g->gce, "POST", path, NULL, &op, err);
+out:
+	json_decref(op);
+	free(zone);
+	free(name);
+	free(path);
+	free(rid);
+	return r;
+}
+
+/* ops.terminate: delete the VM; 0 only once the API no longer knows it. */
+static int gcp_terminate(struct provider *p, const char *token, const char *id,
+			 struct error *err)
+{
+	struct gcp *g;
+	char *zone = NULL, *name = NULL, *path = NULL;
+	json_t *inst = NULL, *op = NULL;
+	int64_t wait_s;
+	int r;
+
+	if ((r = gcp_api(p, &g, err)) < 0)
+		return r;
+	if ((r = cfg_seconds(g, "delete_wait", DEFAULT_DELETE_WAIT_S, &wait_s, err)) < 0)
+		return r;
+	if ((r = locate(p, g, token, id, &zone, &name, err)) != 0) {
+		if (r == 1)
+			r = 0;	/* no VM: gone */
+		goto out;
+	}
+	path = xasprintf("zones/%s/instances/%s", zone, name);
+	r = gce_call(&g->gce, "GET", path, NULL, &inst, err);
+	if (r == FRUGAL_ENOTFOUND) {
+		r = 0;
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	if (strcmp(gce_instance_status(inst), "STOPPING")) {
+		/* STOPPING: a delete (or a guest shutdown) is under way already. */
+		r = gce_call(&g->gce, "DELETE", path, NULL, &op, err);
+		if (r == FRUGAL_ENOTFOUND) {
+			r = 0;
+			goto out;
+		}
+		if (r < 0)
+			goto out;
+		gce_wait(&g->gce, op, wait_s * 1000, NULL);
+	}
+	/* Confirmed only when the API no longer knows the VM. */
+	json_decref(inst);
+	inst = NULL;
+	r = gce_call(&g->gce, "GET", path, NULL, &inst, err);
+	if (r == FRUGAL_ENOTFOUND)
+		r = 0;
+	else if (r == 0)
+		r = error_set(err, FRUGAL_EBUSY, "VM %s in %s is %s; deletion not confirmed yet", name,
+			      zone, gce_instance_status(inst));
+out:
+	json_decref(inst);
+	json_decref(op);
+	free(zone);
+	free(name);
+	free(path);
+	return r;
+}
+
+/* ops.list: this FRUGAL_HOME's VMs (label frugal-owner), token -> what (gc). */
+static int gcp_list(struct provider *p, struct kvlist *ret, struct error *err)
+{
+	struct gcp *g;
+	char *filter;
+	json_t *list = NULL, *inst;
+	size_t i;
+	int r;
+
+	if ((r = gcp_api(p, &g, err)) < 0)
+		return r;
+	filter = xasprintf("labels.frugal-owner = \"%s\"", g->owner);
+	r = gce_list(&g->gce, filter, "name,zone,status,labels", &list, err);
+	free(filter);
+	if (r < 0)
+		return r;
+	json_array_foreach(list, i, inst) {
+		const char *job = gce_label(inst, "frugal-job");
+		const char *attempt = gce_label(inst, "frugal-attempt");
+		const char *owner = gce_label(inst, "frugal-owner");
+		char *zone = gce_url_tail(inst, "zone");
+
+		if (job && attempt && owner && !strcmp(owner, g->owner) && zone) {
+			char *token = xasprintf("%s-%s", job, attempt);
+			char *what = xasprintf("VM %s/%s (%s)", zone,
+					       json_string_value(json_object_get(inst, "name")),
+					       gce_instance_status(inst));
+			kvlist_set(ret, token, what);
+			free(token);
+			free(what);
+		}
+		free(zone);
+	}
+	json_decref(list);
+	return 0;
+}
+
+const struct provider_ops gcp_provider_ops = {
+	.name = "gcp",
+	.plan = gcp_plan,
+	.reserve = provider_reserve_none,
+	.launch = gcp_launch,
+	.find = gcp_find,
+	.describe = gcp_describe,
+	.stop = gcp_stop,
+	.notice = gcp_notice,
+	.terminate = gcp_terminate,
+	.list = gcp_list,
+	.free = gcp_free,
+};

@@ -1,0 +1,601 @@
+/*
+ * local: the backend that runs attempts on this machine. An "instance" is
+ * a work directory ($FRUGAL_HOME/instances/TOKEN) and the agent process
+ * started in a session of its own. Every process of the instance carries
+ * FRUGAL_INSTANCE=TOKEN in its environment, so teardown and gc find all
+ * of them (even ones that left the process group) by scanning /proc.
+ * GPUs come from a pool (config backends.local.gpus, or nvidia-smi -L)
+ * and are handed out through CUDA_VISIBLE_DEVICES.
+ */
+#include "backend/provider.h"
+#include "base/fs.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct local {
+	char **gpus;		/* the pool */
+	size_t n_gpus;
+	char *gpu_type;
+};
+
+/* ---- the GPU pool ---- */
+
+/* GPU ids from `nvidia-smi -L` ("GPU 0: ..."); none when it is missing. */
+static void detect_gpus(struct local *l)
+{
+	FILE *f = popen("nvidia-smi -L 2>/dev/null", "re");
+	char line[512];
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		int id;
+		if (sscanf(line, "GPU %d:", &id) == 1) {
+			l->gpus = xrealloc(l->gpus, (l->n_gpus + 1) * sizeof(char *));
+			l->gpus[l->n_gpus++] = xasprintf("%d", id);
+		}
+	}
+	pclose(f);
+}
+
+static struct local *local_of(struct provider *p)
+{
+	struct local *l = p->priv;
+	size_t i;
+
+	if (l)
+		return l;
+	l = xcalloc(1, sizeof(*l));
+	if (p->config && p->config->local.n_gpu_ids) {
+		l->n_gpus = p->config->local.n_gpu_ids;
+		l->gpus = xcalloc(l->n_gpus, sizeof(char *));
+		for (i = 0; i < l->n_gpus; i++)
+			l->gpus[i] = xstrdup(p->config->local.gpu_ids[i]);
+	} else if (!p->config || p->config->local.gpus_auto ||
+		   !p->config->path) {
+		detect_gpus(l);
+	}
+	l->gpu_type = xstrdup(p->config && p->config->local.gpu_type ?
+			      p->config->local.gpu_type : "GPU");
+	p->priv = l;
+	return l;
+}
+
+static void local_free(struct provider *p)
+{
+	struct local *l = p->priv;
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < l->n_gpus; i++)
+		free(l->gpus[i]);
+	free(l->gpus);
+	free(l->gpu_type);
+	free(l);
+}
+
+/* ---- plan ---- */
+
+static int refuse(struct error *err, const char *key)
+{
+	return error_set(err, FRUGAL_ENOTSUP, "'%s' is not supported by backend local yet", key);
+}
+
+static int local_plan(struct provider *p, const struct task *t, struct plan *ret,
+		      struct error *err)
+{
+	struct local *l = local_of(p);
+	const struct config *cfg = p->config;
+	struct plan pl = { 0 };
+	int gpus = task_gpu_count(t);
+	size_t i;
+
+	if (t->res.cloud && strcmp(t->res.cloud, "local"))
+		return error_set(err, FRUGAL_EINVAL, "resources.cloud is '%s' but the backend is"
+				 " local", t->res.cloud);
+	if (t->res.region)
+		return refuse(err, "resources.region");
+	if (t->res.zone)
+		return refuse(err, "resources.zone");
+	if (t->res.spot == SPOT_SPOT)
+		return error_set(err, FRUGAL_ENOTSUP, "'resources.use_spot: true' is not supported"
+				 " by backend local (this machine has no spot market); use"
+				 " spot_policy: auto to fall back to on-demand");
+	if (t->res.disk_size)
+		return refuse(err, "resources.disk_size");
+	if (t->res.image_id)
+		return refuse(err, "resources.image_id");
+	if (t->res.instance_type)
+		return refuse(err, "resources.instance_type");
+	if (t->file_mounts.n)
+		return refuse(err, "file_mounts");
+	if (t->stop.idle_gpu)
+		return refuse(err, "stop.idle_gpu");
+	if (t->res.accel_mode != ACCEL_NONE && strcasecmp(l->gpu_type, "GPU")) {
+		int found = 0;
+		for (i = 0; i < t->res.n_accels; i++)
+			if (!strcasecmp(t->res.accels[i].name, l->gpu_type))
+				found = 1;
+		if (!found)
+			return error_set(err, FRUGAL_EINVAL, "resources.accelerators asks for %s"
+					 " but the local GPUs are %s (backends.local.gpu_type)",
+					 t->res.accels[0].name, l->gpu_type);
+	}
+	if (gpus > (int)l->n_gpus)
+		return error_set(err, FRUGAL_EINVAL,
+				 "the task asks for %d GPU%s but the local pool has %zu;"
+				 " set backends.local.gpus in config.yaml if this machine has more",
+				 gpus, gpus == 1 ? "" : "s", l->n_gpus);
+	pl.backend = xstrdup("local");
+	pl.region = xstrdup("local");
+	pl.zone = xstrdup("-");
+	pl.gpus = gpus;
+	pl.accelerator = gpus ? xstrdup(t->res.accels[0].name) : NULL;
+	pl.instance_type = gpus ? xasprintf("local-%dx%s", gpus, l->gpu_type) : xstrdup("local-cpu");
+	pl.price_per_hour = gpus ? gpus * (cfg ? cfg->local.price_per_gpu_hour : 0)
+				 : (cfg ? cfg->local.price_per_hour : 0);
+	if (t->res.max_price > 0 && pl.price_per_hour > t->res.max_price) {
+		plan_release(&pl);
+		return error_set(err, FRUGAL_EINVAL, "the local price $%.2f/h is above"
+				 " resources.max_price $%.2f/h", pl.price_per_hour,
+				 t->res.max_price);
+	}
+	pl.capacity = xasprintf("%zu GPU%s in the pool", l->n_gpus, l->n_gpus == 1 ? "" : "s");
+	*ret = pl;
+	return 0;
+}
+
+/* ---- capacity ---- */
+
+static int gpu_in_use(const struct attempt_list *live, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < live->n; i++) {
+		const char *g = live->items[i].gpus;
+		size_t len = strlen(id);
+
+		if (!g || strcmp(live->items[i].backend, "local"))
+			continue;
+		while (*g) {
+			if (!strncmp(g, id, len) && (g[len] == ',' || g[len] == '\0'))
+				return 1;
+			g = strchr(g, ',');
+			if (!g)
+				break;
+			g++;
+		}
+	}
+	return 0;
+}
+
+static int local_reserve(struct provider *p, const struct task *t,
+			 const struct attempt_list *live, char **ret_gpus, struct error *err)
+{
+	struct local *l = local_of(p);
+	struct strbuf sb = STRBUF_INIT;
+	int want = task_gpu_count(t), got = 0;
+	size_t i;
+
+	for (i = 0; i < l->n_gpus && got < want; i++) {
+		if (gpu_in_use(live, l->gpus[i]))
+			continue;
+		if (got)
+			strbuf_addch(&sb, ',');
+		strbuf_adds(&sb, l->gpus[i]);
+		got++;
+	}
+	if (got < want) {
+		strbuf_release(&sb);
+		return error_set(err, FRUGAL_EBUSY, "waiting for %d GPU%s (%d of %zu free)", want,
+				 want == 1 ? "" : "s", got, l->n_gpus);
+	}
+	*ret_gpus = strbuf_detach(&sb, NULL);
+	return 0;
+}
+
+/* ---- processes of an instance ---- */
+
+static char *instance_dir(struct provider *p, const char *token)
+{
+	return xasprintf("%s/instances/%s", p->home, token);
+}
+
+/* Start time (clock ticks since boot) and state of pid; -1 if gone. */
+static long long proc_start(pid_t pid, char *ret_state)
+{
+	char path[64], buf[1024], *s;
+	unsigned long long start = 0;
+	char state = '?';
+	int fd, i;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	s = strrchr(buf, ')');
+	if (!s)
+		return -1;
+	s += 2;
+	state = *s;
+	/* Field 3 is the state; field 22 the start time. */
+	for (i = 3; i < 22 && s; i++) {
+		s = strchr(s, ' ');
+		if (s)
+			s++;
+	}
+	if (!s || sscanf(s, "%llu", &start) != 1)
+		return -1;
+	if (ret_state)
+		*ret_state = state;
+	return (long long)start;
+}
+
+/* Call fn for every live (non-zombie) process carrying a marker of this
+ * home; when token is NULL, for any instance of it (fn gets the token). */
+typedef void (*marker_fn)(pid_t pid, const char *token, void *data);
+
+/*
+ * The instance token in /proc/pid/environ (FRUGAL_INSTANCE=...), when the
+ * process also belongs to home (FRUGAL_HOME=home): other homes' instances
+ * on the same machine are never touched. Caller frees; NULL when none.
+ */
+static char *proc_marker(pid_t pid, const char *home)
+{
+	char path[64];
+	struct strbuf env = STRBUF_INIT;
+	char *found = NULL;
+	size_t i, hl = strlen(home);
+	int ours = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	if (fs_read_file(path, 4 << 20, &env, NULL) == 0) {
+		for (i = 0; i < env.len; ) {
+			const char *kv = env.buf + i;
+			size_t len = strnlen(kv, env.len - i);
+
+			if (!found && !strncmp(kv, "FRUGAL_INSTANCE=", 16))
+				found = xstrndup(kv + 16, len - 16);
+			else if (len == 12 + hl && !strncmp(kv, "FRUGAL_HOME=", 12) &&
+				 !memcmp(kv + 12, home, hl))
+				ours = 1;
+			i += len + 1;
+		}
+	}
+	strbuf_release(&env);
+	if (!ours) {
+		free(found);
+		return NULL;
+	}
+	return found;
+}
+
+static int scan_markers(const char *home, const char *token, marker_fn fn, void *data)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t self = getpid();
+	int count = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char state = '?';
+		pid_t pid;
+		char *tok;
+
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		pid = (pid_t)atoi(e->d_name);
+		if (pid == self || proc_start(pid, &state) < 0 || state == 'Z')
+			continue;
+		tok = proc_marker(pid, home);
+		if (tok && (!token || !strcmp(tok, token))) {
+			if (fn)
+				fn(pid, tok, data);
+			count++;
+		}
+		free(tok);
+	}
+	closedir(d);
+	return count;
+}
+
+static void kill_one(pid_t pid, const char *token, void *data)
+{
+	kill(pid, *(int *)data);
+}
+
+/* "pid:starttime" -> alive? */
+static int id_alive(const char *id)
+{
+	int pid = 0;
+	long long start = -1, now;
+	char state = '?';
+
+	if (!id || sscanf(id, "%d:%lld", &pid, &start) != 2 || pid <= 0)
+		return 0;
+	now = proc_start((pid_t)pid, &state);
+	return now == start && state != 'Z';
+}
+
+/* ---- launch ---- */
+
+static void add_env(char ***env, size_t *n, const char *k, const char *v)
+{
+	*env = xrealloc(*env, (*n + 2) * sizeof(char *));
+	(*env)[(*n)++] = xasprintf("%s=%s", k, v);
+	(*env)[*n] = NULL;
+}
+
+static void free_env(char **env)
+{
+	size_t i;
+
+	for (i = 0; env && env[i]; i++) {
+		secure_zero(env[i], strlen(env[i]));
+		free(env[i]);
+	}
+	free(env);
+}
+
+/* The agent's environment: a clean, small one, plus the secrets. */
+static char **agent_env(const struct launch_request *req, const char *home)
+{
+	static const char *const keep[] = {
+		"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "LC_CTYPE",
+		"TZ", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_PREFIX",
+		/* gs:// storage: where the credentials and the endpoint are. */
+		"GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG", "FRUGAL_GCS_ENDPOINT",
+		"STORAGE_EMULATOR_HOST", NULL,
+	};
+	char **env = NULL;
+	size_t n = 0, i;
+
+	for (i = 0; keep[i]; i++) {
+		const char *v = getenv(keep[i]);
+		if (v)
+			add_env(&env, &n, keep[i], v);
+	}
+	if (!getenv("PATH"))
+		add_env(&env, &n, "PATH", "/usr/local/bin:/usr/bin:/bin");
+	add_env(&env, &n, "FRUGAL_HOME", home);
+	add_env(&env, &n, "FRUGAL_INSTANCE", req->token);
+	/* Crash tests: a fault point for the agent, never inherited by chance. */
+	if (getenv("FRUGAL_AGENT_FAULT"))
+		add_env(&env, &n, "FRUGAL_FAULT", getenv("FRUGAL_AGENT_FAULT"));
+	for (i = 0; req->secrets && i < req->secrets->n; i++)
+		if (req->secrets->items[i].value)
+			add_env(&env, &n, req->secrets->items[i].key, req->secrets->items[i].value);
+	return env;
+}
+
+static int local_launch(struct provider *p, const struct launch_request *req, char **ret_id,
+			struct error *err)
+{
+	char *dir = instance_dir(p, req->token), *log = NULL, *existing = NULL;
+	char **env = NULL;
+	pid_t pid;
+	int r, fd;
+
+	/* Idempotent: an instance already running under this token is adopted. */
+	if ((r = p->ops->find(p, req->token, &existing, err)) < 0)
+		goto out;
+	if (existing) {
+		*ret_id = existing;
+		goto out;
+	}
+	if ((r = fs_mkdir_p(dir, 0700, err)) < 0)
+		goto out;
+	if ((r = provider_write_agent_json(dir, req, "local", NULL, err)) < 0)
+		goto out;
+	/* The agent's own diagnostics outlive the instance directory. */
+	log = xasprintf("%s/logs/agents", p->home);
+	if ((r = fs_mkdir_p(log, 0700, err)) < 0)
+		goto out;
+	free(log);
+	log = xasprintf("%s/logs/agents/%s.log", p->home, req->token);
+	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = error_errno(err, "cannot open '%s'", log);
+		goto out;
+	}
+	env = agent_env(req, p->home);
+	pid = fork();
+	if (pid < 0) {
+		close(fd);
+		r = error_errno(err, "cannot start the agent");
+		goto out;
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDONLY);
+		char *argv[] = { p->self_exe, "agent", "--instance-dir", dir, NULL };
+
+		setsid();
+		if (nul >= 0)
+			dup2(nul, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (chdir(dir) < 0)
+			_exit(127);
+		execve(p->self_exe, argv, env);
+		_exit(127);
+	}
+	close(fd);
+	{
+		long long start = -1;
+		int i;
+		/* The child's start time identifies it against pid reuse. */
+		for (i = 0; i < 100 && start < 0; i++)
+			start = proc_start(pid, NULL);
+		*ret_id = xasprintf("%d:%lld", (int)pid, start);
+	}
+	r = 0;
+out:
+	free_env(env);
+	free(dir);
+	free(log);
+	return r;
+}
+
+/* Remember the oldest pid (the agent started the others). */
+static void oldest_one(pid_t pid, const char *token, void *data)
+{
+	pid_t *first = data;
+
+	if (!*first || pid < *first)
+		*first = pid;
+}
+
+static int local_find(struct provider *p, const char *token, char **ret_id, struct error *err)
+{
+	pid_t first = 0;
+
+	*ret_id = NULL;
+	scan_markers(p->home, token, oldest_one, &first);
+	if (first)
+		*ret_id = xasprintf("%d:%lld", (int)first, proc_start(first, NULL));
+	return 0;
+}
+
+static int local_describe(struct provider *p, const char *token, const char *id,
+			  enum instance_state *ret, struct error *err)
+{
+	/* The agent is the instance's heart: once it is dead the instance is
+	 * over, even if stray processes of the job remain (teardown kills
+	 * them). Without a known agent id, any marked process counts. */
+	if (id && strchr(id, ':'))
+		*ret = id_alive(id) ? INSTANCE_RUNNING : INSTANCE_GONE;
+	else
+		*ret = scan_markers(p->home, token, NULL, NULL) > 0 ? INSTANCE_RUNNING : INSTANCE_GONE;
+	return 0;
+}
+
+static int local_stop(struct provider *p, const char *token, const char *id,
+		      struct error *err)
+{
+	int pid = 0;
+	long long start = -1;
+
+	if (id_alive(id) && sscanf(id, "%d:%lld", &pid, &start) == 2)
+		kill((pid_t)pid, SIGTERM);
+	return 0;
+}
+
+/* The notice lands in the instance as notice.json, then SIGUSR2 tells the
+ * agent to read it (see agent.h). */
+static int local_notice(struct provider *p, const char *token, const char *id,
+			int64_t deadline_ms, struct error *err)
+{
+	char *dir = instance_dir(p, token);
+	char *path = fs_path_join(dir, "notice.json");
+	char *doc = xasprintf("{\"deadline_ms\": %lld, \"source\": \"debug\"}\n",
+			      (long long)deadline_ms);
+	int pid = 0, r;
+	long long start = -1;
+
+	r = fs_write_atomic(path, doc, strlen(doc), 0600, 1, err);
+	if (r == 0) {
+		if (id_alive(id) && sscanf(id, "%d:%lld", &pid, &start) == 2)
+			kill((pid_t)pid, SIGUSR2);
+		else
+			r = error_set(err, FRUGAL_ENOTFOUND, "the agent of %s is not running", token);
+	}
+	free(doc);
+	free(path);
+	free(dir);
+	return r;
+}
+
+static int local_terminate(struct provider *p, const char *token, const char *id,
+			   struct error *err)
+{
+	char *dir = instance_dir(p, token);
+	int sig = SIGKILL, i, r;
+
+	/* SIGKILL everything with the marker until nothing is left. */
+	for (i = 0; i < 200; i++) {
+		if (scan_markers(p->home, token, kill_one, &sig) == 0)
+			break;
+		time_sleep_ms(5);
+	}
+	if (i == 200) {
+		free(dir);
+		return error_set(err, FRUGAL_EBUSY, "processes of instance '%s' survive SIGKILL",
+				 token);
+	}
+	r = fs_remove_tree(dir, err);
+	free(dir);
+	return r;
+}
+
+struct collect {
+	struct kvlist *out;
+};
+
+static void collect_one(pid_t pid, const char *token, void *data)
+{
+	struct collect *c = data;
+
+	if (!kvlist_get(c->out, token))
+		kvlist_set(c->out, token, "process");
+}
+
+static int local_list(struct provider *p, struct kvlist *ret, struct error *err)
+{
+	struct collect c = { ret };
+	char *root = xasprintf("%s/instances", p->home);
+	DIR *d;
+	struct dirent *e;
+
+	scan_markers(p->home, NULL, collect_one, &c);
+	d = opendir(root);
+	if (d) {
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			if (!kvlist_get(ret, e->d_name))
+				kvlist_set(ret, e->d_name, "directory");
+		}
+		closedir(d);
+	}
+	free(root);
+	return 0;
+}
+
+const struct provider_ops local_provider_ops = {
+	.name = "local",
+	.plan = local_plan,
+	.reserve = local_reserve,
+	.launch = local_launch,
+	.find = local_find,
+	.describe = local_describe,
+	.stop = local_stop,
+	.notice = local_notice,
+	.terminate = local_terminate,
+	.list = local_list,
+	.free = local_free,
+};

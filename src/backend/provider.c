@@ -1,0 +1,162 @@
+#include "backend/provider.h"
+#include "base/fs.h"
+#include "base/xalloc.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const struct provider_ops local_provider_ops;
+extern const struct provider_ops slurm_provider_ops;
+extern const struct provider_ops lambda_provider_ops;
+extern const struct provider_ops runpod_provider_ops;
+extern const struct provider_ops kubernetes_provider_ops;
+extern const struct provider_ops gcp_provider_ops;
+extern const struct provider_ops aws_provider_ops;
+
+static const struct provider_ops *const all_ops[] = {
+	&local_provider_ops,
+	&slurm_provider_ops,
+	&lambda_provider_ops,
+	&runpod_provider_ops,
+	&kubernetes_provider_ops,
+	&gcp_provider_ops,
+	&aws_provider_ops,
+};
+
+const char *const provider_names[] = {
+	"local", "slurm", "kubernetes", "aws", "gcp", "lambda", "runpod", NULL,
+};
+
+void plan_release(struct plan *p)
+{
+	free(p->backend);
+	free(p->region);
+	free(p->zone);
+	free(p->instance_type);
+	free(p->accelerator);
+	free(p->capacity);
+	memset(p, 0, sizeof(*p));
+}
+
+int provider_open(const char *name, const struct config *cfg, const char *home,
+		  struct provider **ret, struct error *err)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(all_ops) / sizeof(all_ops[0]); i++) {
+		if (!strcmp(all_ops[i]->name, name)) {
+			struct provider *p = xcalloc(1, sizeof(*p));
+			char *exe = realpath("/proc/self/exe", NULL);
+
+			p->ops = all_ops[i];
+			p->config = cfg;
+			p->home = xstrdup(home);
+			p->self_exe = exe ? exe : xstrdup("frugal");
+			*ret = p;
+			return 0;
+		}
+	}
+	for (i = 0; provider_names[i]; i++)
+		if (!strcmp(provider_names[i], name))
+			return error_set(err, FRUGAL_ENOTSUP,
+					 "backend '%s' is not supported by this version of frugal yet;"
+					 " use backend 'local'", name);
+	return error_set(err, FRUGAL_EINVAL,
+			 "unknown backend '%s': use one of local, slurm, kubernetes, aws, gcp,"
+			 " lambda, runpod", name);
+}
+
+void provider_free(struct provider *p)
+{
+	if (!p)
+		return;
+	if (p->ops->free)
+		p->ops->free(p);
+	free(p->home);
+	free(p->self_exe);
+	free(p);
+}
+
+const char *provider_choose(const struct task *t, const struct config *cfg,
+			    const char *override)
+{
+	if (override && *override)
+		return override;
+	if (t && t->backend)
+		return t->backend;
+	if (t && t->res.cloud)
+		return t->res.cloud;
+	if (cfg && cfg->default_backend)
+		return cfg->default_backend;
+	return "local";
+}
+
+int provider_write_agent_json(const char *dir, const struct launch_request *req,
+			      const char *backend, const char *gpus_env, struct error *err)
+{
+	json_t *o = json_object(), *gpus = json_array(), *task;
+	json_error_t jerr;
+	char *path = fs_path_join(dir, "agent.json"), *text = NULL;
+	char *work = fs_path_join(dir, "work"), *ckpt = fs_path_join(dir, "checkpoint");
+	char *outd = fs_path_join(dir, "outputs");
+	const char *g = req->gpus ? req->gpus : "";
+	int r;
+
+	while (*g) {
+		const char *c = strchr(g, ',');
+		size_t len = c ? (size_t)(c - g) : strlen(g);
+		json_array_append_new(gpus, json_stringn(g, len));
+		g += len + (c ? 1 : 0);
+	}
+	task = json_loads(req->task_json, 0, &jerr);
+	json_object_set_new(o, "job_id", json_string(req->job_id));
+	json_object_set_new(o, "attempt", json_integer(req->attempt));
+	json_object_set_new(o, "restart_count", json_integer(req->restart_count));
+	json_object_set_new(o, "backend", json_string(backend));
+	json_object_set_new(o, "storage_url", json_string(req->storage_url));
+	json_object_set_new(o, "job_prefix", json_string(req->job_prefix));
+	if (req->controller_socket)
+		json_object_set_new(o, "controller_socket", json_string(req->controller_socket));
+	json_object_set_new(o, "gpus", gpus);
+	if (gpus_env)
+		json_object_set_new(o, "gpus_env", json_string(gpus_env));
+	json_object_set_new(o, "work_dir", json_string(work));
+	json_object_set_new(o, "checkpoint_dir", json_string(ckpt));
+	json_object_set_new(o, "output_dir", json_string(outd));
+	json_object_set_new(o, "outputs_url", json_string(req->outputs_url));
+	json_object_set_new(o, "task", task ? task : json_object());
+	text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+	r = fs_write_atomic(path, text, strlen(text), 0600, 1, err);
+	free(text);
+	json_decref(o);
+	free(path);
+	free(work);
+	free(ckpt);
+	free(outd);
+	return r;
+}
+
+int provider_token_split(const char *token, char *job, size_t size, int *ret_n)
+{
+	const char *dash = token ? strrchr(token, '-') : NULL;
+	char *end = NULL;
+	long n;
+
+	if (!dash || dash == token || (size_t)(dash - token) >= size || !dash[1])
+		return FRUGAL_EINVAL;
+	n = strtol(dash + 1, &end, 10);
+	if (*end || n < 1 || n > 1000000)
+		return FRUGAL_EINVAL;
+	memcpy(job, token, (size_t)(dash - token));
+	job[dash - token] = '\0';
+	*ret_n = (int)n;
+	return 0;
+}
+
+int provider_reserve_none(struct provider *p, const struct task *t,
+			  const struct attempt_list *live, char **ret_gpus, struct error *err)
+{
+	*ret_gpus = xstrdup("");
+	return 0;
+}

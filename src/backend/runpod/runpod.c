@@ -1,0 +1,753 @@
+/*
+ * runpod: the Runpod backend. Pods are containers on Runpod's machines,
+ * on demand or interruptible (spot). The API version is one module
+ * (runpod_api.h: v1 now); this file is the version-independent part.
+ *
+ *   plan       the catalog's Runpod offers (a region is a country, a zone
+ *              a data center), best first, spot when the task allows it,
+ *              restricted to the network volume's data center; blocked
+ *              locations (capacity errors, preemptions) skipped. Capacity
+ *              is learnt at create: FRUGAL_ECAPACITY blocks that data
+ *              center and the controller plans again.
+ *   launch     find by name first, then create a pod named frugal-TAG-TOKEN
+ *              with the GPU type and count, cloud type, data center,
+ *              interruptible for spot, the image, the network volume at
+ *              volume_mount (/workspace: the agent's file:// storage), and
+ *              an environment holding the secrets (never the image, never
+ *              a log), agent.json, tags (FRUGAL_JOB, FRUGAL_ATTEMPT,
+ *              FRUGAL_OWNER) and PUBLIC_KEY; its start command waits for
+ *              the upload, then execs the agent (PID 1: Runpod's SIGTERM
+ *              reaches it and is the preemption notice). 429/5xx/no answer
+ *              -> look the name up, then retry.
+ *   describe   the pod: RUNNING with an IP and SSH port -> upload the
+ *              workdir and frugal over SSH once (the start command then
+ *              runs the agent), then RUNNING with status and log mirrored;
+ *              EXITED/TERMINATED/unknown -> GONE, and an attempt whose agent
+ *              had started and left no final status is recorded as
+ *              preempted (a pod that disappears is recovered elsewhere).
+ *   stop       SIGINT to the agent over SSH (SIGTERM would be a notice).
+ *   terminate  delete the pod; confirmed once the API no longer has it.
+ *   list       the pods named frugal-TAG-*.
+ *
+ * Settings, backends.runpod: api_key_file, base_url, api_version (v1),
+ * image, network_volume_id, volume_mount (/workspace), container_disk
+ * (50), ssh_public_key (~/.ssh/id_ed25519.pub), ssh_key, ssh_command,
+ * start_sshd (true), shared_storage (false), request_interval (0.1), sync_interval (5),
+ * boot_timeout (1200), release_wait (600), notice_window (5). The key:
+ * RUNPOD_API_KEY, else api_key_file, else ~/.runpod/config.toml.
+ */
+#include "backend/runpod/api.h"
+#include "backend/common/cloud.h"
+#include "base/fs.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "util/http.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define MAX_SYNCS 64
+#define DEFAULT_IMAGE "runpod/pytorch:2.1.0-py3.10-cuda11.8.0-devel-ubuntu22.04"
+
+struct runpod {
+	struct cloud_api api;
+	const struct runpod_api_ops *v;
+	int have_key;
+	char *tag;
+	const char *image, *volume_id, *volume_mount, *ssh_command;
+	char *ssh_key, *public_key;
+	int container_disk, start_sshd, shared_storage;
+	double sync_interval, boot_timeout, release_wait, notice_window;
+	char *volume_dc;		/* of volume_id, looked up once */
+	struct plan last;		/* the plan launch() uses */
+	char *last_gpu_id, *last_cloud;
+	int have_last;
+	struct storage *ctl;
+	struct cloud_sync_mark syncs[MAX_SYNCS];
+};
+
+/* The start command: it holds no secret (they are in the environment). */
+static const char start_script[] =
+	"set -u\n"
+	"umask 077\n"
+	"d=\"$HOME/.frugal-agent/$FRUGAL_TOKEN\"\n"
+	"mkdir -p \"$d\" && cd \"$d\" || exit 1\n"
+	/* One run per attempt, even if the container is started again. */
+	"if [ -n \"${FRUGAL_VOLUME:-}\" ]; then\n"
+	"  m=\"$FRUGAL_VOLUME/frugal/.started\"; mkdir -p \"$m\"\n"
+	"  if ! mkdir \"$m/$FRUGAL_TOKEN\" 2>/dev/null; then\n"
+	"    echo \"frugal: attempt $FRUGAL_TOKEN has run here already\" >&2\n"
+	"    exec sleep 2147483647\n"
+	"  fi\n"
+	"fi\n"
+	"printf '%s' \"$FRUGAL_AGENT_JSON\" > agent.json\n"
+	"printf '%s' \"$FRUGAL_SELF_JSON\" > self.json\n"
+	"if [ \"${FRUGAL_START_SSHD:-1}\" = 1 ] && [ -n \"${PUBLIC_KEY:-}\" ]; then\n"
+	"  mkdir -p \"$HOME/.ssh\" && chmod 700 \"$HOME/.ssh\"\n"
+	"  printf '%s\\n' \"$PUBLIC_KEY\" >> \"$HOME/.ssh/authorized_keys\"\n"
+	"  chmod 600 \"$HOME/.ssh/authorized_keys\"\n"
+	"  (ssh-keygen -A; mkdir -p /run/sshd; /usr/sbin/sshd || service ssh start)"
+	" >/dev/null 2>&1\n"
+	"fi\n"
+	"i=0\n"
+	"while [ ! -f ready ]; do\n"
+	"  i=$((i + 1))\n"
+	"  if [ \"$i\" -gt \"${FRUGAL_BOOT_WAIT:-1200}\" ]; then\n"
+	"    echo 'frugal: nothing was uploaded to start the agent with' >&2; exit 1\n"
+	"  fi\n"
+	"  sleep 1\n"
+	"done\n"
+	"unset FRUGAL_AGENT_JSON FRUGAL_SELF_JSON\n"
+	"echo $$ > agent.pid\n"
+	"exec ./bin/frugal agent --instance-dir \"$d\"\n";
+
+/* ---- settings ------------------------------------------------------------------ */
+
+static const char *cfg(const struct provider *p, const char *key)
+{
+	return cloud_cfg(p->config, "runpod", key);
+}
+
+/* The API key: RUNPOD_API_KEY, api_key_file, ~/.runpod/config.toml. */
+static char *read_key(const struct provider *p)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *path, *key = NULL;
+
+	if (getenv("RUNPOD_API_KEY") && *getenv("RUNPOD_API_KEY"))
+		return xstrdup(getenv("RUNPOD_API_KEY"));
+	path = cloud_expand_home(cfg(p, "api_key_file") ? cfg(p, "api_key_file")
+							 : "~/.runpod/config.toml");
+	if (path && fs_read_file(path, 64 << 10, &sb, NULL) == 0)
+		key = runpod_key_from_toml(sb.buf);
+	secure_zero(sb.buf, sb.len);
+	strbuf_release(&sb);
+	free(path);
+	return key;
+}
+
+/* Free the backend's state (the key is wiped). */
+static void runpod_free(struct provider *p)
+{
+	struct runpod *rp = p->priv;
+
+	if (!rp)
+		return;
+	cloud_api_release(&rp->api);
+	free(rp->tag);
+	free(rp->ssh_key);
+	free(rp->public_key);
+	free(rp->volume_dc);
+	plan_release(&rp->last);
+	free(rp->last_gpu_id);
+	free(rp->last_cloud);
+	storage_free(rp->ctl);
+	free(rp);
+	p->priv = NULL;
+}
+
+/* 1 for a setting written false/no/0. */
+static int is_false(const char *v)
+{
+	return v && (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcmp(v, "0"));
+}
+
+/* The backend's settings, read once. */
+static int runpod_get(struct provider *p, struct runpod **ret, struct error *err)
+{
+	struct runpod *rp;
+	struct strbuf pub = STRBUF_INIT;
+	double req_iv, disk;
+	char *key, *pubpath;
+	int r;
+
+	if (p->priv) {
+		*ret = p->priv;
+		return 0;
+	}
+	rp = xcalloc(1, sizeof(*rp));
+	rp->v = runpod_api_for(cfg(p, "api_version"));
+	if (!rp->v) {
+		free(rp);
+		return error_set(err, FRUGAL_EINVAL, "config.yaml: backends.runpod.api_version: '%s'"
+				 " is not supported (this frugal speaks v1)", cfg(p, "api_version"));
+	}
+	if ((r = cloud_cfg_seconds(p->config, "runpod", "request_interval", 0.1, &req_iv,
+				   err)) < 0 ||
+	    (r = cloud_cfg_seconds(p->config, "runpod", "sync_interval", 5, &rp->sync_interval,
+				   err)) < 0 ||
+	    (r = cloud_cfg_seconds(p->config, "runpod", "boot_timeout", 1200, &rp->boot_timeout,
+				   err)) < 0 ||
+	    (r = cloud_cfg_seconds(p->config, "runpod", "release_wait", 600, &rp->release_wait,
+				   err)) < 0 ||
+	    (r = cloud_cfg_seconds(p->config, "runpod", "notice_window", 5, &rp->notice_window,
+				   err)) < 0 ||
+	    (r = cloud_cfg_seconds(p->config, "runpod", "container_disk", 50, &disk, err)) < 0) {
+		free(rp);
+		return r;
+	}
+	key = read_key(p);
+	rp->have_key = key != NULL;
+	cloud_api_init(&rp->api, "Runpod", cfg(p, "base_url") ? cfg(p, "base_url")
+							     : rp->v->default_url, key);
+	if (key) {
+		secure_zero(key, strlen(key));
+		free(key);
+	}
+	rp->api.min_interval_ms = (int64_t)(req_iv * 1000);
+	rp->tag = cloud_home_tag(p->home);
+	rp->image = cfg(p, "image") ? cfg(p, "image") : DEFAULT_IMAGE;
+	rp->volume_id = cfg(p, "network_volume_id");
+	rp->volume_mount = cfg(p, "volume_mount") ? cfg(p, "volume_mount") : "/workspace";
+	rp->ssh_command = cfg(p, "ssh_command");
+	rp->ssh_key = cfg(p, "ssh_key") ? cloud_expand_home(cfg(p, "ssh_key")) : NULL;
+	rp->container_disk = (int)disk;
+	rp->start_sshd = !is_false(cfg(p, "start_sshd"));
+	rp->shared_storage = cfg(p, "shared_storage") && !is_false(cfg(p, "shared_storage"));
+	pubpath = cloud_expand_home(cfg(p, "ssh_public_key") ? cfg(p, "ssh_public_key")
+							     : "~/.ssh/id_ed25519.pub");
+	if (pubpath && fs_read_file(pubpath, 16 << 10, &pub, NULL) == 0) {
+		strbuf_rtrim(&pub);
+		rp->public_key = strbuf_detach(&pub, NULL);
+	}
+	strbuf_release(&pub);
+	free(pubpath);
+	p->priv = rp;
+	*ret = rp;
+	return 0;
+}
+
+/* FRUGAL_EINVAL, saying where to put it, when there is no API key. */
+static int need_key(const struct runpod *rp, struct error *err)
+{
+	if (rp->have_key)
+		return 0;
+	return error_set(err, FRUGAL_EINVAL, "no Runpod API key: set RUNPOD_API_KEY or run"
+			 " 'runpodctl config --apiKey KEY' (~/.runpod/config.toml)");
+}
+
+/* The network volume's data center, once (GET /networkvolumes/{id}). */
+static int volume_info(struct runpod *rp, struct error *err)
+{
+	char *enc, *path;
+	json_t *reply = NULL;
+	long status = 0;
+	int r;
+
+	if (!rp->volume_id || rp->volume_dc)
+		return 0;
+	enc = http_urlencode(rp->volume_id, 0);
+	path = xasprintf("/networkvolumes/%s", enc);
+	r = cloud_api_call(&rp->api, "GET", path, NULL, 0, &status, &reply, err);
+	if (r == 0 && status / 100 == 2 &&
+	    json_is_string(json_object_get(reply, "dataCenterId")))
+		rp->volume_dc = xstrdup(json_string_value(json_object_get(reply, "dataCenterId")));
+	else if (r == 0)
+		r = error_set(err, FRUGAL_EINVAL, "Runpod network volume '%s'"
+			      " (backends.runpod.network_volume_id): HTTP %ld %s", rp->volume_id,
+			      status, cloud_error_text(reply));
+	json_decref(reply);
+	free(path);
+	free(enc);
+	return r;
+}
+
+/* ---- plan ------------------------------------------------------------------------ */
+
+/* FRUGAL_ENOTSUP for a task key this backend cannot honour. */
+static int refuse(struct error *err, const char *key, const char *why)
+{
+	return error_set(err, FRUGAL_ENOTSUP, "'%s' is not supported by backend runpod%s%s", key,
+			 why ? ": " : "", why ? why : "");
+}
+
+/* "SECURE" or "COMMUNITY" from a catalog instance type "1x_A40_SECURE". */
+static const char *cloud_type_of(const char *type)
+{
+	return strstr(type, "_COMMUNITY") ? "COMMUNITY" : "SECURE";
+}
+
+/* plan: see the top of this file. */
+static int runpod_plan(struct provider *p, const struct task *t, struct plan *ret,
+		       struct error *err)
+{
+	struct runpod *rp;
+	struct catalog *cat = NULL;
+	struct candidate_list cl = CANDIDATE_LIST_INIT;
+	struct resources res;
+	struct plan pl = { 0 };
+	size_t i;
+	int r;
+
+	if ((r = runpod_get(p, &rp, err)) < 0)
+		return r;
+	if (t->res.cloud && strcmp(t->res.cloud, "runpod"))
+		return error_set(err, FRUGAL_EINVAL, "resources.cloud is '%s' but the backend is"
+				 " runpod", t->res.cloud);
+	if (t->res.accel_mode == ACCEL_NONE)
+		return refuse(err, "a task without accelerators", "Runpod's GPU pods need one");
+	if (t->file_mounts.n)
+		return refuse(err, "file_mounts", "use backends.runpod.network_volume_id");
+	if (t->stop.idle_gpu)
+		return refuse(err, "stop.idle_gpu", NULL);
+	if ((r = need_key(rp, err)) < 0 || (r = volume_info(rp, err)) < 0)
+		return r;
+	res = t->res;
+	if (rp->volume_dc) {
+		if (t->res.zone && strcmp(t->res.zone, rp->volume_dc))
+			return error_set(err, FRUGAL_EINVAL, "resources.zone is %s but network volume"
+					 " %s is in %s", t->res.zone, rp->volume_id, rp->volume_dc);
+		res.zone = rp->volume_dc;
+	}
+	if ((r = cloud_candidates(p, BACKEND_RUNPOD, t, &res, &cat, &cl, err)) < 0)
+		return r;
+	for (i = 0; i < cl.n; i++) {
+		const struct offer *o = cl.items[i].offer;
+		const char *gpu = runpod_gpu_type_id(o->accel);
+
+		if (!gpu)
+			continue;	/* a GPU frugal cannot name to the API */
+		pl.backend = xstrdup("runpod");
+		pl.region = xstrdup(o->region);
+		pl.zone = xstrdup(*o->zone ? o->zone : "-");
+		pl.instance_type = xstrdup(o->instance_type);
+		pl.accelerator = xstrdup(o->accel);
+		pl.gpus = (int)ceil(o->accel_count);
+		pl.spot = cl.items[i].spot;
+		pl.price_per_hour = cl.items[i].price;
+		pl.capacity = xstrdup(pl.spot ? "interruptible (spot) pod; capacity is known at"
+					      " create" : "capacity is known at create");
+		plan_release(&rp->last);
+		free(rp->last_gpu_id);
+		free(rp->last_cloud);
+		rp->last_gpu_id = xstrdup(gpu);
+		rp->last_cloud = xstrdup(cloud_type_of(o->instance_type));
+		break;
+	}
+	if (!pl.backend) {
+		r = error_set(err, FRUGAL_EINVAL, "none of the %zu Runpod offers that fit has a GPU"
+			      " type frugal knows the API name of", cl.n);
+		goto out;
+	}
+	rp->last = pl;
+	rp->have_last = 1;
+	cloud_plan_copy(&pl, ret);
+out:
+	candidate_list_release(&cl);
+	catalog_free(cat);
+	return r;
+}
+
+/* ---- find, launch -------------------------------------------------------------------- */
+
+/* The pod named for token that is not terminated, into *ret (found: 1). */
+static int find_pod(struct runpod *rp, const char *token, struct runpod_pod *ret, int *found,
+		    struct error *err)
+{
+	struct runpod_pod *pods = NULL;
+	char *name = cloud_name(rp->tag, token);
+	size_t n = 0, i;
+	int r;
+
+	*found = 0;
+	r = rp->v->list(&rp->api, name, &pods, &n, err);
+	for (i = 0; r == 0 && i < n; i++) {
+		if (!*found && strcmp(pods[i].status, "TERMINATED")) {
+			*ret = pods[i];
+			memset(&pods[i], 0, sizeof(pods[i]));
+			*found = 1;
+		}
+		runpod_pod_release(&pods[i]);
+	}
+	free(pods);
+	free(name);
+	return r;
+}
+
+/* The id of the pod named for token, not terminated. */
+static int runpod_find(struct provider *p, const char *token, char **ret_id, struct error *err)
+{
+	struct runpod *rp;
+	struct runpod_pod pod;
+	int found, r;
+
+	*ret_id = NULL;
+	if ((r = runpod_get(p, &rp, err)) < 0 || (r = need_key(rp, err)) < 0 ||
+	    (r = find_pod(rp, token, &pod, &found, err)) < 0)
+		return r;
+	if (found) {
+		*ret_id = xstrdup(pod.id);
+		runpod_pod_release(&pod);
+	}
+	return 0;
+}
+
+/* The pod's environment: secrets, agent.json, tags and boot settings. */
+static void pod_env(const struct runpod *rp, const struct launch_request *req,
+		    const char *agent_json, const char *self_json, struct kvlist *env)
+{
+	char num[32];
+	size_t i;
+
+	for (i = 0; req->secrets && i < req->secrets->n; i++)
+		if (req->secrets->items[i].value)
+			kvlist_set(env, req->secrets->items[i].key, req->secrets->items[i].value);
+	kvlist_set(env, "FRUGAL_TOKEN", req->token);
+	kvlist_set(env, "FRUGAL_JOB", req->job_id);
+	snprintf(num, sizeof(num), "%d", req->attempt);
+	kvlist_set(env, "FRUGAL_ATTEMPT", num);
+	kvlist_set(env, "FRUGAL_OWNER", rp->tag);
+	kvlist_set(env, "FRUGAL_AGENT_JSON", agent_json);
+	kvlist_set(env, "FRUGAL_SELF_JSON", self_json);
+	snprintf(num, sizeof(num), "%lld", (long long)rp->notice_window);
+	kvlist_set(env, "FRUGAL_SIGTERM_NOTICE_WINDOW", num);
+	snprintf(num, sizeof(num), "%lld", (long long)rp->boot_timeout);
+	kvlist_set(env, "FRUGAL_BOOT_WAIT", num);
+	kvlist_set(env, "FRUGAL_START_SSHD", rp->start_sshd ? "1" : "0");
+	if (rp->volume_id)
+		kvlist_set(env, "FRUGAL_VOLUME", rp->volume_mount);
+	if (rp->public_key)
+		kvlist_set(env, "PUBLIC_KEY", rp->public_key);
+}
+
+/* self.json for the agent's dead-man switch: delete its own pod. */
+static char *self_json(const struct runpod *rp)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "api_url", rp->api.base_url,
+			      "method", rp->v->self_method, "path", rp->v->self_path, "path_env",
+			      "RUNPOD_POD_ID", "key_env", "RUNPOD_API_KEY", "release_wait",
+			      (json_int_t)rp->release_wait);
+	char *text = json_dumps(o, JSON_COMPACT);
+
+	json_decref(o);
+	return text;
+}
+
+/* launch: find by name, stage, create (retried safely). */
+static int runpod_launch(struct provider *p, const struct launch_request *req, char **ret_id,
+			 struct error *err)
+{
+	static const char *const start_cmd[] = { "sh", "-c", start_script, NULL };
+	struct runpod *rp;
+	struct runpod_create c;
+	struct runpod_pod pod = { 0 };
+	struct kvlist env = { 0 };
+	char *storage = NULL, *outputs = NULL, *root = NULL, *json = NULL, *self = NULL;
+	char *name = NULL, *dir = NULL, *id = NULL, *idpath = NULL;
+	int64_t pause = 2000;
+	int r, i;
+
+	if ((r = runpod_get(p, &rp, err)) < 0 || (r = need_key(rp, err)) < 0)
+		return r;
+	if (!rp->have_last) {
+		struct plan pl = { 0 };
+		if ((r = runpod_plan(p, req->task, &pl, err)) < 0)
+			return r;
+		plan_release(&pl);
+	}
+	/* Idempotent: a pod already made under this token is adopted. */
+	if ((r = runpod_find(p, req->token, &id, err)) < 0)
+		return r;
+	if (id) {
+		*ret_id = id;
+		return 0;
+	}
+	name = cloud_name(rp->tag, req->token);
+	dir = cloud_stage_dir(p->home, "runpod", req->token);
+	if ((r = cloud_storage_plan(req, rp->volume_id ? rp->volume_mount : NULL,
+				    rp->shared_storage, "runpod",
+				    &storage, &outputs, &root, err)) < 0 ||
+	    (r = cloud_agent_json(req, "runpod", storage, outputs, &json, err)) < 0 ||
+	    (r = cloud_stage_write(dir, p->home, json, NULL, err)) < 0 ||
+	    (r = cloud_stage_mirror_info(dir, root, outputs, err)) < 0 ||
+	    (r = cloud_pack(dir, req->task->workdir, p->self_exe, err)) < 0)
+		goto out;
+	self = self_json(rp);
+	pod_env(rp, req, json, self, &env);
+	memset(&c, 0, sizeof(c));
+	c.name = name;
+	c.image = req->task->res.image_id ? req->task->res.image_id : rp->image;
+	if (!strncmp(c.image, "docker:", 7))
+		c.image += 7;	/* SkyPilot's spelling */
+	c.gpu_type_id = rp->last_gpu_id;
+	c.gpu_count = rp->last.gpus > 0 ? rp->last.gpus : 1;
+	c.cloud_type = rp->last_cloud;
+	c.data_center = strcmp(rp->last.zone, "-") ? rp->last.zone : NULL;
+	c.interruptible = rp->last.spot;
+	c.env = &env;
+	c.network_volume_id = rp->volume_id;
+	c.volume_mount_path = rp->volume_id ? rp->volume_mount : NULL;
+	c.container_disk_gb = req->task->res.disk_size > 0 ? req->task->res.disk_size
+							   : rp->container_disk;
+	c.start_cmd = start_cmd;
+	for (i = 0; i < 6; i++) {
+		r = rp->v->create(&rp->api, &c, &pod, err);
+		if (r == 0) {
+			id = xstrdup(pod.id);
+			break;
+		}
+		if (r != FRUGAL_ENET)
+			goto out;
+		/* No answer, 429 or 5xx: it may exist all the same. */
+		if ((r = runpod_find(p, req->token, &id, err)) == 0 && id)
+			break;
+		time_sleep_ms(pause);
+		pause *= 2;
+	}
+	if (!id) {
+		r = error_set(err, FRUGAL_ENET, "Runpod API: create did not succeed after %d tries",
+			      i);
+		goto out;
+	}
+	idpath = fs_path_join(dir, "pod-id");
+	fs_write_atomic(idpath, id, strlen(id), 0600, 1, NULL);
+	*ret_id = id;
+	id = NULL;
+	r = 0;
+out:
+	if (r < 0 && dir)
+		fs_remove_tree(dir, NULL);
+	cloud_secrets_release(&env);
+	runpod_pod_release(&pod);
+	free(storage);
+	free(outputs);
+	free(root);
+	free(json);
+	free(self);
+	free(name);
+	free(dir);
+	free(id);
+	free(idpath);
+	return r;
+}
+
+/* ---- describe, over SSH ------------------------------------------------------------------ */
+
+/* The SSH target of a running pod; strings point into pod. */
+static void target_of(const struct runpod *rp, const struct runpod_pod *pod,
+		      const char *known_hosts, struct ssh_target *ret)
+{
+	struct ssh_target t = SSH_TARGET_INIT;
+
+	t.command = rp->ssh_command;
+	t.user = "root";
+	t.host = pod->ip;
+	t.port = pod->ssh_port;
+	t.identity = rp->ssh_key;
+	t.known_hosts = known_hosts;
+	t.alias = pod->id;
+	t.timeout_s = 300;
+	*ret = t;
+}
+
+/* Upload the workdir and frugal; the start command then runs the agent. */
+static int upload(const struct ssh_target *t, const char *token, const char *dir,
+		  struct error *err)
+{
+	struct strbuf cmd = STRBUF_INIT;
+	char *tar = fs_path_join(dir, "upload.tar"), *done = fs_path_join(dir, "bootstrapped");
+	int r;
+
+	strbuf_addf(&cmd, "d=%s/", CLOUD_REMOTE_BASE);
+	strbuf_add_shell_quoted(&cmd, token);
+	strbuf_adds(&cmd, "; mkdir -p \"$d\" && tar -C \"$d\" -xf - && touch \"$d/ready\"");
+	if ((r = ssh_check(t, cmd.buf, NULL, 0, tar, NULL, err)) == 0) {
+		fs_write_atomic(done, "", 0, 0600, 1, NULL);
+		unlink(tar);
+	}
+	strbuf_release(&cmd);
+	free(tar);
+	free(done);
+	return r;
+}
+
+/* The pod of token: by id when given, else by name. */
+static int lookup(struct runpod *rp, const char *token, const char *id, struct runpod_pod *ret,
+		  int *found, struct error *err)
+{
+	if (id && *id)
+		return rp->v->get(&rp->api, id, ret, found, err);
+	return find_pod(rp, token, ret, found, err);
+}
+
+/* describe: the pod's state; uploads and mirrors as it goes. */
+static int runpod_describe(struct provider *p, const char *token, const char *id,
+			   enum instance_state *ret, struct error *err)
+{
+	struct runpod *rp;
+	struct runpod_pod pod = { 0 };
+	struct ssh_target t;
+	char *dir = NULL, *kh = NULL, *done = NULL;
+	char job[128];
+	int found = 0, n, r;
+
+	if ((r = runpod_get(p, &rp, err)) < 0 || (r = need_key(rp, err)) < 0 ||
+	    (r = lookup(rp, token, id, &pod, &found, err)) < 0)
+		return r;
+	*ret = found ? pod.state : INSTANCE_GONE;
+	dir = cloud_stage_dir(p->home, "runpod", token);
+	if (*ret == INSTANCE_GONE) {
+		struct storage *st = cloud_ctl_storage(p, &rp->ctl);
+		char why[160];
+
+		snprintf(why, sizeof(why), "the machine disappeared: the Runpod pod is %s%s",
+			 found ? pod.status : "gone", pod.interruptible ? " (interruptible)" : "");
+		if (st && provider_token_split(token, job, sizeof(job), &n) == 0)
+			cloud_mark_vanished(st, job, n, why, NULL);
+		goto out;
+	}
+	if (*ret != INSTANCE_RUNNING)
+		goto out;
+	kh = fs_path_join(dir, "known_hosts");
+	done = fs_path_join(dir, "bootstrapped");
+	target_of(rp, &pod, kh, &t);
+	if (!fs_exists(done)) {
+		struct error uerr = ERROR_INIT;
+
+		*ret = INSTANCE_PENDING;
+		if (!fs_is_dir(dir))
+			goto out;
+		if (upload(&t, token, dir, &uerr) < 0) {
+			if (cloud_stage_age(dir) > (int64_t)rp->boot_timeout) {
+				*ret = INSTANCE_GONE;
+				r = error_set(err, FRUGAL_ETIMEOUT, "upload to %s: %s", token,
+					      error_msg(&uerr));
+			}
+			goto out;
+		}
+		*ret = INSTANCE_RUNNING;
+	}
+	cloud_mirror_stage(&t, &rp->ctl, p, dir, token, rp->sync_interval, rp->syncs, MAX_SYNCS);
+out:
+	runpod_pod_release(&pod);
+	free(dir);
+	free(kh);
+	free(done);
+	return r;
+}
+
+/* SIGINT or a notice to the agent of token's pod over SSH. */
+static int signal_agent(struct provider *p, const char *token, const char *id,
+			int64_t deadline_ms, struct error *err)
+{
+	struct runpod *rp;
+	struct runpod_pod pod = { 0 };
+	struct ssh_target t;
+	char *dir = NULL, *kh = NULL, *done = NULL;
+	int found = 0, r;
+
+	if ((r = runpod_get(p, &rp, err)) < 0 || (r = need_key(rp, err)) < 0 ||
+	    (r = lookup(rp, token, id, &pod, &found, err)) < 0)
+		return r;
+	dir = cloud_stage_dir(p->home, "runpod", token);
+	done = fs_path_join(dir, "bootstrapped");
+	if (!found || pod.state != INSTANCE_RUNNING || !fs_exists(done)) {
+		r = error_set(err, FRUGAL_ENOTFOUND, "the agent of %s is not running", token);
+		goto out;
+	}
+	kh = fs_path_join(dir, "known_hosts");
+	target_of(rp, &pod, kh, &t);
+	r = cloud_signal_agent(&t, token, deadline_ms, err);
+out:
+	runpod_pod_release(&pod);
+	free(dir);
+	free(kh);
+	free(done);
+	return r;
+}
+
+/* Cancel: SIGINT (on Runpod SIGTERM is the preemption notice). */
+static int runpod_stop(struct provider *p, const char *token, const char *id,
+		       struct error *err)
+{
+	int r = signal_agent(p, token, id, 0, err);
+
+	return r == FRUGAL_ENOTFOUND ? 0 : r;
+}
+
+/* frugal debug preempt: notice.json + SIGUSR2 to the agent. */
+static int runpod_notice(struct provider *p, const char *token, const char *id,
+			 int64_t deadline_ms, struct error *err)
+{
+	return signal_agent(p, token, id, deadline_ms > 0 ? deadline_ms : 1, err);
+}
+
+/* Delete the pod; 0 once the API no longer has it. */
+static int runpod_terminate(struct provider *p, const char *token, const char *id,
+			    struct error *err)
+{
+	struct runpod *rp;
+	struct runpod_pod pod = { 0 };
+	char *dir = NULL;
+	int found = 0, r;
+
+	if ((r = runpod_get(p, &rp, err)) < 0 || (r = need_key(rp, err)) < 0 ||
+	    (r = lookup(rp, token, id, &pod, &found, err)) < 0)
+		return r;
+	dir = cloud_stage_dir(p->home, "runpod", token);
+	if (found && strcmp(pod.status, "TERMINATED")) {
+		char *pid = xstrdup(pod.id);
+
+		r = rp->v->remove(&rp->api, pid, err);
+		runpod_pod_release(&pod);
+		if (r == 0)
+			r = rp->v->get(&rp->api, pid, &pod, &found, err);
+		free(pid);
+		if (r < 0)
+			goto out;
+		if (found && strcmp(pod.status, "TERMINATED")) {
+			r = error_set(err, FRUGAL_EBUSY, "Runpod pod %s is being deleted (%s)", pod.id,
+				      pod.status);
+			goto out;
+		}
+	}
+	fs_remove_tree(dir, NULL);	/* gone: confirmed */
+out:
+	runpod_pod_release(&pod);
+	free(dir);
+	return r;
+}
+
+/* Tokens of the pods named frugal-TAG-* (for gc). */
+static int runpod_list(struct provider *p, struct kvlist *ret, struct error *err)
+{
+	struct runpod *rp;
+	struct runpod_pod *pods = NULL;
+	size_t n = 0, i;
+	int r;
+
+	if ((r = runpod_get(p, &rp, err)) < 0 || (r = need_key(rp, err)) < 0 ||
+	    (r = rp->v->list(&rp->api, NULL, &pods, &n, err)) < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		const char *tok = cloud_token_of(rp->tag, pods[i].name);
+		char what[160];
+
+		if (tok && strcmp(pods[i].status, "TERMINATED") && !kvlist_get(ret, tok)) {
+			snprintf(what, sizeof(what), "runpod pod %s (%s)", pods[i].id, pods[i].status);
+			kvlist_set(ret, tok, what);
+		}
+		runpod_pod_release(&pods[i]);
+	}
+	free(pods);
+	return 0;
+}
+
+const struct provider_ops runpod_provider_ops = {
+	.name = "runpod",
+	.plan = runpod_plan,
+	.reserve = provider_reserve_none,
+	.launch = runpod_launch,
+	.find = runpod_find,
+	.describe = runpod_describe,
+	.stop = runpod_stop,
+	.notice = runpod_notice,
+	.terminate = runpod_terminate,
+	.list = runpod_list,
+	.free = runpod_free,
+};
