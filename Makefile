@@ -34,6 +34,7 @@ asan: deps
 
 # As root, the Slurm tests run against a real cluster started for them.
 check: build
+	@scripts/install-deps --examples || echo "make: python3-torch not installed: the PyTorch example test will be skipped"
 	@tests/peers/prism-install || { [ -z "$$CI" ] && echo "make: Prism not installed: the API-spec tests will be skipped"; }
 	@tests/peers/aws-install || { [ -z "$$CI" ] && echo "make: s3rver not installed: its S3 tests will be skipped"; }
 	@tests/slurm/with-cluster $(MAKE) --no-print-directory test asan

@@ -50,6 +50,13 @@ static json_t *job_json(struct cli *c, const struct job *j, int with_attempts)
 		      "reason", j->reason && *j->reason ? j->reason : NULL,
 		      "cancel_requested", j->cancel_requested);
 	free(out);
+	if (j->metrics_json) {
+		json_t *m = json_loads(j->metrics_json, 0, NULL);
+		if (json_is_object(m))
+			json_object_set_new(o, "metrics", m);
+		else
+			json_decref(m);
+	}
 	if (with_attempts) {
 		struct attempt_list l = { 0 };
 		json_t *arr = json_array();
