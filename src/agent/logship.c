@@ -20,6 +20,7 @@ void linesplit_init(struct linesplit *ls, size_t cap)
 {
 	strbuf_init(&ls->part, 0);
 	ls->cap = cap ? cap : LINESPLIT_MAX;
+	ls->cr_pending = 0;
 }
 
 /* Free the partial line buffer. */
@@ -36,16 +37,47 @@ static void emit_line(const char *line, size_t len, linesplit_fn fn, void *arg)
 	fn(arg, line, len);
 }
 
-/* Walk data newline by newline: whole lines go out straight from data,
- * the start of an unfinished one waits in part. */
+/* Pass part on as a progress record: its text and the bare '\r' that
+ * ended it (an empty one, the '\r' a progress bar starts with, is
+ * dropped). */
+static void emit_cr(struct linesplit *ls, linesplit_fn fn, void *arg)
+{
+	if (ls->part.len) {
+		strbuf_addch(&ls->part, '\r');
+		fn(arg, ls->part.buf, ls->part.len);
+	}
+	strbuf_reset(&ls->part);
+}
+
+/* Walk data line end by line end: whole lines go out straight from data,
+ * the start of an unfinished one waits in part. A '\r' not followed by
+ * '\n' (a progress bar redrawing itself) ends a record too, passed on
+ * with the '\r'; one that ends data waits for the next byte. */
 void linesplit_feed(struct linesplit *ls, const char *data, size_t len,
 		    linesplit_fn fn, void *arg)
 {
 	while (len) {
-		const char *nl = memchr(data, '\n', len);
-		size_t room = ls->cap - ls->part.len;
-		size_t take = nl ? (size_t)(nl - data) : len;
+		const char *nl, *cr;
+		size_t room, take;
 
+		if (ls->cr_pending) {
+			ls->cr_pending = 0;
+			if (data[0] == '\n') {
+				emit_line(ls->part.buf, ls->part.len, fn, arg);
+				strbuf_reset(&ls->part);
+				data++;
+				len--;
+			} else {
+				emit_cr(ls, fn, arg);
+			}
+			continue;
+		}
+		nl = memchr(data, '\n', len);
+		cr = memchr(data, '\r', nl ? (size_t)(nl - data) : len);
+		if (cr)
+			nl = cr;
+		room = ls->cap - ls->part.len;
+		take = nl ? (size_t)(nl - data) : len;
 		if (take > room) {
 			/* The line is longer than the cap: pass on cap bytes. */
 			strbuf_add(&ls->part, data, room);
@@ -59,7 +91,20 @@ void linesplit_feed(struct linesplit *ls, const char *data, size_t len,
 			strbuf_add(&ls->part, data, len);
 			return;
 		}
-		if (ls->part.len) {
+		if (*nl == '\r') {
+			strbuf_add(&ls->part, data, take);
+			if (take + 1 == len) {
+				ls->cr_pending = 1;	/* CRLF split across reads? */
+				return;
+			}
+			if (nl[1] == '\n') {
+				emit_line(ls->part.buf, ls->part.len, fn, arg);
+				strbuf_reset(&ls->part);
+				take++;
+			} else {
+				emit_cr(ls, fn, arg);
+			}
+		} else if (ls->part.len) {
 			strbuf_add(&ls->part, data, take);
 			emit_line(ls->part.buf, ls->part.len, fn, arg);
 			strbuf_reset(&ls->part);
@@ -74,6 +119,7 @@ void linesplit_feed(struct linesplit *ls, const char *data, size_t len,
 /* Pass on whatever is left as the last line. */
 void linesplit_finish(struct linesplit *ls, linesplit_fn fn, void *arg)
 {
+	ls->cr_pending = 0;
 	if (ls->part.len)
 		fn(arg, ls->part.buf, ls->part.len);
 	strbuf_reset(&ls->part);
@@ -93,16 +139,18 @@ void logship_format_time(int64_t ms, char *buf, size_t size)
 	snprintf(buf, size, "%s.%03dZ", sec, (int)(ms % 1000));
 }
 
-/* Timestamp, space, text, newline. */
+/* Timestamp, space, text, newline; a progress record (text ending in
+ * '\r') keeps its '\r' as the record's end instead. */
 void logship_format_line(struct strbuf *out, int64_t ms, const char *text, size_t len)
 {
 	char ts[32];
+	int cr = len && text[len - 1] == '\r';
 
 	logship_format_time(ms, ts, sizeof(ts));
 	strbuf_adds(out, ts);
 	strbuf_addch(out, ' ');
-	strbuf_add(out, text, len);
-	strbuf_addch(out, '\n');
+	strbuf_add(out, text, len - (size_t)cr);
+	strbuf_addch(out, cr ? '\r' : '\n');
 }
 
 /* ---- the shipper ----------------------------------------------------------- */

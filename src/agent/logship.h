@@ -4,10 +4,14 @@
  *
  * Three small pieces:
  *  - linesplit cuts a byte stream (one pipe) into lines: a line ends at
- *    '\n' (a '\r' before it is dropped); a line longer than the cap is
+ *    '\n' (a '\r' before it is dropped); a '\r' that no '\n' follows (a
+ *    progress bar such as tqdm's redrawing itself) ends a "progress
+ *    record", passed on with its '\r' so that it reaches `frugal logs` at
+ *    once instead of waiting for a newline; a line longer than the cap is
  *    cut at the cap and passed on as is; what is left at EOF is a line.
  *  - logship_format_line renders one line of the log:
- *    "2026-11-22T08:15:03.123Z TEXT\n" (UTC, milliseconds).
+ *    "2026-11-22T08:15:03.123Z TEXT\n" (UTC, milliseconds), and a
+ *    progress record as "2026-11-22T08:15:03.123Z TEXT\r".
  *  - struct logship appends lines to the log object. Job output is
  *    batched (written at most LOGSHIP_BATCH_MS after it was read, or at
  *    once past LOGSHIP_BATCH_MAX bytes); the agent's own "frugal: " notes
@@ -34,6 +38,7 @@
 
 struct linesplit {
 	struct strbuf part;	/* bytes of the line not yet ended */
+	int cr_pending;		/* part was ended by a '\r' that ended the data */
 	size_t cap;		/* a line is passed on when it reaches cap bytes */
 };
 

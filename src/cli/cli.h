@@ -115,5 +115,8 @@ int cmd_sweep(int argc, char **argv);
  * status: 0 when it SUCCEEDED. from_attempt: first attempt to show. */
 int follow_job(struct cli *c, const char *job_id, int from_attempt, int timestamps,
 	       int follow);
+/* The same from byte from_offset of attempt from_attempt's log. */
+int follow_job_at(struct cli *c, const char *job_id, int from_attempt, int64_t from_offset,
+		  int timestamps, int follow);
 
 #endif

@@ -20,13 +20,15 @@ static void on_sigint(int sig)
 	interrupted = 1;
 }
 
-/* Write the complete lines of buf (keeping a partial last line in it). */
+/* Write the complete records of buf (keeping a partial last one in it):
+ * lines end at '\n', progress records at '\r' (logship.h), each written
+ * with its own end so a progress bar redraws in place. */
 static void emit_lines(struct strbuf *buf, int timestamps, int final)
 {
 	size_t start = 0, i;
 
 	for (i = 0; i < buf->len; i++) {
-		if (buf->buf[i] != '\n')
+		if (buf->buf[i] != '\n' && buf->buf[i] != '\r')
 			continue;
 		{
 			const char *line = buf->buf + start;
@@ -52,6 +54,20 @@ static void emit_lines(struct strbuf *buf, int timestamps, int final)
 		buf->buf[buf->len] = '\0';
 	}
 	fflush(stdout);
+}
+
+/* "=== attempt N: BACKEND INSTANCE, OUTCOME ===" before each attempt's log. */
+static void print_attempt_header(const struct attempt_list *al, int n)
+{
+	const struct attempt *a = n >= 1 && (size_t)n <= al->n ? &al->items[n - 1] : NULL;
+
+	if (!a) {
+		printf("=== attempt %d ===\n", n);
+		return;
+	}
+	printf("=== attempt %d: %s%s%s%s, %s ===\n", n, a->backend ? a->backend : "-",
+	       a->instance_type ? " " : "", a->instance_type ? a->instance_type : "",
+	       a->spot ? " (spot)" : "", a->outcome ? a->outcome : "running");
 }
 
 /* Show where the outputs went and what is there. */
@@ -92,11 +108,17 @@ static void print_summary(struct cli *c, const struct job *j)
 int follow_job(struct cli *c, const char *job_id, int from_attempt, int timestamps,
 	       int follow)
 {
+	return follow_job_at(c, job_id, from_attempt, 0, timestamps, follow);
+}
+
+int follow_job_at(struct cli *c, const char *job_id, int from_attempt, int64_t from_offset,
+		  int timestamps, int follow)
+{
 	struct error err = ERROR_INIT;
 	struct storage *s = NULL;
 	struct strbuf buf = STRBUF_INIT;
 	struct sigaction sa, old;
-	int64_t offset = 0;
+	int64_t offset = from_offset;
 	int cur = from_attempt, r = 1;
 
 	if (!cli_store(c))
@@ -142,9 +164,13 @@ int follow_job(struct cli *c, const char *job_id, int from_attempt, int timestam
 			break;
 		}
 		if (!got && cur < j.n_attempts) {
+			struct attempt_list al = { 0 };
+
 			cur++;
 			offset = 0;
-			fprintf(stderr, "--- attempt %d ---\n", cur);
+			store_attempt_list(c->st, j.id, &al, NULL);
+			print_attempt_header(&al, cur);
+			attempt_list_release(&al);
 			job_release(&j);
 			continue;
 		}
@@ -172,21 +198,82 @@ int follow_job(struct cli *c, const char *job_id, int from_attempt, int timestam
 	return r;
 }
 
+/* The whole log of attempt n of job into buf (empty when there is none). */
+static void read_log(struct storage *s, const char *job_id, int n, struct strbuf *buf)
+{
+	char *key = xasprintf("jobs/%s/logs/attempt-%d.log", job_id, n);
+	int64_t offset = 0;
+
+	strbuf_reset(buf);
+	for (;;) {
+		size_t before = buf->len;
+		if (storage_read_at(s, key, offset, 1 << 20, buf, NULL) < 0 || buf->len == before)
+			break;
+		offset += (int64_t)(buf->len - before);
+	}
+	free(key);
+}
+
+/* Offset in buf where its last n records (lines or progress records)
+ * start. */
+static size_t tail_offset(const struct strbuf *buf, long n)
+{
+	size_t i = buf->len;
+
+	if (n <= 0)
+		return buf->len;
+	if (i && (buf->buf[i - 1] == '\n' || buf->buf[i - 1] == '\r'))
+		i--;
+	while (i > 0) {
+		if (buf->buf[i - 1] == '\n' || buf->buf[i - 1] == '\r') {
+			if (--n == 0)
+				return i;
+		}
+		i--;
+	}
+	return 0;
+}
+
+/* The job logs and -f use when none is named: the newest submitted. */
+static int latest_job(struct cli *c, char *id, size_t size)
+{
+	struct job_list l = { 0 };
+	const struct job *best = NULL;
+	size_t i;
+
+	if (store_job_list(c->st, 1, 1, &l, NULL) < 0)
+		return -1;
+	for (i = 0; i < l.n; i++)
+		if (!best || l.items[i].submitted_at >= best->submitted_at)
+			best = &l.items[i];
+	if (best)
+		snprintf(id, size, "%s", best->id);
+	job_list_release(&l);
+	return best ? 0 : -1;
+}
+
 int cmd_logs(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "follow", no_argument, NULL, 'f' },
 		{ "attempt", required_argument, NULL, 'a' },
+		{ "tail", required_argument, NULL, 'n' },
 		{ "timestamps", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct error err = ERROR_INIT;
-	int follow = 0, attempt = 0, ts = 0, opt, r = 1;
+	struct attempt_list al = { 0 };
+	struct strbuf buf = STRBUF_INIT;
+	struct storage *s = NULL;
+	int follow = 0, attempt = 0, ts = 0, opt, r = 1, first, last, n;
+	long tail = -1;
+	char latest[JOB_ID_MAX], *end;
+	const char *want;
 	struct cli c;
 	struct job j;
 
-	while ((opt = getopt_long(argc, argv, "fth", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "fthn:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'f': follow = 1; break;
 		case 't': ts = 1; break;
@@ -197,19 +284,35 @@ int cmd_logs(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'n':
+			tail = strtol(optarg, &end, 10);
+			if (*end || end == optarg || tail < 0) {
+				cli_error("--tail wants a number of lines, got '%s'", optarg);
+				return 2;
+			}
+			break;
 		case 'h':
-			printf("usage: frugal logs JOB [-f|--follow] [--attempt N] [--timestamps]\n");
+			printf("usage: frugal logs [JOB] [-f|--follow] [--attempt N] [--tail N]"
+			       " [--timestamps]\n");
 			return 0;
 		default: return 2;
 		}
 	}
-	if (optind != argc - 1) {
-		cli_error("logs takes one job: frugal logs JOB [-f]");
+	if (optind < argc - 1) {
+		cli_error("logs takes one job: frugal logs [JOB] [-f]");
 		return 2;
 	}
 	if (cli_open(&c) < 0 || !cli_store(&c))
 		goto out;
-	if (store_job_get(c.st, argv[optind], &j, &err) < 0) {
+	want = optind == argc - 1 ? argv[optind] : NULL;
+	if (!want) {
+		if (latest_job(&c, latest, sizeof(latest)) < 0) {
+			cli_error("no jobs yet: start one with 'frugal launch TASK.yaml'");
+			goto out;
+		}
+		want = latest;
+	}
+	if (store_job_get(c.st, want, &j, &err) < 0) {
 		cli_error_e(&err);
 		goto out;
 	}
@@ -219,9 +322,47 @@ int cmd_logs(int argc, char **argv)
 		job_release(&j);
 		goto out;
 	}
-	r = follow_job(&c, j.id, follow && !attempt ? 1 : attempt, ts, follow);
+	if (storage_open(cli_storage_url(&c), &s, &err) < 0) {
+		cli_error_e(&err);
+		job_release(&j);
+		goto out;
+	}
+	/* What is there now: every attempt with a header (one named with
+	 * --attempt alone), the last N records of the last one with --tail. */
+	store_attempt_list(c.st, j.id, &al, NULL);
+	first = attempt ? attempt : 1;
+	last = attempt ? attempt : (j.n_attempts ? j.n_attempts : 1);
+	if (tail >= 0 && !attempt)
+		first = last;
+	for (n = first; n <= last; n++) {
+		size_t from = 0, total;
+
+		read_log(s, j.id, n, &buf);
+		total = buf.len;
+		if (!attempt && j.n_attempts > 1)
+			print_attempt_header(&al, n);
+		if (n == last && tail >= 0) {
+			from = tail_offset(&buf, tail);
+			memmove(buf.buf, buf.buf + from, buf.len - from);
+			buf.len -= from;
+			buf.buf[buf.len] = '\0';
+		}
+		emit_lines(&buf, ts, !follow || n < last);
+		if (n == last && follow) {
+			/* Go on from the end of what was printed (a partial
+			 * record left in buf is read again). */
+			fflush(stdout);
+			r = follow_job_at(&c, j.id, last, (int64_t)(total - buf.len), ts, 1);
+			goto done;
+		}
+	}
+	r = 0;
+done:
 	job_release(&j);
 out:
+	attempt_list_release(&al);
+	strbuf_release(&buf);
+	storage_free(s);
 	cli_close(&c);
 	return r;
 }

@@ -59,7 +59,8 @@ static const struct help_option status_opts[] = {
 
 static const struct help_option logs_opts[] = {
 	{ "follow", 'f', NULL, "keep printing until the job ends" },
-	{ "attempt", 0, "N", "the logs of attempt N (default: from the last)" },
+	{ "attempt", 0, "N", "only attempt N (default: every attempt)" },
+	{ "tail", 'n', "N", "only the last N lines (of the last attempt)" },
 	{ "timestamps", 't', NULL, "keep each line's timestamp" },
 	{ "help", 'h', NULL, "show this help" },
 	{ NULL, 0, NULL, NULL },
@@ -168,10 +169,14 @@ static const struct help_command commands[] = {
 	  "frugal status\n"
 	  "frugal status j3k9                      # one job: attempts, cost, events\n"
 	  "frugal status --all --json", 0 },
-	{ "logs", "JOB [-f] [--attempt N] [--timestamps]", "print or follow a job's logs",
-	  "Prints the job's setup and run output as stored by its agent.",
+	{ "logs", "[JOB] [-f] [--attempt N] [--tail N] [--timestamps]", "print or follow a job's logs",
+	  "Prints the job's setup and run output as stored by its agent: every\n"
+	  "attempt, each under a header naming where it ran and how it ended.\n"
+	  "Without JOB, the newest job. Progress bars (output redrawn with a\n"
+	  "carriage return) are shown as they come, not when a line ends.",
 	  logs_opts,
-	  "frugal logs j3k9 -f\n"
+	  "frugal logs                             # the newest job\n"
+	  "frugal logs j3k9 -f --tail 20\n"
 	  "frugal logs j3k9 --attempt 1", 0 },
 	{ "cancel", "JOB|SWEEP...", "stop jobs and end their machines",
 	  "Asks each job's agent to stop, then ends its machine and frees its\n"

@@ -179,6 +179,38 @@ static void test_linesplit(void **state)
 	linesplit_release(&ls);
 }
 
+/* A '\r' that no '\n' follows ends a progress record, passed on with it,
+ * so progress bars are not held until a newline; CRLF split across two
+ * reads is still one line end. */
+static void test_linesplit_progress(void **state)
+{
+	struct linesplit ls;
+	struct lines l = { { NULL }, 0 };
+	struct strbuf sb = STRBUF_INIT;
+
+	(void)state;
+	linesplit_init(&ls, 0);
+	linesplit_feed(&ls, "start\n\r 10%", 11, collect_line, &l);
+	assert_int_equal(l.n, 1);	/* the empty record before " 10%" is dropped */
+	linesplit_feed(&ls, "\r 20%\r", 6, collect_line, &l);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.items[1], " 10%\r");
+	linesplit_feed(&ls, "\n", 1, collect_line, &l);	/* CR LF across reads */
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.items[2], " 20%");
+	linesplit_feed(&ls, "a\rb", 3, collect_line, &l);
+	linesplit_finish(&ls, collect_line, &l);
+	assert_int_equal(l.n, 5);
+	assert_string_equal(l.items[3], "a\r");
+	assert_string_equal(l.items[4], "b");
+	lines_release(&l);
+	linesplit_release(&ls);
+
+	logship_format_line(&sb, 1795335303000LL, " 30%\r", 5);
+	assert_string_equal(sb.buf, "2026-11-22T08:15:03.000Z  30%\r");
+	strbuf_release(&sb);
+}
+
 static void test_linesplit_cap(void **state)
 {
 	struct linesplit ls;
@@ -1082,6 +1114,7 @@ int main(void)
 		cmocka_unit_test(test_jobenv_no_gpus),
 		cmocka_unit_test(test_linesplit),
 		cmocka_unit_test(test_linesplit_cap),
+		cmocka_unit_test(test_linesplit_progress),
 		cmocka_unit_test(test_log_format),
 		cmocka_unit_test(test_logship_storage),
 		cmocka_unit_test(test_status_json),
