@@ -197,3 +197,20 @@ void fmt_age(int64_t then_ms, char *buf, size_t len)
 	duration_format(s, d, sizeof(d));
 	snprintf(buf, len, "%s ago", d);
 }
+
+void fmt_size(int64_t bytes, char *buf, size_t len)
+{
+	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)bytes;
+	int u = -1;
+
+	if (bytes < 1024) {
+		snprintf(buf, len, "%lld B", (long long)bytes);
+		return;
+	}
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, v < 10 ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}

@@ -48,6 +48,8 @@ void table_free(struct table *t);
 /* Money and durations for tables. */
 void fmt_usd(double usd, char *buf, size_t len);
 void fmt_age(int64_t then_ms, char *buf, size_t len);
+/* Bytes for people: "512 B", "12.4 MiB", "3.1 GiB". */
+void fmt_size(int64_t bytes, char *buf, size_t len);
 
 /* Commands: argv[0] is the command name. Return the exit status. */
 int cmd_launch(int argc, char **argv);

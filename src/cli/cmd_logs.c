@@ -81,9 +81,11 @@ static void print_outputs(const char *url)
 		return;
 	if (storage_list(s, "", &l, NULL) == 0 && l.n) {
 		fprintf(stderr, "Outputs in %s:\n", url);
-		for (i = 0; i < l.n && i < 20; i++)
-			fprintf(stderr, "  %-40s %lld bytes\n", l.items[i].key,
-				(long long)l.items[i].size);
+		for (i = 0; i < l.n && i < 20; i++) {
+			char size[32];
+			fmt_size(l.items[i].size, size, sizeof(size));
+			fprintf(stderr, "  %-40s %10s\n", l.items[i].key, size);
+		}
 		if (l.n > 20)
 			fprintf(stderr, "  ... and %zu more\n", l.n - 20);
 	}
@@ -111,9 +113,65 @@ int follow_job(struct cli *c, const char *job_id, int from_attempt, int timestam
 	return follow_job_at(c, job_id, from_attempt, 0, timestamps, follow);
 }
 
+/*
+ * While following: one line on stderr each time the job's state or its
+ * reason changes, so a job that waits says why ("PENDING: waiting for 1
+ * GPU (0 of 1 free)") and a launch says where it goes.
+ */
+struct progress {
+	int status;		/* -1: nothing said yet */
+	char *reason;
+	int attempt;
+};
+
+static void progress_note(struct cli *c, struct progress *p, const struct job *j)
+{
+	const char *reason = j->reason ? j->reason : "";
+	struct attempt_list al = { 0 };
+	const struct attempt *a;
+
+	if (p->status == (int)j->status && p->reason && !strcmp(p->reason, reason) &&
+	    p->attempt == j->n_attempts)
+		return;
+	p->status = (int)j->status;
+	free(p->reason);
+	p->reason = xstrdup(reason);
+	p->attempt = j->n_attempts;
+	if (job_status_is_terminal(j->status))
+		return;	/* the summary says it */
+	store_attempt_list(c->st, j->id, &al, NULL);
+	a = al.n ? &al.items[al.n - 1] : NULL;
+	if ((j->status == JOB_PROVISIONING || j->status == JOB_STARTING) && a) {
+		struct strbuf sb = STRBUF_INIT;
+		char price[32];
+
+		fmt_usd(a->price_per_hour, price, sizeof(price));
+		strbuf_addf(&sb, "frugal: %s attempt %d on %s", job_status_name(j->status), a->n,
+			    a->backend ? a->backend : "-");
+		if (a->instance_type && *a->instance_type)
+			strbuf_addf(&sb, " %s", a->instance_type);
+		if (a->spot)
+			strbuf_adds(&sb, " spot");
+		if (a->zone && *a->zone && strcmp(a->zone, "-"))
+			strbuf_addf(&sb, " in %s", a->zone);
+		else if (a->region && *a->region && strcmp(a->region, "-"))
+			strbuf_addf(&sb, " in %s", a->region);
+		if (a->gpus && *a->gpus)
+			strbuf_addf(&sb, " (GPUs %s)", a->gpus);
+		strbuf_addf(&sb, " at %s/h%s%s", price, *reason ? ": " : "", reason);
+		fprintf(stderr, "%s\n", sb.buf);
+		strbuf_release(&sb);
+	} else {
+		fprintf(stderr, "frugal: %s%s%s\n", job_status_name(j->status), *reason ? ": " : "",
+			reason);
+	}
+	attempt_list_release(&al);
+}
+
 int follow_job_at(struct cli *c, const char *job_id, int from_attempt, int64_t from_offset,
 		  int timestamps, int follow)
 {
+	struct progress prog = { -1, NULL, 0 };
 	struct error err = ERROR_INIT;
 	struct storage *s = NULL;
 	struct strbuf buf = STRBUF_INIT;
@@ -141,6 +199,8 @@ int follow_job_at(struct cli *c, const char *job_id, int from_attempt, int64_t f
 			break;
 		}
 		terminal = job_status_is_terminal(j.status);
+		if (follow)
+			progress_note(c, &prog, &j);
 		if (cur == 0)
 			cur = j.n_attempts ? j.n_attempts : 1;
 		key = xasprintf("jobs/%s/logs/attempt-%d.log", j.id, cur);
@@ -193,6 +253,7 @@ int follow_job_at(struct cli *c, const char *job_id, int from_attempt, int64_t f
 	}
 	if (follow)
 		sigaction(SIGINT, &old, NULL);
+	free(prog.reason);
 	strbuf_release(&buf);
 	storage_free(s);
 	return r;
