@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define RECENT_FINISHED 20
 
@@ -148,25 +149,40 @@ int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "all", no_argument, NULL, 'a' },
+		{ "watch", no_argument, NULL, 'w' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct error err = ERROR_INIT;
-	int all = 0, json = 0, opt, r = 1, i;
+	int all = 0, json = 0, watch = 0, opt, r = 1, i;
 	struct job_list jobs = { 0 };
 	struct cli c;
 
-	while ((opt = getopt_long(argc, argv, "ah", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "awh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'a': all = 1; break;
+		case 'w': watch = 1; break;
 		case 'j': json = 1; break;
 		case 'h': printf("usage: frugal status [JOB...] [--all] [--json]\n"); return 0;
 		default: return 2;
 		}
 	}
+	if (watch && json) {
+		cli_error("--watch redraws a table; it does not go with --json");
+		return 2;
+	}
 	if (cli_open(&c) < 0 || !cli_store(&c))
 		goto out;
+again:
+	if (watch && isatty(STDOUT_FILENO))
+		printf("\033[H\033[2J");	/* home, clear */
+	if (watch) {
+		char now[32];
+		time_format_local(time_now_ms(), now, sizeof(now));
+		printf("Every 2s: frugal status%s   %s   (Ctrl-C to stop)\n\n",
+		       optind < argc ? " JOB..." : "", now);
+	}
 	if (optind < argc) {
 		json_t *arr = json_array();
 		r = 0;
@@ -200,7 +216,7 @@ int cmd_status(int argc, char **argv)
 		} else {
 			json_decref(arr);
 		}
-		goto out;
+		goto next;
 	}
 	if (store_job_list(c.st, !all, RECENT_FINISHED, &jobs, &err) < 0) {
 		cli_error_e(&err);
@@ -225,9 +241,24 @@ int cmd_status(int argc, char **argv)
 	} else if (!jobs.n) {
 		printf("No jobs. Start one with: frugal launch TASK.yaml\n");
 	} else {
+		int64_t finished = 0, shown = 0;
+		size_t k;
+
 		print_table(&jobs);
+		for (k = 0; k < jobs.n; k++)
+			shown += job_status_is_terminal(jobs.items[k].status);
+		if (!all && store_job_count(c.st, &finished, NULL) == 0 && finished > shown)
+			printf("%lld more finished job%s; frugal status --all\n",
+			       (long long)(finished - shown), finished - shown == 1 ? "" : "s");
 	}
 	r = 0;
+next:
+	if (watch) {
+		fflush(stdout);
+		job_list_release(&jobs);
+		time_sleep_ms(2000);
+		goto again;
+	}
 out:
 	job_list_release(&jobs);
 	cli_close(&c);

@@ -52,6 +52,7 @@ static const struct help_option sweep_opts[] = {
 
 static const struct help_option status_opts[] = {
 	{ "all", 'a', NULL, "every job, not only live ones and the newest finished" },
+	{ "watch", 'w', NULL, "redraw every 2 seconds until Ctrl-C" },
 	{ "json", 0, NULL, "print one JSON document" },
 	{ "help", 'h', NULL, "show this help" },
 	{ NULL, 0, NULL, NULL },
@@ -161,7 +162,7 @@ static const struct help_command commands[] = {
 	  sweep_opts,
 	  "frugal sweep task.yaml --param LR=1e-3,1e-4 --param BS=32,64 --max-parallel 2\n"
 	  "frugal sweep status sw1a2b --sort -accuracy", 0 },
-	{ "status", "[JOB|SWEEP...] [--all] [--json]", "live jobs, or one job in detail",
+	{ "status", "[JOB|SWEEP...] [--all] [--watch] [--json]", "live jobs, or one job in detail",
 	  "Without arguments: live jobs and the newest finished ones. With a job id:\n"
 	  "its attempts (backend, zone, instance, spot, price, outcome, exit code),\n"
 	  "cost and events.",

@@ -528,6 +528,21 @@ int store_job_list(struct store *st, int live_only, int recent, struct job_list 
 	return collect_jobs(st, q, ret, err);
 }
 
+int store_job_count(struct store *st, int64_t *ret_finished, struct error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	if ((r = prepare(st, "SELECT count(*) FROM jobs WHERE ended_at != 0", &q, err)) < 0)
+		return r;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		*ret_finished = sqlite3_column_int64(q, 0);
+	else
+		r = db_error(st, err, "cannot count jobs");
+	sqlite3_finalize(q);
+	return r;
+}
+
 int store_job_list_live(struct store *st, struct job_list *ret, struct error *err)
 {
 	sqlite3_stmt *q = NULL;

@@ -153,6 +153,8 @@ int store_job_get(struct store *st, const char *id_or_name, struct job *ret,
  * recent: with live_only, also the newest `recent` finished jobs. */
 int store_job_list(struct store *st, int live_only, int recent, struct job_list *ret,
 		   struct error *err);
+/* How many jobs have finished (status shows the newest of them). */
+int store_job_count(struct store *st, int64_t *ret_finished, struct error *err);
 /* Live jobs of one backend in submission order (the controller's queue). */
 int store_job_list_live(struct store *st, struct job_list *ret, struct error *err);
 /* The sealed secrets of a job (caller frees *ret; NULL/0 when none). */
