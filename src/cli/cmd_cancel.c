@@ -35,62 +35,120 @@ static void wait_sweep(struct cli *c, const char *id, int64_t deadline)
 	sweep_row_release(&sw);
 }
 
+/* Ask job id to stop; 1 when it was live and now is asked, 0 when it had
+ * ended already (said so), -1 on error (said so). */
+static int request_job(struct cli *c, const struct job *j, const char *why)
+{
+	struct error err = ERROR_INIT;
+
+	if (job_status_is_terminal(j->status)) {
+		printf("%s already %s\n", j->id, job_status_name(j->status));
+		return 0;
+	}
+	if (store_job_request_cancel(c->st, j->id, &err) < 0) {
+		cli_error_e(&err);
+		return -1;
+	}
+	store_event_add(c->st, j->id, "cancel", "%s", why);
+	return 1;
+}
+
+/* Wait for job id (asked to stop) to end, then say how it ended. */
+static void wait_job(struct cli *c, const char *id, int64_t deadline)
+{
+	struct job j;
+
+	if (store_job_get(c->st, id, &j, NULL) < 0)
+		return;
+	while (!job_status_is_terminal(j.status) && time_mono_ms() < deadline) {
+		job_release(&j);
+		time_sleep_ms(20);
+		if (store_job_get(c->st, id, &j, NULL) < 0)
+			return;
+	}
+	if (job_status_is_terminal(j.status))
+		printf("%s %s\n", j.id, job_status_name(j.status));
+	else
+		printf("%s cancelling (still %s; 'frugal status %s' to watch)\n", j.id,
+		       job_status_name(j.status), j.id);
+	job_release(&j);
+}
+
 int cmd_cancel(int argc, char **argv)
 {
 	struct error err = ERROR_INIT;
+	struct kvlist waiting = { 0 };	/* id -> "job" or "sweep", in order */
 	struct cli c;
-	int i, r = 0, pending = 0;
+	int i, r = 0, all = 0;
 	int64_t deadline;
+	size_t k;
 
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		fprintf(argc < 2 ? stderr : stdout, "usage: frugal cancel JOB...\n");
-		return argc < 2 ? 2 : 0;
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--all") || !strcmp(argv[i], "-a"))
+			all = 1;
+	if (argc < 2 || (all && argc > 2)) {
+		fprintf(stderr, "usage: frugal cancel JOB|SWEEP... | frugal cancel --all\n");
+		return 2;
 	}
 	if (cli_open(&c) < 0 || !cli_store(&c)) {
 		cli_close(&c);
 		return 1;
 	}
-	for (i = 1; i < argc; i++) {
-		struct job j;
-		struct sweep_row sw;
-		if (store_job_get(c.st, argv[i], &j, &err) < 0) {
-			struct job_list trials = { 0 };
-			size_t k;
+	if (all) {
+		struct job_list live = { 0 };
 
-			if (err.code != FRUGAL_ENOTFOUND ||
-			    store_sweep_get(c.st, argv[i], &sw, NULL) < 0 ||
-			    store_job_list_sweep(c.st, sw.id, &trials, NULL) < 0) {
-				cli_error_e(&err);
-				r = 1;
-				continue;
-			}
-			/* A sweep: every trial not yet over. */
-			for (k = 0; k < trials.n; k++) {
-				if (job_status_is_terminal(trials.items[k].status))
-					continue;
-				store_job_request_cancel(c.st, trials.items[k].id, NULL);
-				store_event_add(c.st, trials.items[k].id, "cancel",
-						"sweep %s cancelled by the user", sw.id);
-				pending++;
-			}
-			printf("sweep %s: cancelling %d trial%s\n", sw.id, pending,
-			       pending == 1 ? "" : "s");
-			job_list_release(&trials);
-			sweep_row_release(&sw);
-			continue;
-		}
-		if (job_status_is_terminal(j.status)) {
-			printf("%s already %s\n", j.id, job_status_name(j.status));
-		} else if (store_job_request_cancel(c.st, j.id, &err) < 0) {
+		if (store_job_list_live(c.st, &live, &err) < 0) {
 			cli_error_e(&err);
 			r = 1;
-		} else {
-			store_event_add(c.st, j.id, "cancel", "cancel requested by the user");
-			pending++;
+			goto out;
 		}
-		job_release(&j);
+		for (k = 0; k < live.n; k++)
+			if (request_job(&c, &live.items[k], "cancel --all by the user") > 0)
+				kvlist_set(&waiting, live.items[k].id, "job");
+		if (!live.n)
+			printf("no live jobs\n");
+		job_list_release(&live);
 	}
-	if (!pending)
+	for (i = 1; !all && i < argc; i++) {
+		struct job j;
+		struct sweep_row sw;
+		struct job_list trials = { 0 };
+		int n = 0, q;
+
+		if (kvlist_get(&waiting, argv[i]))
+			continue;	/* named twice */
+		if (store_job_get(c.st, argv[i], &j, &err) == 0) {
+			q = request_job(&c, &j, "cancel requested by the user");
+			if (q > 0 && !kvlist_get(&waiting, j.id))
+				kvlist_set(&waiting, j.id, "job");
+			r |= q < 0;
+			job_release(&j);
+			continue;
+		}
+		if (err.code != FRUGAL_ENOTFOUND ||
+		    store_sweep_get(c.st, argv[i], &sw, NULL) < 0 ||
+		    store_job_list_sweep(c.st, sw.id, &trials, NULL) < 0) {
+			cli_error_e(&err);
+			r = 1;
+			continue;
+		}
+		/* A sweep: every trial not yet over. */
+		for (k = 0; k < trials.n; k++) {
+			if (job_status_is_terminal(trials.items[k].status))
+				continue;
+			if (store_job_request_cancel(c.st, trials.items[k].id, NULL) == 0) {
+				store_event_add(c.st, trials.items[k].id, "cancel",
+						"sweep %s cancelled by the user", sw.id);
+				n++;
+			}
+		}
+		printf("sweep %s: cancelling %d trial%s\n", sw.id, n, n == 1 ? "" : "s");
+		if (n)
+			kvlist_set(&waiting, sw.id, "sweep");
+		job_list_release(&trials);
+		sweep_row_release(&sw);
+	}
+	if (!waiting.n)
 		goto out;
 	if (controller_ensure(&c.home, &err) < 0) {
 		cli_error_e(&err);
@@ -98,27 +156,14 @@ int cmd_cancel(int argc, char **argv)
 		goto out;
 	}
 	deadline = time_mono_ms() + CANCEL_WAIT_MS;
-	for (i = 1; i < argc; i++) {
-		struct job j;
-		if (store_job_get(c.st, argv[i], &j, NULL) < 0) {
-			wait_sweep(&c, argv[i], deadline);
-			continue;
-		}
-		while (!job_status_is_terminal(j.status) && time_mono_ms() < deadline) {
-			job_release(&j);
-			time_sleep_ms(20);
-			if (store_job_get(c.st, argv[i], &j, NULL) < 0)
-				break;
-		}
-		if (job_status_is_terminal(j.status))
-			printf("%s %s\n", j.id, job_status_name(j.status));
-		else {
-			printf("%s cancelling (still %s; 'frugal status %s' to watch)\n", j.id,
-			       job_status_name(j.status), j.id);
-		}
-		job_release(&j);
+	for (k = 0; k < waiting.n; k++) {
+		if (!strcmp(waiting.items[k].value, "sweep"))
+			wait_sweep(&c, waiting.items[k].key, deadline);
+		else
+			wait_job(&c, waiting.items[k].key, deadline);
 	}
 out:
+	kvlist_release(&waiting);
 	cli_close(&c);
 	return r;
 }

@@ -72,6 +72,12 @@ static const struct help_option help_only_opts[] = {
 	{ NULL, 0, NULL, NULL },
 };
 
+static const struct help_option cancel_opts[] = {
+	{ "all", 'a', NULL, "cancel every live job" },
+	{ "help", 'h', NULL, "show this help" },
+	{ NULL, 0, NULL, NULL },
+};
+
 static const struct help_option cost_opts[] = {
 	{ "by", 0, "job|sweep|backend|day", "group the ledger this way (default: job)" },
 	{ "json", 0, NULL, "print one JSON document" },
@@ -179,10 +185,10 @@ static const struct help_command commands[] = {
 	  "frugal logs                             # the newest job\n"
 	  "frugal logs j3k9 -f --tail 20\n"
 	  "frugal logs j3k9 --attempt 1", 0 },
-	{ "cancel", "JOB|SWEEP...", "stop jobs and end their machines",
+	{ "cancel", "JOB|SWEEP... | --all", "stop jobs and end their machines",
 	  "Asks each job's agent to stop, then ends its machine and frees its\n"
-	  "GPUs; a sweep id cancels every trial.",
-	  help_only_opts, "frugal cancel j3k9 j7m2", 0 },
+	  "GPUs; a sweep id cancels every trial; --all cancels every live job.",
+	  cancel_opts, "frugal cancel j3k9 j7m2\nfrugal cancel --all", 0 },
 	{ "cost", "[--by job|sweep|backend|day] [--json|--csv]", "the cost ledger",
 	  "Billed time and cost of every attempt, from the price recorded at launch\n"
 	  "and each backend's billing rule; running attempts are included.",

@@ -38,3 +38,31 @@ ok "GPU freed for the next job"
 frugal cancel "$job" | grep -q "already CANCELLED" || fail "second cancel"
 frugal cancel nosuchjob 2>&1 | grep -q "no job 'nosuchjob'" || fail "unknown job message"
 ok "cancel of finished and unknown jobs"
+
+# cancel A B where A has ended already: one line each, not two; a job
+# named twice is cancelled once; cancel --all ends every live job.
+cat > "$TMP/quick.yaml" <<'YAML'
+name: quick
+run: "true"
+YAML
+cat > "$TMP/long.yaml" <<'YAML'
+name: long
+run: sleep 600
+YAML
+done_job=$(frugal launch -d "$TMP/quick.yaml") || fail "launch quick"
+wait_terminal "$done_job" 30 >/dev/null
+l1=$(frugal launch -d "$TMP/long.yaml") || fail "launch long"
+wait_status "$l1" RUNNING 20
+out=$(frugal cancel "$done_job" "$l1" "$l1")
+[ "$(echo "$out" | grep -c "^$done_job ")" = 1 ] || fail "ended job reported $(echo "$out" | grep -c "^$done_job ") times: $out"
+[ "$(echo "$out" | grep -c "^$l1 CANCELLED")" = 1 ] || fail "cancelled job not reported once: $out"
+ok "cancel of an ended and a live job (named twice) says one line each"
+l2=$(frugal launch -d "$TMP/long.yaml") || fail "launch"
+l3=$(frugal launch -d "$TMP/long.yaml") || fail "launch"
+wait_status "$l2" RUNNING 20
+wait_status "$l3" RUNNING 20
+frugal cancel --all >/dev/null || fail "cancel --all"
+[ "$(job_field "$l2" status)" = CANCELLED ] && [ "$(job_field "$l3" status)" = CANCELLED ] ||
+	fail "cancel --all left a job live"
+frugal cancel --all | grep -q "no live jobs" || fail "cancel --all with nothing live"
+ok "cancel --all ends every live job"
