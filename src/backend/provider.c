@@ -160,3 +160,9 @@ int provider_reserve_none(struct provider *p, const struct task *t,
 	*ret_gpus = xstrdup("");
 	return 0;
 }
+
+int provider_is_paid(const char *name)
+{
+	/* This machine, and a Slurm cluster the user runs, bill nobody. */
+	return name && strcmp(name, "local") && strcmp(name, "slurm");
+}

@@ -130,6 +130,10 @@ void provider_free(struct provider *p);
 int provider_write_agent_json(const char *dir, const struct launch_request *req,
 			      const char *backend, const char *gpus_env, struct error *err);
 
+/* 1 when a launch on backend name spends money at a provider (a cloud),
+ * so `frugal launch` on a terminal asks first. */
+int provider_is_paid(const char *name);
+
 /* Backend a task goes to: task.backend, else resources.cloud, else the
  * config's default_backend, else "local"; override wins when given. */
 const char *provider_choose(const struct task *t, const struct config *cfg,

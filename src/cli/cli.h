@@ -109,6 +109,23 @@ int cli_launch_sweep(struct cli *c, struct task *t, const struct plan *pl,
 		     const struct strbuf *box, int64_t estimate_secs, int detach, int json);
 int cli_sweep_status(struct cli *c, const char *id, const char *sort, int json);
 int cli_follow_sweep(struct cli *c, const char *sweep_id);
+/* What `launch` options replace in the task's resources; NULL (spot -1):
+ * keep the task's. */
+struct launch_overrides {
+	const char *gpus;	/* "A100:8", "none" */
+	const char *cpus;	/* "8", "8+" */
+	const char *memory;	/* "32", "32+" GiB */
+	const char *infra;	/* "CLOUD[/REGION[/ZONE]]" */
+	const char *cloud;
+	const char *region;
+	const char *zone;
+	const char *max_price;
+	int spot;		/* 1 --spot, 0 --on-demand, -1 unset */
+};
+#define LAUNCH_OVERRIDES_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, -1 }
+/* Apply o to t; prints what is wrong and returns -1. */
+int cli_apply_overrides(struct task *t, const struct launch_overrides *o);
+
 /* launch and sweep: one main; sweep = 1 takes --param & co. */
 int cli_launch_main(int argc, char **argv, int sweep);
 int cmd_sweep(int argc, char **argv);

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *out)
 {
@@ -78,6 +79,21 @@ static int check_job_budget(struct cli *c, const struct task *t, const struct pl
 	return 0;
 }
 
+/* A launch that spends money, from a terminal: show the plan and ask
+ * (`-y` skips; scripts without a terminal are never asked). 1: go. */
+static int confirm(const struct task *t, const struct plan *pl)
+{
+	char line[64];
+
+	cli_print_plan(t, pl, stderr);
+	fprintf(stderr, "Launch on %s at $%.4f/h%s? [Y/n] ", pl->backend, pl->price_per_hour,
+		t->sweep.method != SWEEP_NONE ? " per trial" : "");
+	fflush(stderr);
+	if (!fgets(line, sizeof(line), stdin))
+		return 0;
+	return line[0] == '\n' || line[0] == 'y' || line[0] == 'Y';
+}
+
 int cmd_launch(int argc, char **argv)
 {
 	return cli_launch_main(argc, argv, 0);
@@ -100,9 +116,21 @@ int cli_launch_main(int argc, char **argv, int sweep)
 		{ "secret", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "estimate", required_argument, NULL, 'E' },
+		{ "gpus", required_argument, NULL, 'G' },
+		{ "cpus", required_argument, NULL, 'C' },
+		{ "memory", required_argument, NULL, 'R' },
+		{ "spot", no_argument, NULL, 'o' },
+		{ "on-demand", no_argument, NULL, 'O' },
+		{ "infra", required_argument, NULL, 'I' },
+		{ "cloud", required_argument, NULL, 'c' },
+		{ "region", required_argument, NULL, 'r' },
+		{ "zone", required_argument, NULL, 'z' },
+		{ "max-price", required_argument, NULL, 'x' },
+		{ "yes", no_argument, NULL, 'y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct launch_overrides ov = LAUNCH_OVERRIDES_INIT;
 	struct kvlist envs = { 0 }, given = { 0 }, values = { 0 };
 	struct strbuf box = STRBUF_INIT;
 	struct sweep_spec over = { 0 };
@@ -111,7 +139,7 @@ int cli_launch_main(int argc, char **argv, int sweep)
 	int max_parallel = -1, trials = -1, method = -1, has_seed = 0;
 	long long seed = 0;
 	double budget = -1;
-	int detach = 0, dry = 0, json = 0, opt, r = 1, opened = 0;
+	int detach = 0, dry = 0, json = 0, yes = 0, opt, r = 1, opened = 0;
 	int64_t estimate = 3600;
 	struct cli c;
 	struct task t;
@@ -121,7 +149,7 @@ int cli_launch_main(int argc, char **argv, int sweep)
 
 	memset(&j, 0, sizeof(j));
 	task_init(&t);
-	while ((opt = getopt_long(argc, argv, "dh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "dhy", opts, NULL)) != -1) {
 		const char *eq = optarg ? strchr(optarg, '=') : NULL;
 		switch (opt) {
 		case 'P':
@@ -171,10 +199,30 @@ int cli_launch_main(int argc, char **argv, int sweep)
 			}
 			break;
 		}
+		case 'G': ov.gpus = optarg; break;
+		case 'C': ov.cpus = optarg; break;
+		case 'R': ov.memory = optarg; break;
+		case 'o': ov.spot = 1; break;
+		case 'O': ov.spot = 0; break;
+		case 'I': ov.infra = optarg; break;
+		case 'c': ov.cloud = optarg; break;
+		case 'r': ov.region = optarg; break;
+		case 'z': ov.zone = optarg; break;
+		case 'x': ov.max_price = optarg; break;
+		case 'y': yes = 1; break;
 		case 'd': detach = 1; break;
 		case 'n': dry = 1; break;
 		case 'b': backend = optarg; break;
-		case 'N': name = optarg; break;
+		case 'N':
+			if (!task_name_valid(optarg)) {
+				cli_error("--name '%s': a name is letters, digits, '.', '_' and '-',"
+					  " starting and ending with a letter or digit, at most 64"
+					  " characters", optarg);
+				r = 2;
+				goto out;
+			}
+			name = optarg;
+			break;
 		case 'j': json = 1; break;
 		case 'E':
 			if (duration_parse(optarg, &estimate) < 0 || estimate < 1) {
@@ -215,7 +263,7 @@ int cli_launch_main(int argc, char **argv, int sweep)
 		r = 2;
 		goto out;
 	}
-	if (cli_parse_task(argv[optind], &t) < 0)
+	if (cli_parse_task(argv[optind], &t) < 0 || cli_apply_overrides(&t, &ov) < 0)
 		goto out;
 	if (cli_open(&c) < 0)
 		goto out;
@@ -295,6 +343,11 @@ int cli_launch_main(int argc, char **argv, int sweep)
 			printf("Dry run: nothing was launched.\n");
 		}
 		r = 0;
+		goto out;
+	}
+	if (!yes && !json && provider_is_paid(pl.backend) && isatty(STDIN_FILENO) &&
+	    isatty(STDERR_FILENO) && !confirm(&t, &pl)) {
+		fprintf(stderr, "Not launched.\n");
 		goto out;
 	}
 	if (cli_seal_secrets(&c, &values, &box) < 0 || !cli_store(&c))

@@ -21,6 +21,17 @@ static const struct help_option launch_opts[] = {
 	{ "json", 0, NULL, "print one JSON document (the job id and plan)" },
 	{ "estimate", 0, "DURATION", "runtime used for the cost estimate and budgets (6h, 30m)" },
 	{ "budget", 0, "USD", "stop the job (or sweep) when it has cost this much" },
+	{ "gpus", 0, "NAME[:N]", "accelerators instead of the task's (A100:8; none)" },
+	{ "cpus", 0, "N[+]", "vCPUs instead of the task's (8, or at least 8+)" },
+	{ "memory", 0, "GIB[+]", "memory instead of the task's (32, or at least 32+)" },
+	{ "spot", 0, NULL, "use spot (interruptible) machines" },
+	{ "on-demand", 0, NULL, "use on-demand machines only" },
+	{ "infra", 0, "CLOUD[/REGION[/ZONE]]", "where to run ('*' for any part)" },
+	{ "cloud", 0, "NAME", "the backend to plan on" },
+	{ "region", 0, "R", "the region to run in" },
+	{ "zone", 0, "Z", "the zone to run in" },
+	{ "max-price", 0, "USD", "at most this much per hour" },
+	{ "yes", 'y', NULL, "do not ask before a launch that spends money" },
 	{ "param", 0, "K=a,b", "sweep: the values of one parameter (repeatable)" },
 	{ "max-parallel", 0, "N", "sweep: trials running at once" },
 	{ "method", 0, "grid|random", "sweep: every combination, or random draws" },
@@ -44,6 +55,17 @@ static const struct help_option sweep_opts[] = {
 	{ "env", 0, "K=V", "set an environment variable of every trial (repeatable)" },
 	{ "secret", 0, "K[=V]", "a secret for every trial" },
 	{ "estimate", 0, "DURATION", "runtime per trial for estimates and budgets" },
+	{ "gpus", 0, "NAME[:N]", "accelerators of every trial instead of the task's" },
+	{ "cpus", 0, "N[+]", "vCPUs of every trial" },
+	{ "memory", 0, "GIB[+]", "memory of every trial" },
+	{ "spot", 0, NULL, "use spot (interruptible) machines" },
+	{ "on-demand", 0, NULL, "use on-demand machines only" },
+	{ "infra", 0, "CLOUD[/REGION[/ZONE]]", "where to run ('*' for any part)" },
+	{ "cloud", 0, "NAME", "the backend to plan on" },
+	{ "region", 0, "R", "the region to run in" },
+	{ "zone", 0, "Z", "the zone to run in" },
+	{ "max-price", 0, "USD", "at most this much per hour" },
+	{ "yes", 'y', NULL, "do not ask before a launch that spends money" },
 	{ "sort", 0, "METRIC|-METRIC", "sweep status: order trials by a metric (- for descending)" },
 	{ "json", 0, NULL, "print one JSON document" },
 	{ "help", 'h', NULL, "show this help" },
@@ -152,12 +174,15 @@ static const struct help_command commands[] = {
 	  "you have, records the job and starts it. Without -d it then streams the\n"
 	  "job's logs until the job ends and exits 0 when it succeeded. Closing the\n"
 	  "terminal (or Ctrl-C) stops only the log stream: the job keeps running\n"
-	  "under frugal's controller. A task with a sweep: section launches a sweep.",
+	  "under frugal's controller. A task with a sweep: section launches a sweep.\n"
+	  "On a terminal, a launch that spends money at a provider shows the plan\n"
+	  "and its price and asks first (-y does not ask; scripts are never asked).",
 	  launch_opts,
 	  "frugal launch task.yaml                 # plan, start, follow the logs\n"
 	  "frugal launch -d task.yaml --env LR=1e-4 # detach; override an env\n"
 	  "frugal launch task.yaml --dry-run --estimate 6h\n"
-	  "frugal launch task.yaml --secret WANDB_API_KEY", 0 },
+	  "frugal launch task.yaml --secret WANDB_API_KEY\n"
+	  "frugal launch task.yaml --gpus H100:8 --spot --max-price 20 -y", 0 },
 	{ "sweep", "TASK.yaml --param K=a,b ... [OPTIONS]\n       frugal sweep status SWEEP [--sort METRIC] [--json]",
 	  "launch a parameter sweep, or show one",
 	  "Launches one job per trial: every combination of the --param values\n"

@@ -219,7 +219,7 @@ static void walk_map(struct parser *p, const struct ynode *map, const char *pref
 
 /* A job name: letters, digits, '.', '_' and '-', starting and ending with
  * a letter or digit, at most NAME_MAX_LEN characters. */
-static int is_task_name(const char *s)
+int task_name_valid(const char *s)
 {
 	size_t len = strlen(s), i;
 
@@ -241,7 +241,7 @@ static void key_name(struct parser *p, const struct ynode *k, const struct ynode
 
 	if (ynode_is_null(v))
 		return;
-	if (v->type != YNODE_SCALAR || !is_task_name(v->str)) {
+	if (v->type != YNODE_SCALAR || !task_name_valid(v->str)) {
 		schema_expected(&p->sc, v, path, what);
 		return;
 	}

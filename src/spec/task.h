@@ -223,6 +223,10 @@ char *task_sweep_range(const char *s, const char **why);
  * ([A-Za-z_][A-Za-z0-9_]*); len (size_t)-1: all of s. */
 int env_name_valid(const char *s, size_t len);
 
+/* 1 when s is a job name: letters, digits, '.', '_' and '-', starting and
+ * ending with a letter or digit, at most 64 characters. */
+int task_name_valid(const char *s);
+
 /* Signal name ("SIGTERM") of a signal number, and back (0 if unknown). */
 const char *signal_to_name(int sig);
 int signal_from_name(const char *name);

@@ -138,6 +138,21 @@ static int local_plan(struct provider *p, const struct task *t, struct plan *ret
 					 " but the local GPUs are %s (backends.local.gpu_type)",
 					 t->res.accels[0].name, l->gpu_type);
 	}
+	{
+		/* What this machine has (or what config.yaml advertises). */
+		double cpus = cfg && cfg->local.cpus > 0 ? cfg->local.cpus :
+			      (double)sysconf(_SC_NPROCESSORS_ONLN);
+		double mem = cfg && cfg->local.memory > 0 ? cfg->local.memory :
+			     (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE) /
+			     1073741824.0;
+		if (t->res.cpus > cpus)
+			return error_set(err, FRUGAL_EINVAL, "resources.cpus asks for %g but this"
+					 " machine has %g (backends.local.cpus)", t->res.cpus, cpus);
+		if (t->res.memory > mem + 0.5)
+			return error_set(err, FRUGAL_EINVAL, "resources.memory asks for %g GiB but"
+					 " this machine has %.0f GiB (backends.local.memory)",
+					 t->res.memory, mem);
+	}
 	if (gpus > (int)l->n_gpus)
 		return error_set(err, FRUGAL_EINVAL,
 				 "the task asks for %d GPU%s but the local pool has %zu;"
