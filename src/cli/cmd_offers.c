@@ -115,6 +115,82 @@ static int cmp_rows(const void *pa, const void *pb)
 	return a->o < b->o ? -1 : a->o > b->o;
 }
 
+/*
+ * `frugal offers` with no accelerator: one line per accelerator, like
+ * `sky show-gpus`: the counts offered, and the cheapest on-demand and spot
+ * price per GPU-hour with where it is. rows are the filtered offers.
+ */
+struct accel_summary {
+	unsigned accel_id;
+	unsigned counts;		/* bit k: a machine with 2^k of them */
+	const struct offer *od, *spot;	/* cheapest per GPU-hour */
+	unsigned clouds;
+};
+
+static double per_gpu(double price, const struct offer *o)
+{
+	return price / (o->accel_count > 0 ? o->accel_count : 1);
+}
+
+static void print_summary(const struct catalog *cat, const struct offer_row *rows, size_t n,
+			  const int *configured)
+{
+	size_t n_acc = catalog_n_accels(cat), i, k;
+	struct accel_summary *sum = xcalloc(n_acc, sizeof(*sum));
+	struct table *t = table_new(6, "GPU", "COUNTS", "ON-DEMAND $/GPU-H", "WHERE",
+				    "SPOT $/GPU-H", "WHERE");
+	size_t lines = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct offer *o = rows[i].o;
+		struct accel_summary *a = &sum[o->accel_id];
+		double c = o->accel_count;
+
+		a->accel_id = o->accel_id;
+		a->clouds |= 1u << o->backend;
+		for (k = 0; k < 16; k++)
+			if (c == (double)(1u << k))
+				a->counts |= 1u << k;
+		if (o->price >= 0 && (!a->od || per_gpu(o->price, o) < per_gpu(a->od->price, a->od)))
+			a->od = o;
+		if (o->spot_price >= 0 &&
+		    (!a->spot || per_gpu(o->spot_price, o) < per_gpu(a->spot->spot_price, a->spot)))
+			a->spot = o;
+	}
+	for (i = 1; i < n_acc; i++) {
+		struct accel_summary *a = &sum[i];
+		struct strbuf counts = STRBUF_INIT;
+		char od[32] = "-", sp[32] = "-", wod[160] = "-", wsp[160] = "-";
+
+		if (!a->od && !a->spot)
+			continue;
+		for (k = 0; k < 16; k++)
+			if (a->counts & (1u << k))
+				strbuf_addf(&counts, "%s%u", counts.len ? "," : "", 1u << k);
+		if (a->od) {
+			fmt_usd(per_gpu(a->od->price, a->od), od, sizeof(od));
+			snprintf(wod, sizeof(wod), "%s%s %s %s", backend_id_name(a->od->backend),
+				 configured[a->od->backend] ? "" : "*", a->od->region,
+				 a->od->instance_type);
+		}
+		if (a->spot) {
+			fmt_usd(per_gpu(a->spot->spot_price, a->spot), sp, sizeof(sp));
+			snprintf(wsp, sizeof(wsp), "%s%s %s %s", backend_id_name(a->spot->backend),
+				 configured[a->spot->backend] ? "" : "*", a->spot->region,
+				 a->spot->instance_type);
+		}
+		table_add(t, catalog_accel_name(cat, (unsigned)i), counts.len ? counts.buf : "-",
+			  od, wod, sp, wsp);
+		strbuf_release(&counts);
+		lines++;
+	}
+	table_print(t, stdout);
+	table_free(t);
+	printf("%zu accelerators. 'frugal offers NAME[:COUNT]' lists the machines;"
+	       " * marks a backend without credentials here.\n", lines);
+	free(sum);
+}
+
 /* Same machine at the same prices (in another region or zone). */
 static int same_machine(const struct offer *a, const struct offer *b)
 {
@@ -360,6 +436,8 @@ int cmd_offers(int argc, char **argv)
 		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
 		putchar('\n');
 		json_decref(doc);
+	} else if (n_rows && !q.accel && !all_zones) {
+		print_summary(cat, rows, n_rows, configured);
 	} else if (n_rows) {
 		struct table *t = table_new(10, "BACKEND", "REGION", "ZONE", "INSTANCE", "GPU",
 					    "GPU MEM", "VCPUS", "MEMORY", "ON-DEMAND", "SPOT");

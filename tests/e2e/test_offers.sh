@@ -244,3 +244,12 @@ grep -q "cannot plan on backend 'local'" "$TMP/nol.err" || fail "plan error lost
 grep -q "cheaper without credentials here: aws .*p4d.24xlarge" "$TMP/nol.err" ||
 	fail "no hint where it could run: $(cat "$TMP/nol.err")"
 ok "a task local cannot run says which cloud offers it"
+
+# ---- frugal offers with no accelerator: one line per accelerator -----------
+frugal offers >"$TMP/summary.txt" || fail "offers (summary) exited $?"
+head -1 "$TMP/summary.txt" | grep -q "^GPU  *COUNTS  *ON-DEMAND \$/GPU-H" || fail "summary header: $(head -1 "$TMP/summary.txt")"
+grep -q "^H100  *[0-9,]*8 " "$TMP/summary.txt" || fail "no H100 line with 8 in its counts"
+n=$(grep -c . "$TMP/summary.txt")
+[ "$n" -lt 100 ] || fail "the summary has $n lines"
+grep -q "accelerators. 'frugal offers NAME" "$TMP/summary.txt" || fail "no summary footer"
+ok "offers without an accelerator: one line per accelerator ($n lines)"
