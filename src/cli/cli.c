@@ -83,11 +83,40 @@ struct table {
 	int ncols;
 	char **cells;	/* rows * ncols, row 0 is the header */
 	size_t rows, alloc;
+	int status_col;	/* column of job states to colour; -1: none */
 };
+
+int cli_color(FILE *out)
+{
+	const char *term = getenv("TERM");
+
+	return isatty(fileno(out)) && !getenv("NO_COLOR") && !(term && !strcmp(term, "dumb"));
+}
+
+void table_color_status(struct table *t, int col)
+{
+	t->status_col = col;
+}
+
+/* The SGR colour of a job state or attempt outcome, or NULL. */
+static const char *status_color(const char *s)
+{
+	if (!strcmp(s, "SUCCEEDED") || !strcmp(s, "succeeded"))
+		return "32";	/* green */
+	if (!strcmp(s, "FAILED") || !strcmp(s, "failed") || !strcmp(s, "launch_failed"))
+		return "31";	/* red */
+	if (!strcmp(s, "RUNNING"))
+		return "36";	/* cyan */
+	if (!strcmp(s, "RECOVERING") || !strcmp(s, "preempted") || !strcmp(s, "CANCELLED"))
+		return "33";	/* yellow */
+	return NULL;
+}
 
 struct table *table_new(int ncols, ...)
 {
 	struct table *t = xcalloc(1, sizeof(*t));
+
+	t->status_col = -1;
 	va_list ap;
 	int i;
 
@@ -104,6 +133,8 @@ struct table *table_new(int ncols, ...)
 struct table *table_newv(int ncols, const char **names)
 {
 	struct table *t = xcalloc(1, sizeof(*t));
+
+	t->status_col = -1;
 	int i;
 
 	t->ncols = ncols;
@@ -143,6 +174,7 @@ void table_print(struct table *t, FILE *out)
 {
 	size_t *w = xcalloc((size_t)t->ncols, sizeof(size_t));
 	struct strbuf line = STRBUF_INIT;
+	int color = t->status_col >= 0 && cli_color(out);
 	size_t r;
 	int i;
 
@@ -156,7 +188,11 @@ void table_print(struct table *t, FILE *out)
 		strbuf_reset(&line);
 		for (i = 0; i < t->ncols; i++) {
 			const char *s = t->cells[r * (size_t)t->ncols + (size_t)i];
-			if (i == t->ncols - 1)
+			const char *sgr = color && r && i == t->status_col ? status_color(s) : NULL;
+			if (sgr)	/* the padding stays outside the colour */
+				strbuf_addf(&line, "\033[%sm%s\033[0m%*s", sgr, s,
+					    i == t->ncols - 1 ? 0 : (int)(w[i] - strlen(s) + 2), "");
+			else if (i == t->ncols - 1)
 				strbuf_adds(&line, s);
 			else
 				strbuf_addf(&line, "%-*s  ", (int)w[i], s);

@@ -43,6 +43,12 @@ void table_add(struct table *t, ...);		/* ncols strings */
 struct table *table_newv(int ncols, const char **names);
 void table_addv(struct table *t, const char **cells);
 void table_print(struct table *t, FILE *out);
+/* Colour the job states / outcomes in column col when printed to a
+ * terminal (cli_color). */
+void table_color_status(struct table *t, int col);
+/* 1 when out is a terminal that takes colour: not with NO_COLOR set or
+ * TERM=dumb. */
+int cli_color(FILE *out);
 void table_free(struct table *t);
 
 /* Money and durations for tables. */

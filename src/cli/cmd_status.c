@@ -77,6 +77,8 @@ static void print_table(const struct job_list *jobs)
 	struct table *t = table_new(9, "ID", "NAME", "STATUS", "BACKEND", "RESOURCES",
 				    "SUBMITTED", "DURATION", "RESTARTS", "COST");
 	int64_t now = time_now_ms();
+
+	table_color_status(t, 2);
 	size_t i;
 
 	for (i = 0; i < jobs->n; i++) {

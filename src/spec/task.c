@@ -738,7 +738,8 @@ static const struct foreign_key resources_foreign[] = {
 		    "or a list (in order of preference)" },
 	{ "ordered", "write the choices as a list: accelerators: [A100:1, H100:1]" },
 	{ "job_recovery", "use the top-level 'recovery' key" },
-	{ "autostop", "use 'stop: {idle_gpu: 10m}'" },
+	{ "autostop", "frugal ends every machine when its job ends; for a limit use"
+		      " 'stop: {max_runtime: 2h}'" },
 	{ "ports", "remove it" },
 	{ "labels", "remove it" },
 	{ "disk_tier", "remove it" },
