@@ -7,14 +7,14 @@
 #     pod: restarted, it finds the pod by its name and adopts it.
 . "$(dirname "$0")/lib.sh"
 . "$FRUGAL_SRC/tests/fakes/cloud.sh"
-need_spec runpod-docs/api-reference/openapi.json
+need_spec runpod-docs/api-reference-v2/openapi.json
 need_prism
 export FRUGAL_CONTROLLER_IDLE_EXIT=60s
 
 KEY="runpod-key-$(date +%s%N)"
 export RUNPOD_API_KEY=$KEY FAKE_RUNPOD_KEY=$KEY FAKE_RUNPOD_NO_CAPACITY=CA-MTL-1
 start_fake fake_runpod.py
-start_prism runpod-docs/api-reference/openapi.json
+start_prism runpod-docs/api-reference-v2/openapi.json
 write_config "backends:
   runpod:
     base_url: $API_URL
@@ -56,9 +56,9 @@ frugal controller >/dev/null || fail "restart"
 grep -q "adopting $job-1" "$FRUGAL_HOME/controller.log" || fail "the pod was not adopted"
 ok "controller crash after the create call: the pod was found by name and adopted, not duplicated"
 for i in $(seq 100); do
-	[ "$(curl -s -H "Authorization: Bearer $KEY" "$API_URL/pods")" = "[]" ] && break
+	[ "$(runpod_pods)" = 0 ] && break
 	sleep 0.1
 done
-[ "$(curl -s -H "Authorization: Bearer $KEY" "$API_URL/pods")" = "[]" ] || fail "a pod is left"
+[ "$(runpod_pods)" = 0 ] || fail "a pod is left"
 ok "nothing left running"
 check_prism

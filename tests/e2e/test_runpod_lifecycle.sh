@@ -1,9 +1,9 @@
 #!/bin/bash
-# Runpod, end to end against a stateful fake of the REST API v1 behind
+# Runpod, end to end against a stateful fake of the REST API v2 behind
 # Prism (validating every request and response against Runpod's published
-# OpenAPI document): launch -> ledger row -> POST /pods named
+# v2 OpenAPI document): launch -> ledger row -> POST /v2/pods named
 # frugal-TAG-JOB-1 with the GPU type, data center of the network volume,
-# the volume at volume_mount, the secrets in env and a start command; the
+# the volume in mounts.network, the secrets in env and a start command; the
 # fake runs that start command in a local sandbox (the "container"), frugal
 # uploads the workdir and itself over a fake ssh, the agent runs the job
 # storing on the volume; status, log and outputs are mirrored back ->
@@ -11,7 +11,7 @@
 # gc ends an orphan frugal-named pod.
 . "$(dirname "$0")/lib.sh"
 . "$FRUGAL_SRC/tests/fakes/cloud.sh"
-need_spec runpod-docs/api-reference/openapi.json
+need_spec runpod-docs/api-reference-v2/openapi.json
 need_prism
 
 KEY="runpod-key-$(date +%s%N)"
@@ -20,7 +20,7 @@ export RUNPOD_API_KEY=$KEY FAKE_RUNPOD_KEY=$KEY FAKE_RUNPOD_VOLUME="vol1:US-TX-3
 mkdir -p "$TMP/vol"
 echo "ssh-ed25519 AAAAfrugaltest test@frugal" > "$TMP/id.pub"
 start_fake fake_runpod.py
-start_prism runpod-docs/api-reference/openapi.json
+start_prism runpod-docs/api-reference-v2/openapi.json
 write_config "backends:
   runpod:
     base_url: $API_URL
@@ -60,10 +60,10 @@ ok "in the volume's data center; workdir and secret reached the job; log mirrore
 name=$(awk '{print $2}' "$FAKE_CLOUD_ROOT/launched.log")
 case $name in frugal-*-"$job"-1) ;; *) fail "pod name '$name' is not frugal-TAG-$job-1";; esac
 for i in $(seq 100); do
-	[ "$(curl -s -H "Authorization: Bearer $KEY" "$API_URL/pods")" = "[]" ] && break
+	[ "$(runpod_pods)" = 0 ] && break
 	sleep 0.1
 done
-[ "$(curl -s -H "Authorization: Bearer $KEY" "$API_URL/pods")" = "[]" ] || fail "a pod is left"
+[ "$(runpod_pods)" = 0 ] || fail "a pod is left"
 open=$(python3 -c "import sqlite3; print(sqlite3.connect('$FRUGAL_HOME/state.db').execute(\"SELECT count(*) FROM resources WHERE state!='gone'\").fetchone()[0])")
 [ "$open" = 0 ] || fail "$open ledger rows not gone"
 ok "one pod named $name, deleted; ledger row gone"
@@ -79,10 +79,10 @@ ok "neither the API key nor the job's secret in FRUGAL_HOME, on the pod's disk, 
 
 tag=$(echo "$name" | cut -d- -f2)
 curl -s -X POST -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \
-	-d "{\"name\": \"frugal-$tag-orphan1-1\", \"imageName\": \"busybox\", \"dockerStartCmd\": [\"sleep\", \"600\"]}" \
-	"$API_URL/pods" | grep -q '"id"' || fail "could not make an orphan"
+	-d "{\"name\": \"frugal-$tag-orphan1-1\", \"image\": \"busybox\", \"gpu\": {\"id\": \"NVIDIA GeForce RTX 4090\"}, \"args\": \"sleep 600\"}" \
+	"$API_URL/v2/pods" | grep -q '"id"' || fail "could not make an orphan"
 frugal gc --dry-run | grep -q "orphan1-1" || fail "gc --dry-run did not list the orphan"
 frugal gc | grep -q "orphan1-1.*ended" || fail "gc did not end the orphan"
-[ "$(curl -s -H "Authorization: Bearer $KEY" "$API_URL/pods")" = "[]" ] || fail "orphan left"
+[ "$(runpod_pods)" = 0 ] || fail "orphan left"
 ok "gc found the frugal-named orphan pod and deleted it"
 check_prism

@@ -71,7 +71,14 @@ check_prism() {
 		fail "Prism found a request or response that the published spec does not allow"
 	fi
 	n=$(grep -c "Request received" "$TMP/prism.log")
+	[ "$n" -gt 0 ] || fail "no request went through Prism: nothing was checked against the spec"
 	ok "$n requests went through Prism and the spec accepted every one"
+}
+
+# runpod_pods: how many pods the Runpod API (v2, through Prism) lists.
+runpod_pods() {
+	curl -s -H "Authorization: Bearer $KEY" "$API_URL/v2/pods" |
+		python3 -c 'import json, sys; print(len(json.load(sys.stdin)["pods"]))'
 }
 
 # launched_count: instances/pods the fake created.

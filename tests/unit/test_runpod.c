@@ -1,9 +1,10 @@
 /*
- * Unit tests for the Runpod backend's API module (backend/runpod/v1.c):
- * the create body against the published v1 spec (every property frugal
- * sends is one PodCreateInput has, every GPU type id one its enum lists),
- * parsing a Pod built from the spec's own examples, the key file and
- * capacity errors. The spec is read from ../shared/specs when it is there.
+ * Unit tests for the Runpod backend's API module (backend/runpod/v2.c):
+ * the create body against the published v2 spec (every property frugal
+ * sends is one CreatePodRequest has, nested ones too: it rejects unknown
+ * properties), parsing the spec's own getPod example through each
+ * lifecycle status, the key file and capacity errors. The spec is read
+ * from ../shared/specs when it is there.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,8 +18,6 @@
 
 #include "base/xalloc.h"
 #include "backend/runpod/api.h"
-
-static const char *const start_cmd[] = { "sh", "-c", "exec frugal agent", NULL };
 
 /* A create request as the backend makes one. */
 static json_t *sample_body(struct kvlist *env)
@@ -34,46 +33,50 @@ static json_t *sample_body(struct kvlist *env)
 	c.gpu_count = 2;
 	c.cloud_type = "SECURE";
 	c.data_center = "US-TX-3";
-	c.interruptible = 1;
 	c.env = env;
 	c.network_volume_id = "agv6w2qcg7";
 	c.volume_mount_path = "/workspace";
 	c.container_disk_gb = 50;
-	c.start_cmd = start_cmd;
-	return runpod_v1_ops.create_body(&c);
+	c.start_script = "exec frugal agent";
+	return runpod_v2_ops.create_body(&c);
 }
 
 static void test_create_body(void **state)
 {
 	struct kvlist env = { 0 };
-	json_t *b = sample_body(&env);
+	json_t *b = sample_body(&env), *e = json_object_get(b, "env");
+	json_t *net = json_array_get(json_object_get(json_object_get(b, "mounts"), "network"), 0);
 
 	assert_string_equal(json_string_value(json_object_get(b, "name")),
 			    "frugal-0a1b2c3d-abc123-1");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(b, "gpuTypeIds"), 0)),
+	assert_string_equal(json_string_value(json_object_get(json_object_get(b, "gpu"), "id")),
 			    "NVIDIA GeForce RTX 4090");
-	assert_int_equal(json_integer_value(json_object_get(b, "gpuCount")), 2);
-	assert_true(json_is_true(json_object_get(b, "interruptible")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(b, "gpu"), "count")), 2);
+	assert_null(json_object_get(b, "interruptible"));
+	assert_string_equal(json_string_value(json_object_get(b, "cloud")), "SECURE");
 	assert_string_equal(json_string_value(json_array_get(json_object_get(b, "dataCenterIds"), 0)),
 			    "US-TX-3");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(b, "env"), "MY_TOKEN")),
-			    "s3cr3t");
-	assert_string_equal(json_string_value(json_object_get(b, "networkVolumeId")), "agv6w2qcg7");
-	assert_string_equal(json_string_value(json_object_get(b, "volumeMountPath")), "/workspace");
-	assert_int_equal(json_array_size(json_object_get(b, "dockerStartCmd")), 3);
-	/* The secret is in env, never in the image or the start command. */
-	assert_null(strstr(json_string_value(json_object_get(b, "imageName")), "s3cr3t"));
-	assert_null(strstr(json_string_value(json_array_get(json_object_get(b, "dockerStartCmd"), 2)),
-			   "s3cr3t"));
+	assert_string_equal(json_string_value(json_object_get(e, "MY_TOKEN")), "s3cr3t");
+	assert_string_equal(json_string_value(json_object_get(e, "FRUGAL_START")),
+			    "exec frugal agent");
+	assert_string_equal(json_string_value(json_object_get(net, "volumeId")), "agv6w2qcg7");
+	assert_string_equal(json_string_value(json_object_get(net, "path")), "/workspace");
+	assert_int_equal(json_integer_value(json_object_get(b, "disk")), 50);
+	/* args: no blank, no quote (one meaning however Runpod splits it). */
+	assert_null(strpbrk(strstr(json_string_value(json_object_get(b, "args")), "-c ") + 3,
+			    " \t\"'"));
+	/* The secret is in env, never in the image or the command. */
+	assert_null(strstr(json_string_value(json_object_get(b, "image")), "s3cr3t"));
+	assert_null(strstr(json_string_value(json_object_get(b, "args")), "s3cr3t"));
 	json_decref(b);
 	kvlist_release(&env);
 }
 
-/* The published v1 spec, or NULL (the test then skips). */
+/* The published v2 spec, or NULL (the test then skips). */
 static json_t *load_spec(void)
 {
 	const char *shared = getenv("FRUGAL_SHARED");
-	char *path = xasprintf("%s/specs/runpod-docs/api-reference/openapi.json",
+	char *path = xasprintf("%s/specs/runpod-docs/api-reference-v2/openapi.json",
 			       shared ? shared : "../shared");
 	json_t *spec = json_load_file(path, 0, NULL);
 
@@ -83,88 +86,114 @@ static json_t *load_spec(void)
 	return spec;
 }
 
+static json_t *schema(json_t *spec, const char *name)
+{
+	return json_object_get(json_object_get(json_object_get(spec, "components"), "schemas"),
+			       name);
+}
+
+/* The schema a "$ref" names, or s itself. */
+static json_t *deref(json_t *spec, json_t *s)
+{
+	const char *ref = json_string_value(json_object_get(s, "$ref"));
+
+	return ref ? schema(spec, strrchr(ref, '/') + 1) : s;
+}
+
+/* 1 when the (allOf-composed) schema s defines property k; *ret its schema. */
+static int has_prop(json_t *spec, json_t *s, const char *k, json_t **ret)
+{
+	json_t *sub;
+	size_t i;
+
+	s = deref(spec, s);
+	if ((*ret = json_object_get(json_object_get(s, "properties"), k)))
+		return 1;
+	json_array_foreach(json_object_get(s, "allOf"), i, sub)
+		if (has_prop(spec, sub, k, ret))
+			return 1;
+	return 0;
+}
+
+/* Every property of object o is one schema s defines, recursively. */
+static void check_props(json_t *spec, json_t *s, json_t *o, const char *where)
+{
+	const char *k;
+	json_t *v, *ps;
+
+	json_object_foreach(o, k, v) {
+		if (!has_prop(spec, s, k, &ps))
+			fail_msg("frugal sends '%s.%s', which the v2 spec does not define", where, k);
+		ps = deref(spec, ps);
+		if (json_is_object(v) && !json_object_get(ps, "additionalProperties"))
+			check_props(spec, ps, v, k);
+		if (json_is_array(v) && json_is_object(json_array_get(v, 0)))
+			check_props(spec, json_object_get(ps, "items"), json_array_get(v, 0), k);
+	}
+}
+
 static void test_create_body_matches_spec(void **state)
 {
-	json_t *spec = load_spec(), *props, *b, *v, *gpu_enum, *dc_enum;
+	json_t *spec = load_spec(), *b;
 	struct kvlist env = { 0 };
-	const char *k;
-	size_t i, j;
 
 	if (!spec)
 		skip();
-	props = json_object_get(json_object_get(json_object_get(json_object_get(spec,
-		"components"), "schemas"), "PodCreateInput"), "properties");
-	assert_true(json_is_object(props));
+	assert_non_null(schema(spec, "CreatePodRequest"));
 	b = sample_body(&env);
-	json_object_foreach(b, k, v)
-		if (!json_object_get(props, k))
-			fail_msg("frugal sends '%s', which PodCreateInput does not have", k);
-	/* Every GPU type frugal can name is one the spec lists. */
-	gpu_enum = json_object_get(json_object_get(json_object_get(props, "gpuTypeIds"), "items"),
-				   "enum");
-	assert_true(json_is_array(gpu_enum));
-	{
-		static const char *const accels[] = {
-			"A100-80GB", "A100-80GB-SXM", "A40", "B200", "H100", "H100-NVL", "H100-SXM",
-			"H200-SXM", "L4", "L40", "L40S", "MI300X", "NVIDIA-H200-NVL", "RTX2000-Ada",
-			"RTX3090", "RTX4000-Ada", "RTX4090", "RTX5090", "RTX6000-Ada", "RTXA4000",
-			"RTXA4500", "RTXA5000", "RTXA6000", "RTXPRO6000", "RTXPRO6000-WK", NULL,
-		};
-		for (i = 0; accels[i]; i++) {
-			const char *id = runpod_gpu_type_id(accels[i]);
-			int found = 0;
-
-			assert_non_null(id);
-			json_array_foreach(gpu_enum, j, v)
-				found |= !strcmp(json_string_value(v), id);
-			if (!found)
-				fail_msg("GPU type id '%s' is not in the spec's enum", id);
-		}
-	}
-	dc_enum = json_object_get(json_object_get(json_object_get(props, "dataCenterIds"), "items"),
-				  "enum");
-	json_array_foreach(dc_enum, j, v)
-		if (!strcmp(json_string_value(v), "US-TX-3"))
-			break;
-	assert_true(j < json_array_size(dc_enum));
+	check_props(spec, schema(spec, "CreatePodRequest"), b, "$");
 	json_decref(b);
 	kvlist_release(&env);
 	json_decref(spec);
 }
 
-/* A Pod made of the spec's examples of each property parses. */
+/* The spec's own getPod example parses, through each status. */
 static void test_parse_spec_example(void **state)
 {
-	json_t *spec = load_spec(), *props, *pod, *v;
+	json_t *spec = load_spec(), *pod;
 	struct runpod_pod p;
-	const char *k;
 
 	if (!spec)
 		skip();
-	props = json_object_get(json_object_get(json_object_get(json_object_get(spec,
-		"components"), "schemas"), "Pod"), "properties");
-	pod = json_object();
-	json_object_foreach(props, k, v)
-		if (json_object_get(v, "example"))
-			json_object_set(pod, k, json_object_get(v, "example"));
-	json_object_set_new(pod, "desiredStatus", json_string("RUNNING"));
-	runpod_v1_ops.parse(pod, &p);
-	assert_string_equal(p.id, "xedezhzb9la3ye");
-	assert_string_equal(p.ip, "100.65.0.119");
-	assert_int_equal(p.ssh_port, 10341);
+	pod = json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(
+		json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(
+		spec, "paths"), "/v2/pods/{id}"), "get"), "responses"), "200"), "content"),
+		"application/json"), "examples"), "pod"), "value");
+	assert_true(json_is_object(pod));
+	pod = json_deep_copy(pod);
+	runpod_v2_ops.parse(pod, &p);
+	assert_string_equal(p.id, "7h9k2m4n6p");
+	assert_string_equal(p.ip, "195.26.233.3");
+	assert_int_equal(p.ssh_port, 34446);
 	assert_int_equal(p.state, INSTANCE_RUNNING);
-	assert_false(p.interruptible);
 	runpod_pod_release(&p);
-	/* Still starting: no IP yet. */
-	json_object_set_new(pod, "publicIp", json_null());
-	json_object_set_new(pod, "portMappings", json_null());
-	runpod_v1_ops.parse(pod, &p);
+	/* Without ssh.direct the runtime's mapping of port 22 is used. */
+	json_object_set_new(json_object_get(pod, "ssh"), "direct", json_null());
+	runpod_v2_ops.parse(pod, &p);
+	assert_string_equal(p.ip, "195.26.233.3");
+	assert_int_equal(p.ssh_port, 34446);
+	runpod_pod_release(&p);
+	/* Still provisioning: no runtime yet. */
+	json_object_set_new(pod, "runtime", json_null());
+	json_object_set_new(pod, "status", json_string("PROVISIONING"));
+	runpod_v2_ops.parse(pod, &p);
 	assert_int_equal(p.state, INSTANCE_PENDING);
 	runpod_pod_release(&p);
-	json_object_set_new(pod, "desiredStatus", json_string("EXITED"));
-	runpod_v1_ops.parse(pod, &p);
-	assert_int_equal(p.state, INSTANCE_GONE);
+	json_object_set_new(pod, "status", json_string("RUNNING"));
+	runpod_v2_ops.parse(pod, &p);
+	assert_int_equal(p.state, INSTANCE_PENDING);	/* no SSH endpoint yet */
 	runpod_pod_release(&p);
+	json_object_set_new(pod, "status", json_string("STARTING"));
+	runpod_v2_ops.parse(pod, &p);
+	assert_int_equal(p.state, INSTANCE_PENDING);
+	runpod_pod_release(&p);
+	static const char *const gone[] = { "EXITED", "ERROR", "TERMINATED", NULL };
+	for (size_t i = 0; gone[i]; i++) {
+		json_object_set_new(pod, "status", json_string(gone[i]));
+		runpod_v2_ops.parse(pod, &p);
+		assert_int_equal(p.state, INSTANCE_GONE);
+		runpod_pod_release(&p);
+	}
 	json_decref(pod);
 	json_decref(spec);
 }
@@ -183,17 +212,23 @@ static void test_key_file(void **state)
 
 static void test_capacity_errors(void **state)
 {
-	json_t *none = json_loads("{\"error\": \"There are no longer any instances available with"
-				  " the requested specifications.\"}", 0, NULL);
-	json_t *bad = json_loads("{\"error\": \"invalid imageName\"}", 0, NULL);
+	json_t *none = json_loads("{\"title\": \"Bad Request\", \"status\": 400, \"detail\":"
+				  " \"There are no longer any instances available with the"
+				  " requested specifications.\"}", 0, NULL);
+	json_t *bad = json_loads("{\"title\": \"Bad Request\", \"status\": 400,"
+				 " \"detail\": \"invalid image\"}", 0, NULL);
 
 	assert_true(runpod_is_capacity_error(400, none));
 	assert_true(runpod_is_capacity_error(500, none));
 	assert_false(runpod_is_capacity_error(400, bad));
 	assert_false(runpod_is_capacity_error(429, none));
 	assert_false(runpod_is_capacity_error(400, NULL));
-	assert_ptr_equal(runpod_api_for("v1"), &runpod_v1_ops);
-	assert_ptr_equal(runpod_api_for(NULL), &runpod_v1_ops);
+	assert_true(runpod_is_capacity_error(403, bad));	/* pool not accessible */
+	assert_false(runpod_is_capacity_error(402, none));	/* balance */
+	assert_false(runpod_is_capacity_error(422, none));	/* contract */
+	assert_ptr_equal(runpod_api_for("v2"), &runpod_v2_ops);
+	assert_ptr_equal(runpod_api_for(NULL), &runpod_v2_ops);
+	assert_null(runpod_api_for("v1"));	/* retired */
 	assert_null(runpod_api_for("v9"));
 	assert_null(runpod_gpu_type_id("TPUv4"));
 	json_decref(none);

@@ -1,11 +1,10 @@
 /*
  * runpod_api: one version of Runpod's REST API behind a small table, so
- * that the backend (runpod.c) does not change when Runpod retires v1
- * (announced) for v2: a new version is a new runpod_vN.c with the same
- * operations. Only v1 (https://rest.runpod.io/v1, the published
- * api-reference/openapi.json) is implemented: v2's pod has no
- * interruptible (spot) setting and its create request differs (gpu:
- * {id, count}, mounts.network[], cloud, args); see docs/RUNPOD.md.
+ * that the backend (runpod.c) does not change with the API version. The
+ * version spoken is v2 (server https://api.runpod.io, paths /v2/..., the
+ * published api-reference-v2/openapi.json); v1 (rest.runpod.io/v1) was
+ * retired on December 1, 2026 and is gone. v2 has no interruptible (spot)
+ * pods, no vCPU/RAM minimum per GPU and no pagination; see docs/RUNPOD.md.
  */
 #ifndef FRUGAL_PROVIDER_RUNPOD_API_H
 #define FRUGAL_PROVIDER_RUNPOD_API_H
@@ -24,25 +23,40 @@ struct runpod_create {
 	int gpu_count;
 	const char *cloud_type;		/* "SECURE" or "COMMUNITY" */
 	const char *data_center;	/* "US-TX-3", or NULL: any */
-	int interruptible;		/* spot */
 	const struct kvlist *env;	/* secrets among them: never logged */
 	const char *network_volume_id;	/* or NULL */
 	const char *volume_mount_path;	/* where it is mounted */
 	int container_disk_gb;
-	const char *const *start_cmd;	/* NULL-terminated argv */
+	const char *start_script;	/* sh script the container runs (no secret) */
 };
 
 /* A pod as frugal needs it. */
 struct runpod_pod {
 	char *id;
 	char *name;
-	char *status;			/* the API's word: RUNNING, EXITED, ... */
+	char *status;			/* the API's word: PROVISIONING, RUNNING, ... */
 	enum instance_state state;	/* RUNNING once it has an IP and SSH port */
 	char *ip;
 	int ssh_port;
-	int interruptible;
 };
 void runpod_pod_release(struct runpod_pod *p);
+
+/*
+ * What the GPU catalog says of one GPU type, count and cloud: the stock
+ * level ("NONE", "LOW", "MEDIUM", "HIGH") overall and per data center.
+ * RUNPOD_STOCK_INIT; runpod_stock_release.
+ */
+struct runpod_stock {
+	char *gpu_type_id;		/* what was asked */
+	int gpu_count;
+	char *cloud_type;
+	char *overall;			/* NULL: not reported */
+	size_t n;
+	char **dc, **level;		/* n data centers and their levels */
+	int failed;			/* the catalog could not be read */
+};
+#define RUNPOD_STOCK_INIT { NULL, 0, NULL, NULL, 0, NULL, NULL, 0 }
+void runpod_stock_release(struct runpod_stock *s);
 
 struct runpod_api_ops {
 	const char *version;
@@ -56,11 +70,17 @@ struct runpod_api_ops {
 	/* One pod; *ret_found 0 when the API does not know it (404). */
 	int (*get)(struct cloud_api *api, const char *id, struct runpod_pod *ret,
 		   int *ret_found, struct error *err);
-	/* Every pod (name given: only those the API says have it). */
+	/* Every pod (name given: only those with that name). */
 	int (*list)(struct cloud_api *api, const char *name, struct runpod_pod **ret,
 		    size_t *ret_n, struct error *err);
 	/* End it for good; gone already is success. */
 	int (*remove)(struct cloud_api *api, const char *id, struct error *err);
+	/* The data center of a network volume; FRUGAL_EINVAL when unknown. */
+	int (*volume_dc)(struct cloud_api *api, const char *id, char **ret_dc,
+			 struct error *err);
+	/* Live stock of a GPU type (count, cloud) from the catalog into *ret. */
+	int (*stock)(struct cloud_api *api, const char *gpu_type_id, int count,
+		     const char *cloud_type, struct runpod_stock *ret, struct error *err);
 	/* How a pod ends itself: method and path prefix for its own id. */
 	const char *self_method;
 	const char *self_path;
@@ -68,10 +88,20 @@ struct runpod_api_ops {
 	void (*parse)(json_t *j, struct runpod_pod *ret);
 };
 
-extern const struct runpod_api_ops runpod_v1_ops;
+extern const struct runpod_api_ops runpod_v2_ops;
 
-/* The ops of version ("v1"), or NULL. */
+/* The ops of version ("v2"), or NULL. */
 const struct runpod_api_ops *runpod_api_for(const char *version);
+
+/*
+ * The stock level of a GPU type in a data center (dc NULL: overall),
+ * reading the catalog into *cache when it holds another GPU type, count
+ * or cloud. NULL when the catalog could not be read (capacity is then
+ * learnt at create), "NONE" when the data center is not listed.
+ */
+const char *runpod_stock_level(struct cloud_api *api, const struct runpod_api_ops *v,
+			       struct runpod_stock *cache, const char *gpu_type_id, int count,
+			       const char *cloud_type, const char *dc);
 
 /* Runpod's GPU type id for a catalog accelerator name ("RTX4090" ->
  * "NVIDIA GeForce RTX 4090"), or NULL. */

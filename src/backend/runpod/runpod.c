@@ -1,17 +1,18 @@
 /*
  * runpod: the Runpod backend. Pods are containers on Runpod's machines,
- * on demand or interruptible (spot). The API version is one module
- * (runpod_api.h: v1 now); this file is the version-independent part.
+ * on demand (REST API v2 has no interruptible pods). The API version is
+ * one module (api.h: v2.c); this file is the version-independent part.
  *
  *   plan       the catalog's Runpod offers (a region is a country, a zone
- *              a data center), best first, spot when the task allows it,
- *              restricted to the network volume's data center; blocked
- *              locations (capacity errors, preemptions) skipped. Capacity
- *              is learnt at create: FRUGAL_ECAPACITY blocks that data
- *              center and the controller plans again.
+ *              a data center), best first, on demand only, restricted to
+ *              the network volume's data center; blocked locations
+ *              (capacity errors, preemptions) and data centers Runpod's
+ *              live GPU catalog shows no stock in skipped. A create can
+ *              still be refused for capacity: FRUGAL_ECAPACITY blocks that
+ *              data center and the controller plans again.
  *   launch     find by name first, then create a pod named frugal-TAG-TOKEN
  *              with the GPU type and count, cloud type, data center,
- *              interruptible for spot, the image, the network volume at
+ *              the image, the network volume at
  *              volume_mount (/workspace: the agent's file:// storage), and
  *              an environment holding the secrets (never the image, never
  *              a log), agent.json, tags (FRUGAL_JOB, FRUGAL_ATTEMPT,
@@ -29,7 +30,7 @@
  *   terminate  delete the pod; confirmed once the API no longer has it.
  *   list       the pods named frugal-TAG-*.
  *
- * Settings, backends.runpod: api_key_file, base_url, api_version (v1),
+ * Settings, backends.runpod: api_key_file, base_url, api_version (v2),
  * image, network_volume_id, volume_mount (/workspace), container_disk
  * (50), ssh_public_key (~/.ssh/id_ed25519.pub), ssh_key, ssh_command,
  * start_sshd (true), shared_storage (false), request_interval (0.1), sync_interval (5),
@@ -175,7 +176,8 @@ static int runpod_get(struct provider *p, struct runpod **ret, struct error *err
 	if (!rp->v) {
 		free(rp);
 		return error_set(err, FRUGAL_EINVAL, "config.yaml: backends.runpod.api_version: '%s'"
-				 " is not supported (this frugal speaks v1)", cfg(p, "api_version"));
+				 " is not supported (this frugal speaks v2; Runpod retired"
+				 " v1 on December 1, 2026)", cfg(p, "api_version"));
 	}
 	if ((r = cloud_cfg_seconds(p->config, "runpod", "request_interval", 0.1, &req_iv,
 				   err)) < 0 ||
@@ -231,30 +233,12 @@ static int need_key(const struct runpod *rp, struct error *err)
 			 " 'runpodctl config --apiKey KEY' (~/.runpod/config.toml)");
 }
 
-/* The network volume's data center, once (GET /networkvolumes/{id}). */
+/* The network volume's data center, once. */
 static int volume_info(struct runpod *rp, struct error *err)
 {
-	char *enc, *path;
-	json_t *reply = NULL;
-	long status = 0;
-	int r;
-
 	if (!rp->volume_id || rp->volume_dc)
 		return 0;
-	enc = http_urlencode(rp->volume_id, 0);
-	path = xasprintf("/networkvolumes/%s", enc);
-	r = cloud_api_call(&rp->api, "GET", path, NULL, 0, &status, &reply, err);
-	if (r == 0 && status / 100 == 2 &&
-	    json_is_string(json_object_get(reply, "dataCenterId")))
-		rp->volume_dc = xstrdup(json_string_value(json_object_get(reply, "dataCenterId")));
-	else if (r == 0)
-		r = error_set(err, FRUGAL_EINVAL, "Runpod network volume '%s'"
-			      " (backends.runpod.network_volume_id): HTTP %ld %s", rp->volume_id,
-			      status, cloud_error_text(reply));
-	json_decref(reply);
-	free(path);
-	free(enc);
-	return r;
+	return rp->v->volume_dc(&rp->api, rp->volume_id, &rp->volume_dc, err);
 }
 
 /* ---- plan ------------------------------------------------------------------------ */
@@ -281,7 +265,9 @@ static int runpod_plan(struct provider *p, const struct task *t, struct plan *re
 	struct candidate_list cl = CANDIDATE_LIST_INIT;
 	struct resources res;
 	struct plan pl = { 0 };
-	size_t i;
+	struct runpod_stock stock = RUNPOD_STOCK_INIT;
+	const char *level;
+	size_t i, n_none = 0;
 	int r;
 
 	if ((r = runpod_get(p, &rp, err)) < 0)
@@ -297,7 +283,11 @@ static int runpod_plan(struct provider *p, const struct task *t, struct plan *re
 		return refuse(err, "stop.idle_gpu", NULL);
 	if ((r = need_key(rp, err)) < 0 || (r = volume_info(rp, err)) < 0)
 		return r;
+	if (t->res.spot == SPOT_SPOT)
+		return refuse(err, "use_spot: true", "Runpod's REST API v2 creates on-demand pods"
+			      " only (use spot_policy: auto or on-demand)");
 	res = t->res;
+	res.spot = SPOT_ON_DEMAND;
 	if (rp->volume_dc) {
 		if (t->res.zone && strcmp(t->res.zone, rp->volume_dc))
 			return error_set(err, FRUGAL_EINVAL, "resources.zone is %s but network volume"
@@ -312,6 +302,12 @@ static int runpod_plan(struct provider *p, const struct task *t, struct plan *re
 
 		if (!gpu)
 			continue;	/* a GPU frugal cannot name to the API */
+		level = runpod_stock_level(&rp->api, rp->v, &stock, gpu, (int)ceil(o->accel_count),
+					   cloud_type_of(o->instance_type), *o->zone ? o->zone : NULL);
+		if (level && !strcmp(level, "NONE")) {
+			n_none++;	/* Runpod's catalog: none there now */
+			continue;
+		}
 		pl.backend = xstrdup("runpod");
 		pl.region = xstrdup(o->region);
 		pl.zone = xstrdup(*o->zone ? o->zone : "-");
@@ -320,14 +316,19 @@ static int runpod_plan(struct provider *p, const struct task *t, struct plan *re
 		pl.gpus = (int)ceil(o->accel_count);
 		pl.spot = cl.items[i].spot;
 		pl.price_per_hour = cl.items[i].price;
-		pl.capacity = xstrdup(pl.spot ? "interruptible (spot) pod; capacity is known at"
-					      " create" : "capacity is known at create");
+		pl.capacity = level ? xasprintf("Runpod's catalog: %s stock", level)
+				    : xstrdup("catalog not readable; capacity is known at create");
 		plan_release(&rp->last);
 		free(rp->last_gpu_id);
 		free(rp->last_cloud);
 		rp->last_gpu_id = xstrdup(gpu);
 		rp->last_cloud = xstrdup(cloud_type_of(o->instance_type));
 		break;
+	}
+	if (!pl.backend && n_none) {
+		r = error_set(err, FRUGAL_ECAPACITY, "Runpod's GPU catalog shows no stock now in"
+			      " any of the %zu data centers that fit; waiting", n_none);
+		goto out;
 	}
 	if (!pl.backend) {
 		r = error_set(err, FRUGAL_EINVAL, "none of the %zu Runpod offers that fit has a GPU"
@@ -338,6 +339,7 @@ static int runpod_plan(struct provider *p, const struct task *t, struct plan *re
 	rp->have_last = 1;
 	cloud_plan_copy(&pl, ret);
 out:
+	runpod_stock_release(&stock);
 	candidate_list_release(&cl);
 	catalog_free(cat);
 	return r;
@@ -432,7 +434,6 @@ static char *self_json(const struct runpod *rp)
 static int runpod_launch(struct provider *p, const struct launch_request *req, char **ret_id,
 			 struct error *err)
 {
-	static const char *const start_cmd[] = { "sh", "-c", start_script, NULL };
 	struct runpod *rp;
 	struct runpod_create c;
 	struct runpod_pod pod = { 0 };
@@ -478,13 +479,12 @@ static int runpod_launch(struct provider *p, const struct launch_request *req, c
 	c.gpu_count = rp->last.gpus > 0 ? rp->last.gpus : 1;
 	c.cloud_type = rp->last_cloud;
 	c.data_center = strcmp(rp->last.zone, "-") ? rp->last.zone : NULL;
-	c.interruptible = rp->last.spot;
 	c.env = &env;
 	c.network_volume_id = rp->volume_id;
 	c.volume_mount_path = rp->volume_id ? rp->volume_mount : NULL;
 	c.container_disk_gb = req->task->res.disk_size > 0 ? req->task->res.disk_size
 							   : rp->container_disk;
-	c.start_cmd = start_cmd;
+	c.start_script = start_script;
 	for (i = 0; i < 6; i++) {
 		r = rp->v->create(&rp->api, &c, &pod, err);
 		if (r == 0) {
@@ -595,8 +595,8 @@ static int runpod_describe(struct provider *p, const char *token, const char *id
 		struct storage *st = cloud_ctl_storage(p, &rp->ctl);
 		char why[160];
 
-		snprintf(why, sizeof(why), "the machine disappeared: the Runpod pod is %s%s",
-			 found ? pod.status : "gone", pod.interruptible ? " (interruptible)" : "");
+		snprintf(why, sizeof(why), "the machine disappeared: the Runpod pod is %s",
+			 found ? pod.status : "gone");
 		if (st && provider_token_split(token, job, sizeof(job), &n) == 0)
 			cloud_mark_vanished(st, job, n, why, NULL);
 		goto out;
