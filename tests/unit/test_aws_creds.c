@@ -17,11 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "backend/aws/vm.h"
 #include "base/fs.h"
+#include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "backend/aws/creds.h"
@@ -31,7 +33,8 @@ static const char *const vars[] = {
 	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
 	"AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
 	"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_EC2", "AWS_SHARED_CREDENTIALS_FILE",
-	"AWS_CONFIG_FILE", "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_DISABLED", NULL,
+	"AWS_CONFIG_FILE", "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_DISABLED",
+	"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_SSO", NULL,
 };
 
 struct fx {
@@ -147,6 +150,146 @@ static void test_profiles(void **state)
 	assert_int_equal(aws_creds_load("s3", &c, &err), FRUGAL_EINVAL);
 	assert_non_null(strstr(err.msg, "no secret access key"));
 	unsetenv("AWS_PROFILE");
+}
+
+static void test_shell_split(void **state)
+{
+	char **argv = NULL;
+
+	(void)state;
+	assert_int_equal(aws_shell_split("  /bin/tool --profile 'my prof' \"a \\\"b\\\" $HOME\" c\\ d ",
+					 &argv), 0);
+	assert_string_equal(argv[0], "/bin/tool");
+	assert_string_equal(argv[1], "--profile");
+	assert_string_equal(argv[2], "my prof");
+	assert_string_equal(argv[3], "a \"b\" $HOME");	/* never expanded */
+	assert_string_equal(argv[4], "c d");
+	assert_null(argv[5]);
+	for (size_t i = 0; argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+	assert_int_equal(aws_shell_split("tool 'open", &argv), FRUGAL_EINVAL);
+	assert_int_equal(aws_shell_split("   ", &argv), FRUGAL_EINVAL);
+}
+
+/* credential_process: run without a shell, Version 1 JSON, Expiration. */
+static void test_credential_process(void **state)
+{
+	struct fx *f = *state;
+	struct aws_creds c = AWS_CREDS_INIT;
+	struct error err = ERROR_INIT;
+	char *tool = xasprintf("%s/tool", f->dir), *marker = xasprintf("%s/ran", f->dir);
+	char *cfg, *script;
+
+	script = xasprintf("#!/bin/sh\nprintf '%%s\\n' \"$@\" > %s\ncase $1 in\n"
+			   "good) echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\","
+			   " \"SecretAccessKey\": \"proc-secret\", \"SessionToken\": \"proc-token\","
+			   " \"Expiration\": \"2099-01-02T03:04:05Z\"}';;\n"
+			   "long) echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDLONG\","
+			   " \"SecretAccessKey\": \"long-secret\"}';;\n"
+			   "old) echo '{\"Version\": 1, \"AccessKeyId\": \"A\", \"SecretAccessKey\":"
+			   " \"s\", \"Expiration\": \"2001-01-01T00:00:00Z\"}';;\n"
+			   "v2) echo '{\"Version\": 2, \"AccessKeyId\": \"A\", \"SecretAccessKey\":"
+			   " \"s\"}';;\n*) echo 'denied' >&2; exit 3;;\nesac\n", marker);
+	put(tool, script);
+	assert_int_equal(chmod(tool, 0700), 0);
+	cfg = xasprintf("[profile good]\ncredential_process = %s good 'two words' ';touch x'\n"
+			"region = eu-west-3\n[profile long]\ncredential_process = %s long\n"
+			"[profile old]\ncredential_process = %s old\n"
+			"[profile v2]\ncredential_process = %s v2\n"
+			"[profile bad]\ncredential_process = %s bad\n"
+			"[profile missing]\ncredential_process = %s/nope\n",
+			tool, tool, tool, tool, tool, f->dir);
+	put(f->config, cfg);
+	setenv("AWS_PROFILE", "good", 1);
+	assert_true(aws_creds_available());
+	assert_int_equal(aws_creds_load("ec2", &c, &err), 0);
+	assert_string_equal(c.access_key_id, "AKIDPROC");
+	assert_string_equal(c.secret_access_key, "proc-secret");
+	assert_string_equal(c.session_token, "proc-token");
+	assert_int_equal(c.expires_ms, 4071006245000LL);
+	assert_string_equal(c.source, "credential_process");
+	assert_string_equal(c.region, "eu-west-3");
+	aws_creds_release(&c);
+	{
+		struct strbuf sb = STRBUF_INIT;
+		char *x = xasprintf("%s/x", f->dir);
+
+		assert_int_equal(fs_read_file(marker, 4096, &sb, NULL), 0);
+		assert_string_equal(sb.buf, "good\ntwo words\n;touch x\n");	/* no shell */
+		assert_false(fs_exists(x));
+		strbuf_release(&sb);
+		free(x);
+	}
+	setenv("AWS_PROFILE", "long", 1);
+	assert_int_equal(aws_creds_load("ec2", &c, &err), 0);
+	assert_int_equal(c.expires_ms, 0);	/* no Expiration: does not expire */
+	assert_null(c.session_token);
+	aws_creds_release(&c);
+	setenv("AWS_PROFILE", "old", 1);
+	assert_int_equal(aws_creds_load("ec2", &c, &err), FRUGAL_EPROVIDER);
+	assert_non_null(strstr(err.msg, "expired"));
+	setenv("AWS_PROFILE", "v2", 1);
+	assert_int_equal(aws_creds_load("ec2", &c, &err), FRUGAL_EPROVIDER);
+	assert_non_null(strstr(err.msg, "\"Version\": 1"));
+	setenv("AWS_PROFILE", "bad", 1);
+	assert_int_equal(aws_creds_load("ec2", &c, &err), FRUGAL_EPROVIDER);
+	assert_non_null(strstr(err.msg, "exit status 3"));
+	setenv("AWS_PROFILE", "missing", 1);
+	assert_true(aws_creds_load("ec2", &c, &err) < 0);
+	unsetenv("AWS_PROFILE");
+	free(cfg);
+	free(script);
+	free(tool);
+	free(marker);
+}
+
+/* role_arn and SSO profiles that cannot work say why, without a call. */
+static void test_role_and_sso_errors(void **state)
+{
+	struct fx *f = *state;
+	struct aws_creds c = AWS_CREDS_INIT;
+	struct error err = ERROR_INIT;
+	char *home = xasprintf("%s/home", f->dir), *cache, *file;
+
+	put(f->config, "[profile nosrc]\nrole_arn = arn:aws:iam::123456789012:role/r\n"
+		       "credential_source = Ec2InstanceMetadata\n"
+		       "[profile mfa]\nrole_arn = arn:aws:iam::123456789012:role/r\n"
+		       "source_profile = base\nmfa_serial = arn:aws:iam::1:mfa/u\n"
+		       "[profile loop]\nrole_arn = arn:aws:iam::123456789012:role/r\n"
+		       "source_profile = loop2\n[profile loop2]\n"
+		       "role_arn = arn:aws:iam::123456789012:role/r\nsource_profile = loop\n"
+		       "[profile sso]\nsso_session = corp\nsso_account_id = 111122223333\n"
+		       "sso_role_name = Admin\n[sso-session corp]\n"
+		       "sso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n");
+	setenv("HOME", home, 1);
+	setenv("AWS_PROFILE", "nosrc", 1);
+	assert_true(aws_creds_available());
+	assert_int_equal(aws_creds_load("ec2", &c, &err), FRUGAL_EINVAL);
+	assert_non_null(strstr(err.msg, "source_profile"));
+	setenv("AWS_PROFILE", "mfa", 1);
+	assert_int_equal(aws_creds_load("ec2", &c, &err), FRUGAL_EINVAL);
+	assert_non_null(strstr(err.msg, "mfa_serial"));
+	setenv("AWS_PROFILE", "loop", 1);
+	assert_int_equal(aws_creds_load("ec2", &c, &err), FRUGAL_EINVAL);
+	assert_non_null(strstr(err.msg, "chained roles"));
+	/* SSO: no cached token, then an expired one. */
+	setenv("AWS_PROFILE", "sso", 1);
+	assert_int_equal(aws_creds_load("ec2", &c, &err), FRUGAL_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "aws sso login --profile sso"));
+	/* sha1("corp") */
+	assert_non_null(strstr(err.msg, "/.aws/sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json"));
+	cache = xasprintf("%s/.aws/sso/cache", home);
+	assert_int_equal(fs_mkdir_p(cache, 0700, NULL), 0);
+	file = xasprintf("%s/ee0bfd2552fbd840c02cc48b6e823320543c450f.json", cache);
+	put(file, "{\"startUrl\": \"https://corp.awsapps.com/start\", \"region\": \"eu-west-1\","
+		  " \"accessToken\": \"tok\", \"expiresAt\": \"2001-01-01T00:00:00Z\"}");
+	assert_int_equal(aws_creds_load("ec2", &c, &err), FRUGAL_EPROVIDER);
+	assert_non_null(strstr(err.msg, "SSO session has expired"));
+	unsetenv("AWS_PROFILE");
+	free(home);
+	free(cache);
+	free(file);
 }
 
 static void test_parse_time(void **state)
@@ -343,6 +486,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_env, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_profiles, setup, teardown),
 		cmocka_unit_test(test_parse_time),
+		cmocka_unit_test(test_shell_split),
+		cmocka_unit_test_setup_teardown(test_credential_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_role_and_sso_errors, setup, teardown),
 	};
 	const struct CMUnitTest imds[] = {
 		cmocka_unit_test(test_imds_credentials),

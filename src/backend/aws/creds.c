@@ -2,24 +2,40 @@
  * awscreds: credentials, region and endpoint the AWS CLI way (see
  * awscreds.h).
  */
+#define _GNU_SOURCE	/* pipe2 */
 #include "backend/aws/creds.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "backend/aws/imds.h"
+#include "backend/aws/request.h"
+#include "util/http.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+extern char **environ;
+
 #define INI_MAX (1 << 20)
 #define REFRESH_MARGIN_MS (5 * 60 * 1000)
+#define PROCESS_MAX_OUTPUT (64 << 10)
+#define PROCESS_TIMEOUT_MS 60000
+#define MAX_ROLE_CHAIN 5
+#define NO_CREDENTIALS 1	/* from_profile: the profile names none */
 
 /* An environment variable, NULL when unset or empty. */
 static const char *env(const char *name)
@@ -140,7 +156,7 @@ int aws_parse_time(const char *s, int64_t *ret_ms)
 	if (*s == '.')
 		for (s++; isdigit((unsigned char)*s); s++)
 			;
-	if (strcmp(s, "Z") && strcmp(s, "+00:00") && *s)
+	if (strcmp(s, "Z") && strcmp(s, "+00:00") && strcmp(s, "UTC") && *s)
 		return FRUGAL_EINVAL;
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
@@ -231,9 +247,595 @@ int aws_creds_available(void)
 	free(path);
 	if (!v)
 		v = config_get(profile, "aws_access_key_id");
+	if (!v)
+		v = config_get(profile, "role_arn");
+	if (!v)
+		v = config_get(profile, "credential_process");
+	if (!v)
+		v = config_get(profile, "sso_session");
+	if (!v)
+		v = config_get(profile, "sso_start_url");
 	found = v != NULL;
 	free(v);
 	return found;
+}
+
+/* ---- credential_process ------------------------------------------------------- */
+
+/*
+ * cmd split into words the way a POSIX shell (and Python's shlex, which
+ * the AWS CLI uses) splits them: blanks separate, '...' is literal,
+ * "..." keeps \" \\ \$ \` escapes, a backslash outside quotes escapes
+ * the next character. No expansion of any kind: nothing is run by a
+ * shell. NULL-terminated; FRUGAL_EINVAL for an unclosed quote.
+ */
+int aws_shell_split(const char *cmd, char ***ret_argv)
+{
+	struct strbuf w = STRBUF_INIT;
+	char **argv = xcalloc(strlen(cmd) / 2 + 2, sizeof(*argv));
+	size_t n = 0;
+	int in_word = 0, r = 0;
+	const char *p = cmd;
+
+	for (;;) {
+		char ch = *p;
+
+		if (!ch || isspace((unsigned char)ch)) {
+			if (in_word)
+				argv[n++] = strbuf_detach(&w, NULL);
+			in_word = 0;
+			if (!ch)
+				break;
+			p++;
+			continue;
+		}
+		in_word = 1;
+		if (ch == '\\' && p[1]) {
+			strbuf_addch(&w, p[1]);
+			p += 2;
+		} else if (ch == '\'') {
+			const char *end = strchr(p + 1, '\'');
+
+			if (!end) {
+				r = FRUGAL_EINVAL;
+				break;
+			}
+			strbuf_add(&w, p + 1, (size_t)(end - p - 1));
+			p = end + 1;
+		} else if (ch == '"') {
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1] && strchr("\"\\$`", p[1]))
+					p++;
+				strbuf_addch(&w, *p);
+			}
+			if (*p != '"') {
+				r = FRUGAL_EINVAL;
+				break;
+			}
+			p++;
+		} else {
+			strbuf_addch(&w, ch);
+			p++;
+		}
+	}
+	strbuf_release(&w);
+	if (r < 0 || !n) {
+		for (size_t i = 0; i < n; i++)
+			free(argv[i]);
+		free(argv);
+		return r < 0 ? r : FRUGAL_EINVAL;
+	}
+	*ret_argv = argv;
+	return 0;
+}
+
+static void argv_free(char **argv)
+{
+	for (size_t i = 0; argv && argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+/* Run argv (no shell), its standard output into out (capped); its
+ * standard error is the caller's. FRUGAL_EPROVIDER when it fails. */
+static int run_capture(char **argv, struct strbuf *out, struct error *err)
+{
+	posix_spawn_file_actions_t fa;
+	int fds[2], status = 0, r = 0, spawned;
+	int64_t deadline = time_mono_ms() + PROCESS_TIMEOUT_MS;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return error_set(err, FRUGAL_EIO, "credential_process: pipe: %s", strerror(errno));
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	spawned = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	if (spawned != 0) {
+		close(fds[0]);
+		return error_set(err, FRUGAL_EPROVIDER, "credential_process: cannot run '%s': %s",
+				 argv[0], strerror(spawned));
+	}
+	for (;;) {
+		struct pollfd pfd = { fds[0], POLLIN, 0 };
+		int64_t left = deadline - time_mono_ms();
+		char buf[4096];
+		ssize_t got;
+
+		if (left <= 0) {
+			kill(pid, SIGKILL);
+			r = error_set(err, FRUGAL_ETIMEOUT, "credential_process '%s' did not finish"
+				      " within %d s", argv[0], PROCESS_TIMEOUT_MS / 1000);
+			break;
+		}
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			break;
+		got = read(fds[0], buf, sizeof(buf));
+		if (got < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (got <= 0)
+			break;
+		if (out->len + (size_t)got > PROCESS_MAX_OUTPUT) {
+			kill(pid, SIGKILL);
+			r = error_set(err, FRUGAL_ETOOBIG, "credential_process '%s' wrote more than"
+				      " %d bytes", argv[0], PROCESS_MAX_OUTPUT);
+			break;
+		}
+		strbuf_add(out, buf, (size_t)got);
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (r == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
+		r = error_set(err, FRUGAL_EPROVIDER, "credential_process '%s' failed (exit status"
+			      " %d)", argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return r;
+}
+
+/* A string member of o, copied, or NULL. */
+static char *json_str(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v && *v ? xstrdup(v) : NULL;
+}
+
+/* Blank every string member of o (they may be secrets). */
+static void json_wipe(json_t *o)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(o, k, v)
+		if (json_is_string(v))
+			secure_zero((char *)json_string_value(v), json_string_length(v));
+}
+
+/*
+ * credential_process (the AWS CLI's "sourcing credentials with an
+ * external process"): run cmd without a shell and read its JSON: Version
+ * 1, AccessKeyId, SecretAccessKey, SessionToken (optional), Expiration
+ * (optional, ISO 8601; absent: the credentials do not expire).
+ */
+static int from_process(const char *profile, const char *cmd, struct aws_creds *c,
+			struct error *err)
+{
+	struct strbuf out = STRBUF_INIT;
+	char **argv = NULL;
+	json_t *o = NULL;
+	int r;
+
+	if ((r = aws_shell_split(cmd, &argv)) < 0) {
+		r = error_set(err, FRUGAL_EINVAL, "AWS profile '%s': credential_process is not a"
+			      " command line (an unclosed quote?)", profile);
+		goto out;
+	}
+	if ((r = run_capture(argv, &out, err)) < 0)
+		goto out;
+	o = json_loadb(out.buf, out.len, 0, NULL);
+	if (!json_is_object(o) || json_integer_value(json_object_get(o, "Version")) != 1) {
+		r = error_set(err, FRUGAL_EPROVIDER, "credential_process '%s' of profile '%s' did not"
+			      " print a JSON object with \"Version\": 1", argv[0], profile);
+		goto out;
+	}
+	c->access_key_id = json_str(o, "AccessKeyId");
+	c->secret_access_key = json_str(o, "SecretAccessKey");
+	c->session_token = json_str(o, "SessionToken");
+	if (!c->access_key_id || !c->secret_access_key) {
+		r = error_set(err, FRUGAL_EPROVIDER, "credential_process '%s' of profile '%s' gave"
+			      " no AccessKeyId and SecretAccessKey", argv[0], profile);
+		goto out;
+	}
+	if (json_is_string(json_object_get(o, "Expiration")) &&
+	    aws_parse_time(json_string_value(json_object_get(o, "Expiration")),
+			   &c->expires_ms) < 0) {
+		r = error_set(err, FRUGAL_EPROVIDER, "credential_process '%s' of profile '%s': "
+			      "Expiration is not an ISO 8601 time", argv[0], profile);
+		goto out;
+	}
+	if (c->expires_ms && c->expires_ms <= time_now_ms()) {
+		r = error_set(err, FRUGAL_EPROVIDER, "credential_process '%s' of profile '%s' gave"
+			      " credentials that have expired already", argv[0], profile);
+		goto out;
+	}
+	c->source = "credential_process";
+out:
+	if (o)
+		json_wipe(o);
+	json_decref(o);
+	if (out.len)
+		secure_zero(out.buf, out.len);
+	strbuf_release(&out);
+	argv_free(argv);
+	return r;
+}
+
+/* ---- endpoints ------------------------------------------------------------------- */
+
+/* The endpoint override for service ("sts", "sso"): AWS_ENDPOINT_URL_<SVC>,
+ * AWS_ENDPOINT_URL, the profile's endpoint_url; NULL: the public one. */
+static char *endpoint_override(const char *service, const char *profile)
+{
+	char *svc = xstrdup(service ? service : ""), *var, *v;
+
+	for (char *s = svc; *s; s++)
+		*s = (char)(*s == '-' ? '_' : toupper((unsigned char)*s));
+	var = xasprintf("AWS_ENDPOINT_URL_%s", svc);
+	if (service && env(var))
+		v = xstrdup(env(var));
+	else if (env("AWS_ENDPOINT_URL"))
+		v = xstrdup(env("AWS_ENDPOINT_URL"));
+	else
+		v = config_get(profile, "endpoint_url");
+	free(var);
+	free(svc);
+	if (v) {
+		size_t n = strlen(v);
+		while (n && v[n - 1] == '/')
+			v[--n] = '\0';
+	}
+	return v;
+}
+
+/* ---- role_arn + source_profile: STS AssumeRole -------------------------------------- */
+
+static int from_profile(const char *profile, int depth, int skip_role, const char *region,
+			struct aws_creds *c, struct error *err);
+
+/* s form-encoded onto sb (as ec2.c encodes Query bodies). */
+static void form_add(struct strbuf *sb, const char *key, const char *s)
+{
+	strbuf_addf(sb, "&%s=", key);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~')
+			strbuf_addch(sb, (char)ch);
+		else
+			strbuf_addf(sb, "%%%02X", ch);
+	}
+}
+
+/*
+ * A profile with role_arn and source_profile: the source profile's
+ * credentials (chained up to MAX_ROLE_CHAIN roles), then STS AssumeRole
+ * through the Query API (POST Action=AssumeRole&Version=2011-06-15),
+ * signed with sigv4.c. The result expires; aws_creds_refresh assumes the
+ * role again before it does.
+ */
+static int from_assume_role(const char *profile, const char *role_arn, int depth,
+			    const char *region, struct aws_creds *c, struct error *err)
+{
+	static const char *const headers[] = {
+		"Content-Type: application/x-www-form-urlencoded; charset=utf-8", NULL,
+	};
+	struct aws_creds src = AWS_CREDS_INIT;
+	struct aws_request rq = AWS_REQUEST_INIT;
+	struct http_response rs = HTTP_RESPONSE_INIT;
+	struct strbuf body = STRBUF_INIT;
+	char *source = config_get(profile, "source_profile");
+	char *session = config_get(profile, "role_session_name");
+	char *external = config_get(profile, "external_id");
+	char *duration = config_get(profile, "duration_seconds");
+	char *mfa = config_get(profile, "mfa_serial");
+	char *endpoint = endpoint_override("sts", profile), *exp = NULL;
+	char code[128] = "", msg[512] = "";
+	int r;
+
+	if (!source) {
+		char *cs = config_get(profile, "credential_source");
+		r = error_set(err, FRUGAL_EINVAL, "AWS profile '%s' has role_arn but %s: frugal"
+			      " assumes roles from a source_profile only", profile,
+			      cs ? "credential_source" : "no source_profile");
+		free(cs);
+		goto out;
+	}
+	if (mfa) {
+		r = error_set(err, FRUGAL_EINVAL, "AWS profile '%s' needs an MFA code (mfa_serial):"
+			      " a daemon cannot ask for one; use a profile without mfa_serial",
+			      profile);
+		goto out;
+	}
+	if (depth >= MAX_ROLE_CHAIN) {
+		r = error_set(err, FRUGAL_EINVAL, "AWS profile '%s': more than %d chained roles"
+			      " (a source_profile loop?)", profile, MAX_ROLE_CHAIN);
+		goto out;
+	}
+	r = from_profile(source, depth + 1, !strcmp(source, profile), region, &src, err);
+	if (r == NO_CREDENTIALS)
+		r = error_set(err, FRUGAL_ENOTFOUND, "AWS profile '%s': its source_profile '%s' has"
+			      " no credentials", profile, source);
+	if (r < 0)
+		goto out;
+	if (!region)
+		region = "us-east-1";
+	if (!endpoint)
+		endpoint = !strcmp(region, "us-east-1") ? xstrdup("https://sts.amazonaws.com")
+							: xasprintf("https://sts.%s.amazonaws.com",
+								    region);
+	strbuf_adds(&body, "Action=AssumeRole&Version=2011-06-15");
+	form_add(&body, "RoleArn", role_arn);
+	if (session)
+		form_add(&body, "RoleSessionName", session);
+	else
+		strbuf_addf(&body, "&RoleSessionName=frugal-%lld", (long long)(time_now_ms() / 1000));
+	if (external)
+		form_add(&body, "ExternalId", external);
+	if (duration)
+		form_add(&body, "DurationSeconds", duration);
+	rq.service = "sts";
+	rq.region = region;
+	rq.endpoint = endpoint;
+	rq.method = "POST";
+	rq.path = "/";
+	rq.headers = headers;
+	rq.body = body.buf;
+	rq.body_len = body.len;
+	rq.timeout_ms = 30000;
+	if ((r = aws_request_do(&src, &rq, &rs, err)) < 0)
+		goto out;
+	if (rs.status != 200) {
+		aws_xml_error(&rs, code, sizeof(code), msg, sizeof(msg));
+		r = error_set(err, FRUGAL_EPROVIDER, "AWS profile '%s': STS AssumeRole of %s (with"
+			      " source_profile '%s'): HTTP %ld %s%s%s", profile, role_arn, source,
+			      rs.status, code, *msg ? ": " : "", msg);
+		goto out;
+	}
+	c->access_key_id = aws_xml_value(&rs, "AccessKeyId");
+	c->secret_access_key = aws_xml_value(&rs, "SecretAccessKey");
+	c->session_token = aws_xml_value(&rs, "SessionToken");
+	exp = aws_xml_value(&rs, "Expiration");
+	if (!c->access_key_id || !c->secret_access_key || !c->session_token || !exp ||
+	    aws_parse_time(exp, &c->expires_ms) < 0) {
+		r = error_set(err, FRUGAL_EPROVIDER, "AWS profile '%s': STS AssumeRole answered"
+			      " without credentials", profile);
+		goto out;
+	}
+	c->source = "assumed role (role_arn)";
+out:
+	if (rs.body.len)
+		secure_zero(rs.body.buf, rs.body.len);
+	http_response_release(&rs);
+	strbuf_release(&body);
+	aws_creds_release(&src);
+	free(source);
+	free(session);
+	free(external);
+	free(duration);
+	free(mfa);
+	free(endpoint);
+	free(exp);
+	return r;
+}
+
+/* ---- SSO: the cached token of 'aws sso login' ----------------------------------- */
+
+/* The hex SHA-1 of s (the name of its file in ~/.aws/sso/cache). */
+static void sha1_hex(const char *s, char hex[41])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+
+	EVP_Digest(s, strlen(s), md, &n, EVP_sha1(), NULL);
+	for (i = 0; i < n && i < 20; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	hex[40] = '\0';
+}
+
+/* A key of the "[sso-session NAME]" section of ~/.aws/config. */
+static char *sso_session_get(const char *session, const char *key)
+{
+	char *path = aws_file("AWS_CONFIG_FILE", "config");
+	char *sec = xasprintf("sso-session %s", session);
+	char *v = ini_get(path, sec, key);
+
+	free(sec);
+	free(path);
+	return v;
+}
+
+/*
+ * A profile with sso_account_id + sso_role_name and either sso_session
+ * (its [sso-session NAME] has sso_start_url, sso_region; the token cache
+ * file is sha1(NAME).json) or the legacy sso_start_url + sso_region
+ * (sha1(start url).json), as the AWS CLI writes them. The cached
+ * accessToken, while expiresAt is ahead, is exchanged for role
+ * credentials at the portal: GET /federation/credentials?account_id=&
+ * role_name= with x-amz-sso_bearer_token.
+ */
+static int from_sso(const char *profile, struct aws_creds *c, struct error *err)
+{
+	char *session = config_get(profile, "sso_session");
+	char *account = config_get(profile, "sso_account_id");
+	char *role = config_get(profile, "sso_role_name");
+	char *start = NULL, *region = NULL, *path = NULL, *endpoint = NULL, *url = NULL;
+	char *hdr = NULL, *acc_enc = NULL, *role_enc = NULL;
+	const char *home = env("HOME");
+	struct strbuf sb = STRBUF_INIT;
+	struct http_request rq = HTTP_REQUEST_INIT;
+	struct http_response rs = HTTP_RESPONSE_INIT;
+	json_t *tok = NULL, *reply = NULL, *rc;
+	int64_t exp_ms = 0;
+	char hex[41];
+	int r = 0;
+
+	if (session) {
+		start = sso_session_get(session, "sso_start_url");
+		region = sso_session_get(session, "sso_region");
+	} else {
+		start = config_get(profile, "sso_start_url");
+		region = config_get(profile, "sso_region");
+	}
+	if (!account || !role || !start || !region || !home) {
+		r = error_set(err, FRUGAL_EINVAL, "AWS profile '%s' is an SSO profile but lacks %s"
+			      " (run 'aws configure sso --profile %s')", profile,
+			      !account ? "sso_account_id" : !role ? "sso_role_name"
+			      : !start ? "sso_start_url" : !region ? "sso_region" : "HOME",
+			      profile);
+		goto out;
+	}
+	sha1_hex(session ? session : start, hex);
+	path = xasprintf("%s/.aws/sso/cache/%s.json", home, hex);
+	if (fs_read_file(path, INI_MAX, &sb, NULL) < 0 ||
+	    !json_is_object(tok = json_loadb(sb.buf, sb.len, 0, NULL)) ||
+	    !json_is_string(json_object_get(tok, "accessToken"))) {
+		r = error_set(err, FRUGAL_ENOTFOUND, "AWS profile '%s': no SSO token in %s; run 'aws"
+			      " sso login --profile %s'", profile, path, profile);
+		goto out;
+	}
+	if (aws_parse_time(json_string_value(json_object_get(tok, "expiresAt")), &exp_ms) < 0 ||
+	    exp_ms <= time_now_ms()) {
+		r = error_set(err, FRUGAL_EPROVIDER, "AWS profile '%s': the SSO session has expired;"
+			      " run 'aws sso login --profile %s'", profile, profile);
+		goto out;
+	}
+	endpoint = endpoint_override("sso", profile);
+	if (!endpoint)
+		endpoint = xasprintf("https://portal.sso.%s.amazonaws.com", region);
+	acc_enc = http_urlencode(account, 0);
+	role_enc = http_urlencode(role, 0);
+	url = xasprintf("%s/federation/credentials?account_id=%s&role_name=%s", endpoint,
+			acc_enc, role_enc);
+	hdr = xasprintf("x-amz-sso_bearer_token: %s",
+			json_string_value(json_object_get(tok, "accessToken")));
+	{
+		const char *headers[] = { hdr, NULL };
+
+		rq.method = "GET";
+		rq.url = url;
+		rq.headers = headers;
+		rq.timeout_ms = 30000;
+		rq.ca_file = env("AWS_CA_BUNDLE");
+		r = http_do(&rq, &rs, err);
+	}
+	if (r < 0)
+		goto out;
+	reply = json_loadb(rs.body.buf, rs.body.len, 0, NULL);
+	rc = json_object_get(reply, "roleCredentials");
+	if (rs.status == 401 || rs.status == 403) {
+		r = error_set(err, FRUGAL_EPROVIDER, "AWS profile '%s': SSO GetRoleCredentials for role"
+			      " '%s' in account %s: HTTP %ld (run 'aws sso login --profile %s', and"
+			      " check the role is assigned to you)", profile, role, account,
+			      rs.status, profile);
+		goto out;
+	}
+	if (rs.status != 200 || !json_is_object(rc)) {
+		r = error_set(err, FRUGAL_EPROVIDER, "AWS profile '%s': SSO GetRoleCredentials: HTTP"
+			      " %ld", profile, rs.status);
+		goto out;
+	}
+	c->access_key_id = json_str(rc, "accessKeyId");
+	c->secret_access_key = json_str(rc, "secretAccessKey");
+	c->session_token = json_str(rc, "sessionToken");
+	c->expires_ms = json_integer_value(json_object_get(rc, "expiration"));
+	if (!c->access_key_id || !c->secret_access_key) {
+		r = error_set(err, FRUGAL_EPROVIDER, "AWS profile '%s': SSO GetRoleCredentials gave"
+			      " no credentials", profile);
+		goto out;
+	}
+	c->source = "SSO (aws sso login)";
+out:
+	if (tok)
+		json_wipe(tok);
+	if (reply)
+		json_wipe(json_object_get(reply, "roleCredentials"));
+	json_decref(tok);
+	json_decref(reply);
+	if (sb.len)
+		secure_zero(sb.buf, sb.len);
+	strbuf_release(&sb);
+	if (rs.body.len)
+		secure_zero(rs.body.buf, rs.body.len);
+	http_response_release(&rs);
+	if (hdr)
+		secure_zero(hdr, strlen(hdr));
+	free(hdr);
+	free(session);
+	free(account);
+	free(role);
+	free(start);
+	free(region);
+	free(path);
+	free(endpoint);
+	free(url);
+	free(acc_enc);
+	free(role_enc);
+	return r;
+}
+
+/* ---- the chain ------------------------------------------------------------------- */
+
+/*
+ * The credentials of a profile, in the AWS CLI's order: role_arn (STS
+ * AssumeRole), SSO, keys in the shared credentials file,
+ * credential_process, keys in the config file. NO_CREDENTIALS (1) when
+ * the profile has none of them; *c is filled (but for region, endpoint
+ * and profile) on success.
+ */
+static int from_profile(const char *profile, int depth, int skip_role, const char *region,
+			struct aws_creds *c, struct error *err)
+{
+	char *path = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+	char *v = NULL;
+	int r = 0;
+
+	if (!skip_role && (v = config_get(profile, "role_arn"))) {
+		r = from_assume_role(profile, v, depth, region, c, err);
+		goto out;
+	}
+	if ((v = config_get(profile, "sso_session")) || (v = config_get(profile, "sso_start_url"))) {
+		r = from_sso(profile, c, err);
+		goto out;
+	}
+	c->access_key_id = ini_get(path, profile, "aws_access_key_id");
+	if (c->access_key_id) {
+		c->secret_access_key = ini_get(path, profile, "aws_secret_access_key");
+		c->session_token = ini_get(path, profile, "aws_session_token");
+		c->source = "shared credentials file";
+		goto out;
+	}
+	if ((v = config_get(profile, "credential_process")) ||
+	    (v = ini_get(path, profile, "credential_process"))) {
+		r = from_process(profile, v, c, err);
+		goto out;
+	}
+	c->access_key_id = config_get(profile, "aws_access_key_id");
+	if (c->access_key_id) {
+		c->secret_access_key = config_get(profile, "aws_secret_access_key");
+		c->session_token = config_get(profile, "aws_session_token");
+		c->source = "config file";
+		goto out;
+	}
+	r = NO_CREDENTIALS;
+out:
+	if (r == 0 && !c->secret_access_key)
+		r = error_set(err, FRUGAL_EINVAL, "AWS profile '%s' (%s) has an access key id but "
+			      "no secret access key", profile, c->source);
+	free(v);
+	free(path);
+	return r;
 }
 
 /* Find everything (see awscreds.h). */
@@ -241,7 +843,7 @@ int aws_creds_load(const char *service, struct aws_creds *ret, struct error *err
 {
 	struct aws_creds c = AWS_CREDS_INIT;
 	const char *profile = profile_name();
-	char *path = NULL, *var = NULL, *svc;
+	char *path = NULL;
 	int r = 0;
 
 	c.profile = xstrdup(profile);
@@ -252,17 +854,7 @@ int aws_creds_load(const char *service, struct aws_creds *ret, struct error *err
 		c.region = xstrdup(env("AWS_DEFAULT_REGION"));
 	else
 		c.region = config_get(profile, "region");
-	svc = xstrdup(service ? service : "");
-	for (char *s = svc; *s; s++)
-		*s = (char)(*s == '-' ? '_' : toupper((unsigned char)*s));
-	var = xasprintf("AWS_ENDPOINT_URL_%s", svc);
-	free(svc);
-	if (service && env(var))
-		c.endpoint_url = xstrdup(env(var));
-	else if (env("AWS_ENDPOINT_URL"))
-		c.endpoint_url = xstrdup(env("AWS_ENDPOINT_URL"));
-	else
-		c.endpoint_url = config_get(profile, "endpoint_url");
+	c.endpoint_url = endpoint_override(service, profile);
 
 	if (env("AWS_ACCESS_KEY_ID") && env("AWS_SECRET_ACCESS_KEY")) {
 		c.access_key_id = xstrdup(env("AWS_ACCESS_KEY_ID"));
@@ -271,40 +863,27 @@ int aws_creds_load(const char *service, struct aws_creds *ret, struct error *err
 		c.source = "environment";
 		goto done;
 	}
-	path = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
-	c.access_key_id = ini_get(path, profile, "aws_access_key_id");
-	if (c.access_key_id) {
-		c.secret_access_key = ini_get(path, profile, "aws_secret_access_key");
-		c.session_token = ini_get(path, profile, "aws_session_token");
-		c.source = "shared credentials file";
+	r = from_profile(profile, 0, 0, c.region, &c, err);
+	if (r == 0)
 		goto done;
-	}
-	c.access_key_id = config_get(profile, "aws_access_key_id");
-	if (c.access_key_id) {
-		c.secret_access_key = config_get(profile, "aws_secret_access_key");
-		c.session_token = config_get(profile, "aws_session_token");
-		c.source = "config file";
-		goto done;
-	}
+	if (r < 0)
+		goto out;
+	r = 0;
 	if (imds_enabled() && from_imds(&c, NULL) == 0)
 		goto done;
+	path = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
 	r = error_set(err, FRUGAL_ENOTFOUND, "no AWS credentials: set AWS_ACCESS_KEY_ID and "
-		      "AWS_SECRET_ACCESS_KEY, or run 'aws configure' (profile '%s' in %s), or run "
-		      "on an EC2 instance with an instance profile", profile,
-		      path ? path : "~/.aws/credentials");
+		      "AWS_SECRET_ACCESS_KEY, or run 'aws configure' (profile '%s' in %s), or give "
+		      "the profile role_arn + source_profile, credential_process or SSO ('aws "
+		      "configure sso'), or run on an EC2 instance with an instance profile",
+		      profile, path ? path : "~/.aws/credentials");
 	goto out;
 done:
-	if (!c.secret_access_key) {
-		r = error_set(err, FRUGAL_EINVAL, "AWS profile '%s' (%s) has an access key id but "
-			      "no secret access key", profile, c.source);
-		goto out;
-	}
 	*ret = c;
 	memset(&c, 0, sizeof(c));
 out:
 	aws_creds_release(&c);
 	free(path);
-	free(var);
 	return r;
 }
 

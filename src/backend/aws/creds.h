@@ -4,15 +4,26 @@
  *
  *   credentials  1. AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN)
  *                2. the profile (AWS_PROFILE, else AWS_DEFAULT_PROFILE, else
- *                   "default") in AWS_SHARED_CREDENTIALS_FILE (~/.aws/credentials)
- *                3. the same profile in AWS_CONFIG_FILE (~/.aws/config,
- *                   section "[profile NAME]" or "[default]")
+ *                   "default") of ~/.aws/config and ~/.aws/credentials
+ *                   ... for the profile, in the AWS CLI's order:
+ *                   a. role_arn + source_profile: STS AssumeRole (Query
+ *                      API, signed by sigv4.c) with the source profile's
+ *                      credentials; assumed again before they expire
+ *                   b. SSO: sso_session (or the legacy sso_start_url),
+ *                      sso_account_id, sso_role_name; the token 'aws sso
+ *                      login' cached in ~/.aws/sso/cache/<sha1>.json is
+ *                      exchanged at the SSO portal (GetRoleCredentials)
+ *                   c. keys in AWS_SHARED_CREDENTIALS_FILE (~/.aws/credentials)
+ *                   d. credential_process: the command run without a shell,
+ *                      its JSON (Version 1) read; Expiration honoured
+ *                   e. keys in AWS_CONFIG_FILE (~/.aws/config, section
+ *                      "[profile NAME]" or "[default]")
  *                4. on EC2: the instance profile's role through the metadata
  *                   service (imds.h), refreshed before it expires
  *   region       AWS_REGION, AWS_DEFAULT_REGION, the profile's "region" in
  *                ~/.aws/config, on EC2 the instance's own region
  *   endpoint     AWS_ENDPOINT_URL_<SERVICE> (AWS_ENDPOINT_URL_EC2,
- *                AWS_ENDPOINT_URL_S3), AWS_ENDPOINT_URL, the profile's
+ *                AWS_ENDPOINT_URL_S3, _STS, _SSO), AWS_ENDPOINT_URL, the profile's
  *                "endpoint_url"; otherwise the public endpoint of the
  *                service in the region. Tests point these at moto.
  *
@@ -58,6 +69,11 @@ void aws_creds_copy(const struct aws_creds *c, struct aws_creds *ret);
 /* 1 when credentials are in the environment or a profile file (the
  * metadata service is not asked): cheap, for "is aws configured". */
 int aws_creds_available(void);
+
+/* cmd split into words as a POSIX shell splits them (quotes, backslash),
+ * with no expansion; NULL-terminated, caller frees each and the array.
+ * FRUGAL_EINVAL for an unclosed quote or no word. */
+int aws_shell_split(const char *cmd, char ***ret_argv);
 
 /* Unix ms of an ISO 8601 UTC time ("2017-09-18T08:22:00Z", fractions
  * allowed); FRUGAL_EINVAL when it is not one. */
