@@ -7,6 +7,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "backend/gcp/auth.h"
+#include "spec/config.h"
 #include "util/http.h"
 
 #include <errno.h>
@@ -214,6 +215,33 @@ static int bucket_valid(const char *b, size_t n)
 	return b[0] != '-' && b[0] != '.' && b[n - 1] != '-' && b[n - 1] != '.';
 }
 
+/*
+ * backends.gcp.credentials of $FRUGAL_HOME/config.yaml (~/.frugal when
+ * unset), "~/" expanded, or NULL: the key file Compute uses, so that
+ * Compute and GCS find credentials the same way (gcp.c passes the same
+ * setting to gauth_new). The file is only read, never created.
+ */
+static char *config_credentials(void)
+{
+	const char *home = getenv("FRUGAL_HOME"), *v;
+	char *dir = home && *home ? xstrdup(home) : getenv("HOME") ?
+		    xasprintf("%s/.frugal", getenv("HOME")) : NULL;
+	char *path = dir ? xasprintf("%s/config.yaml", dir) : NULL, *ret = NULL;
+	struct diag_list diags = DIAG_LIST_INIT;
+	struct config cfg;
+
+	config_init(&cfg);
+	if (path && fs_exists(path) && config_load(path, &cfg, &diags) == 0 &&
+	    (v = config_backend_get(&cfg, "gcp", "credentials")) && *v)
+		ret = !strncmp(v, "~/", 2) && getenv("HOME")
+		      ? xasprintf("%s/%s", getenv("HOME"), v + 2) : xstrdup(v);
+	config_release(&cfg);
+	diag_list_release(&diags);
+	free(path);
+	free(dir);
+	return ret;
+}
+
 /* Open: rest is "BUCKET[/PREFIX]"; credentials are found now, used later. */
 static int gcs_open(struct storage *s, const char *rest, struct error *err)
 {
@@ -221,6 +249,7 @@ static int gcs_open(struct storage *s, const char *rest, struct error *err)
 	const char *slash = strchr(rest, '/');
 	size_t blen = slash ? (size_t)(slash - rest) : strlen(rest);
 	const char *prefix = slash ? slash + 1 : "";
+	char *key_file;
 	size_t n;
 	int r;
 
@@ -247,7 +276,10 @@ static int gcs_open(struct storage *s, const char *rest, struct error *err)
 	while (n && g->endpoint[n - 1] == '/')
 		g->endpoint[--n] = '\0';
 	strbuf_init(&g->pend, 0);
-	if ((r = gauth_new(NULL, 1, &g->auth, err)) < 0) {
+	key_file = config_credentials();
+	r = gauth_new(key_file, 1, &g->auth, err);
+	free(key_file);
+	if (r < 0) {
 		error_prefix(err, "cannot open storage '%s'", s->url);
 		goto out;
 	}
