@@ -121,6 +121,11 @@ int cmd_check(int argc, char **argv)
 		goto out;
 	if (cli_plan(&c, &t, backend, &pl) < 0) {
 		cli_print_estimate(&c, &t, NULL, estimate, stderr);
+		/* The file is right; what is missing is here (credentials, a
+		 * backend's settings, capacity): a status of its own. */
+		fprintf(stderr, "%s: the task file is valid, but it cannot be planned here"
+			" (see above)\n", argv[optind]);
+		r = 3;
 		goto out;
 	}
 	printf("%s: OK\n", argv[optind]);

@@ -232,7 +232,9 @@ static const struct help_command commands[] = {
 	  "validate a task file and print the plan it would make",
 	  "Reports every problem of the task file with file:line:column, the key,\n"
 	  "what was expected and a suggestion; then prints the plan, the next\n"
-	  "candidates and the estimated cost. Nothing is launched.",
+	  "candidates and the estimated cost. Nothing is launched. Exit status: 0\n"
+	  "planned, 1 errors in the file, 3 a valid file that cannot be planned\n"
+	  "here (no credentials, settings or capacity for it).",
 	  check_opts, "frugal check task.yaml --estimate 2h", 0 },
 	{ "gc", "[--dry-run]", "end resources frugal made that no live job owns",
 	  "Lists instances, pods and volumes tagged by frugal on every configured\n"
