@@ -92,7 +92,7 @@ void time_format_local(int64_t ms, char *buf, size_t len)
 	struct tm tm;
 
 	localtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", &tm);
 }
 
 void time_sleep_ms(int64_t ms)

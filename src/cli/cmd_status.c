@@ -118,7 +118,7 @@ static void print_detail(struct cli *c, const struct job *j)
 	printf("  outputs    %s\n", out);
 	free(out);
 	if (store_attempt_list(c->st, j->id, &l, NULL) == 0 && l.n) {
-		struct table *t = table_new(8, "  ATTEMPT", "BACKEND", "INSTANCE", "GPUS", "$/H",
+		struct table *t = table_new(8, "  ATTEMPT", "BACKEND", "INSTANCE", "DEVICES", "$/H",
 					    "STARTED", "OUTCOME", "EXIT");
 		for (i = 0; i < l.n; i++) {
 			const struct attempt *a = &l.items[i];

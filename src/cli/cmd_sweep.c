@@ -11,6 +11,7 @@
  * way; --param adds to it or replaces a parameter.
  */
 #include "cli/cli.h"
+#include "spec/suggest.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
@@ -215,6 +216,24 @@ int cli_sweep_status(struct cli *c, const char *id, const char *sort, int json)
 	}
 	if (!metric && json_object_get(mkeys, "loss"))
 		metric = "loss";
+	if (metric && sort && !json_object_get(mkeys, metric)) {
+		/* A metric no trial reported: say so rather than drop "best". */
+		struct strbuf names = STRBUF_INIT;
+		const char *near;
+		const char *list[64];
+		size_t n = 0;
+		json_object_foreach(mkeys, k, v) {
+			strbuf_addf(&names, "%s%s", names.len ? ", " : "", k);
+			if (n < 64)
+				list[n++] = k;
+		}
+		near = suggest_nearest(metric, list, n);
+		cli_error("--sort: no trial of sweep %s reported '%s'%s%s%s; the metrics are: %s",
+			  sw.id, metric, near ? " (did you mean '" : "", near ? near : "",
+			  near ? "'?)" : "", names.len ? names.buf : "none yet");
+		strbuf_release(&names);
+		goto out;
+	}
 	for (i = 0; i < jobs.n; i++) {
 		json_t *m = metric && rows[i].metrics ? json_object_get(rows[i].metrics, metric) : NULL;
 		rows[i].key = json_is_number(m) ? json_number_value(m) : NAN;

@@ -49,6 +49,10 @@ assert peak <= 2, f"{peak} trials at once"
 print(f"peak parallel {peak}")
 PY
 ok "grid 3x2, max_parallel 2: six trials, losses reported, best named"
+err=$(frugal sweep status "$sw" --sort loos 2>&1) && fail "--sort by a metric nobody reported exited 0"
+echo "$err" | grep -q "no trial of sweep $sw reported 'loos' (did you mean 'loss'?)" || fail "unclear --sort error: $err"
+frugal sweep status "$sw" --sort -bs | grep -q "^best: .* bs=" || fail "--sort -bs names no best"
+ok "sweep status --sort of an unknown metric says which exist; a known one names the best"
 frugal status "$sw" | grep -q "best:" || fail "status SWEEP does not show the sweep"
 frugal cost --by sweep | grep -q "$sw" || fail "cost --by sweep lacks the sweep"
 ok "status and cost accept the sweep"
