@@ -31,6 +31,7 @@
  */
 #include "agent/agent.h"
 #include "agent/checkpoint.h"
+#include "agent/gpuidle.h"
 #include "agent/conf.h"
 #include "agent/jobenv.h"
 #include "agent/logship.h"
@@ -79,6 +80,7 @@ enum stop_reason {
 	STOP_TIMEOUT,		/* stop.max_runtime */
 	STOP_ON_OUTPUT,		/* stop.on_output matched */
 	STOP_PREEMPT,		/* a preemption notice */
+	STOP_IDLE,		/* stop.idle_gpu: every GPU idle for the window */
 };
 
 enum step { STEP_SETUP, STEP_RUN };
@@ -98,6 +100,7 @@ struct agent {
 	uv_timer_t heartbeat;
 	uv_timer_t deadline;		/* stop.max_runtime */
 	uv_timer_t watch;		/* stop.on_output */
+	struct gpuidle *idle;		/* stop.idle_gpu, while run runs */
 	uv_timer_t ckpt_timer;		/* task.checkpoint.interval */
 	uv_timer_t final_timer;		/* retries of the final status */
 	struct notice_source *notices[MAX_NOTICE_SOURCES];
@@ -354,6 +357,53 @@ out:
 	tree_paths_release(&now);
 }
 
+/* stop.idle_gpu: every GPU of the job stayed idle for the window. Stop
+ * the graceful way, as for a notice: the trainer gets its preemption
+ * signal and time to checkpoint. */
+static void on_gpu_idle(void *arg)
+{
+	struct agent *a = arg;
+	int sig = a->conf.task.recovery.preemption_signal > 0 ?
+		  a->conf.task.recovery.preemption_signal : SIGTERM;
+	char d[32], buf[32];
+
+	if (a->finishing || a->stop != STOP_NONE)
+		return;
+	duration_format(a->conf.task.stop.idle_gpu, d, sizeof(d));
+	logship_note(a->log, "every GPU stayed below %d%% for %s (stop.idle_gpu): stopping the"
+		     " job (%s, SIGKILL after %llds)", a->conf.task.stop.idle_gpu_below, d,
+		     sig_name(sig, buf, sizeof(buf)), (long long)(stop_grace_ms(a) / 1000));
+	agent_stop_job(a, STOP_IDLE, sig, stop_grace_ms(a));
+}
+
+static void on_gpu_idle_note(void *arg, const char *msg)
+{
+	struct agent *a = arg;
+
+	logship_note(a->log, "%s", msg);
+}
+
+/* Start watching GPU idleness for run (stop.idle_gpu), when asked. */
+static void start_idle_watch(struct agent *a)
+{
+	struct strbuf ids = STRBUF_INIT;
+	struct error err = ERROR_INIT;
+	int64_t window = a->conf.task.stop.idle_gpu * 1000, sample = window / 10;
+	size_t i;
+
+	if (a->conf.task.stop.idle_gpu <= 0)
+		return;
+	for (i = 0; i < a->conf.n_gpus; i++)
+		strbuf_addf(&ids, "%s%s", i ? "," : "", a->conf.gpus[i]);
+	if (sample > 60000)
+		sample = 60000;
+	if (gpuidle_start(&a->loop, a->env, a->conf.work_dir, ids.buf,
+			  a->conf.task.stop.idle_gpu_below, window, sample, on_gpu_idle,
+			  on_gpu_idle_note, a, &a->idle, &err) < 0)
+		logship_note(a->log, "%s; the job runs without it", error_msg(&err));
+	strbuf_release(&ids);
+}
+
 /* ---- the steps ----------------------------------------------------------- */
 
 /* A line of the step's stdout or stderr goes to the job log. */
@@ -394,6 +444,8 @@ static void start_step(struct agent *a, enum step step)
 	}
 	a->cur = a->runners[step];
 	a->cur_step = step;
+	if (step == STEP_RUN)
+		start_idle_watch(a);
 	a->pgids[step] = runner_pgid(a->cur);
 	a->step_started = time_mono_ms();
 	a->status.job_pgid = runner_pgid(a->cur);
@@ -419,6 +471,11 @@ static enum agent_outcome stopped_outcome(struct agent *a)
 		agent_status_set_reason(&a->status, "output '%s' appeared",
 					a->stop_detail ? a->stop_detail : "");
 		return OUTCOME_SUCCEEDED;
+	case STOP_IDLE:
+		duration_format(a->conf.task.stop.idle_gpu, d, sizeof(d));
+		agent_status_set_reason(&a->status, "every GPU below %d%% for %s (stop.idle_gpu)",
+					a->conf.task.stop.idle_gpu_below, d);
+		return OUTCOME_TIMED_OUT;
 	case STOP_PREEMPT:
 		duration_format((a->notice_window_ms + 500) / 1000, d, sizeof(d));
 		agent_status_set_reason(&a->status, "preempted (notice from %s, %s window)",
@@ -442,6 +499,8 @@ static void on_step_done(void *arg, int64_t exit_status, int term_signal)
 	char buf[32];
 
 	a->cur = NULL;
+	gpuidle_free(a->idle);
+	a->idle = NULL;
 	if (term_signal)
 		strbuf_addf(&how, "%s killed by %s", name, sig_name(term_signal, buf, sizeof(buf)));
 	else
@@ -803,6 +862,8 @@ static void agent_finish(struct agent *a, enum agent_outcome outcome, int has_co
 	if (a->finishing)
 		return;
 	a->finishing = 1;
+	gpuidle_free(a->idle);
+	a->idle = NULL;
 	if (outcome == OUTCOME_NONE)
 		outcome = stopped_outcome(a);
 	a->outcome = outcome;

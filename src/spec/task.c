@@ -83,6 +83,7 @@ void task_init(struct task *t)
 	t->checkpoint.interval = 600;
 	t->checkpoint.keep = 3;
 	t->stop.orphan_timeout = 1800;
+	t->stop.idle_gpu_below = 5;
 	t->recovery.preemption_signal = SIGTERM;
 	t->recovery.notice_grace = 30;
 }
@@ -1002,6 +1003,16 @@ static void key_idle_gpu(struct parser *p, const struct ynode *k, const struct y
 	schema_duration(&p->sc, v, path, 0, &p->t->stop.idle_gpu);
 }
 
+/* stop.idle_gpu_below: the percent under which a GPU is idle. */
+static void key_idle_gpu_below(struct parser *p, const struct ynode *k, const struct ynode *v,
+			       const char *path)
+{
+	long long n;
+
+	if (schema_int(&p->sc, v, path, 1, 100, "a percent from 1 to 100", &n) == 0)
+		p->t->stop.idle_gpu_below = (int)n;
+}
+
 /* stop.orphan_timeout */
 static void key_orphan_timeout(struct parser *p, const struct ynode *k, const struct ynode *v,
 			       const char *path)
@@ -1011,14 +1022,15 @@ static void key_orphan_timeout(struct parser *p, const struct ynode *k, const st
 
 static const struct key_rule stop_rules[] = {
 	{ "max_runtime", key_max_runtime }, { "on_output", key_on_output },
-	{ "idle_gpu", key_idle_gpu }, { "orphan_timeout", key_orphan_timeout },
+	{ "idle_gpu", key_idle_gpu }, { "idle_gpu_below", key_idle_gpu_below },
+	{ "orphan_timeout", key_orphan_timeout },
 };
 
 /* stop: {max_runtime, on_output, idle_gpu, orphan_timeout}. */
 static void key_stop(struct parser *p, const struct ynode *k, const struct ynode *v,
 		     const char *path)
 {
-	if (schema_want_map(&p->sc, v, path, "a mapping {max_runtime, on_output, idle_gpu, orphan_timeout}") <= 0)
+	if (schema_want_map(&p->sc, v, path, "a mapping {max_runtime, on_output, idle_gpu, idle_gpu_below, orphan_timeout}") <= 0)
 		return;
 	WALK_PLAIN(p, v, path, stop_rules);
 }

@@ -133,6 +133,7 @@ struct stop_spec {
 	int64_t max_runtime;	/* seconds; 0: none */
 	char *on_output;	/* glob; NULL: none */
 	int64_t idle_gpu;	/* seconds; 0: none */
+	int idle_gpu_below;	/* percent; default 5 */
 	int64_t orphan_timeout;	/* seconds; default 1800 */
 };
 

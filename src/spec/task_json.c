@@ -158,6 +158,7 @@ char *task_to_json(const struct task *t)
 	put_int(sub, "max_runtime", t->stop.max_runtime);
 	put_str(sub, "on_output", t->stop.on_output);
 	put_int(sub, "idle_gpu", t->stop.idle_gpu);
+	put_int(sub, "idle_gpu_below", t->stop.idle_gpu_below);
 	put_int(sub, "orphan_timeout", t->stop.orphan_timeout);
 	json_object_set_new(o, "stop", sub);
 
@@ -474,6 +475,7 @@ static void sections_from_json(struct reader *rd, const json_t *root, struct tas
 		get_int64(rd, o, "max_runtime", 0, &t->stop.max_runtime);
 		get_str(rd, o, "on_output", &t->stop.on_output);
 		get_int64(rd, o, "idle_gpu", 0, &t->stop.idle_gpu);
+		get_int32(rd, o, "idle_gpu_below", 1, 100, &t->stop.idle_gpu_below);
 		get_int64(rd, o, "orphan_timeout", 0, &t->stop.orphan_timeout);
 	}
 	if ((o = get_obj(rd, root, "recovery"))) {

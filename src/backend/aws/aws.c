@@ -342,8 +342,6 @@ static int aws_plan(struct provider *p, const struct task *t, struct plan *ret,
 				 " aws", t->res.cloud);
 	if (t->file_mounts.n)
 		return refuse(err, "file_mounts");
-	if (t->stop.idle_gpu)
-		return refuse(err, "stop.idle_gpu");
 	/* The machine and the controller meet in the storage: it must be S3. */
 	if (!p->config || !p->config->storage_url || strncmp(p->config->storage_url, "s3://", 5))
 		return error_set(err, FRUGAL_EINVAL, "backend aws needs the storage in S3: set "

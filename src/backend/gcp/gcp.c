@@ -308,9 +308,6 @@ static int check_task(struct gcp *g, const struct task *t, struct error *err)
 	if (t->file_mounts.n)
 		return error_set(err, FRUGAL_ENOTSUP, "'file_mounts' is not supported by backend gcp "
 				 "yet; use backends.gcp.data_disk for a read-only dataset disk");
-	if (t->stop.idle_gpu)
-		return error_set(err, FRUGAL_ENOTSUP, "'stop.idle_gpu' is not supported by backend "
-				 "gcp yet");
 	if (!storage || strncmp(storage, "gs://", 5))
 		return error_set(err, FRUGAL_EINVAL, "backend gcp needs its storage on GCS (a VM "
 				 "cannot reach %s): set storage: gs://BUCKET/PREFIX in config.yaml",

@@ -292,8 +292,6 @@ static int kube_resolve(struct provider *p, struct kube *k, const struct task *t
 				 " kubernetes: the namespace is backends.kubernetes.namespace");
 	if (t->file_mounts.n)
 		return refuse(err, "file_mounts");
-	if (t->stop.idle_gpu)
-		return refuse(err, "stop.idle_gpu");
 	if (!k->storage_root)
 		return error_set(err, FRUGAL_ENOTSUP, "backend kubernetes needs a file:// storage"
 				 " on a PersistentVolumeClaim, but the storage is '%s'",

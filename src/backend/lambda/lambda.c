@@ -404,8 +404,6 @@ static int lambda_plan(struct provider *p, const struct task *t, struct plan *re
 		return refuse(err, "resources.disk_size", "instance types have fixed disks");
 	if (t->file_mounts.n)
 		return refuse(err, "file_mounts", "use backends.lambda.file_system");
-	if (t->stop.idle_gpu)
-		return refuse(err, "stop.idle_gpu", NULL);
 	if ((r = need_key(l, err)) < 0 || (r = file_system_info(l, err)) < 0)
 		return r;
 	res = t->res;

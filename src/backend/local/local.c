@@ -126,8 +126,6 @@ static int local_plan(struct provider *p, const struct task *t, struct plan *ret
 		return refuse(err, "resources.instance_type");
 	if (t->file_mounts.n)
 		return refuse(err, "file_mounts");
-	if (t->stop.idle_gpu)
-		return refuse(err, "stop.idle_gpu");
 	if (t->res.accel_mode != ACCEL_NONE && strcasecmp(l->gpu_type, "GPU")) {
 		int found = 0;
 		for (i = 0; i < t->res.n_accels; i++)

@@ -279,8 +279,6 @@ static int runpod_plan(struct provider *p, const struct task *t, struct plan *re
 		return refuse(err, "a task without accelerators", "Runpod's GPU pods need one");
 	if (t->file_mounts.n)
 		return refuse(err, "file_mounts", "use backends.runpod.network_volume_id");
-	if (t->stop.idle_gpu)
-		return refuse(err, "stop.idle_gpu", NULL);
 	if ((r = need_key(rp, err)) < 0 || (r = volume_info(rp, err)) < 0)
 		return r;
 	if (t->res.spot == SPOT_SPOT)

@@ -804,8 +804,6 @@ static int slurm_resolve(struct slurm *s, const struct task *t, struct sreq *ret
 		return refuse(err, "resources.disk_size");
 	if (t->file_mounts.n)
 		return refuse(err, "file_mounts");
-	if (t->stop.idle_gpu)
-		return refuse(err, "stop.idle_gpu");
 
 	rq.partition = s->partition;
 	rq.qos = s->qos;
