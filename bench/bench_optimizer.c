@@ -48,7 +48,7 @@ static int blocked(void *ctx, const char *backend, const char *region, const cha
 static int usable(void *ctx, enum backend_id b)
 {
 	(void)ctx;
-	return b != BACKEND_GCP;
+	return b != (enum backend_id)backend_id_from_name("gcp");
 }
 
 struct request {

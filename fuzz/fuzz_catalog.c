@@ -15,7 +15,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const enum backend_id clouds[] = { BACKEND_AWS, BACKEND_GCP, BACKEND_LAMBDA };
+	const enum backend_id clouds[] = {
+		(enum backend_id)backend_id_from_name("aws"),
+		(enum backend_id)backend_id_from_name("gcp"),
+		(enum backend_id)backend_id_from_name("lambda"),
+	};
 	size_t c, i, n;
 
 	for (c = 0; c < sizeof(clouds) / sizeof(clouds[0]); c++) {

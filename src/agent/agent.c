@@ -743,6 +743,7 @@ static void close_handles(struct agent *a)
 static void end_machine(struct agent *a)
 {
 	const struct machine_ops *m = machine_ops_for(a->conf.backend);
+	struct machine_self self = { a->conf.instance_dir, a->conf.storage_url };
 	struct error err = ERROR_INIT;
 	int i;
 
@@ -755,9 +756,9 @@ static void end_machine(struct agent *a)
 				     a->conf.backend);
 		return;
 	}
-	logship_note(a->log, "ending the machine (%s: %s)", m->backend, m->action);
+	logship_note(a->log, "ending the machine (%s: %s)", a->conf.backend, m->action);
 	logship_flush(a->log);
-	if (m->end(&a->conf, &err) < 0) {
+	if (m->end(&self, &err) < 0) {
 		logship_note(a->log, "cannot end the machine: %s", error_msg(&err));
 		a->exit_status = 1;
 	}
@@ -993,7 +994,7 @@ static int agent_init(struct agent *a, struct error *err)
 	a->heartbeat.data = a->deadline.data = a->watch.data = a;
 	a->ckpt_timer.data = a->final_timer.data = a;
 	/* Signals first: a cancel during the workdir copy is not lost. */
-	/* Where SIGTERM is the scheduler's preemption notice (Slurm), a
+	/* Where SIGTERM is the scheduler's preemption notice, a
 	 * cancel comes as SIGINT only. */
 	if (!notice_sigterm_is_notice(a->conf.backend))
 		uv_signal_start(&a->sigterm, on_signal, SIGTERM);

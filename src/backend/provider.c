@@ -6,28 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const struct provider_ops local_provider_ops;
-extern const struct provider_ops slurm_provider_ops;
-extern const struct provider_ops lambda_provider_ops;
-extern const struct provider_ops runpod_provider_ops;
-extern const struct provider_ops kubernetes_provider_ops;
-extern const struct provider_ops gcp_provider_ops;
-extern const struct provider_ops aws_provider_ops;
-
-static const struct provider_ops *const all_ops[] = {
-	&local_provider_ops,
-	&slurm_provider_ops,
-	&lambda_provider_ops,
-	&runpod_provider_ops,
-	&kubernetes_provider_ops,
-	&gcp_provider_ops,
-	&aws_provider_ops,
-};
-
-const char *const provider_names[] = {
-	"local", "slurm", "kubernetes", "aws", "gcp", "lambda", "runpod", NULL,
-};
-
 void plan_release(struct plan *p)
 {
 	free(p->backend);
@@ -37,34 +15,6 @@ void plan_release(struct plan *p)
 	free(p->accelerator);
 	free(p->capacity);
 	memset(p, 0, sizeof(*p));
-}
-
-int provider_open(const char *name, const struct config *cfg, const char *home,
-		  struct provider **ret, struct error *err)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(all_ops) / sizeof(all_ops[0]); i++) {
-		if (!strcmp(all_ops[i]->name, name)) {
-			struct provider *p = xcalloc(1, sizeof(*p));
-			char *exe = realpath("/proc/self/exe", NULL);
-
-			p->ops = all_ops[i];
-			p->config = cfg;
-			p->home = xstrdup(home);
-			p->self_exe = exe ? exe : xstrdup("frugal");
-			*ret = p;
-			return 0;
-		}
-	}
-	for (i = 0; provider_names[i]; i++)
-		if (!strcmp(provider_names[i], name))
-			return error_set(err, FRUGAL_ENOTSUP,
-					 "backend '%s' is not supported by this version of frugal yet;"
-					 " use backend 'local'", name);
-	return error_set(err, FRUGAL_EINVAL,
-			 "unknown backend '%s': use one of local, slurm, kubernetes, aws, gcp,"
-			 " lambda, runpod", name);
 }
 
 void provider_free(struct provider *p)

@@ -1,7 +1,8 @@
 /*
  * provider: a backend that runs attempts ("instances"), as a table of
  * operations (curl's vtls style). The controller calls these; each
- * backend is one file (local.c now; slurm, aws, ... later).
+ * backend's table is in its folder, src/backend/<name>/, and its
+ * descriptor (backend.h, registry.h) points at it.
  *
  * Every create is idempotent under a token that the controller has
  * committed to the resource ledger first: launching twice with one token
@@ -111,10 +112,8 @@ int provider_token_split(const char *token, char *job, size_t size, int *ret_n);
 int provider_reserve_none(struct provider *p, const struct task *t,
 			  const struct attempt_list *live, char **ret_gpus, struct error *err);
 
-/* Names of all backends known to this build, NULL-terminated. */
-extern const char *const provider_names[];
-
-/* Open backend name; FRUGAL_ENOTSUP for a backend not built yet. */
+/* Open backend name (registry.c; the names are the registry's);
+ * FRUGAL_ENOTSUP for a backend not built yet. */
 int provider_open(const char *name, const struct config *cfg, const char *home,
 		  struct provider **ret, struct error *err);
 void provider_free(struct provider *p);

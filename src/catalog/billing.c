@@ -3,18 +3,23 @@
  */
 #include "catalog/billing.h"
 
-#include <string.h>
+#include <stddef.h>
+
 
 enum rule { PER_SECOND, PER_SECOND_MIN_60, PER_MINUTE };
 
+/* The backend's rule (billing_rule_for, from the registry) as one of the
+ * kinds this file words and computes. */
 static enum rule rule_of(const char *backend)
 {
-	if (!backend)
+	const struct billing_rule *r = backend ? billing_rule_for(backend) : NULL;
+
+	if (!r)
 		return PER_SECOND;
-	if (!strcmp(backend, "aws") || !strcmp(backend, "gcp"))
-		return PER_SECOND_MIN_60;
-	if (!strcmp(backend, "lambda"))
+	if (r->increment_seconds == 60)
 		return PER_MINUTE;
+	if (r->min_seconds == 60)
+		return PER_SECOND_MIN_60;
 	return PER_SECOND;
 }
 

@@ -1,22 +1,26 @@
 /*
  * billing: how each backend turns running time into billed time, in one
  * place, so the cost estimate (frugal check, launch --dry-run) and the
- * cost ledger agree.
- *
- *   aws, gcp                      per second, with a 60-second minimum
- *   lambda                        per minute, each started minute in full
- *   runpod                        per second
- *   local, slurm, kubernetes      per second
- *
- * Sources: AWS EC2 per-second billing (Linux, 60 s minimum); GCP Compute
- * Engine per-second billing after the first minute; Lambda Cloud bills in
- * one-minute increments; Runpod bills pods per second. An unknown backend
+ * cost ledger agree. Each backend's rule is in its descriptor
+ * (src/backend/<name>/descriptor.c, with its source); an unknown backend
  * is billed per second.
  */
 #ifndef FRUGAL_CATALOG_BILLING_H
 #define FRUGAL_CATALOG_BILLING_H
 
 #include <stdint.h>
+
+/* A billing rule: a machine that ran s > 0 seconds is billed
+ * max(s, min_seconds) rounded up to a multiple of increment_seconds. */
+struct billing_rule {
+	int64_t min_seconds;		/* 0: no minimum */
+	int64_t increment_seconds;	/* 1: per second; 60: each started minute */
+};
+
+/* Hook: the rule of backend (NULL or unknown: NULL). The catalog sits
+ * below src/backend/, so it declares this and src/backend/registry.c
+ * defines it from the descriptors. */
+const struct billing_rule *billing_rule_for(const char *backend);
 
 /* Billed seconds for a machine of backend that ran `seconds` (<= 0: 0). */
 int64_t billed_seconds(const char *backend, int64_t seconds);

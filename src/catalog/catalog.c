@@ -8,7 +8,6 @@
  * optimizer compares pointers, not text.
  */
 #include "catalog/catalog.h"
-#include "backend/aws/creds.h"
 #include "catalog/csv.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
@@ -33,31 +32,34 @@
 #define TABLE_MAX_BYTES (256u << 20)	/* a table over 256 MiB is refused */
 #define MAX_COLUMNS 64
 
-static const char *const backend_names[BACKEND_COUNT] = {
-	"local", "slurm", "kubernetes", "aws", "gcp", "lambda", "runpod",
-};
-
-const enum backend_id catalog_clouds[CATALOG_N_CLOUDS] = {
-	BACKEND_AWS, BACKEND_GCP, BACKEND_LAMBDA, BACKEND_RUNPOD,
-};
-
 const char *backend_id_name(enum backend_id b)
 {
-	return (unsigned)b < BACKEND_COUNT ? backend_names[b] : "?";
+	struct catalog_backend_info info;
+
+	return catalog_backend_info(b, &info) == 0 ? info.name : "?";
 }
 
 int backend_id_from_name(const char *name)
 {
+	const char *canon = name ? config_backend_lookup(name) : NULL;
+	struct catalog_backend_info info;
 	int i;
 
-	if (!name)
-		return -1;
-	if (!strcasecmp(name, "k8s"))
-		return BACKEND_KUBERNETES;
-	for (i = 0; i < BACKEND_COUNT; i++)
-		if (!strcasecmp(name, backend_names[i]))
+	for (i = 0; canon && catalog_backend_info((enum backend_id)i, &info) == 0; i++)
+		if (!strcmp(info.name, canon))
 			return i;
 	return -1;
+}
+
+size_t catalog_clouds(enum backend_id *ret)
+{
+	struct catalog_backend_info info;
+	size_t i, n = 0;
+
+	for (i = 0; catalog_backend_info((enum backend_id)i, &info) == 0 && n < BACKEND_MAX; i++)
+		if (info.has_table)
+			ret[n++] = (enum backend_id)i;
+	return n;
 }
 
 /* ---- interned strings ------------------------------------------------- */
@@ -139,7 +141,7 @@ static void own(struct catalog *cat, char *p)
 }
 
 /* The catalog's copy of s ("" for NULL). */
-static const char *intern(struct catalog *cat, const char *s)
+const char *catalog_intern(struct catalog *cat, const char *s)
 {
 	uint64_t h;
 	struct slot *sl;
@@ -172,7 +174,7 @@ static unsigned accel_id(struct catalog *cat, const char *name)
 	sl = strmap_find(&cat->accel_ids, name, h);
 	if (sl->key)
 		return sl->val;
-	s = intern(cat, name);
+	s = catalog_intern(cat, name);
 	XGROW(cat->accels, cat->n_accels + 1, cat->alloc_accels);
 	cat->accels[cat->n_accels] = s;
 	sl->key = s;
@@ -256,15 +258,8 @@ static const char *const col_names[C_N] = {
 };
 #define N_REQUIRED_COLS C_ZONE	/* the columns before AvailabilityZone */
 
-/* One data row, parsed. */
-struct row {
-	const char *instance;	/* points into the buffer */
-	const char *accel;	/* interned */
-	const char *region;	/* interned */
-	const char *zone;	/* interned */
-	double count, vcpus, mem, price, spot, gpu_mem;
-	int line;
-};
+/* One data row, parsed (catalog.h). */
+#define row catalog_row
 
 static const double pow10_tab[] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -312,7 +307,7 @@ static int parse_num(const char *s, double *ret)
 
 /* GPU memory per GPU in GiB from a GpuInfo text (a Python dict literal):
  * MemoryInfo.SizeInMiB, else TotalGpuMemoryInMiB / count. Values under
- * 1024 are taken as GB: Runpod's table writes GB in the MiB field. */
+ * 1024 are taken as GB: one cloud's table writes GB in the MiB field. */
 static double gpu_mem_of(const char *info, double count)
 {
 	const char *p = strstr(info, "SizeInMiB");
@@ -351,7 +346,7 @@ static const char *intern_col(struct tparser *tp, enum col c, const char *s)
 {
 	if (tp->last[c] && !strcmp(tp->last[c], s))
 		return tp->last[c];
-	return tp->last[c] = intern(tp->cat, s);
+	return tp->last[c] = catalog_intern(tp->cat, s);
 }
 
 static int num_field(struct tparser *tp, char **f, enum col c, int absent_default_neg,
@@ -448,9 +443,9 @@ static int next_row(struct tparser *tp, struct row *row)
 	return 1;
 }
 
-static void add_row_offer(struct catalog *cat, enum backend_id cloud, const struct row *rw,
-			  const char *accel, double count, double price, double spot,
-			  double gpu_mem)
+void catalog_add_row_offer(struct catalog *cat, enum backend_id cloud,
+			   const struct catalog_row *rw, const char *accel, double count,
+			   double price, double spot, double gpu_mem)
 {
 	struct offer *o = new_offer(cat);
 
@@ -468,157 +463,6 @@ static void add_row_offer(struct catalog *cat, enum backend_id cloud, const stru
 	o->spot_price = spot;
 }
 
-/* ---- GCP: VMs and GPUs priced apart ------------------------------------ */
-
-/* Machine types that come with their GPUs: prefix, then "<count>g". */
-static const struct {
-	const char *prefix;
-	const char *accel;
-} gcp_builtin[] = {
-	{ "a2-highgpu-", "A100" }, { "a2-megagpu-", "A100" }, { "a2-ultragpu-", "A100-80GB" },
-	{ "a3-highgpu-", "H100" }, { "a3-edgegpu-", "H100" }, { "a3-megagpu-", "H100-MEGA" },
-	{ "a3-ultragpu-", "H200" }, { "a4-highgpu-", "B200" },
-};
-
-/* GPUs an n1 VM can take: most vCPUs and GiB of memory per GPU count
- * (cloud.google.com/compute/docs/gpus; the figures SkyPilot uses). */
-static const struct {
-	const char *accel;
-	int count;
-	double max_vcpus, max_mem;
-} gcp_n1_gpus[] = {
-	{ "T4", 1, 48, 312 }, { "T4", 2, 48, 312 }, { "T4", 4, 96, 624 },
-	{ "P4", 1, 24, 156 }, { "P4", 2, 48, 312 }, { "P4", 4, 96, 624 },
-	{ "V100", 1, 12, 78 }, { "V100", 2, 24, 156 }, { "V100", 4, 48, 312 },
-	{ "V100", 8, 96, 624 },
-	{ "P100", 1, 16, 104 }, { "P100", 2, 32, 208 }, { "P100", 4, 96, 624 },
-};
-#define N_GCP_N1_GPUS (sizeof(gcp_n1_gpus) / sizeof(gcp_n1_gpus[0]))
-
-/* The GPUs built into a GCP machine type, or NULL. */
-static const char *gcp_builtin_gpus(const char *type, int *ret_count)
-{
-	size_t i, len;
-	long n;
-
-	for (i = 0; i < sizeof(gcp_builtin) / sizeof(gcp_builtin[0]); i++) {
-		char *end;
-		len = strlen(gcp_builtin[i].prefix);
-		if (strncmp(type, gcp_builtin[i].prefix, len))
-			continue;
-		n = strtol(type + len, &end, 10);
-		if (end == type + len || *end != 'g' || n < 1 || n > 64)
-			return NULL;
-		*ret_count = (int)n;
-		return gcp_builtin[i].accel;
-	}
-	if (!strncmp(type, "g2-standard-", 12)) {
-		n = strtol(type + 12, NULL, 10);
-		*ret_count = n == 24 ? 2 : n == 48 ? 4 : n == 96 ? 8 : 1;
-		return "L4";
-	}
-	return NULL;
-}
-
-/* GPU rows (empty InstanceType) by (accelerator, count, zone): all three
- * are interned, so pointers and the count identify a row. */
-struct gpu_index {
-	size_t *slots;		/* row index + 1; 0: empty */
-	size_t cap;
-};
-
-static uint64_t gpu_key(const char *accel, double count, const char *zone)
-{
-	uint64_t h = (uint64_t)(uintptr_t)accel * 0x9E3779B97F4A7C15ULL;
-
-	h ^= (uint64_t)(uintptr_t)zone * 0xC2B2AE3D27D4EB4FULL;
-	h ^= (uint64_t)(count * 8) * 0x165667B19E3779F9ULL;
-	return h ^ (h >> 29);
-}
-
-static const struct row *gpu_lookup(const struct gpu_index *gi, const struct row *rows,
-				    const char *accel, double count, const char *zone)
-{
-	size_t j = gpu_key(accel, count, zone) & (gi->cap - 1);
-
-	while (gi->slots[j]) {
-		const struct row *r = &rows[gi->slots[j] - 1];
-		if (r->accel == accel && r->count == count && r->zone == zone)
-			return r;
-		j = (j + 1) & (gi->cap - 1);
-	}
-	return NULL;
-}
-
-/* A price of VM + GPUs: -1 unless both are offered. */
-static double sum_price(double vm, double gpu)
-{
-	return vm >= 0 && gpu >= 0 ? vm + gpu : -1;
-}
-
-static void gcp_offers(struct catalog *cat, const struct row *rows, size_t n)
-{
-	struct gpu_index gi = { NULL, 16 };
-	const char *n1_accel[N_GCP_N1_GPUS];
-	size_t i, k, n_gpu_rows = 0;
-
-	for (i = 0; i < n; i++)
-		if (!*rows[i].instance && *rows[i].accel)
-			n_gpu_rows++;
-	while (gi.cap < n_gpu_rows * 2 + 16)
-		gi.cap *= 2;
-	gi.slots = xcalloc(gi.cap, sizeof(size_t));
-	for (i = 0; i < n; i++) {
-		size_t j;
-		if (*rows[i].instance || !*rows[i].accel)
-			continue;
-		j = gpu_key(rows[i].accel, rows[i].count, rows[i].zone) & (gi.cap - 1);
-		while (gi.slots[j])
-			j = (j + 1) & (gi.cap - 1);
-		gi.slots[j] = i + 1;
-	}
-	for (k = 0; k < N_GCP_N1_GPUS; k++)
-		n1_accel[k] = intern(cat, gcp_n1_gpus[k].accel);
-
-	for (i = 0; i < n; i++) {
-		const struct row *vm = &rows[i];
-		const struct row *gpu;
-		const char *accel;
-		int count = 0;
-
-		if (!*vm->instance)
-			continue;	/* a GPU row: priced with its VM */
-		if (*vm->accel) {	/* a VM row that names its GPUs itself */
-			add_row_offer(cat, BACKEND_GCP, vm, vm->accel, vm->count, vm->price,
-				      vm->spot, vm->gpu_mem);
-			continue;
-		}
-		accel = gcp_builtin_gpus(vm->instance, &count);
-		if (accel) {
-			gpu = gpu_lookup(&gi, rows, intern(cat, accel), count, vm->zone);
-			if (gpu)
-				add_row_offer(cat, BACKEND_GCP, vm, gpu->accel, count,
-					      sum_price(vm->price, gpu->price),
-					      sum_price(vm->spot, gpu->spot), gpu->gpu_mem);
-			continue;	/* no GPU price in this zone: not offered */
-		}
-		/* A VM alone. */
-		add_row_offer(cat, BACKEND_GCP, vm, "", 0, vm->price, vm->spot, 0);
-		if (strncmp(vm->instance, "n1-", 3))
-			continue;
-		for (k = 0; k < N_GCP_N1_GPUS; k++) {
-			if (vm->vcpus > gcp_n1_gpus[k].max_vcpus || vm->mem > gcp_n1_gpus[k].max_mem)
-				continue;
-			gpu = gpu_lookup(&gi, rows, n1_accel[k], gcp_n1_gpus[k].count, vm->zone);
-			if (gpu)
-				add_row_offer(cat, BACKEND_GCP, vm, gpu->accel, gpu->count,
-					      sum_price(vm->price, gpu->price),
-					      sum_price(vm->spot, gpu->spot), gpu->gpu_mem);
-		}
-	}
-	free(gi.slots);
-}
-
 /* ---- tables ------------------------------------------------------------- */
 
 /*
@@ -628,6 +472,9 @@ static void gcp_offers(struct catalog *cat, const struct row *rows, size_t n)
 static int parse_table(struct catalog *cat, enum backend_id cloud, const char *name,
 		       char *buf, size_t len, size_t *ret_rows, struct error *err)
 {
+	struct catalog_backend_info info;
+	catalog_table_offers_fn whole = catalog_backend_info(cloud, &info) == 0 ?
+		info.table_offers : NULL;
 	struct tparser tp;
 	struct row row, *rows = NULL;
 	size_t n_rows = 0, alloc_rows = 0, before = cat->n_offers;
@@ -648,25 +495,25 @@ static int parse_table(struct catalog *cat, enum backend_id cloud, const char *n
 			nl++;
 		}
 		XGROW(cat->offers, cat->n_offers + lines, cat->alloc_offers);
-		if (cloud == BACKEND_GCP)
+		if (whole)
 			XGROW(rows, lines, alloc_rows);
 	}
 	while ((r = next_row(&tp, &row)) > 0) {
 		n_rows++;
-		if (cloud == BACKEND_GCP) {
+		if (whole) {
 			XGROW(rows, n_rows, alloc_rows);
 			rows[n_rows - 1] = row;
 			continue;
 		}
 		if (!*row.instance || (row.price < 0 && row.spot < 0))
 			continue;	/* nothing to rent at any price */
-		add_row_offer(cat, cloud, &row, row.accel, row.count, row.price, row.spot,
-			      row.gpu_mem);
+		catalog_add_row_offer(cat, cloud, &row, row.accel, row.count, row.price, row.spot,
+				      row.gpu_mem);
 	}
 	if (r < 0)
 		goto out;
-	if (cloud == BACKEND_GCP)
-		gcp_offers(cat, rows, n_rows);
+	if (whole)
+		whole(cat, cloud, rows, n_rows);
 	*ret_rows = n_rows;
 	r = 0;
 out:
@@ -815,16 +662,17 @@ char *catalog_find_table(const char *home_dir, enum backend_id cloud,
 
 int catalog_load(struct catalog *cat, const char *home_dir, struct error *err)
 {
-	size_t i;
+	enum backend_id clouds[BACKEND_MAX];
+	size_t i, n = catalog_clouds(clouds);
 	int r;
 
-	for (i = 0; i < CATALOG_N_CLOUDS; i++) {
+	for (i = 0; i < n; i++) {
 		enum catalog_source src = CATALOG_SRC_SHIPPED;
-		char *path = catalog_find_table(home_dir, catalog_clouds[i], &src);
+		char *path = catalog_find_table(home_dir, clouds[i], &src);
 
 		if (!path)
 			continue;
-		r = catalog_add_file(cat, catalog_clouds[i], path, src, err);
+		r = catalog_add_file(cat, clouds[i], path, src, err);
 		free(path);
 		if (r < 0)
 			return r;
@@ -879,7 +727,7 @@ void catalog_add_local(struct catalog *cat, const struct config *cfg, size_t poo
 		(double)sysconf(_SC_NPROCESSORS_ONLN);
 	double mem = cfg && cfg->local.memory > 0 ? cfg->local.memory :
 		(double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE) / 1073741824.0;
-	const char *region = intern(cat, "local");
+	const char *region = catalog_intern(cat, "local");
 	size_t k;
 
 	for (k = 0; k <= pool; k++) {
@@ -891,7 +739,7 @@ void catalog_add_local(struct catalog *cat, const struct config *cfg, size_t poo
 		o->region = region;
 		o->zone = "";
 		o->instance_type = it;
-		o->accel = k ? intern(cat, type) : "";
+		o->accel = k ? catalog_intern(cat, type) : "";
 		o->accel_id = k ? accel_id(cat, type) : 0;
 		o->accel_count = (double)k;
 		o->vcpus = vcpus;
@@ -901,88 +749,6 @@ void catalog_add_local(struct catalog *cat, const struct config *cfg, size_t poo
 	}
 	add_table_record(cat, BACKEND_LOCAL, cfg && cfg->path ? cfg->path : "config.yaml",
 			 CATALOG_SRC_BUFFER, 0, pool + 1, 0);
-}
-
-/* ---- credentials ---------------------------------------------------------- */
-
-static int env_set(const char *name)
-{
-	const char *v = getenv(name);
-	return v && *v;
-}
-
-/* 1 when $HOME/rel is readable. */
-static int home_file(const char *rel)
-{
-	const char *home = getenv("HOME");
-	char *p;
-	int ok;
-
-	if (!home || !*home)
-		return 0;
-	p = xasprintf("%s/%s", home, rel);
-	ok = !access(p, R_OK);
-	free(p);
-	return ok;
-}
-
-static int config_has(const struct config *cfg, const char *name)
-{
-	size_t i;
-
-	for (i = 0; cfg && i < cfg->n_backends; i++)
-		if (!strcmp(cfg->backends[i].name, name))
-			return 1;
-	return 0;
-}
-
-int catalog_backend_configured(enum backend_id b, const struct config *cfg)
-{
-	switch (b) {
-	case BACKEND_LOCAL:
-		return 1;
-	case BACKEND_SLURM:
-	case BACKEND_KUBERNETES:
-		return config_has(cfg, backend_id_name(b));
-	case BACKEND_AWS:
-		/* Environment, AWS_PROFILE in ~/.aws/credentials or ~/.aws/config. */
-		return aws_creds_available();
-	case BACKEND_GCP:
-		return env_set("GOOGLE_APPLICATION_CREDENTIALS") ||
-		       home_file(".config/gcloud/application_default_credentials.json") ||
-		       (cfg && config_backend_get(cfg, "gcp", "credentials"));
-	case BACKEND_LAMBDA:
-		return env_set("LAMBDA_API_KEY") || home_file(".lambda_cloud/lambda_keys") ||
-		       (cfg && config_backend_get(cfg, "lambda", "api_key_file"));
-	case BACKEND_RUNPOD:
-		return env_set("RUNPOD_API_KEY") || home_file(".runpod/config.toml") ||
-		       (cfg && config_backend_get(cfg, "runpod", "api_key_file"));
-	case BACKEND_COUNT:
-		break;
-	}
-	return 0;
-}
-
-const char *catalog_backend_setup_hint(enum backend_id b)
-{
-	switch (b) {
-	case BACKEND_AWS:
-		return "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or run 'aws configure'";
-	case BACKEND_GCP:
-		return "set GOOGLE_APPLICATION_CREDENTIALS or run"
-		       " 'gcloud auth application-default login'";
-	case BACKEND_LAMBDA:
-		return "set LAMBDA_API_KEY or write it to ~/.lambda_cloud/lambda_keys";
-	case BACKEND_RUNPOD:
-		return "set RUNPOD_API_KEY or run 'runpodctl config --apiKey KEY'";
-	case BACKEND_SLURM:
-	case BACKEND_KUBERNETES:
-		return "add a section for it under backends: in config.yaml";
-	case BACKEND_LOCAL:
-	case BACKEND_COUNT:
-		break;
-	}
-	return "";
 }
 
 /* ---- origin ---------------------------------------------------------------- */

@@ -8,10 +8,9 @@
  * columns differently. Columns used: InstanceType, AcceleratorName,
  * AcceleratorCount, vCPUs, MemoryGiB, Price, SpotPrice, Region (all
  * required), AvailabilityZone and GpuInfo (optional); others are ignored.
- * An empty price means "not offered at that price". GCP's table prices
- * VMs and GPUs apart: an offer is a VM row plus the GPU row of the same
- * zone (a2/a3/a4/g2 machine types come with their GPUs; n1 machine types
- * take T4, V100, P100 or P4 GPUs, within GCP's vCPU limits per GPU count).
+ * An empty price means "not offered at that price". A backend whose
+ * table prices VMs and GPUs apart gives a table_offers function that
+ * pairs them (its descriptor, src/backend/<name>/).
  *
  * Where tables are found, first match wins, per cloud:
  *   $FRUGAL_HOME/catalog/<cloud>/vms.csv     (frugal catalog update)
@@ -30,36 +29,73 @@
 #include "base/error.h"
 #include "spec/config.h"
 
-/* Every backend frugal knows, in the order tables print them. */
+/* A backend, as the catalog knows it: its index in the registry
+ * (src/backend/registry.c), which is also the order tables print them.
+ * Index 0 is the local backend; there are catalog_n_backends(). */
 enum backend_id {
 	BACKEND_LOCAL = 0,
-	BACKEND_SLURM,
-	BACKEND_KUBERNETES,
-	BACKEND_AWS,
-	BACKEND_GCP,
-	BACKEND_LAMBDA,
-	BACKEND_RUNPOD,
-	BACKEND_COUNT
+	BACKEND_MAX = 32	/* more than there will be: for arrays per backend */
 };
 
-/* "local", "aws", ...; and back (case-insensitive, "k8s" too; -1 when
+struct catalog;
+
+/* One data row of a price table, as read: instance points into the
+ * table's text, accel, region and zone are interned (equal names are
+ * equal pointers). */
+struct catalog_row {
+	const char *instance;
+	const char *accel;
+	const char *region;
+	const char *zone;
+	double count, vcpus, mem, price, spot, gpu_mem;
+	int line;
+};
+
+/* How a backend's table becomes offers when a row is not one offer (a
+ * cloud that prices VMs and GPUs apart): called once with every row. */
+typedef void (*catalog_table_offers_fn)(struct catalog *cat, enum backend_id cloud,
+					const struct catalog_row *rows, size_t n);
+
+/*
+ * Hooks: what the catalog needs to know of each backend. The catalog sits
+ * below src/backend/, so it declares them here and src/backend/registry.c
+ * defines them from the backends' descriptors.
+ */
+struct catalog_backend_info {
+	const char *name;
+	int has_table;			/* a price table <name>/vms.csv */
+	double preemption_rate;		/* default spot preemptions per hour */
+	catalog_table_offers_fn table_offers;	/* NULL: one offer per priced row */
+};
+size_t catalog_n_backends(void);
+/* The backend at b into *ret; FRUGAL_ENOTFOUND past the end. */
+int catalog_backend_info(enum backend_id b, struct catalog_backend_info *ret);
+
+/* "local", ...; and back (case-insensitive, aliases too; -1 when
  * unknown). */
 const char *backend_id_name(enum backend_id b);
 int backend_id_from_name(const char *name);
 
-/* The clouds that have price tables (aws, gcp, lambda, runpod). */
-extern const enum backend_id catalog_clouds[];
-#define CATALOG_N_CLOUDS 4
+/* The backends that have price tables, in registry order, into ret
+ * (BACKEND_MAX entries); returns how many. */
+size_t catalog_clouds(enum backend_id *ret);
+
+/* For a table_offers function: the catalog's copy of s ("" for NULL),
+ * and an offer of row rw with the given accelerator and prices. */
+const char *catalog_intern(struct catalog *cat, const char *s);
+void catalog_add_row_offer(struct catalog *cat, enum backend_id cloud,
+			   const struct catalog_row *rw, const char *accel, double count,
+			   double price, double spot, double gpu_mem);
 
 /* One offer. Strings are never NULL ("" when the table has none). */
 struct offer {
 	enum backend_id backend;
 	const char *region;
-	const char *zone;		/* "" when the table has no zones (lambda, local) */
-	const char *instance_type;	/* GCP: the VM type; its GPUs are accel x accel_count */
+	const char *zone;		/* "" when the table has no zones */
+	const char *instance_type;	/* the VM type; its GPUs are accel x accel_count */
 	const char *accel;		/* catalog AcceleratorName; "" for none */
 	unsigned accel_id;		/* index for catalog_accel_name(); 0 for none */
-	double accel_count;		/* 0 for none; AWS has fractions (g6f: 0.125) */
+	double accel_count;		/* 0 for none; fractions exist (0.125 of a GPU) */
 	double gpu_mem_gib;		/* per GPU; 0 when unknown */
 	double vcpus;
 	double mem_gib;
@@ -84,14 +120,12 @@ struct catalog_table {
 	int64_t mtime_ms;		/* the file's modification time; 0 for a buffer */
 };
 
-struct catalog;
-
 struct catalog *catalog_new(void);
 void catalog_free(struct catalog *cat);	/* NULL is fine */
 
 /*
  * Add cloud's table from data (copied). name is used in messages
- * ("aws/vms.csv:12: ..."). On malformed text (a bad CSV line, a missing
+ * ("<cloud>/vms.csv:12: ..."). On malformed text (a bad CSV line, a missing
  * required column, a row whose field count differs from the header, a
  * price or count that is not a number) returns FRUGAL_EINVAL with
  * "NAME:LINE: what" in err and leaves the catalog as it was.
@@ -107,7 +141,7 @@ int catalog_add_file(struct catalog *cat, enum backend_id cloud, const char *pat
 char *catalog_find_table(const char *home_dir, enum backend_id cloud,
 			 enum catalog_source *ret_source);
 
-/* Add the table of every cloud in catalog_clouds that has one. A table
+/* Add the table of every cloud in catalog_clouds() that has one. A table
  * that does not parse is an error (nothing of it is added). */
 int catalog_load(struct catalog *cat, const char *home_dir, struct error *err);
 
@@ -139,22 +173,6 @@ const char *catalog_accel_name(const struct catalog *cat, unsigned id);
  */
 int catalog_check_buffer(enum backend_id cloud, const char *name, const char *data,
 			 size_t len, size_t *ret_rows, struct error *err);
-
-/*
- * Whether frugal may launch on backend b: local always; slurm and
- * kubernetes when config.yaml has a section for them; a cloud when its
- * credentials are where its own CLI keeps them:
- *   aws     AWS_ACCESS_KEY_ID, or ~/.aws/credentials (AWS_SHARED_CREDENTIALS_FILE)
- *   gcp     GOOGLE_APPLICATION_CREDENTIALS, or
- *           ~/.config/gcloud/application_default_credentials.json, or
- *           config.yaml backends.gcp.credentials (a key file)
- *   lambda  LAMBDA_API_KEY, or ~/.lambda_cloud/lambda_keys
- *   runpod  RUNPOD_API_KEY, or ~/.runpod/config.toml
- * Backends refine this as they are built (e.g. by trying the key).
- */
-int catalog_backend_configured(enum backend_id b, const struct config *cfg);
-/* What to do to configure b, for messages. */
-const char *catalog_backend_setup_hint(enum backend_id b);
 
 /* Metadata kept beside a table (<dir>/SOURCE: "origin: ...",
  * "fetched: <unix seconds>"): where it came from and when. Missing

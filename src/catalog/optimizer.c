@@ -20,13 +20,13 @@ void optimizer_settings_init(struct optimizer_settings *s)
 {
 	int b;
 
-	for (b = 0; b < BACKEND_COUNT; b++) {
-		s->model[b].rate_per_hour = 0;
+	for (b = 0; b < BACKEND_MAX; b++) {
+		struct catalog_backend_info info;
+
+		s->model[b].rate_per_hour = catalog_backend_info(b, &info) == 0 ?
+			info.preemption_rate : 0;
 		s->model[b].restart_s = DEFAULT_RESTART_S;
 	}
-	s->model[BACKEND_AWS].rate_per_hour = 0.05;
-	s->model[BACKEND_GCP].rate_per_hour = 0.10;
-	s->model[BACKEND_RUNPOD].rate_per_hour = 0.10;
 }
 
 int optimizer_settings_from_config(const struct config *cfg, struct optimizer_settings *ret,
@@ -36,7 +36,7 @@ int optimizer_settings_from_config(const struct config *cfg, struct optimizer_se
 	int b;
 
 	optimizer_settings_init(&s);
-	for (b = 0; cfg && b < BACKEND_COUNT; b++) {
+	for (b = 0; cfg && b < (int)catalog_n_backends(); b++) {
 		const char *name = backend_id_name(b);
 		const char *rate = config_backend_get(cfg, name, "preemption_rate");
 		const char *restart = config_backend_get(cfg, name, "restart_overhead");
@@ -217,7 +217,7 @@ struct search {
 	size_t n_acc;
 	unsigned generic_id;		/* id of the generic local "GPU"; 0: none */
 	int64_t runtime;
-	double spot_hours[BACKEND_COUNT];	/* expected billed hours on spot */
+	double spot_hours[BACKEND_MAX];	/* expected billed hours on spot */
 	struct loc_memo memo;
 };
 
@@ -374,7 +374,7 @@ int optimizer_candidates(const struct catalog *cat, const struct optimizer_reque
 		optimizer_settings_init(&defaults);
 	set = req->settings ? req->settings : &defaults;
 	s.runtime = req->runtime_s > 0 ? req->runtime_s : 3600;
-	for (b = 0; b < BACKEND_COUNT; b++)
+	for (b = 0; b < BACKEND_MAX; b++)
 		s.spot_hours[b] = optimizer_expected_hours(&set->model[b], s.runtime,
 							   req->checkpoint_s);
 	offers = catalog_offers(cat, &n_offers);

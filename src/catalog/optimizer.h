@@ -49,9 +49,9 @@
  * (each segment must run s hours without a preemption; the classic
  * result for restart-from-checkpoint). E[W] -> T as rate -> 0. Expected
  * cost = spot price * E[W], billed with the backend's rule (billing.h).
- * Defaults per backend (preemptions per hour): aws 0.05, gcp 0.10,
- * runpod 0.10, others 0; restart 10 minutes. config.yaml overrides them:
- *     backends: {aws: {preemption_rate: 0.02, restart_overhead: 5m}}
+ * Defaults per backend (preemptions per hour) come from its descriptor
+ * (catalog_backend_info); restart 10 minutes. config.yaml overrides them:
+ *     backends: {<name>: {preemption_rate: 0.02, restart_overhead: 5m}}
  */
 #ifndef FRUGAL_CATALOG_OPTIMIZER_H
 #define FRUGAL_CATALOG_OPTIMIZER_H
@@ -71,7 +71,7 @@ struct preempt_model {
 };
 
 struct optimizer_settings {
-	struct preempt_model model[BACKEND_COUNT];
+	struct preempt_model model[BACKEND_MAX];
 };
 
 /* The defaults above. */

@@ -100,15 +100,17 @@ int catalog_update(const char *home_dir, const struct catalog_update_opts *opts,
 {
 	const char *base = opts && opts->base_url ? opts->base_url : CATALOG_DEFAULT_URL;
 	long timeout = opts && opts->timeout_s > 0 ? opts->timeout_s : DEFAULT_TIMEOUT_S;
-	const enum backend_id *clouds = opts && opts->clouds ? opts->clouds : catalog_clouds;
-	size_t n = opts && opts->clouds ? opts->n_clouds : CATALOG_N_CLOUDS;
-	struct strbuf bodies[CATALOG_N_CLOUDS];
-	struct catalog_update_result res[CATALOG_N_CLOUDS];
+	enum backend_id all[BACKEND_MAX];
+	size_t n_all = catalog_clouds(all);
+	const enum backend_id *clouds = opts && opts->clouds ? opts->clouds : all;
+	size_t n = opts && opts->clouds ? opts->n_clouds : n_all;
+	struct strbuf bodies[BACKEND_MAX];
+	struct catalog_update_result res[BACKEND_MAX];
 	size_t blen = strlen(base), i;
 	int r = 0;
 
-	if (n > CATALOG_N_CLOUDS)
-		return error_set(err, FRUGAL_EINVAL, "at most %d clouds at once", CATALOG_N_CLOUDS);
+	if (n > BACKEND_MAX)
+		return error_set(err, FRUGAL_EINVAL, "at most %d clouds at once", BACKEND_MAX);
 	memset(res, 0, sizeof(res));
 	for (i = 0; i < n; i++)
 		strbuf_init(&bodies[i], UPDATE_MAX_BYTES);

@@ -25,7 +25,7 @@
 struct catalog_update_opts {
 	const char *base_url;			/* NULL: CATALOG_DEFAULT_URL */
 	long timeout_s;				/* whole transfer, per table; 0: 60 */
-	const enum backend_id *clouds;		/* NULL: catalog_clouds */
+	const enum backend_id *clouds;		/* NULL: catalog_clouds() */
 	size_t n_clouds;
 };
 
@@ -39,7 +39,7 @@ struct catalog_update_result {
 
 /*
  * Fetch, check and install. On success ret[0..*ret_n) (room for
- * CATALOG_N_CLOUDS) describe the tables installed; the caller releases
+ * BACKEND_MAX) describe the tables installed; the caller releases
  * them with catalog_update_result_release. Errors: FRUGAL_ENET or
  * FRUGAL_ETIMEOUT (fetch), FRUGAL_EINVAL ("URL:LINE: what" for a
  * malformed table), FRUGAL_EIO (writing).

@@ -4,6 +4,7 @@
  */
 #include "cli/cli.h"
 #include "base/timeutil.h"
+#include "backend/registry.h"
 #include "base/xalloc.h"
 #include "catalog/catalog.h"
 #include "catalog/update.h"
@@ -29,11 +30,12 @@ static int catalog_show(struct cli *c, int json)
 	struct table *t = json ? NULL : table_new(7, "CLOUD", "SOURCE", "ROWS", "OFFERS", "AGE",
 						  "ORIGIN", "PATH");
 	json_t *arr = json ? json_array() : NULL;
+	enum backend_id clouds[BACKEND_MAX];
+	size_t i, n_clouds = catalog_clouds(clouds);
 	int r = 0;
-	size_t i;
 
-	for (i = 0; i < CATALOG_N_CLOUDS; i++) {
-		enum backend_id cloud = catalog_clouds[i];
+	for (i = 0; i < n_clouds; i++) {
+		enum backend_id cloud = clouds[i];
 		enum catalog_source src = CATALOG_SRC_SHIPPED;
 		char *path = catalog_find_table(c->home.dir, cloud, &src);
 		struct catalog_origin origin;
@@ -109,8 +111,9 @@ static int catalog_update_cmd(struct cli *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct catalog_update_opts uo = { NULL, 0, NULL, 0 };
-	struct catalog_update_result res[CATALOG_N_CLOUDS];
-	enum backend_id clouds[CATALOG_N_CLOUDS];
+	struct catalog_update_result res[BACKEND_MAX];
+	enum backend_id clouds[BACKEND_MAX], tables[BACKEND_MAX];
+	size_t n_tables = catalog_clouds(tables);
 	struct error err = ERROR_INIT;
 	size_t n_clouds = 0, n = 0, i;
 	int opt;
@@ -121,12 +124,13 @@ static int catalog_update_cmd(struct cli *c, int argc, char **argv)
 		case 'u': uo.base_url = optarg; break;
 		case 'c': {
 			int b = backend_id_from_name(optarg);
-			for (i = 0; i < CATALOG_N_CLOUDS; i++)
-				if ((int)catalog_clouds[i] == b)
+			char names[256];
+			for (i = 0; i < n_tables; i++)
+				if ((int)tables[i] == b)
 					break;
-			if (b < 0 || i == CATALOG_N_CLOUDS) {
-				cli_error("--cloud: '%s' has no price table; use aws, gcp, lambda or"
-					  " runpod", optarg);
+			if (b < 0 || i == n_tables) {
+				cli_error("--cloud: '%s' has no price table; use one of %s", optarg,
+					  registry_names(BACKEND_CAP_PRICE_TABLE, names, sizeof(names)));
 				return 2;
 			}
 			for (i = 0; i < n_clouds && (int)clouds[i] != b; i++)

@@ -4,6 +4,7 @@
  * and ledger rows not yet confirmed gone whose attempt is over.
  */
 #include "cli/cli.h"
+#include "backend/registry.h"
 #include "base/xalloc.h"
 
 #include <stdlib.h>
@@ -44,11 +45,12 @@ int cmd_gc(int argc, char **argv)
 		cli_close(&c);
 		return 1;
 	}
-	for (b = 0; provider_names[b]; b++) {
+	for (b = 0; registry_at(b); b++) {
+		const char *name = registry_at(b)->name;
 		struct provider *p = NULL;
 		struct kvlist held = { 0 };
 
-		if (provider_open(provider_names[b], &c.cfg, c.home.dir, &p, NULL) < 0)
+		if (provider_open(name, &c.cfg, c.home.dir, &p, NULL) < 0)
 			continue;
 		if (p->ops->list && p->ops->list(p, &held, &err) == 0) {
 			for (i = 0; i < held.n; i++) {
@@ -64,7 +66,7 @@ int cmd_gc(int argc, char **argv)
 					action = "FAILED to end";
 					failed++;
 				}
-				table_add(t, provider_names[b], tok, held.items[i].value, action);
+				table_add(t, name, tok, held.items[i].value, action);
 			}
 		}
 		kvlist_release(&held);

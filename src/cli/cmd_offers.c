@@ -4,6 +4,7 @@
  * `frugal check` and `frugal launch --dry-run` print.
  */
 #include "cli/cli.h"
+#include "backend/registry.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
@@ -41,6 +42,31 @@ int cli_load_catalog(struct cli *c, struct catalog **ret)
 }
 
 /* ---- formatting ---------------------------------------------------------- */
+
+/* Whether frugal may launch on backend b: its credential check (the
+ * descriptor's) found them. */
+static int backend_configured(enum backend_id b, const struct config *cfg)
+{
+	const struct backend *be = registry_at((size_t)b);
+	struct backend_credentials cr = { 0, "", "" };
+
+	if (!be || !be->credentials)
+		return 0;
+	be->credentials(cfg, &cr);
+	return cr.found;
+}
+
+/* What to do to configure b, for messages. */
+static const char *backend_setup_hint(enum backend_id b)
+{
+	const struct backend *be = registry_at((size_t)b);
+	struct backend_credentials cr = { 0, "", "" };
+
+	if (!be || !be->credentials)
+		return "";
+	be->credentials(NULL, &cr);
+	return cr.hint ? cr.hint : "";
+}
 
 static void fmt_price(double p, char *buf, size_t len)
 {
@@ -330,7 +356,7 @@ int cmd_offers(int argc, char **argv)
 	struct catalog *cat = NULL;
 	struct offer_row *rows = NULL;
 	unsigned char *match = NULL;
-	int configured[BACKEND_COUNT];
+	int configured[BACKEND_MAX];
 	long limit = DEFAULT_LIMIT;
 	int json = 0, all_zones = 0, limit_given = 0, opt, r = 1, opened = 0;
 	size_t n_rows = 0, n_off, n_acc, i;
@@ -345,8 +371,9 @@ int cmd_offers(int argc, char **argv)
 		case 'c': {
 			int b = backend_id_from_name(optarg);
 			if (b < 0) {
-				cli_error("--cloud: unknown backend '%s'; use one of local, slurm,"
-					  " kubernetes, aws, gcp, lambda, runpod", optarg);
+				char names[256];
+				cli_error("--cloud: unknown backend '%s'; use one of %s", optarg,
+					  registry_names(0, names, sizeof(names)));
 				return 2;
 			}
 			q.clouds |= 1u << b;
@@ -386,8 +413,8 @@ int cmd_offers(int argc, char **argv)
 		goto out;
 	if (cli_load_catalog(&c, &cat) < 0)
 		goto out;
-	for (i = 0; i < BACKEND_COUNT; i++)
-		configured[i] = catalog_backend_configured((enum backend_id)i, &c.cfg);
+	for (i = 0; i < BACKEND_MAX; i++)
+		configured[i] = backend_configured((enum backend_id)i, &c.cfg);
 	offers = catalog_offers(cat, &n_off);
 	n_acc = catalog_n_accels(cat);
 	match = xcalloc(n_acc, 1);
@@ -485,11 +512,11 @@ int cmd_offers(int argc, char **argv)
 		table_free(t);
 		if (shown < groups)
 			printf("... %zu more (--limit 0 shows all)\n", groups - shown);
-		for (i = 0; i < BACKEND_COUNT; i++)
+		for (i = 0; i < registry_count(); i++)
 			if (missing & (1u << i))
 				printf("* %s: no credentials found, frugal will not launch there; %s\n",
 				       backend_id_name((enum backend_id)i),
-				       catalog_backend_setup_hint((enum backend_id)i));
+				       backend_setup_hint((enum backend_id)i));
 	}
 	if (!n_rows) {
 		if (q.accel)
@@ -521,7 +548,7 @@ static int cand_backend_ok(void *ctx, enum backend_id b)
 {
 	struct cand_ctx *cc = ctx;
 
-	if (catalog_backend_configured(b, cc->cfg))
+	if (backend_configured(b, cc->cfg))
 		return 1;
 	cc->refused |= 1u << b;
 	return 0;
@@ -667,9 +694,9 @@ void cli_print_estimate(struct cli *c, const struct task *t, const struct plan *
 				" expected); %s\n", backend_id_name(b->offer->backend),
 				b->offer->region, b->offer->instance_type, usd,
 				b->spot ? " spot" : "", usd2,
-				catalog_backend_setup_hint(b->offer->backend));
+				backend_setup_hint(b->offer->backend));
 		}
-		for (i = 0; i < BACKEND_COUNT; i++)
+		for (i = 0; i < registry_count(); i++)
 			if (cc.refused & (1u << i))
 				strbuf_addf(&names, "%s%s", names.len ? ", " : "",
 					    backend_id_name((enum backend_id)i));

@@ -13,14 +13,24 @@
 #include "base/fs.h"
 #include "base/xalloc.h"
 #include "spec/schema.h"
+#include "spec/suggest.h"
 #include "spec/yamltree.h"
+
+#include <strings.h>
 
 #define CONFIG_MAX_GPUS 1024
 
-static const char *const config_backends[] = {
-	"local", "slurm", "kubernetes", "aws", "gcp", "lambda", "runpod",
-};
-#define N_CONFIG_BACKENDS (sizeof(config_backends) / sizeof(config_backends[0]))
+/* The names of the backends (registry order, local first) in names[];
+ * returns how many. */
+static size_t backend_names(const char **names, size_t size)
+{
+	size_t i, n = config_backend_count();
+
+	for (i = 0; i < n && i < size; i++)
+		names[i] = config_backend_name(i);
+	return i;
+}
+#define MAX_BACKENDS 64
 
 void config_init(struct config *c)
 {
@@ -66,6 +76,58 @@ const char *config_backend_get(const struct config *c, const char *backend, cons
 		if (!strcmp(c->backends[i].name, backend))
 			return kvlist_get(&c->backends[i].settings, key);
 	return NULL;
+}
+
+int config_backend_int(const struct config *c, const char *backend, const char *key,
+		       long long def, long long *ret, struct error *err)
+{
+	const char *v = config_backend_get(c, backend, key);
+
+	*ret = def;
+	if (!v || !*v)
+		return 0;
+	if (schema_parse_int(v, ret) < 0 || *ret < 0) {
+		*ret = def;
+		return error_set(err, FRUGAL_EINVAL, "config.yaml: backends.%s.%s: expected a"
+				 " whole number (0 or more), got '%s'", backend, key, v);
+	}
+	return 0;
+}
+
+int config_backend_number(const struct config *c, const char *backend, const char *key,
+			  double def, double *ret, struct error *err)
+{
+	const char *v = config_backend_get(c, backend, key);
+
+	*ret = def;
+	if (!v || !*v)
+		return 0;
+	if (schema_parse_number(v, ret) < 0 || *ret < 0) {
+		*ret = def;
+		return error_set(err, FRUGAL_EINVAL, "config.yaml: backends.%s.%s: expected a"
+				 " number (0 or more), got '%s'", backend, key, v);
+	}
+	return 0;
+}
+
+int config_backend_bool(const struct config *c, const char *backend, const char *key,
+			int def, int *ret, struct error *err)
+{
+	const char *v = config_backend_get(c, backend, key);
+	const char *const t[] = { "true", "yes", "on" }, *const f[] = { "false", "no", "off" };
+	size_t i;
+
+	*ret = def;
+	if (!v || !*v)
+		return 0;
+	for (i = 0; i < 3; i++) {
+		if (!strcasecmp(v, t[i]) || !strcasecmp(v, f[i])) {
+			*ret = !strcasecmp(v, t[i]);
+			return 0;
+		}
+	}
+	return error_set(err, FRUGAL_EINVAL, "config.yaml: backends.%s.%s: expected true or"
+			 " false, got '%s'", backend, key, v);
 }
 
 /* ---- walking --------------------------------------------------------- */
@@ -208,7 +270,7 @@ static const struct ckey_rule local_rules[] = {
 	{ "cpus", key_local_cpus }, { "memory", key_local_memory },
 };
 
-/* ---- other backends: flat NAME: scalar settings ------------------------ */
+/* ---- other backends: settings checked against their schema ----------- */
 
 /* A mapping of scalars under a backend setting, kept flat as KEY.SUB:
  * slurm: {gres_map: {A100: a100}} gives "gres_map.A100" = "a100". */
@@ -232,14 +294,109 @@ static void backend_submap(struct cparser *p, struct backend_settings *b, const 
 	}
 }
 
-/* backends.NAME for a backend other than local: its settings as text
- * (flat NAME: scalar pairs; a mapping of scalars becomes NAME.SUB pairs). */
+/* A list of scalars, kept as "a,b". */
+static void backend_list(struct cparser *p, struct backend_settings *b, const char *key,
+			 const struct ynode *v, const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	for (i = 0; i < v->n_items; i++) {
+		const struct ynode *it = v->items[i];
+		char *sub = xasprintf("%s[%zu]", path, i);
+
+		if (it->type != YNODE_SCALAR || ynode_is_null(it) || !*it->str)
+			schema_expected(&p->sc, it, sub, "a string");
+		else
+			strbuf_addf(&sb, "%s%s", sb.len ? "," : "", it->str);
+		free(sub);
+	}
+	kvlist_append(&b->settings, key, sb.buf);
+	strbuf_release(&sb);
+}
+
+/* One setting of a backend other than local, checked as its schema says. */
+static void backend_setting(struct cparser *p, struct backend_settings *b,
+			    const struct config_setting *set, const struct ynode *v,
+			    const char *path)
+{
+	const char *text = ynode_is_null(v) ? NULL : v->str;
+	long long n;
+	double d;
+	int64_t secs;
+	int yes;
+
+	if (set->type == CONFIG_MAP) {
+		if (v->type != YNODE_MAP) {
+			if (!ynode_is_null(v))
+				schema_expected(&p->sc, v, path, "a mapping");
+			return;
+		}
+		backend_submap(p, b, set->key, v, path);
+		return;
+	}
+	if (set->type == CONFIG_LIST && v->type == YNODE_SEQ) {
+		backend_list(p, b, set->key, v, path);
+		return;
+	}
+	if (v->type == YNODE_MAP && v->n_pairs) {
+		/* NAME.SUB: what the setting takes is a value, not a mapping. */
+		char *sub = schema_join_path(path, v->pairs[0].key->str);
+		schema_report(&p->sc, v->pairs[0].key, sub, "expected a value for '%s', not a mapping",
+			      set->key);
+		free(sub);
+		return;
+	}
+	if (v->type != YNODE_SCALAR) {
+		schema_expected(&p->sc, v, path, "a string or a number");
+		return;
+	}
+	if (text) {
+		switch (set->type) {
+		case CONFIG_INT:
+			if (schema_int(&p->sc, v, path, 0, 1LL << 53, "a whole number (0 or more)",
+				       &n) < 0)
+				return;
+			break;
+		case CONFIG_NUMBER:
+			if (schema_number(&p->sc, v, path, 0, "a number >= 0", &d) < 0)
+				return;
+			break;
+		case CONFIG_DURATION:
+			if (schema_duration(&p->sc, v, path, 1, &secs) < 0)
+				return;
+			break;
+		case CONFIG_SECONDS:
+			if (schema_parse_number(v->str, &d) == 0 && d >= 0)
+				break;
+			if (schema_duration(&p->sc, v, path, 1, &secs) < 0)
+				return;
+			break;
+		case CONFIG_BOOL:
+			if (!strcmp(text, "0") || !strcmp(text, "1"))
+				yes = text[0] == '1';
+			else if (schema_bool(&p->sc, v, path, &yes) < 0)
+				return;
+			text = yes ? "true" : "false";
+			break;
+		case CONFIG_STRING:
+		case CONFIG_LIST:
+		case CONFIG_MAP:
+			break;
+		}
+	}
+	kvlist_append(&b->settings, set->key, text);
+}
+
+/* backends.NAME for a backend other than local: every key one its schema
+ * lists, of the type it says; kept as text (struct backend_settings). */
 static void other_backend(struct cparser *p, const char *name, const struct ynode *v,
 			  const char *path)
 {
+	const struct config_setting *schema = config_backend_settings(name);
 	struct config *c = p->c;
 	struct backend_settings *b;
-	size_t i;
+	size_t i, j;
 
 	if (schema_want_map(&p->sc, v, path, "a mapping of settings") < 0)
 		return;
@@ -252,13 +409,27 @@ static void other_backend(struct cparser *p, const char *name, const struct ynod
 	for (i = 0; i < v->n_pairs; i++) {
 		const struct ynode *key = v->pairs[i].key, *val = v->pairs[i].value;
 		char *sub = schema_join_path(path, key->str);
+		const struct config_setting *set = NULL;
 
-		if (val->type == YNODE_MAP)
-			backend_submap(p, b, key->str, val, sub);
-		else if (val->type != YNODE_SCALAR)
-			schema_expected(&p->sc, val, sub, "a string or a number");
-		else
-			kvlist_append(&b->settings, key->str, ynode_is_null(val) ? NULL : val->str);
+		for (j = 0; schema && schema[j].key && !set; j++)
+			if (!strcmp(schema[j].key, key->str))
+				set = &schema[j];
+		if (set) {
+			backend_setting(p, b, set, val, sub);
+		} else {
+			const char *known[256];
+			const char *near;
+			size_t n = 0;
+
+			for (j = 0; schema && schema[j].key && n < 256; j++)
+				known[n++] = schema[j].key;
+			near = suggest_nearest(key->str, known, n);
+			if (near)
+				schema_report(&p->sc, key, sub, "unknown setting; did you mean '%s'?",
+					      near);
+			else
+				schema_report(&p->sc, key, sub, "unknown setting");
+		}
 		free(sub);
 	}
 }
@@ -274,13 +445,14 @@ static void key_backends(struct cparser *p, const struct ynode *k, const struct 
 	for (i = 0; i < v->n_pairs; i++) {
 		const struct ynode *key = v->pairs[i].key, *val = v->pairs[i].value;
 		char *sub = schema_join_path(path, key->str);
-		size_t j;
+		const char *names[MAX_BACKENDS];
+		size_t n = backend_names(names, MAX_BACKENDS), j;
 
-		for (j = 0; j < N_CONFIG_BACKENDS; j++)
-			if (!strcmp(key->str, config_backends[j]))
+		for (j = 0; j < n; j++)
+			if (!strcmp(key->str, names[j]))
 				break;
-		if (j == N_CONFIG_BACKENDS) {
-			schema_unknown_key(&p->sc, key, sub, config_backends, N_CONFIG_BACKENDS);
+		if (j == n) {
+			schema_unknown_key(&p->sc, key, sub, names, n);
 		} else if (j == 0) {
 			if (schema_want_map(&p->sc, val, sub, "a mapping of local backend settings") > 0)
 				WALK(p, val, sub, local_rules);
@@ -304,15 +476,17 @@ static void key_storage(struct cparser *p, const struct ynode *k, const struct y
 static void key_default_backend(struct cparser *p, const struct ynode *k,
 				const struct ynode *v, const char *path)
 {
+	const char *names[MAX_BACKENDS];
+	size_t n = backend_names(names, MAX_BACKENDS);
 	int i;
 
 	if (ynode_is_null(v))
 		return;
-	i = schema_choice(&p->sc, v, path, config_backends, N_CONFIG_BACKENDS, 0);
+	i = schema_choice(&p->sc, v, path, names, n, 0);
 	if (i < 0)
 		return;
 	free(p->c->default_backend);
-	p->c->default_backend = xstrdup(config_backends[i]);
+	p->c->default_backend = xstrdup(names[i]);
 }
 
 /* budgets.monthly: USD per calendar month. */

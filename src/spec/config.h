@@ -38,9 +38,10 @@ struct local_config {
 	double memory;		/* GiB; 0: detect */
 };
 
-/* The settings of a backend other than local, as written (flat
- * NAME: scalar pairs; a null value is kept as NULL; a mapping of scalars
- * becomes NAME.SUB pairs):
+/* The settings of a backend other than local, checked against its
+ * schema (struct config_setting) and kept as text (flat NAME: scalar
+ * pairs; a null value is kept as NULL; a mapping of scalars becomes
+ * NAME.SUB pairs; a list becomes "a,b"; a boolean "true" or "false"):
  *   backends:
  *     slurm: {partition: gpu, account: lab, gres_map: {A100: a100}}
  * gives partition, account and gres_map.A100.
@@ -48,6 +49,27 @@ struct local_config {
 struct backend_settings {
 	char *name;		/* "slurm", "aws", ... */
 	struct kvlist settings;
+};
+
+/* The type of a backend setting, checked with the schema readers
+ * (spec/schema.h) when config.yaml is read. */
+enum config_type {
+	CONFIG_STRING = 0,	/* a non-empty scalar */
+	CONFIG_INT,		/* a whole number >= 0 */
+	CONFIG_NUMBER,		/* a number >= 0 */
+	CONFIG_BOOL,		/* true/false, yes/no, on/off */
+	CONFIG_DURATION,	/* 90s, 10m, 1h30m, or whole seconds */
+	CONFIG_SECONDS,		/* a duration, or seconds with a fraction (0.5) */
+	CONFIG_LIST,		/* a list of scalars, or one "a, b" scalar */
+	CONFIG_MAP,		/* a mapping of scalars (NAME.SUB) */
+};
+
+/* One key of a backend's settings; a schema is an array of them that
+ * ends with { NULL }. */
+struct config_setting {
+	const char *key;
+	enum config_type type;
+	const char *doc;	/* one line for humans */
 };
 
 struct config {
@@ -74,5 +96,29 @@ int config_parse_buffer(const char *buf, size_t len, const char *name,
 
 /* backends.BACKEND.KEY as written, or NULL (absent or null). */
 const char *config_backend_get(const struct config *c, const char *backend, const char *key);
+
+/* Typed getters for backends.BACKEND.KEY: *ret gets def when the key is
+ * unset; FRUGAL_EINVAL with "config.yaml: backends.B.K: expected ..." in
+ * err when its text is not of the type (only possible for a config not
+ * read by config_load, which checks every key). */
+int config_backend_int(const struct config *c, const char *backend, const char *key,
+		       long long def, long long *ret, struct error *err);
+int config_backend_number(const struct config *c, const char *backend, const char *key,
+			  double def, double *ret, struct error *err);
+int config_backend_bool(const struct config *c, const char *backend, const char *key,
+			int def, int *ret, struct error *err);
+
+/*
+ * Hooks: what the spec layer needs to know of the backends. spec sits
+ * below src/backend/, so it declares them here and src/backend/registry.c
+ * defines them from the backends' descriptors.
+ */
+/* Backends known, and the name of the i-th (NULL past the end). */
+size_t config_backend_count(void);
+const char *config_backend_name(size_t i);
+/* The backend name or alias ("k8s", any case) stands for, or NULL. */
+const char *config_backend_lookup(const char *name);
+/* The settings schema of backend name (ends with { NULL }), or NULL. */
+const struct config_setting *config_backend_settings(const char *name);
 
 #endif

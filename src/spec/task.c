@@ -23,6 +23,7 @@
 #include "base/fs.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "spec/config.h"
 #include "spec/schema.h"
 #include "spec/suggest.h"
 #include "spec/yamltree.h"
@@ -33,11 +34,17 @@
 #define SWEEP_MAX_TRIALS 100000
 #define NAME_MAX_LEN 64
 
-/* The backends (and clouds) frugal knows. */
-static const char *const known_backends[] = {
-	"local", "slurm", "kubernetes", "aws", "gcp", "lambda", "runpod",
-};
-#define N_KNOWN_BACKENDS (sizeof(known_backends) / sizeof(known_backends[0]))
+/* The backends (and clouds) frugal knows, from the registry
+ * (config_backend_name), into names; returns how many. */
+#define MAX_BACKENDS 64
+static size_t known_backends(const char **names)
+{
+	size_t n = 0;
+
+	while (n < MAX_BACKENDS && (names[n] = config_backend_name(n)))
+		n++;
+	return n;
+}
 
 /* ---- signals ----------------------------------------------------------- */
 
@@ -351,16 +358,18 @@ static void key_budget(struct parser *p, const struct ynode *k, const struct yno
 static void key_backend(struct parser *p, const struct ynode *k, const struct ynode *v,
 			const char *path)
 {
+	const char *names[MAX_BACKENDS];
+	size_t n = known_backends(names);
 	int i;
 
 	if (ynode_is_null(v))
 		return;
-	i = schema_choice(&p->sc, v, path, known_backends, N_KNOWN_BACKENDS, 0);
+	i = schema_choice(&p->sc, v, path, names, n, 0);
 	if (i < 0)
 		return;
 	p->backend_node = v;
 	free(p->t->backend);
-	p->t->backend = xstrdup(known_backends[i]);
+	p->t->backend = xstrdup(names[i]);
 }
 
 /* ---- resources ------------------------------------------------------------ */
@@ -576,24 +585,24 @@ static void key_spot_policy(struct parser *p, const struct ynode *k, const struc
 	p->spot_policy = i == 0 ? SPOT_ON_DEMAND : i == 1 ? SPOT_SPOT : SPOT_AUTO;
 }
 
-/* A cloud name ("aws", "AWS", "k8s") at v in canonical form, or NULL
- * after a diagnostic. */
+/* A backend name or alias, in any case, at v in canonical form
+ * (config_backend_lookup), or NULL after a diagnostic. */
 static const char *cloud_name(struct parser *p, const struct ynode *v, const char *text,
 			      const char *path)
 {
-	size_t i;
+	const char *names[MAX_BACKENDS];
+	size_t n, i;
+	const char *canon = config_backend_lookup(text);
 
-	if (!strcasecmp(text, "k8s"))
-		return "kubernetes";
-	for (i = 0; i < N_KNOWN_BACKENDS; i++)
-		if (!strcasecmp(text, known_backends[i]))
-			return known_backends[i];
+	if (canon)
+		return canon;
+	n = known_backends(names);
 	{
-		const char *near = suggest_nearest(text, known_backends, N_KNOWN_BACKENDS);
+		const char *near = suggest_nearest(text, names, n);
 		struct strbuf sb = STRBUF_INIT;
 
-		for (i = 0; i < N_KNOWN_BACKENDS; i++)
-			strbuf_addf(&sb, "%s%s", i ? ", " : "", known_backends[i]);
+		for (i = 0; i < n; i++)
+			strbuf_addf(&sb, "%s%s", i ? ", " : "", names[i]);
 		if (near)
 			schema_report(&p->sc, v, path, "unknown cloud '%s': expected one of %s; "
 				      "did you mean '%s'?", text, sb.buf, near);

@@ -4,8 +4,6 @@
  */
 #include "storage/storage.h"
 #include "storage/file.h"
-#include "backend/gcp/gcs.h"
-#include "backend/aws/s3.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>
@@ -17,12 +15,6 @@
 /* Highest N tried by storage_put_file_versioned ("NAME.vN.EXT"). */
 #define STORAGE_VERSION_MAX 10000
 
-/* The drivers, by scheme. Adding one is adding a line here. */
-static const struct storage_ops *const storage_drivers[] = {
-	&storage_file_ops,
-	&storage_gcs_ops,
-	&storage_s3_ops,
-};
 
 /*
  * A copy of s safe to put in a message: control characters become '?',
@@ -55,8 +47,8 @@ void storage_list_release(struct storage_list *l)
 }
 
 /*
- * Open the storage at url. The scheme ("file") picks the driver from
- * storage_drivers; the rest of the URL goes to the driver's open. On
+ * Open the storage at url. The scheme picks the driver: file, else a
+ * backend's (storage_driver_for); the rest of the URL goes to the driver's open. On
  * success *ret is a new storage the caller frees with storage_free.
  */
 int storage_open(const char *url, struct storage **ret, struct error *err)
@@ -64,16 +56,16 @@ int storage_open(const char *url, struct storage **ret, struct error *err)
 	const struct storage_ops *ops = NULL;
 	struct storage *s = NULL;
 	const char *sep;
-	size_t scheme_len, len, i;
+	size_t scheme_len, len;
 	int r = 0;
 
 	sep = url ? strstr(url, "://") : NULL;
 	scheme_len = sep ? (size_t)(sep - url) : 0;
-	for (i = 0; sep && i < sizeof(storage_drivers) / sizeof(storage_drivers[0]); i++) {
-		const struct storage_ops *d = storage_drivers[i];
-		if (strlen(d->scheme) == scheme_len && !strncasecmp(d->scheme, url, scheme_len))
-			ops = d;
-	}
+	if (sep && strlen(storage_file_ops.scheme) == scheme_len &&
+	    !strncasecmp(storage_file_ops.scheme, url, scheme_len))
+		ops = &storage_file_ops;
+	else if (sep)
+		ops = storage_driver_for(url, scheme_len);
 	if (!ops) {
 		_cleanup_free_ char *shown = printable(url ? url : "");
 		r = error_set(err, FRUGAL_EINVAL,

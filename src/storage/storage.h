@@ -1,8 +1,9 @@
 /*
  * storage: where checkpoints, logs, outputs and agent status live,
- * addressed by URL (file:///path now; s3:// and gs:// later). A driver is
- * a table of operations (curl's vtls style); storage_open picks one by
- * the URL scheme.
+ * addressed by URL (file:///path, and the schemes of the backends'
+ * drivers). A driver is a table of operations (curl's vtls style);
+ * storage_open picks one by the URL scheme: file:// here (file.h), the
+ * others from the backends (storage_driver_for).
  *
  * Keys are relative paths with '/' separators ("jobs/ab12cd/status.json").
  * Keys never contain "..", never start with '/'; storage_key_valid checks.
@@ -78,6 +79,11 @@ struct storage {
 	char *url;	/* as opened, no trailing slash */
 	void *priv;	/* driver state */
 };
+
+/* Hook: the driver of a backend for scheme (len bytes, case-insensitive),
+ * or NULL. storage sits below src/backend/, so it declares this and
+ * src/backend/registry.c defines it from the backends' descriptors. */
+const struct storage_ops *storage_driver_for(const char *scheme, size_t len);
 
 /* Open a storage by URL ("file:///abs/path"). */
 int storage_open(const char *url, struct storage **ret, struct error *err);

@@ -101,7 +101,7 @@ static void test_full(void **state)
 		 "  slurm:\n"
 		 "    partition: gpu\n"
 		 "    account:\n"
-		 "  aws: {profile: work, max_instances: 3}\n"
+		 "  aws: {image_owner: work, disk_size: 3}\n"
 		 "budgets:\n"
 		 "  monthly: 100.0\n", &c);
 	assert_string_equal(c.storage_url, "file:///mnt/shared/frugal");
@@ -119,7 +119,7 @@ static void test_full(void **state)
 	assert_int_equal(c.n_backends, 2);
 	assert_string_equal(config_backend_get(&c, "slurm", "partition"), "gpu");
 	assert_null(config_backend_get(&c, "slurm", "account"));
-	assert_string_equal(config_backend_get(&c, "aws", "max_instances"), "3");
+	assert_string_equal(config_backend_get(&c, "aws", "disk_size"), "3");
 	assert_null(config_backend_get(&c, "gcp", "x"));
 	config_release(&c);
 }

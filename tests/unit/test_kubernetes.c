@@ -590,7 +590,18 @@ static int settings(const char *yaml, struct config *c, struct k8s_settings *s, 
 	int r;
 
 	config_init(c);
-	assert_int_equal(config_parse_buffer(yaml, strlen(yaml), "config.yaml", c, &dl), 0);
+	/* Keys and types are checked when config.yaml is read (the settings
+	 * schema): the diagnostics are the message then. */
+	if (config_parse_buffer(yaml, strlen(yaml), "config.yaml", c, &dl) < 0) {
+		struct strbuf sb = STRBUF_INIT;
+
+		diag_list_format(&dl, &sb);
+		snprintf(msg, size, "%s", sb.buf);
+		strbuf_release(&sb);
+		diag_list_release(&dl);
+		config_init(c);
+		return FRUGAL_EINVAL;
+	}
 	diag_list_release(&dl);
 	r = k8s_settings_read(c, s, &err);
 	snprintf(msg, size, "%s", error_msg(&err));

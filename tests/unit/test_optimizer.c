@@ -18,6 +18,7 @@
 
 #include "base/xalloc.h"
 #include "catalog/catalog.h"
+#include "backend_ids.h"
 #include "catalog/optimizer.h"
 
 static const char aws_csv[] =
@@ -581,7 +582,23 @@ static void test_settings(void **state)
 	assert_true(s.model[BACKEND_GCP].rate_per_hour == 0.10);
 	config_release(&cfg);
 
-	assert_int_equal(config_parse_buffer(bad, strlen(bad), "config.yaml", &cfg, &dl), 0);
+	/* Refused when config.yaml is read (the settings schema)... */
+	assert_int_equal(config_parse_buffer(bad, strlen(bad), "config.yaml", &cfg, &dl),
+			 FRUGAL_EINVAL);
+	{
+		struct strbuf sb = STRBUF_INIT;
+
+		diag_list_format(&dl, &sb);
+		assert_non_null(strstr(sb.buf, "config.yaml:2:26: error: backends.gcp.preemption_rate:"
+				       " expected a number >= 0, got 'often'"));
+		strbuf_release(&sb);
+	}
+	/* ... and by the optimizer, for a config made some other way. */
+	config_init(&cfg);
+	cfg.backends = xcalloc(1, sizeof(*cfg.backends));
+	cfg.n_backends = 1;
+	cfg.backends[0].name = xstrdup("gcp");
+	kvlist_append(&cfg.backends[0].settings, "preemption_rate", "often");
 	assert_int_equal(optimizer_settings_from_config(&cfg, &s, &err), FRUGAL_EINVAL);
 	assert_non_null(strstr(err.msg, "backends.gcp.preemption_rate"));
 	config_release(&cfg);

@@ -297,7 +297,7 @@ struct plan_ctx {
 static int only_aws(void *ctx, enum backend_id b)
 {
 	(void)ctx;
-	return b == BACKEND_AWS;
+	return b == (enum backend_id)backend_id_from_name("aws");
 }
 
 /* Optimizer callback: a location outside backends.aws.regions, or blocked
@@ -1249,7 +1249,7 @@ static void regions(struct provider *p, struct kvlist *out)
 	}
 	o = catalog_offers(a->cat, &n);
 	for (i = 0; i < n; i++)
-		if (o[i].backend == BACKEND_AWS && !kvlist_has(out, o[i].region))
+		if (o[i].backend == (enum backend_id)backend_id_from_name("aws") && !kvlist_has(out, o[i].region))
 			kvlist_set(out, o[i].region, "");
 }
 

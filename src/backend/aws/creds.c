@@ -236,26 +236,39 @@ out:
 /* 1 when credentials are in the environment or a profile file. */
 int aws_creds_available(void)
 {
+	return aws_creds_where(NULL, 0);
+}
+
+int aws_creds_where(char *where, size_t size)
+{
 	const char *profile = profile_name();
 	char *path, *v;
 	int found;
 
-	if (env("AWS_ACCESS_KEY_ID") && env("AWS_SECRET_ACCESS_KEY"))
+	if (env("AWS_ACCESS_KEY_ID") && env("AWS_SECRET_ACCESS_KEY")) {
+		if (size)
+			snprintf(where, size, "AWS_ACCESS_KEY_ID");
 		return 1;
+	}
 	path = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
 	v = ini_get(path, profile, "aws_access_key_id");
-	free(path);
-	if (!v)
+	if (!v) {
+		free(path);
+		path = aws_file("AWS_CONFIG_FILE", "config");
 		v = config_get(profile, "aws_access_key_id");
-	if (!v)
-		v = config_get(profile, "role_arn");
-	if (!v)
-		v = config_get(profile, "credential_process");
-	if (!v)
-		v = config_get(profile, "sso_session");
-	if (!v)
-		v = config_get(profile, "sso_start_url");
+		if (!v)
+			v = config_get(profile, "role_arn");
+		if (!v)
+			v = config_get(profile, "credential_process");
+		if (!v)
+			v = config_get(profile, "sso_session");
+		if (!v)
+			v = config_get(profile, "sso_start_url");
+	}
 	found = v != NULL;
+	if (found && size)
+		snprintf(where, size, "%s (profile %s)", path ? path : "", profile);
+	free(path);
 	free(v);
 	return found;
 }

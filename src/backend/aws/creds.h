@@ -38,6 +38,8 @@
 
 #include "base/error.h"
 
+#include <stddef.h>
+
 struct aws_creds {
 	char *access_key_id;
 	char *secret_access_key;
@@ -69,6 +71,9 @@ void aws_creds_copy(const struct aws_creds *c, struct aws_creds *ret);
 /* 1 when credentials are in the environment or a profile file (the
  * metadata service is not asked): cheap, for "is aws configured". */
 int aws_creds_available(void);
+/* The same, with where they are in where (size bytes): the variable
+ * name or the file and profile, never a value. */
+int aws_creds_where(char *where, size_t size);
 
 /* cmd split into words as a POSIX shell splits them (quotes, backslash),
  * with no expansion; NULL-terminated, caller frees each and the array.

@@ -140,12 +140,12 @@ const struct notice_source_ops notice_aws_ops = {
 };
 
 /* shutdown -h now (see aws_vm.h). */
-int machine_aws_end(const struct agent_conf *conf, struct error *err)
+int machine_aws_end(const struct machine_self *self, struct error *err)
 {
 	int status = 0;
 	pid_t pid;
 
-	(void)conf;
+	(void)self;
 	if (chdir("/") < 0)
 		return error_errno(err, "cannot leave the instance directory");
 	pid = fork();

@@ -23,8 +23,7 @@
 #ifndef FRUGAL_AGENT_AWS_VM_H
 #define FRUGAL_AGENT_AWS_VM_H
 
-#include "agent/conf.h"
-#include "agent/notice.h"
+#include "backend/agentops.h"
 #include "base/error.h"
 
 #define AWS_NOTICE_POLL_MS 5000
@@ -37,6 +36,6 @@ extern const struct notice_source_ops notice_aws_ops;
 int aws_vm_parse_instance_action(const char *text, size_t len, struct notice *ret);
 
 /* End this EC2 instance: shutdown -h now. */
-int machine_aws_end(const struct agent_conf *conf, struct error *err);
+int machine_aws_end(const struct machine_self *self, struct error *err);
 
 #endif

@@ -274,7 +274,7 @@ static void plan_copy(struct plan *dst, const struct plan *src)
 /* Optimizer callback: only gcp offers. */
 static int backend_is_gcp(void *ctx, enum backend_id b)
 {
-	return b == BACKEND_GCP;
+	return b == (enum backend_id)backend_id_from_name("gcp");
 }
 
 /* Optimizer callback: a location blocked in the store (no capacity lately). */

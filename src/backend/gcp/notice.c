@@ -1,5 +1,5 @@
 /*
- * notice_gce: the preemption notice of a Compute Engine VM (notice.h),
+ * notice_gce: the preemption notice of a Compute Engine VM (agentops.h),
  * the metadata key instance/preempted, which turns "TRUE" when a spot VM
  * is being reclaimed (cloud.google.com/compute/docs/instances/
  * spot#detect-preemption); the guest then has about 30 seconds
@@ -14,7 +14,7 @@
  * metadata server does not answer, the poll is tried again every
  * GCE_RETRY_MS.
  */
-#include "agent/notice.h"
+#include "backend/gcp/notice.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"

@@ -415,7 +415,7 @@ static int lambda_plan(struct provider *p, const struct task *t, struct plan *re
 					 l->fs_region);
 		res.region = l->fs_region;
 	}
-	if ((r = cloud_candidates(p, BACKEND_LAMBDA, t, &res, &cat, &cl, err)) < 0)
+	if ((r = cloud_candidates(p, (enum backend_id)backend_id_from_name("lambda"), t, &res, &cat, &cl, err)) < 0)
 		return r;
 	if ((r = instance_types(l, err)) < 0)
 		goto out;

@@ -292,7 +292,7 @@ static int runpod_plan(struct provider *p, const struct task *t, struct plan *re
 					 " %s is in %s", t->res.zone, rp->volume_id, rp->volume_dc);
 		res.zone = rp->volume_dc;
 	}
-	if ((r = cloud_candidates(p, BACKEND_RUNPOD, t, &res, &cat, &cl, err)) < 0)
+	if ((r = cloud_candidates(p, (enum backend_id)backend_id_from_name("runpod"), t, &res, &cat, &cl, err)) < 0)
 		return r;
 	for (i = 0; i < cl.n; i++) {
 		const struct offer *o = cl.items[i].offer;

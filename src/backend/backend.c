@@ -1,0 +1,73 @@
+/*
+ * backend: helpers for the descriptors' credential checks (see
+ * backend.h). They say where credentials are, never what they are.
+ */
+#include "backend/backend.h"
+#include "base/xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int found_at(struct backend_credentials *ret, const char *where)
+{
+	ret->found = 1;
+	snprintf(ret->where, sizeof(ret->where), "%s", where);
+	return 1;
+}
+
+int backend_credentials_env(struct backend_credentials *ret, const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? found_at(ret, name) : 0;
+}
+
+int backend_credentials_home_file(struct backend_credentials *ret, const char *rel)
+{
+	const char *home = getenv("HOME");
+	char *p;
+	int ok;
+
+	if (!home || !*home)
+		return 0;
+	p = xasprintf("%s/%s", home, rel);
+	ok = !access(p, R_OK) ? found_at(ret, p) : 0;
+	free(p);
+	return ok;
+}
+
+int backend_credentials_env_file(struct backend_credentials *ret, const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v && !access(v, R_OK) ? found_at(ret, v) : 0;
+}
+
+int backend_credentials_setting(struct backend_credentials *ret, const struct config *cfg,
+				const char *backend, const char *key)
+{
+	const char *v = cfg ? config_backend_get(cfg, backend, key) : NULL;
+	char where[128];
+
+	if (!v || !*v)
+		return 0;
+	snprintf(where, sizeof(where), "config.yaml backends.%s.%s", backend, key);
+	return found_at(ret, where);
+}
+
+int backend_credentials_section(struct backend_credentials *ret, const struct config *cfg,
+				const char *backend)
+{
+	size_t i;
+	char where[128];
+
+	for (i = 0; cfg && i < cfg->n_backends; i++) {
+		if (strcmp(cfg->backends[i].name, backend))
+			continue;
+		snprintf(where, sizeof(where), "config.yaml backends.%s", backend);
+		return found_at(ret, where);
+	}
+	return 0;
+}

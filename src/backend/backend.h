@@ -1,0 +1,102 @@
+/*
+ * backend: what frugal knows of one backend, in one descriptor. Each
+ * backend folder (src/backend/<name>/) defines its own in descriptor.c,
+ * and src/backend/registry.c lists them, one line each. Everything
+ * outside src/backend/ that needs to know something about a backend
+ * asks the registry (registry.h) instead of naming it.
+ *
+ * A descriptor holds:
+ *   name, aliases, title   "kubernetes", {"k8s"}, "Kubernetes"
+ *   caps                   BACKEND_CAP_* bits: what tasks may ask of it
+ *   settings               the keys of backends.<name> in config.yaml,
+ *                          typed (spec/config.h), checked when the file
+ *                          is read like a task file (file:line:col,
+ *                          "did you mean")
+ *   credentials            whether its credentials are where it looks,
+ *                          and where (a path or a variable name, never
+ *                          the value), with a hint to fix it
+ *   billing                how running time becomes billed time
+ *                          (catalog/billing.h)
+ *   preemption_rate        spot preemptions per hour the optimizer
+ *                          assumes unless config.yaml says otherwise
+ *   table_offers           how its price table (catalog/<name>/vms.csv)
+ *                          becomes offers, when a row is not one offer
+ *   provider               the controller's operations (provider.h)
+ *   agent                  the agent's: notice sources and how the
+ *                          machine ends itself (agentops.h)
+ *   storage                its storage driver (storage/storage.h), or NULL
+ */
+#ifndef FRUGAL_BACKEND_BACKEND_H
+#define FRUGAL_BACKEND_BACKEND_H
+
+#include <stddef.h>
+
+#include "catalog/billing.h"
+#include "catalog/catalog.h"
+#include "spec/config.h"
+
+struct provider_ops;
+struct agent_ops;
+struct storage_ops;
+
+/* What a backend can do, for planning and for messages. */
+enum backend_cap {
+	BACKEND_CAP_SPOT = 1u << 0,		/* spot / preemptible capacity */
+	BACKEND_CAP_STOP = 1u << 1,		/* an instance can be stopped and resumed
+						 * (unset: terminate only) */
+	BACKEND_CAP_NOTICE = 1u << 2,		/* the agent hears preemption notices */
+	BACKEND_CAP_VOLUMES = 1u << 3,		/* shared or persistent volumes */
+	BACKEND_CAP_PORTS = 1u << 4,		/* inbound ports to the job */
+	BACKEND_CAP_IMAGES = 1u << 5,		/* a machine or container image is chosen */
+	BACKEND_CAP_MULTI_NODE = 1u << 6,	/* several nodes per attempt */
+	BACKEND_CAP_PRICE_TABLE = 1u << 7,	/* catalog/<name>/vms.csv */
+};
+
+/* The outcome of a credential check. where names the place the
+ * credentials were found (a file path or an environment variable name),
+ * never their value; hint says how to provide them. */
+struct backend_credentials {
+	int found;
+	char where[256];
+	const char *hint;
+};
+
+struct backend {
+	const char *name;
+	const char *const *aliases;	/* NULL-terminated, or NULL */
+	const char *title;		/* for humans: "Amazon EC2" */
+	unsigned caps;			/* enum backend_cap bits */
+	const struct config_setting *settings;	/* ends with { NULL } */
+	/* Fill *ret (found, where, hint). Never fails; reads no secret. */
+	void (*credentials)(const struct config *cfg, struct backend_credentials *ret);
+	struct billing_rule billing;
+	double preemption_rate;		/* per hour, on spot capacity */
+	catalog_table_offers_fn table_offers;	/* NULL: one offer per priced row */
+	const struct provider_ops *provider;
+	const struct agent_ops *agent;
+	const struct storage_ops *storage;	/* NULL: none of its own */
+};
+
+/* Settings every backend takes (the optimizer's, catalog/optimizer.h):
+ * preemption_rate, restart_overhead. A descriptor's settings list them
+ * with BACKEND_COMMON_SETTINGS. */
+#define BACKEND_COMMON_SETTINGS \
+	{ "preemption_rate", CONFIG_NUMBER, "spot preemptions per hour the optimizer assumes" }, \
+	{ "restart_overhead", CONFIG_DURATION, "time a restart costs (boot, restore)" }
+
+/* Helpers for credential checks; each returns 1 and fills ret->where
+ * when found, else 0. */
+/* The environment variable name is set and not empty. */
+int backend_credentials_env(struct backend_credentials *ret, const char *name);
+/* $HOME/rel is readable. */
+int backend_credentials_home_file(struct backend_credentials *ret, const char *rel);
+/* A file named by the environment variable name is readable. */
+int backend_credentials_env_file(struct backend_credentials *ret, const char *name);
+/* backends.<backend>.<key> is set in config.yaml. */
+int backend_credentials_setting(struct backend_credentials *ret, const struct config *cfg,
+				const char *backend, const char *key);
+/* cfg has a backends.<backend> section. */
+int backend_credentials_section(struct backend_credentials *ret, const struct config *cfg,
+				const char *backend);
+
+#endif

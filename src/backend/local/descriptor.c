@@ -1,0 +1,46 @@
+/*
+ * local: the descriptor (backend.h). Jobs run on this machine; its
+ * settings (backends.local) are read by spec/config.c into struct
+ * local_config; the schema here documents them.
+ */
+#include "backend/agentops.h"
+#include "backend/backend.h"
+
+extern const struct provider_ops local_provider_ops;
+
+static const struct config_setting local_settings[] = {
+	{ "gpus", CONFIG_LIST, "a count, a list of device ids, or auto (nvidia-smi -L)" },
+	{ "gpu_type", CONFIG_STRING, "the name accelerators are matched with (default GPU)" },
+	{ "price_per_gpu_hour", CONFIG_NUMBER, "USD per GPU hour, for the cost ledger" },
+	{ "price_per_hour", CONFIG_NUMBER, "USD per hour for a job with no GPU" },
+	{ "cpus", CONFIG_NUMBER, "advertised vCPUs (default: this machine's)" },
+	{ "memory", CONFIG_NUMBER, "advertised GiB (default: this machine's)" },
+	{ NULL, 0, NULL },
+};
+
+static void local_credentials(const struct config *cfg, struct backend_credentials *ret)
+{
+	ret->found = 1;
+	ret->hint = "";
+}
+
+static const struct notice_source_ops *const local_sources[] = {
+	&notice_local_ops, &notice_sigusr1_ops, NULL,
+};
+
+static const struct machine_ops local_machine = {
+	"removing the instance directory", machine_remove_instance_dir,
+};
+
+static const struct agent_ops local_agent = { local_sources, &local_machine };
+
+const struct backend local_backend = {
+	.name = "local",
+	.title = "this machine",
+	.caps = BACKEND_CAP_NOTICE,
+	.settings = local_settings,
+	.credentials = local_credentials,
+	.billing = { 0, 1 },
+	.provider = &local_provider_ops,
+	.agent = &local_agent,
+};
