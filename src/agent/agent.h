@@ -42,7 +42,8 @@
  *  3. enforces stop.max_runtime (signal, grace, SIGKILL -> timed_out) and
  *     stop.on_output (a matching file appears -> stop the job, succeeded);
  *     SIGTERM/SIGINT to the agent is a cancel (job killed -> cancelled;
- *     on Slurm only SIGINT: there SIGTERM is a preemption notice);
+ *     only SIGINT where the backend watches SIGTERM as a preemption
+ *     notice, notice_sigterm_is_notice());
  *     stores everything under checkpoint_dir every task.checkpoint.interval
  *     as a checkpoint (checkpoint.h: JOB_PREFIX/checkpoints/, incremental,
  *     a manifest written last, task.checkpoint.keep kept);

@@ -102,7 +102,7 @@ static int get_gpus(json_t *root, const char *path, struct agent_conf *c, struct
 
 /* Read "gpus_env": with no "gpus" given, the device ids come from that
  * variable of the agent's environment ("0,1"), where the scheduler put
- * what it allocated (Slurm: CUDA_VISIBLE_DEVICES); unset or empty: none. */
+ * what it allocated (a batch scheduler's CUDA_VISIBLE_DEVICES); unset or empty: none. */
 static int get_gpus_env(json_t *root, const char *path, struct agent_conf *c,
 			struct error *err)
 {

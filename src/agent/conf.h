@@ -7,7 +7,7 @@
  * task_from_json accepts). Optional: restart_count (0), backend,
  * controller_socket, gpus (strings or integers), gpus_env (with no gpus:
  * the name of an environment variable of the agent that lists the device
- * ids the scheduler allocated, "0,1"; Slurm's CUDA_VISIBLE_DEVICES),
+ * ids the scheduler allocated, "0,1"; a batch scheduler's CUDA_VISIBLE_DEVICES),
  * work_dir, checkpoint_dir,
  * output_dir (default DIR/work, DIR/checkpoint, DIR/outputs; relative
  * paths are taken relative to DIR) and outputs_url (default: task

@@ -4,10 +4,10 @@
  *
  * Matching ignores case and every character that is not a letter or a
  * digit ("a100-80gb", "A100 80GB" and "A100-80GB" are one name), and
- * knows common aliases: "A100-80GB" is also Runpod's "A100-80GB-SXM",
- * "H100" is also "H100-SXM" (Runpod) and "H100-MEGA" (GCP a3-megagpu),
- * "H200" is also "H200-SXM", "A6000" is both Lambda's "A6000" and
- * Runpod's "RTXA6000", "4090" is "RTX4090", and so on. Distinct GPUs stay
+ * knows the aliases the clouds' tables use: "A100-80GB" is also
+ * "A100-80GB-SXM", "H100" is also "H100-SXM" and "H100-MEGA", "H200" is
+ * also "H200-SXM", "A6000" is also "RTXA6000", "4090" is "RTX4090", and
+ * so on (accel_alias_doc says which cloud writes which). Distinct GPUs stay
  * distinct: "A100" (40 GB) never matches "A100-80GB", "V100" never
  * "V100-32GB", "A10" never "A10G", "H100" never "H100-NVL" (94 GB).
  */

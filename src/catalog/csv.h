@@ -11,7 +11,7 @@
  *   struct csv_reader r;
  *   char *f[16];
  *   size_t n;
- *   csv_reader_init(&r, buf, len, "aws/vms.csv");
+ *   csv_reader_init(&r, buf, len, "cloud/vms.csv");
  *   while ((rc = csv_next_row(&r, f, 16, &n, &err)) > 0)
  *           use(f, n);
  */

@@ -273,7 +273,7 @@ static const struct ckey_rule local_rules[] = {
 /* ---- other backends: settings checked against their schema ----------- */
 
 /* A mapping of scalars under a backend setting, kept flat as KEY.SUB:
- * slurm: {gres_map: {A100: a100}} gives "gres_map.A100" = "a100". */
+ * {gres_map: {A100: a100}} gives "gres_map.A100" = "a100". */
 static void backend_submap(struct cparser *p, struct backend_settings *b, const char *key,
 			   const struct ynode *v, const char *path)
 {

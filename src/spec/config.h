@@ -19,8 +19,9 @@
  *   catalog:
  *     url: https://raw.githubusercontent.com/skypilot-org/skypilot-catalog/master/catalogs/v8/
  *
- * Price settings of a cloud are flat settings of its section (see
- * catalog/optimizer.h): backends: {aws: {preemption_rate: 0.05, restart_overhead: 10m}}.
+ * Every other backend's section holds the keys its descriptor lists
+ * (src/backend/<name>/descriptor.c), among them the optimizer's
+ * (catalog/optimizer.h): {preemption_rate: 0.05, restart_overhead: 10m}.
  */
 #ifndef FRUGAL_SPEC_CONFIG_H
 #define FRUGAL_SPEC_CONFIG_H
@@ -43,11 +44,11 @@ struct local_config {
  * pairs; a null value is kept as NULL; a mapping of scalars becomes
  * NAME.SUB pairs; a list becomes "a,b"; a boolean "true" or "false"):
  *   backends:
- *     slurm: {partition: gpu, account: lab, gres_map: {A100: a100}}
+ *     NAME: {partition: gpu, account: lab, gres_map: {A100: a100}}
  * gives partition, account and gres_map.A100.
  */
 struct backend_settings {
-	char *name;		/* "slurm", "aws", ... */
+	char *name;		/* a backend's name (config_backend_name) */
 	struct kvlist settings;
 };
 
@@ -116,7 +117,7 @@ int config_backend_bool(const struct config *c, const char *backend, const char 
 /* Backends known, and the name of the i-th (NULL past the end). */
 size_t config_backend_count(void);
 const char *config_backend_name(size_t i);
-/* The backend name or alias ("k8s", any case) stands for, or NULL. */
+/* The backend a name or alias (any case) stands for, or NULL. */
 const char *config_backend_lookup(const char *name);
 /* The settings schema of backend name (ends with { NULL }), or NULL. */
 const struct config_setting *config_backend_settings(const char *name);

@@ -107,7 +107,7 @@ struct resources {
 	double memory;		/* GiB; 0: unset */
 	int memory_at_least;
 	enum spot_policy spot;
-	char *cloud;		/* "aws", "local", ...; from cloud: or infra: */
+	char *cloud;		/* a backend name; from cloud: or infra: */
 	char *region;
 	char *zone;
 	int disk_size;		/* GiB; 0: unset */

@@ -105,8 +105,6 @@ int http_do(const struct http_request *req, struct http_response *ret, struct er
 	/* No "Expect: 100-continue" round trip on uploads. */
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	if (req->aws_sigv4)
-		curl_easy_setopt(c, CURLOPT_AWS_SIGV4, req->aws_sigv4);
 	if (req->userpwd)
 		curl_easy_setopt(c, CURLOPT_USERPWD, req->userpwd);
 	if (req->upload_file) {

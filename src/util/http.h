@@ -31,10 +31,9 @@ struct http_request {
 	size_t body_len;
 	long timeout_ms;		/* 0: 30 s */
 	size_t max_response;		/* 0: 64 MiB */
-	const char *aws_sigv4;		/* CURLOPT_AWS_SIGV4 provider string, or NULL */
-	const char *userpwd;		/* "user:password" (AWS keys with aws_sigv4), or NULL */
+	const char *userpwd;		/* "user:password", or NULL */
 	const char *ca_file;		/* PEM bundle to trust, or NULL for the system's */
-	const char *client_cert;	/* PEM client certificate (Kubernetes), or NULL */
+	const char *client_cert;	/* PEM client certificate, or NULL */
 	const char *client_key;		/* PEM key of the client certificate, or NULL */
 	int insecure;			/* skip TLS verification (never by default) */
 	const char *upload_file;	/* stream this file as the body (PUT), or NULL */

@@ -237,6 +237,76 @@ static void test_load_file(void **state)
 	free(path);
 }
 
+/* Every backend's section is checked against its descriptor's settings
+ * schema, the way task files are: position, key, expectation, the
+ * nearest known key. */
+static void test_backend_settings(void **state)
+{
+	struct config c;
+	long long n = 0;
+	double d = 0;
+	int yes = 0;
+	struct error err = ERROR_INIT;
+
+	(void)state;
+	/* A good file: every type, kept as text, read with the typed getters. */
+	parse_ok("backends:\n"
+		 "  aws:\n"
+		 "    regions: [us-east-1, eu-west-1]\n"
+		 "    disk_size: 200\n"
+		 "    live_spot_prices: yes\n"
+		 "    boot_url_ttl: 2h\n"
+		 "    preemption_rate: 0.02\n"
+		 "  slurm: {gres_map: {A100: a100}, time_limit: 1h, price_per_hour: 0.5}\n"
+		 "  lambda: {request_interval: 0.5, self_terminate: 0}\n"
+		 "  kubernetes: {pvc: data}\n", &c);
+	assert_string_equal(config_backend_get(&c, "aws", "regions"), "us-east-1,eu-west-1");
+	assert_string_equal(config_backend_get(&c, "aws", "live_spot_prices"), "true");
+	assert_string_equal(config_backend_get(&c, "slurm", "gres_map.A100"), "a100");
+	assert_string_equal(config_backend_get(&c, "lambda", "request_interval"), "0.5");
+	assert_string_equal(config_backend_get(&c, "lambda", "self_terminate"), "false");
+	assert_string_equal(config_backend_get(&c, "kubernetes", "pvc"), "data");
+	assert_int_equal(config_backend_int(&c, "aws", "disk_size", 8, &n, &err), 0);
+	assert_int_equal(n, 200);
+	assert_int_equal(config_backend_int(&c, "aws", "nothing", 8, &n, &err), 0);
+	assert_int_equal(n, 8);
+	assert_int_equal(config_backend_number(&c, "aws", "preemption_rate", 1, &d, &err), 0);
+	assert_true(d == 0.02);
+	assert_int_equal(config_backend_bool(&c, "aws", "live_spot_prices", 0, &yes, &err), 0);
+	assert_true(yes);
+	assert_int_equal(config_backend_int(&c, "aws", "regions", 0, &n, &err), FRUGAL_EINVAL);
+	assert_non_null(strstr(error_msg(&err), "backends.aws.regions: expected a whole number"));
+	config_release(&c);
+
+	/* Misspelt keys, with the nearest one. */
+	parse_fails("backends:\n  aws:\n    regoins: us-east-1\n",
+		    "config.yaml:3:5: error: backends.aws.regoins: unknown setting; did you mean"
+		    " 'regions'?", NULL);
+	parse_fails("backends: {aws: {instance_profle: x}, gcp: {projct: p}}\n",
+		    "backends.aws.instance_profle: unknown setting; did you mean 'instance_profile'?",
+		    "backends.gcp.projct: unknown setting; did you mean 'project'?", NULL);
+	parse_fails("backends: {runpod: {zzzzzzzzzz: 1}}\n",
+		    "backends.runpod.zzzzzzzzzz: unknown setting", NULL);
+	/* Wrong types, with the type expected. */
+	parse_fails("backends:\n  aws:\n    disk_size: big\n    live_spot_prices: maybe\n"
+		    "    boot_url_ttl: soon\n    regions: {a: b}\n",
+		    "config.yaml:3:16: error: backends.aws.disk_size: expected a whole number"
+		    " (0 or more), got 'big'",
+		    "config.yaml:4:23: error: backends.aws.live_spot_prices: expected true or false,"
+		    " got 'maybe'",
+		    "backends.aws.boot_url_ttl: expected a duration such as 30s, 10m or 1h30m,"
+		    " got 'soon'",
+		    "backends.aws.regions.a: expected a value for 'regions', not a mapping", NULL);
+	parse_fails("backends: {slurm: {gres_map: a100, price_per_hour: -1}}\n",
+		    "backends.slurm.gres_map: expected a mapping, got 'a100'",
+		    "backends.slurm.price_per_hour: expected a number >= 0, got '-1'", NULL);
+	parse_fails("backends: {aws: {regions: [us-east-1, [x]]}}\n",
+		    "backends.aws.regions[1]: expected a string, got a list", NULL);
+	parse_fails("backends: {lambda: {boot_timeout: later}}\n",
+		    "backends.lambda.boot_timeout: expected a duration", NULL);
+	parse_fails("default_backend: k8s\n", "default_backend: expected one of", NULL);
+}
+
 int main(void);
 int main(void)
 {
@@ -246,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_gpus_forms),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_backend_settings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
