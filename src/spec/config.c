@@ -9,14 +9,14 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/fs.h"
+#include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "spec/schema.h"
 #include "spec/suggest.h"
 #include "spec/yamltree.h"
-
-#include <strings.h>
 
 #define CONFIG_MAX_GPUS 1024
 
@@ -78,10 +78,31 @@ const char *config_backend_get(const struct config *c, const char *backend, cons
 	return NULL;
 }
 
+int config_parse_seconds(const char *s, double *ret)
+{
+	size_t n = strlen(s);
+	char buf[64];
+	int64_t secs;
+
+	if (n && n < sizeof(buf) && s[n - 1] == 's') {
+		memcpy(buf, s, n - 1);
+		buf[n - 1] = '\0';
+		if (schema_parse_number(buf, ret) == 0 && *ret >= 0)
+			return 0;
+	}
+	if (schema_parse_number(s, ret) == 0 && *ret >= 0)
+		return 0;
+	if (duration_parse(s, &secs) == 0) {
+		*ret = (double)secs;
+		return 0;
+	}
+	return FRUGAL_EINVAL;
+}
+
 int config_backend_int(const struct config *c, const char *backend, const char *key,
 		       long long def, long long *ret, struct error *err)
 {
-	const char *v = config_backend_get(c, backend, key);
+	const char *v = c ? config_backend_get(c, backend, key) : NULL;
 
 	*ret = def;
 	if (!v || !*v)
@@ -97,7 +118,7 @@ int config_backend_int(const struct config *c, const char *backend, const char *
 int config_backend_number(const struct config *c, const char *backend, const char *key,
 			  double def, double *ret, struct error *err)
 {
-	const char *v = config_backend_get(c, backend, key);
+	const char *v = c ? config_backend_get(c, backend, key) : NULL;
 
 	*ret = def;
 	if (!v || !*v)
@@ -105,7 +126,7 @@ int config_backend_number(const struct config *c, const char *backend, const cha
 	if (schema_parse_number(v, ret) < 0 || *ret < 0) {
 		*ret = def;
 		return error_set(err, FRUGAL_EINVAL, "config.yaml: backends.%s.%s: expected a"
-				 " number (0 or more), got '%s'", backend, key, v);
+				 " number >= 0, got '%s'", backend, key, v);
 	}
 	return 0;
 }
@@ -113,7 +134,7 @@ int config_backend_number(const struct config *c, const char *backend, const cha
 int config_backend_bool(const struct config *c, const char *backend, const char *key,
 			int def, int *ret, struct error *err)
 {
-	const char *v = config_backend_get(c, backend, key);
+	const char *v = c ? config_backend_get(c, backend, key) : NULL;
 	const char *const t[] = { "true", "yes", "on" }, *const f[] = { "false", "no", "off" };
 	size_t i;
 
@@ -367,7 +388,7 @@ static void backend_setting(struct cparser *p, struct backend_settings *b,
 				return;
 			break;
 		case CONFIG_SECONDS:
-			if (schema_parse_number(v->str, &d) == 0 && d >= 0)
+			if (config_parse_seconds(text, &d) == 0)
 				break;
 			if (schema_duration(&p->sc, v, path, 1, &secs) < 0)
 				return;

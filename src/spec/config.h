@@ -108,6 +108,9 @@ int config_backend_number(const struct config *c, const char *backend, const cha
 			  double def, double *ret, struct error *err);
 int config_backend_bool(const struct config *c, const char *backend, const char *key,
 			int def, int *ret, struct error *err);
+/* Seconds from "12", "0.5", "0.5s" or a duration ("5m"): 0, or
+ * FRUGAL_EINVAL (a CONFIG_SECONDS setting). */
+int config_parse_seconds(const char *s, double *ret);
 
 /*
  * Hooks: what the spec layer needs to know of the backends. spec sits

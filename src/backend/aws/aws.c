@@ -857,8 +857,12 @@ static void run_params(struct provider *p, const struct launch_request *req,
 	if (zone)
 		kvlist_append(q, "Placement.AvailabilityZone", zone);
 	kvlist_append(q, "InstanceInitiatedShutdownBehavior", "terminate");
-	if (!disk && cfg(p, "disk_size"))
-		disk = atoi(cfg(p, "disk_size"));
+	if (!disk) {
+		long long gib = 0;
+
+		config_backend_int(p->config, "aws", "disk_size", 0, &gib, NULL);
+		disk = gib > 0 && gib <= 65536 ? (int)gib : 0;
+	}
 	snprintf(buf, sizeof(buf), "%d", disk > 0 ? disk : DEFAULT_DISK_GB);
 	kvlist_append(q, "BlockDeviceMapping.1.DeviceName", root_dev);
 	kvlist_append(q, "BlockDeviceMapping.1.Ebs.VolumeSize", buf);

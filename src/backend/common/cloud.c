@@ -174,26 +174,15 @@ int cloud_cfg_seconds(const struct config *cfg, const char *backend, const char 
 		      double def, double *ret, struct error *err)
 {
 	const char *v = cloud_cfg(cfg, backend, key);
-	char *end = NULL;
 	double d;
 
 	*ret = def;
 	if (!v)
 		return 0;
-	errno = 0;
-	d = strtod(v, &end);
-	if (end && *end == 's')
-		end++;
-	if (errno || !end || *end || d < 0 || !isfinite(d)) {
-		int64_t secs;
-		if (duration_parse(v, &secs) == 0) {
-			*ret = (double)secs;
-			return 0;
-		}
+	if (config_parse_seconds(v, &d) < 0)
 		return error_set(err, FRUGAL_EINVAL, "config.yaml: backends.%s.%s: expected seconds"
 				 " (a number) or a duration such as 12s or 5m, got '%s'", backend,
 				 key, v);
-	}
 	*ret = d;
 	return 0;
 }

@@ -602,8 +602,12 @@ static int build_body(struct provider *p, struct gcp *g, const struct launch_req
 	if (req->task->stop.max_runtime > 0)
 		max_run = req->task->stop.max_runtime + req->task->recovery.notice_grace +
 			  BOOT_MARGIN_S;
-	if (cfg_get(g, "disk_size"))
-		disk_gb = strtol(cfg_get(g, "disk_size"), NULL, 10);
+	if (cfg_get(g, "disk_size")) {
+		long long gb = 0;
+
+		config_backend_int(g->cfg, "gcp", "disk_size", 0, &gb, NULL);
+		disk_gb = gb <= 65536 ? (long)gb : 0;
+	}
 	if (req->task->res.disk_size)
 		disk_gb = req->task->res.disk_size;
 	if (disk_gb <= 0)

@@ -19,15 +19,6 @@
 #define DEFAULT_START_TIMEOUT 600	/* s: an image that keeps failing to pull */
 #define DEFAULT_REQUEST_TIMEOUT 30	/* s: one API request */
 
-static const char *const known[] = {
-	"kubeconfig", "context", "namespace", "image", "frugal_bin", "pvc", "pvc_mount_path",
-	"pvc_sub_path", "gpu_resource", "gpu_label", "gpu_types", "spot_label",
-	"spot_label_value", "spot_taint", "service_account", "price_per_gpu_hour",
-	"spot_price_per_gpu_hour", "price_per_hour", "prices", "ttl_seconds_after_finished",
-	"start_timeout", "request_timeout", "preemption_rate", "restart_overhead",
-};
-#define N_KNOWN (sizeof(known) / sizeof(known[0]))
-
 /* The backends.kubernetes section, or NULL. */
 static const struct backend_settings *section(const struct config *cfg)
 {
@@ -61,24 +52,32 @@ static const char *get_or(const struct config *cfg, const char *key, const char 
 	return v ? v : def;
 }
 
-/* Every key of the section is one frugal knows; gpu_types and prices are
- * mappings (NAME.SUB), the others scalars. */
+/* Every key of the section is one of the descriptor's settings
+ * (descriptor.c), a mapping (NAME.SUB) exactly where the schema says so.
+ * config.yaml is checked so when it is read; this catches a config made
+ * some other way. */
 static int check_keys(const struct config *cfg, struct error *err)
 {
 	const struct backend_settings *sec = section(cfg);
-	size_t i, j;
+	const struct config_setting *schema = config_backend_settings("kubernetes");
+	const char *known[64];
+	size_t i, j, n_known = 0;
 
+	for (j = 0; schema && schema[j].key && n_known < 64; j++)
+		known[n_known++] = schema[j].key;
 	for (i = 0; sec && i < sec->settings.n; i++) {
 		const char *key = sec->settings.items[i].key;
 		size_t base = strcspn(key, ".");
 		char *head = xstrndup(key, base);
 		const char *near;
-		int found = 0, mapping = !strcmp(head, "gpu_types") || !strcmp(head, "prices");
+		int found = 0, mapping = 0;
 
-		for (j = 0; j < N_KNOWN && !found; j++)
-			found = !strcmp(head, known[j]);
+		for (j = 0; schema && schema[j].key && !found; j++) {
+			found = !strcmp(head, schema[j].key);
+			mapping = found && schema[j].type == CONFIG_MAP;
+		}
 		if (!found || mapping != (key[base] == '.')) {
-			near = found ? NULL : suggest_nearest(head, known, N_KNOWN);
+			near = found ? NULL : suggest_nearest(head, known, n_known);
 			error_set(err, FRUGAL_EINVAL, "config.yaml: backends.kubernetes.%s: %s%s%s%s"
 				  " (see docs/KUBERNETES.md)", key,
 				  !found ? "unknown setting" : mapping ? "expected a mapping"
@@ -96,18 +95,7 @@ static int check_keys(const struct config *cfg, struct error *err)
 static int get_number(const struct config *cfg, const char *key, double def, double *ret,
 		      struct error *err)
 {
-	const char *v = get(cfg, key);
-	char *end = NULL;
-
-	*ret = def;
-	if (!v)
-		return 0;
-	errno = 0;
-	*ret = strtod(v, &end);
-	if (errno || *end || *ret < 0 || !isfinite(*ret))
-		return error_set(err, FRUGAL_EINVAL, "config.yaml: backends.kubernetes.%s: expected"
-				 " a number >= 0, got '%s'", key, v);
-	return 0;
+	return config_backend_number(cfg, "kubernetes", key, def, ret, err);
 }
 
 /* A duration in seconds ("90", "10m"), or def when not set. */
@@ -190,11 +178,9 @@ const char *k8s_settings_gpu_type(const struct config *cfg, const char *name, in
 double k8s_settings_price(const struct config *cfg, const char *name, double def)
 {
 	char *key = xasprintf("prices.%s", name);
-	const char *v = get(cfg, key);
 	double d = def;
 
-	if (v)
-		d = strtod(v, NULL);
+	config_backend_number(cfg, "kubernetes", key, def, &d, NULL);
 	free(key);
-	return d >= 0 && isfinite(d) ? d : def;
+	return d;
 }

@@ -130,18 +130,7 @@ static const char *cfg_get(const struct config *cfg, const char *key)
 static int cfg_number(const struct config *cfg, const char *key, double def, double *ret,
 		      struct error *err)
 {
-	const char *v = cfg_get(cfg, key);
-	char *end = NULL;
-
-	*ret = def;
-	if (!v)
-		return 0;
-	errno = 0;
-	*ret = strtod(v, &end);
-	if (errno || *end || *ret < 0 || !isfinite(*ret))
-		return error_set(err, FRUGAL_EINVAL, "config.yaml: backends.slurm.%s: expected a "
-				 "number >= 0, got '%s'", key, v);
-	return 0;
+	return config_backend_number(cfg, "slurm", key, def, ret, err);
 }
 
 static int cfg_duration(const struct config *cfg, const char *key, int64_t def, int64_t *ret,
@@ -769,13 +758,11 @@ static const char *gres_map_get(const struct config *cfg, const char *name, int 
 static double price_of(const struct config *cfg, const char *name, double def)
 {
 	char *key = xasprintf("prices.%s", name);
-	const char *v = cfg_get(cfg, key);
 	double d = def;
 
-	if (v)
-		d = strtod(v, NULL);
+	config_backend_number(cfg, "slurm", key, def, &d, NULL);
 	free(key);
-	return d >= 0 ? d : def;
+	return d;
 }
 
 static int refuse(struct error *err, const char *key)
