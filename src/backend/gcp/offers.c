@@ -133,7 +133,7 @@ void gcp_table_offers(struct catalog *cat, enum backend_id cloud, const struct c
 			continue;	/* a GPU row: priced with its VM */
 		if (*vm->accel) {	/* a VM row that names its GPUs itself */
 			catalog_add_row_offer(cat, cloud, vm, vm->accel, vm->count, vm->price,
-				      vm->spot, vm->gpu_mem);
+					      vm->spot, vm->gpu_mem);
 			continue;
 		}
 		accel = gcp_builtin_gpus(vm->instance, &count);
@@ -141,8 +141,8 @@ void gcp_table_offers(struct catalog *cat, enum backend_id cloud, const struct c
 			gpu = gpu_lookup(&gi, rows, catalog_intern(cat, accel), count, vm->zone);
 			if (gpu)
 				catalog_add_row_offer(cat, cloud, vm, gpu->accel, count,
-					      sum_price(vm->price, gpu->price),
-					      sum_price(vm->spot, gpu->spot), gpu->gpu_mem);
+						      sum_price(vm->price, gpu->price),
+						      sum_price(vm->spot, gpu->spot), gpu->gpu_mem);
 			continue;	/* no GPU price in this zone: not offered */
 		}
 		/* A VM alone. */
@@ -155,8 +155,8 @@ void gcp_table_offers(struct catalog *cat, enum backend_id cloud, const struct c
 			gpu = gpu_lookup(&gi, rows, n1_accel[k], gcp_n1_gpus[k].count, vm->zone);
 			if (gpu)
 				catalog_add_row_offer(cat, cloud, vm, gpu->accel, gpu->count,
-					      sum_price(vm->price, gpu->price),
-					      sum_price(vm->spot, gpu->spot), gpu->gpu_mem);
+						      sum_price(vm->price, gpu->price),
+						      sum_price(vm->spot, gpu->spot), gpu->gpu_mem);
 		}
 	}
 	free(gi.slots);
