@@ -220,7 +220,7 @@ static const struct help_command commands[] = {
 	  cost_opts, "frugal cost --by day\nfrugal cost --csv > costs.csv", 0 },
 	{ "offers", "[ACCEL[:COUNT]] [OPTIONS]", "GPU offers from every backend, cheapest first",
 	  "Lists what each backend offers for ACCEL (A100, H100:8, RTX4090), from the\n"
-	  "price tables and the local and Slurm settings, cheapest first.",
+	  "price tables and the backends' settings in config.yaml, cheapest first.",
 	  offers_opts, "frugal offers A100:8 --spot\nfrugal offers H100 --max-price 5 --limit 10", 0 },
 	{ "catalog", "[--json] | catalog update [--url BASE] [--cloud NAME]...",
 	  "the price tables: their age; fetch fresh ones",

@@ -10,7 +10,7 @@ extern const struct provider_ops runpod_provider_ops;
 
 static const struct config_setting runpod_settings[] = {
 	{ "api_key_file", CONFIG_STRING, "file holding the API key (default RUNPOD_API_KEY)" },
-	{ "api_version", CONFIG_STRING, "REST API version (v1)" },
+	{ "api_version", CONFIG_STRING, "REST API version (v2)" },
 	{ "base_url", CONFIG_STRING, "API base URL (tests)" },
 	{ "image", CONFIG_STRING, "container image of the pods" },
 	{ "network_volume_id", CONFIG_STRING, "network volume attached to every pod" },
@@ -62,8 +62,9 @@ static const struct agent_ops runpod_agent = { runpod_sources, &runpod_machine }
 const struct backend runpod_backend = {
 	.name = "runpod",
 	.title = "Runpod",
-	.caps = BACKEND_CAP_SPOT | BACKEND_CAP_NOTICE | BACKEND_CAP_VOLUMES |
-		BACKEND_CAP_IMAGES | BACKEND_CAP_PRICE_TABLE,
+	/* REST API v2 has no spot (interruptible) pods. */
+	.caps = BACKEND_CAP_NOTICE | BACKEND_CAP_VOLUMES | BACKEND_CAP_IMAGES |
+		BACKEND_CAP_PRICE_TABLE,
 	.settings = runpod_settings,
 	.credentials = runpod_credentials,
 	/* Pods are billed per second. */
