@@ -159,7 +159,7 @@ size_t catalog_n_backends(void)
 	return N_BACKENDS;
 }
 
-const struct billing_rule *billing_rule_for(const char *backend)
+const struct billing_rule *billing_rule_lookup(const char *backend)
 {
 	const struct backend *b = registry_find(backend);
 

@@ -13,7 +13,7 @@
  *   catalog/catalog.h  catalog_n_backends, catalog_backend_info: names,
  *                      price tables, how a table becomes offers, the
  *                      default preemption rate
- *   catalog/billing.h  billing_rule_for: each backend's billing rule
+ *   catalog/billing.h  billing_rule_lookup: each backend's billing rule
  *   storage/storage.h  storage_driver_for: drivers by URL scheme
  */
 #ifndef FRUGAL_BACKEND_REGISTRY_H

@@ -1,62 +1,85 @@
 /*
- * billing: billed time per backend. See billing.h.
+ * billing: billed time and money per attempt. See billing.h.
  */
 #include "catalog/billing.h"
+#include "base/money.h"
+#include "store/store.h"
 
-#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
+static const struct billing_rule per_second = { 0, 1 };
 
-enum rule { PER_SECOND, PER_SECOND_MIN_60, PER_MINUTE };
-
-/* The backend's rule (billing_rule_for, from the registry) as one of the
- * kinds this file words and computes. */
-static enum rule rule_of(const char *backend)
+const struct billing_rule *billing_rule_for(const char *backend)
 {
-	const struct billing_rule *r = backend ? billing_rule_for(backend) : NULL;
+	const struct billing_rule *r = backend ? billing_rule_lookup(backend) : NULL;
 
-	if (!r)
-		return PER_SECOND;
-	if (r->increment_seconds == 60)
-		return PER_MINUTE;
-	if (r->min_seconds == 60)
-		return PER_SECOND_MIN_60;
-	return PER_SECOND;
+	return r ? r : &per_second;
 }
 
-int64_t billed_seconds(const char *backend, int64_t seconds)
+int64_t billed_seconds(const struct billing_rule *rule, int64_t seconds)
 {
+	int64_t inc = rule->increment_seconds > 0 ? rule->increment_seconds : 1;
+
 	if (seconds <= 0)
 		return 0;
-	switch (rule_of(backend)) {
-	case PER_SECOND_MIN_60:
-		return seconds < 60 ? 60 : seconds;
-	case PER_MINUTE:
-		return (seconds + 59) / 60 * 60;
-	case PER_SECOND:
-		break;
+	if (seconds < rule->min_seconds)
+		seconds = rule->min_seconds;
+	return (seconds + inc - 1) / inc * inc;
+}
+
+int64_t billing_cost_micro(const struct billing_rule *rule, double price_per_hour,
+			   int64_t seconds)
+{
+	/* Price in micro-dollars per hour, exact for catalog prices. */
+	int64_t per_hour = money_from_usd(price_per_hour);
+	int64_t billed = billed_seconds(rule, seconds);
+
+	if (per_hour <= 0 || billed <= 0)
+		return 0;
+	return (per_hour * billed + 3599) / 3600;
+}
+
+double billing_cost(const struct billing_rule *rule, double price_per_hour, int64_t seconds)
+{
+	return money_to_usd(billing_cost_micro(rule, price_per_hour, seconds));
+}
+
+int64_t billing_increment(const struct billing_rule *rule)
+{
+	return rule->increment_seconds > 0 ? rule->increment_seconds : 1;
+}
+
+void billing_rule_text(const struct billing_rule *rule, char *buf, size_t len)
+{
+	int inc = (int)billing_increment(rule);
+
+	if (inc == 1 && rule->min_seconds <= 1)
+		snprintf(buf, len, "per second");
+	else if (inc == 1)
+		snprintf(buf, len, "per second after a %d s minimum", rule->min_seconds);
+	else if (inc == 60 && rule->min_seconds <= 60)
+		snprintf(buf, len, "per minute, each started minute in full");
+	else
+		snprintf(buf, len, "in %d s increments after a %d s minimum", inc,
+			 rule->min_seconds);
+}
+
+void attempt_cost(const struct attempt *a, int64_t now_ms, struct attempt_cost *ret)
+{
+	const struct billing_rule *rule = billing_rule_for(a->backend);
+	int64_t end = a->ended_at ? a->ended_at : now_ms;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->running = a->ended_at == 0;
+	ret->ran_seconds = end > a->started_at ? (end - a->started_at + 999) / 1000 : 0;
+	if (a->ended_at && a->has_cost) {
+		ret->billed_seconds = a->billed_seconds;
+		ret->micro = a->cost_micro;
+		return;
 	}
-	return seconds;
-}
-
-double billing_cost(const char *backend, double price_per_hour, int64_t seconds)
-{
-	return price_per_hour * (double)billed_seconds(backend, seconds) / 3600.0;
-}
-
-const char *billing_rule(const char *backend)
-{
-	switch (rule_of(backend)) {
-	case PER_SECOND_MIN_60:
-		return "per second after a 60 s minimum";
-	case PER_MINUTE:
-		return "per minute, each started minute in full";
-	case PER_SECOND:
-		break;
-	}
-	return "per second";
-}
-
-int64_t billing_increment(const char *backend)
-{
-	return rule_of(backend) == PER_MINUTE ? 60 : 1;
+	if (a->outcome && !strcmp(a->outcome, "launch_failed") && !a->instance_id)
+		return;		/* no machine: nothing billed */
+	ret->billed_seconds = billed_seconds(rule, ret->ran_seconds);
+	ret->micro = billing_cost_micro(rule, a->price_per_hour, ret->ran_seconds);
 }

@@ -253,6 +253,7 @@ static void scan(struct search *s, const struct offer *offers, size_t n_offers, 
 	for (i = 0; i < n_offers; i++) {
 		const struct offer *o = &offers[i];
 		const char *bname = backend_id_name(o->backend);
+		const struct billing_rule *rule = billing_rule_for(bname);
 		int choice = choice_of(s, o, cpu_only), added = 0, over = 0;
 		int group = res->accel_mode == ACCEL_ORDERED ? choice : 0;
 
@@ -280,7 +281,7 @@ static void scan(struct search *s, const struct offer *offers, size_t n_offers, 
 			continue;
 		}
 		if (o->price >= 0) {
-			double cost = billing_cost(bname, o->price, s->runtime);
+			double cost = billing_cost(rule, o->price, s->runtime);
 
 			if (res->max_price > 0 && o->price > res->max_price) {
 				over |= want_od;
@@ -289,7 +290,7 @@ static void scan(struct search *s, const struct offer *offers, size_t n_offers, 
 					l->best_on_demand_cost = cost;
 				if (want_od) {
 					add_candidate(l, o, 0, choice, group, o->price,
-						      (double)billed_seconds(bname, s->runtime) / 3600.0,
+						      (double)billed_seconds(rule, s->runtime) / 3600.0,
 						      cost);
 					added = 1;
 				}
@@ -297,7 +298,7 @@ static void scan(struct search *s, const struct offer *offers, size_t n_offers, 
 		}
 		if (o->spot_price >= 0) {
 			int64_t secs = (int64_t)llround(s->spot_hours[o->backend] * 3600.0);
-			double cost = billing_cost(bname, o->spot_price, secs);
+			double cost = billing_cost(rule, o->spot_price, secs);
 
 			if (res->max_price > 0 && o->spot_price > res->max_price) {
 				over |= want_spot;
@@ -306,7 +307,7 @@ static void scan(struct search *s, const struct offer *offers, size_t n_offers, 
 					l->best_spot_cost = cost;
 				if (want_spot) {
 					add_candidate(l, o, 1, choice, group, o->spot_price,
-						      (double)billed_seconds(bname, secs) / 3600.0,
+						      (double)billed_seconds(rule, secs) / 3600.0,
 						      cost);
 					added = 1;
 				}

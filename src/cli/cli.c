@@ -1,7 +1,9 @@
 #include "cli/cli.h"
+#include "base/money.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "catalog/billing.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -219,10 +221,32 @@ void table_free(struct table *t)
 
 void fmt_usd(double usd, char *buf, size_t len)
 {
-	if (usd > 0 && usd < 0.01)
-		snprintf(buf, len, "$%.4f", usd);
-	else
-		snprintf(buf, len, "$%.2f", usd);
+	money_format(money_from_usd(usd), buf, len);
+}
+
+void cli_job_spend(const struct job *j, const struct attempt_list *live, int64_t now_ms,
+		   struct job_spend *ret)
+{
+	int64_t run_ms = j->ran_ms, life_ms;
+	size_t i;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->micro = j->cost_micro;
+	for (i = 0; live && i < live->n; i++) {
+		const struct attempt *a = &live->items[i];
+		struct attempt_cost c;
+
+		if (strcmp(a->job_id, j->id) || a->ended_at)
+			continue;
+		attempt_cost(a, now_ms, &c);
+		ret->micro += c.micro;
+		ret->running = 1;
+		if (now_ms > a->started_at)
+			run_ms += now_ms - a->started_at;
+	}
+	life_ms = (j->ended_at ? j->ended_at : now_ms) - j->submitted_at;
+	ret->run_s = (run_ms + 500) / 1000;
+	ret->queued_s = life_ms > run_ms ? (life_ms - run_ms + 500) / 1000 : 0;
 }
 
 void fmt_age(int64_t then_ms, char *buf, size_t len)

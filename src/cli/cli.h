@@ -51,8 +51,22 @@ void table_color_status(struct table *t, int col);
 int cli_color(FILE *out);
 void table_free(struct table *t);
 
-/* Money and durations for tables. */
+/* Money and durations for tables (money: base/money.h money_format). */
 void fmt_usd(double usd, char *buf, size_t len);
+
+/* What a job has cost and how its time went so far: the cost ledger of
+ * its ended attempts plus its running attempt from live (every attempt not
+ * ended, store_attempt_list_live; may be NULL), priced by
+ * catalog/billing.h attempt_cost -- the figure status, cost, sweep status
+ * and budgets share. */
+struct job_spend {
+	int64_t micro;		/* USD * 1e6 */
+	int64_t run_s;		/* time its attempts ran */
+	int64_t queued_s;	/* the rest of its life: pending, held back, recovering */
+	int running;		/* an attempt runs now: micro still grows */
+};
+void cli_job_spend(const struct job *j, const struct attempt_list *live, int64_t now_ms,
+		   struct job_spend *ret);
 void fmt_age(int64_t then_ms, char *buf, size_t len);
 /* Bytes for people: "512 B", "12.4 MiB", "3.1 GiB". */
 void fmt_size(int64_t bytes, char *buf, size_t len);
@@ -84,13 +98,13 @@ struct candidate;
 /* The price tables (catalog/catalog.h) plus the local offers of the
  * config; prints why not and returns -1. Caller catalog_free()s. */
 int cli_load_catalog(struct cli *c, struct catalog **ret);
-/* The estimate of pl (NULL: none) for estimate_s seconds (<= 0: one hour)
+/* The estimate of pl (NULL: none) for cli_estimate_secs(t, given_s)
  * with the backend's billing rule, then the optimizer's candidates for t
  * on the backends frugal can use, best first, with notes (on-demand
  * cheaper in expectation, cheaper offers on backends without
  * credentials). For check and launch --dry-run; never fails the command. */
 void cli_print_estimate(struct cli *c, const struct task *t, const struct plan *pl,
-			int64_t estimate_s, FILE *out);
+			int64_t given_s, FILE *out);
 /* A candidate of the optimizer as a provider plan (for launch). */
 int cli_plan_from_candidate(const struct candidate *cd, struct plan *ret);
 
@@ -98,13 +112,26 @@ int cli_plan_from_candidate(const struct candidate *cd, struct plan *ret);
 struct strbuf;
 /* Seal name -> value pairs as one box (ret untouched when there are none). */
 int cli_seal_secrets(struct cli *c, const struct kvlist *values, struct strbuf *ret);
-/* Cost of one run of t on the plan: stop.max_runtime, else default_secs,
+/* What an estimate assumes when none is given: one hour. */
+#define CLI_DEFAULT_ESTIMATE_S 3600
+/* The run time estimates assume, the same in check, launch --dry-run,
+ * launch and sweep: given_s (--estimate) when > 0, else stop.max_runtime,
+ * else CLI_DEFAULT_ESTIMATE_S; *ret_why (may be NULL) says which. */
+int64_t cli_estimate_secs(const struct task *t, int64_t given_s, const char **ret_why);
+/* Micro-dollars of one run of t on the plan for cli_estimate_secs(),
  * billed by the backend's rule; the seconds used in *ret_secs. */
-double cli_estimate(const struct task *t, const struct plan *pl, int64_t default_secs,
-		    int64_t *ret_secs);
-/* USD left of budgets.monthly this month (running jobs counted); -1: no
- * monthly budget. */
-int cli_month_left(struct cli *c, double *ret_left);
+int64_t cli_estimate(const struct task *t, const struct plan *pl, int64_t given_s,
+		     int64_t *ret_secs);
+/* Micro-dollars spent this month (UTC): ended attempts and running ones so
+ * far. 0, or -1 after printing why not. */
+int cli_month_spent(struct cli *c, int64_t *ret_micro);
+/* Micro-dollars left of budgets.monthly this month (negative: overspent);
+ * 1 when there is no monthly budget, -1 on error. */
+int cli_month_left(struct cli *c, int64_t *ret_left_micro);
+/* Refuse (printing why, with the numbers) a job whose estimate is above
+ * its budget or what is left of budgets.monthly: 0 or -1. */
+int cli_check_budget(struct cli *c, const struct task *t, const struct plan *pl,
+		     int64_t given_s);
 /* Record one job of t (a sweep trial when sweep_id is set, with params). */
 int cli_record_job(struct cli *c, const struct task *t, const struct plan *pl,
 		   const struct strbuf *box, const char *sweep_id, const struct kvlist *params,
@@ -113,6 +140,10 @@ int cli_record_job(struct cli *c, const struct task *t, const struct plan *pl,
 /* cmd_sweep.c */
 int cli_launch_sweep(struct cli *c, struct task *t, const struct plan *pl,
 		     const struct strbuf *box, int64_t estimate_secs, int detach, int json);
+/* How many of t's trials the budgets let start (printing why not all):
+ * *ret_fit of *ret_total. -1 when the sweep cannot be expanded. */
+int cli_sweep_fit(struct cli *c, const struct task *t, const struct plan *pl, int64_t given_s,
+		  size_t *ret_fit, size_t *ret_total);
 int cli_sweep_status(struct cli *c, const char *id, const char *sort, int json);
 int cli_follow_sweep(struct cli *c, const char *sweep_id);
 /* What `launch` options replace in the task's resources; NULL (spot -1):

@@ -2,9 +2,11 @@
  * check: validate a task file and print the plan it would make.
  */
 #include "cli/cli.h"
+#include "base/money.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "catalog/billing.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -63,8 +65,8 @@ void cli_print_plan(const struct task *t, const struct plan *pl, FILE *out)
 	fprintf(out, "  price          %s/h\n", price);
 	if (t->stop.max_runtime) {
 		duration_format(t->stop.max_runtime, rt, sizeof(rt));
-		fmt_usd(pl->price_per_hour * (double)t->stop.max_runtime / 3600.0, price,
-			sizeof(price));
+		money_format(billing_cost_micro(billing_rule_for(pl->backend), pl->price_per_hour,
+						t->stop.max_runtime), price, sizeof(price));
 		fprintf(out, "  max runtime    %s (at most %s)\n", rt, price);
 	}
 	if (t->checkpoint.dir) {
@@ -88,7 +90,7 @@ int cmd_check(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *backend = NULL;
-	int64_t estimate = 3600;
+	int64_t estimate = 0;	/* not given: cli_estimate_secs decides */
 	struct cli c;
 	struct task t;
 	struct plan pl = { 0 };

@@ -1,99 +1,156 @@
 /*
  * cost: what the jobs cost, from the cost ledger (billed seconds x the
- * price recorded at launch), grouped by job, sweep, backend or day.
+ * price recorded at launch) plus what running attempts have cost so far,
+ * both priced by catalog/billing.h attempt_cost; grouped by job, sweep,
+ * backend, day or month, over a time window. Money is added in exact
+ * micro-dollars, so the TOTAL is the sum of the rows.
  */
 #include "cli/cli.h"
+#include "base/money.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "catalog/billing.h"
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-/* The group key of a running attempt for the chosen grouping. */
-static char *live_key(struct cli *c, const char *by, const struct attempt *a)
-{
-	if (!strcmp(by, "backend"))
-		return xstrdup(a->backend);
-	if (!strcmp(by, "day")) {
-		char d[32];
-		time_format_iso(time_now_ms(), d, sizeof(d));
-		d[10] = '\0';
-		return xstrdup(d);
-	}
-	if (!strcmp(by, "sweep")) {
-		struct job j;
-		char *k = NULL;
-		if (store_job_get(c->st, a->job_id, &j, NULL) == 0) {
-			k = xstrdup(j.sweep_id ? j.sweep_id : "-");
-			job_release(&j);
-		}
-		return k ? k : xstrdup("-");
-	}
-	return xstrdup(a->job_id);
-}
+#define DAY_MS (86400 * INT64_C(1000))
 
 /*
- * Add what running attempts have cost so far (billed by their backend's
- * rule at the price recorded at launch) to the report; returns the total
- * added. running[i] is set for rows that include a running attempt.
+ * A point in time for --since/--until: a UTC date (2026-11-01), or a
+ * duration back from now (7d, 12h). A date given to --until means the end
+ * of that day. 0, or negative when text is neither.
  */
-/* "$0.12" -> "$0.12 (running)" in place. */
-static void mark_running(char *usd, size_t len)
+static int64_t parse_when(const char *text, int until)
 {
-	size_t n = strlen(usd);
+	int y, m, d, n = 0;
+	int64_t secs;
 
-	snprintf(usd + n, len - n, " (running)");
+	if (sscanf(text, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 && !text[n] && m >= 1 && m <= 12 &&
+	    d >= 1 && d <= 31) {
+		struct tm tm;
+		memset(&tm, 0, sizeof(tm));
+		tm.tm_year = y - 1900;
+		tm.tm_mon = m - 1;
+		tm.tm_mday = d;
+		return (int64_t)timegm(&tm) * 1000 + (until ? DAY_MS : 0);
+	}
+	if (duration_parse(text, &secs) == 0 && secs > 0)
+		return time_now_ms() - secs * 1000;
+	return -1;
 }
 
-static double add_running(struct cli *c, const char *by, struct cost_list *l, char **running)
+/* The UTC day ("2026-11-30") or month ("2026-11") of ms. */
+static void day_or_month(int64_t ms, int month, char *buf, size_t len)
+{
+	char iso[32];
+
+	time_format_iso(ms, iso, sizeof(iso));
+	iso[month ? 7 : 10] = '\0';
+	snprintf(buf, len, "%s", iso);
+}
+
+/* The group key and label of a running attempt for the chosen grouping. */
+static void live_key(struct cli *c, const char *by, const struct attempt *a, int64_t now,
+		     char **ret_key, char **ret_label)
+{
+	char d[32];
+	struct job j;
+
+	*ret_label = NULL;
+	if (!strcmp(by, "backend")) {
+		*ret_key = xstrdup(a->backend);
+		return;
+	}
+	if (!strcmp(by, "day") || !strcmp(by, "month")) {
+		day_or_month(now, by[0] == 'm', d, sizeof(d));
+		*ret_key = xstrdup(d);
+		return;
+	}
+	if (store_job_get(c->st, a->job_id, &j, NULL) < 0) {
+		*ret_key = xstrdup(by[0] == 's' ? "-" : a->job_id);
+		return;
+	}
+	if (!strcmp(by, "sweep")) {
+		struct sweep_row sw;
+		*ret_key = xstrdup(j.sweep_id ? j.sweep_id : "-");
+		if (j.sweep_id && store_sweep_get(c->st, j.sweep_id, &sw, NULL) == 0) {
+			*ret_label = sw.name ? xstrdup(sw.name) : NULL;
+			sweep_row_release(&sw);
+		}
+	} else {
+		*ret_key = xstrdup(a->job_id);
+		*ret_label = j.name ? xstrdup(j.name) : NULL;
+	}
+	job_release(&j);
+}
+
+/* Add what running attempts have cost so far to the report's rows. */
+static void add_running(struct cli *c, const char *by, int64_t now, struct cost_list *l)
 {
 	struct attempt_list live = { 0 };
-	double added = 0;
 	size_t i, k;
 
 	if (store_attempt_list_live(c->st, &live, NULL) < 0)
-		return 0;
+		return;
 	for (i = 0; i < live.n; i++) {
 		const struct attempt *a = &live.items[i];
-		int64_t secs = (time_now_ms() - a->started_at) / 1000;
-		double usd = billing_cost(a->backend, a->price_per_hour, secs);
-		char *key = live_key(c, by, a);
+		struct attempt_cost cost;
+		char *key, *label;
 
+		attempt_cost(a, now, &cost);
+		live_key(c, by, a, now, &key, &label);
 		for (k = 0; k < l->n; k++)
 			if (!strcmp(l->items[k].key, key))
 				break;
 		if (k == l->n) {
 			XGROW(l->items, l->n + 1, l->alloc);
 			memset(&l->items[l->n], 0, sizeof(l->items[0]));
-			l->items[l->n].key = xstrdup(key);
-			if (!strcmp(by, "job")) {
-				struct job j;
-				if (store_job_get(c->st, a->job_id, &j, NULL) == 0) {
-					l->items[l->n].label = j.name ? xstrdup(j.name) : NULL;
-					job_release(&j);
-				}
-			}
+			l->items[l->n].key = key;
+			l->items[l->n].label = label;
 			l->n++;
+			key = label = NULL;
 		}
 		l->items[k].attempts++;
-		l->items[k].seconds += (double)billed_seconds(a->backend, secs);
-		l->items[k].usd += usd;
-		*running = xrealloc(*running, l->n);
-		(*running)[k] = 1;
-		added += usd;
+		l->items[k].billed_seconds += cost.billed_seconds;
+		l->items[k].micro += cost.micro;
+		l->items[k].running = 1;
 		free(key);
+		free(label);
 	}
 	attempt_list_release(&live);
-	return added;
+}
+
+static const char *key_header(const char *by)
+{
+	if (!strcmp(by, "job"))
+		return "JOB";
+	if (!strcmp(by, "sweep"))
+		return "SWEEP";
+	if (!strcmp(by, "backend"))
+		return "BACKEND";
+	return !strcmp(by, "day") ? "DAY" : "MONTH";
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: frugal cost [--by job|sweep|backend|day|month] [--since WHEN]"
+		" [--until WHEN] [--json|--csv]\n"
+		"  WHEN is a UTC date (2026-11-01; --until includes that day) or a time back"
+		" from now (7d, 12h)\n");
 }
 
 int cmd_cost(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "by", required_argument, NULL, 'b' },
+		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "csv", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
@@ -102,73 +159,116 @@ int cmd_cost(int argc, char **argv)
 	struct error err = ERROR_INIT;
 	struct cost_list l = { 0 };
 	const char *by = "job";
-	int json = 0, csv = 0, opt, r = 1;
-	double total = 0;
-	char *running = NULL;
+	int json = 0, csv = 0, opt, r = 1, opened = 0;
+	int64_t since = 0, until = 0, now = time_now_ms(), total = 0, month = -1;
 	struct cli c;
 	size_t i;
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'b': by = optarg; break;
+		case 's':
+		case 'u': {
+			int64_t t = parse_when(optarg, opt == 'u');
+			if (t < 0) {
+				cli_error("--%s wants a date such as 2026-11-01 or a time back such as"
+					  " 7d, got '%s'", opt == 's' ? "since" : "until", optarg);
+				return 2;
+			}
+			if (opt == 's')
+				since = t;
+			else
+				until = t;
+			break;
+		}
 		case 'j': json = 1; break;
 		case 'c': csv = 1; break;
-		case 'h': printf("usage: frugal cost [--by job|sweep|backend|day] [--json|--csv]\n");
-			return 0;
-		default: return 2;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
 		}
 	}
-	if (cli_open(&c) < 0 || !cli_store(&c))
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (cli_open(&c) < 0)
+		return 1;
+	opened = 1;
+	if (!cli_store(&c))
 		goto out;
-	if (store_cost_report(c.st, by, &l, &err) < 0) {
+	if (store_cost_report(c.st, by, since, until, &l, &err) < 0) {
 		cli_error_e(&err);
 		r = 2;
 		goto out;
 	}
-	running = xcalloc(l.n + 1, 1);
-	add_running(&c, by, &l, &running);
+	if (now >= since && (!until || now < until))
+		add_running(&c, by, now, &l);
 	for (i = 0; i < l.n; i++)
-		total += l.items[i].usd;
+		total += l.items[i].micro;
+	if (c.cfg.budget_monthly > 0 && cli_month_spent(&c, &month) < 0)
+		month = -1;
 	if (json) {
 		json_t *arr = json_array(), *doc;
-		for (i = 0; i < l.n; i++)
-			json_array_append_new(arr, json_pack("{s:s, s:s?, s:i, s:f, s:f, s:b}", by,
-				l.items[i].key, "name", l.items[i].label, "attempts",
-				l.items[i].attempts, "seconds", l.items[i].seconds,
-				"cost_usd", l.items[i].usd, "running", running[i]));
-		doc = json_pack("{s:s, s:o, s:f}", "by", by, "rows", arr, "total_usd", total);
+		for (i = 0; i < l.n; i++) {
+			const struct cost_row *row = &l.items[i];
+			json_array_append_new(arr, json_pack("{s:s, s:s?, s:i, s:I, s:f, s:I, s:b}", by,
+				row->key, "name", row->label, "attempts", row->attempts,
+				"seconds", (json_int_t)row->billed_seconds,
+				"cost_usd", money_to_usd(row->micro), "cost_micro",
+				(json_int_t)row->micro, "running", row->running));
+		}
+		doc = json_pack("{s:s, s:o, s:f, s:I}", "by", by, "rows", arr, "total_usd",
+				money_to_usd(total), "total_micro", (json_int_t)total);
+		if (month >= 0) {
+			json_object_set_new(doc, "month_to_date_micro", json_integer(month));
+			json_object_set_new(doc, "monthly_budget_usd", json_real(c.cfg.budget_monthly));
+		}
 		json_dumpf(doc, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(doc);
 	} else if (csv) {
-		printf("%s,name,attempts,seconds,cost_usd,running\n", by);
-		for (i = 0; i < l.n; i++)
-			printf("%s,%s,%d,%.3f,%.6f,%d\n", l.items[i].key,
-			       l.items[i].label ? l.items[i].label : "", l.items[i].attempts,
-			       l.items[i].seconds, l.items[i].usd, running[i]);
-	} else {
-		struct table *t = table_new(5, by[0] == 'j' ? "JOB" : by[0] == 's' ? "SWEEP" :
-					    by[0] == 'b' ? "BACKEND" : "DAY", "NAME", "ATTEMPTS",
-					    "BILLED", "COST");
-		char usd[32];
+		printf("%s,name,attempts,seconds,cost_usd,running,cost_micro\n", by);
 		for (i = 0; i < l.n; i++) {
-			char n[16], secs[32];
-			snprintf(n, sizeof(n), "%d", l.items[i].attempts);
-			snprintf(secs, sizeof(secs), "%.0fs", l.items[i].seconds);
-			fmt_usd(l.items[i].usd, usd, sizeof(usd));
-			if (running[i])
-				mark_running(usd, sizeof(usd));
-			table_add(t, l.items[i].key, l.items[i].label, n, secs, usd);
+			const struct cost_row *row = &l.items[i];
+			printf("%s,%s,%d,%" PRId64 ",%" PRId64 ".%06" PRId64 ",%d,%" PRId64 "\n",
+			       row->key, row->label ? row->label : "", row->attempts,
+			       row->billed_seconds, row->micro / MICRO_PER_USD,
+			       row->micro % MICRO_PER_USD, row->running, row->micro);
 		}
-		fmt_usd(total, usd, sizeof(usd));
-		table_add(t, "TOTAL", "", "", "", usd);
+	} else {
+		struct table *t = table_new(5, key_header(by), "NAME", "ATTEMPTS", "BILLED", "COST");
+		char usd[48], secs[32];
+		int64_t billed = 0;
+		for (i = 0; i < l.n; i++) {
+			const struct cost_row *row = &l.items[i];
+			char n[16];
+			snprintf(n, sizeof(n), "%d", row->attempts);
+			duration_format(row->billed_seconds, secs, sizeof(secs));
+			money_format(row->micro, usd, sizeof(usd));
+			if (row->running) {
+				size_t len = strlen(usd);
+				snprintf(usd + len, sizeof(usd) - len, " (running)");
+			}
+			table_add(t, row->key, row->label ? row->label : "-", n, secs, usd);
+			billed += row->billed_seconds;
+		}
+		money_format(total, usd, sizeof(usd));
+		duration_format(billed, secs, sizeof(secs));
+		table_add(t, "TOTAL", "", "", secs, usd);
 		table_print(t, stdout);
 		table_free(t);
+		if (month >= 0) {
+			char b[32];
+			money_format(month, usd, sizeof(usd));
+			money_format(money_from_usd(c.cfg.budget_monthly), b, sizeof(b));
+			printf("Month to date: %s of budgets.monthly %s (%.0f%%)\n", usd, b,
+			       100.0 * money_to_usd(month) / c.cfg.budget_monthly);
+		}
 	}
 	r = 0;
 out:
 	cost_list_release(&l);
-	free(running);
-	cli_close(&c);
+	if (opened)
+		cli_close(&c);
 	return r;
 }

@@ -3,6 +3,7 @@
  * controller, then follow the logs unless -d.
  */
 #include "cli/cli.h"
+#include "base/money.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
@@ -52,31 +53,56 @@ static int collect_secrets(struct task *t, const struct kvlist *given, struct kv
 	return 0;
 }
 
-/* Refuse a single job whose estimate is above its budget or what is left
- * of the monthly budget, with the numbers. */
-static int check_job_budget(struct cli *c, const struct task *t, const struct plan *pl,
-			    int64_t estimate)
+/* launch --dry-run: every check the launch makes, budgets included, then
+ * what the launch would do. 0 when it would launch. */
+static int dry_run(struct cli *c, struct task *t, const struct plan *pl, int64_t given_s,
+		   int json)
 {
-	int64_t secs;
-	double cost = cli_estimate(t, pl, estimate, &secs), left = -1;
-	char d[32];
+	const char *why;
+	int64_t secs = cli_estimate_secs(t, given_s, &why);
+	int64_t cost = cli_estimate(t, pl, given_s, NULL);
+	size_t fit = 1, total = 1;
+	int sweep = t->sweep.method != SWEEP_NONE, ok;
+	char usd[32], d[32];
 
-	duration_format(secs, d, sizeof(d));
-	if (t->budget > 0 && cost > t->budget) {
-		cli_error("%s: the estimate $%.2f (%s at $%.4f/h, %s) is above budget $%.2f;"
-			  " raise budget, lower stop.max_runtime, or pass --estimate",
-			  t->path ? t->path : "task", cost, d, pl->price_per_hour,
-			  billing_rule(pl->backend), t->budget);
-		return -1;
+	if (!cli_store(c))
+		return 1;
+	if (sweep)
+		ok = cli_sweep_fit(c, t, pl, given_s, &fit, &total) == 0 && fit > 0;
+	else
+		ok = cli_check_budget(c, t, pl, given_s) == 0;
+	if (json) {
+		json_t *o = json_pack("{s:b, s:s, s:s?, s:s?, s:s, s:i, s:f, s:I, s:s, s:f, s:I, s:b}",
+				      "dry_run", 1, "backend", pl->backend, "region", pl->region,
+				      "zone", pl->zone, "instance_type", pl->instance_type,
+				      "gpus", pl->gpus, "price_per_hour", pl->price_per_hour,
+				      "estimate_seconds", (json_int_t)secs, "estimate_from", why,
+				      "estimated_cost_usd", money_to_usd(cost),
+				      "estimated_cost_micro", (json_int_t)cost, "would_launch", ok);
+		if (sweep) {
+			json_object_set_new(o, "trials", json_integer((json_int_t)fit));
+			json_object_set_new(o, "trials_total", json_integer((json_int_t)total));
+		}
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(o);
+	} else {
+		cli_print_plan(t, pl, stdout);
+		cli_print_estimate(c, t, pl, given_s, stdout);
+		money_format(cost, usd, sizeof(usd));
+		duration_format(secs, d, sizeof(d));
+		if (!ok)
+			printf("Dry run: the launch would be refused (see above); nothing was"
+			       " launched.\n");
+		else if (sweep)
+			printf("Dry run: the launch would start a sweep of %zu of %zu trials on %s,"
+			       " %s each (%s); nothing was launched.\n", fit, total, pl->backend, usd,
+			       d);
+		else
+			printf("Dry run: the launch would submit one job on %s, estimated %s (%s);"
+			       " nothing was launched.\n", pl->backend, usd, d);
 	}
-	if (cli_month_left(c, &left) == 0 && left >= 0 && cost > left) {
-		cli_error("the estimate $%.2f (%s at $%.4f/h) is above what is left of the monthly"
-			  " budget: $%.2f of $%.2f (budgets.monthly in %s)", cost, d,
-			  pl->price_per_hour, left > 0 ? left : 0, c->cfg.budget_monthly,
-			  c->home.config);
-		return -1;
-	}
-	return 0;
+	return ok ? 0 : 1;
 }
 
 /* A launch that spends money, from a terminal: show the plan and ask
@@ -140,7 +166,7 @@ int cli_launch_main(int argc, char **argv, int sweep)
 	long long seed = 0;
 	double budget = -1;
 	int detach = 0, dry = 0, json = 0, yes = 0, opt, r = 1, opened = 0;
-	int64_t estimate = 3600;
+	int64_t estimate = 0;	/* not given: cli_estimate_secs decides */
 	struct cli c;
 	struct task t;
 	struct plan pl = { 0 };
@@ -326,23 +352,7 @@ int cli_launch_main(int argc, char **argv, int sweep)
 	if (cli_plan(&c, &t, backend, &pl) < 0)
 		goto out;
 	if (dry) {
-		if (json) {
-			json_t *o = json_pack("{s:b, s:s, s:s, s:i, s:f, s:I, s:f}", "dry_run", 1,
-					      "backend", pl.backend, "instance_type",
-					      pl.instance_type, "gpus", pl.gpus,
-					      "price_per_hour", pl.price_per_hour,
-					      "estimate_seconds", (json_int_t)estimate,
-					      "estimated_cost_usd",
-					      billing_cost(pl.backend, pl.price_per_hour, estimate));
-			json_dumpf(o, stdout, JSON_INDENT(2));
-			putchar('\n');
-			json_decref(o);
-		} else {
-			cli_print_plan(&t, &pl, stdout);
-			cli_print_estimate(&c, &t, &pl, estimate, stdout);
-			printf("Dry run: nothing was launched.\n");
-		}
-		r = 0;
+		r = dry_run(&c, &t, &pl, estimate, json);
 		goto out;
 	}
 	if (!yes && !json && provider_is_paid(pl.backend) && isatty(STDIN_FILENO) &&
@@ -356,7 +366,7 @@ int cli_launch_main(int argc, char **argv, int sweep)
 		r = cli_launch_sweep(&c, &t, &pl, &box, estimate, detach, json);
 		goto out;
 	}
-	if (check_job_budget(&c, &t, &pl, estimate) < 0 ||
+	if (cli_check_budget(&c, &t, &pl, estimate) < 0 ||
 	    cli_record_job(&c, &t, &pl, &box, NULL, NULL, &j) < 0)
 		goto out;
 	if (controller_ensure(&c.home, &err) < 0) {

@@ -5,6 +5,7 @@
  */
 #include "cli/cli.h"
 #include "backend/registry.h"
+#include "base/money.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
@@ -588,7 +589,7 @@ static int is_plan(const struct candidate *cd, const struct plan *pl)
 }
 
 void cli_print_estimate(struct cli *c, const struct task *t, const struct plan *pl,
-			int64_t estimate_s, FILE *out)
+			int64_t given_s, FILE *out)
 {
 	struct error err = ERROR_INIT;
 	struct optimizer_settings set;
@@ -598,15 +599,18 @@ void cli_print_estimate(struct cli *c, const struct task *t, const struct plan *
 	struct catalog *cat = NULL;
 	struct strbuf acc = STRBUF_INIT;
 	char dur[32], usd[32], usd2[32];
+	const char *why;
+	int64_t estimate_s = cli_estimate_secs(t, given_s, &why);
 	size_t i;
 
-	if (estimate_s <= 0)
-		estimate_s = 3600;
 	duration_format(estimate_s, dur, sizeof(dur));
 	if (pl) {
-		fmt_usd(billing_cost(pl->backend, pl->price_per_hour, estimate_s), usd, sizeof(usd));
-		fprintf(out, "  estimate       %s on %s: %s (%s bills %s)\n", dur, pl->backend, usd,
-			pl->backend, billing_rule(pl->backend));
+		char rule[64];
+
+		billing_rule_text(billing_rule_for(pl->backend), rule, sizeof(rule));
+		money_format(cli_estimate(t, pl, given_s, NULL), usd, sizeof(usd));
+		fprintf(out, "  estimate       %s on %s: %s (%s bills %s), from %s\n", dur,
+			pl->backend, usd, pl->backend, rule, why);
 	}
 	if (optimizer_settings_from_config(&c->cfg, &set, &err) < 0) {
 		cli_error_e(&err);

@@ -11,6 +11,7 @@
  * way; --param adds to it or replaces a parameter.
  */
 #include "cli/cli.h"
+#include "base/money.h"
 #include "spec/suggest.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
@@ -27,6 +28,47 @@
 
 /* ---- launching ---- */
 
+/* How many of n trials at each micro-dollars the sweep budget and what is
+ * left of budgets.monthly cover; prints why when not all. */
+static size_t budget_fit(struct cli *c, const struct task *t, const struct plan *pl,
+			 int64_t given_s, size_t n)
+{
+	int64_t secs, each = cli_estimate(t, pl, given_s, &secs), left = 0;
+	int64_t budget = money_from_usd(t->budget);
+	size_t fit = n;
+	char d[32], usd[32];
+
+	if (t->budget > 0 && each > 0 && (int64_t)fit * each > budget)
+		fit = (size_t)(budget / each);
+	if (cli_month_left(c, &left) == 0 && each > 0 && (int64_t)fit * each > left)
+		fit = left > 0 ? (size_t)(left / each) : 0;
+	if (fit < n) {
+		duration_format(secs, d, sizeof(d));
+		money_format(each, usd, sizeof(usd));
+		fprintf(stderr, "frugal: %s covers %zu of %zu trials at %s each (%s at $%.2f/h);"
+			" %s\n", t->budget > 0 && (int64_t)n * each > budget ? "the sweep budget" :
+			"what is left of the monthly budget", fit, n, usd, d, pl->price_per_hour,
+			fit ? "the rest are not launched" : "nothing was launched");
+	}
+	return fit;
+}
+
+int cli_sweep_fit(struct cli *c, const struct task *t, const struct plan *pl, int64_t given_s,
+		  size_t *ret_fit, size_t *ret_total)
+{
+	struct trial_list trials = { 0 };
+	struct error err = ERROR_INIT;
+
+	if (sweep_expand(&t->sweep, t->sweep.has_seed ? t->sweep.seed : 1, &trials, &err) < 0) {
+		cli_error("%s: %s", t->path ? t->path : "sweep", error_msg(&err));
+		return -1;
+	}
+	*ret_total = trials.n;
+	*ret_fit = budget_fit(c, t, pl, given_s, trials.n);
+	trial_list_release(&trials);
+	return 0;
+}
+
 int cli_launch_sweep(struct cli *c, struct task *t, const struct plan *pl,
 		     const struct strbuf *box, int64_t estimate_secs, int detach, int json)
 {
@@ -34,8 +76,7 @@ int cli_launch_sweep(struct cli *c, struct task *t, const struct plan *pl,
 	struct error err = ERROR_INIT;
 	struct sweep_row sw;
 	struct strbuf ids = STRBUF_INIT;
-	double each, left = -1;
-	int64_t secs, seed;
+	int64_t seed;
 	size_t fit, i;
 	int r = 1;
 
@@ -45,23 +86,9 @@ int cli_launch_sweep(struct cli *c, struct task *t, const struct plan *pl,
 		cli_error("%s: %s", t->path ? t->path : "sweep", error_msg(&err));
 		return 1;
 	}
-	each = cli_estimate(t, pl, estimate_secs, &secs);
-	fit = trials.n;
-	if (t->budget > 0 && each > 0 && (double)fit * each > t->budget)
-		fit = (size_t)floor(t->budget / each + 1e-9);
-	if (cli_month_left(c, &left) == 0 && left >= 0 && each > 0 &&
-	    (double)fit * each > left)
-		fit = left > 0 ? (size_t)floor(left / each + 1e-9) : 0;
-	if (fit < trials.n) {
-		char d[32];
-		duration_format(secs, d, sizeof(d));
-		fprintf(stderr, "frugal: %s covers %zu of %zu trials at $%.2f each (%s at $%.2f/h);"
-			" %s\n", t->budget > 0 ? "the sweep budget" : "what is left of the monthly"
-			" budget", fit, trials.n, each, d, pl->price_per_hour,
-			fit ? "the rest are not launched" : "nothing was launched");
-		if (!fit)
-			goto out;
-	}
+	fit = budget_fit(c, t, pl, estimate_secs, trials.n);
+	if (!fit)
+		goto out;
 	sw.name = t->name ? xstrdup(t->name) : NULL;
 	sw.method = xstrdup(t->sweep.method == SWEEP_RANDOM ? "random" : "grid");
 	sw.max_parallel = t->sweep.max_parallel;
@@ -137,6 +164,7 @@ struct row {
 	json_t *params;
 	json_t *metrics;
 	double key;		/* the sort metric, NAN when absent */
+	struct job_spend spend;	/* cost so far (cli_job_spend) */
 };
 
 static int cmp_rows(const void *a, const void *b)
@@ -181,8 +209,9 @@ int cli_sweep_status(struct cli *c, const char *id, const char *sort, int json)
 	json_t *pkeys = json_object(), *mkeys = json_object();
 	const char *metric = sort, *k;
 	json_t *v;
-	int desc = 0, r = 1, done = 0, ok = 0;
-	double total = 0;
+	int desc = 0, r = 1, done = 0, ok = 0, running = 0;
+	struct attempt_list live = { 0 };
+	int64_t total = 0, now = time_now_ms();
 	size_t i;
 
 	if (store_sweep_get(c->st, id, &sw, &err) < 0) {
@@ -192,6 +221,10 @@ int cli_sweep_status(struct cli *c, const char *id, const char *sort, int json)
 		return 1;
 	}
 	if (store_job_list_sweep(c->st, sw.id, &jobs, &err) < 0) {
+		cli_error_e(&err);
+		goto out;
+	}
+	if (store_attempt_list_live(c->st, &live, &err) < 0) {
 		cli_error_e(&err);
 		goto out;
 	}
@@ -206,7 +239,9 @@ int cli_sweep_status(struct cli *c, const char *id, const char *sort, int json)
 			add_keys(rows[i].params, pkeys);
 		if (rows[i].metrics)
 			add_keys(rows[i].metrics, mkeys);
-		total += jobs.items[i].cost_usd;
+		cli_job_spend(&jobs.items[i], &live, now, &rows[i].spend);
+		total += rows[i].spend.micro;
+		running |= rows[i].spend.running;
 		done += job_status_is_terminal(jobs.items[i].status);
 		ok += jobs.items[i].status == JOB_SUCCEEDED;
 	}
@@ -246,7 +281,10 @@ int cli_sweep_status(struct cli *c, const char *id, const char *sort, int json)
 		for (i = 0; i < jobs.n; i++) {
 			json_t *o = json_pack("{s:s, s:s, s:i, s:f}", "id", rows[i].j->id, "status",
 					      job_status_name(rows[i].j->status), "attempts",
-					      rows[i].j->n_attempts, "cost_usd", rows[i].j->cost_usd);
+					      rows[i].j->n_attempts, "cost_usd",
+					      money_to_usd(rows[i].spend.micro));
+			json_object_set_new(o, "cost_micro", json_integer(rows[i].spend.micro));
+			json_object_set_new(o, "cost_running", json_boolean(rows[i].spend.running));
 			json_object_set_new(o, "params", rows[i].params ? json_incref(rows[i].params) :
 					    json_object());
 			json_object_set_new(o, "metrics", rows[i].metrics ? json_incref(rows[i].metrics) :
@@ -256,7 +294,9 @@ int cli_sweep_status(struct cli *c, const char *id, const char *sort, int json)
 		doc = json_pack("{s:s, s:s?, s:s, s:I, s:i, s:i, s:f, s:f, s:o}", "sweep_id", sw.id,
 				"name", sw.name, "method", sw.method, "seed", (json_int_t)sw.seed,
 				"max_parallel", sw.max_parallel, "refused", sw.refused, "budget_usd",
-				sw.budget, "cost_usd", total, "trials", arr);
+				sw.budget, "cost_usd", money_to_usd(total), "trials", arr);
+		json_object_set_new(doc, "cost_micro", json_integer(total));
+		json_object_set_new(doc, "cost_running", json_boolean(running));
 		if (metric && jobs.n && !isnan(rows[0].key))
 			json_object_set_new(doc, "best", json_string(rows[0].j->id));
 		json_dumpf(doc, stdout, JSON_INDENT(2));
@@ -288,8 +328,8 @@ int cli_sweep_status(struct cli *c, const char *id, const char *sort, int json)
 							  json_object_get(rows[i].params, k) : NULL);
 			cells[col++] = xstrdup(job_status_name(rows[i].j->status));
 			cells[col++] = xasprintf("%d", rows[i].j->n_attempts);
-			fmt_usd(rows[i].j->cost_usd, cost, sizeof(cost));
-			cells[col++] = xstrdup(cost);
+			money_format(rows[i].spend.micro, cost, sizeof(cost));
+			cells[col++] = xasprintf("%s%s", cost, rows[i].spend.running ? " (running)" : "");
 			json_object_foreach(mkeys, k, v)
 				cells[col++] = value_text(rows[i].metrics ?
 							  json_object_get(rows[i].metrics, k) : NULL);
@@ -297,12 +337,15 @@ int cli_sweep_status(struct cli *c, const char *id, const char *sort, int json)
 			for (col = 0; col < ncols; col++)
 				free(cells[col]);
 		}
-		fmt_usd(total, cost, sizeof(cost));
-		printf("Sweep %s%s%s: %s, %zu trials (%d done, %d succeeded%s), cost %s", sw.id,
+		money_format(total, cost, sizeof(cost));
+		printf("Sweep %s%s%s: %s, %zu trials (%d done, %d succeeded%s), cost %s%s", sw.id,
 		       sw.name ? " " : "", sw.name ? sw.name : "", sw.method, jobs.n, done, ok,
-		       sw.refused ? ", more refused by the budget" : "", cost);
-		if (sw.budget > 0)
-			printf(" of budget $%.2f", sw.budget);
+		       sw.refused ? ", more refused by the budget" : "", cost,
+		       running ? " (running)" : "");
+		if (sw.budget > 0) {
+			money_format(money_from_usd(sw.budget), cost, sizeof(cost));
+			printf(" of budget %s", cost);
+		}
 		printf("\n");
 		table_print(t, stdout);
 		table_free(t);
@@ -326,6 +369,7 @@ out:
 	json_decref(pkeys);
 	json_decref(mkeys);
 	job_list_release(&jobs);
+	attempt_list_release(&live);
 	sweep_row_release(&sw);
 	return r;
 }
@@ -359,7 +403,7 @@ int cli_follow_sweep(struct cli *c, const char *sweep_id)
 				continue;
 			seen[i] = 1;
 			failed += j->status != JOB_SUCCEEDED;
-			fmt_usd(j->cost_usd, cost, sizeof(cost));
+			money_format(j->cost_micro, cost, sizeof(cost));
 			fprintf(stderr, "trial %s %s %s %s %s\n", j->id, j->params_json ?
 				j->params_json : "", job_status_name(j->status), cost,
 				j->metrics_json ? j->metrics_json : "");

@@ -4,6 +4,7 @@
  * sweeps in the store.
  */
 #include "cli/cli.h"
+#include "base/money.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
@@ -46,34 +47,91 @@ int cli_seal_secrets(struct cli *c, const struct kvlist *values, struct strbuf *
 	return 0;
 }
 
-double cli_estimate(const struct task *t, const struct plan *pl, int64_t default_secs,
-		    int64_t *ret_secs)
+int64_t cli_estimate_secs(const struct task *t, int64_t given_s, const char **ret_why)
 {
-	int64_t secs = t->stop.max_runtime ? t->stop.max_runtime : default_secs;
+	const char *why = "--estimate";
+	int64_t secs = given_s;
+
+	if (secs <= 0 && t->stop.max_runtime) {
+		secs = t->stop.max_runtime;
+		why = "stop.max_runtime";
+	} else if (secs <= 0) {
+		secs = CLI_DEFAULT_ESTIMATE_S;
+		why = "the default, without --estimate or stop.max_runtime";
+	}
+	if (ret_why)
+		*ret_why = why;
+	return secs;
+}
+
+int64_t cli_estimate(const struct task *t, const struct plan *pl, int64_t given_s,
+		     int64_t *ret_secs)
+{
+	int64_t secs = cli_estimate_secs(t, given_s, NULL);
 
 	if (ret_secs)
 		*ret_secs = secs;
-	return billing_cost(pl->backend, pl->price_per_hour, secs);
+	return billing_cost_micro(billing_rule_for(pl->backend), pl->price_per_hour, secs);
 }
 
-int cli_month_left(struct cli *c, double *ret_left)
+int cli_month_spent(struct cli *c, int64_t *ret_micro)
 {
 	struct attempt_list live = { 0 };
-	double spent = 0;
+	int64_t spent = 0, now = time_now_ms();
 	size_t i;
 
-	if (c->cfg.budget_monthly <= 0) {
-		*ret_left = -1;
-		return 0;
-	}
-	if (store_cost_since(c->st, time_month_start_ms(), &spent, NULL) < 0 ||
+	if (!cli_store(c) || store_cost_since(c->st, time_month_start_ms(), &spent, NULL) < 0 ||
 	    store_attempt_list_live(c->st, &live, NULL) < 0)
 		return -1;
-	for (i = 0; i < live.n; i++)
-		spent += billing_cost(live.items[i].backend, live.items[i].price_per_hour,
-				      (time_now_ms() - live.items[i].started_at) / 1000);
+	for (i = 0; i < live.n; i++) {
+		struct attempt_cost cost;
+		attempt_cost(&live.items[i], now, &cost);
+		spent += cost.micro;
+	}
 	attempt_list_release(&live);
-	*ret_left = c->cfg.budget_monthly - spent;
+	*ret_micro = spent;
+	return 0;
+}
+
+int cli_month_left(struct cli *c, int64_t *ret_left_micro)
+{
+	int64_t spent;
+
+	if (c->cfg.budget_monthly <= 0)
+		return 1;
+	if (cli_month_spent(c, &spent) < 0)
+		return -1;
+	*ret_left_micro = money_from_usd(c->cfg.budget_monthly) - spent;
+	return 0;
+}
+
+int cli_check_budget(struct cli *c, const struct task *t, const struct plan *pl,
+		     int64_t given_s)
+{
+	const char *why;
+	int64_t secs = cli_estimate_secs(t, given_s, &why);
+	int64_t cost = cli_estimate(t, pl, given_s, NULL), left = 0;
+	char d[32], usd[32], bud[32], lft[32], rule[64];
+
+	duration_format(secs, d, sizeof(d));
+	money_format(cost, usd, sizeof(usd));
+	billing_rule_text(billing_rule_for(pl->backend), rule, sizeof(rule));
+	if (t->budget > 0 && cost > money_from_usd(t->budget)) {
+		money_format(money_from_usd(t->budget), bud, sizeof(bud));
+		cli_error("%s: the estimate %s (%s from %s, at $%.4f/h, %s) is above budget %s;"
+			  " %s", t->path ? t->path : "task", usd, d, why, pl->price_per_hour, rule,
+			  bud, given_s > 0 ? "raise budget or pass a shorter --estimate" :
+			  "raise budget, lower stop.max_runtime, or pass --estimate");
+		return -1;
+	}
+	if (cli_month_left(c, &left) == 0 && cost > left) {
+		money_format(left > 0 ? left : 0, lft, sizeof(lft));
+		money_format(money_from_usd(c->cfg.budget_monthly), bud, sizeof(bud));
+		cli_error("the estimate %s (%s from %s, at $%.4f/h) is above what is left of the"
+			  " monthly budget: %s of %s (budgets.monthly in %s)", usd, d, why,
+			  pl->price_per_hour, lft, bud, c->home.config);
+		return -1;
+	}
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "base/money.h"
 #include "catalog/billing.h"
 #include "backend/provider.h"
 #include "spec/config.h"
@@ -278,6 +279,10 @@ static void job_finish(struct reconciler *rec, const struct job *j, enum job_sta
 		 reason ? reason : "");
 }
 
+static void attempt_record_end(struct reconciler *rec, const struct job *j,
+			       const struct attempt *a, const char *outcome, int has_exit,
+			       int exit_code);
+
 /*
  * Tear an attempt's instance down (retried on every pass until the
  * provider confirms), then record the attempt's outcome and cost.
@@ -289,8 +294,6 @@ static int attempt_close(struct reconciler *rec, struct provider *p, const struc
 {
 	struct resource_list open = { 0 };
 	struct error err = ERROR_INIT;
-	int64_t now;
-	double secs, usd;
 	size_t i;
 	int r = 0;
 
@@ -317,19 +320,58 @@ static int attempt_close(struct reconciler *rec, struct provider *p, const struc
 	resource_list_release(&open);
 	if (r < 0)
 		return r;
-	now = time_now_ms();
-	/* Billed time at the price recorded at launch, never re-priced. */
-	secs = (double)billed_seconds(a->backend, (now - a->started_at + 999) / 1000);
-	usd = billing_cost(a->backend, a->price_per_hour, (int64_t)secs);
-	store_attempt_end(rec->st, j->id, a->n, outcome, has_exit, exit_code, now, NULL);
-	store_cost_record(rec->st, j->id, a->n, a->backend, secs, usd, NULL);
+	attempt_record_end(rec, j, a, outcome, has_exit, exit_code);
+	return 0;
+}
+
+/* Record an attempt's end, outcome and cost (billing.h attempt_cost: the
+ * price recorded at launch, never re-priced). */
+static void attempt_record_end(struct reconciler *rec, const struct job *j,
+			       const struct attempt *a, const char *outcome, int has_exit,
+			       int exit_code)
+{
+	struct attempt ended = *a;
+	struct attempt_cost cost;
+
+	ended.ended_at = time_now_ms();
+	ended.outcome = (char *)outcome;
+	attempt_cost(&ended, ended.ended_at, &cost);
+	store_attempt_end(rec->st, j->id, a->n, outcome, has_exit, exit_code, ended.ended_at,
+			  NULL);
+	store_cost_record(rec->st, j->id, a->n, a->backend, cost.billed_seconds, cost.micro,
+			  NULL);
 	if (has_exit)
 		store_event_add(rec->st, j->id, "attempt", "attempt %d ended: %s, exit code %d",
 				a->n, outcome, exit_code);
 	else
 		store_event_add(rec->st, j->id, "attempt", "attempt %d ended: %s", a->n, outcome);
 	fault_point("controller.after_attempt_end");
-	return 0;
+}
+
+/*
+ * End an attempt whose launch failed, billed for what it ran: a machine
+ * the provider has (or may have: it cannot say) is billed at least the
+ * minimum; one it never had costs nothing (billing.h). The attempt ends
+ * even when the teardown is not confirmed: the ledger row stays open for
+ * `frugal gc`, and the attempt no longer reads as running.
+ */
+static void launch_failed_close(struct reconciler *rec, struct provider *p,
+				const struct job *j, struct attempt *a, const char *token)
+{
+	char *id = NULL;
+
+	if (p->ops->find(p, token, &id, NULL) < 0)
+		id = xstrdup(token);	/* unknown: count it as existing */
+	if (id)
+		store_attempt_set_instance(rec->st, j->id, a->n, id, NULL);
+	a->instance_id = id;
+	if (attempt_close(rec, p, j, a, "launch_failed", 0, 0) < 0) {
+		store_event_add(rec->st, j->id, "teardown", "teardown of attempt %d not confirmed;"
+				" `frugal gc` ends it", a->n);
+		attempt_record_end(rec, j, a, "launch_failed", 0, 0);
+	}
+	a->instance_id = NULL;
+	free(id);
 }
 
 /* Launch a new attempt of a PENDING job when its backend has capacity.
@@ -426,7 +468,7 @@ static int job_launch(struct reconciler *rec, const struct job *j,
 	if ((r = p->ops->launch(p, &req, &id, &err)) < 0) {
 		log_error("job %s: launch failed: %s", j->id, error_msg(&err));
 		store_event_add(rec->st, j->id, "launch_failed", "%s", error_msg(&err));
-		attempt_close(rec, p, j, &a, "launch_failed", 0, 0);
+		launch_failed_close(rec, p, j, &a, token);
 		if (r == FRUGAL_ECAPACITY) {
 			/* No capacity there: keep that location out for a while and
 			 * plan again, which picks the next candidate. */
@@ -554,6 +596,15 @@ static enum job_status status_of_phase(const char *phase)
 	return JOB_RUNNING;
 }
 
+/* A budget stop reaches the agent as a notice; the attempt it ends is
+ * budget_stopped, not preempted, whatever the agent could tell. */
+static const char *budget_outcome(const struct job *j, const char *outcome)
+{
+	if (j->cancel_requested == 2 && !strcmp(outcome, "preempted"))
+		return "budget_stopped";
+	return outcome;
+}
+
 /* Follow a job whose attempt runs: phase changes, the end, cancel, and a
  * preemption notice whose deadline has come (the machine is taken). */
 static void job_watch(struct reconciler *rec, const struct job *j, const struct attempt *a)
@@ -574,9 +625,13 @@ static void job_watch(struct reconciler *rec, const struct job *j, const struct 
 	if (have && s.outcome) {
 		/* A cancel some backends can only deliver as SIGTERM reads as a
 		 * preemption to the agent: it was the user's cancel. */
-		const char *outcome = j->cancel_requested == 1 && !strcmp(s.outcome, "preempted") ?
-				      "cancelled" : s.outcome;
-		const char *reason = outcome != s.outcome ? "cancelled" : s.reason;
+		const char *outcome = budget_outcome(j, s.outcome);
+		const char *reason = s.reason;
+
+		if (j->cancel_requested == 1 && !strcmp(s.outcome, "preempted")) {
+			outcome = "cancelled";
+			reason = "cancelled";
+		}
 
 		if (attempt_close(rec, p, j, a, outcome, s.has_exit, s.exit_code) == 0)
 			job_after_attempt(rec, j, a, outcome, s.has_exit, s.exit_code, reason);
@@ -592,11 +647,13 @@ static void job_watch(struct reconciler *rec, const struct job *j, const struct 
 		/* Read once more: the agent may have finished just now. */
 		agent_status_release(&s);
 		if (read_agent_status(rec, j->id, a->n, &s) == 0 && s.outcome) {
-			if (attempt_close(rec, p, j, a, s.outcome, s.has_exit, s.exit_code) == 0)
-				job_after_attempt(rec, j, a, s.outcome, s.has_exit, s.exit_code,
+			const char *outcome = budget_outcome(j, s.outcome);
+			if (attempt_close(rec, p, j, a, outcome, s.has_exit, s.exit_code) == 0)
+				job_after_attempt(rec, j, a, outcome, s.has_exit, s.exit_code,
 						  s.reason);
 		} else {
-			const char *outcome = j->cancel_requested ? "cancelled" :
+			const char *outcome = j->cancel_requested == 2 ? "budget_stopped" :
+					      j->cancel_requested ? "cancelled" :
 					      a->notice_deadline ? "preempted" : "failed";
 			const char *why = j->cancel_requested ? "cancelled" :
 					  a->notice_deadline ? "preempted: the machine was taken" :
@@ -620,8 +677,9 @@ static void job_watch(struct reconciler *rec, const struct job *j, const struct 
 			deadline = time_now_ms() + grace * 1000;
 			store_attempt_set_notice(rec->st, j->id, a->n, deadline, NULL);
 			p->ops->notice(p, token, a->instance_id, deadline, NULL);
-			store_event_add(rec->st, j->id, "stop", "%s: stopping gracefully",
-					j->reason ? j->reason : "budget");
+			store_event_add(rec->st, j->id, "budget", "budget stop: %s; stopping"
+					" gracefully (checkpoint, then end)",
+					j->reason ? j->reason : "budget reached");
 		}
 		goto out;
 	}
@@ -715,11 +773,13 @@ static const struct attempt *live_attempt(const struct attempt_list *live, const
 
 static int reconcile_pass(struct reconciler *rec);
 
-/* Accrued cost of a live attempt so far, billing rule included. */
-static double attempt_accrued(const struct attempt *a)
+/* Accrued cost of a live attempt so far in micro-dollars (attempt_cost). */
+static int64_t attempt_accrued(const struct attempt *a)
 {
-	return billing_cost(a->backend, a->price_per_hour,
-			    (time_now_ms() - a->started_at + 999) / 1000);
+	struct attempt_cost c;
+
+	attempt_cost(a, time_now_ms(), &c);
+	return c.micro;
 }
 
 /*
@@ -730,7 +790,7 @@ static double attempt_accrued(const struct attempt *a)
  * when spent + this reaches a budget keeps every budget within one
  * billing increment.
  */
-static double stop_margin(const struct job *j, const struct attempt *a)
+static int64_t stop_margin(const struct job *j, const struct attempt *a)
 {
 	struct task t;
 	int64_t stop_secs = 32, left = -1;
@@ -745,7 +805,8 @@ static double stop_margin(const struct job *j, const struct attempt *a)
 	task_release(&t);
 	if (left >= 0 && left < stop_secs)
 		stop_secs = left;
-	return a->price_per_hour * (double)(stop_secs + billing_increment(a->backend)) / 3600.0;
+	stop_secs += billing_increment(billing_rule_for(a->backend));
+	return (money_from_usd(a->price_per_hour) * stop_secs + 3599) / 3600;
 }
 
 /* Stop a job because a budget is reached: gracefully when it runs, at
@@ -773,12 +834,12 @@ static int budget_stop(struct reconciler *rec, const struct job *j, const struct
 static int enforce_budgets(struct reconciler *rec, const struct job_list *jobs,
 			   const struct attempt_list *live)
 {
-	char why[256];
+	char why[256], bud[32], sp[32];
 	size_t i, k;
 	int changed = 0;
 
 	if (rec->cfg.budget_monthly > 0) {
-		double spent = 0, margin = 0;
+		int64_t spent = 0, margin = 0;
 
 		store_cost_since(rec->st, time_month_start_ms(), &spent, NULL);
 		for (i = 0; i < live->n; i++)
@@ -788,9 +849,10 @@ static int enforce_budgets(struct reconciler *rec, const struct job_list *jobs,
 			if (a)
 				margin += stop_margin(&jobs->items[i], a);
 		}
-		if (spent + margin >= rec->cfg.budget_monthly) {
-			snprintf(why, sizeof(why), "monthly budget $%.2f reached ($%.2f spent)",
-				 rec->cfg.budget_monthly, spent);
+		if (spent + margin >= money_from_usd(rec->cfg.budget_monthly)) {
+			money_format(money_from_usd(rec->cfg.budget_monthly), bud, sizeof(bud));
+			money_format(spent, sp, sizeof(sp));
+			snprintf(why, sizeof(why), "monthly budget %s reached (%s spent)", bud, sp);
 			for (i = 0; i < jobs->n; i++)
 				changed += budget_stop(rec, &jobs->items[i],
 						       live_attempt(live, jobs->items[i].id), why);
@@ -800,17 +862,18 @@ static int enforce_budgets(struct reconciler *rec, const struct job_list *jobs,
 	for (i = 0; i < jobs->n; i++) {
 		const struct job *j = &jobs->items[i];
 		const struct attempt *a = live_attempt(live, j->id);
-		double spent = j->cost_usd + (a ? attempt_accrued(a) : 0);
+		int64_t spent = j->cost_micro + (a ? attempt_accrued(a) : 0);
 
-		if (j->budget > 0 && a && spent + stop_margin(j, a) >= j->budget) {
-			snprintf(why, sizeof(why), "budget $%.2f reached ($%.4f spent)", j->budget,
-				 spent);
+		if (j->budget > 0 && a && spent + stop_margin(j, a) >= money_from_usd(j->budget)) {
+			money_format(money_from_usd(j->budget), bud, sizeof(bud));
+			money_format(spent, sp, sizeof(sp));
+			snprintf(why, sizeof(why), "budget %s reached (%s spent)", bud, sp);
 			changed += budget_stop(rec, j, a, why);
 		}
 		if (j->sweep_id && (i == 0 || !jobs->items[i - 1].sweep_id ||
 				    strcmp(jobs->items[i - 1].sweep_id, j->sweep_id))) {
 			struct sweep_row sw;
-			double sspent = 0, margin = 0;
+			int64_t sspent = 0, margin = 0;
 
 			if (store_sweep_get(rec->st, j->sweep_id, &sw, NULL) < 0)
 				continue;
@@ -827,9 +890,11 @@ static int enforce_budgets(struct reconciler *rec, const struct job_list *jobs,
 						margin += stop_margin(&jobs->items[k], b);
 					}
 				}
-				if (sspent + margin >= sw.budget) {
-					snprintf(why, sizeof(why), "sweep %s budget $%.2f reached"
-						 " ($%.4f spent)", sw.id, sw.budget, sspent);
+				if (sspent + margin >= money_from_usd(sw.budget)) {
+					money_format(money_from_usd(sw.budget), bud, sizeof(bud));
+					money_format(sspent, sp, sizeof(sp));
+					snprintf(why, sizeof(why), "sweep %s budget %s reached"
+						 " (%s spent)", sw.id, bud, sp);
 					for (k = 0; k < jobs->n; k++)
 						if (jobs->items[k].sweep_id &&
 						    !strcmp(jobs->items[k].sweep_id, sw.id))

@@ -1,4 +1,5 @@
 #include "store/store.h"
+#include "base/money.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
@@ -114,6 +115,15 @@ static const char *const migrations[] = {
 	"ALTER TABLE jobs ADD COLUMN metrics_json TEXT;"
 	"ALTER TABLE jobs ADD COLUMN budget REAL NOT NULL DEFAULT 0;"
 	"CREATE INDEX jobs_sweep ON jobs(sweep_id, seq);",
+	/* 3 -> 4: money in exact micro-dollars; where a price came from */
+	"ALTER TABLE jobs ADD COLUMN cost_micro INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE jobs SET cost_micro = CAST(round(cost_usd * 1000000) AS INTEGER);"
+	"ALTER TABLE costs ADD COLUMN usd_micro INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE costs ADD COLUMN billed_seconds INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE costs SET usd_micro = CAST(round(usd * 1000000) AS INTEGER),"
+	"  billed_seconds = CAST(round(seconds) AS INTEGER);"
+	"CREATE INDEX costs_recorded ON costs(recorded_at);"
+	"ALTER TABLE attempts ADD COLUMN price_source TEXT;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -369,12 +379,16 @@ static void new_job_id(char out[JOB_ID_MAX])
 	" j.gpus, j.submitted_at, j.updated_at, j.ended_at, j.restarts, j.error_restarts," \
 	" j.cost_usd, j.outputs_url, j.reason, j.cancel_requested, j.sweep_id," \
 	" (SELECT count(*) FROM attempts a WHERE a.job_id = j.id)," \
-	" j.params_json, j.metrics_json, j.budget"
+	" j.params_json, j.metrics_json, j.budget, j.cost_micro," \
+	" (SELECT coalesce(sum(a.ended_at - a.started_at), 0) FROM attempts a" \
+	"  WHERE a.job_id = j.id AND a.ended_at > 0)"
 #define JOB_COLS_LIGHT "j.id, j.seq, j.name, j.status, NULL, j.backend, j.accelerators," \
 	" j.gpus, j.submitted_at, j.updated_at, j.ended_at, j.restarts, j.error_restarts," \
 	" j.cost_usd, j.outputs_url, j.reason, j.cancel_requested, j.sweep_id," \
 	" 0," \
-	" j.params_json, j.metrics_json, j.budget"
+	" j.params_json, j.metrics_json, j.budget, j.cost_micro," \
+	" (SELECT coalesce(sum(a.ended_at - a.started_at), 0) FROM attempts a" \
+	"  WHERE a.job_id = j.id AND a.ended_at > 0)"
 
 static void read_job(sqlite3_stmt *q, struct job *j)
 {
@@ -404,6 +418,9 @@ static void read_job(sqlite3_stmt *q, struct job *j)
 	j->params_json = col_str(q, 19);
 	j->metrics_json = col_str(q, 20);
 	j->budget = sqlite3_column_double(q, 21);
+	j->cost_micro = sqlite3_column_int64(q, 22);
+	j->cost_usd = money_to_usd(j->cost_micro);
+	j->ran_ms = sqlite3_column_int64(q, 23);
 }
 
 int store_job_insert(struct store *st, struct job *j, const void *secrets_box,
@@ -731,9 +748,9 @@ int store_job_request_stop(struct store *st, const char *id, const char *reason,
 		       time_now_ms());
 }
 
-/* Sum of one double column query with one text or int64 argument. */
+/* Sum of one integer column query with one text or int64 argument. */
 static int sum_query(struct store *st, const char *sql, const char *text, int64_t num,
-		     double *ret, struct error *err)
+		     int64_t *ret, struct error *err)
 {
 	sqlite3_stmt *q = NULL;
 	int r;
@@ -745,7 +762,7 @@ static int sum_query(struct store *st, const char *sql, const char *text, int64_
 	else
 		sqlite3_bind_int64(q, 1, num);
 	if (sqlite3_step(q) == SQLITE_ROW) {
-		*ret = sqlite3_column_double(q, 0);
+		*ret = sqlite3_column_int64(q, 0);
 		r = 0;
 	} else {
 		r = db_error(st, err, "cannot sum costs");
@@ -754,16 +771,18 @@ static int sum_query(struct store *st, const char *sql, const char *text, int64_
 	return r;
 }
 
-int store_sweep_spent(struct store *st, const char *sweep_id, double *ret, struct error *err)
+int store_sweep_spent(struct store *st, const char *sweep_id, int64_t *ret_micro,
+		      struct error *err)
 {
-	return sum_query(st, "SELECT coalesce(sum(cost_usd), 0) FROM jobs WHERE sweep_id = ?1",
-			 sweep_id, 0, ret, err);
+	return sum_query(st, "SELECT coalesce(sum(cost_micro), 0) FROM jobs WHERE sweep_id = ?1",
+			 sweep_id, 0, ret_micro, err);
 }
 
-int store_cost_since(struct store *st, int64_t since_ms, double *ret, struct error *err)
+int store_cost_since(struct store *st, int64_t since_ms, int64_t *ret_micro,
+		     struct error *err)
 {
-	return sum_query(st, "SELECT coalesce(sum(usd), 0) FROM costs WHERE recorded_at >= ?1",
-			 NULL, since_ms, ret, err);
+	return sum_query(st, "SELECT coalesce(sum(usd_micro), 0) FROM costs"
+			 " WHERE recorded_at >= ?1", NULL, since_ms, ret_micro, err);
 }
 
 int store_job_set_counts(struct store *st, const char *id, int restarts,
@@ -773,10 +792,10 @@ int store_job_set_counts(struct store *st, const char *id, int restarts,
 		       " WHERE id = ?1", "sii", id, (int64_t)restarts, (int64_t)error_restarts);
 }
 
-int store_job_add_cost(struct store *st, const char *id, double usd, struct error *err)
+int store_job_add_cost(struct store *st, const char *id, int64_t micro, struct error *err)
 {
-	return run_sql(st, err, "UPDATE jobs SET cost_usd = cost_usd + ?2 WHERE id = ?1",
-		       "sd", id, usd);
+	return run_sql(st, err, "UPDATE jobs SET cost_micro = cost_micro + ?2,"
+		       " cost_usd = (cost_micro + ?2) / 1000000.0 WHERE id = ?1", "si", id, micro);
 }
 
 int store_job_set_outputs_url(struct store *st, const char *id, const char *url,
@@ -796,6 +815,7 @@ void attempt_release(struct attempt *a)
 	free(a->gpus);
 	free(a->instance_id);
 	free(a->outcome);
+	free(a->price_source);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -810,7 +830,12 @@ void attempt_list_release(struct attempt_list *l)
 }
 
 #define ATTEMPT_COLS "job_id, n, backend, region, zone, instance_type, spot, price_per_hour," \
-	" gpus, instance_id, started_at, ended_at, outcome, exit_code, notice_deadline"
+	" gpus, instance_id, started_at, ended_at, outcome, exit_code, notice_deadline," \
+	" price_source," \
+	" (SELECT c.billed_seconds FROM costs c WHERE c.job_id = attempts.job_id" \
+	"  AND c.attempt = attempts.n)," \
+	" (SELECT c.usd_micro FROM costs c WHERE c.job_id = attempts.job_id" \
+	"  AND c.attempt = attempts.n)"
 
 static void read_attempt(sqlite3_stmt *q, struct attempt *a)
 {
@@ -831,6 +856,10 @@ static void read_attempt(sqlite3_stmt *q, struct attempt *a)
 	a->has_exit_code = sqlite3_column_type(q, 13) != SQLITE_NULL;
 	a->exit_code = sqlite3_column_int(q, 13);
 	a->notice_deadline = sqlite3_column_int64(q, 14);
+	a->price_source = col_str(q, 15);
+	a->has_cost = sqlite3_column_type(q, 17) != SQLITE_NULL;
+	a->billed_seconds = sqlite3_column_int64(q, 16);
+	a->cost_micro = sqlite3_column_int64(q, 17);
 }
 
 int store_attempt_insert(struct store *st, const struct attempt *a, struct error *err)
@@ -839,8 +868,9 @@ int store_attempt_insert(struct store *st, const struct attempt *a, struct error
 	int r;
 
 	if ((r = prepare(st, "INSERT INTO attempts (job_id, n, backend, region, zone,"
-			 " instance_type, spot, price_per_hour, gpus, instance_id, started_at)"
-			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", &q, err)) < 0)
+			 " instance_type, spot, price_per_hour, gpus, instance_id, started_at,"
+			 " price_source)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", &q, err)) < 0)
 		return r;
 	sqlite3_bind_text(q, 1, a->job_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(q, 2, a->n);
@@ -853,6 +883,7 @@ int store_attempt_insert(struct store *st, const struct attempt *a, struct error
 	bind_text(q, 9, a->gpus);
 	bind_text(q, 10, a->instance_id);
 	sqlite3_bind_int64(q, 11, a->started_at);
+	bind_text(q, 12, a->price_source);
 	return step_done(st, q, err, "cannot record the attempt");
 }
 
@@ -1108,17 +1139,20 @@ void cost_list_release(struct cost_list *l)
 }
 
 int store_cost_record(struct store *st, const char *job_id, int attempt,
-		      const char *backend, double seconds, double usd, struct error *err)
+		      const char *backend, int64_t billed_seconds, int64_t usd_micro,
+		      struct error *err)
 {
 	int r;
 
 	if ((r = store_begin(st, err)) < 0)
 		return r;
 	r = run_sql(st, err, "INSERT OR IGNORE INTO costs (job_id, attempt, backend, seconds,"
-		    " usd, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", "sisddi",
-		    job_id, (int64_t)attempt, backend, seconds, usd, time_now_ms());
+		    " usd, recorded_at, billed_seconds, usd_micro)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?4, ?7)", "sisddii",
+		    job_id, (int64_t)attempt, backend, (double)billed_seconds,
+		    money_to_usd(usd_micro), time_now_ms(), usd_micro);
 	if (r == 0 && sqlite3_changes(st->db) == 1)
-		r = store_job_add_cost(st, job_id, usd, err);
+		r = store_job_add_cost(st, job_id, usd_micro, err);
 	if (r < 0) {
 		store_rollback(st);
 		return r;
@@ -1126,41 +1160,57 @@ int store_cost_record(struct store *st, const char *job_id, int attempt,
 	return store_commit(st, err);
 }
 
-int store_cost_report(struct store *st, const char *by, struct cost_list *ret,
-		      struct error *err)
+/* The group key and label of the ledger rows, per grouping. */
+static const char *cost_group_sql(const char *by)
+{
+	if (!strcmp(by, "job"))
+		return "c.job_id, j.name";
+	if (!strcmp(by, "sweep"))
+		return "coalesce(j.sweep_id, '-'), s.name";
+	if (!strcmp(by, "backend"))
+		return "c.backend, NULL";
+	if (!strcmp(by, "day"))
+		return "date(c.recorded_at / 1000, 'unixepoch'), NULL";
+	if (!strcmp(by, "month"))
+		return "strftime('%Y-%m', c.recorded_at / 1000, 'unixepoch'), NULL";
+	return NULL;
+}
+
+int store_cost_report(struct store *st, const char *by, int64_t since_ms, int64_t until_ms,
+		      struct cost_list *ret, struct error *err)
 {
 	struct cost_list l = { 0 };
+	struct strbuf sql = STRBUF_INIT;
+	const char *group = cost_group_sql(by);
 	sqlite3_stmt *q = NULL;
-	const char *sql;
 	int r, rc;
 
-	if (!strcmp(by, "job"))
-		sql = "SELECT c.job_id, j.name, count(*), sum(c.seconds), sum(c.usd) FROM costs c"
-		      " JOIN jobs j ON j.id = c.job_id GROUP BY c.job_id ORDER BY min(j.seq)";
-	else if (!strcmp(by, "sweep"))
-		sql = "SELECT coalesce(j.sweep_id, '-'), NULL, count(*), sum(c.seconds), sum(c.usd)"
-		      " FROM costs c JOIN jobs j ON j.id = c.job_id GROUP BY 1 ORDER BY 1";
-	else if (!strcmp(by, "backend"))
-		sql = "SELECT c.backend, NULL, count(*), sum(c.seconds), sum(c.usd) FROM costs c"
-		      " GROUP BY 1 ORDER BY 1";
-	else if (!strcmp(by, "day"))
-		sql = "SELECT date(c.recorded_at / 1000, 'unixepoch'), NULL, count(*),"
-		      " sum(c.seconds), sum(c.usd) FROM costs c GROUP BY 1 ORDER BY 1";
-	else
-		return error_set(err, FRUGAL_EINVAL,
-				 "cannot group costs by '%s': use job, sweep, backend or day", by);
-	if ((r = prepare(st, sql, &q, err)) < 0)
+	if (!group)
+		return error_set(err, FRUGAL_EINVAL, "cannot group costs by '%s': use job, sweep,"
+				 " backend, day or month", by);
+	strbuf_addf(&sql, "SELECT %s, count(*), sum(c.billed_seconds), sum(c.usd_micro)"
+		    " FROM costs c JOIN jobs j ON j.id = c.job_id"
+		    " LEFT JOIN sweeps s ON s.id = j.sweep_id"
+		    " WHERE c.recorded_at >= ?1 AND (?2 = 0 OR c.recorded_at < ?2)"
+		    " GROUP BY 1 ORDER BY %s", group,
+		    !strcmp(by, "job") ? "min(j.seq)" : "1");
+	r = prepare(st, sql.buf, &q, err);
+	strbuf_release(&sql);
+	if (r < 0)
 		return r;
+	sqlite3_bind_int64(q, 1, since_ms);
+	sqlite3_bind_int64(q, 2, until_ms);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		struct cost_row *c;
 
 		XGROW(l.items, l.n + 1, l.alloc);
 		c = &l.items[l.n++];
+		memset(c, 0, sizeof(*c));
 		c->key = col_str(q, 0);
 		c->label = col_str(q, 1);
 		c->attempts = sqlite3_column_int(q, 2);
-		c->seconds = sqlite3_column_double(q, 3);
-		c->usd = sqlite3_column_double(q, 4);
+		c->billed_seconds = sqlite3_column_int64(q, 3);
+		c->micro = sqlite3_column_int64(q, 4);
 	}
 	sqlite3_finalize(q);
 	if (rc != SQLITE_DONE) {

@@ -52,7 +52,7 @@ struct job {
 	int64_t ended_at;	/* 0 while live */
 	int restarts;		/* attempts after the first */
 	int error_restarts;	/* restarts charged to max_restarts_on_errors */
-	double cost_usd;
+	double cost_usd;	/* cost_micro in USD, for reading only */
 	char *outputs_url;
 	char *reason;		/* why it ended / why it waits; may be NULL */
 	int cancel_requested;	/* 1: cancel now; 2: stop gracefully (budget) */
@@ -61,6 +61,8 @@ struct job {
 	char *params_json;	/* sweep trial parameters {"LR": "0.001"}; may be NULL */
 	char *metrics_json;	/* last values the job reported; may be NULL */
 	double budget;		/* USD; 0: none */
+	int64_t cost_micro;	/* ended attempts, from the cost ledger (USD * 1e6) */
+	int64_t ran_ms;		/* how long its ended attempts ran */
 };
 
 struct job_list {
@@ -88,6 +90,11 @@ struct attempt {
 	int exit_code;
 	int has_exit_code;
 	int64_t notice_deadline;	/* a preemption notice ends the machine then; 0: none */
+	char *price_source;	/* where price_per_hour came from ("catalog", ...); may be NULL */
+	/* From the cost ledger, once the attempt ended (has_cost). */
+	int has_cost;
+	int64_t billed_seconds;
+	int64_t cost_micro;
 };
 
 struct attempt_list {
@@ -200,13 +207,15 @@ int store_job_request_cancel(struct store *st, const char *id, struct error *err
  * its request. */
 int store_job_request_stop(struct store *st, const char *id, const char *reason,
 			   struct error *err);
-/* What a sweep's trials cost so far (ended attempts). */
-int store_sweep_spent(struct store *st, const char *sweep_id, double *ret, struct error *err);
-/* What every attempt that ended since since_ms cost. */
-int store_cost_since(struct store *st, int64_t since_ms, double *ret, struct error *err);
+/* What a sweep's trials cost so far (ended attempts), in micro-dollars. */
+int store_sweep_spent(struct store *st, const char *sweep_id, int64_t *ret_micro,
+		      struct error *err);
+/* What every attempt that ended since since_ms cost, in micro-dollars. */
+int store_cost_since(struct store *st, int64_t since_ms, int64_t *ret_micro,
+		     struct error *err);
 int store_job_set_counts(struct store *st, const char *id, int restarts,
 			 int error_restarts, struct error *err);
-int store_job_add_cost(struct store *st, const char *id, double usd, struct error *err);
+int store_job_add_cost(struct store *st, const char *id, int64_t micro, struct error *err);
 int store_job_set_outputs_url(struct store *st, const char *id, const char *url,
 			      struct error *err);
 
@@ -270,11 +279,12 @@ int store_event_list(struct store *st, const char *job_id, struct event_list *re
 		     struct error *err);
 
 struct cost_row {
-	char *key;		/* job id, sweep id, backend or day */
-	char *label;		/* job name, ... */
+	char *key;		/* job id, sweep id, backend, day or month */
+	char *label;		/* job name, sweep name; may be NULL */
 	int attempts;
-	double seconds;
-	double usd;
+	int64_t billed_seconds;
+	int64_t micro;		/* USD * 1e6 */
+	int running;		/* includes an attempt still running (set by the caller) */
 };
 struct cost_list {
 	struct cost_row *items;
@@ -282,11 +292,16 @@ struct cost_list {
 };
 void cost_list_release(struct cost_list *l);
 
-/* Record the cost of an ended attempt (and add it to the job's total). */
+/* Record the cost of an ended attempt (and add it to the job's total);
+ * a second record of the same attempt changes nothing. */
 int store_cost_record(struct store *st, const char *job_id, int attempt,
-		      const char *backend, double seconds, double usd, struct error *err);
-/* Totals grouped by "job", "sweep", "backend" or "day" (UTC). */
-int store_cost_report(struct store *st, const char *by, struct cost_list *ret,
+		      const char *backend, int64_t billed_seconds, int64_t usd_micro,
 		      struct error *err);
+/* Ledger totals of the attempts that ended in [since_ms, until_ms)
+ * (until_ms 0: no end), grouped by "job", "sweep", "backend", "day" or
+ * "month" (UTC). Running attempts are not in the ledger: the caller adds
+ * them (catalog/billing.h attempt_cost). */
+int store_cost_report(struct store *st, const char *by, int64_t since_ms, int64_t until_ms,
+		      struct cost_list *ret, struct error *err);
 
 #endif

@@ -479,30 +479,38 @@ static void test_accel_names(void **state)
 
 /* ---- billing ---------------------------------------------------------------- */
 
+static const char *rule_text(const char *backend)
+{
+	static char buf[64];
+
+	billing_rule_text(billing_rule_for(backend), buf, sizeof(buf));
+	return buf;
+}
+
 static void test_billing(void **state)
 {
 	(void)state;
-	assert_int_equal(billed_seconds("aws", 0), 0);
-	assert_int_equal(billed_seconds("aws", 1), 60);
-	assert_int_equal(billed_seconds("aws", 59), 60);
-	assert_int_equal(billed_seconds("aws", 61), 61);
-	assert_int_equal(billed_seconds("gcp", 30), 60);
-	assert_int_equal(billed_seconds("gcp", 3601), 3601);
-	assert_int_equal(billed_seconds("lambda", 1), 60);
-	assert_int_equal(billed_seconds("lambda", 60), 60);
-	assert_int_equal(billed_seconds("lambda", 61), 120);
-	assert_int_equal(billed_seconds("runpod", 1), 1);
-	assert_int_equal(billed_seconds("runpod", 61), 61);
-	assert_int_equal(billed_seconds("local", 5), 5);
-	assert_int_equal(billed_seconds("slurm", -5), 0);
-	assert_int_equal(billed_seconds(NULL, 7), 7);
-	assert_true(fabs(billing_cost("aws", 3.6, 10) - 0.06) < 1e-12);	/* 60 s minimum */
-	assert_true(fabs(billing_cost("lambda", 1.2, 90) - 0.04) < 1e-12);	/* 2 minutes */
-	assert_true(fabs(billing_cost("runpod", 3.6, 10) - 0.01) < 1e-12);
-	assert_true(fabs(billing_cost("local", 2.0, 6 * 3600) - 12.0) < 1e-12);
-	assert_non_null(strstr(billing_rule("aws"), "60 s minimum"));
-	assert_non_null(strstr(billing_rule("lambda"), "minute"));
-	assert_string_equal(billing_rule("runpod"), "per second");
+	assert_int_equal(billed_seconds(billing_rule_for("aws"), 0), 0);
+	assert_int_equal(billed_seconds(billing_rule_for("aws"), 1), 60);
+	assert_int_equal(billed_seconds(billing_rule_for("aws"), 59), 60);
+	assert_int_equal(billed_seconds(billing_rule_for("aws"), 61), 61);
+	assert_int_equal(billed_seconds(billing_rule_for("gcp"), 30), 60);
+	assert_int_equal(billed_seconds(billing_rule_for("gcp"), 3601), 3601);
+	assert_int_equal(billed_seconds(billing_rule_for("lambda"), 1), 60);
+	assert_int_equal(billed_seconds(billing_rule_for("lambda"), 60), 60);
+	assert_int_equal(billed_seconds(billing_rule_for("lambda"), 61), 120);
+	assert_int_equal(billed_seconds(billing_rule_for("runpod"), 1), 1);
+	assert_int_equal(billed_seconds(billing_rule_for("runpod"), 61), 61);
+	assert_int_equal(billed_seconds(billing_rule_for("local"), 5), 5);
+	assert_int_equal(billed_seconds(billing_rule_for("slurm"), -5), 0);
+	assert_int_equal(billed_seconds(billing_rule_for(NULL), 7), 7);
+	assert_true(fabs(billing_cost(billing_rule_for("aws"), 3.6, 10) - 0.06) < 1e-12);	/* 60 s minimum */
+	assert_true(fabs(billing_cost(billing_rule_for("lambda"), 1.2, 90) - 0.04) < 1e-12);	/* 2 minutes */
+	assert_true(fabs(billing_cost(billing_rule_for("runpod"), 3.6, 10) - 0.01) < 1e-12);
+	assert_true(fabs(billing_cost(billing_rule_for("local"), 2.0, 6 * 3600) - 12.0) < 1e-12);
+	assert_non_null(strstr(rule_text("aws"), "60 s minimum"));
+	assert_non_null(strstr(rule_text("lambda"), "minute"));
+	assert_string_equal(rule_text("runpod"), "per second");
 }
 
 /* ---- where tables are found, local offers, credentials ---------------------- */

@@ -125,12 +125,13 @@ static void test_hooks(void **state)
 	assert_string_equal(registry_names(0, names, sizeof(names)),
 			    "local, slurm, kubernetes, aws, gcp, lambda, runpod");
 	/* billing: the rules billing.c used to name, now the descriptors'. */
-	assert_int_equal(billed_seconds("aws", 10), 60);
-	assert_int_equal(billed_seconds("gcp", 61), 61);
-	assert_int_equal(billed_seconds("lambda", 61), 120);
-	assert_int_equal(billed_seconds("runpod", 10), 10);
-	assert_int_equal(billed_seconds("nope", 10), 10);
-	assert_null(billing_rule_for("nope"));
+	assert_int_equal(billed_seconds(billing_rule_for("aws"), 10), 60);
+	assert_int_equal(billed_seconds(billing_rule_for("gcp"), 61), 61);
+	assert_int_equal(billed_seconds(billing_rule_for("lambda"), 61), 120);
+	assert_int_equal(billed_seconds(billing_rule_for("runpod"), 10), 10);
+	assert_int_equal(billed_seconds(billing_rule_for("nope"), 10), 10);
+	assert_null(billing_rule_lookup("nope"));
+	assert_non_null(billing_rule_for("nope"));	/* per second */
 	assert_int_equal(billing_rule_for("lambda")->increment_seconds, 60);
 	/* storage: each scheme has one driver. */
 	assert_non_null(storage_driver_for("s3", 2));

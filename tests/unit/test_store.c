@@ -149,16 +149,16 @@ static void test_attempts_and_costs(void **state)
 	assert_int_equal(got.exit_code, 7);
 	attempt_release(&got);
 	/* A cost is recorded once per attempt, even if asked twice. */
-	assert_int_equal(store_cost_record(f->st, j.id, 1, "local", 10, 0.01, NULL), 0);
-	assert_int_equal(store_cost_record(f->st, j.id, 1, "local", 10, 0.01, NULL), 0);
+	assert_int_equal(store_cost_record(f->st, j.id, 1, "local", 10, 10000, NULL), 0);
+	assert_int_equal(store_cost_record(f->st, j.id, 1, "local", 10, 10000, NULL), 0);
 	assert_int_equal(store_job_get(f->st, j.id, &after, NULL), 0);
 	assert_float_equal(after.cost_usd, 0.01, 1e-9);
 	job_release(&after);
-	assert_int_equal(store_cost_report(f->st, "backend", &costs, NULL), 0);
+	assert_int_equal(store_cost_report(f->st, "backend", 0, 0, &costs, NULL), 0);
 	assert_int_equal(costs.n, 1);
 	assert_string_equal(costs.items[0].key, "local");
 	cost_list_release(&costs);
-	assert_int_equal(store_cost_report(f->st, "bogus", &costs, NULL), FRUGAL_EINVAL);
+	assert_int_equal(store_cost_report(f->st, "bogus", 0, 0, &costs, NULL), FRUGAL_EINVAL);
 	job_release(&j);
 }
 

@@ -144,24 +144,24 @@ static void test_random_generator_stable(void **state)
 static void test_billing_rules(void **state)
 {
 	/* AWS and GCP: per second after a 60 s minimum. */
-	assert_int_equal(billed_seconds("aws", 1), 60);
-	assert_int_equal(billed_seconds("aws", 59), 60);
-	assert_int_equal(billed_seconds("aws", 61), 61);
-	assert_int_equal(billed_seconds("gcp", 30), 60);
+	assert_int_equal(billed_seconds(billing_rule_for("aws"), 1), 60);
+	assert_int_equal(billed_seconds(billing_rule_for("aws"), 59), 60);
+	assert_int_equal(billed_seconds(billing_rule_for("aws"), 61), 61);
+	assert_int_equal(billed_seconds(billing_rule_for("gcp"), 30), 60);
 	/* Lambda: per minute, a started minute in full. */
-	assert_int_equal(billed_seconds("lambda", 1), 60);
-	assert_int_equal(billed_seconds("lambda", 61), 120);
-	assert_int_equal(billing_increment("lambda"), 60);
+	assert_int_equal(billed_seconds(billing_rule_for("lambda"), 1), 60);
+	assert_int_equal(billed_seconds(billing_rule_for("lambda"), 61), 120);
+	assert_int_equal(billing_increment(billing_rule_for("lambda")), 60);
 	/* Runpod, local, slurm: per second. */
-	assert_int_equal(billed_seconds("runpod", 61), 61);
-	assert_int_equal(billed_seconds("local", 5), 5);
-	assert_int_equal(billed_seconds("slurm", 5), 5);
-	assert_int_equal(billing_increment("aws"), 1);
-	assert_int_equal(billed_seconds("aws", 0), 0);
+	assert_int_equal(billed_seconds(billing_rule_for("runpod"), 61), 61);
+	assert_int_equal(billed_seconds(billing_rule_for("local"), 5), 5);
+	assert_int_equal(billed_seconds(billing_rule_for("slurm"), 5), 5);
+	assert_int_equal(billing_increment(billing_rule_for("aws")), 1);
+	assert_int_equal(billed_seconds(billing_rule_for("aws"), 0), 0);
 	/* Cost = billed time x the price given (the one recorded at launch). */
-	assert_float_equal(billing_cost("aws", 3.60, 10), 0.06, 1e-12);
-	assert_float_equal(billing_cost("lambda", 1.20, 90), 0.04, 1e-12);
-	assert_float_equal(billing_cost("runpod", 0.36, 100), 0.01, 1e-12);
+	assert_float_equal(billing_cost(billing_rule_for("aws"), 3.60, 10), 0.06, 1e-12);
+	assert_float_equal(billing_cost(billing_rule_for("lambda"), 1.20, 90), 0.04, 1e-12);
+	assert_float_equal(billing_cost(billing_rule_for("runpod"), 0.36, 100), 0.01, 1e-12);
 }
 
 int main(void)
