@@ -120,6 +120,7 @@ struct agent {
 	char *stop_detail;		/* the output that appeared */
 	int cancel_signal;		/* the signal that cancelled */
 	char notice_source[32];		/* of the preemption notice */
+	int notice_budget;		/* the notice is a budget stop */
 	int64_t notice_window_ms;
 	struct tree_paths seen;		/* on_output matches when run started */
 	int finishing;
@@ -307,12 +308,18 @@ static void on_notice(void *arg, const struct notice *n)
 	kill_after = window > reserve ? window - reserve : 0;
 	snprintf(a->notice_source, sizeof(a->notice_source), "%s", n->source);
 	a->notice_window_ms = window;
+	a->notice_budget = notice_is_budget(n);
 	duration_format((window + 500) / 1000, w, sizeof(w));
 	if (sig <= 0)
 		sig = SIGTERM;
-	logship_note(a->log, "preemption notice from %s (%s window): sending %s to the job, "
-		     "SIGKILL after %.1fs", n->source, w, sig_name(sig, buf, sizeof(buf)),
-		     (double)kill_after / 1000.0);
+	if (a->notice_budget)
+		logship_note(a->log, "budget stop: the job's budget is reached (%s window): sending"
+			     " %s to the job, SIGKILL after %.1fs", w, sig_name(sig, buf, sizeof(buf)),
+			     (double)kill_after / 1000.0);
+	else
+		logship_note(a->log, "preemption notice from %s (%s window): sending %s to the job, "
+			     "SIGKILL after %.1fs", n->source, w, sig_name(sig, buf, sizeof(buf)),
+			     (double)kill_after / 1000.0);
 	agent_stop_job(a, STOP_PREEMPT, sig, kill_after);
 }
 
@@ -478,6 +485,10 @@ static enum agent_outcome stopped_outcome(struct agent *a)
 		return OUTCOME_TIMED_OUT;
 	case STOP_PREEMPT:
 		duration_format((a->notice_window_ms + 500) / 1000, d, sizeof(d));
+		if (a->notice_budget) {
+			agent_status_set_reason(&a->status, "budget stop (%s window)", d);
+			return OUTCOME_BUDGET_STOPPED;
+		}
 		agent_status_set_reason(&a->status, "preempted (notice from %s, %s window)",
 					a->notice_source, d);
 		return OUTCOME_PREEMPTED;
@@ -510,7 +521,8 @@ static void on_step_done(void *arg, int64_t exit_status, int term_signal)
 	if (a->stop != STOP_NONE) {
 		enum agent_outcome o = stopped_outcome(a);
 		/* A preempted job that was killed has no exit code of its own. */
-		agent_finish(a, o, !(o == OUTCOME_PREEMPTED && term_signal), code);
+		agent_finish(a, o, !((o == OUTCOME_PREEMPTED || o == OUTCOME_BUDGET_STOPPED) &&
+				     term_signal), code);
 	} else if (code != 0) {
 		agent_status_set_reason(&a->status, "%s", how.buf);
 		agent_finish(a, OUTCOME_FAILED, 1, code);
@@ -699,6 +711,7 @@ static int wants_last_checkpoint(const struct agent *a)
 
 	switch (a->outcome) {
 	case OUTCOME_PREEMPTED:
+	case OUTCOME_BUDGET_STOPPED:
 	case OUTCOME_TIMED_OUT:
 		return 1;
 	case OUTCOME_FAILED:
@@ -824,7 +837,8 @@ static void agent_complete(struct agent *a)
 	if (wants_last_checkpoint(a))
 		store_checkpoint(a, "last");
 	fault_point("agent.before_outputs");
-	if (a->outcome != OUTCOME_PREEMPTED)
+	/* Not in a notice window: the machine goes at its deadline. */
+	if (a->outcome != OUTCOME_PREEMPTED && a->outcome != OUTCOME_BUDGET_STOPPED)
 		upload_outputs(a);
 
 	a->status.phase = PHASE_EXITED;

@@ -71,6 +71,7 @@ const char *agent_outcome_name(enum agent_outcome o)
 	case OUTCOME_CANCELLED: return "cancelled";
 	case OUTCOME_TIMED_OUT: return "timed_out";
 	case OUTCOME_PREEMPTED: return "preempted";
+	case OUTCOME_BUDGET_STOPPED: return "budget_stopped";
 	}
 	return NULL;
 }

@@ -6,7 +6,7 @@
  *    "phase": "starting|setup|running|stopping|uploading|exited",
  *    "agent_pid": 123, "job_pgid": 456 | null,
  *    "started_at": MS, "heartbeat_at": MS, "ended_at": MS | null,
- *    "outcome": null | "succeeded|failed|cancelled|timed_out|preempted",
+ *    "outcome": null | "succeeded|failed|cancelled|timed_out|preempted|budget_stopped",
  *    "exit_code": null | int, "reason": "...", "outputs": ["key", ...],
  *    "metrics": {"loss": 0.31, ...}}     (only when the job reported some)
  *
@@ -37,6 +37,7 @@ enum agent_outcome {
 	OUTCOME_CANCELLED,
 	OUTCOME_TIMED_OUT,
 	OUTCOME_PREEMPTED,
+	OUTCOME_BUDGET_STOPPED,	/* a notice that a budget is reached */
 };
 
 struct agent_status {

@@ -59,6 +59,12 @@ struct notice {
 	int64_t deadline_ms;	/* Unix ms the machine goes; 0: not given */
 };
 
+/* The source of a notice whose "reason" is "budget": a budget stop, not a
+ * preemption ({"deadline_ms": ..., "source": "budget", "reason": "budget"}
+ * in notice.json, written by the controller when a budget is reached). */
+#define NOTICE_SOURCE_BUDGET "budget"
+int notice_is_budget(const struct notice *n);
+
 /* Called on the loop when a notice arrives. */
 typedef void (*notice_fn)(void *arg, const struct notice *n);
 

@@ -1,6 +1,7 @@
 #include "backend/provider.h"
 #include "base/fs.h"
 #include "base/xalloc.h"
+#include "store/store.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -115,4 +116,22 @@ int provider_is_paid(const char *name)
 {
 	/* This machine, and a Slurm cluster the user runs, bill nobody. */
 	return name && strcmp(name, "local") && strcmp(name, "slurm");
+}
+
+char *provider_notice_json(struct provider *p, const char *token, int64_t deadline_ms)
+{
+	char job[JOB_ID_MAX];
+	struct job j;
+	int n, budget = 0;
+
+	if (p->st && provider_token_split(token, job, sizeof(job), &n) == 0 &&
+	    store_job_get(p->st, job, &j, NULL) == 0) {
+		budget = j.cancel_requested == 2;
+		job_release(&j);
+	}
+	if (budget)
+		return xasprintf("{\"deadline_ms\": %lld, \"source\": \"budget\","
+				 " \"reason\": \"budget\"}\n", (long long)deadline_ms);
+	return xasprintf("{\"deadline_ms\": %lld, \"source\": \"debug\"}\n",
+			 (long long)deadline_ms);
 }

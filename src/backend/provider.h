@@ -107,6 +107,12 @@ struct provider {
  * 0 or FRUGAL_EINVAL. */
 int provider_token_split(const char *token, char *job, size_t size, int *ret_n);
 
+/* The notice.json document (agent/notice.h) for a notice to the attempt
+ * of token whose machine goes at deadline_ms: with "reason": "budget"
+ * when its job is being stopped by a budget (a graceful stop asked in
+ * p->st), else a notice from "debug". Caller frees. */
+char *provider_notice_json(struct provider *p, const char *token, int64_t deadline_ms);
+
 /* ops.reserve for backends whose own scheduler or cloud hands out
  * capacity (nothing to reserve here): always room, no local GPU ids. */
 int provider_reserve_none(struct provider *p, const struct task *t,

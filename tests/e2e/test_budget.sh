@@ -42,7 +42,7 @@ assert any(r["running"] and r["cost_usd"] > 0 for r in json.load(sys.stdin)["row
 ok "cost shows the running job's cost so far"
 [ "$(wait_terminal "$job" 30)" = CANCELLED ] || fail "budget job not CANCELLED"
 frugal status "$job" | grep -q "budget \$1.00 reached" || fail "reason not shown: $(frugal status $job)"
-[ "$(attempt_field "$job" 1 outcome)" = preempted ] || fail "not stopped the graceful way"
+[ "$(attempt_field "$job" 1 outcome)" = budget_stopped ] || fail "not stopped the graceful way (a budget stop)"
 frugal logs "$job" | grep -q "checkpoint saved at step" || fail "trainer did not save a checkpoint"
 ls "$FRUGAL_HOME/storage/jobs/$job/checkpoints/manifests/"*.json >/dev/null 2>&1 || fail "no checkpoint stored"
 cost=$(job_field "$job" cost_usd)

@@ -20,6 +20,11 @@ static void set_source(struct notice *n, const char *src)
 	snprintf(n->source, sizeof(n->source), "%s", src);
 }
 
+int notice_is_budget(const struct notice *n)
+{
+	return !strcmp(n->source, NOTICE_SOURCE_BUDGET);
+}
+
 int notice_parse(const char *text, size_t len, struct notice *ret, struct error *err)
 {
 	json_error_t jerr;
@@ -39,6 +44,9 @@ int notice_parse(const char *text, size_t len, struct notice *ret, struct error 
 	if (json_is_string(v) && json_string_length(v) &&
 	    strlen(json_string_value(v)) == json_string_length(v))
 		set_source(ret, json_string_value(v));
+	v = json_object_get(root, "reason");
+	if (json_is_string(v) && !strcmp(json_string_value(v), "budget"))
+		set_source(ret, NOTICE_SOURCE_BUDGET);
 out:
 	json_decref(root);
 	return r;

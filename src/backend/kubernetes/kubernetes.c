@@ -796,7 +796,7 @@ static int kube_notice(struct provider *p, const char *token, const char *id,
 		goto out;
 	}
 	path = fs_path_join(dir, "notice.json");
-	doc = xasprintf("{\"deadline_ms\": %lld, \"source\": \"debug\"}\n", (long long)deadline_ms);
+	doc = provider_notice_json(p, token, deadline_ms);
 	r = fs_write_atomic(path, doc, strlen(doc), 0600, 1, err);
 out:
 	free(dir);

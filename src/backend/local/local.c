@@ -525,8 +525,7 @@ static int local_notice(struct provider *p, const char *token, const char *id,
 {
 	char *dir = instance_dir(p, token);
 	char *path = fs_path_join(dir, "notice.json");
-	char *doc = xasprintf("{\"deadline_ms\": %lld, \"source\": \"debug\"}\n",
-			      (long long)deadline_ms);
+	char *doc = provider_notice_json(p, token, deadline_ms);
 	int pid = 0, r;
 	long long start = -1;
 

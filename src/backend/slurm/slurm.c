@@ -1353,7 +1353,7 @@ static int slurm_notice(struct provider *p, const char *token, const char *id,
 				 token);
 	dir = attempt_dir(s, job, n);
 	path = fs_path_join(dir, "notice.json");
-	doc = xasprintf("{\"deadline_ms\": %lld, \"source\": \"debug\"}\n", (long long)deadline_ms);
+	doc = provider_notice_json(p, token, deadline_ms);
 	r = fs_write_atomic(path, doc, strlen(doc), 0600, 1, err);
 	if (r == 0)
 		r = scancel(s, j.id, "USR2", 1, err);
