@@ -3,6 +3,7 @@
  * age), and `frugal catalog update` to fetch fresh ones.
  */
 #include "cli/cli.h"
+#include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "backend/registry.h"
 #include "base/xalloc.h"
@@ -25,8 +26,13 @@ static const char *source_name(enum catalog_source s)
 	return s == CATALOG_SRC_HOME ? "updated" : s == CATALOG_SRC_SHIPPED ? "shipped" : "given";
 }
 
+/* Price tables older than this get a warning: prices move. */
+#define CATALOG_STALE_MS (7 * 86400 * INT64_C(1000))
+
 static int catalog_show(struct cli *c, int json)
 {
+	struct strbuf stale = STRBUF_INIT;
+	int64_t oldest = 0;
 	struct table *t = json ? NULL : table_new(7, "CLOUD", "SOURCE", "ROWS", "OFFERS", "AGE",
 						  "ORIGIN", "PATH");
 	json_t *arr = json ? json_array() : NULL;
@@ -65,6 +71,11 @@ static int catalog_show(struct cli *c, int json)
 			fmt_age(when, age, sizeof(age));
 			time_format_iso(when, iso, sizeof(iso));
 		}
+		if (when && time_now_ms() - when > CATALOG_STALE_MS) {
+			strbuf_addf(&stale, "%s%s", stale.len ? ", " : "", backend_id_name(cloud));
+			if (!oldest || when < oldest)
+				oldest = when;
+		}
 		if (json) {
 			json_t *o = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?}",
 					      "cloud", backend_id_name(cloud),
@@ -77,6 +88,8 @@ static int catalog_show(struct cli *c, int json)
 							     : json_null());
 			json_object_set_new(o, "age_seconds", when ?
 					    json_integer((time_now_ms() - when) / 1000) : json_null());
+			json_object_set_new(o, "stale", json_boolean(when && time_now_ms() - when >
+								     CATALOG_STALE_MS));
 			json_array_append_new(arr, o);
 		} else {
 			table_add(t, backend_id_name(cloud), path ? source_name(src) : "missing",
@@ -98,6 +111,14 @@ static int catalog_show(struct cli *c, int json)
 		printf("Updated tables live in %s/catalog ('frugal catalog update' fetches them).\n",
 		       c->home.dir);
 	}
+	if (stale.len) {
+		char age[48];
+		fmt_age(oldest, age, sizeof(age));
+		fprintf(stderr, "frugal: warning: the price tables of %s are older than 7 days"
+			" (oldest: %s): prices may have changed; run 'frugal catalog update'\n",
+			stale.buf, age);
+	}
+	strbuf_release(&stale);
 	return r;
 }
 
