@@ -101,7 +101,9 @@ static const struct help_option cancel_opts[] = {
 };
 
 static const struct help_option cost_opts[] = {
-	{ "by", 0, "job|sweep|backend|day", "group the ledger this way (default: job)" },
+	{ "by", 0, "job|sweep|backend|day|month", "group the ledger this way (default: job)" },
+	{ "since", 0, "WHEN", "only what ended from then: a UTC date (2026-11-01) or 7d, 12h" },
+	{ "until", 0, "WHEN", "only what ended before then (a date: that day included)" },
 	{ "json", 0, NULL, "print one JSON document" },
 	{ "csv", 0, NULL, "print CSV with a header line" },
 	{ "help", 'h', NULL, "show this help" },
@@ -214,10 +216,14 @@ static const struct help_command commands[] = {
 	  "Asks each job's agent to stop, then ends its machine and frees its\n"
 	  "GPUs; a sweep id cancels every trial; --all cancels every live job.",
 	  cancel_opts, "frugal cancel j3k9 j7m2\nfrugal cancel --all", 0 },
-	{ "cost", "[--by job|sweep|backend|day] [--json|--csv]", "the cost ledger",
+	{ "cost", "[--by job|sweep|backend|day|month] [--since WHEN] [--until WHEN] [--json|--csv]",
+	  "the cost ledger",
 	  "Billed time and cost of every attempt, from the price recorded at launch\n"
-	  "and each backend's billing rule; running attempts are included.",
-	  cost_opts, "frugal cost --by day\nfrugal cost --csv > costs.csv", 0 },
+	  "and each backend's billing rule; running attempts are included. Money is\n"
+	  "added in exact micro-dollars: the TOTAL is the sum of the rows. With\n"
+	  "budgets.monthly, a month-to-date line follows.",
+	  cost_opts, "frugal cost --by day --since 7d\nfrugal cost --by month\n"
+	  "frugal cost --csv > costs.csv", 0 },
 	{ "offers", "[ACCEL[:COUNT]] [OPTIONS]", "GPU offers from every backend, cheapest first",
 	  "Lists what each backend offers for ACCEL (A100, H100:8, RTX4090), from the\n"
 	  "price tables and the backends' settings in config.yaml, cheapest first.",
