@@ -92,15 +92,14 @@ static int dry_run(struct cli *c, struct task *t, const struct plan *pl, int64_t
 		money_format(cost, usd, sizeof(usd));
 		duration_format(secs, d, sizeof(d));
 		if (!ok)
-			printf("Dry run: the launch would be refused (see above); nothing was"
-			       " launched.\n");
+			printf("Dry run: the launch would be refused (see above).\n");
 		else if (sweep)
 			printf("Dry run: the launch would start a sweep of %zu of %zu trials on %s,"
-			       " %s each (%s); nothing was launched.\n", fit, total, pl->backend, usd,
-			       d);
+			       " %s each (%s).\n", fit, total, pl->backend, usd, d);
 		else
-			printf("Dry run: the launch would submit one job on %s, estimated %s (%s);"
-			       " nothing was launched.\n", pl->backend, usd, d);
+			printf("Dry run: the launch would submit one job on %s, estimated %s (%s).\n",
+			       pl->backend, usd, d);
+		printf("Dry run: nothing was launched.\n");
 	}
 	return ok ? 0 : 1;
 }
