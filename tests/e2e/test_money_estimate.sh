@@ -1,7 +1,7 @@
 #!/bin/bash
 # Money, estimates: --estimate always wins, else stop.max_runtime, else one
 # hour -- the same in `check`, `launch --dry-run` and `launch`, each saying
-# which it used.
+# which it used. `frugal catalog` warns about price tables older than 7 days.
 . "$(dirname "$0")/lib.sh"
 # $360/h = $0.10 a second.
 write_config 'backends:
@@ -49,3 +49,17 @@ grep -q "estimate       1h00m on local: \$360.00 (local bills per second), from 
 frugal launch --dry-run "$TMP/open.yaml" >"$TMP/out" 2>&1 || fail "dry run: $(cat $TMP/out)"
 grep -q "estimate       1h00m on local: \$360.00.*from the default" "$TMP/out" || fail "dry run default: $(cat $TMP/out)"
 ok "without either, one hour, said as the default"
+
+# Price freshness: `frugal catalog` warns when a table is older than 7 days.
+for c in aws gcp lambda runpod; do
+	mkdir -p "$FRUGAL_HOME/catalog/$c"
+	cp "$FRUGAL_SRC/catalog/$c/vms.csv" "$FRUGAL_HOME/catalog/$c/vms.csv"
+done
+frugal catalog >/dev/null 2>"$TMP/err" || fail "catalog: $(cat $TMP/err)"
+grep -q "older than 7 days" "$TMP/err" && fail "fresh tables called old: $(cat $TMP/err)"
+touch -d '10 days ago' "$FRUGAL_HOME/catalog/aws/vms.csv"
+frugal catalog >/dev/null 2>"$TMP/err" || fail "catalog: $(cat $TMP/err)"
+grep -q "warning: the price tables of aws are older than 7 days" "$TMP/err" || fail "no warning for a 10-day-old table: $(cat $TMP/err)"
+[ "$(frugal catalog --json | python3 -c 'import json,sys; print([t["cloud"] for t in json.load(sys.stdin)["tables"] if t["stale"]])')" = "['aws']" ] ||
+	fail "catalog --json stale flags"
+ok "frugal catalog warns about a table older than 7 days, and only about it"
