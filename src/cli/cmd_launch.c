@@ -354,6 +354,10 @@ int cli_launch_main(int argc, char **argv, int sweep)
 		r = dry_run(&c, &t, &pl, estimate, json);
 		goto out;
 	}
+	/* Budgets before the question: never ask about a launch that would be
+	 * refused anyway. */
+	if (t.sweep.method == SWEEP_NONE && cli_check_budget(&c, &t, &pl, estimate) < 0)
+		goto out;
 	if (!yes && !json && provider_is_paid(pl.backend) && isatty(STDIN_FILENO) &&
 	    isatty(STDERR_FILENO) && !confirm(&t, &pl)) {
 		fprintf(stderr, "Not launched.\n");
@@ -365,8 +369,7 @@ int cli_launch_main(int argc, char **argv, int sweep)
 		r = cli_launch_sweep(&c, &t, &pl, &box, estimate, detach, json);
 		goto out;
 	}
-	if (cli_check_budget(&c, &t, &pl, estimate) < 0 ||
-	    cli_record_job(&c, &t, &pl, &box, NULL, NULL, &j) < 0)
+	if (cli_record_job(&c, &t, &pl, &box, NULL, NULL, &j) < 0)
 		goto out;
 	if (controller_ensure(&c.home, &err) < 0) {
 		cli_error("job %s is recorded but %s", j.id, error_msg(&err));
