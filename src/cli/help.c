@@ -139,6 +139,12 @@ static const struct help_option check_opts[] = {
 	{ NULL, 0, NULL, NULL },
 };
 
+static const struct help_option pull_opts[] = {
+	{ "checkpoint", 0, NULL, "the newest complete checkpoint instead of the outputs" },
+	{ "help", 'h', NULL, "show this help" },
+	{ NULL, 0, NULL, NULL },
+};
+
 static const struct help_option gc_opts[] = {
 	{ "dry-run", 0, NULL, "list what would be ended; end nothing" },
 	{ "help", 'h', NULL, "show this help" },
@@ -242,6 +248,13 @@ static const struct help_command commands[] = {
 	  "planned, 1 errors in the file, 3 a valid file that cannot be planned\n"
 	  "here (no credentials, settings or capacity for it).",
 	  check_opts, "frugal check task.yaml --estimate 2h", 0 },
+	{ "pull", "JOB [DEST] [--checkpoint]", "bring a job's outputs or checkpoint home",
+	  "Downloads the job's outputs (or, with --checkpoint, its newest complete\n"
+	  "checkpoint) from whatever storage it used into DEST (default: a folder\n"
+	  "named after the job). A local file is never replaced: a name that exists\n"
+	  "gets the next free NAME.vN.EXT beside it. A progress bar on a terminal,\n"
+	  "one line per file otherwise, and a summary.",
+	  pull_opts, "frugal pull j3k9 ./results\nfrugal pull j3k9 ./ckpt --checkpoint", 0 },
 	{ "gc", "[--dry-run]", "end resources frugal made that no live job owns",
 	  "Lists instances, pods and volumes tagged by frugal on every configured\n"
 	  "backend that no live job owns, and ends them.",

@@ -59,6 +59,7 @@ static const struct {
 	{ "offers", cmd_offers },
 	{ "catalog", cmd_catalog },
 	{ "check", cmd_check },
+	{ "pull", cmd_pull },
 	{ "gc", cmd_gc },
 	{ "debug", cmd_debug },
 	{ "controller", cmd_controller },

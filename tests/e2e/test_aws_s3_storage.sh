@@ -60,3 +60,13 @@ job2=$(frugal launch -d "$TMP/proj/task.yaml") || fail "launch 2"
 cmp -s <(s3_get results/weights/model.json) "$TMP/model.json" || fail "the first result was overwritten"
 [ -n "$(s3_keys results/weights/model.v2.json)" ] || fail "no model.v2.json: $(s3_keys results/)"
 ok "a second job's output went to model.v2.json; the first result is intact"
+
+# frugal pull from S3: the outputs and the newest checkpoint come home.
+frugal pull "$job" "$TMP/pulled" >/dev/null 2>"$TMP/pull.err" || fail "pull from S3: $(cat "$TMP/pull.err")"
+cmp "$TMP/pulled/weights/model.json" "$TMP/model.json" || fail "pulled model differs"
+frugal pull "$job" "$TMP/pulled" >/dev/null 2>&1 || fail "second pull from S3"
+[ -f "$TMP/pulled/weights/model.v2.json" ] || fail "second pull replaced the local file"
+frugal pull "$job" "$TMP/pulled-ck" --checkpoint >/dev/null 2>"$TMP/pull.err" ||
+	fail "pull --checkpoint from S3: $(cat "$TMP/pull.err")"
+[ -f "$TMP/pulled-ck/ckpt.json" ] || fail "no checkpoint pulled from S3"
+ok "frugal pull from S3: outputs (a second pull kept as .v2) and the newest checkpoint"

@@ -50,3 +50,13 @@ job2=$(frugal launch -d "$TMP/proj/task.yaml") || fail "launch 2"
 ok "outputs never overwritten on GCS (second copy model.v2.json)"
 [ "$(fake_state 's["counters"]["auth_failures"]')" = 0 ] || fail "requests without a valid token"
 [ "$(fake_state 's["counters"]["token_exchanges"] >= 1')" = True ] || fail "no token exchange"
+
+# frugal pull from GCS: outputs and the newest checkpoint.
+frugal pull "$job" "$TMP/pulled" >/dev/null 2>"$TMP/pull.err" || fail "pull from GCS: $(cat "$TMP/pull.err")"
+[ -f "$TMP/pulled/weights/model.json" ] || fail "nothing pulled from GCS: $(ls -R "$TMP/pulled")"
+frugal pull "$job" "$TMP/pulled" >/dev/null 2>&1 || fail "second pull from GCS"
+[ -f "$TMP/pulled/weights/model.v2.json" ] || fail "second pull replaced the local file"
+frugal pull "$job" "$TMP/pulled-ck" --checkpoint >/dev/null 2>"$TMP/pull.err" ||
+	fail "pull --checkpoint from GCS: $(cat "$TMP/pull.err")"
+[ -n "$(ls -A "$TMP/pulled-ck")" ] || fail "no checkpoint pulled from GCS"
+ok "frugal pull from GCS: outputs (a second pull kept as .v2) and the newest checkpoint"
