@@ -194,7 +194,7 @@ static int cmp_candidates(const void *pa, const void *pb)
 /* ---- the search ------------------------------------------------------------------ */
 
 static void add_candidate(struct candidate_list *l, const struct offer *o, int spot,
-			  int choice, int group, double price, double hours, double cost)
+			  int choice, int gpus, int group, double price, double hours, double cost)
 {
 	struct candidate *c;
 
@@ -203,6 +203,7 @@ static void add_candidate(struct candidate_list *l, const struct offer *o, int s
 	c->offer = o;
 	c->spot = spot;
 	c->choice = choice;
+	c->gpus = gpus;
 	c->group = group;
 	c->price = price;
 	c->hours = hours;
@@ -241,9 +242,11 @@ static int choice_of(const struct search *s, const struct offer *o, int cpu_only
 	return -1;
 }
 
-/* One pass over the offers into l. */
+/* One pass over the offers into l: cpu_only keeps a task without
+ * accelerators to machines without them; exact holds a plain "cpus: 8"
+ * or "memory: 32" to exactly that many. */
 static void scan(struct search *s, const struct offer *offers, size_t n_offers, int cpu_only,
-		 struct candidate_list *l)
+		 int exact, struct candidate_list *l)
 {
 	const struct optimizer_request *req = s->req;
 	const struct resources *res = s->res;
@@ -254,15 +257,18 @@ static void scan(struct search *s, const struct offer *offers, size_t n_offers, 
 		const struct offer *o = &offers[i];
 		const char *bname = backend_id_name(o->backend);
 		const struct billing_rule *rule = billing_rule_for(bname);
-		int choice = choice_of(s, o, cpu_only), added = 0, over = 0;
+		int choice = choice_of(s, o, cpu_only), added = 0, over = 0, gpus;
 		int group = res->accel_mode == ACCEL_ORDERED ? choice : 0;
 
 		if (choice < 0)
 			continue;
-		if (res->cpus > 0 && o->vcpus < res->cpus)
+		if (res->cpus > 0 && (o->vcpus < res->cpus ||
+				      (exact && !res->cpus_at_least && o->vcpus != res->cpus)))
 			continue;
-		if (res->memory > 0 && o->mem_gib < res->memory)
+		if (res->memory > 0 && (o->mem_gib < res->memory ||
+					(exact && !res->memory_at_least && o->mem_gib != res->memory)))
 			continue;
+		gpus = res->accel_mode == ACCEL_NONE || !res->n_accels ? 0 : res->accels[choice].count;
 		if (res->instance_type && strcasecmp(o->instance_type, res->instance_type))
 			continue;
 		if (res->cloud && strcasecmp(bname, res->cloud))
@@ -289,7 +295,7 @@ static void scan(struct search *s, const struct offer *offers, size_t n_offers, 
 				if (l->best_on_demand_cost < 0 || cost < l->best_on_demand_cost)
 					l->best_on_demand_cost = cost;
 				if (want_od) {
-					add_candidate(l, o, 0, choice, group, o->price,
+					add_candidate(l, o, 0, choice, gpus, group, o->price,
 						      (double)billed_seconds(rule, s->runtime) / 3600.0,
 						      cost);
 					added = 1;
@@ -306,7 +312,7 @@ static void scan(struct search *s, const struct offer *offers, size_t n_offers, 
 				if (l->best_spot_cost < 0 || cost < l->best_spot_cost)
 					l->best_spot_cost = cost;
 				if (want_spot) {
-					add_candidate(l, o, 1, choice, group, o->spot_price,
+					add_candidate(l, o, 1, choice, gpus, group, o->spot_price,
 						      (double)billed_seconds(rule, secs) / 3600.0,
 						      cost);
 					added = 1;
@@ -394,9 +400,26 @@ int optimizer_candidates(const struct catalog *cat, const struct optimizer_reque
 	}
 	s.match = match;
 
-	scan(&s, offers, n_offers, 1, &l);
-	if (!l.n_fit && (s.res->accel_mode == ACCEL_NONE || !s.res->n_accels))
-		scan(&s, offers, n_offers, 0, &l);	/* no machine without GPUs fits */
+	/* The strictest pass that fits on a usable backend: exact cpus and
+	 * memory before "at least", machines without GPUs before any. */
+	{
+		int want_exact = (s.res->cpus > 0 && !s.res->cpus_at_least) ||
+				 (s.res->memory > 0 && !s.res->memory_at_least);
+		int no_accel = s.res->accel_mode == ACCEL_NONE || !s.res->n_accels;
+		int pass;
+
+		for (pass = 0; pass < 4; pass++) {
+			int exact = !(pass & 1), cpu_only = !(pass & 2);
+
+			if ((exact && !want_exact) || (!cpu_only && !no_accel))
+				continue;
+			candidate_list_release(&l);
+			l = (struct candidate_list)CANDIDATE_LIST_INIT;
+			scan(&s, offers, n_offers, cpu_only, exact, &l);
+			if (l.n_fit > l.n_unusable)
+				break;
+		}
+	}
 	if (s.res->spot != SPOT_ON_DEMAND && l.best_on_demand_cost >= 0 && l.best_spot_cost >= 0)
 		l.on_demand_cheaper = l.best_on_demand_cost < l.best_spot_cost;
 	if (req->max_candidates && l.n > req->max_candidates) {

@@ -7,15 +7,16 @@
  *
  * Which offers fit (all must hold):
  *   - accelerators: ACCEL_NONE takes machines without accelerators (or,
- *     when none of those fits, any machine); ACCEL_ONE, ACCEL_ANY_OF
+ *     when none of those fits on a usable backend, any machine); ACCEL_ONE, ACCEL_ANY_OF
  *     and ACCEL_ORDERED take offers whose accelerator matches one of the
  *     choices (accel.h: case-insensitive, with aliases) with exactly the
  *     count asked. A local pool whose gpu_type is the generic "GPU"
  *     matches every accelerator name, as the local backend does.
- *   - cpus / memory: at least the number given, with or without "+".
- *     (SkyPilot reads a plain "8" as exactly 8; GPU machines come in
- *     fixed shapes, so frugal takes the cheapest with at least 8. Every
- *     task SkyPilot can place, frugal places at the same price or lower.)
+ *   - cpus / memory: "8+" at least 8; a plain "8" exactly 8, as SkyPilot
+ *     reads it. When no offer on a usable backend has exactly that many,
+ *     frugal takes the cheapest with at least that many (GPU machines come
+ *     in fixed shapes), so every task SkyPilot can place, frugal places at
+ *     the same price or lower.
  *   - instance_type, cloud (from cloud: or infra:), region and zone:
  *     equal, ignoring case.
  *   - the spot policy: on-demand takes offers with an on-demand price;
@@ -103,6 +104,8 @@ struct candidate {
 	const struct offer *offer;	/* points into the catalog */
 	int spot;
 	int choice;			/* index of the accelerator choice it serves (0 if none) */
+	int gpus;			/* GPUs of that choice (0 for a task without any): a
+					 * plan's count, which differs between choices */
 	int group;			/* ordering group: choice under ACCEL_ORDERED, else 0 */
 	double price;			/* USD/h that applies (spot or on-demand) */
 	double hours;			/* expected billed hours for the runtime */

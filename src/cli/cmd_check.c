@@ -16,16 +16,16 @@ int cli_parse_task(const char *path, struct task *ret)
 {
 	struct diag_list diags = DIAG_LIST_INIT;
 	int r = task_parse_file(path, ret, &diags);
+	size_t n = diag_list_errors(&diags, 0);
+	struct strbuf sb = STRBUF_INIT;
 
-	if (r < 0) {
-		struct strbuf sb = STRBUF_INIT;
-
-		diag_list_format(&diags, &sb);
-		fputs(sb.buf, stderr);
-		fprintf(stderr, "frugal: %zu problem%s in '%s'; nothing was launched\n", diags.n,
-			diags.n == 1 ? "" : "s", path);
-		strbuf_release(&sb);
-	}
+	/* Errors, and warnings (keys read and ignored) even when it parses. */
+	diag_list_format(&diags, &sb);
+	fputs(sb.buf, stderr);
+	if (r < 0)
+		fprintf(stderr, "frugal: %zu problem%s in '%s'; nothing was launched\n", n,
+			n == 1 ? "" : "s", path);
+	strbuf_release(&sb);
 	diag_list_release(&diags);
 	return r < 0 ? -1 : 0;
 }
@@ -37,7 +37,8 @@ int cli_plan(struct cli *c, const struct task *t, const char *backend, struct pl
 	const char *name = provider_choose(t, &c->cfg, backend);
 	int r;
 
-	if ((r = provider_open(name, &c->cfg, c->home.dir, &p, &err)) == 0)
+	if ((r = task_check_backend(t, name, &err)) == 0 &&
+	    (r = provider_open(name, &c->cfg, c->home.dir, &p, &err)) == 0)
 		p->st = c->st;
 	if (r < 0 ||
 	    (r = p->ops->plan(p, t, ret, &err)) < 0) {

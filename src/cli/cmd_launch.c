@@ -35,9 +35,20 @@ static int collect_secrets(struct task *t, const struct kvlist *given, struct kv
 
 	task_take_secret_values(t, values);
 	for (i = 0; i < given->n; i++) {
-		kvlist_set(&t->secrets, given->items[i].key, NULL);
+		const char *k = given->items[i].key;
+		char *from_envs = kvlist_get(&t->envs, k) ? xstrdup(kvlist_get(&t->envs, k)) : NULL;
+
+		/* --secret NAME for a key of envs: it becomes a secret (its value
+		 * from --secret, this shell, or else the task file's envs). */
+		kvlist_remove(&t->envs, k);
+		kvlist_set(&t->secrets, k, NULL);
 		if (given->items[i].value)
-			kvlist_set(values, given->items[i].key, given->items[i].value);
+			kvlist_set(values, k, given->items[i].value);
+		else if (!getenv(k) && from_envs)
+			kvlist_set(values, k, from_envs);
+		if (from_envs)
+			secure_zero(from_envs, strlen(from_envs));
+		free(from_envs);
 	}
 	for (i = 0; i < t->secrets.n; i++) {
 		const char *k = t->secrets.items[i].key;
@@ -256,17 +267,27 @@ int cli_launch_main(int argc, char **argv, int sweep)
 				goto out;
 			}
 			break;
-		case 'e':
-			if (!eq || !env_name_valid(optarg, (size_t)(eq - optarg))) {
-				cli_error("--env wants NAME=VALUE, got '%s'", optarg);
+		case 'e': {
+			/* NAME=VALUE, or NAME alone: the value of NAME in this shell
+			 * (as sky launch --env NAME does). */
+			size_t klen = eq ? (size_t)(eq - optarg) : strlen(optarg);
+			const char *val = eq ? eq + 1 : getenv(optarg);
+			char *k;
+
+			if (!env_name_valid(optarg, klen)) {
+				cli_error("--env wants NAME=VALUE or NAME, got '%s'", optarg);
 				goto out;
 			}
-			{
-				char *k = xstrndup(optarg, (size_t)(eq - optarg));
-				kvlist_set(&envs, k, eq + 1);
-				free(k);
+			if (!val) {
+				cli_error("--env %s: %s is not set in this shell; export it or pass"
+					  " --env %s=VALUE", optarg, optarg, optarg);
+				goto out;
 			}
+			k = xstrndup(optarg, klen);
+			kvlist_set(&envs, k, val);
+			free(k);
 			break;
+		}
 		case 's': {
 			size_t klen = eq ? (size_t)(eq - optarg) : strlen(optarg);
 			char *k;
@@ -300,7 +321,7 @@ int cli_launch_main(int argc, char **argv, int sweep)
 	for (i = 0; i < envs.n; i++)
 		kvlist_set(&t.envs, envs.items[i].key, envs.items[i].value);
 	for (i = 0; i < t.envs.n; i++) {
-		if (!t.envs.items[i].value) {
+		if (!t.envs.items[i].value && !kvlist_has(&given, t.envs.items[i].key)) {
 			cli_error("%s: envs.%s has no value: pass --env %s=VALUE", argv[optind],
 				  t.envs.items[i].key, t.envs.items[i].key);
 			goto out;

@@ -53,6 +53,7 @@ void diag_addv(struct diag_list *dl, const char *file, int line, int col,
 	d->file = xstrdup(file);
 	d->line = line;
 	d->col = col;
+	d->warning = 0;
 	d->key = key && *key ? clean_text(key) : NULL;
 	strbuf_addvf(&sb, fmt, ap);
 	d->msg = clean_text(sb.buf);
@@ -67,6 +68,21 @@ void diag_add(struct diag_list *dl, const char *file, int line, int col,
 	va_start(ap, fmt);
 	diag_addv(dl, file, line, col, key, fmt, ap);
 	va_end(ap);
+}
+
+void diag_mark_warning(struct diag_list *dl)
+{
+	if (dl->n)
+		dl->items[dl->n - 1].warning = 1;
+}
+
+size_t diag_list_errors(const struct diag_list *dl, size_t from)
+{
+	size_t i, n = 0;
+
+	for (i = from; i < dl->n; i++)
+		n += !dl->items[i].warning;
+	return n;
 }
 
 void diag_list_release(struct diag_list *dl)
@@ -93,7 +109,7 @@ void diag_list_format(const struct diag_list *dl, struct strbuf *out)
 		strbuf_adds(out, d->file ? d->file : "<input>");
 		if (d->line > 0)
 			strbuf_addf(out, ":%d:%d", d->line, d->col);
-		strbuf_adds(out, ": error: ");
+		strbuf_adds(out, d->warning ? ": warning: " : ": error: ");
 		if (d->key)
 			strbuf_addf(out, "%s: ", d->key);
 		strbuf_adds(out, d->msg);
@@ -153,6 +169,22 @@ void kvlist_release(struct kvlist *l)
 	free(l->items);
 	l->items = NULL;
 	l->n = l->alloc = 0;
+}
+
+int kvlist_remove(struct kvlist *l, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		if (strcmp(l->items[i].key, key))
+			continue;
+		free(l->items[i].key);
+		free_value(l->items[i].value);
+		memmove(&l->items[i], &l->items[i + 1], (l->n - i - 1) * sizeof(l->items[0]));
+		l->n--;
+		return 1;
+	}
+	return 0;
 }
 
 int kvlist_has(const struct kvlist *l, const char *key)

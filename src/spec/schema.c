@@ -28,6 +28,17 @@ void schema_report(struct schema *sc, const struct ynode *n, const char *path,
 	va_end(ap);
 }
 
+void schema_warn(struct schema *sc, const struct ynode *n, const char *path,
+		 const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_addv(sc->diags, sc->file, n ? n->line : 0, n ? n->col : 0, path, fmt, ap);
+	va_end(ap);
+	diag_mark_warning(sc->diags);
+}
+
 /*
  * How a value is shown in a message: "a list", "a mapping", "null", or
  * the scalar's text in quotes, shortened and with control characters

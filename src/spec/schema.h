@@ -26,6 +26,9 @@ struct schema {
 /* A diagnostic at node n (0:0 when n is NULL). */
 void schema_report(struct schema *sc, const struct ynode *n, const char *path,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* A warning at node n: the key is read but has no effect. */
+void schema_warn(struct schema *sc, const struct ynode *n, const char *path,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* "expected WHAT, got VALUE". */
 void schema_expected(struct schema *sc, const struct ynode *n, const char *path,
 		     const char *what);

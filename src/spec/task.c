@@ -123,6 +123,7 @@ void task_release(struct task *t)
 	free(t->res.zone);
 	free(t->res.image_id);
 	free(t->res.instance_type);
+	free(t->res.ports);
 	kvlist_release(&t->envs);
 	kvlist_release(&t->secrets);
 	kvlist_release(&t->file_mounts);
@@ -157,6 +158,11 @@ struct parser {
 	int spot_policy_ok;
 	enum spot_policy spot_policy;
 	const struct ynode *infra_node, *cloud_node, *region_node, *zone_node;
+	const struct ynode *max_price_node, *image_map_node;
+	const struct ynode *candidates_key, *candidates_node;	/* any_of / ordered */
+	int in_candidate;
+	const struct ynode *job_recovery_node, *jr_max_restarts_node, *jr_exit_codes_node;
+	const struct ynode *max_restarts_node, *exit_codes_node;	/* recovery.* */
 	const struct ynode *checkpoint_dir_node;
 	const struct ynode *outputs_paths_node;
 	const struct ynode *sweep_method_node, *sweep_params_node, *sweep_trials_node;
@@ -177,6 +183,7 @@ struct key_rule {
 /* Keys of other tools (SkyPilot) that get a tailored message. */
 struct foreign_key {
 	const char *name;
+	int warn;		/* 1: read and ignored with a warning; 0: refused */
 	const char *msg;
 };
 
@@ -208,7 +215,9 @@ static void walk_map(struct parser *p, const struct ynode *map, const char *pref
 		for (j = 0; j < n_foreign; j++)
 			if (!strcmp(k->str, foreign[j].name))
 				break;
-		if (j < n_foreign)
+		if (j < n_foreign && foreign[j].warn)
+			schema_warn(&p->sc, k, path, "'%s' is ignored: %s", k->str, foreign[j].msg);
+		else if (j < n_foreign)
 			schema_report(&p->sc, k, path, "'%s' is not supported by frugal; %s",
 				      k->str, foreign[j].msg);
 		else
@@ -257,14 +266,59 @@ static void key_name(struct parser *p, const struct ynode *k, const struct ynode
 	p->t->name = xstrdup(v->str);
 }
 
-/* workdir: resolved against the task file's directory; must exist. */
+static void key_git_url(struct parser *p, const struct ynode *k, const struct ynode *v,
+			const char *path)
+{
+	schema_text(&p->sc, v, path, "a git repository URL");
+}
+
+static void key_git_ref(struct parser *p, const struct ynode *k, const struct ynode *v,
+			const char *path)
+{
+	if (!ynode_is_null(v))
+		schema_text(&p->sc, v, path, "a branch, tag or commit");
+}
+
+static const struct key_rule workdir_git_rules[] = {
+	{ "url", key_git_url }, { "ref", key_git_ref },
+};
+
+/*
+ * workdir: {url, ref}: SkyPilot clones the repository (at ref) as the
+ * work dir on the machine. Read, and refused for now: frugal would have
+ * to clone it on the machine with the user's git credentials.
+ */
+static void key_workdir_git(struct parser *p, const struct ynode *k, const struct ynode *v,
+			    const char *path)
+{
+	size_t before = p->sc.diags->n;
+	size_t i;
+	int has_url = 0;
+
+	WALK_PLAIN(p, v, path, workdir_git_rules);
+	for (i = 0; i < v->n_pairs; i++)
+		has_url |= !strcmp(v->pairs[i].key->str, "url");
+	if (!has_url)
+		schema_report(&p->sc, v, path, "missing 'url': the git repository to clone");
+	if (p->sc.diags->n == before)
+		schema_report(&p->sc, v, path, "a git repository as workdir is not supported yet; "
+			      "clone it here and give its path as workdir, or clone it in 'setup'");
+}
+
+/* workdir: resolved against the current directory (as SkyPilot does);
+ * must exist. */
 static void key_workdir(struct parser *p, const struct ynode *k, const struct ynode *v,
 			const char *path)
 {
 	char *dir = NULL, *joined = NULL, *cwd = NULL, *real = NULL;
 	const char *home = getenv("HOME");
 
-	if (schema_string(&p->sc, v, path, "a directory path", &dir) < 0 || !dir)
+	if (v->type == YNODE_MAP) {
+		key_workdir_git(p, k, v, path);
+		return;
+	}
+	if (schema_string(&p->sc, v, path, "a directory path",
+			  &dir) < 0 || !dir)
 		goto out;
 	if ((dir[0] == '~' && (dir[1] == '/' || !dir[1])) && home)
 		joined = xasprintf("%s%s", home, dir + 1);
@@ -312,23 +366,24 @@ static void key_setup(struct parser *p, const struct ynode *k, const struct ynod
 	p->t->setup = xstrdup(v->str);
 }
 
-/* run: the shell commands of the job; required, not blank. */
+/* run: the shell commands of the job. Optional (a setup-only task, as
+ * SkyPilot allows); blank is the same as absent. */
 static void key_run(struct parser *p, const struct ynode *k, const struct ynode *v,
 		    const char *path)
 {
 	const char *s;
 
 	p->run_node = v;
-	if (v->type != YNODE_SCALAR || ynode_is_null(v)) {
+	if (ynode_is_null(v))
+		return;
+	if (v->type != YNODE_SCALAR) {
 		schema_expected(&p->sc, v, path, "a string of shell commands");
 		return;
 	}
 	for (s = v->str; *s && isspace((unsigned char)*s); s++)
 		;
-	if (!*s) {
-		schema_report(&p->sc, v, path, "expected a string of shell commands, got an empty string");
-		return;
-	}
+	if (!*s)
+		return;		/* blank: no run, as SkyPilot reads it */
 	free(p->t->run);
 	p->t->run = xstrdup(v->str);
 }
@@ -437,8 +492,13 @@ static void accels_from_map(struct parser *p, const struct ynode *v, const char 
 		char *sub = schema_join_path(path, k->str);
 		long long count = 1;
 
-		if (!is_accel_name(k->str))
-			schema_expected(&p->sc, k, sub, "an accelerator name such as 'A100'");
+		if (strchr(k->str, ':') && ynode_is_null(c)) {
+			/* {A100:1, H100:1} and {'A100:1'}: YAML reads "A100:1" as a
+			 * key without a value; SkyPilot means "A100", count 1. */
+			accel_from_text(p, k, sub, r);
+		} else if (!is_accel_name(k->str))
+			schema_expected(&p->sc, k, sub, "an accelerator name such as 'A100' "
+					"(or NAME:COUNT)");
 		else if (ynode_is_null(c) ||
 			 schema_int(&p->sc, c, sub, 1, ACCEL_MAX_COUNT, "a positive number of accelerators",
 				 &count) == 0)
@@ -513,9 +573,51 @@ static void key_accelerators(struct parser *p, const struct ynode *k, const stru
 		r->accel_mode = ACCEL_NONE;
 }
 
-/* "4", 4, "4+" (at least 4): a positive amount and whether it is a floor. */
+/*
+ * A size with SkyPilot's units, in GiB: "64", "64GB", "1024MB", "1TB"
+ * (KB, MB, GB, TB, PB, or K, M, G, T, P: powers of 1024, in any case; no
+ * unit is GB). 0 or -1.
+ */
+static int parse_size_gib(const char *s, double *ret)
+{
+	static const struct {
+		const char *unit;
+		double gib;
+	} units[] = {
+		{ "kb", 1.0 / (1024 * 1024) }, { "k", 1.0 / (1024 * 1024) },
+		{ "mb", 1.0 / 1024 }, { "m", 1.0 / 1024 }, { "gb", 1 }, { "g", 1 },
+		{ "tb", 1024 }, { "t", 1024 }, { "pb", 1024.0 * 1024 }, { "p", 1024.0 * 1024 },
+	};
+	char num[64];
+	size_t len = strlen(s), n = len, i;
+	double x, mult = 1;
+
+	while (n && isalpha((unsigned char)s[n - 1]))
+		n--;
+	if (n == len) {
+		mult = 1;
+	} else {
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (!strcasecmp(s + n, units[i].unit))
+				break;
+		if (i == sizeof(units) / sizeof(units[0]))
+			return -1;
+		mult = units[i].gib;
+	}
+	if (!n || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n);
+	num[n] = '\0';
+	if (schema_parse_number(num, &x) < 0 || x <= 0)
+		return -1;
+	*ret = x * mult;
+	return 0;
+}
+
+/* "4", 4, "4+" (at least 4), and with units "64GB", "32GB+": a positive
+ * amount and whether it is a floor. */
 static void get_amount(struct parser *p, const struct ynode *v, const char *path,
-		       const char *what, double *ret, int *ret_at_least)
+		       int with_units, const char *what, double *ret, int *ret_at_least)
 {
 	char buf[64];
 	const char *s;
@@ -532,7 +634,9 @@ static void get_amount(struct parser *p, const struct ynode *v, const char *path
 		buf[len - 1] = '\0';
 		at_least = 1;
 	}
-	if (schema_parse_number(buf, &x) < 0 || x <= 0 || x > 1e9)
+	if (with_units ? parse_size_gib(buf, &x) < 0 : schema_parse_number(buf, &x) < 0)
+		goto bad;
+	if (x <= 0 || x > 1e9)
 		goto bad;
 	*ret = x;
 	*ret_at_least = at_least;
@@ -541,20 +645,20 @@ bad:
 	schema_expected(&p->sc, v, path, what);
 }
 
-/* resources.cpus: 4 or 4+. */
+/* resources.cpus: 4 (exactly) or 4+. */
 static void key_cpus(struct parser *p, const struct ynode *k, const struct ynode *v,
 		     const char *path)
 {
-	get_amount(p, v, path, "a positive number of CPUs, with '+' for 'at least' (4 or 4+)",
+	get_amount(p, v, path, 0, "a positive number of CPUs, with '+' for 'at least' (4 or 4+)",
 		   &p->t->res.cpus, &p->t->res.cpus_at_least);
 }
 
-/* resources.memory: GiB, 32 or 32+. */
+/* resources.memory: GiB, 32 or 32+, or with a unit (64GB, 1TB+). */
 static void key_memory(struct parser *p, const struct ynode *k, const struct ynode *v,
 		       const char *path)
 {
-	get_amount(p, v, path, "a positive number of GiB, with '+' for 'at least' (32 or 32+)",
-		   &p->t->res.memory, &p->t->res.memory_at_least);
+	get_amount(p, v, path, 1, "a positive number of GiB, with '+' for 'at least' (32 or 32+; "
+		   "units such as 64GB allowed)", &p->t->res.memory, &p->t->res.memory_at_least);
 }
 
 /* resources.use_spot: remembered; resolved with spot_policy in check_resources. */
@@ -650,14 +754,19 @@ static void key_zone(struct parser *p, const struct ynode *k, const struct ynode
 	schema_string(&p->sc, v, path, "a zone name such as us-east-1a", &p->t->res.zone);
 }
 
-/* infra: CLOUD[/REGION[/ZONE]] */
+/*
+ * infra: CLOUD[/REGION[/ZONE]], where '*' in any part means "any"
+ * ("aws/STAR/us-east-1a" with STAR a '*': any region), and k8s/CONTEXT
+ * (kubernetes; the context, which may hold '/', is kept as the region).
+ */
 static void key_infra(struct parser *p, const struct ynode *k, const struct ynode *v,
 		      const char *path)
 {
-	const char *what = "CLOUD, CLOUD/REGION or CLOUD/REGION/ZONE (e.g. aws/us-east-1)";
+	const char *what = "CLOUD, CLOUD/REGION or CLOUD/REGION/ZONE (e.g. aws/us-east-1; "
+			   "'*' for any)";
 	struct resources *r = &p->t->res;
 	char *parts[3] = { NULL, NULL, NULL };
-	const char *s, *slash, *cloud;
+	const char *s, *slash, *cloud = NULL;
 	size_t n = 0, i;
 
 	if (ynode_is_null(v))
@@ -666,28 +775,33 @@ static void key_infra(struct parser *p, const struct ynode *k, const struct ynod
 	s = schema_text(&p->sc, v, path, what);
 	if (!s)
 		return;
-	while (n < 3) {
-		slash = strchr(s, '/');
-		parts[n++] = slash ? xstrndup(s, (size_t)(slash - s)) : xstrdup(s);
-		if (!slash)
-			break;
-		s = slash + 1;
-		if (n == 3)
-			goto bad;	/* a fourth part */
+	slash = strchr(s, '/');
+	if (slash && (!strncasecmp(s, "k8s/", 4) || !strncasecmp(s, "kubernetes/", 11))) {
+		parts[n++] = xstrndup(s, (size_t)(slash - s));
+		parts[n++] = xstrdup(slash + 1);
+	} else {
+		while (n < 3) {
+			slash = strchr(s, '/');
+			parts[n++] = slash ? xstrndup(s, (size_t)(slash - s)) : xstrdup(s);
+			if (!slash)
+				break;
+			s = slash + 1;
+			if (n == 3)
+				goto bad;	/* a fourth part */
+		}
 	}
 	for (i = 0; i < n; i++)
 		if (!*parts[i])
 			goto bad;
-	cloud = cloud_name(p, v, parts[0], path);
-	if (!cloud)
+	if (strcmp(parts[0], "*") && !(cloud = cloud_name(p, v, parts[0], path)))
 		goto out;
 	free(r->cloud);
-	r->cloud = xstrdup(cloud);
-	if (n > 1) {
+	r->cloud = cloud ? xstrdup(cloud) : NULL;
+	if (n > 1 && strcmp(parts[1], "*")) {
 		free(r->region);
 		r->region = TAKE_PTR(parts[1]);
 	}
-	if (n > 2) {
+	if (n > 2 && strcmp(parts[2], "*")) {
 		free(r->zone);
 		r->zone = TAKE_PTR(parts[2]);
 	}
@@ -699,32 +813,126 @@ out:
 		free(parts[i]);
 }
 
-/* resources.disk_size: GiB. */
+/* resources.disk_size (and SkyPilot's older ephemeral_storage): GiB, or
+ * with a unit (256GB, 1TB), rounded down to whole GiB as SkyPilot does. */
 static void key_disk_size(struct parser *p, const struct ynode *k, const struct ynode *v,
 			  const char *path)
 {
+	const char *what = "a positive integer (GiB)";
+	char buf[64];
+	const char *s;
 	long long n;
+	double x;
 
 	if (ynode_is_null(v))
 		return;
-	if (schema_int(&p->sc, v, path, 1, 65536, "a positive integer (GiB)", &n) == 0)
+	if (v->type == YNODE_SCALAR && (s = schema_trim(v->str, buf, sizeof(buf))) &&
+	    schema_parse_int(s, &n) < 0 && isalpha((unsigned char)s[strlen(s) ? strlen(s) - 1 : 0])) {
+		if (parse_size_gib(s, &x) < 0 || x < 1 || x > 65536) {
+			schema_report(&p->sc, v, path, "expected a size from 1GB to 64TB such as "
+				      "256GB, got '%s'", s);
+			return;
+		}
+		p->t->res.disk_size = (int)x;
+		return;
+	}
+	if (schema_int(&p->sc, v, path, 1, 65536, what, &n) == 0)
 		p->t->res.disk_size = (int)n;
 }
 
-/* resources.max_price: USD per hour. */
+/* resources.max_price (and SkyPilot's max_hourly_cost): USD per hour. */
 static void key_max_price(struct parser *p, const struct ynode *k, const struct ynode *v,
 			  const char *path)
 {
 	if (ynode_is_null(v))
 		return;
+	if (p->max_price_node) {
+		schema_report(&p->sc, k, path, "give max_price or max_hourly_cost, not both");
+		return;
+	}
+	p->max_price_node = v;
 	schema_number(&p->sc, v, path, 1, "a positive price in US dollars per hour", &p->t->res.max_price);
 }
 
-/* resources.image_id */
+/* Set the image of r: "docker:IMAGE" is a container image, anything
+ * else a machine image id. */
+static void set_image(struct resources *r, const char *s)
+{
+	free(r->image_id);
+	r->image_docker = !strncmp(s, "docker:", 7);
+	r->image_id = xstrdup(r->image_docker ? s + 7 : s);
+}
+
+/*
+ * resources.image_id: an image id, docker:IMAGE, or SkyPilot's per-region
+ * mapping {us-east-1: ami-1, us-west-2: ami-2} (only those regions may be
+ * used). A mapping of one region pins that region; with several regions
+ * the task must pin one of them (region: or infra:).
+ */
 static void key_image_id(struct parser *p, const struct ynode *k, const struct ynode *v,
 			 const char *path)
 {
-	schema_string(&p->sc, v, path, "an image id string", &p->t->res.image_id);
+	const char *what = "an image id string, docker:IMAGE, or a mapping REGION: IMAGE";
+	size_t i;
+
+	if (ynode_is_null(v))
+		return;
+	if (v->type == YNODE_SCALAR) {
+		const char *s = schema_text(&p->sc, v, path, what);
+
+		if (!s)
+			return;
+		if (!*s || !strcmp(s, "docker:")) {
+			schema_expected(&p->sc, v, path, what);
+			return;
+		}
+		set_image(&p->t->res, s);
+		return;
+	}
+	if (v->type != YNODE_MAP || !v->n_pairs) {
+		schema_expected(&p->sc, v, path, what);
+		return;
+	}
+	for (i = 0; i < v->n_pairs; i++) {
+		const struct ynode *val = v->pairs[i].value;
+		char *sub = schema_join_path(path, v->pairs[i].key->str);
+
+		if (val->type != YNODE_SCALAR || ynode_is_null(val) || !*val->str)
+			schema_expected(&p->sc, val, sub, "an image id string");
+		free(sub);
+	}
+	p->image_map_node = v;	/* resolved against the region in check_resources */
+}
+
+/* The image of a per-region image_id mapping for the task's region. */
+static void check_image_map(struct parser *p)
+{
+	const struct ynode *m = p->image_map_node;
+	struct resources *r = &p->t->res;
+	size_t i;
+
+	if (!m)
+		return;
+	if (!r->region && m->n_pairs == 1) {
+		r->region = xstrdup(m->pairs[0].key->str);
+		set_image(r, m->pairs[0].value->str);
+		return;
+	}
+	if (!r->region) {
+		schema_report(&p->sc, m, "resources.image_id", "an image per region with %zu regions "
+			      "is not supported yet; pin one of them with region: (or infra: "
+			      "CLOUD/REGION)", m->n_pairs);
+		return;
+	}
+	for (i = 0; i < m->n_pairs; i++) {
+		if (!strcmp(m->pairs[i].key->str, r->region)) {
+			if (m->pairs[i].value->type == YNODE_SCALAR && m->pairs[i].value->str)
+				set_image(r, m->pairs[i].value->str);
+			return;
+		}
+	}
+	schema_report(&p->sc, m, "resources.image_id", "no image for region '%s': the mapping "
+		      "names the regions the task may use", r->region);
 }
 
 /* resources.instance_type */
@@ -734,27 +942,239 @@ static void key_instance_type(struct parser *p, const struct ynode *k, const str
 	schema_string(&p->sc, v, path, "an instance type such as p4d.24xlarge", &p->t->res.instance_type);
 }
 
+/* One port "8080" / 8080 or range "10022-10040" at v into r; -1 after a
+ * diagnostic. */
+static int port_from_node(struct parser *p, const struct ynode *v, const char *path,
+			  struct resources *r)
+{
+	const char *what = "a port from 1 to 65535 or a range such as 10022-10040";
+	char buf[32], *dash;
+	long long from, to;
+	const char *s;
+
+	if (v->type != YNODE_SCALAR || ynode_is_null(v) ||
+	    !(s = schema_trim(v->str, buf, sizeof(buf)))) {
+		schema_expected(&p->sc, v, path, what);
+		return -1;
+	}
+	dash = strchr(buf, '-');
+	if (dash)
+		*dash = '\0';
+	if (schema_parse_int(buf, &from) < 0 || (dash && schema_parse_int(dash + 1, &to) < 0)) {
+		if (dash)
+			*dash = '-';
+		schema_expected(&p->sc, v, path, what);
+		return -1;
+	}
+	if (!dash)
+		to = from;
+	if (from < 1 || to > 65535 || from > to) {
+		schema_report(&p->sc, v, path, "expected ports from 1 to 65535 (a range low-high), "
+			      "got '%s'", v->str);
+		return -1;
+	}
+	r->ports = xrealloc(r->ports, (r->n_ports + 1) * sizeof(*r->ports));
+	r->ports[r->n_ports].from = (int)from;
+	r->ports[r->n_ports].to = (int)to;
+	r->n_ports++;
+	return 0;
+}
+
+/* resources.ports: 8080, "10022-10040", or a list of them. Recorded for
+ * every backend; opened where the job runs (see task_check_backend). */
+static void key_ports(struct parser *p, const struct ynode *k, const struct ynode *v,
+		      const char *path)
+{
+	struct resources *r = &p->t->res;
+	size_t i;
+
+	free(r->ports);
+	r->ports = NULL;
+	r->n_ports = 0;
+	if (ynode_is_null(v))
+		return;
+	if (v->type != YNODE_SEQ) {
+		port_from_node(p, v, path, r);
+		return;
+	}
+	if (v->n_items > 1024) {
+		schema_report(&p->sc, v, path, "expected at most 1024 ports or ranges");
+		return;
+	}
+	for (i = 0; i < v->n_items; i++) {
+		char *sub = xasprintf("%s[%zu]", path, i);
+
+		port_from_node(p, v->items[i], sub, r);
+		free(sub);
+	}
+}
+
+/*
+ * resources.job_recovery (and the older spot_recovery): SkyPilot's
+ * managed-job recovery. A strategy (FAILOVER, EAGER_NEXT_REGION: frugal
+ * brings a preempted job back on the best offer, which is what both mean
+ * here; none: a warning, frugal always brings it back), or a mapping
+ * {strategy, max_restarts_on_errors, recover_on_exit_codes}: the last two
+ * are frugal's recovery keys of the same name.
+ */
+static void key_strategy(struct parser *p, const struct ynode *v, const char *path)
+{
+	static const char *const names[] = { "FAILOVER", "EAGER_NEXT_REGION", "none" };
+	int i;
+
+	if (ynode_is_null(v))
+		return;
+	i = schema_choice(&p->sc, v, path, names, 3, 1);
+	if (i == 2)
+		schema_warn(&p->sc, v, path, "'none' is ignored: frugal always brings a preempted "
+			    "job back (sky launch does not read job_recovery)");
+}
+
+static void key_jr_strategy(struct parser *p, const struct ynode *k, const struct ynode *v,
+			    const char *path)
+{
+	key_strategy(p, v, path);
+}
+
+static void key_max_restarts(struct parser *p, const struct ynode *k, const struct ynode *v,
+			     const char *path);
+static void key_exit_codes(struct parser *p, const struct ynode *k, const struct ynode *v,
+			   const char *path);
+
+static void key_jr_max_restarts(struct parser *p, const struct ynode *k,
+				const struct ynode *v, const char *path)
+{
+	p->jr_max_restarts_node = v;
+	key_max_restarts(p, k, v, path);
+}
+
+static void key_jr_exit_codes(struct parser *p, const struct ynode *k, const struct ynode *v,
+			      const char *path)
+{
+	p->jr_exit_codes_node = v;
+	key_exit_codes(p, k, v, path);
+}
+
+static const struct key_rule job_recovery_rules[] = {
+	{ "strategy", key_jr_strategy }, { "max_restarts_on_errors", key_jr_max_restarts },
+	{ "recover_on_exit_codes", key_jr_exit_codes },
+};
+
+static void key_job_recovery(struct parser *p, const struct ynode *k, const struct ynode *v,
+			     const char *path)
+{
+	if (ynode_is_null(v))
+		return;
+	if (p->job_recovery_node) {
+		schema_report(&p->sc, k, path, "give job_recovery or spot_recovery, not both");
+		return;
+	}
+	p->job_recovery_node = v;
+	if (v->type == YNODE_SCALAR) {
+		key_strategy(p, v, path);
+		return;
+	}
+	if (schema_want_map(&p->sc, v, path, "a strategy (FAILOVER, EAGER_NEXT_REGION) or a "
+			    "mapping {strategy, max_restarts_on_errors, recover_on_exit_codes}") <= 0)
+		return;
+	WALK_PLAIN(p, v, path, job_recovery_rules);
+}
+
+/* resources.autostop: frugal ends the machine when the job ends, which
+ * is what autostop is for; a hook (commands run before the stop) would
+ * not run, so it is refused. */
+static void key_autostop(struct parser *p, const struct ynode *k, const struct ynode *v,
+			 const char *path)
+{
+	size_t i;
+
+	if (v->type == YNODE_MAP) {
+		for (i = 0; i < v->n_pairs; i++) {
+			const char *name = v->pairs[i].key->str;
+
+			if (!strcmp(name, "hook") || !strcmp(name, "hook_timeout")) {
+				char *sub = schema_join_path(path, name);
+
+				schema_report(&p->sc, v->pairs[i].key, sub, "autostop hooks are not "
+					      "run by frugal; put the commands at the end of 'run'");
+				free(sub);
+				return;
+			}
+		}
+	}
+	schema_warn(&p->sc, k, path, "'autostop' is ignored: frugal ends the machine as soon as "
+		    "the job ends (for a limit use stop: {max_runtime: 2h})");
+}
+
+/* resources.network_tier: 'standard' is what every backend gives. */
+static void key_network_tier(struct parser *p, const struct ynode *k, const struct ynode *v,
+			     const char *path)
+{
+	static const char *const names[] = { "standard", "best" };
+	int i;
+
+	if (ynode_is_null(v))
+		return;
+	i = schema_choice(&p->sc, v, path, names, 2, 1);
+	if (i == 1)
+		schema_report(&p->sc, v, path, "network_tier 'best' (GPUDirect, InfiniBand) is not "
+			      "supported yet; remove it for the standard network");
+}
+
+/* resources.priority: only SkyPilot's managed-job queue reads it. */
+static void key_priority(struct parser *p, const struct ynode *k, const struct ynode *v,
+			 const char *path)
+{
+	long long n;
+
+	if (ynode_is_null(v) || schema_int(&p->sc, v, path, 0, 1000, "an integer from 0 to 1000", &n) < 0)
+		return;
+	schema_warn(&p->sc, k, path, "'priority' is ignored: frugal starts each job as soon as "
+		    "it has an offer (sky launch does not read it either)");
+}
+
+/* resources.any_of / resources.ordered: remembered; see check_candidates. */
+static void key_any_of(struct parser *p, const struct ynode *k, const struct ynode *v,
+		       const char *path)
+{
+	if (p->in_candidate) {
+		schema_report(&p->sc, k, path, "'%s' cannot be nested in a candidate", k->str);
+		return;
+	}
+	if (p->candidates_node) {
+		schema_report(&p->sc, k, path, "give any_of or ordered, not both");
+		return;
+	}
+	p->candidates_key = k;
+	p->candidates_node = v;
+}
+
 static const struct key_rule resources_rules[] = {
 	{ "accelerators", key_accelerators }, { "cpus", key_cpus },
 	{ "memory", key_memory }, { "use_spot", key_use_spot },
 	{ "spot_policy", key_spot_policy }, { "cloud", key_cloud },
 	{ "infra", key_infra }, { "region", key_region }, { "zone", key_zone },
-	{ "disk_size", key_disk_size }, { "max_price", key_max_price },
+	{ "disk_size", key_disk_size }, { "ephemeral_storage", key_disk_size },
+	{ "max_price", key_max_price }, { "max_hourly_cost", key_max_price },
 	{ "image_id", key_image_id }, { "instance_type", key_instance_type },
+	{ "ports", key_ports }, { "job_recovery", key_job_recovery },
+	{ "spot_recovery", key_job_recovery }, { "autostop", key_autostop },
+	{ "network_tier", key_network_tier }, { "priority", key_priority },
+	{ "any_of", key_any_of }, { "ordered", key_any_of },
 };
 
 static const struct foreign_key resources_foreign[] = {
-	{ "any_of", "write the choices as accelerators: {A100: 1, H100: 1} (any of) "
-		    "or a list (in order of preference)" },
-	{ "ordered", "write the choices as a list: accelerators: [A100:1, H100:1]" },
-	{ "job_recovery", "use the top-level 'recovery' key" },
-	{ "autostop", "frugal ends every machine when its job ends; for a limit use"
-		      " 'stop: {max_runtime: 2h}'" },
-	{ "ports", "remove it" },
-	{ "labels", "remove it" },
-	{ "disk_tier", "remove it" },
-	{ "network_tier", "remove it" },
-	{ "accelerator_args", "remove it" },
+	{ "labels", 0, "instance labels and tags are not applied yet; remove it" },
+	{ "disk_tier", 0, "disk tiers are not chosen yet; remove it for the provider's default disk" },
+	{ "accelerator_args", 0, "it is for TPUs, which frugal does not offer; remove it" },
+	{ "local_disk", 0, "local disks are not chosen yet; remove it" },
+	{ "priority_class", 0, "Kubernetes priority classes are not set yet; remove it" },
+	{ "volumes", 0, "SkyPilot volumes are not supported yet; use file_mounts or checkpoint.dir" },
+	{ "_no_missing_accel_warnings", 1, "it only silences SkyPilot warnings" },
+	{ "_cluster_config_overrides", 0, "SkyPilot cluster templates do not apply; remove it" },
+	{ "_docker_login_config", 0, "it is set by SkyPilot itself; remove it" },
+	{ "_is_image_managed", 0, "it is set by SkyPilot itself; remove it" },
+	{ "_requires_fuse", 0, "it is set by SkyPilot itself; remove it" },
 };
 
 /* Checks across the keys of resources, once they are all read. */
@@ -776,6 +1196,272 @@ static void check_resources(struct parser *p)
 	if (p->infra_node && (p->cloud_node || p->region_node || p->zone_node))
 		schema_report(&p->sc, p->infra_node, "resources.infra",
 		       "give either infra or cloud/region/zone, not both");
+	check_image_map(p);
+}
+
+/* What one resources mapping (the section, or one candidate of any_of /
+ * ordered) set, besides the values in its struct resources. */
+struct res_seen {
+	int spot;	/* use_spot or spot_policy given */
+	const struct ynode *infra, *cloud, *region, *zone, *max_price, *image_map;
+};
+
+static void res_seen_take(struct parser *p, struct res_seen *ret)
+{
+	ret->spot = p->use_spot_node || p->spot_policy_ok;
+	ret->infra = p->infra_node;
+	ret->cloud = p->cloud_node;
+	ret->region = p->region_node;
+	ret->zone = p->zone_node;
+	ret->max_price = p->max_price_node;
+	ret->image_map = p->image_map_node;
+	p->use_spot_node = p->spot_policy_node = NULL;
+	p->spot_policy_ok = 0;
+	p->infra_node = p->cloud_node = p->region_node = p->zone_node = NULL;
+	p->max_price_node = p->image_map_node = NULL;
+}
+
+static void res_seen_restore(struct parser *p, const struct res_seen *s)
+{
+	p->infra_node = s->infra;
+	p->cloud_node = s->cloud;
+	p->region_node = s->region;
+	p->zone_node = s->zone;
+	p->max_price_node = s->max_price;
+	p->image_map_node = s->image_map;
+}
+
+static int str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Fill candidate c with outer's value of every field it did not set. */
+static void candidate_inherit(struct resources *c, const struct resources *outer)
+{
+	if (!c->cpus) {
+		c->cpus = outer->cpus;
+		c->cpus_at_least = outer->cpus_at_least;
+	}
+	if (!c->memory) {
+		c->memory = outer->memory;
+		c->memory_at_least = outer->memory_at_least;
+	}
+#define INHERIT_STR(f) do { if (!c->f && outer->f) c->f = xstrdup(outer->f); } while (0)
+	INHERIT_STR(cloud);
+	INHERIT_STR(region);
+	INHERIT_STR(zone);
+	INHERIT_STR(instance_type);
+	if (!c->image_id && outer->image_id) {
+		c->image_id = xstrdup(outer->image_id);
+		c->image_docker = outer->image_docker;
+	}
+#undef INHERIT_STR
+	if (!c->disk_size)
+		c->disk_size = outer->disk_size;
+	if (!c->max_price)
+		c->max_price = outer->max_price;
+	if (!c->n_ports && outer->n_ports) {
+		c->ports = xmalloc(outer->n_ports * sizeof(*c->ports));
+		memcpy(c->ports, outer->ports, outer->n_ports * sizeof(*c->ports));
+		c->n_ports = outer->n_ports;
+	}
+	if (!c->n_accels && outer->n_accels) {
+		size_t i;
+
+		c->accel_mode = outer->accel_mode;
+		for (i = 0; i < outer->n_accels; i++)
+			add_accel(c, outer->accels[i].name, strlen(outer->accels[i].name),
+				  outer->accels[i].count);
+	}
+}
+
+/* The first field other than accelerators and the spot policy in which a
+ * and b differ, or NULL. */
+static const char *candidate_differs(const struct resources *a, const struct resources *b)
+{
+	if (a->cpus != b->cpus || a->cpus_at_least != b->cpus_at_least)
+		return "cpus";
+	if (a->memory != b->memory || a->memory_at_least != b->memory_at_least)
+		return "memory";
+	if (!str_eq(a->cloud, b->cloud) || !str_eq(a->region, b->region) || !str_eq(a->zone, b->zone))
+		return "infra";
+	if (!str_eq(a->instance_type, b->instance_type))
+		return "instance_type";
+	if (!str_eq(a->image_id, b->image_id) || a->image_docker != b->image_docker)
+		return "image_id";
+	if (a->disk_size != b->disk_size)
+		return "disk_size";
+	if (a->max_price != b->max_price)
+		return "max_price";
+	if (a->n_ports != b->n_ports ||
+	    (a->n_ports && memcmp(a->ports, b->ports, a->n_ports * sizeof(*a->ports))))
+		return "ports";
+	return NULL;
+}
+
+/* 1 when a and b ask for the same accelerators. */
+static int accels_equal(const struct resources *a, const struct resources *b)
+{
+	size_t i;
+
+	if (a->accel_mode != b->accel_mode || a->n_accels != b->n_accels)
+		return 0;
+	for (i = 0; i < a->n_accels; i++)
+		if (strcasecmp(a->accels[i].name, b->accels[i].name) ||
+		    a->accels[i].count != b->accels[i].count)
+			return 0;
+	return 1;
+}
+
+static void resources_release(struct resources *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_accels; i++)
+		free(r->accels[i].name);
+	free(r->accels);
+	free(r->cloud);
+	free(r->region);
+	free(r->zone);
+	free(r->image_id);
+	free(r->instance_type);
+	free(r->ports);
+	memset(r, 0, sizeof(*r));
+}
+
+/*
+ * resources.any_of / resources.ordered: candidate resources, each a
+ * resources mapping over the section's values. frugal plans one set of
+ * resources with a choice of accelerators and a spot policy, so the
+ * candidates may differ in their accelerator (one each: the choices of
+ * accelerators, any of them or in this order) or in use_spot (spot and
+ * on-demand: spot_policy auto), not in anything else yet.
+ */
+static void check_candidates(struct parser *p, const struct ynode *v, const char *key)
+{
+	struct resources *outer = &p->t->res, *c;
+	struct task *saved_t = p->t;
+	struct res_seen outer_seen;
+	int ordered = !strcmp(key, "ordered"), *spot_set, vary_accel = 0, vary_spot = 0;
+	char path[32];
+	size_t i, n;
+
+	snprintf(path, sizeof(path), "resources.%s", key);
+	if (ynode_is_null(v))
+		return;
+	if (v->type != YNODE_SEQ || !v->n_items) {
+		schema_expected(&p->sc, v, path, "a non-empty list of resources mappings "
+				"(such as - {accelerators: A100} or - {use_spot: true})");
+		return;
+	}
+	if (v->n_items > ACCEL_MAX_CHOICES) {
+		schema_report(&p->sc, v, path, "expected at most %d candidates", ACCEL_MAX_CHOICES);
+		return;
+	}
+	n = v->n_items;
+	c = xcalloc(n, sizeof(*c));
+	spot_set = xcalloc(n, sizeof(*spot_set));
+	res_seen_take(p, &outer_seen);
+	p->in_candidate = 1;
+	for (i = 0; i < n; i++) {
+		struct task tt;
+		struct res_seen seen;
+		char *sub = xasprintf("%s[%zu]", path, i);
+
+		if (schema_want_map(&p->sc, v->items[i], sub, "a resources mapping") > 0) {
+			task_init(&tt);
+			p->t = &tt;
+			WALK(p, v->items[i], sub, resources_rules, resources_foreign);
+			check_resources(p);
+			p->t = saved_t;
+			if (tt.res.n_accels > 1)
+				schema_report(&p->sc, v->items[i], sub, "a candidate takes one "
+					      "accelerator; write the choices as candidates");
+			res_seen_take(p, &seen);
+			spot_set[i] = seen.spot;
+			c[i] = tt.res;
+			memset(&tt.res, 0, sizeof(tt.res));
+			task_release(&tt);
+			if (!spot_set[i])
+				c[i].spot = outer->spot;
+			candidate_inherit(&c[i], outer);
+		} else {
+			candidate_inherit(&c[i], outer);
+		}
+		free(sub);
+	}
+	p->in_candidate = 0;
+	res_seen_restore(p, &outer_seen);
+	for (i = 1; i < n; i++) {
+		const char *what = candidate_differs(&c[0], &c[i]);
+
+		if (what) {
+			schema_report(&p->sc, v->items[i], path, "candidates that differ in %s are not "
+				      "supported yet; they may differ in accelerators or use_spot", what);
+			goto out;
+		}
+		vary_accel |= !accels_equal(&c[0], &c[i]);
+		vary_spot |= c[0].spot != c[i].spot;
+	}
+	if (vary_accel && vary_spot) {
+		schema_report(&p->sc, v, path, "candidates that differ in both accelerators and "
+			      "use_spot are not supported yet");
+		goto out;
+	}
+	if (vary_spot && ordered && c[0].spot == SPOT_ON_DEMAND) {
+		schema_report(&p->sc, v, path, "on-demand before spot is not supported yet; frugal "
+			      "takes spot or on-demand by expected cost with spot_policy: auto");
+		goto out;
+	}
+	if (vary_accel) {
+		for (i = 0; i < n; i++) {
+			if (c[i].n_accels != 1) {
+				schema_report(&p->sc, v->items[i], path, "every candidate needs one "
+					      "accelerator when the candidates differ in accelerators");
+				goto out;
+			}
+		}
+	}
+	/* Everything agrees but the accelerators and the spot policy: take it. */
+	{
+		struct resources merged;
+		struct accel *choices = NULL;
+		size_t n_choices = 0, j;
+
+		for (i = 0; vary_accel && i < n; i++) {
+			for (j = 0; j < n_choices; j++)
+				if (!strcasecmp(choices[j].name, c[i].accels[0].name) &&
+				    choices[j].count == c[i].accels[0].count)
+					break;
+			if (j < n_choices)
+				continue;	/* the same choice twice */
+			choices = xrealloc(choices, (n_choices + 1) * sizeof(*choices));
+			choices[n_choices].name = xstrdup(c[i].accels[0].name);
+			choices[n_choices].count = c[i].accels[0].count;
+			n_choices++;
+		}
+		merged = c[0];
+		memset(&c[0], 0, sizeof(c[0]));
+		if (vary_accel) {
+			for (j = 0; j < merged.n_accels; j++)
+				free(merged.accels[j].name);
+			free(merged.accels);
+			merged.accels = choices;
+			merged.n_accels = n_choices;
+			merged.accel_mode = n_choices == 1 ? ACCEL_ONE :
+					    ordered ? ACCEL_ORDERED : ACCEL_ANY_OF;
+		}
+		if (vary_spot)
+			merged.spot = SPOT_AUTO;
+		resources_release(outer);
+		*outer = merged;
+	}
+out:
+	for (i = 0; i < n; i++)
+		resources_release(&c[i]);
+	free(c);
+	free(spot_set);
 }
 
 /* resources: its keys, then the checks across them. */
@@ -786,6 +1472,8 @@ static void key_resources(struct parser *p, const struct ynode *k, const struct 
 		return;
 	WALK(p, v, path, resources_rules, resources_foreign);
 	check_resources(p);
+	if (p->candidates_node)
+		check_candidates(p, p->candidates_node, p->candidates_key->str);
 }
 
 /* ---- envs, secrets, file_mounts --------------------------------------------- */
@@ -834,6 +1522,11 @@ static void key_secrets(struct parser *p, const struct ynode *k, const struct yn
 			const char *path)
 {
 	p->secrets_node = v;
+	if (v->type == YNODE_SEQ) {
+		schema_report(&p->sc, v, path, "a list of SkyPilot managed secret names is not "
+			      "supported; give secrets: {NAME: null} (the value from your environment)");
+		return;
+	}
 	get_kv_map(p, v, path, &p->t->secrets, 1, 1,
 		   "a mapping of NAME: null (from your environment) or NAME: value");
 }
@@ -981,6 +1674,14 @@ static void key_outputs(struct parser *p, const struct ynode *k, const struct yn
 {
 	if (schema_want_map(&p->sc, v, path, "a mapping {paths, to}") <= 0)
 		return;
+	if (v->n_pairs == 1 && strcmp(v->pairs[0].key->str, "paths") &&
+	    strcmp(v->pairs[0].key->str, "to") && v->pairs[0].value->type == YNODE_SCALAR &&
+	    schema_parse_number(v->pairs[0].value->str, &(double){ 0 }) == 0) {
+		/* SkyPilot's experimental {URL: GB}: only an egress cost estimate */
+		schema_warn(&p->sc, k, path, "SkyPilot's outputs {URL: size} is ignored: it only "
+			    "estimates egress costs (frugal's outputs is {paths, to})");
+		return;
+	}
 	WALK_PLAIN(p, v, path, outputs_rules);
 	if (!p->outputs_paths_node)
 		schema_report(&p->sc, k, path, "missing 'paths': the files to keep, such as [\"weights/*.pth\"]");
@@ -1112,9 +1813,25 @@ static void key_notice_grace(struct parser *p, const struct ynode *k, const stru
 	schema_duration(&p->sc, v, path, 1, &p->t->recovery.notice_grace);
 }
 
+/* recovery.max_restarts_on_errors / recover_on_exit_codes, remembered
+ * against resources.job_recovery's keys of the same name. */
+static void key_rec_max_restarts(struct parser *p, const struct ynode *k,
+				 const struct ynode *v, const char *path)
+{
+	p->max_restarts_node = v;
+	key_max_restarts(p, k, v, path);
+}
+
+static void key_rec_exit_codes(struct parser *p, const struct ynode *k, const struct ynode *v,
+			       const char *path)
+{
+	p->exit_codes_node = v;
+	key_exit_codes(p, k, v, path);
+}
+
 static const struct key_rule recovery_rules[] = {
-	{ "max_restarts_on_errors", key_max_restarts },
-	{ "recover_on_exit_codes", key_exit_codes },
+	{ "max_restarts_on_errors", key_rec_max_restarts },
+	{ "recover_on_exit_codes", key_rec_exit_codes },
 	{ "preemption_signal", key_preemption_signal },
 	{ "notice_grace", key_notice_grace },
 };
@@ -1375,23 +2092,61 @@ static void key_sweep(struct parser *p, const struct ynode *k, const struct ynod
 
 /* ---- the whole file ------------------------------------------------------------ */
 
+
+/* config: SkyPilot's per-task overrides of its own config (kubernetes
+ * pod_config, docker run_options, hooks, ...): each one is refused with
+ * its own line; an empty mapping is fine. */
+static void key_config(struct parser *p, const struct ynode *k, const struct ynode *v,
+		       const char *path)
+{
+	size_t i;
+
+	if (schema_want_map(&p->sc, v, path, "a mapping of SkyPilot config overrides") <= 0)
+		return;
+	for (i = 0; i < v->n_pairs; i++) {
+		const struct ynode *key = v->pairs[i].key;
+		char *sub = schema_join_path(path, key->str);
+
+		schema_report(&p->sc, key, sub, "SkyPilot config overrides are not supported; "
+			      "put frugal settings in $FRUGAL_HOME/config.yaml or remove it");
+		free(sub);
+	}
+}
+
+/* service / pool: read only by `sky serve` and `sky jobs pool`, which
+ * sky launch (and frugal launch) ignore. */
+static void key_service(struct parser *p, const struct ynode *k, const struct ynode *v,
+			const char *path)
+{
+	schema_warn(&p->sc, k, path, "'%s' is ignored: it is read only by sky %s, not by "
+		    "launch", k->str, strcmp(k->str, "service") ? "jobs pool" : "serve");
+}
+
 static const struct key_rule task_rules[] = {
 	{ "name", key_name }, { "workdir", key_workdir }, { "resources", key_resources },
 	{ "num_nodes", key_num_nodes }, { "envs", key_envs }, { "secrets", key_secrets },
 	{ "file_mounts", key_file_mounts }, { "setup", key_setup }, { "run", key_run },
 	{ "checkpoint", key_checkpoint }, { "outputs", key_outputs }, { "stop", key_stop },
 	{ "recovery", key_recovery }, { "budget", key_budget }, { "sweep", key_sweep },
-	{ "backend", key_backend },
+	{ "backend", key_backend }, { "config", key_config }, { "service", key_service },
+	{ "pool", key_service },
 };
 
 static const struct foreign_key task_foreign[] = {
-	{ "service", "SkyPilot serving is out of frugal's scope; remove it" },
-	{ "config", "put frugal settings in $FRUGAL_HOME/config.yaml" },
-	{ "event_callback", "remove it" },
-	{ "experimental", "remove it" },
-	{ "volumes", "use file_mounts or checkpoint.dir" },
-	{ "inputs", "remove it" },
-	{ "docker_image", "remove it" },
+	{ "inputs", 1, "SkyPilot uses it only to estimate data egress costs" },
+	{ "_metadata", 1, "it is metadata of SkyPilot's own" },
+	{ "event_callback", 0, "event callbacks are not run; put the command at the end of "
+			       "'run'" },
+	{ "experimental", 0, "SkyPilot config overrides are not supported; put frugal settings "
+			     "in $FRUGAL_HOME/config.yaml or remove it" },
+	{ "volumes", 0, "SkyPilot volumes (sky volumes apply) are not supported yet; use "
+			"file_mounts or checkpoint.dir" },
+	{ "volume_mounts", 0, "it is set by SkyPilot itself; remove it" },
+	{ "file_mounts_mapping", 0, "it is set by SkyPilot itself; remove it" },
+	{ "managed_secrets", 0, "secrets of a SkyPilot API server are not available; give them "
+				"as secrets: {NAME: null} from your environment" },
+	{ "api_server_access", 0, "there is no SkyPilot API server to reach; remove it" },
+	{ "docker_image", 0, "use resources.image_id: docker:IMAGE" },
 };
 
 /* strcmp for qsort/bsearch over an array of strings. */
@@ -1433,8 +2188,18 @@ static void check_task(struct parser *p)
 {
 	struct task *t = p->t;
 
-	if (!p->run_node)
-		schema_report(&p->sc, p->root, NULL, "missing 'run': the commands the job runs");
+	if (!t->run && !t->setup)
+		schema_report(&p->sc, p->run_node ? p->run_node : p->root, p->run_node ? "run" : NULL,
+			      "missing 'run': the commands the job runs (a task needs 'run' or "
+			      "'setup')");
+	if (p->jr_max_restarts_node && p->max_restarts_node)
+		schema_report(&p->sc, p->jr_max_restarts_node,
+			      "resources.job_recovery.max_restarts_on_errors", "give it in "
+			      "recovery or in resources.job_recovery, not both");
+	if (p->jr_exit_codes_node && p->exit_codes_node)
+		schema_report(&p->sc, p->jr_exit_codes_node,
+			      "resources.job_recovery.recover_on_exit_codes", "give it in "
+			      "recovery or in resources.job_recovery, not both");
 	if (t->backend && t->res.cloud && strcmp(t->backend, t->res.cloud))
 		schema_report(&p->sc, p->backend_node, "backend",
 			      "backend '%s' conflicts with resources.cloud '%s'; give only one of them",
@@ -1469,8 +2234,8 @@ int task_parse_buffer(const char *buf, size_t len, const char *name,
 		WALK(&p, root, NULL, task_rules, task_foreign);
 		check_task(&p);
 	}
-	if (diags->n > before) {
-		diag_list_sort(diags, before);
+	diag_list_sort(diags, before);
+	if (diag_list_errors(diags, before)) {
 		r = FRUGAL_EINVAL;
 		goto out;
 	}
@@ -1487,8 +2252,6 @@ int task_parse_file(const char *path, struct task *ret, struct diag_list *diags)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct error err = ERROR_INIT;
-	const char *slash = strrchr(path, '/');
-	char *dir = NULL;
 	int r;
 
 	r = fs_read_file(path, YAMLTREE_MAX_INPUT, &sb, &err);
@@ -1496,17 +2259,12 @@ int task_parse_file(const char *path, struct task *ret, struct diag_list *diags)
 		diag_add(diags, path, 0, 0, NULL, "%s", error_msg(&err));
 		goto out;
 	}
-	if (!slash)
-		dir = xstrdup(".");
-	else if (slash == path)
-		dir = xstrdup("/");
-	else
-		dir = xstrndup(path, (size_t)(slash - path));
-	r = task_parse_buffer(sb.buf, sb.len, path, dir, ret, diags);
+	/* A relative workdir is relative to the current directory, as in
+	 * SkyPilot, not to the task file's directory. */
+	r = task_parse_buffer(sb.buf, sb.len, path, NULL, ret, diags);
 	if (r == 0)
 		ret->path = xstrdup(path);
 out:
-	free(dir);
 	strbuf_release(&sb);
 	return r;
 }
@@ -1557,4 +2315,36 @@ int task_gpu_count(const struct task *t)
 char *task_sweep_range(const char *s, const char **why)
 {
 	return parse_range(s, why);
+}
+
+/* Backends that open resources.ports where the job runs (the local
+ * backend: the job's ports are this machine's). */
+static const char *const ports_backends[] = { "local" };
+/* Backends whose machine is a container: image_id docker:IMAGE is it. */
+static const char *const container_backends[] = { "kubernetes", "runpod" };
+
+static int name_in(const char *name, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(name, list[i]))
+			return 1;
+	return 0;
+}
+
+int task_check_backend(const struct task *t, const char *backend, struct error *err)
+{
+	if (t->res.n_ports && !name_in(backend, ports_backends,
+				       sizeof(ports_backends) / sizeof(ports_backends[0])))
+		return error_set(err, FRUGAL_ENOTSUP, "'resources.ports' is not supported by "
+				 "backend %s yet: it cannot open ports; remove ports, or run on "
+				 "backend local", backend);
+	if (t->res.image_docker && !name_in(backend, container_backends,
+					    sizeof(container_backends) / sizeof(container_backends[0])))
+		return error_set(err, FRUGAL_ENOTSUP, "'resources.image_id: docker:%s' is not "
+				 "supported by backend %s yet: setup and run cannot run in a "
+				 "container there; remove image_id for the provider's image, or use "
+				 "backend kubernetes or runpod", t->res.image_id, backend);
+	return 0;
 }

@@ -33,6 +33,7 @@ struct diag {
 	int col;	/* 1-based; 0 when unknown */
 	char *key;	/* dotted path, e.g. "resources.accelerators"; may be NULL */
 	char *msg;	/* what is wrong, what was expected, "did you mean 'x'?" */
+	int warning;	/* 1: a warning (a key that is read but ignored), not an error */
 };
 
 struct diag_list {
@@ -49,11 +50,16 @@ void diag_add(struct diag_list *dl, const char *file, int line, int col,
 void diag_addv(struct diag_list *dl, const char *file, int line, int col,
 	       const char *key, const char *fmt, va_list ap)
 	__attribute__((format(printf, 6, 0)));
+/* Mark the diagnostic added last as a warning. */
+void diag_mark_warning(struct diag_list *dl);
+/* How many of the diagnostics from index from on are errors. */
+size_t diag_list_errors(const struct diag_list *dl, size_t from);
 void diag_list_release(struct diag_list *dl);
 /* Order the diagnostics from index from on by line and column (stable). */
 void diag_list_sort(struct diag_list *dl, size_t from);
-/* One line per diagnostic: "FILE:LINE:COL: error: KEY: MSG\n". Without a
- * position (line 0) "FILE: error: ..."; without a key "...: error: MSG". */
+/* One line per diagnostic: "FILE:LINE:COL: error: KEY: MSG\n" (or
+ * "warning:"). Without a position (line 0) "FILE: error: ..."; without a
+ * key "...: error: MSG". */
 void diag_list_format(const struct diag_list *dl, struct strbuf *out);
 
 /* ---- the task --------------------------------------------------------- */
@@ -75,6 +81,9 @@ struct kvlist {
 void kvlist_set(struct kvlist *l, const char *key, const char *value);	/* replaces */
 const char *kvlist_get(const struct kvlist *l, const char *key);	/* NULL if absent */
 int kvlist_has(const struct kvlist *l, const char *key);	/* 1 if present (even with a NULL value) */
+/* Take key out of the list (keeping the order of the rest); 1 when it
+ * was there. */
+int kvlist_remove(struct kvlist *l, const char *key);
 /* Append without looking for key first: for callers that know it is new
  * (kvlist_set is linear in the list's length). */
 void kvlist_append(struct kvlist *l, const char *key, const char *value);
@@ -98,6 +107,11 @@ enum spot_policy {
 	SPOT_AUTO,		/* spot first, then on-demand */
 };
 
+/* One port or a range of ports to open where the job runs (TCP). */
+struct port_range {
+	int from, to;	/* 1..65535, from <= to; one port: from == to */
+};
+
 struct resources {
 	enum accel_mode accel_mode;
 	struct accel *accels;
@@ -112,9 +126,11 @@ struct resources {
 	char *zone;
 	int disk_size;		/* GiB; 0: unset */
 	double max_price;	/* USD/h; 0: unset */
-	char *image_id;		/* optional */
+	char *image_id;		/* optional; for docker:IMAGE the IMAGE (see image_docker) */
+	int image_docker;	/* 1: image_id was "docker:IMAGE": run setup and run in it */
 	char *instance_type;	/* optional */
-	int64_t ports_unused;	/* reserved */
+	struct port_range *ports;	/* resources.ports, in the order written */
+	size_t n_ports;
 };
 
 struct checkpoint_spec {
@@ -213,8 +229,17 @@ int task_from_json(const char *json, struct task *ret, struct error *err);
 /* "A100:1" / "{A100:1, H100:1}" / "[A100:1, H100:1]" / "-" for tables. */
 void task_format_accels(const struct resources *r, struct strbuf *out);
 
-/* Total GPUs the first accelerator choice asks for (0 if none). */
+/* Total GPUs the first accelerator choice asks for (0 if none). A plan
+ * carries the count of the choice it picked (struct plan.gpus). */
 int task_gpu_count(const struct task *t);
+
+/*
+ * Plan-time checks that do not depend on a backend's own code: keys the
+ * parser records for every backend but only some backends can honour yet
+ * (resources.ports, image_id: docker:IMAGE). 0, or FRUGAL_ENOTSUP with one
+ * line naming the key, the backend and what to do.
+ */
+int task_check_backend(const struct task *t, const char *backend, struct error *err);
 
 /* Check a sweep range ("uniform(a,b)", "loguniform(a,b)", "int(a,b)") and
  * return it normalised (caller frees), or NULL with the reason in *why. */

@@ -92,7 +92,17 @@ static json_t *resources_to_json(const struct resources *r)
 	put_int(o, "disk_size", r->disk_size);
 	put_real(o, "max_price", r->max_price);
 	put_str(o, "image_id", r->image_id);
+	if (r->image_docker)
+		json_object_set_new(o, "image_docker", json_true());
 	put_str(o, "instance_type", r->instance_type);
+	if (r->n_ports) {
+		json_t *ports = json_array();
+
+		for (i = 0; i < r->n_ports; i++)
+			json_array_append_new(ports, json_pack("{s:i, s:i}", "from", r->ports[i].from,
+							       "to", r->ports[i].to));
+		json_object_set_new(o, "ports", ports);
+	}
 	return o;
 }
 
@@ -381,7 +391,7 @@ static void get_kv(struct reader *rd, const json_t *o, const char *key, struct k
 /* The resources section. */
 static void resources_from_json(struct reader *rd, const json_t *o, struct resources *r)
 {
-	const json_t *accels = get_array(rd, o, "accelerators");
+	const json_t *accels = get_array(rd, o, "accelerators"), *ports;
 	int mode = 0, spot = 0;
 	size_t i;
 
@@ -418,7 +428,24 @@ static void resources_from_json(struct reader *rd, const json_t *o, struct resou
 	get_int32(rd, o, "disk_size", 0, INT32_MAX, &r->disk_size);
 	get_real(rd, o, "max_price", &r->max_price);
 	get_str(rd, o, "image_id", &r->image_id);
+	get_bool(rd, o, "image_docker", &r->image_docker);
 	get_str(rd, o, "instance_type", &r->instance_type);
+	if ((ports = get_array(rd, o, "ports"))) {
+		r->ports = xcalloc(json_array_size(ports) + 1, sizeof(*r->ports));
+		for (i = 0; i < json_array_size(ports); i++) {
+			const json_t *pr = json_array_get(ports, i);
+			json_int_t from = json_integer_value(json_object_get(pr, "from"));
+			json_int_t to = json_integer_value(json_object_get(pr, "to"));
+
+			if (from < 1 || to < from || to > 65535) {
+				bad(rd, "'resources.ports' item %zu is not {from, to} in 1..65535", i);
+				return;
+			}
+			r->ports[r->n_ports].from = (int)from;
+			r->ports[r->n_ports].to = (int)to;
+			r->n_ports++;
+		}
+	}
 }
 
 /* The sweep section. */

@@ -456,14 +456,14 @@ static void test_resources_misc(void **state)
 	parse_fails("resources: {max_price: free}\nrun: x\n",
 		    "resources.max_price: expected a positive price in US dollars per hour, got 'free'",
 		    NULL);
-	parse_fails("resources: {image_id: {us-east-1: ami-1}}\nrun: x\n",
-		    "resources.image_id: expected an image id string, got a mapping", NULL);
+	parse_fails("resources: {image_id: [ami-1]}\nrun: x\n",
+		    "resources.image_id: expected an image id string, docker:IMAGE, or a mapping "
+		    "REGION: IMAGE, got a list", NULL);
 	parse_fails("resources: {instance_type: [a]}\nrun: x\n", "got a list", NULL);
 	parse_fails("resources: [cpus]\nrun: x\n",
 		    "t.yaml:1:12: error: resources: expected a mapping of resource keys", NULL);
-	parse_fails("resources: {ports: 8080}\nrun: x\n",
-		    "resources.ports: 'ports' is not supported by frugal", NULL);
-	parse_fails("resources: {any_of: []}\nrun: x\n", "accelerators: {A100: 1, H100: 1}", NULL);
+	parse_fails("resources: {any_of: []}\nrun: x\n",
+		    "resources.any_of: expected a non-empty list of resources mappings", NULL);
 }
 
 /* ---- top-level scalars --------------------------------------------------- */
@@ -482,10 +482,19 @@ static void test_name_run_setup(void **state)
 	parse_fails("name: -x\nrun: x\n", "got '-x'", NULL);
 	parse_fails("name: [a]\nrun: x\n", "name: expected a name", "got a list", NULL);
 	parse_fails("name: x\n", "t.yaml:1:1: error: missing 'run': the commands the job runs", NULL);
-	parse_fails("run:\n", "t.yaml:1:5: error: run: expected a string of shell commands, got null",
+	/* run is optional when there is a setup (SkyPilot allows setup-only
+	 * tasks); a null or blank run is no run */
+	parse_fails("run:\n", "t.yaml:1:5: error: run: missing 'run': the commands the job runs",
 		    NULL);
-	parse_fails("run: \"  \"\n", "run: expected a string of shell commands, got an empty string",
-		    NULL);
+	parse_fails("run: \"  \"\n", "run: missing 'run'", NULL);
+	parse_ok("setup: pip install torch\n", &t);
+	assert_null(t.run);
+	assert_string_equal(t.setup, "pip install torch");
+	assert_round_trip(&t);
+	task_release(&t);
+	parse_ok("setup: echo hi\nrun:\n", &t);
+	assert_null(t.run);
+	task_release(&t);
 	parse_fails("run: [a, b]\n", "run: expected a string of shell commands, got a list", NULL);
 	parse_fails("setup: {a: b}\nrun: x\n", "setup: expected a string of shell commands, "
 		    "got a mapping", NULL);
@@ -524,6 +533,272 @@ static void test_budget_backend(void **state)
 		    NULL);
 }
 
+/* ---- SkyPilot's keys and forms ------------------------------------------ */
+
+/* yaml must parse with warnings only, each NULL-terminated substring among
+ * them; returns the task (caller task_release()s). */
+static void parse_warns(const char *yaml, struct task *t, ...)
+{
+	const char *want;
+	char *out;
+	va_list ap;
+
+	if (parse(yaml, t, &out) != 0)
+		fail_msg("expected success for:\n%s\ngot:\n%s", yaml, out);
+	assert_null(strstr(out, ": error: "));
+	va_start(ap, t);
+	while ((want = va_arg(ap, const char *)))
+		if (!strstr(out, want))
+			fail_msg("missing '%s' in warnings:\n%s", want, out);
+	va_end(ap);
+	free(out);
+}
+
+static void test_skypilot_accelerators(void **state)
+{
+	struct task t;
+
+	/* {A100:1, H100:1}: YAML reads A100:1 as a key without a value */
+	parse_ok("resources: {accelerators: {A100:1, H100:2}}\nrun: x\n", &t);
+	assert_int_equal(t.res.accel_mode, ACCEL_ANY_OF);
+	assert_int_equal(t.res.n_accels, 2);
+	assert_string_equal(t.res.accels[0].name, "A100");
+	assert_int_equal(t.res.accels[0].count, 1);
+	assert_string_equal(t.res.accels[1].name, "H100");
+	assert_int_equal(t.res.accels[1].count, 2);
+	task_release(&t);
+	parse_ok("resources: {accelerators: {'L4:1', 'A100:1'}}\nrun: x\n", &t);
+	assert_int_equal(t.res.accel_mode, ACCEL_ANY_OF);
+	assert_string_equal(t.res.accels[0].name, "L4");
+	task_release(&t);
+	parse_ok("resources: {accelerators: {'A100:1'}}\nrun: x\n", &t);
+	assert_int_equal(t.res.accel_mode, ACCEL_ONE);
+	task_release(&t);
+	parse_ok("resources: {accelerators: ['L4:1', 'H100:1']}\nrun: x\n", &t);
+	assert_int_equal(t.res.accel_mode, ACCEL_ORDERED);
+	task_release(&t);
+	parse_fails("resources: {accelerators: {A100:x}}\nrun: x\n",
+		    "resources.accelerators.A100:x: expected a whole number of accelerators", NULL);
+	parse_fails("resources: {accelerators: {'A100:1': 2}}\nrun: x\n",
+		    "expected an accelerator name such as 'A100' (or NAME:COUNT), got 'A100:1'", NULL);
+}
+
+static void test_skypilot_candidates(void **state)
+{
+	struct task t;
+
+	/* any_of spot and on-demand: spot_policy auto */
+	parse_ok("resources:\n  accelerators: A100:8\n  any_of:\n    - use_spot: true\n"
+		 "    - use_spot: false\nrun: x\n", &t);
+	assert_int_equal(t.res.spot, SPOT_AUTO);
+	assert_int_equal(t.res.accel_mode, ACCEL_ONE);
+	assert_int_equal(t.res.accels[0].count, 8);
+	task_release(&t);
+	parse_ok("resources:\n  ordered: [{use_spot: true}, {use_spot: false}]\nrun: x\n", &t);
+	assert_int_equal(t.res.spot, SPOT_AUTO);
+	task_release(&t);
+	/* candidates that differ in accelerators: the accelerator choices */
+	parse_ok("resources:\n  cpus: 8+\n  ordered:\n    - accelerators: H100:1\n"
+		 "    - {accelerators: A100:2}\nrun: x\n", &t);
+	assert_int_equal(t.res.accel_mode, ACCEL_ORDERED);
+	assert_int_equal(t.res.n_accels, 2);
+	assert_string_equal(t.res.accels[1].name, "A100");
+	assert_int_equal(t.res.accels[1].count, 2);
+	assert_true(t.res.cpus == 8 && t.res.cpus_at_least);
+	task_release(&t);
+	parse_ok("resources:\n  any_of: [{accelerators: L4}, {accelerators: A10G}]\n"
+		 "  infra: aws\nrun: x\n", &t);
+	assert_int_equal(t.res.accel_mode, ACCEL_ANY_OF);
+	assert_string_equal(t.res.cloud, "aws");
+	task_release(&t);
+	/* the same in every candidate: taken as the section's */
+	parse_ok("resources:\n  any_of: [{infra: gcp, accelerators: L4}, {infra: gcp, "
+		 "accelerators: T4}]\nrun: x\n", &t);
+	assert_string_equal(t.res.cloud, "gcp");
+	task_release(&t);
+
+	parse_fails("resources:\n  any_of: [{infra: aws}, {infra: gcp}]\nrun: x\n",
+		    "t.yaml:2:26: error: resources.any_of: candidates that differ in infra are not "
+		    "supported yet", NULL);
+	parse_fails("resources:\n  ordered: [{use_spot: false}, {use_spot: true}]\nrun: x\n",
+		    "on-demand before spot is not supported yet", NULL);
+	parse_fails("resources:\n  any_of: [{accelerators: A100, use_spot: true}, "
+		    "{accelerators: H100}]\nrun: x\n", "differ in both accelerators and use_spot",
+		    NULL);
+	parse_fails("resources:\n  any_of: [{acelerators: A100}]\nrun: x\n",
+		    "resources.any_of[0].acelerators: unknown key 'acelerators'; did you mean "
+		    "'accelerators'?", NULL);
+	parse_fails("resources:\n  any_of: [{ordered: []}]\nrun: x\n", "cannot be nested", NULL);
+	parse_fails("resources:\n  any_of: [{}]\n  ordered: [{}]\nrun: x\n",
+		    "give any_of or ordered, not both", NULL);
+	parse_fails("resources: {any_of: [a]}\nrun: x\n",
+		    "resources.any_of[0]: expected a resources mapping", NULL);
+}
+
+static void test_skypilot_sizes_infra(void **state)
+{
+	struct task t;
+
+	parse_ok("resources: {memory: 64GB, disk_size: 256GB}\nrun: x\n", &t);
+	assert_true(t.res.memory == 64 && !t.res.memory_at_least);
+	assert_int_equal(t.res.disk_size, 256);
+	task_release(&t);
+	parse_ok("resources: {memory: 32GB+, disk_size: 1TB, cpus: 64+}\nrun: x\n", &t);
+	assert_true(t.res.memory == 32 && t.res.memory_at_least);
+	assert_int_equal(t.res.disk_size, 1024);
+	task_release(&t);
+	parse_ok("resources: {memory: 2048mb, disk_size: 1500MB}\nrun: x\n", &t);
+	assert_true(t.res.memory == 2);
+	task_release(&t);
+	parse_fails("resources: {disk_size: 500MB}\nrun: x\n",
+		    "resources.disk_size: expected a size from 1GB to 64TB", NULL);
+	parse_fails("resources: {memory: 64XB}\nrun: x\n", "resources.memory: expected a positive "
+		    "number of GiB", NULL);
+	parse_fails("resources: {cpus: 4GB}\nrun: x\n", "resources.cpus: expected", NULL);
+
+	parse_ok("resources: {infra: gcp/*/us-central1-a}\nrun: x\n", &t);
+	assert_string_equal(t.res.cloud, "gcp");
+	assert_null(t.res.region);
+	assert_string_equal(t.res.zone, "us-central1-a");
+	task_release(&t);
+	parse_ok("resources: {infra: '*/us-east-1'}\nrun: x\n", &t);
+	assert_null(t.res.cloud);
+	assert_string_equal(t.res.region, "us-east-1");
+	task_release(&t);
+	parse_ok("resources: {infra: '*'}\nrun: x\n", &t);
+	assert_null(t.res.cloud);
+	task_release(&t);
+	parse_ok("resources: {infra: k8s/arn:aws:eks:us-east-1:1:cluster/c}\nrun: x\n", &t);
+	assert_string_equal(t.res.cloud, "kubernetes");
+	assert_string_equal(t.res.region, "arn:aws:eks:us-east-1:1:cluster/c");
+	task_release(&t);
+}
+
+static void test_skypilot_images_ports(void **state)
+{
+	struct task t;
+	struct error err = ERROR_INIT;
+
+	parse_ok("resources: {image_id: {us-west-2: ami-2}}\nrun: x\n", &t);
+	assert_string_equal(t.res.region, "us-west-2");
+	assert_string_equal(t.res.image_id, "ami-2");
+	task_release(&t);
+	parse_ok("resources:\n  region: us-east-1\n  image_id: {us-west-2: ami-2, us-east-1: ami-1}\n"
+		 "run: x\n", &t);
+	assert_string_equal(t.res.image_id, "ami-1");
+	task_release(&t);
+	parse_fails("resources:\n  image_id: {us-west-2: ami-2, us-east-1: ami-1}\nrun: x\n",
+		    "t.yaml:2:13: error: resources.image_id: an image per region with 2 regions is "
+		    "not supported yet; pin one of them", NULL);
+	parse_fails("resources: {region: eu-west-1, image_id: {us-west-2: ami-2}}\nrun: x\n",
+		    "no image for region 'eu-west-1'", NULL);
+
+	parse_ok("resources: {image_id: 'docker:pytorch/pytorch:2.1'}\nrun: x\n", &t);
+	assert_true(t.res.image_docker);
+	assert_string_equal(t.res.image_id, "pytorch/pytorch:2.1");
+	assert_round_trip(&t);
+	assert_int_equal(task_check_backend(&t, "aws", &err), FRUGAL_ENOTSUP);
+	assert_non_null(strstr(error_msg(&err), "'resources.image_id: docker:pytorch/pytorch:2.1'"
+			       " is not supported by backend aws yet"));
+	assert_int_equal(task_check_backend(&t, "kubernetes", &err), 0);
+	task_release(&t);
+	parse_ok("resources: {image_id: ami-1}\nrun: x\n", &t);
+	assert_false(t.res.image_docker);
+	assert_int_equal(task_check_backend(&t, "aws", &err), 0);
+	task_release(&t);
+
+	parse_ok("resources: {ports: 8080}\nrun: x\n", &t);
+	assert_int_equal(t.res.n_ports, 1);
+	assert_int_equal(t.res.ports[0].from, 8080);
+	assert_int_equal(t.res.ports[0].to, 8080);
+	assert_int_equal(task_check_backend(&t, "local", &err), 0);
+	assert_int_equal(task_check_backend(&t, "gcp", &err), FRUGAL_ENOTSUP);
+	assert_non_null(strstr(error_msg(&err), "'resources.ports' is not supported by backend gcp"));
+	task_release(&t);
+	parse_ok("resources: {ports: [6006, '10022-10040', 7860]}\nrun: x\n", &t);
+	assert_int_equal(t.res.n_ports, 3);
+	assert_int_equal(t.res.ports[1].from, 10022);
+	assert_int_equal(t.res.ports[1].to, 10040);
+	assert_round_trip(&t);
+	task_release(&t);
+	parse_ok("resources: {ports: 10052-10100}\nrun: x\n", &t);
+	assert_int_equal(t.res.ports[0].to, 10100);
+	task_release(&t);
+	parse_fails("resources: {ports: 0}\nrun: x\n", "resources.ports: expected ports from 1 to "
+		    "65535", NULL);
+	parse_fails("resources: {ports: 9-3}\nrun: x\n", "got '9-3'", NULL);
+	parse_fails("resources: {ports: [http]}\nrun: x\n", "resources.ports[0]: expected a port", NULL);
+}
+
+static void test_skypilot_other_keys(void **state)
+{
+	struct task t;
+
+	/* job_recovery and its older name spot_recovery: recovery's keys */
+	parse_ok("resources:\n  spot_recovery: FAILOVER\nrun: x\n", &t);
+	task_release(&t);
+	parse_ok("resources:\n  job_recovery: {strategy: EAGER_NEXT_REGION, "
+		 "max_restarts_on_errors: 3, recover_on_exit_codes: [33, 34]}\nrun: x\n", &t);
+	assert_int_equal(t.recovery.max_restarts_on_errors, 3);
+	assert_int_equal(t.recovery.n_recover_on_exit_codes, 2);
+	task_release(&t);
+	parse_ok("resources:\n  spot_recovery: {max_restarts_on_errors: 2}\nrun: x\n", &t);
+	assert_int_equal(t.recovery.max_restarts_on_errors, 2);
+	task_release(&t);
+	parse_warns("resources: {job_recovery: none}\nrun: x\n", &t,
+		    "warning: resources.job_recovery: 'none' is ignored", NULL);
+	task_release(&t);
+	parse_fails("resources: {job_recovery: {max_restarts_on_errors: 1}}\n"
+		    "recovery: {max_restarts_on_errors: 2}\nrun: x\n",
+		    "give it in recovery or in resources.job_recovery, not both", NULL);
+	parse_fails("resources: {job_recovery: FAILOVR}\nrun: x\n", "did you mean 'FAILOVER'?",
+		    NULL);
+
+	parse_ok("resources: {max_hourly_cost: 3.5, network_tier: standard}\nrun: x\n", &t);
+	assert_true(t.res.max_price == 3.5);
+	task_release(&t);
+	parse_fails("resources: {max_hourly_cost: 3, max_price: 2}\nrun: x\n",
+		    "give max_price or max_hourly_cost, not both", NULL);
+	parse_fails("resources: {network_tier: best}\nrun: x\n",
+		    "network_tier 'best' (GPUDirect, InfiniBand) is not supported yet", NULL);
+
+	/* what sky launch ignores is ignored with a warning */
+	parse_warns("service: {readiness_probe: /health, replicas: 2}\npool: {workers: 2}\n"
+		    "resources: {autostop: 10m, priority: 500}\ninputs: {'s3://b': 10}\n"
+		    "outputs: {'s3://b/out': 1}\n_metadata: {a: b}\nrun: x\n", &t,
+		    "t.yaml:1:1: warning: service: 'service' is ignored: it is read only by sky serve",
+		    "t.yaml:2:1: warning: pool: 'pool' is ignored",
+		    "warning: resources.autostop: 'autostop' is ignored: frugal ends the machine",
+		    "warning: resources.priority: 'priority' is ignored",
+		    "warning: inputs: 'inputs' is ignored", "warning: outputs: SkyPilot's outputs",
+		    "warning: _metadata:", NULL);
+	assert_int_equal(t.outputs.n_paths, 0);
+	task_release(&t);
+
+	/* one line per key frugal cannot honour yet */
+	assert_int_equal(parse_fails("resources:\n  labels: {team: ml}\n  disk_tier: high\n"
+				     "  accelerator_args: {tpu_vm: true}\n"
+				     "  autostop: {idle_minutes: 5, hook: git push}\n"
+				     "config:\n  kubernetes: {provision_timeout: 600}\n"
+				     "  docker: {run_options: []}\nvolumes: {/mnt: vol}\n"
+				     "workdir: {url: 'https://github.com/x/y', ref: main}\n"
+				     "secrets: [HF_TOKEN]\nrun: x\n",
+				     "t.yaml:2:3: error: resources.labels: 'labels' is not supported",
+				     "resources.disk_tier: 'disk_tier' is not supported by frugal",
+				     "resources.accelerator_args: 'accelerator_args'",
+				     "resources.autostop.hook: autostop hooks are not run by frugal",
+				     "t.yaml:7:3: error: config.kubernetes: SkyPilot config overrides",
+				     "t.yaml:8:3: error: config.docker:",
+				     "volumes: 'volumes' is not supported by frugal",
+				     "workdir: a git repository as workdir is not supported yet",
+				     "secrets: a list of SkyPilot managed secret names", NULL), 9);
+	parse_fails("workdir: {ref: main}\nrun: x\n", "workdir: missing 'url'", NULL);
+	parse_fails("workdir: {url: u, branch: main}\nrun: x\n",
+		    "workdir.branch: unknown key 'branch'", NULL);
+	parse_ok("config: {}\nrun: x\n", &t);
+	task_release(&t);
+}
+
 /* ---- workdir --------------------------------------------------------------- */
 
 static void test_workdir(void **state)
@@ -543,8 +818,20 @@ static void test_workdir(void **state)
 	fputs("workdir: code\nrun: x\n", f);
 	fclose(f);
 
-	/* relative to the task file's directory */
-	assert_int_equal(task_parse_file(file, &t, &dl), 0);
+	/* relative to the current directory, as in SkyPilot (not to the task
+	 * file's directory) */
+	{
+		char *cwd = getcwd(NULL, 0);
+
+		assert_non_null(cwd);
+		assert_int_equal(chdir("/"), 0);
+		assert_int_equal(task_parse_file(file, &t, &dl), FRUGAL_EINVAL);
+		diag_list_release(&dl);
+		assert_int_equal(chdir(dir), 0);
+		assert_int_equal(task_parse_file(file, &t, &dl), 0);
+		assert_int_equal(chdir(cwd), 0);
+		free(cwd);
+	}
 	assert_int_equal(dl.n, 0);
 	assert_string_equal(t.workdir, sub);
 	assert_string_equal(t.path, file);
@@ -878,7 +1165,8 @@ static void test_did_you_mean(void **state)
 	parse_fails("envs: {}\nsecret: {}\nrun: x\n", "did you mean 'secrets'?", NULL);
 	parse_fails("zzzzzzzz: 1\nrun: x\n", "t.yaml:1:1: error: zzzzzzzz: unknown key 'zzzzzzzz'\n",
 		    NULL);
-	parse_fails("service: {}\nrun: x\n", "service: 'service' is not supported by frugal", NULL);
+	parse_fails("event_callback: x\nrun: x\n",
+		    "event_callback: 'event_callback' is not supported by frugal", NULL);
 }
 
 static void test_many_errors(void **state)
@@ -1154,6 +1442,11 @@ int main(void)
 		cmocka_unit_test(test_num_nodes),
 		cmocka_unit_test(test_budget_backend),
 		cmocka_unit_test(test_workdir),
+		cmocka_unit_test(test_skypilot_accelerators),
+		cmocka_unit_test(test_skypilot_candidates),
+		cmocka_unit_test(test_skypilot_sizes_infra),
+		cmocka_unit_test(test_skypilot_images_ports),
+		cmocka_unit_test(test_skypilot_other_keys),
 		cmocka_unit_test(test_envs),
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_file_mounts),

@@ -384,7 +384,7 @@ static int aws_plan(struct provider *p, const struct task *t, struct plan *ret,
 	pl.region = xstrdup(o->region);
 	pl.zone = xstrdup(*o->zone ? o->zone : "-");
 	pl.instance_type = xstrdup(o->instance_type);
-	pl.gpus = task_gpu_count(t);
+	pl.gpus = l.items[0].gpus;	/* the count of the choice it picked */
 	pl.accelerator = *o->accel ? xstrdup(o->accel) : NULL;
 	pl.spot = l.items[0].spot;
 	pl.price_per_hour = l.items[0].price;
