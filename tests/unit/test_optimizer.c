@@ -557,6 +557,76 @@ static void test_cpu_only_and_max(void **state)
 	candidate_list_release(&full);
 }
 
+static int only_aws(void *ctx, enum backend_id b)
+{
+	(void)ctx;
+	return b == BACKEND_AWS;
+}
+
+/* A plain cpus: N is exactly N where an offer has it; each candidate
+ * carries the GPU count of its choice; a task without GPUs on a backend
+ * that has only GPU machines gets the cheapest of them. */
+static void test_exact_and_counts(void **state)
+{
+	static const char cpu_csv[] =
+		"InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,Price,Region,"
+		"GpuInfo,SpotPrice\r\n"
+		"cpu_4x_general,,,4.0,16.0,0.2,us-east-1,,\r\n";
+	struct catalog *c2 = catalog_new();
+	struct optimizer_request req;
+	struct candidate_list l;
+	struct resources r;
+	struct error err = ERROR_INIT;
+	size_t i;
+
+	(void)state;
+	res_accels(&r, ACCEL_ONE, "A10G:1", NULL);
+	r.cpus = 4;
+	run(&r, &l);
+	expect(&l, "aws/g5.xlarge/use1-az1\n");	/* not g5.2xlarge (8 vCPUs) */
+	candidate_list_release(&l);
+	r.cpus_at_least = 1;
+	run(&r, &l);
+	expect(&l, "aws/g5.xlarge/use1-az1\naws/g5.2xlarge/use1-az2\n");
+	candidate_list_release(&l);
+	r.cpus = 6;		/* no A10G machine has exactly 6: at least 6 */
+	r.cpus_at_least = 0;
+	run(&r, &l);
+	expect(&l, "aws/g5.2xlarge/use1-az2\n");
+	candidate_list_release(&l);
+	r.cpus = 0;
+	r.memory = 16;
+	run(&r, &l);
+	expect(&l, "aws/g5.xlarge/use1-az1\n");
+	candidate_list_release(&l);
+	res_release(&r);
+
+	/* {H100: 1, A100: 8}: an A100 candidate is 8 GPUs, an H100 one 1 */
+	res_accels(&r, ACCEL_ANY_OF, "H100:1", "A100:8", NULL);
+	run(&r, &l);
+	assert_true(l.n > 2);
+	for (i = 0; i < l.n; i++)
+		assert_int_equal(l.items[i].gpus, l.items[i].choice == 0 ? 1 : 8);
+	candidate_list_release(&l);
+	res_release(&r);
+
+	/* no GPUs asked, only aws usable, and aws has only GPU machines */
+	assert_int_equal(catalog_add_buffer(c2, BACKEND_LAMBDA, "cpu.csv", cpu_csv,
+					    strlen(cpu_csv), &err), 0);
+	assert_int_equal(catalog_add_buffer(c2, BACKEND_AWS, "aws.csv", aws_csv, strlen(aws_csv),
+					    &err), 0);
+	memset(&r, 0, sizeof(r));
+	memset(&req, 0, sizeof(req));
+	req.res = &r;
+	req.backend_ok = only_aws;
+	assert_int_equal(optimizer_candidates(c2, &req, &l, &err), 0);
+	assert_true(l.n > 0);
+	assert_string_equal(l.items[0].offer->instance_type, "g5.xlarge");
+	assert_int_equal(l.items[0].gpus, 0);
+	candidate_list_release(&l);
+	catalog_free(c2);
+}
+
 static void test_settings(void **state)
 {
 	struct config cfg;
@@ -618,6 +688,7 @@ int main(void)
 		cmocka_unit_test(test_expected_cost),
 		cmocka_unit_test(test_generic_local),
 		cmocka_unit_test(test_cpu_only_and_max),
+		cmocka_unit_test(test_exact_and_counts),
 		cmocka_unit_test(test_settings),
 	};
 
