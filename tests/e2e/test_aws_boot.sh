@@ -92,6 +92,7 @@ checkpoint: {dir: /ckpt, interval: 1m}
 outputs: {paths: ["weights/*.json"]}
 recovery: {notice_grace: 20s}
 YAML
+cd "$TMP/proj"	# workdir: . is this folder: relative to the current directory, as in SkyPilot
 job=$(frugal launch -d "$TMP/proj/task.yaml") || fail "launch trainer"
 boot_vm "$job" 1
 vm1=$VM_STATE

@@ -24,6 +24,7 @@ checkpoint: {dir: /ckpt, interval: 1m}
 outputs: {paths: ["weights/*.json"], to: "s3://$AWS_BUCKET/results"}
 recovery: {notice_grace: 10s}
 YAML
+cd "$TMP/proj"	# workdir: . is this folder: relative to the current directory, as in SkyPilot
 (cd "$TMP/ref" && FRUGAL_CHECKPOINT_DIR=$TMP/ref/ckpt python3 "$TMP/proj/train.py" --steps 150 \
 	--step-sleep 0 >/dev/null) || fail "reference run"
 

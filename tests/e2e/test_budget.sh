@@ -33,6 +33,7 @@ stop: {max_runtime: 9s}
 recovery: {notice_grace: 2s}
 budget: 1.00
 YAML
+cd "$TMP/proj"	# workdir: . is this folder: relative to the current directory, as in SkyPilot
 job=$(frugal launch -d "$TMP/proj/job.yaml") || fail "budget job refused"
 wait_status "$job" RUNNING 20
 sleep 1

@@ -64,7 +64,7 @@ outputs: {paths: ["weights/*.pth", "logs/"]}
 stop: {max_runtime: 1h}
 recovery: {max_restarts_on_errors: 1, recover_on_exit_codes: [33], preemption_signal: SIGTERM}
 YAML
-FRUGAL_HOME=$(fresh_home) "$FRUGAL_BIN" check "$TMP/good/train.yaml" >"$TMP/out" 2>"$TMP/err"
+(cd "$TMP/good" && FRUGAL_HOME=$(fresh_home) "$FRUGAL_BIN" check train.yaml) >"$TMP/out" 2>"$TMP/err"
 rc=$?
 if [ "$rc" -ne 0 ]; then
 	echo "FAIL: check of a good task file exited $rc" >&2

@@ -8,7 +8,9 @@
 . "$(dirname "$0")/lib.sh"
 
 for f in "$FRUGAL_SRC"/examples/*/*.yaml; do
-	frugal check "$f" >"$TMP/check.out" 2>&1 || { cat "$TMP/check.out" >&2; fail "frugal check $f"; }
+	# from the example's folder: its workdir: . is relative to the current directory
+	(cd "$(dirname "$f")" && frugal check "$(basename "$f")") >"$TMP/check.out" 2>&1 ||
+		{ cat "$TMP/check.out" >&2; fail "frugal check $f"; }
 done
 # The seeds' tasks name cloud backends this machine has no settings for:
 # the file must be valid (status 0, or 3: valid but not plannable here).
@@ -39,7 +41,7 @@ mkdir -p "$TMP/ref"
 (cd "$TMP/ref" && FRUGAL_CHECKPOINT_DIR=$TMP/ref/ckpt FRUGAL_METRICS_FILE= \
 	"$PY" "$EX/train.py" --steps 400 >/dev/null) || fail "reference run"
 
-job=$(frugal launch -d "$EX/task.yaml" --env STEPS=400 --env STEP_SLEEP=0.01) || fail "launch"
+job=$(cd "$EX" && frugal launch -d task.yaml --env STEPS=400 --env STEP_SLEEP=0.01) || fail "launch"
 for i in $(seq 1200); do
 	frugal logs "$job" 2>/dev/null | grep -q "step  150" && break
 	sleep 0.05

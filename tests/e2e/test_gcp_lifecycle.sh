@@ -31,6 +31,7 @@ run: |
 outputs: {paths: ["weights/*.json"]}
 stop: {max_runtime: 2h}
 YAML
+cd "$TMP/proj"	# workdir: . is this folder: relative to the current directory, as in SkyPilot
 
 zone=$(API_TOKEN=x frugal launch --dry-run "$TMP/proj/task.yaml" | awk '$1 == "*1" {print $4}')
 [ -n "$zone" ] || fail "no plan"

@@ -18,6 +18,7 @@ checkpoint: {dir: /ckpt, interval: 1m}
 outputs: {paths: ["weights/*.json"], to: "gs://$BUCKET/results/shared"}
 recovery: {notice_grace: 10s}
 YAML
+cd "$TMP/proj"	# workdir: . is this folder: relative to the current directory, as in SkyPilot
 
 job=$(frugal launch -d "$TMP/proj/task.yaml") || fail "launch"
 for i in $(seq 400); do

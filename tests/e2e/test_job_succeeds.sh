@@ -18,6 +18,7 @@ run: |
   python3 train.py --steps $STEPS --step-sleep 0
 outputs: {paths: ["weights/*.json"]}
 YAML
+cd "$TMP/proj"	# workdir: . is this folder: relative to the current directory, as in SkyPilot
 
 out=$(frugal launch "$TMP/proj/task.yaml" 2>"$TMP/launch.err") || fail "launch exited $?: $(cat "$TMP/launch.err")"
 job=$(echo "$out" | head -n 1)

@@ -27,6 +27,7 @@ outputs: {paths: ["weights/*.json"]}
 stop: {max_runtime: 1h}
 recovery: {notice_grace: 25s}
 YAML
+cd "$TMP/proj"	# workdir: . is this folder: relative to the current directory, as in SkyPilot
 
 frugal check "$TMP/proj/task.yaml" --backend kubernetes > "$TMP/check.out" 2>&1 ||
 	fail "check: $(cat "$TMP/check.out")"

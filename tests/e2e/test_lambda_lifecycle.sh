@@ -46,6 +46,7 @@ run: |
   mkdir -p weights && echo '{"w": 1}' > weights/model.json
 outputs: {paths: ["weights/*.json"]}
 YAML
+cd "$TMP/proj"	# workdir: . is this folder: relative to the current directory, as in SkyPilot
 job=$(MY_TOKEN=$SECRET frugal launch -d --backend lambda "$TMP/proj/task.yaml") || fail "launch"
 [ "$(wait_terminal "$job" 90)" = SUCCEEDED ] || { frugal logs "$job" >&2; fail "job did not succeed"; }
 ok "job $job SUCCEEDED on the fake Lambda instance"

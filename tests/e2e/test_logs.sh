@@ -13,6 +13,7 @@ run: |
   if [ "$FRUGAL_ATTEMPT" = 1 ]; then exit 3; fi
 recovery: {max_restarts_on_errors: 1}
 YAML
+cd "$TMP/proj"	# workdir: . is this folder: relative to the current directory, as in SkyPilot
 job=$(frugal launch -d "$TMP/proj/task.yaml") || fail "launch"
 [ "$(wait_terminal "$job" 60)" = SUCCEEDED ] || fail "job did not succeed"
 

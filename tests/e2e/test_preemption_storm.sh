@@ -16,6 +16,7 @@ checkpoint: {dir: /ckpt}
 outputs: {paths: ["weights/*.json"]}
 recovery: {notice_grace: 3s}
 YAML
+cd "$TMP/proj"	# workdir: . is this folder: relative to the current directory, as in SkyPilot
 (cd "$TMP/ref" && FRUGAL_CHECKPOINT_DIR=$TMP/ref/ckpt python3 "$TMP/proj/train.py" --steps 80 --step-sleep 0 >/dev/null) || fail "reference run"
 
 jobs=""

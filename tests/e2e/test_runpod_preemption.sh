@@ -38,6 +38,7 @@ checkpoint: {dir: /ckpt, interval: 1m}
 outputs: {paths: ["weights/*.json"]}
 recovery: {notice_grace: 10s}
 YAML
+cd "$TMP/proj"	# workdir: . is this folder: relative to the current directory, as in SkyPilot
 (cd "$TMP/ref" && FRUGAL_CHECKPOINT_DIR=$TMP/ref/ckpt python3 "$TMP/proj/train.py" --steps 150 --step-sleep 0 >/dev/null) || fail "reference run"
 
 sed 's/accelerators: RTX4090:1}/accelerators: RTX4090:1, use_spot: true}/' "$TMP/proj/task.yaml" > "$TMP/proj/spot.yaml"

@@ -20,6 +20,7 @@ run: |
   python3 -c "import json; m=json.load(open('weights/model.json')); print(json.dumps({'step': m['steps'], 'loss': m['loss'], 'bs': int('\$BS')}))" >> \$FRUGAL_METRICS_FILE
   echo "end \$FRUGAL_JOB_ID \$(date +%s%N)" >> $TMP/trace
 YAML
+cd "$TMP/proj"	# workdir: . is this folder: relative to the current directory, as in SkyPilot
 frugal sweep "$TMP/proj/task.yaml" --param LR=0.1,0.5,1.0 --param BS=16,32 --max-parallel 2 \
 	>"$TMP/out" 2>"$TMP/err" || fail "sweep failed: $(cat $TMP/err)"
 sw=$(head -n 1 "$TMP/out")
