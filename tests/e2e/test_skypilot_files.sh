@@ -4,7 +4,7 @@
 # of each, run from that folder (a relative workdir is relative to the
 # current directory, as in SkyPilot), must give what its .expect says:
 #   args: --backend NAME    options of frugal check (optional)
-#   exit: 0 | 1             its exit status
+#   exit: N                 its exit status (0 planned, 1 refused by the parser, 3 not plannable)
 #   errors: N               exactly N error lines (optional)
 #   any other line          text that must appear in its output
 # No file may crash or hang frugal.
