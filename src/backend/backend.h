@@ -50,6 +50,10 @@ enum backend_cap {
 	BACKEND_CAP_IMAGES = 1u << 5,		/* a machine or container image is chosen */
 	BACKEND_CAP_MULTI_NODE = 1u << 6,	/* several nodes per attempt */
 	BACKEND_CAP_PRICE_TABLE = 1u << 7,	/* catalog/<name>/vms.csv */
+	BACKEND_CAP_CONTAINER = 1u << 8,	/* the machine is a container: image_id
+						 * docker:IMAGE is its image */
+	BACKEND_CAP_CONTEXT_REGION = 1u << 9,	/* the region is a context name that may
+						 * hold '/' (infra: NAME/CONTEXT) */
 };
 
 /* The outcome of a credential check. where names the place the

@@ -1,4 +1,5 @@
 #include "backend/provider.h"
+#include "backend/registry.h"
 #include "base/fs.h"
 #include "base/xalloc.h"
 #include "store/store.h"
@@ -134,4 +135,25 @@ char *provider_notice_json(struct provider *p, const char *token, int64_t deadli
 				 " \"reason\": \"budget\"}\n", (long long)deadline_ms);
 	return xasprintf("{\"deadline_ms\": %lld, \"source\": \"debug\"}\n",
 			 (long long)deadline_ms);
+}
+
+int provider_check_task(const struct task *t, const char *backend, struct error *err)
+{
+	const struct backend *b = registry_find(backend);
+	char names[256];
+
+	if (!b)
+		return 0;	/* provider_open says what is wrong with the name */
+	if (t->res.n_ports && !(b->caps & BACKEND_CAP_PORTS))
+		return error_set(err, FRUGAL_ENOTSUP, "'resources.ports' is not supported by "
+				 "backend %s yet: it cannot open ports; remove ports, or run on "
+				 "backend %s", backend,
+				 registry_names(BACKEND_CAP_PORTS, names, sizeof(names)));
+	if (t->res.image_docker && !(b->caps & BACKEND_CAP_CONTAINER))
+		return error_set(err, FRUGAL_ENOTSUP, "'resources.image_id: docker:%s' is not "
+				 "supported by backend %s yet: setup and run cannot run in a "
+				 "container there; remove image_id for the provider's image, or use "
+				 "backend %s", t->res.image_id, backend,
+				 registry_names(BACKEND_CAP_CONTAINER, names, sizeof(names)));
+	return 0;
 }

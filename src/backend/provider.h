@@ -135,6 +135,15 @@ void provider_free(struct provider *p);
 int provider_write_agent_json(const char *dir, const struct launch_request *req,
 			      const char *backend, const char *gpus_env, struct error *err);
 
+/*
+ * Plan-time checks that do not depend on a backend's own code: keys the
+ * parser records for every backend but only backends with the capability
+ * can honour (resources.ports: BACKEND_CAP_PORTS; image_id: docker:IMAGE:
+ * BACKEND_CAP_CONTAINER). 0, or FRUGAL_ENOTSUP with one line naming the
+ * key, the backend and the backends that can.
+ */
+int provider_check_task(const struct task *t, const char *backend, struct error *err);
+
 /* 1 when a launch on backend name spends money at a provider (a cloud),
  * so `frugal launch` on a terminal asks first. */
 int provider_is_paid(const char *name);

@@ -134,6 +134,19 @@ const char *config_backend_lookup(const char *name)
 	return b ? b->name : NULL;
 }
 
+int config_backend_region_is_context(const char *name, size_t len)
+{
+	char buf[64];
+	const struct backend *b;
+
+	if (len >= sizeof(buf))
+		return 0;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	b = registry_find(buf);
+	return b && (b->caps & BACKEND_CAP_CONTEXT_REGION);
+}
+
 const struct config_setting *config_backend_settings(const char *name)
 {
 	const struct backend *b = registry_find(name);

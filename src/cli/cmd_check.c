@@ -37,7 +37,7 @@ int cli_plan(struct cli *c, const struct task *t, const char *backend, struct pl
 	const char *name = provider_choose(t, &c->cfg, backend);
 	int r;
 
-	if ((r = task_check_backend(t, name, &err)) == 0 &&
+	if ((r = provider_check_task(t, name, &err)) == 0 &&
 	    (r = provider_open(name, &c->cfg, c->home.dir, &p, &err)) == 0)
 		p->st = c->st;
 	if (r < 0 ||

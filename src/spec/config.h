@@ -122,6 +122,10 @@ size_t config_backend_count(void);
 const char *config_backend_name(size_t i);
 /* The backend a name or alias (any case) stands for, or NULL. */
 const char *config_backend_lookup(const char *name);
+/* 1 when the backend named by the first len bytes of name (an alias is
+ * fine) takes a context as its region, which may hold '/'
+ * (infra: NAME/CONTEXT keeps all of CONTEXT). */
+int config_backend_region_is_context(const char *name, size_t len);
 /* The settings schema of backend name (ends with { NULL }), or NULL. */
 const struct config_setting *config_backend_settings(const char *name);
 

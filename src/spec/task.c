@@ -756,14 +756,14 @@ static void key_zone(struct parser *p, const struct ynode *k, const struct ynode
 
 /*
  * infra: CLOUD[/REGION[/ZONE]], where '*' in any part means "any"
- * ("aws/STAR/us-east-1a" with STAR a '*': any region), and k8s/CONTEXT
- * (kubernetes; the context, which may hold '/', is kept as the region).
+ * ("CLOUD/STAR/ZONE" with STAR a '*': any region), and CLOUD/CONTEXT for a
+ * backend whose regions are contexts that may hold '/'
+ * (config_backend_region_is_context): all of it is kept as the region.
  */
 static void key_infra(struct parser *p, const struct ynode *k, const struct ynode *v,
 		      const char *path)
 {
-	const char *what = "CLOUD, CLOUD/REGION or CLOUD/REGION/ZONE (e.g. aws/us-east-1; "
-			   "'*' for any)";
+	const char *what = "CLOUD, CLOUD/REGION or CLOUD/REGION/ZONE ('*' for any part)";
 	struct resources *r = &p->t->res;
 	char *parts[3] = { NULL, NULL, NULL };
 	const char *s, *slash, *cloud = NULL;
@@ -776,7 +776,7 @@ static void key_infra(struct parser *p, const struct ynode *k, const struct ynod
 	if (!s)
 		return;
 	slash = strchr(s, '/');
-	if (slash && (!strncasecmp(s, "k8s/", 4) || !strncasecmp(s, "kubernetes/", 11))) {
+	if (slash && config_backend_region_is_context(s, (size_t)(slash - s))) {
 		parts[n++] = xstrndup(s, (size_t)(slash - s));
 		parts[n++] = xstrdup(slash + 1);
 	} else {
@@ -1168,7 +1168,7 @@ static const struct foreign_key resources_foreign[] = {
 	{ "disk_tier", 0, "disk tiers are not chosen yet; remove it for the provider's default disk" },
 	{ "accelerator_args", 0, "it is for TPUs, which frugal does not offer; remove it" },
 	{ "local_disk", 0, "local disks are not chosen yet; remove it" },
-	{ "priority_class", 0, "Kubernetes priority classes are not set yet; remove it" },
+	{ "priority_class", 0, "pod priority classes are not set yet; remove it" },
 	{ "volumes", 0, "SkyPilot volumes are not supported yet; use file_mounts or checkpoint.dir" },
 	{ "_no_missing_accel_warnings", 1, "it only silences SkyPilot warnings" },
 	{ "_cluster_config_overrides", 0, "SkyPilot cluster templates do not apply; remove it" },
@@ -2093,7 +2093,7 @@ static void key_sweep(struct parser *p, const struct ynode *k, const struct ynod
 /* ---- the whole file ------------------------------------------------------------ */
 
 
-/* config: SkyPilot's per-task overrides of its own config (kubernetes
+/* config: SkyPilot's per-task overrides of its own config (cluster
  * pod_config, docker run_options, hooks, ...): each one is refused with
  * its own line; an empty mapping is fine. */
 static void key_config(struct parser *p, const struct ynode *k, const struct ynode *v,
@@ -2317,34 +2317,3 @@ char *task_sweep_range(const char *s, const char **why)
 	return parse_range(s, why);
 }
 
-/* Backends that open resources.ports where the job runs (the local
- * backend: the job's ports are this machine's). */
-static const char *const ports_backends[] = { "local" };
-/* Backends whose machine is a container: image_id docker:IMAGE is it. */
-static const char *const container_backends[] = { "kubernetes", "runpod" };
-
-static int name_in(const char *name, const char *const *list, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!strcmp(name, list[i]))
-			return 1;
-	return 0;
-}
-
-int task_check_backend(const struct task *t, const char *backend, struct error *err)
-{
-	if (t->res.n_ports && !name_in(backend, ports_backends,
-				       sizeof(ports_backends) / sizeof(ports_backends[0])))
-		return error_set(err, FRUGAL_ENOTSUP, "'resources.ports' is not supported by "
-				 "backend %s yet: it cannot open ports; remove ports, or run on "
-				 "backend local", backend);
-	if (t->res.image_docker && !name_in(backend, container_backends,
-					    sizeof(container_backends) / sizeof(container_backends[0])))
-		return error_set(err, FRUGAL_ENOTSUP, "'resources.image_id: docker:%s' is not "
-				 "supported by backend %s yet: setup and run cannot run in a "
-				 "container there; remove image_id for the provider's image, or use "
-				 "backend kubernetes or runpod", t->res.image_id, backend);
-	return 0;
-}

@@ -233,14 +233,6 @@ void task_format_accels(const struct resources *r, struct strbuf *out);
  * carries the count of the choice it picked (struct plan.gpus). */
 int task_gpu_count(const struct task *t);
 
-/*
- * Plan-time checks that do not depend on a backend's own code: keys the
- * parser records for every backend but only some backends can honour yet
- * (resources.ports, image_id: docker:IMAGE). 0, or FRUGAL_ENOTSUP with one
- * line naming the key, the backend and what to do.
- */
-int task_check_backend(const struct task *t, const char *backend, struct error *err);
-
 /* Check a sweep range ("uniform(a,b)", "loguniform(a,b)", "int(a,b)") and
  * return it normalised (caller frees), or NULL with the reason in *why. */
 char *task_sweep_range(const char *s, const char **why);

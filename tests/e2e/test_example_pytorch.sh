@@ -16,10 +16,10 @@ done
 # the file must be valid (status 0, or 3: valid but not plannable here).
 n=0
 for f in "$FRUGAL_SRC"/examples/seeds/*/task.yaml; do
-	WANDB_API_KEY=test frugal check "$f" >"$TMP/check.out" 2>&1
+	(cd "$(dirname "$f")" && WANDB_API_KEY=test frugal check task.yaml) >"$TMP/check.out" 2>&1
 	rc=$?
 	[ $rc = 0 ] || [ $rc = 3 ] || { cat "$TMP/check.out" >&2; fail "frugal check $f exited $rc"; }
-	grep -q "task.yaml:[0-9]*:[0-9]*:" "$TMP/check.out" && { cat "$TMP/check.out" >&2; fail "$f has errors"; }
+	grep -q "task.yaml:[0-9]*:[0-9]*: error" "$TMP/check.out" && { cat "$TMP/check.out" >&2; fail "$f has errors"; }
 	n=$((n + 1))
 done
 [ $n -ge 5 ] || fail "only $n seed examples"

@@ -14,7 +14,7 @@ run: |
 checkpoint: {dir: /ckpt, interval: 1s}
 outputs: {paths: ["weights/*.json", "logs/"]}
 YAML
-job=$(frugal launch -d "$TMP/proj/task.yaml") || fail "launch"
+job=$(cd "$TMP/proj" && frugal launch -d task.yaml) || fail "launch"
 [ "$(wait_terminal "$job" 60)" = SUCCEEDED ] || fail "job failed"
 url=$(job_field "$job" outputs_url)
 

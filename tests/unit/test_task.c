@@ -21,6 +21,7 @@
 #include "base/xalloc.h"
 #include "spec/suggest.h"
 #include "spec/task.h"
+#include "backend/provider.h"
 #include "spec/yamltree.h"
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -697,22 +698,22 @@ static void test_skypilot_images_ports(void **state)
 	assert_true(t.res.image_docker);
 	assert_string_equal(t.res.image_id, "pytorch/pytorch:2.1");
 	assert_round_trip(&t);
-	assert_int_equal(task_check_backend(&t, "aws", &err), FRUGAL_ENOTSUP);
+	assert_int_equal(provider_check_task(&t, "aws", &err), FRUGAL_ENOTSUP);
 	assert_non_null(strstr(error_msg(&err), "'resources.image_id: docker:pytorch/pytorch:2.1'"
 			       " is not supported by backend aws yet"));
-	assert_int_equal(task_check_backend(&t, "kubernetes", &err), 0);
+	assert_int_equal(provider_check_task(&t, "kubernetes", &err), 0);
 	task_release(&t);
 	parse_ok("resources: {image_id: ami-1}\nrun: x\n", &t);
 	assert_false(t.res.image_docker);
-	assert_int_equal(task_check_backend(&t, "aws", &err), 0);
+	assert_int_equal(provider_check_task(&t, "aws", &err), 0);
 	task_release(&t);
 
 	parse_ok("resources: {ports: 8080}\nrun: x\n", &t);
 	assert_int_equal(t.res.n_ports, 1);
 	assert_int_equal(t.res.ports[0].from, 8080);
 	assert_int_equal(t.res.ports[0].to, 8080);
-	assert_int_equal(task_check_backend(&t, "local", &err), 0);
-	assert_int_equal(task_check_backend(&t, "gcp", &err), FRUGAL_ENOTSUP);
+	assert_int_equal(provider_check_task(&t, "local", &err), 0);
+	assert_int_equal(provider_check_task(&t, "gcp", &err), FRUGAL_ENOTSUP);
 	assert_non_null(strstr(error_msg(&err), "'resources.ports' is not supported by backend gcp"));
 	task_release(&t);
 	parse_ok("resources: {ports: [6006, '10022-10040', 7860]}\nrun: x\n", &t);
