@@ -8,10 +8,13 @@
  *      is what the last checkpoint saw, else read it once (into memory,
  *      or a staging copy when large), hash that copy and, unless the
  *      storage has the object already, store it from that same copy;
- *   3. nothing changed: stop here;
- *   4. fault point "agent.checkpoint.after_objects", then the manifest
+ *   3. a file changed while read or is in flux: scan again after the
+ *      settle time (up to CHECKPOINT_SCAN_TRIES scans), then hold;
+ *   4. nothing changed: stop here; torn or emptied files: hold;
+ *   5. the verify function, on a copy restored from the storage;
+ *   6. fault point "agent.checkpoint.after_objects", then the manifest
  *      (STORAGE_NO_OVERWRITE, under the next free seq);
- *   5. delete manifests beyond `keep` complete ones, then the objects no
+ *   7. delete manifests beyond `keep` complete ones, then the objects no
  *      remaining manifest names.
  * The cache is the last checkpoint's file list with the local size and
  * mtime of each file; a file modified within RACY_NS of being read is
@@ -39,6 +42,7 @@
 
 #define RACY_NS (2LL * 1000000000LL)
 #define RESTORE_SUFFIX ".frugal-restore"
+#define VERIFY_NAME ".frugal-verify-"
 #define STAGING_NAME ".frugal-staging-"
 #define MANIFEST_TRIES 20	/* seq taken by someone else: try the next */
 
@@ -48,6 +52,8 @@ struct ckpt_file {
 	char sha[65];		/* hex; "" until known */
 	int64_t size;
 	int64_t mtime_ns;	/* local; -1: read it again next time */
+	int64_t change_ns;	/* local: the later of mtime and ctime (uploads) */
+	int read;		/* upload: read this time (not known unchanged) */
 	unsigned mode;		/* permission bits */
 };
 
@@ -90,6 +96,11 @@ struct checkpoint {
 	struct known_manifest *mfs;
 	size_t n_mfs, alloc_mfs;
 	unsigned staging_counter;
+	int64_t settle_ns;		/* in flux: changed within this of a scan */
+	int job_ended;			/* checkpoint_set_job_ended() was called */
+	int64_t killed_at_ns;		/* its kill time; 0: none */
+	checkpoint_verify_fn *verify;
+	void *verify_arg;
 };
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -270,6 +281,22 @@ static void sha_end(EVP_MD_CTX *ctx, char hex[65])
 static int64_t mtime_ns_of(const struct stat *st)
 {
 	return (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+}
+
+/* The later of the mtime and the ctime (a rename sets only the ctime). */
+static int64_t change_ns_of(const struct stat *st)
+{
+	int64_t c = (int64_t)st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec;
+	int64_t m = mtime_ns_of(st);
+
+	return c > m ? c : m;
+}
+
+/* 1 when a file changed between the two stats. */
+static int stat_changed(const struct stat *a, const struct stat *b)
+{
+	return a->st_size != b->st_size || a->st_ino != b->st_ino ||
+	       mtime_ns_of(a) != mtime_ns_of(b) || change_ns_of(a) != change_ns_of(b);
 }
 
 static int64_t now_ns(void)
@@ -657,6 +684,39 @@ struct checkpoint *checkpoint_new(struct storage *st, const char *job_prefix, co
 	return c;
 }
 
+void checkpoint_set_settle(struct checkpoint *c, int64_t settle_ms)
+{
+	c->settle_ns = settle_ms > 0 ? settle_ms * 1000000LL : 0;
+}
+
+void checkpoint_set_job_ended(struct checkpoint *c, int64_t killed_at_ms)
+{
+	c->job_ended = 1;
+	c->killed_at_ns = killed_at_ms > 0 ? killed_at_ms * 1000000LL : 0;
+}
+
+void checkpoint_set_verify(struct checkpoint *c, checkpoint_verify_fn *fn, void *arg)
+{
+	c->verify = fn;
+	c->verify_arg = arg;
+}
+
+const char *checkpoint_hold_name(enum checkpoint_hold h)
+{
+	switch (h) {
+	case CHECKPOINT_HELD_CHANGING:
+		return "files kept changing while they were read";
+	case CHECKPOINT_HELD_TORN:
+		return "files changed just before the job was killed and may be torn";
+	case CHECKPOINT_HELD_EMPTIED:
+		return "the directory or a file in it was emptied";
+	case CHECKPOINT_HELD_VERIFY:
+		return "checkpoint.verify refused it";
+	default:
+		return "not held";
+	}
+}
+
 void checkpoint_free(struct checkpoint *c)
 {
 	size_t i;
@@ -676,12 +736,12 @@ void checkpoint_free(struct checkpoint *c)
 /* ---- restore ------------------------------------------------------------------ */
 
 /* Remove the first n files of s from dir (a restore that is undone). */
-static void unrestore(struct checkpoint *c, const struct ckpt_set *s, size_t n)
+static void unrestore(const char *dir, const struct ckpt_set *s, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		char *local = fs_path_join(c->dir, s->items[i].path);
+		char *local = fs_path_join(dir, s->items[i].path);
 		unlink(local);
 		free(local);
 	}
@@ -693,10 +753,10 @@ static void unrestore(struct checkpoint *c, const struct ckpt_set *s, size_t n)
  * FRUGAL_EINVAL: the object is missing or wrong (try an older
  * checkpoint); other errors are the storage's or the disk's.
  */
-static int restore_one(struct checkpoint *c, const struct ckpt_file *f, int64_t *ret_mtime_ns,
-		       struct error *err)
+static int restore_one(struct checkpoint *c, const char *dir, const struct ckpt_file *f,
+		       int64_t *ret_mtime_ns, struct error *err)
 {
-	char *local = fs_path_join(c->dir, f->path);
+	char *local = fs_path_join(dir, f->path);
 	char *tmp = xasprintf("%s%s", local, RESTORE_SUFFIX);
 	char *key = checkpoint_object_key(c, f->sha);
 	char *slash = strrchr(local, '/');
@@ -741,23 +801,23 @@ out:
 	return r;
 }
 
-/* Restore every file of s; on failure the files restored are removed. On
- * success ret_local holds s with the local mtimes. */
-static int restore_files(struct checkpoint *c, const struct ckpt_set *s,
+/* Restore every file of s into dir; on failure the files restored are
+ * removed. On success ret_local holds s with the local mtimes. */
+static int restore_files(struct checkpoint *c, const char *dir, const struct ckpt_set *s,
 			 struct ckpt_set *ret_local, struct error *err)
 {
 	struct ckpt_set local = CKPT_SET_INIT;
 	size_t i;
 	int r;
 
-	r = fs_mkdir_p(c->dir, 0700, err);
+	r = fs_mkdir_p(dir, 0700, err);
 	if (r < 0)
 		return r;
 	for (i = 0; i < s->n; i++) {
 		struct ckpt_file *f = ckpt_set_add(&local, &s->items[i]);
-		r = restore_one(c, &s->items[i], &f->mtime_ns, err);
+		r = restore_one(c, dir, &s->items[i], &f->mtime_ns, err);
 		if (r < 0) {
-			unrestore(c, s, i);
+			unrestore(dir, s, i);
 			ckpt_set_release(&local);
 			return r;
 		}
@@ -796,7 +856,7 @@ int checkpoint_restore(struct checkpoint *c, struct checkpoint_stats *ret, struc
 			stats.skipped++;
 			continue;
 		}
-		r = restore_files(c, files, &local, err);
+		r = restore_files(c, c->dir, files, &local, err);
 		if (r == FRUGAL_EINVAL || r == FRUGAL_ENOTFOUND) {
 			stats.skipped++;
 			continue;
@@ -846,7 +906,8 @@ static int scan_dir(struct checkpoint *c, const char *full, const char *rel,
 			if (errno != ENOENT)
 				r = error_errno(err, "cannot stat '%s'", child);
 		} else if (S_ISDIR(st.st_mode)) {
-			if (strcmp(child, c->staging_dir))
+			if (strcmp(child, c->staging_dir) &&
+			    strncmp(names[i], VERIFY_NAME, strlen(VERIFY_NAME)))
 				r = scan_dir(c, child, child_rel, out, left_out, err);
 		} else if (!S_ISREG(st.st_mode) || ends_with(names[i], RESTORE_SUFFIX) ||
 			   !strncmp(names[i], STAGING_NAME, strlen(STAGING_NAME))) {
@@ -861,6 +922,7 @@ static int scan_dir(struct checkpoint *c, const char *full, const char *rel,
 				f.path = child_rel;
 				f.size = (int64_t)st.st_size;
 				f.mtime_ns = mtime_ns_of(&st);
+				f.change_ns = change_ns_of(&st);
 				f.mode = (unsigned)(st.st_mode & 07777);
 				ckpt_set_add(out, &f);
 			}
@@ -908,20 +970,46 @@ out:
 	return r;
 }
 
-/*
- * Read f once (into memory, or a staging copy when large), hash that copy
- * and store it unless the object is known. Fills f's sha, size (what was
- * read) and mtime_ns (-1 when it changed meanwhile or is too fresh to
- * trust next time). Returns 1 when the file is gone, 0, or an error.
- */
-static int read_and_store(struct checkpoint *c, struct ckpt_file *f, struct sha_set *known,
-			  int64_t scan_ns, struct checkpoint_stats *stats, struct error *err)
+/* A staging file for a large copy, open for writing in *ret_fd. */
+static int open_staging(struct checkpoint *c, const char *path, char **ret_stage, int *ret_fd,
+			struct error *err)
 {
-	char *path = fs_path_join(c->dir, f->path);
-	struct strbuf mem = STRBUF_INIT;
 	char *stage = NULL;
-	struct stat before, after;
+	int fd = -1, i;
+
+	for (i = 0; i < 100 && fd < 0; i++) {
+		free(stage);
+		stage = xasprintf("%s/%s%d-%u", c->staging_dir, STAGING_NAME, (int)getpid(),
+				  c->staging_counter++);
+		fd = open(stage, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		error_errno(err, "cannot create a staging copy of '%s' in '%s'", path,
+			    c->staging_dir);
+		free(stage);
+		return err ? err->code : FRUGAL_EIO;
+	}
+	*ret_stage = stage;
+	*ret_fd = fd;
+	return 0;
+}
+
+/*
+ * Read f once into memory (or a staging copy when large) and hash that
+ * copy: 0, 1 when the file is gone or no longer a regular file, 2 when it
+ * changed while it was read (size, mtime, ctime or inode before and
+ * after), or an error. On 0, f's sha, size, mode and change_ns are what
+ * was read and *ret_stage names the staging copy (NULL: in mem).
+ */
+static int read_once(struct checkpoint *c, const char *path, struct ckpt_file *f,
+		     struct strbuf *mem, char **ret_stage, struct stat *ret_before,
+		     struct error *err)
+{
+	struct stat before, after, now;
 	EVP_MD_CTX *ctx = NULL;
+	char *stage = NULL;
 	int fd, out_fd = -1, r;
 	int64_t len = 0;
 
@@ -938,26 +1026,11 @@ static int read_and_store(struct checkpoint *c, struct ckpt_file *f, struct sha_
 		r = 1;
 		goto out;
 	}
-	if (before.st_size > CHECKPOINT_INMEM_MAX) {
-		int i;
-		for (i = 0; i < 100 && out_fd < 0; i++) {
-			free(stage);
-			stage = xasprintf("%s/%s%d-%u", c->staging_dir, STAGING_NAME, (int)getpid(),
-					  c->staging_counter++);
-			out_fd = open(stage, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-			if (out_fd < 0 && errno != EEXIST)
-				break;
-		}
-		if (out_fd < 0) {
-			r = error_errno(err, "cannot create a staging copy of '%s' in '%s'", path,
-					c->staging_dir);
-			free(stage);
-			stage = NULL;
-			goto out;
-		}
-	}
+	if (before.st_size > CHECKPOINT_INMEM_MAX &&
+	    (r = open_staging(c, path, &stage, &out_fd, err)) < 0)
+		goto out;
 	ctx = sha_begin();
-	r = read_hashing(fd, path, ctx, out_fd < 0 ? &mem : NULL, out_fd, stage, &len, err);
+	r = read_hashing(fd, path, ctx, out_fd < 0 ? mem : NULL, out_fd, stage, &len, err);
 	if (r < 0)
 		goto out;
 	if (out_fd >= 0 && close(out_fd) < 0) {
@@ -968,21 +1041,18 @@ static int read_and_store(struct checkpoint *c, struct ckpt_file *f, struct sha_
 	out_fd = -1;
 	sha_end(ctx, f->sha);
 	ctx = NULL;
-	stats->hashed_files++;
+	if (fstat(fd, &after) < 0 || stat_changed(&before, &after) ||
+	    len != (int64_t)before.st_size || lstat(path, &now) < 0 ||
+	    stat_changed(&before, &now)) {
+		r = 2;
+		goto out;
+	}
 	f->size = len;
 	f->mode = (unsigned)(before.st_mode & 07777);
-	if (fstat(fd, &after) < 0 || after.st_size != before.st_size ||
-	    mtime_ns_of(&after) != mtime_ns_of(&before) || len != (int64_t)before.st_size ||
-	    mtime_ns_of(&before) > scan_ns - RACY_NS)
-		f->mtime_ns = -1;
-	else
-		f->mtime_ns = mtime_ns_of(&before);
-	if (!sha_set_has(known, f->sha)) {
-		r = send_object(c, f, stage ? NULL : &mem, stage, stats, err);
-		if (r < 0)
-			goto out;
-		sha_set_add(known, f->sha);
-	}
+	f->change_ns = change_ns_of(&before);
+	*ret_before = before;
+	*ret_stage = stage;
+	stage = NULL;
 	r = 0;
 out:
 	if (ctx)
@@ -991,8 +1061,48 @@ out:
 		close(out_fd);
 	if (stage)
 		unlink(stage);
+	free(stage);
 	if (fd >= 0)
 		close(fd);
+	return r;
+}
+
+/*
+ * Read f (up to CHECKPOINT_READ_TRIES times while it changes as it is
+ * read), hash what was read and store it unless the object is known.
+ * Fills f's sha, size, mode, change_ns and mtime_ns (-1 when it is too
+ * fresh to trust next time). Returns 1 when the file is gone, 2 when it
+ * kept changing (nothing stored), 0, or an error.
+ */
+static int read_and_store(struct checkpoint *c, struct ckpt_file *f, struct sha_set *known,
+			  int64_t scan_ns, struct checkpoint_stats *stats, struct error *err)
+{
+	char *path = fs_path_join(c->dir, f->path);
+	struct strbuf mem = STRBUF_INIT;
+	char *stage = NULL;
+	struct stat before;
+	int r = 2, i;
+
+	memset(&before, 0, sizeof(before));
+	for (i = 0; i < CHECKPOINT_READ_TRIES && r == 2; i++) {
+		strbuf_reset(&mem);
+		r = read_once(c, path, f, &mem, &stage, &before, err);
+		stats->hashed_files++;
+	}
+	if (r)
+		goto out;
+	f->read = 1;
+	f->mtime_ns = mtime_ns_of(&before) > scan_ns - RACY_NS ? -1 : mtime_ns_of(&before);
+	if (!sha_set_has(known, f->sha)) {
+		r = send_object(c, f, stage ? NULL : &mem, stage, stats, err);
+		if (r < 0)
+			goto out;
+		sha_set_add(known, f->sha);
+	}
+	r = 0;
+out:
+	if (stage)
+		unlink(stage);
 	free(stage);
 	free(path);
 	strbuf_release(&mem);
@@ -1114,27 +1224,40 @@ out:
 	free(objs);
 }
 
-int checkpoint_upload(struct checkpoint *c, struct checkpoint_stats *ret, struct error *err)
+/* Sleep for ns nanoseconds (the loop waits: see checkpoint.h). */
+static void sleep_ns(int64_t ns)
 {
-	struct checkpoint_stats stats = CHECKPOINT_STATS_INIT;
-	struct ckpt_set cur = CKPT_SET_INIT;
+	struct timespec ts = { (time_t)(ns / 1000000000LL), (long)(ns % 1000000000LL) };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * Steps 1 and 2: scan dir into *cur (sorted) and store the objects of the
+ * files read. stats->held is CHECKPOINT_HELD_CHANGING (held_detail the
+ * file) when a file changed while it was read, or is in flux.
+ */
+static int scan_and_store(struct checkpoint *c, struct ckpt_set *cur,
+			  struct checkpoint_stats *stats, struct error *err)
+{
 	struct sha_set known = SHA_SET_INIT;
-	int64_t scan_ns = now_ns(), seq = 0;
-	size_t i, kept;
+	int64_t scan_ns = now_ns();
+	size_t i, kept = 0;
 	int r;
 
-	r = scan_dir(c, c->dir, "", &cur, &stats.left_out, err);
+	r = scan_dir(c, c->dir, "", cur, &stats->left_out, err);
 	if (r < 0)
 		goto out;
-	if (cur.n > 1)
-		qsort(cur.items, cur.n, sizeof(*cur.items), file_cmp);
+	if (cur->n > 1)
+		qsort(cur->items, cur->n, sizeof(*cur->items), file_cmp);
 	/* The last checkpoint's objects are known to be stored. */
 	if (c->have_last)
 		for (i = 0; i < c->last.n; i++)
 			sha_set_add(&known, c->last.items[i].sha);
 
-	for (i = kept = 0; i < cur.n; i++) {
-		struct ckpt_file *f = &cur.items[i];
+	for (i = kept = 0; i < cur->n; i++) {
+		struct ckpt_file *f = &cur->items[i];
 		const struct ckpt_file *old = c->have_last ? ckpt_set_find(&c->last, f->path) : NULL;
 
 		if (old && old->mtime_ns >= 0 && old->mtime_ns == f->mtime_ns &&
@@ -1142,24 +1265,126 @@ int checkpoint_upload(struct checkpoint *c, struct checkpoint_stats *ret, struct
 			memcpy(f->sha, old->sha, 65);
 			r = 0;
 		} else {
-			r = read_and_store(c, f, &known, scan_ns, &stats, err);
+			r = read_and_store(c, f, &known, scan_ns, stats, err);
 		}
 		if (r < 0)
 			goto out;
+		if (r == 2 || (r == 0 && f->read && c->settle_ns && !c->job_ended &&
+			       f->change_ns > scan_ns - c->settle_ns)) {
+			stats->held = CHECKPOINT_HELD_CHANGING;
+			snprintf(stats->held_detail, sizeof(stats->held_detail), "%s", f->path);
+			r = 0;
+			goto out;
+		}
 		if (r == 1) {	/* gone since the scan */
 			free(f->path);
 			f->path = NULL;
 			continue;
 		}
-		stats.bytes += (uint64_t)f->size;
+		stats->bytes += (uint64_t)f->size;
 		if (kept != i) {	/* close the gap; every path has one owner */
-			cur.items[kept] = *f;
+			cur->items[kept] = *f;
 			f->path = NULL;
 		}
 		kept++;
 	}
-	cur.n = kept;
-	stats.files = cur.n;
+	cur->n = kept;
+	stats->files = cur->n;
+out:
+	if (stats->held) {	/* the rest of the scan is not wanted */
+		for (i = kept; i < cur->n; i++)
+			free(cur->items[i].path);
+		cur->n = kept;
+	}
+	sha_set_release(&known);
+	return r;
+}
+
+/* Step 4's holds: files that may be torn by a kill, or emptied. */
+static void check_holds(const struct checkpoint *c, const struct ckpt_set *cur,
+			struct checkpoint_stats *stats)
+{
+	uint64_t last_bytes = 0;
+	size_t i;
+
+	for (i = 0; c->killed_at_ns && c->settle_ns && i < cur->n; i++) {
+		const struct ckpt_file *f = &cur->items[i];
+		if (f->read && f->change_ns > c->killed_at_ns - c->settle_ns) {
+			stats->held = CHECKPOINT_HELD_TORN;
+			snprintf(stats->held_detail, sizeof(stats->held_detail), "%s", f->path);
+			return;
+		}
+	}
+	if (!c->have_last)
+		return;
+	for (i = 0; i < c->last.n; i++)
+		last_bytes += (uint64_t)c->last.items[i].size;
+	if ((c->last.n && !cur->n) || (last_bytes && !stats->bytes)) {
+		stats->held = CHECKPOINT_HELD_EMPTIED;
+		return;
+	}
+	for (i = 0; i < cur->n; i++) {
+		const struct ckpt_file *f = &cur->items[i], *old;
+		if (f->size)
+			continue;
+		old = ckpt_set_find(&c->last, f->path);
+		if (old && old->size > 0) {
+			stats->held = CHECKPOINT_HELD_EMPTIED;
+			snprintf(stats->held_detail, sizeof(stats->held_detail), "%s", f->path);
+			return;
+		}
+	}
+}
+
+/* Step 5: restore cur from the storage into a scratch directory and let
+ * the verify function judge it; a refusal sets stats->held. */
+static int verify_candidate(struct checkpoint *c, const struct ckpt_set *cur,
+			    struct checkpoint_stats *stats, struct error *err)
+{
+	char *dir = xasprintf("%s/%s%d-%u", c->staging_dir, VERIFY_NAME, (int)getpid(),
+			      c->staging_counter++);
+	struct ckpt_set local = CKPT_SET_INIT;
+	struct error verr = ERROR_INIT;
+	int r;
+
+	fs_remove_tree(dir, NULL);
+	r = restore_files(c, dir, cur, &local, err);
+	if (r < 0) {
+		error_prefix(err, "cannot restore a copy of the checkpoint to verify");
+		goto out;
+	}
+	if (c->verify(dir, c->verify_arg, &verr) < 0) {
+		stats->held = CHECKPOINT_HELD_VERIFY;
+		snprintf(stats->held_detail, sizeof(stats->held_detail), "%s", error_msg(&verr));
+	}
+out:
+	fs_remove_tree(dir, NULL);
+	ckpt_set_release(&local);
+	free(dir);
+	return r;
+}
+
+int checkpoint_upload(struct checkpoint *c, struct checkpoint_stats *ret, struct error *err)
+{
+	struct checkpoint_stats stats = CHECKPOINT_STATS_INIT;
+	struct ckpt_set cur = CKPT_SET_INIT;
+	int64_t seq = 0;
+	int r, try;
+
+	for (try = 1;; try++) {
+		struct checkpoint_stats fresh = CHECKPOINT_STATS_INIT;
+
+		stats = fresh;
+		ckpt_set_release(&cur);
+		r = scan_and_store(c, &cur, &stats, err);
+		if (r < 0)
+			goto out;
+		if (stats.held != CHECKPOINT_HELD_CHANGING || try >= CHECKPOINT_SCAN_TRIES)
+			break;
+		sleep_ns(c->settle_ns ? c->settle_ns : 100000000LL);
+	}
+	if (stats.held)
+		goto held;
 
 	if (c->have_last ? ckpt_set_same(&cur, &c->last) : cur.n == 0) {
 		/* Nothing new; keep the fresher mtimes for the cache. */
@@ -1172,6 +1397,11 @@ int checkpoint_upload(struct checkpoint *c, struct checkpoint_stats *ret, struct
 		r = 0;
 		goto out;
 	}
+	check_holds(c, &cur, &stats);
+	if (!stats.held && c->verify && (r = verify_candidate(c, &cur, &stats, err)) < 0)
+		goto out;
+	if (stats.held)
+		goto held;
 	fault_point("agent.checkpoint.after_objects");
 	r = write_manifest(c, &cur, &seq, err);
 	if (r < 0)
@@ -1185,10 +1415,17 @@ int checkpoint_upload(struct checkpoint *c, struct checkpoint_stats *ret, struct
 	c->have_last = 1;
 	c->last_seq = seq;
 	collect_garbage(c, seq, &stats);
+	goto out;
+held:
+	/* The previous checkpoint stays the newest; objects sent for this one
+	 * are collected after the next manifest. */
+	stats.stored = 0;
+	stats.seq = c->have_last ? c->last_seq : 0;
+	c->orphans_checked = 0;
+	r = 0;
 out:
 	if (r == 0)
 		*ret = stats;
-	sha_set_release(&known);
 	ckpt_set_release(&cur);
 	return r;
 }
