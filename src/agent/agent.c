@@ -51,6 +51,9 @@
 #include "storage/storage.h"
 #include "util/tree.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +61,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -72,6 +76,8 @@ extern char **environ;
 #define NOTICE_RESERVE_MIN_MS 1000	/* of a notice's window, kept for the */
 #define NOTICE_RESERVE_MAX_MS 10000	/* last checkpoint: 20%, within these */
 #define MAX_NOTICE_SOURCES 4
+#define VERIFY_TIMEOUT_MS (10 * 60 * 1000)	/* checkpoint.verify */
+#define VERIFY_OUTPUT_MAX 4096	/* of its output, the tail kept for the log */
 
 /* Why the job is being stopped; the first reason wins. */
 enum stop_reason {
@@ -108,6 +114,7 @@ struct agent {
 
 	struct checkpoint *ckpt;
 	int ckpt_ready;			/* restored: uploads may begin */
+	int64_t killed_at_ms;		/* wall clock: the job's processes were killed */
 	int pgids[2];			/* by enum step; 0: never started */
 
 	struct runner *runners[2];	/* by enum step; kept until finish */
@@ -517,6 +524,8 @@ static void on_step_done(void *arg, int64_t exit_status, int term_signal)
 	else
 		strbuf_addf(&how, "%s exited with %d", name, code);
 	logship_note(a->log, "%s after %.1fs", how.buf, secs);
+	if (term_signal)	/* it may have been cut off mid-write */
+		a->killed_at_ms = time_now_ms();
 
 	if (a->stop != STOP_NONE) {
 		enum agent_outcome o = stopped_outcome(a);
@@ -653,6 +662,11 @@ static int store_checkpoint(struct agent *a, const char *why)
 			     (unsigned long long)cs.sent_files, (unsigned long long)cs.sent_bytes,
 			     (unsigned long long)cs.files, why,
 			     (double)(time_mono_ms() - t0) / 1000.0);
+	else if (cs.held)
+		logship_note(a->log, "%s checkpoint not committed: %s%s%s%s; %s", why,
+			     checkpoint_hold_name(cs.held), *cs.held_detail ? " ('" : "",
+			     cs.held_detail, *cs.held_detail ? "')" : "",
+			     cs.seq ? "the previous checkpoint is kept" : "there is no earlier one");
 	else if (cs.seq)
 		logship_note(a->log, "checkpoint %lld unchanged (%llu files; %s): nothing stored",
 			     (long long)cs.seq, (unsigned long long)cs.files, why);
@@ -664,6 +678,110 @@ static int store_checkpoint(struct agent *a, const char *why)
 	if (cs.gc_failed)
 		logship_note(a->log, "cannot delete old checkpoints now (tried again next time)");
 	return 0;
+}
+
+/*
+ * checkpoint.verify: run the task's command with the job's environment,
+ * in the copy of a candidate checkpoint restored to dir (its cwd and
+ * $FRUGAL_CHECKPOINT_DIR), in a process group of its own. It refuses the
+ * checkpoint by exiting non-zero, or by not exiting within
+ * VERIFY_TIMEOUT_MS; the tail of its output goes to the log. The loop
+ * waits meanwhile, as for the upload itself.
+ */
+static int verify_checkpoint(const char *dir, void *arg, struct error *err)
+{
+	struct agent *a = arg;
+	struct jobenv_params p = {
+		.job_id = a->conf.job_id,
+		.attempt = a->conf.attempt,
+		.restart_count = a->conf.restart_count,
+		.checkpoint_dir = dir,
+		.output_dir = a->conf.output_dir,
+		.metrics_file = a->conf.metrics_file,
+		.gpus = a->conf.gpus,
+		.n_gpus = a->conf.n_gpus,
+	};
+	char **env = jobenv_build(environ, &a->conf.task.envs, &p);
+	int64_t deadline = time_mono_ms() + VERIFY_TIMEOUT_MS;
+	struct strbuf out = STRBUF_INIT;
+	int fds[2], status = 0, r = 0, timed_out = 0;
+	pid_t pid;
+
+	if (pipe(fds) < 0) {
+		r = error_errno(err, "cannot run checkpoint.verify");
+		goto out;
+	}
+	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		r = error_errno(err, "cannot run checkpoint.verify");
+		goto out;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		if (chdir(dir) == 0)
+			execle("/bin/sh", "sh", "-c", a->conf.task.checkpoint.verify, (char *)NULL, env);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	close(fds[1]);
+	for (;;) {
+		struct pollfd pfd = { fds[0], POLLIN, 0 };
+		int64_t left = deadline - time_mono_ms();
+		char chunk[1024];
+		ssize_t n;
+
+		if (left <= 0) {
+			timed_out = 1;
+			kill(-pid, SIGKILL);
+			break;
+		}
+		if (poll(&pfd, 1, (int)(left > 1000 ? 1000 : left)) <= 0)
+			continue;
+		n = read(fds[0], chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		strbuf_add(&out, chunk, (size_t)n);
+		if (out.len > 2 * VERIFY_OUTPUT_MAX) {	/* keep the tail */
+			memmove(out.buf, out.buf + out.len - VERIFY_OUTPUT_MAX, VERIFY_OUTPUT_MAX);
+			out.len = VERIFY_OUTPUT_MAX;
+			out.buf[out.len] = '\0';
+		}
+	}
+	close(fds[0]);
+	kill(-pid, SIGKILL);	/* nothing it started outlives it */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (out.len) {
+		char *line = out.buf, *nl;
+		for (; *line; line = nl + 1) {
+			nl = strchr(line, '\n');
+			if (nl)
+				*nl = '\0';
+			if (*line)
+				logship_note(a->log, "checkpoint.verify: %s", line);
+			if (!nl)
+				break;
+		}
+	}
+	if (timed_out)
+		r = error_set(err, FRUGAL_ETIMEOUT, "it did not exit within %d minutes",
+			      VERIFY_TIMEOUT_MS / 60000);
+	else if (WIFSIGNALED(status))
+		r = error_set(err, FRUGAL_EINVAL, "it was killed by signal %d", WTERMSIG(status));
+	else if (WEXITSTATUS(status))
+		r = error_set(err, FRUGAL_EINVAL, "it exited with %d", WEXITSTATUS(status));
+out:
+	strbuf_release(&out);
+	jobenv_free(env);
+	return r;
 }
 
 /* Every task.checkpoint.interval. */
@@ -834,6 +952,7 @@ static void agent_complete(struct agent *a)
 	uv_timer_stop(&a->heartbeat);
 	uv_timer_stop(&a->ckpt_timer);
 	set_phase(a, PHASE_UPLOADING);
+	checkpoint_set_job_ended(a->ckpt, a->killed_at_ms);
 	if (wants_last_checkpoint(a))
 		store_checkpoint(a, "last");
 	fault_point("agent.before_outputs");
@@ -893,9 +1012,11 @@ static void agent_finish(struct agent *a, enum agent_outcome outcome, int has_co
 		if (!r)
 			continue;
 		n = runner_kill_group(r);
-		if (n > 0)
+		if (n > 0) {
 			logship_note(a->log, "killed %d process(es) left in the %s's process group %d",
 				     n, step_name((enum step)i), runner_pgid(r));
+			a->killed_at_ms = time_now_ms();
+		}
 		a->runners_open++;
 		a->runners[i] = NULL;
 		runner_close(r, on_runner_closed, a);
@@ -919,6 +1040,10 @@ static int prepare(struct agent *a, struct error *err)
 		if (r < 0)
 			return r;
 	}
+	if (a->conf.checkpoint_dir_moved)
+		logship_note(a->log, "checkpoint.dir '%s' is absolute on a machine other jobs share: "
+			     "checkpoints are kept in $FRUGAL_CHECKPOINT_DIR (%s) instead",
+			     a->conf.task.checkpoint.dir, a->conf.checkpoint_dir);
 	if (!a->conf.task.workdir) {
 		logship_note(a->log, "no workdir: %s starts empty", a->conf.work_dir);
 		return 0;
@@ -1030,6 +1155,9 @@ static int agent_init(struct agent *a, struct error *err)
 	a->ckpt = checkpoint_new(a->st, a->conf.job_prefix, a->conf.checkpoint_dir,
 				 a->conf.task.checkpoint.keep, a->conf.attempt,
 				 a->conf.instance_dir);
+	checkpoint_set_settle(a->ckpt, CHECKPOINT_SETTLE_MS);
+	if (a->conf.task.checkpoint.verify)
+		checkpoint_set_verify(a->ckpt, verify_checkpoint, a);
 	a->status.job_id = xstrdup(a->conf.job_id);
 	a->status.attempt = a->conf.attempt;
 	a->status.agent_pid = (int)getpid();

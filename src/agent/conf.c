@@ -148,6 +148,34 @@ static int get_dir(json_t *root, const char *name, const char *def, const char *
 	return 0;
 }
 
+/* The optional boolean field name (0 when absent). */
+static int get_bool(json_t *root, const char *name, const char *path, int *ret,
+		    struct error *err)
+{
+	json_t *v = json_object_get(root, name);
+
+	if (v && !json_is_boolean(v))
+		return error_set(err, FRUGAL_EINVAL, "'%s': field '%s': expected true or false",
+				 path, name);
+	*ret = v && json_is_true(v);
+	return 0;
+}
+
+/* Where checkpoints live: the task's checkpoint.dir (see conf.h). */
+static void resolve_checkpoint_dir(struct agent_conf *c)
+{
+	const char *dir = c->task.checkpoint.dir;
+
+	if (!dir || !*dir)
+		return;
+	if (dir[0] == '/' && !c->own_machine) {
+		c->checkpoint_dir_moved = 1;
+		return;
+	}
+	free(c->checkpoint_dir);
+	c->checkpoint_dir = dir[0] == '/' ? xstrdup(dir) : fs_path_join(c->work_dir, dir);
+}
+
 /* Parse the "task" object with task_from_json. */
 static int get_task(json_t *root, const char *path, struct task *ret, struct error *err)
 {
@@ -239,8 +267,10 @@ int agent_conf_parse(const char *text, const char *path, const char *instance_di
 	    (r = get_dir(root, "output_dir", "outputs", path, instance_dir, &c.output_dir,
 			 err)) < 0 ||
 	    (r = get_string(root, "outputs_url", 0, path, &c.outputs_url, err)) < 0 ||
+	    (r = get_bool(root, "own_machine", path, &c.own_machine, err)) < 0 ||
 	    (r = get_task(root, path, &c.task, err)) < 0)
 		goto out;
+	resolve_checkpoint_dir(&c);
 
 	len = strlen(c.job_prefix);
 	while (len > 1 && c.job_prefix[len - 1] == '/')

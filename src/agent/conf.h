@@ -10,8 +10,16 @@
  * ids the scheduler allocated, "0,1"; a batch scheduler's CUDA_VISIBLE_DEVICES),
  * work_dir, checkpoint_dir,
  * output_dir (default DIR/work, DIR/checkpoint, DIR/outputs; relative
- * paths are taken relative to DIR) and outputs_url (default: task
- * outputs.to, else STORAGE_URL/JOB_PREFIX/outputs).
+ * paths are taken relative to DIR), outputs_url (default: task
+ * outputs.to, else STORAGE_URL/JOB_PREFIX/outputs) and own_machine
+ * (false; true where the job has the machine, VM or container to itself).
+ *
+ * The checkpoint directory is the task's checkpoint.dir when it has one:
+ * a relative dir is taken relative to work_dir; an absolute one is used
+ * as written on its own machine, but not where other jobs share the
+ * filesystem (this machine, a Slurm node), where /ckpt of one job would
+ * be every job's: there it stays checkpoint_dir (checkpoint_dir_moved
+ * says so). Either way $FRUGAL_CHECKPOINT_DIR names it.
  *
  * Errors name the file and the field: "'/x/agent.json': field 'attempt':
  * expected an integer >= 1".
@@ -37,6 +45,8 @@ struct agent_conf {
 	size_t n_gpus;
 	char *work_dir;
 	char *checkpoint_dir;
+	int checkpoint_dir_moved;	/* an absolute checkpoint.dir kept in the instance */
+	int own_machine;
 	char *output_dir;
 	char *outputs_url;
 	char *metrics_file;	/* DIR/metrics.jsonl */

@@ -128,6 +128,7 @@ void task_release(struct task *t)
 	kvlist_release(&t->secrets);
 	kvlist_release(&t->file_mounts);
 	free(t->checkpoint.dir);
+	free(t->checkpoint.verify);
 	free_strv(t->outputs.paths, t->outputs.n_paths);
 	free(t->outputs.to);
 	free(t->stop.on_output);
@@ -1586,15 +1587,29 @@ static void key_ckpt_keep(struct parser *p, const struct ynode *k, const struct 
 		p->t->checkpoint.keep = (int)n;
 }
 
+/* checkpoint.verify: a shell command that checks a restored copy. */
+static void key_ckpt_verify(struct parser *p, const struct ynode *k, const struct ynode *v,
+			    const char *path)
+{
+	const char *want = "a shell command such as 'python3 check.py $FRUGAL_CHECKPOINT_DIR'";
+
+	if (ynode_is_null(v) || (v->type == YNODE_SCALAR && !*v->str)) {
+		schema_expected(&p->sc, v, path, want);
+		return;
+	}
+	schema_string(&p->sc, v, path, want, &p->t->checkpoint.verify);
+}
+
 static const struct key_rule checkpoint_rules[] = {
 	{ "dir", key_ckpt_dir }, { "interval", key_ckpt_interval }, { "keep", key_ckpt_keep },
+	{ "verify", key_ckpt_verify },
 };
 
-/* checkpoint: {dir, interval, keep}; dir is required. */
+/* checkpoint: {dir, interval, keep, verify}; dir is required. */
 static void key_checkpoint(struct parser *p, const struct ynode *k, const struct ynode *v,
 			   const char *path)
 {
-	if (schema_want_map(&p->sc, v, path, "a mapping {dir, interval, keep}") <= 0)
+	if (schema_want_map(&p->sc, v, path, "a mapping {dir, interval, keep, verify}") <= 0)
 		return;
 	WALK_PLAIN(p, v, path, checkpoint_rules);
 	if (!p->checkpoint_dir_node)

@@ -137,6 +137,7 @@ struct checkpoint_spec {
 	char *dir;		/* NULL: no checkpointing */
 	int64_t interval;	/* seconds; default 600 */
 	int keep;		/* default 3 */
+	char *verify;		/* shell command run on a restored copy; NULL: none */
 };
 
 struct outputs_spec {

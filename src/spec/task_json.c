@@ -157,6 +157,7 @@ char *task_to_json(const struct task *t)
 	put_str(sub, "dir", t->checkpoint.dir);
 	put_int(sub, "interval", t->checkpoint.interval);
 	put_int(sub, "keep", t->checkpoint.keep);
+	put_str(sub, "verify", t->checkpoint.verify);
 	json_object_set_new(o, "checkpoint", sub);
 
 	sub = json_object();
@@ -493,6 +494,7 @@ static void sections_from_json(struct reader *rd, const json_t *root, struct tas
 		get_str(rd, o, "dir", &t->checkpoint.dir);
 		get_int64(rd, o, "interval", 0, &t->checkpoint.interval);
 		get_int32(rd, o, "keep", 0, INT32_MAX, &t->checkpoint.keep);
+		get_str(rd, o, "verify", &t->checkpoint.verify);
 	}
 	if ((o = get_obj(rd, root, "outputs"))) {
 		get_strv(rd, o, "paths", &t->outputs.paths, &t->outputs.n_paths);

@@ -993,6 +993,25 @@ static void test_checkpoint(void **state)
 		    "did you mean 'interval'?", NULL);
 }
 
+/* checkpoint.verify: a command, parsed with its position, kept in JSON. */
+static void test_checkpoint_verify(void **state)
+{
+	struct task t;
+
+	parse_ok("checkpoint: {dir: ckpt, verify: 'python3 check.py'}\nrun: x\n", &t);
+	assert_string_equal(t.checkpoint.verify, "python3 check.py");
+	assert_round_trip(&t);
+	task_release(&t);
+	parse_ok("checkpoint: {dir: ckpt}\nrun: x\n", &t);
+	assert_null(t.checkpoint.verify);
+	task_release(&t);
+	parse_fails("checkpoint:\n  dir: c\n  verify:\nrun: x\n",
+		    "t.yaml:3:10: error: checkpoint.verify: expected a shell command", NULL);
+	parse_fails("checkpoint: {dir: c, verify: [a]}\nrun: x\n",
+		    "checkpoint.verify: expected a shell command", NULL);
+	parse_fails("checkpoint: {dir: c, verfy: x}\nrun: x\n", "did you mean 'verify'?", NULL);
+}
+
 static void test_outputs(void **state)
 {
 	struct task t;
@@ -1452,6 +1471,7 @@ int main(void)
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_file_mounts),
 		cmocka_unit_test(test_checkpoint),
+		cmocka_unit_test(test_checkpoint_verify),
 		cmocka_unit_test(test_outputs),
 		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_recovery),

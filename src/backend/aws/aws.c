@@ -551,6 +551,7 @@ static int agent_json(const struct launch_request *req, struct strbuf *out, stru
 	json_object_set_new(o, "work_dir", json_string("work"));
 	json_object_set_new(o, "checkpoint_dir", json_string("checkpoint"));
 	json_object_set_new(o, "output_dir", json_string("outputs"));
+	json_object_set_new(o, "own_machine", json_true());
 	task = json_object_get(o, "task");
 	if (req->task->workdir && json_is_object(task))
 		json_object_set_new(task, "workdir", json_string("src"));

@@ -355,6 +355,7 @@ int cloud_agent_json(const struct launch_request *req, const char *backend,
 	json_object_del(o, "checkpoint_dir");
 	json_object_del(o, "output_dir");
 	json_object_del(o, "controller_socket");
+	json_object_set_new(o, "own_machine", json_true());
 	json_object_set_new(o, "storage_url", json_string(storage_url));
 	json_object_set_new(o, "outputs_url", json_string(outputs_url));
 	task = json_object_get(o, "task");

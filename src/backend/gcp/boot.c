@@ -322,6 +322,7 @@ char *gcp_boot_agent_json(const struct launch_request *req, int gpus, int has_wo
 	json_object_set_new(o, "work_dir", json_string("work"));
 	json_object_set_new(o, "checkpoint_dir", json_string("checkpoint"));
 	json_object_set_new(o, "output_dir", json_string("outputs"));
+	json_object_set_new(o, "own_machine", json_true());
 	json_object_set_new(o, "outputs_url", json_string(req->outputs_url));
 	json_object_set_new(o, "task", task);
 	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);

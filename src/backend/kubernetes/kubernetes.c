@@ -420,6 +420,7 @@ static int prepare_dir(struct kube *k, const struct launch_request *req, int gpu
 	json_object_set_new(doc, "work_dir", json_sprintf("%s/work", pdir));
 	json_object_set_new(doc, "checkpoint_dir", json_sprintf("%s/checkpoint", pdir));
 	json_object_set_new(doc, "output_dir", json_sprintf("%s/outputs", pdir));
+	json_object_set_new(doc, "own_machine", json_true());
 	if (req->task->workdir)
 		json_object_set_new(task, "workdir", json_sprintf("%s/src", pdir));
 	text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
