@@ -1319,10 +1319,6 @@ static void check_holds(const struct checkpoint *c, const struct ckpt_set *cur,
 		return;
 	for (i = 0; i < c->last.n; i++)
 		last_bytes += (uint64_t)c->last.items[i].size;
-	if ((c->last.n && !cur->n) || (last_bytes && !stats->bytes)) {
-		stats->held = CHECKPOINT_HELD_EMPTIED;
-		return;
-	}
 	for (i = 0; i < cur->n; i++) {
 		const struct ckpt_file *f = &cur->items[i], *old;
 		if (f->size)
@@ -1334,6 +1330,8 @@ static void check_holds(const struct checkpoint *c, const struct ckpt_set *cur,
 			return;
 		}
 	}
+	if ((c->last.n && !cur->n) || (last_bytes && !stats->bytes))
+		stats->held = CHECKPOINT_HELD_EMPTIED;
 }
 
 /* Step 5: restore cur from the storage into a scratch directory and let

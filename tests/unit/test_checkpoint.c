@@ -612,6 +612,122 @@ static void test_left_out(void **state)
 	checkpoint_free(c);
 }
 
+/* An emptied directory or file never replaces a checkpoint that had
+ * bytes, and with keep 1 the good one stays. */
+static void test_emptied_held(void **state)
+{
+	struct fixture *f = *state;
+	struct checkpoint *c = checkpoint_new(f->st, PREFIX, f->src, 1, 1, f->stage);
+	struct checkpoint_stats cs;
+	char *path = fs_path_join(f->src, "state");
+
+	put_file(f->src, "state", "good", 0600);
+	cs = upload(f, c);
+	assert_true(cs.stored);
+	assert_int_equal(truncate(path, 0), 0);
+	cs = upload(f, c);
+	assert_false(cs.stored);
+	assert_int_equal(cs.held, CHECKPOINT_HELD_EMPTIED);
+	assert_string_equal(cs.held_detail, "state");
+	assert_int_equal(cs.seq, 1);
+	unlink(path);
+	cs = upload(f, c);
+	assert_false(cs.stored);
+	assert_int_equal(cs.held, CHECKPOINT_HELD_EMPTIED);
+	assert_int_equal(count_keys(f, "manifests"), 1);
+	cs = restore_fresh(f);
+	assert_int_equal(cs.seq, 1);
+	expect_file(f->dst, "state", "good", 0600);
+	free(path);
+	checkpoint_free(c);
+}
+
+/* Files changed just before the job was killed hold the upload; files
+ * older than the settle time do not. */
+static void test_torn_after_kill(void **state)
+{
+	struct fixture *f = *state;
+	struct checkpoint *c = checkpoint_new(f->st, PREFIX, f->src, 3, 1, f->stage);
+	struct checkpoint_stats cs;
+	struct timespec now;
+
+	put_file(f->src, "a", "v1", 0600);
+	make_old(f->src, "a");
+	cs = upload(f, c);
+	assert_true(cs.stored);
+	put_file(f->src, "a", "v2-torn", 0600);
+	clock_gettime(CLOCK_REALTIME, &now);
+	checkpoint_set_settle(c, 1000);
+	checkpoint_set_job_ended(c, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	cs = upload(f, c);
+	assert_false(cs.stored);
+	assert_int_equal(cs.held, CHECKPOINT_HELD_TORN);
+	assert_string_equal(cs.held_detail, "a");
+	/* an end without a kill: stored (and no wait for files to settle) */
+	checkpoint_set_job_ended(c, 0);
+	cs = upload(f, c);
+	assert_true(cs.stored);
+	assert_int_equal(cs.seq, 2);
+	checkpoint_free(c);
+}
+
+/* With a settle time, a file changed just now is waited for; one that
+ * keeps changing holds the upload. */
+static void test_in_flux_waits(void **state)
+{
+	struct fixture *f = *state;
+	struct checkpoint *c = checkpoint_new(f->st, PREFIX, f->src, 3, 1, f->stage);
+	struct checkpoint_stats cs;
+
+	checkpoint_set_settle(c, 200);
+	put_file(f->src, "a", "fresh", 0600);
+	cs = upload(f, c);	/* settles while it waits */
+	assert_true(cs.stored);
+	checkpoint_free(c);
+}
+
+static int verify_calls;
+
+/* Accept a copy whose 'a' holds "ok". */
+static int verify_ok_only(const char *dir, void *arg, struct error *err)
+{
+	char *path = fs_path_join(dir, "a");
+	struct strbuf sb = STRBUF_INIT;
+	int r;
+
+	(void)arg;
+	verify_calls++;
+	r = fs_read_file(path, 0, &sb, err);
+	if (r == 0 && strcmp(sb.buf, "ok"))
+		r = error_set(err, FRUGAL_EINVAL, "a is '%s'", sb.buf);
+	strbuf_release(&sb);
+	free(path);
+	return r;
+}
+
+/* The verify function sees a restored copy; a refusal keeps the last. */
+static void test_verify(void **state)
+{
+	struct fixture *f = *state;
+	struct checkpoint *c = checkpoint_new(f->st, PREFIX, f->src, 1, 1, f->stage);
+	struct checkpoint_stats cs;
+
+	checkpoint_set_verify(c, verify_ok_only, NULL);
+	put_file(f->src, "a", "ok", 0600);
+	cs = upload(f, c);
+	assert_true(cs.stored);
+	assert_int_equal(verify_calls, 1);
+	put_file(f->src, "a", "broken", 0600);
+	cs = upload(f, c);
+	assert_false(cs.stored);
+	assert_int_equal(cs.held, CHECKPOINT_HELD_VERIFY);
+	assert_string_equal(cs.held_detail, "a is 'broken'");
+	assert_int_equal(count_keys(f, "manifests"), 1);
+	cs = restore_fresh(f);
+	expect_file(f->dst, "a", "ok", 0600);
+	checkpoint_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -627,6 +743,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_manifest_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interrupted_upload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_left_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_emptied_held, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_torn_after_kill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_in_flux_waits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
