@@ -356,7 +356,7 @@ static void on_watch(uv_timer_t *t)
 	const char *found = NULL;
 	size_t i;
 
-	if (tree_list_glob(a->conf.work_dir, a->conf.task.stop.on_output, &now, NULL) < 0)
+	if (tree_list_glob(a->conf.work_dir, a->conf.task.stop.on_output, &now, NULL, NULL) < 0)
 		goto out;
 	for (i = 0; i < now.n && !found; i++)
 		if (!paths_contain(&a->seen, now.items[i]))
@@ -441,7 +441,7 @@ static void start_step(struct agent *a, enum step step)
 	uv_update_time(&a->loop);
 	if (step == STEP_RUN && a->conf.task.stop.on_output) {
 		/* Only a match that appears while run runs stops it. */
-		if (tree_list_glob(a->conf.work_dir, a->conf.task.stop.on_output, &a->seen,
+		if (tree_list_glob(a->conf.work_dir, a->conf.task.stop.on_output, &a->seen, NULL,
 				   &err) == FRUGAL_EINVAL)
 			logship_note(a->log, "stop.on_output '%s' cannot be watched: %s",
 				     a->conf.task.stop.on_output, error_msg(&err));
@@ -546,15 +546,22 @@ static void on_step_done(void *arg, int64_t exit_status, int term_signal)
 
 /* ---- the end: outputs and the final status ------------------------------- */
 
-/* Store one local file under key in out; logs and records it. */
-static int store_output(struct agent *a, struct storage *out, const char *key,
-			const char *local)
+/* Store one local file under key in out; logs and records it. 1 when
+ * it is skipped: it leads outside root (a link the job may have planted
+ * since it was listed). */
+static int store_output(struct agent *a, struct storage *out, const char *root,
+			const char *key, const char *local)
 {
 	struct error err = ERROR_INIT;
 	char *used = NULL;
 	struct stat st;
 	int r;
 
+	if (!tree_path_inside(root, local)) {
+		logship_note(a->log, "output '%s' leads outside '%s': skipped (links are never "
+			     "followed out of it)", key, root);
+		return 1;
+	}
 	r = storage_put_file_versioned(out, key, local, &used, &err);
 	if (r < 0) {
 		logship_note(a->log, "cannot store output '%s': %s", key, error_msg(&err));
@@ -581,22 +588,34 @@ static int store_list(struct agent *a, struct storage *out, const char *root,
 
 	for (i = 0; i < list->n; i++) {
 		char *local = fs_path_join(root, list->items[i]);
-		if (store_output(a, out, list->items[i], local) < 0)
+		if (store_output(a, out, root, list->items[i], local) < 0)
 			failed++;
 		free(local);
 	}
 	return failed;
 }
 
+/* Warn about the links in list that lead outside root (never followed). */
+static void note_outside(struct agent *a, const char *root, const struct tree_paths *list)
+{
+	size_t i;
+
+	for (i = 0; i < list->n; i++)
+		logship_note(a->log, "output '%s' is a link that leads outside '%s': skipped",
+			     list->items[i], root);
+}
+
 /*
  * Store outputs.paths (relative to work_dir) and everything under
- * output_dir at outputs_url, never replacing an object. A failure is
- * logged and named in the reason; the outcome stays.
+ * output_dir at outputs_url, never replacing an object, never following
+ * a link out of those directories. Returns how many could not be stored
+ * (logged, and named in the reason).
  */
-static void upload_outputs(struct agent *a)
+static int upload_outputs(struct agent *a)
 {
 	const struct outputs_spec *spec = &a->conf.task.outputs;
 	struct tree_paths work = TREE_PATHS_INIT, outdir = TREE_PATHS_INIT;
+	struct tree_paths outside = TREE_PATHS_INIT, outside_dir = TREE_PATHS_INIT;
 	struct storage *out = NULL;
 	struct error err = ERROR_INIT;
 	int failed = 0;
@@ -604,7 +623,7 @@ static void upload_outputs(struct agent *a)
 
 	for (i = 0; i < spec->n_paths; i++) {
 		size_t before = work.n;
-		if (tree_list_glob(a->conf.work_dir, spec->paths[i], &work, &err) < 0) {
+		if (tree_list_glob(a->conf.work_dir, spec->paths[i], &work, &outside, &err) < 0) {
 			logship_note(a->log, "cannot list output path '%s': %s", spec->paths[i],
 				     error_msg(&err));
 			failed++;
@@ -612,11 +631,13 @@ static void upload_outputs(struct agent *a)
 			logship_note(a->log, "output path '%s' names no file", spec->paths[i]);
 		}
 	}
-	if (tree_list_glob(a->conf.output_dir, ".", &outdir, &err) < 0 &&
+	if (tree_list_glob(a->conf.output_dir, ".", &outdir, &outside_dir, &err) < 0 &&
 	    err.code != FRUGAL_ENOTFOUND) {
 		logship_note(a->log, "cannot list '%s': %s", a->conf.output_dir, error_msg(&err));
 		failed++;
 	}
+	note_outside(a, a->conf.work_dir, &outside);
+	note_outside(a, a->conf.output_dir, &outside_dir);
 	if (!work.n && !outdir.n)
 		goto out;
 	if (storage_open(a->conf.outputs_url, &out, &err) < 0) {
@@ -636,6 +657,24 @@ out:
 	storage_free(out);
 	tree_paths_release(&work);
 	tree_paths_release(&outdir);
+	tree_paths_release(&outside);
+	tree_paths_release(&outside_dir);
+	return failed;
+}
+
+/*
+ * Leave the attempt's outcome in DIR/outcome for the backend's teardown:
+ * the local backend keeps the files of an attempt whose outputs could not
+ * be stored until one of the job succeeds.
+ */
+static void write_outcome_file(struct agent *a)
+{
+	const char *name = agent_outcome_name(a->outcome);
+	char *path = fs_path_join(a->conf.instance_dir, "outcome");
+
+	if (name && fs_write_atomic(path, name, strlen(name), 0600, 1, NULL) < 0)
+		log_warn("cannot write '%s'", path);
+	free(path);
 }
 
 /* ---- checkpoints ----------------------------------------------------------- */
@@ -957,8 +996,14 @@ static void agent_complete(struct agent *a)
 		store_checkpoint(a, "last");
 	fault_point("agent.before_outputs");
 	/* Not in a notice window: the machine goes at its deadline. */
-	if (a->outcome != OUTCOME_PREEMPTED && a->outcome != OUTCOME_BUDGET_STOPPED)
-		upload_outputs(a);
+	if (a->outcome != OUTCOME_PREEMPTED && a->outcome != OUTCOME_BUDGET_STOPPED &&
+	    upload_outputs(a) > 0 && a->outcome == OUTCOME_SUCCEEDED) {
+		a->outcome = OUTCOME_OUTPUTS_FAILED;
+		logship_note(a->log, "the job succeeded but its outputs could not all be stored: "
+			     "the attempt fails (outputs_failed); the local backend keeps the "
+			     "instance's files in FRUGAL_HOME/kept/ until an attempt succeeds");
+	}
+	write_outcome_file(a);
 
 	a->status.phase = PHASE_EXITED;
 	a->status.ended_at = time_now_ms();

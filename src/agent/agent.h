@@ -65,7 +65,8 @@
  *       {"job_id", "attempt", "phase": "starting|setup|running|stopping|
  *        uploading|exited", "agent_pid", "job_pgid", "started_at",
  *        "heartbeat_at", "ended_at", "outcome": null|"succeeded"|"failed"|
- *        "cancelled"|"timed_out"|"preempted", "exit_code": null|int,
+ *        "cancelled"|"timed_out"|"preempted"|"outputs_failed",
+ *        "exit_code": null|int,
  *        "reason": "…", "outputs": ["weights/model.pth", …]}
  *     (times are Unix milliseconds) and after each write sends
  *     "wake JOB_ID\n" to controller_socket when one is given;

@@ -10,6 +10,9 @@
 
 #define METRICS_LINE_MAX (64u << 10)
 #define METRICS_KEYS_MAX 64
+#define METRICS_KEY_LEN_MAX 128		/* bytes of a key */
+#define METRICS_VALUE_MAX 1024		/* bytes of a string value */
+#define METRICS_TOTAL_MAX (64u << 10)	/* of the "metrics" object as JSON */
 
 void metrics_init(struct metrics *m, const char *path)
 {
@@ -27,7 +30,23 @@ void metrics_release(struct metrics *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* Merge one line's scalars into the last values; 1 when one changed. */
+/* Bytes of the last values as compact JSON. */
+static size_t last_size(const struct metrics *m)
+{
+	char *text = json_dumps(m->last, JSON_COMPACT);
+	size_t n = text ? strlen(text) : 0;
+
+	free(text);
+	return n;
+}
+
+/*
+ * Merge one line's scalars into the last values; 1 when one changed.
+ * Caps, so status.json stays far below what the controller reads: keys
+ * of up to METRICS_KEY_LEN_MAX bytes, strings of up to METRICS_VALUE_MAX
+ * bytes, METRICS_KEYS_MAX keys and METRICS_TOTAL_MAX bytes in all; what
+ * is over a cap is left out (the value before stays).
+ */
 static int merge_line(struct metrics *m, const char *line, size_t len)
 {
 	json_t *o = json_loadb(line, len, 0, NULL), *v;
@@ -39,15 +58,29 @@ static int merge_line(struct metrics *m, const char *line, size_t len)
 		return 0;
 	}
 	json_object_foreach(o, k, v) {
-		json_t *old = json_object_get(m->last, k);
+		json_t *old = json_object_get(m->last, k), *keep = NULL;
 
 		if (!(json_is_number(v) || json_is_string(v) || json_is_boolean(v)))
+			continue;
+		if (strlen(k) > METRICS_KEY_LEN_MAX ||
+		    (json_is_string(v) && json_string_length(v) > METRICS_VALUE_MAX))
 			continue;
 		if (!old && json_object_size(m->last) >= METRICS_KEYS_MAX)
 			continue;
 		if (old && json_equal(old, v))
 			continue;
+		if (old)
+			keep = json_incref(old);
 		json_object_set(m->last, k, v);
+		if (last_size(m) > METRICS_TOTAL_MAX) {	/* over the total: undo */
+			if (keep)
+				json_object_set(m->last, k, keep);
+			else
+				json_object_del(m->last, k);
+			json_decref(keep);
+			continue;
+		}
+		json_decref(keep);
 		changed = 1;
 	}
 	json_decref(o);

@@ -4,7 +4,9 @@
  * new lines at every status write and keeps the last value of each key
  * (numbers, strings, booleans), which go into status.json as "metrics"
  * and from there into the database. Lines that are not JSON objects are
- * skipped; a line is capped at 64 KiB and the object at 64 keys.
+ * skipped; a line is capped at 64 KiB; keys at 128 bytes, string values
+ * at 1 KiB, the object at 64 keys and 64 KiB as JSON (what is over a cap
+ * is left out), so status.json never outgrows what the controller reads.
  */
 #ifndef FRUGAL_AGENT_METRICS_H
 #define FRUGAL_AGENT_METRICS_H

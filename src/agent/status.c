@@ -72,6 +72,7 @@ const char *agent_outcome_name(enum agent_outcome o)
 	case OUTCOME_TIMED_OUT: return "timed_out";
 	case OUTCOME_PREEMPTED: return "preempted";
 	case OUTCOME_BUDGET_STOPPED: return "budget_stopped";
+	case OUTCOME_OUTPUTS_FAILED: return "outputs_failed";
 	}
 	return NULL;
 }

@@ -38,6 +38,7 @@ enum agent_outcome {
 	OUTCOME_TIMED_OUT,
 	OUTCOME_PREEMPTED,
 	OUTCOME_BUDGET_STOPPED,	/* a notice that a budget is reached */
+	OUTCOME_OUTPUTS_FAILED,	/* the job succeeded, its outputs could not all be stored */
 };
 
 struct agent_status {

@@ -567,7 +567,7 @@ static void job_after_attempt(struct reconciler *rec, const struct job *j,
 		restart = 1;
 		snprintf(why, sizeof(why), "exit code %d is in recover_on_exit_codes; recovering",
 			 exit_code);
-	} else if (!strcmp(outcome, "failed") &&
+	} else if ((!strcmp(outcome, "failed") || !strcmp(outcome, "outputs_failed")) &&
 		   j->error_restarts < t.recovery.max_restarts_on_errors) {
 		restart = charged = 1;
 		snprintf(why, sizeof(why), "failed (%s); restart %d of %d on errors",

@@ -267,18 +267,58 @@ static void paths_push(struct tree_paths *p, char *path)
 struct glob_walk {
 	const char *pattern;	/* normalised: no "./", no trailing '/' */
 	int dir_only;
+	char *root;		/* realpath of the root */
 	struct tree_paths *out;
+	struct tree_paths *outside;	/* NULL: not wanted */
 	struct error *err;
 };
 
-/* 1 for a regular file, or a symbolic link that leads to one. */
-static int is_file_or_link_to_file(const char *path, const struct stat *lst)
+/* 1 when the resolved path real lies inside the resolved root. */
+static int real_inside(const char *root, const char *real)
+{
+	size_t n = strlen(root);
+
+	if (!strcmp(root, "/"))
+		return 1;
+	return !strncmp(real, root, n) && (real[n] == '/' || real[n] == '\0');
+}
+
+int tree_path_inside(const char *root, const char *path)
+{
+	char *r = realpath(root, NULL), *p = realpath(path, NULL);
+	int in = r && p && real_inside(r, p);
+
+	free(r);
+	free(p);
+	return in;
+}
+
+/* Note rel as a link that leads outside the root. */
+static void note_outside(struct glob_walk *w, const char *rel)
+{
+	if (w->outside)
+		paths_push(w->outside, xstrdup(rel));
+}
+
+/* 1 for a regular file, or a symbolic link that leads to one inside the
+ * root (one leading outside is noted). */
+static int is_file_or_link_to_file(struct glob_walk *w, const char *path, const char *rel,
+				   const struct stat *lst)
 {
 	struct stat st;
+	char *real;
+	int in;
 
 	if (S_ISREG(lst->st_mode))
 		return 1;
-	return S_ISLNK(lst->st_mode) && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	if (!S_ISLNK(lst->st_mode) || stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	real = realpath(path, NULL);
+	in = real && real_inside(w->root, real);
+	free(real);
+	if (!in)
+		note_outside(w, rel);
+	return in;
 }
 
 /*
@@ -317,7 +357,7 @@ static int add_all(struct glob_walk *w, const char *path, const char *rel)
 		if (S_ISDIR(st.st_mode)) {
 			r = add_all(w, child, crel);
 			free(crel);
-		} else if (is_file_or_link_to_file(child, &st)) {
+		} else if (is_file_or_link_to_file(w, child, crel, &st)) {
 			paths_push(w->out, crel);
 		} else {
 			free(crel);
@@ -353,8 +393,8 @@ static int glob_dir(struct glob_walk *w, const char *path, const char *rel)
 			else if (ignore_glob_may_match_below(w->pattern, crel))
 				r = glob_dir(w, child, crel);
 			free(crel);
-		} else if (!w->dir_only && is_file_or_link_to_file(child, &st) &&
-			   ignore_glob_match(w->pattern, crel)) {
+		} else if (!w->dir_only && ignore_glob_match(w->pattern, crel) &&
+			   is_file_or_link_to_file(w, child, crel, &st)) {
 			paths_push(w->out, crel);
 		} else {
 			free(crel);
@@ -383,16 +423,16 @@ static int has_wildcard(const char *comp, size_t len)
 
 /* Files under root that pattern names, added to out (see tree.h). */
 int tree_list_glob(const char *root, const char *pattern, struct tree_paths *out,
-		   struct error *err)
+		   struct tree_paths *outside, struct error *err)
 {
-	struct glob_walk w = { .out = out, .err = err };
+	struct glob_walk w = { .out = out, .outside = outside, .err = err };
 	_cleanup_free_ char *pat = NULL, *lit = NULL, *start = NULL;
 	const char *p = pattern, *c;
 	size_t len, lit_len = 0, n0 = out->n, i, j;
 	struct stat st;
 	int r = 0;
 
-	if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode) || !(w.root = realpath(root, NULL))) {
 		r = error_set(err, FRUGAL_ENOTFOUND, "no directory '%s'", root);
 		goto out;
 	}
@@ -438,6 +478,10 @@ int tree_list_glob(const char *root, const char *pattern, struct tree_paths *out
 		start = fs_path_join(root, pat);
 		if (stat(start, &st) < 0)
 			goto out;
+		if (!tree_path_inside(w.root, start)) {
+			note_outside(&w, pat);
+			goto out;
+		}
 		if (S_ISDIR(st.st_mode))
 			r = add_all(&w, start, pat);
 		else if (S_ISREG(st.st_mode) && !w.dir_only)
@@ -446,9 +490,12 @@ int tree_list_glob(const char *root, const char *pattern, struct tree_paths *out
 	}
 	lit = xstrndup(pat, lit_len ? lit_len - 1 : 0);
 	start = fs_path_join(root, lit);
-	if (fs_is_dir(start))	/* else nothing there (yet) */
+	if (fs_is_dir(start) && !tree_path_inside(w.root, start))
+		note_outside(&w, lit);
+	else if (fs_is_dir(start))	/* else nothing there (yet) */
 		r = glob_dir(&w, start, lit);
 out:
+	free(w.root);
 	if (r < 0) {
 		for (i = n0; i < out->n; i++)
 			free(out->items[i]);

@@ -61,13 +61,20 @@ void tree_paths_release(struct tree_paths *p);
 //   "logs/"          every file under logs/, at any depth
 // A directory that the pattern matches stands for every file under it
 // ("logs" works like "logs/"); a trailing '/' matches directories only.
-// A leading "./" is dropped; "." alone means everything. Symbolic links
-// that lead to regular files count as files; links to directories are not
-// entered, unless the pattern names one without wildcards ("outputs" ->
-// /mnt/big/outputs); ".git" is never entered. A pattern that names nothing adds
-// nothing and is not an error; a missing root is FRUGAL_ENOTFOUND; an
-// absolute pattern or one with a ".." component is FRUGAL_EINVAL.
+// A leading "./" is dropped; "." alone means everything. Nothing outside
+// root is ever named: a symbolic link counts only when it leads, inside
+// root, to a regular file (or, named without wildcards, to a directory,
+// which stands for the files under it); links to directories are not
+// entered otherwise; ".git" is never entered. Links that lead outside
+// root are left out and added to outside (when not NULL), so the caller
+// can warn. A pattern that names nothing adds nothing and is not an
+// error; a missing root is FRUGAL_ENOTFOUND; an absolute pattern or one
+// with a ".." component is FRUGAL_EINVAL.
 int tree_list_glob(const char *root, const char *pattern, struct tree_paths *out,
-		   struct error *err);
+		   struct tree_paths *outside, struct error *err);
+
+// 1 when path, all links followed, lies inside root (both resolved with
+// realpath); 0 when it does not or cannot be resolved.
+int tree_path_inside(const char *root, const char *path);
 
 #endif

@@ -213,7 +213,7 @@ static char *glob_str(struct fixture *f, const char *pattern)
 	struct error err = ERROR_INIT;
 	size_t i;
 
-	if (tree_list_glob(f->src, pattern, &p, &err) < 0)
+	if (tree_list_glob(f->src, pattern, &p, NULL, &err) < 0)
 		fail_msg("pattern '%s': %s", pattern, err.msg);
 	for (i = 0; i < p.n; i++)
 		strbuf_addf(&sb, "%s%s", i ? "," : "", p.items[i]);
@@ -284,18 +284,18 @@ static void test_glob_union_and_errors(void **state)
 
 	put(f->src, "model.bin", "m", 0644);
 	put(f->src, "weights/a.pth", "a", 0644);
-	assert_int_equal(tree_list_glob(f->src, "weights/*.pth", &p, &err), 0);
-	assert_int_equal(tree_list_glob(f->src, "model.bin", &p, &err), 0);
-	assert_int_equal(tree_list_glob(f->src, "weights/", &p, &err), 0);
+	assert_int_equal(tree_list_glob(f->src, "weights/*.pth", &p, NULL, &err), 0);
+	assert_int_equal(tree_list_glob(f->src, "model.bin", &p, NULL, &err), 0);
+	assert_int_equal(tree_list_glob(f->src, "weights/", &p, NULL, &err), 0);
 	assert_int_equal(p.n, 2);
 	assert_string_equal(p.items[0], "model.bin");
 	assert_string_equal(p.items[1], "weights/a.pth");
 
-	assert_int_equal(tree_list_glob(f->src, "../x", &p, &err), FRUGAL_EINVAL);
-	assert_int_equal(tree_list_glob(f->src, "a/../../x", &p, &err), FRUGAL_EINVAL);
-	assert_int_equal(tree_list_glob(f->src, "/etc/passwd", &p, &err), FRUGAL_EINVAL);
-	assert_int_equal(tree_list_glob(f->src, "", &p, &err), FRUGAL_EINVAL);
-	assert_int_equal(tree_list_glob(missing, "*", &p, &err), FRUGAL_ENOTFOUND);
+	assert_int_equal(tree_list_glob(f->src, "../x", &p, NULL, &err), FRUGAL_EINVAL);
+	assert_int_equal(tree_list_glob(f->src, "a/../../x", &p, NULL, &err), FRUGAL_EINVAL);
+	assert_int_equal(tree_list_glob(f->src, "/etc/passwd", &p, NULL, &err), FRUGAL_EINVAL);
+	assert_int_equal(tree_list_glob(f->src, "", &p, NULL, &err), FRUGAL_EINVAL);
+	assert_int_equal(tree_list_glob(missing, "*", &p, NULL, &err), FRUGAL_ENOTFOUND);
 	assert_int_equal(p.n, 2);	/* failures leave the list alone */
 	tree_paths_release(&p);
 	free(missing);

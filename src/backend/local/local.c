@@ -542,6 +542,45 @@ static int local_notice(struct provider *p, const char *token, const char *id,
 	return r;
 }
 
+/*
+ * The files of an attempt whose outputs could not be stored (the agent's
+ * DIR/outcome says "outputs_failed") are moved to HOME/kept/TOKEN instead
+ * of removed; an attempt that succeeds removes those of its job.
+ */
+static int local_keep_or_remove(struct provider *p, const char *token, const char *dir,
+				struct error *err)
+{
+	struct strbuf outcome = STRBUF_INIT;
+	char *path = fs_path_join(dir, "outcome"), *kept = xasprintf("%s/kept", p->home);
+	char job[128], *to = NULL;
+	int r = 0, n;
+
+	if (fs_read_file(path, 64, &outcome, NULL) < 0)
+		strbuf_reset(&outcome);
+	if (!strcmp(outcome.buf, "outputs_failed")) {
+		to = fs_path_join(kept, token);
+		if ((r = fs_mkdir_p(kept, 0700, err)) < 0)
+			goto out;
+		fs_remove_tree(to, NULL);
+		if (rename(dir, to) == 0)
+			goto out;
+	} else if (!strcmp(outcome.buf, "succeeded") &&
+		   provider_token_split(token, job, sizeof(job), &n) == 0) {
+		for (; n > 1; n--) {
+			free(to);
+			to = xasprintf("%s/%s-%d", kept, job, n - 1);
+			fs_remove_tree(to, NULL);
+		}
+	}
+	r = fs_remove_tree(dir, err);
+out:
+	strbuf_release(&outcome);
+	free(to);
+	free(kept);
+	free(path);
+	return r;
+}
+
 static int local_terminate(struct provider *p, const char *token, const char *id,
 			   struct error *err)
 {
@@ -559,7 +598,7 @@ static int local_terminate(struct provider *p, const char *token, const char *id
 		return error_set(err, FRUGAL_EBUSY, "processes of instance '%s' survive SIGKILL",
 				 token);
 	}
-	r = fs_remove_tree(dir, err);
+	r = local_keep_or_remove(p, token, dir, err);
 	free(dir);
 	return r;
 }
