@@ -1372,6 +1372,10 @@ int checkpoint_upload(struct checkpoint *c, struct checkpoint_stats *ret, struct
 	for (try = 1;; try++) {
 		struct checkpoint_stats fresh = CHECKPOINT_STATS_INIT;
 
+		/* What earlier scans read and sent counts too. */
+		fresh.hashed_files = stats.hashed_files;
+		fresh.sent_files = stats.sent_files;
+		fresh.sent_bytes = stats.sent_bytes;
 		stats = fresh;
 		ckpt_set_release(&cur);
 		r = scan_and_store(c, &cur, &stats, err);
