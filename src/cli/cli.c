@@ -72,11 +72,16 @@ const char *cli_storage_url(const struct cli *c)
 	return c->cfg.storage_url ? c->cfg.storage_url : c->home.storage_url;
 }
 
+const char *cli_job_storage_url(const struct cli *c, const struct job *j)
+{
+	return j->storage_url ? j->storage_url : cli_storage_url(c);
+}
+
 char *cli_outputs_url(const struct cli *c, const struct job *j)
 {
 	if (j->outputs_url)
 		return xstrdup(j->outputs_url);
-	return xasprintf("%s/jobs/%s/outputs", cli_storage_url(c), j->id);
+	return xasprintf("%s/jobs/%s/outputs", cli_job_storage_url(c, j), j->id);
 }
 
 /* ---- tables ---- */

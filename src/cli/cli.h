@@ -33,6 +33,8 @@ void cli_error_e(const struct error *err);
 
 /* The storage URL jobs use (config or the default under FRUGAL_HOME). */
 const char *cli_storage_url(const struct cli *c);
+/* The storage job j was submitted with (config.yaml's for older jobs). */
+const char *cli_job_storage_url(const struct cli *c, const struct job *j);
 /* Where a job's outputs go when the task does not say. Caller frees. */
 char *cli_outputs_url(const struct cli *c, const struct job *j);
 

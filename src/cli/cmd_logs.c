@@ -181,10 +181,6 @@ int follow_job_at(struct cli *c, const char *job_id, int from_attempt, int64_t f
 
 	if (!cli_store(c))
 		return 1;
-	if (storage_open(cli_storage_url(c), &s, &err) < 0) {
-		cli_error_e(&err);
-		return 1;
-	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigint;
 	if (follow)
@@ -196,6 +192,12 @@ int follow_job_at(struct cli *c, const char *job_id, int from_attempt, int64_t f
 
 		if (store_job_get(c->st, job_id, &j, &err) < 0) {
 			cli_error_e(&err);
+			break;
+		}
+		/* The job's own storage, whatever config.yaml says now. */
+		if (!s && storage_open(cli_job_storage_url(c, &j), &s, &err) < 0) {
+			cli_error_e(&err);
+			job_release(&j);
 			break;
 		}
 		terminal = job_status_is_terminal(j.status);

@@ -152,6 +152,7 @@ int cli_record_job(struct cli *c, const struct task *t, const struct plan *pl,
 	j.accelerators = xstrdup(acc.len ? acc.buf : "-");
 	j.gpus = pl->gpus;
 	j.outputs_url = t->outputs.to ? xstrdup(t->outputs.to) : NULL;
+	j.storage_url = xstrdup(cli_storage_url(c));
 	j.sweep_id = sweep_id ? xstrdup(sweep_id) : NULL;
 	j.budget = sweep_id ? 0 : t->budget;
 	if (params && params->n) {

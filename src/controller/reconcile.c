@@ -30,6 +30,12 @@ struct stopping {
 	int64_t since;
 };
 
+/* A storage a job was submitted with, other than config.yaml's. */
+struct pinned_storage {
+	char *url;
+	struct storage *st;
+};
+
 struct reconciler {
 	struct home home;
 	struct config cfg;
@@ -40,6 +46,8 @@ struct reconciler {
 	size_t n_providers;
 	struct stopping *stops;
 	size_t n_stops, alloc_stops;
+	struct pinned_storage *job_st;	/* storages jobs were submitted with */
+	size_t n_job_st, alloc_job_st;
 	int resolved;		/* creating rows looked at */
 	int again;		/* capacity freed or a job needs relaunch: pass again */
 };
@@ -111,6 +119,11 @@ void reconciler_free(struct reconciler *rec)
 	for (i = 0; i < rec->n_providers; i++)
 		provider_free(rec->providers[i]);
 	storage_free(rec->storage);
+	for (i = 0; i < rec->n_job_st; i++) {
+		storage_free(rec->job_st[i].st);
+		free(rec->job_st[i].url);
+	}
+	free(rec->job_st);
 	store_free(rec->st);
 	config_release(&rec->cfg);
 	home_release(&rec->home);
@@ -167,6 +180,44 @@ static void stop_forget(struct reconciler *rec, const char *id)
 
 /* ---- agent status ---- */
 
+/*
+ * The storage of job job_id and its URL: the one it was submitted with
+ * (opened once, then kept), whatever config.yaml says now; config.yaml's
+ * for jobs recorded before that was. One that cannot be opened is
+ * config.yaml's too (logged).
+ */
+static struct storage *job_storage(struct reconciler *rec, const char *job_id,
+				   const char **ret_url)
+{
+	struct error err = ERROR_INIT;
+	struct storage *s = NULL;
+	char *url = NULL;
+	size_t i;
+
+	if (store_job_storage_url(rec->st, job_id, &url, NULL) < 0 || !url ||
+	    !strcmp(url, rec->storage_url))
+		goto config;
+	for (i = 0; i < rec->n_job_st; i++)
+		if (!strcmp(rec->job_st[i].url, url)) {
+			free(url);
+			*ret_url = rec->job_st[i].url;
+			return rec->job_st[i].st;
+		}
+	if (storage_open(url, &s, &err) < 0) {
+		log_error("job %s: cannot open its storage '%s': %s", job_id, url, error_msg(&err));
+		goto config;
+	}
+	XGROW(rec->job_st, rec->n_job_st + 1, rec->alloc_job_st);
+	rec->job_st[rec->n_job_st].url = url;
+	rec->job_st[rec->n_job_st++].st = s;
+	*ret_url = url;
+	return s;
+config:
+	free(url);
+	*ret_url = rec->storage_url;
+	return rec->storage;
+}
+
 static char *status_key(const char *job_id, int n)
 {
 	return xasprintf("jobs/%s/attempts/%d/status.json", job_id, n);
@@ -180,10 +231,11 @@ static int read_agent_status(struct reconciler *rec, const char *job_id, int n,
 	char *key = status_key(job_id, n);
 	json_t *o;
 	json_t *v;
+	const char *url;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	r = storage_get(rec->storage, key, 1 << 20, &sb, NULL);
+	r = storage_get(job_storage(rec, job_id, &url), key, 1 << 20, &sb, NULL);
 	free(key);
 	if (r < 0) {
 		strbuf_release(&sb);
@@ -458,10 +510,10 @@ static int job_launch(struct reconciler *rec, const struct job *j,
 	req.task_json = j->task_json;
 	req.task = &t;
 	req.secrets = &secrets;
-	req.storage_url = rec->storage_url;
+	job_storage(rec, j->id, &req.storage_url);
 	req.job_prefix = job_prefix;
 	outputs = j->outputs_url ? xstrdup(j->outputs_url)
-				 : xasprintf("%s/jobs/%s/outputs", rec->storage_url, j->id);
+				 : xasprintf("%s/jobs/%s/outputs", req.storage_url, j->id);
 	req.outputs_url = outputs;
 	req.controller_socket = sock;
 	req.gpus = gpus;

@@ -124,6 +124,8 @@ static const char *const migrations[] = {
 	"  billed_seconds = CAST(round(seconds) AS INTEGER);"
 	"CREATE INDEX costs_recorded ON costs(recorded_at);"
 	"ALTER TABLE attempts ADD COLUMN price_source TEXT;",
+	/* 4 -> 5: the storage a job was submitted with (NULL: older jobs) */
+	"ALTER TABLE jobs ADD COLUMN storage_url TEXT;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -340,6 +342,7 @@ void job_release(struct job *j)
 	free(j->backend);
 	free(j->accelerators);
 	free(j->outputs_url);
+	free(j->storage_url);
 	free(j->reason);
 	free(j->sweep_id);
 	free(j->params_json);
@@ -381,14 +384,16 @@ static void new_job_id(char out[JOB_ID_MAX])
 	" (SELECT count(*) FROM attempts a WHERE a.job_id = j.id)," \
 	" j.params_json, j.metrics_json, j.budget, j.cost_micro," \
 	" (SELECT coalesce(sum(a.ended_at - a.started_at), 0) FROM attempts a" \
-	"  WHERE a.job_id = j.id AND a.ended_at > 0)"
+	"  WHERE a.job_id = j.id AND a.ended_at > 0)" \
+	", j.storage_url"
 #define JOB_COLS_LIGHT "j.id, j.seq, j.name, j.status, NULL, j.backend, j.accelerators," \
 	" j.gpus, j.submitted_at, j.updated_at, j.ended_at, j.restarts, j.error_restarts," \
 	" j.cost_usd, j.outputs_url, j.reason, j.cancel_requested, j.sweep_id," \
 	" 0," \
 	" j.params_json, j.metrics_json, j.budget, j.cost_micro," \
 	" (SELECT coalesce(sum(a.ended_at - a.started_at), 0) FROM attempts a" \
-	"  WHERE a.job_id = j.id AND a.ended_at > 0)"
+	"  WHERE a.job_id = j.id AND a.ended_at > 0)" \
+	", j.storage_url"
 
 static void read_job(sqlite3_stmt *q, struct job *j)
 {
@@ -421,6 +426,7 @@ static void read_job(sqlite3_stmt *q, struct job *j)
 	j->cost_micro = sqlite3_column_int64(q, 22);
 	j->cost_usd = money_to_usd(j->cost_micro);
 	j->ran_ms = sqlite3_column_int64(q, 23);
+	j->storage_url = col_str(q, 24);
 }
 
 int store_job_insert(struct store *st, struct job *j, const void *secrets_box,
@@ -439,9 +445,9 @@ int store_job_insert(struct store *st, struct job *j, const void *secrets_box,
 		if ((r = prepare(st,
 			"INSERT INTO jobs (id, seq, name, status, task_json, backend, accelerators,"
 			" gpus, submitted_at, updated_at, outputs_url, sweep_id, secrets_box,"
-			" params_json, budget)"
+			" params_json, budget, storage_url)"
 			" VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM jobs), ?2, 'PENDING',"
-			" ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING seq", &q, err)) < 0)
+			" ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING seq", &q, err)) < 0)
 			goto fail;
 		sqlite3_bind_text(q, 1, j->id, -1, SQLITE_TRANSIENT);
 		bind_text(q, 2, j->name);
@@ -458,6 +464,7 @@ int store_job_insert(struct store *st, struct job *j, const void *secrets_box,
 			sqlite3_bind_null(q, 10);
 		bind_text(q, 11, j->params_json);
 		sqlite3_bind_double(q, 12, j->budget);
+		bind_text(q, 13, j->storage_url);
 		rc = sqlite3_step(q);
 		if (rc == SQLITE_ROW) {
 			j->seq = sqlite3_column_int64(q, 0);
@@ -594,6 +601,22 @@ int store_job_secrets(struct store *st, const char *id, void **ret, size_t *ret_
 	} else {
 		r = error_set(err, FRUGAL_ENOTFOUND, "no job '%s'", id);
 	}
+	sqlite3_finalize(q);
+	return r;
+}
+
+int store_job_storage_url(struct store *st, const char *id, char **ret, struct error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	if ((r = prepare(st, "SELECT storage_url FROM jobs WHERE id = ?1", &q, err)) < 0)
+		return r;
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		*ret = col_str(q, 0);
+	else
+		r = error_set(err, FRUGAL_ENOTFOUND, "no job '%s'", id);
 	sqlite3_finalize(q);
 	return r;
 }

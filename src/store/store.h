@@ -63,6 +63,7 @@ struct job {
 	double budget;		/* USD; 0: none */
 	int64_t cost_micro;	/* ended attempts, from the cost ledger (USD * 1e6) */
 	int64_t ran_ms;		/* how long its ended attempts ran */
+	char *storage_url;	/* the storage at submission; NULL: jobs from before */
 };
 
 struct job_list {
@@ -167,6 +168,9 @@ int store_job_list_live(struct store *st, struct job_list *ret, struct error *er
 /* The sealed secrets of a job (caller frees *ret; NULL/0 when none). */
 int store_job_secrets(struct store *st, const char *id, void **ret, size_t *ret_len,
 		      struct error *err);
+/* The storage URL job id was submitted with (*ret NULL for jobs recorded
+ * before it was; caller frees). */
+int store_job_storage_url(struct store *st, const char *id, char **ret, struct error *err);
 /* Store the last metric values a job reported (a JSON object). */
 int store_job_set_metrics(struct store *st, const char *id, const char *metrics_json,
 			  struct error *err);
