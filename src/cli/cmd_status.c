@@ -277,7 +277,9 @@ again:
 	 * FRUGAL_NO_AUTOSTART=1 looks without touching anything. */
 	for (i = 0; !getenv("FRUGAL_NO_AUTOSTART") && i < (int)jobs.n; i++)
 		if (!job_status_is_terminal(jobs.items[i].status)) {
-			controller_ensure(&c.home, NULL);
+			if (controller_ensure(&c.home, &err) == FRUGAL_ETIMEOUT)
+				fprintf(stderr, "frugal: warning: %s; showing the recorded state\n",
+					error_msg(&err));
 			break;
 		}
 	if (json) {

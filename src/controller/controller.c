@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,10 @@
 #include <unistd.h>
 #include <uv.h>
 
+#define MAX_CLIENTS 256		/* connections held at once; more are closed at once */
+#define CLIENT_TIMEOUT_MS 5000	/* a client that sends nothing is closed after this */
+#define WAKE_TIMEOUT_MS 3000	/* controller_wake: connect and send within this */
+
 struct daemon {
 	struct reconciler *rec;
 	uv_loop_t *loop;
@@ -33,6 +38,17 @@ struct daemon {
 	int64_t idle_since;
 	int64_t idle_exit_ms;
 	int stopping;
+	struct client *clients;	/* open connections, newest first */
+	int n_clients;
+};
+
+/* One connection to the wake socket, closed on EOF or after its timer. */
+struct client {
+	uv_pipe_t pipe;
+	uv_timer_t timer;
+	struct daemon *d;
+	struct client *prev, *next;
+	int open;		/* handles not yet closed */
 };
 
 static void run_reconcile(struct daemon *d)
@@ -65,9 +81,33 @@ static void on_tick(uv_timer_t *t)
 	run_reconcile(t->data);
 }
 
-static void on_close_free(uv_handle_t *h)
+static void on_client_closed(uv_handle_t *h)
 {
-	free(h);
+	struct client *cl = h->data;
+
+	if (--cl->open == 0) {
+		if (cl->prev)
+			cl->prev->next = cl->next;
+		else
+			cl->d->clients = cl->next;
+		if (cl->next)
+			cl->next->prev = cl->prev;
+		cl->d->n_clients--;
+		free(cl);
+	}
+}
+
+static void client_close(struct client *cl)
+{
+	if (!uv_is_closing((uv_handle_t *)&cl->pipe)) {
+		uv_close((uv_handle_t *)&cl->pipe, on_client_closed);
+		uv_close((uv_handle_t *)&cl->timer, on_client_closed);
+	}
+}
+
+static void on_client_timeout(uv_timer_t *t)
+{
+	client_close(t->data);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -80,28 +120,49 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void on_client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
-	struct daemon *d = s->data;
+	struct client *cl = s->data;
 
 	if (n > 0)
-		kick_soon(d);
+		kick_soon(cl->d);
 	if (n < 0)
-		uv_close((uv_handle_t *)s, on_close_free);
+		client_close(cl);
 }
 
+/*
+ * A client of the wake socket. At most MAX_CLIENTS are held (one over
+ * that is accepted and closed at once, which wakes us all the same), and
+ * each for at most CLIENT_TIMEOUT_MS, so no number of connections can use
+ * up the descriptors or keep the loop from its work.
+ */
 static void on_connection(uv_stream_t *server, int status)
 {
 	struct daemon *d = server->data;
-	uv_pipe_t *client;
+	struct client *cl;
 
 	if (status < 0)
 		return;
-	client = xcalloc(1, sizeof(*client));
-	uv_pipe_init(d->loop, client, 0);
-	client->data = d;
-	if (uv_accept(server, (uv_stream_t *)client) == 0)
-		uv_read_start((uv_stream_t *)client, on_alloc, on_client_read);
-	else
-		uv_close((uv_handle_t *)client, on_close_free);
+	cl = xcalloc(1, sizeof(*cl));
+	cl->d = d;
+	cl->open = 2;
+	cl->next = d->clients;
+	if (d->clients)
+		d->clients->prev = cl;
+	d->clients = cl;
+	d->n_clients++;
+	uv_pipe_init(d->loop, &cl->pipe, 0);
+	uv_timer_init(d->loop, &cl->timer);
+	cl->pipe.data = cl->timer.data = cl;
+	if (uv_accept(server, (uv_stream_t *)&cl->pipe) < 0) {
+		client_close(cl);
+		return;
+	}
+	if (d->n_clients > MAX_CLIENTS) {
+		kick_soon(d);
+		client_close(cl);
+		return;
+	}
+	uv_read_start((uv_stream_t *)&cl->pipe, on_alloc, on_client_read);
+	uv_timer_start(&cl->timer, on_client_timeout, CLIENT_TIMEOUT_MS, 0);
 }
 
 /* Agents are our children while we live: reap them and look at once. */
@@ -192,6 +253,8 @@ int controller_run(struct error *err)
 
 	unlink(home.socket);
 	unlink(home.pidfile);
+	for (struct client *cl = d.clients; cl; cl = cl->next)
+		client_close(cl);
 	uv_walk(d.loop, close_walk, NULL);
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	uv_loop_close(d.loop);
@@ -206,25 +269,63 @@ out:
 
 int controller_wake(const struct home *h, const char *job_id)
 {
+	int64_t deadline = time_mono_ms() + WAKE_TIMEOUT_MS;
 	struct sockaddr_un sa;
 	char msg[64];
-	int fd, n, r = -1;
+	int fd, n, r = FRUGAL_ENOTFOUND;
 
 	if (strlen(h->socket) >= sizeof(sa.sun_path))
-		return -1;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
+		return FRUGAL_EINVAL;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	memcpy(sa.sun_path, h->socket, strlen(h->socket) + 1);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		n = snprintf(msg, sizeof(msg), "wake %s\n", job_id ? job_id : "");
-		if (send(fd, msg, (size_t)n, MSG_NOSIGNAL) == n)
+	/* Non-blocking: a controller that is stopped (its backlog full) must
+	 * not hang us. On Unix sockets connect says EAGAIN then: try again
+	 * until the deadline. */
+	for (;;) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			return FRUGAL_EIO;
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			break;
+		close(fd);
+		if (errno != EAGAIN && errno != EINPROGRESS)
+			return FRUGAL_ENOTFOUND;	/* nobody listens */
+		if (time_mono_ms() >= deadline)
+			return FRUGAL_ETIMEOUT;
+		time_sleep_ms(20);
+	}
+	n = snprintf(msg, sizeof(msg), "wake %s\n", job_id ? job_id : "");
+	for (;;) {
+		struct pollfd pfd = { fd, POLLOUT, 0 };
+		int64_t left = deadline - time_mono_ms();
+
+		if (send(fd, msg, (size_t)n, MSG_NOSIGNAL) == n) {
 			r = 0;
+			break;
+		}
+		if ((errno != EAGAIN && errno != EINTR) || left <= 0) {
+			r = left <= 0 ? FRUGAL_ETIMEOUT : FRUGAL_ENOTFOUND;
+			break;
+		}
+		poll(&pfd, 1, (int)left);
 	}
 	close(fd);
 	return r;
+}
+
+/* "controller (pid N) " from the pid file, or "" (buf holds it). */
+static const char *controller_pid_text(const struct home *h, char *buf, size_t size)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	buf[0] = '\0';
+	if (fs_read_file(h->pidfile, 32, &sb, NULL) == 0 && sb.len) {
+		strbuf_rtrim(&sb);
+		snprintf(buf, size, "(pid %s) ", sb.buf);
+	}
+	strbuf_release(&sb);
+	return buf;
 }
 
 /* Start "frugal controller" detached: double fork, new session, no tty,
@@ -272,10 +373,18 @@ static int spawn_controller(const struct home *h, struct error *err)
 
 int controller_ensure(const struct home *h, struct error *err)
 {
+	char pid[48];
 	int i, r;
 
-	if (controller_wake(h, NULL) == 0)
+	r = controller_wake(h, NULL);
+	if (r == 0)
 		return 0;
+	if (r == FRUGAL_ETIMEOUT)	/* it runs but does not answer: do not start another */
+		return error_set(err, FRUGAL_ETIMEOUT,
+				 "the controller %sdid not accept a connection on '%s' within %ds: "
+				 "is it stopped (kill -CONT it) or hung (see '%s')?",
+				 controller_pid_text(h, pid, sizeof(pid)), h->socket,
+				 WAKE_TIMEOUT_MS / 1000, h->controller_log);
 	if ((r = spawn_controller(h, err)) < 0)
 		return r;
 	for (i = 0; i < 300; i++) {

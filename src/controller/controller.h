@@ -22,7 +22,9 @@
  * Returns 0, or 1 when another controller already runs for this home. */
 int controller_run(struct error *err);
 
-/* Tell a running controller to look at the jobs now. 0 when one got it. */
+/* Tell a running controller to look at the jobs now. 0 when one got it;
+ * FRUGAL_ENOTFOUND when none listens; FRUGAL_ETIMEOUT when one listens
+ * but does not take the message within a few seconds (stopped, hung). */
 int controller_wake(const struct home *h, const char *job_id);
 
 /* Wake the controller, starting it in the background when none runs. */
