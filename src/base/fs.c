@@ -32,6 +32,30 @@ int fs_mkdir_p(const char *path, mode_t mode, struct error *err)
 	return 0;
 }
 
+int fs_read_regular_file(const char *path, size_t max, struct strbuf *sb, struct error *err)
+{
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+	int r;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return error_set(err, FRUGAL_ENOTFOUND, "'%s' does not exist", path);
+		return error_errno(err, "cannot open '%s'", path);
+	}
+	r = fstat(fd, &st);
+	close(fd);
+	if (r < 0)
+		return error_errno(err, "cannot stat '%s'", path);
+	if (!S_ISREG(st.st_mode))
+		return error_set(err, FRUGAL_EINVAL, "'%s' is not a regular file (%s): give the "
+				 "path of a file", path,
+				 S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ? "a directory" :
+				 S_ISSOCK(st.st_mode) ? "a socket" : "a device");
+	return fs_read_file(path, max, sb, err);
+}
+
 int fs_read_file(const char *path, size_t max, struct strbuf *sb, struct error *err)
 {
 	char chunk[65536];

@@ -17,6 +17,9 @@ int fs_mkdir_p(const char *path, mode_t mode, struct error *err);
 /* Read a whole file into sb (appending); fails with FRUGAL_ETOOBIG past max
  * bytes (0: no cap) and FRUGAL_ENOTFOUND when it does not exist. */
 int fs_read_file(const char *path, size_t max, struct strbuf *sb, struct error *err);
+/* fs_read_file for a path that must be a regular file: a FIFO, device,
+ * socket or directory is FRUGAL_EINVAL at once (never waited on). */
+int fs_read_regular_file(const char *path, size_t max, struct strbuf *sb, struct error *err);
 
 /*
  * Write data to path atomically: a temporary file beside it, fsync, then

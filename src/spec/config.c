@@ -608,7 +608,7 @@ int config_load(const char *path, struct config *ret, struct diag_list *diags)
 	struct error err = ERROR_INIT;
 	int r;
 
-	r = fs_read_file(path, YAMLTREE_MAX_INPUT, &sb, &err);
+	r = fs_read_regular_file(path, YAMLTREE_MAX_INPUT, &sb, &err);
 	if (r == FRUGAL_ENOTFOUND) {
 		r = config_parse_buffer("", 0, path, ret, diags);
 		goto out;

@@ -2269,7 +2269,7 @@ int task_parse_file(const char *path, struct task *ret, struct diag_list *diags)
 	struct error err = ERROR_INIT;
 	int r;
 
-	r = fs_read_file(path, YAMLTREE_MAX_INPUT, &sb, &err);
+	r = fs_read_regular_file(path, YAMLTREE_MAX_INPUT, &sb, &err);
 	if (r < 0) {
 		diag_add(diags, path, 0, 0, NULL, "%s", error_msg(&err));
 		goto out;
