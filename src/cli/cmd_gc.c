@@ -1,14 +1,19 @@
 /*
  * gc: find resources frugal created that no live job owns, and end them.
- * Two sources: what each backend says it holds (tagged/marked instances),
- * and ledger rows not yet confirmed gone whose attempt is over.
+ * Three sources: what each backend says it holds (tagged/marked
+ * instances), ledger rows not yet confirmed gone whose attempt is over,
+ * and temporary files that uploads cut short left in file:// storage.
  */
 #include "cli/cli.h"
 #include "backend/registry.h"
 #include "base/xalloc.h"
+#include "storage/file.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define TEMP_MAX_AGE_MS (60 * 60 * 1000)	/* a temporary file untouched this long is stale */
 
 /* 1 when token "<job>-<n>" names an attempt that is still live. */
 static int token_live(struct store *st, const char *token)
@@ -23,6 +28,52 @@ static int token_live(struct store *st, const char *token)
 	live = a.ended_at == 0;
 	attempt_release(&a);
 	return live;
+}
+
+/* Add url to urls unless it is there. */
+static void url_add(struct kvlist *urls, const char *url)
+{
+	if (url && !kvlist_get(urls, url))
+		kvlist_set(urls, url, "");
+}
+
+/*
+ * Stale upload temporaries (*.tmp-PID-N) in the file:// storages of
+ * config.yaml and of every job: listed, and removed unless dry. Returns
+ * how many were found; failures go to *failed and err.
+ */
+static int gc_temp_files(struct cli *c, struct table *t, int dry, int *failed, struct error *err)
+{
+	struct kvlist urls = { 0 };
+	struct job_list jobs = { 0 };
+	int found = 0;
+	size_t i, k;
+
+	url_add(&urls, cli_storage_url(c));
+	if (store_job_list(c->st, 0, 0, &jobs, NULL) == 0)
+		for (i = 0; i < jobs.n; i++)
+			url_add(&urls, jobs.items[i].storage_url);
+	job_list_release(&jobs);
+	for (k = 0; k < urls.n; k++) {
+		struct storage_list l = STORAGE_LIST_INIT;
+
+		if (storage_file_stale_temps(urls.items[k].key, TEMP_MAX_AGE_MS, &l, err) < 0)
+			(*failed)++;
+		for (i = 0; i < l.n; i++) {
+			const char *action = dry ? "would remove" : "removed";
+
+			if (!dry && unlink(l.items[i].key) < 0) {
+				error_errno(err, "cannot remove '%s'", l.items[i].key);
+				action = "FAILED to remove";
+				(*failed)++;
+			}
+			table_add(t, "storage", l.items[i].key, "upload temporary file", action);
+			found++;
+		}
+		storage_list_release(&l);
+	}
+	kvlist_release(&urls);
+	return found;
 }
 
 int cmd_gc(int argc, char **argv)
@@ -96,6 +147,7 @@ int cmd_gc(int argc, char **argv)
 		}
 	}
 	resource_list_release(&open);
+	found += gc_temp_files(&c, t, dry, &failed, &err);
 	if (found)
 		table_print(t, stdout);
 	else

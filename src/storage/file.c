@@ -10,9 +10,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FILE_DIR_MODE 0700
@@ -445,6 +447,68 @@ static int file_stat(struct storage *s, const char *key, int64_t *ret_size,
 static char *file_local_path(struct storage *s, const char *key)
 {
 	return obj_path(s, key);
+}
+
+/* The writer's PID in "NAME.tmp-PID-N" (0: none). */
+static long temp_pid(const char *name)
+{
+	const char *p = strstr(name, ".tmp-"), *q;
+
+	for (q = p; q; q = strstr(q + 1, ".tmp-"))
+		p = q;
+	return p ? strtol(p + 5, NULL, 10) : 0;
+}
+
+/* Walk path for stale temporary files into *out (see file.h). */
+static int stale_walk(const char *path, int64_t now_ms, int64_t max_age_ms,
+		      struct storage_list *out, struct error *err)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+	int r = fs_list_names(path, &names, &n, err);
+
+	if (r == FRUGAL_ENOTFOUND)
+		return 0;
+	for (i = 0; i < n && r == 0; i++) {
+		_cleanup_free_ char *child = fs_path_join(path, names[i]);
+		struct stat st;
+		int64_t age;
+		long pid;
+
+		if (lstat(child, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			r = stale_walk(child, now_ms, max_age_ms, out, err);
+			continue;
+		}
+		if (!S_ISREG(st.st_mode) || !is_temp_name(names[i]))
+			continue;
+		age = now_ms - ((int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000);
+		pid = temp_pid(names[i]);
+		/* A writer keeps the mtime fresh: one untouched this long is done. */
+		if (age < max_age_ms &&
+		    !(age >= FILE_TEMP_DEAD_AGE_MS && pid > 0 && kill((pid_t)pid, 0) < 0 &&
+		      errno == ESRCH))
+			continue;
+		XGROW(out->items, out->n + 1, out->alloc);
+		out->items[out->n].key = TAKE_PTR(child);
+		out->items[out->n].size = (int64_t)st.st_size;
+		out->items[out->n++].mtime_ms = now_ms - age;
+	}
+	fs_free_names(names, n);
+	return r;
+}
+
+int storage_file_stale_temps(const char *url, int64_t max_age_ms, struct storage_list *out,
+			     struct error *err)
+{
+	struct timespec ts;
+
+	if (strncmp(url, "file://", 7))
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return stale_walk(url + 7, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, max_age_ms,
+			  out, err);
 }
 
 const struct storage_ops storage_file_ops = {
