@@ -44,6 +44,7 @@
 #include "base/fault.h"
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/proc.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
@@ -1280,6 +1281,8 @@ int agent_main(int argc, char **argv)
 	r = parse_args(argc, argv, &dir);
 	if (r)
 		return r;
+	if (proc_protect_secrets() < 0)
+		log_warn("cannot turn core dumps off: this process's memory holds secrets");
 	memset(&a, 0, sizeof(a));
 	if (agent_conf_load(dir, &a.conf, &err) < 0) {
 		fprintf(stderr, "frugal agent: error: %s\n", error_msg(&err));

@@ -27,6 +27,31 @@ static void usage(FILE *out)
 		"                     [--method grid|random --trials N --seed S] (and launch's options)\n");
 }
 
+#define SECRET_MAX (64 * 1024)	/* bytes of one secret value */
+
+/* A value that can travel as a secret: at most SECRET_MAX bytes of UTF-8
+ * text; otherwise an error that names the secret and the limit. */
+static int secret_value_ok(const char *k, const char *v)
+{
+	size_t len = strlen(v);
+	json_t *utf8;
+
+	if (len > SECRET_MAX) {
+		cli_error("secret '%s' is %zu bytes, over the limit of %d KiB (%d bytes): put a large "
+			  "credential in a file (file_mounts) and pass its path as the secret",
+			  k, len, SECRET_MAX / 1024, SECRET_MAX);
+		return 0;
+	}
+	utf8 = json_string(v);
+	if (!utf8) {
+		cli_error("secret '%s' is not UTF-8 text: secrets are environment variables; "
+			  "pass binary credentials base64-encoded", k);
+		return 0;
+	}
+	json_decref(utf8);
+	return 1;
+}
+
 /* Every secret the task names gets its value: --secret K=V, the task
  * file's literal, or the launching environment. */
 static int collect_secrets(struct task *t, const struct kvlist *given, struct kvlist *values)
@@ -61,6 +86,9 @@ static int collect_secrets(struct task *t, const struct kvlist *given, struct kv
 		}
 		kvlist_set(values, k, getenv(k));
 	}
+	for (i = 0; i < values->n; i++)
+		if (!secret_value_ok(values->items[i].key, values->items[i].value))
+			return -1;
 	return 0;
 }
 
@@ -297,6 +325,13 @@ int cli_launch_main(int argc, char **argv, int sweep)
 			}
 			k = xstrndup(optarg, klen);
 			kvlist_set(&given, k, eq ? eq + 1 : NULL);
+			if (eq) {
+				fprintf(stderr, "frugal: warning: --secret %s=VALUE puts the value in your "
+					"shell history and, while this runs, in 'ps' for every user of "
+					"this machine; export %s and pass --secret %s instead\n", k, k, k);
+				/* Out of /proc/PID/cmdline from now on. */
+				memset(optarg + klen + 1, 0, strlen(eq + 1));
+			}
 			free(k);
 			break;
 		}

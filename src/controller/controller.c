@@ -7,6 +7,7 @@
 #include "controller/reconcile.h"
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/proc.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 
@@ -200,6 +201,8 @@ int controller_run(struct error *err)
 	int64_t secs = 60;
 
 	memset(&d, 0, sizeof(d));
+	if (proc_protect_secrets() < 0)
+		log_warn("cannot turn core dumps off: this process's memory holds secrets");
 	if ((r = home_open(&home, err)) < 0)
 		return r;
 	lock_fd = open(home.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);

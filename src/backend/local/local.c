@@ -285,7 +285,30 @@ static char *proc_marker(pid_t pid, const char *home)
 	int ours = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-	if (fs_read_file(path, 4 << 20, &env, NULL) == 0) {
+	if (fs_read_file(path, 4 << 20, &env, NULL) < 0 && errno == EACCES) {
+		/* The agent is not dumpable (secrets): its environ is root's to
+		 * read, its command line is not: "... agent --instance-dir
+		 * HOME/instances/TOKEN". */
+		char *want = xasprintf("%s/instances/", home);
+		const char *dir;
+
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+		strbuf_reset(&env);
+		if (fs_read_file(path, 64 << 10, &env, NULL) == 0) {
+			for (i = 0; i + 1 < env.len; i++)
+				if (!env.buf[i])
+					env.buf[i] = ' ';
+			dir = strstr(env.buf, " agent --instance-dir ");
+			if (dir && !strncmp(dir + 22, want, strlen(want)) &&
+			    !strchr(dir + 22 + strlen(want), '/') &&
+			    !strchr(dir + 22 + strlen(want), ' '))
+				found = xstrdup(dir + 22 + strlen(want));
+		}
+		free(want);
+		strbuf_release(&env);
+		return found;
+	}
+	if (env.len) {
 		for (i = 0; i < env.len; ) {
 			const char *kv = env.buf + i;
 			size_t len = strnlen(kv, env.len - i);
