@@ -17,7 +17,7 @@
  * The checkpoint directory is the task's checkpoint.dir when it has one:
  * a relative dir is taken relative to work_dir; an absolute one is used
  * as written on its own machine, but not where other jobs share the
- * filesystem (this machine, a Slurm node), where /ckpt of one job would
+ * filesystem (this machine, a cluster node), where /ckpt of one job would
  * be every job's: there it stays checkpoint_dir (checkpoint_dir_moved
  * says so). Either way $FRUGAL_CHECKPOINT_DIR names it.
  *
