@@ -385,7 +385,7 @@ int cmd_logs(int argc, char **argv)
 		job_release(&j);
 		goto out;
 	}
-	if (storage_open(cli_storage_url(&c), &s, &err) < 0) {
+	if (storage_open(cli_job_storage_url(&c, &j), &s, &err) < 0) {
 		cli_error_e(&err);
 		job_release(&j);
 		goto out;

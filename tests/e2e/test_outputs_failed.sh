@@ -28,7 +28,7 @@ sed -i 's/max_restarts_on_errors: 1/max_restarts_on_errors: 0/' "$TMP/t.yaml"
 job=$(frugal launch -d "$TMP/t.yaml") || fail "launch"
 [ "$(wait_terminal "$job" 60)" = FAILED ] || fail "job is not FAILED: $(frugal status $job)"
 [ "$(attempt_field "$job" 1 outcome)" = outputs_failed ] || fail "outcome $(attempt_field "$job" 1 outcome)"
-for i in $(seq 100); do [ -d "$FRUGAL_HOME/kept" ] && break; sleep 0.1; done
-ls "$FRUGAL_HOME"/kept/*/work/weights/ 2>/dev/null | grep -q "bad" ||
+for i in $(seq 100); do ls "$FRUGAL_HOME"/kept/$job-1/work/weights/ 2>/dev/null | grep -q bad && break; sleep 0.1; done
+ls "$FRUGAL_HOME"/kept/$job-1/work/weights/ 2>/dev/null | grep -q "bad" ||
 	fail "the instance's files were not kept: $(ls -R $FRUGAL_HOME/kept 2>&1 | head)"
 ok "unstorable output without restarts: FAILED, instance files kept in FRUGAL_HOME/kept"
