@@ -270,7 +270,7 @@ int cmd_pull(int argc, char **argv)
 		goto out;
 	}
 	if (ckpt) {
-		r = pull_checkpoint(&p, cli_storage_url(&c), j.id, &err);
+		r = pull_checkpoint(&p, cli_job_storage_url(&c, &j), j.id, &err);
 	} else {
 		url = cli_outputs_url(&c, &j);
 		r = pull_outputs(&p, url, &err);
