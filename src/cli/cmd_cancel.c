@@ -3,6 +3,7 @@
  * processes are gone and their GPUs free.
  */
 #include "cli/cli.h"
+#include "backend/registry.h"
 #include "base/timeutil.h"
 #include "controller/controller.h"
 
@@ -74,6 +75,54 @@ static void wait_job(struct cli *c, const char *id, int64_t deadline)
 	job_release(&j);
 }
 
+/*
+ * The database cannot be read: end the machines of job id anyway. Every
+ * resource frugal makes carries its ledger token "<job>-<attempt>", and
+ * every backend lists the ones it holds, so ask each configured backend
+ * and end those of this job. 0 when something was ended or nothing is
+ * held; -1 when a backend could not end one (said so).
+ */
+static int cancel_without_store(struct cli *c, const char *id)
+{
+	size_t b, i, prefix = strlen(id);
+	int ended = 0, failed = 0;
+
+	for (b = 0; registry_at(b); b++) {
+		const char *name = registry_at(b)->name;
+		struct error err = ERROR_INIT;
+		struct provider *p = NULL;
+		struct kvlist held = { 0 };
+
+		if (provider_open(name, &c->cfg, c->home.dir, &p, NULL) < 0)
+			continue;
+		if (p->ops->list && p->ops->list(p, &held, &err) == 0) {
+			for (i = 0; i < held.n; i++) {
+				const char *tok = held.items[i].key;
+				char job[JOB_ID_MAX];
+				int n;
+
+				if (strncmp(tok, id, prefix) || tok[prefix] != '-' ||
+				    provider_token_split(tok, job, sizeof(job), &n) < 0 ||
+				    strcmp(job, id))
+					continue;
+				if (p->ops->terminate(p, tok, held.items[i].value, &err) < 0) {
+					cli_error("%s: cannot end %s (%s): %s", id, tok, name,
+						  error_msg(&err));
+					failed++;
+				} else {
+					printf("%s: ended %s on %s\n", id, tok, name);
+					ended++;
+				}
+			}
+		}
+		kvlist_release(&held);
+		provider_free(p);
+	}
+	if (!ended && !failed)
+		printf("%s: no machine of this job is held by any backend\n", id);
+	return failed ? -1 : 0;
+}
+
 int cmd_cancel(int argc, char **argv)
 {
 	struct error err = ERROR_INIT;
@@ -90,9 +139,24 @@ int cmd_cancel(int argc, char **argv)
 		fprintf(stderr, "usage: frugal cancel JOB|SWEEP... | frugal cancel --all\n");
 		return 2;
 	}
-	if (cli_open(&c) < 0 || !cli_store(&c)) {
+	if (cli_open(&c) < 0) {
 		cli_close(&c);
 		return 1;
+	}
+	if (!cli_store(&c)) {
+		/* cli_store said why; the machines can still be ended. */
+		if (all) {
+			cli_error("cancel --all needs the database; name the jobs instead");
+			cli_close(&c);
+			return 1;
+		}
+		fprintf(stderr, "frugal: the database cannot be read: ending the jobs' machines"
+			" through each backend instead\n");
+		for (i = 1; i < argc; i++)
+			if (cancel_without_store(&c, argv[i]) < 0)
+				r = 1;
+		cli_close(&c);
+		return r ? 1 : 0;
 	}
 	if (all) {
 		struct job_list live = { 0 };
@@ -123,6 +187,13 @@ int cmd_cancel(int argc, char **argv)
 				kvlist_set(&waiting, j.id, "job");
 			r |= q < 0;
 			job_release(&j);
+			continue;
+		}
+		if (err.code == FRUGAL_EDB) {
+			cli_error_e(&err);
+			fprintf(stderr, "frugal: ending %s's machines through each backend instead\n",
+				argv[i]);
+			r |= cancel_without_store(&c, argv[i]) < 0;
 			continue;
 		}
 		if (err.code != FRUGAL_ENOTFOUND ||

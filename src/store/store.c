@@ -135,10 +135,33 @@ int store_schema_version(void)
 	return N_MIGRATIONS;
 }
 
+/* What to do about a database SQLite cannot read, or "". */
+static const char *damage_hint(int code)
+{
+	switch (code & 0xff) {
+	case SQLITE_IOERR:
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return "; the database or its -wal/-shm file is damaged: stop the controller"
+		       " ('frugal controller --stop'), copy the state.db* files aside and"
+		       " recover them ('sqlite3 state.db .recover'); meanwhile 'frugal cancel"
+		       " JOB' still ends a job's machines through each backend";
+	case SQLITE_FULL:
+		return "; the disk is full: free space, then try again";
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_CANTOPEN:
+		return "; check that the file and its folder are writable by this user";
+	}
+	return "";
+}
+
 static int db_error(struct store *st, struct error *err, const char *what)
 {
-	return error_set(err, FRUGAL_EDB, "%s in '%s': %s", what, st->path,
-			 sqlite3_errmsg(st->db));
+	int code = st->db ? sqlite3_extended_errcode(st->db) : SQLITE_CANTOPEN;
+
+	return error_set(err, FRUGAL_EDB, "%s in '%s': %s%s", what, st->path,
+			 st->db ? sqlite3_errmsg(st->db) : "cannot open", damage_hint(code));
 }
 
 static int exec_sql(struct store *st, const char *sql, struct error *err)
@@ -146,8 +169,9 @@ static int exec_sql(struct store *st, const char *sql, struct error *err)
 	char *msg = NULL;
 
 	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		int r = error_set(err, FRUGAL_EDB, "database '%s': %s", st->path,
-				  msg ? msg : sqlite3_errmsg(st->db));
+		int r = error_set(err, FRUGAL_EDB, "database '%s': %s%s", st->path,
+				  msg ? msg : sqlite3_errmsg(st->db),
+				  damage_hint(sqlite3_extended_errcode(st->db)));
 		sqlite3_free(msg);
 		return r;
 	}
