@@ -80,6 +80,7 @@ int cmd_logs(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
 int cmd_cost(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_version(int argc, char **argv);
 int cmd_controller(int argc, char **argv);
 int cmd_debug(int argc, char **argv);
 int cmd_gc(int argc, char **argv);

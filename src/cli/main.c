@@ -14,12 +14,6 @@
 
 int main(int argc, char **argv);
 
-static int cmd_version(int argc, char **argv)
-{
-	printf("frugal %s\n", FRUGAL_VERSION);
-	return 0;
-}
-
 /* `frugal __complete jobs`: recent job ids for the completion scripts,
  * newest first; silent when there is no state yet. `__complete commands`:
  * the public commands, one per line (the build makes a man page each). */
