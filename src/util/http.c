@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_MAX (64u << 20)
@@ -45,6 +47,68 @@ static char *url_for_humans(const char *url)
 	const char *q = strchr(url, '?');
 
 	return q ? xstrndup(url, (size_t)(q - url)) : xstrdup(url);
+}
+
+const char *const http_ca_default_paths[] = {
+	"/etc/ssl/certs/ca-certificates.crt",
+	"/etc/pki/tls/certs/ca-bundle.crt",
+	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+	"/etc/ssl/ca-bundle.pem",
+	"/etc/ssl/cert.pem",
+	NULL
+};
+
+static int readable_file(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, R_OK);
+}
+
+int http_ca_bundle_find(const char *const *paths, char **ret_path, struct error *err)
+{
+	static const char *const envs[] = { "SSL_CERT_FILE", "CURL_CA_BUNDLE" };
+	struct strbuf looked = STRBUF_INIT;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
+		const char *v = getenv(envs[i]);
+		if (v && v[0]) {
+			if (!readable_file(v))
+				return error_set(err, FRUGAL_ENOTFOUND,
+						 "CA bundle '%s' (from $%s) is not a readable file", v, envs[i]);
+			*ret_path = xstrdup(v);
+			return 0;
+		}
+	}
+	if (!paths)
+		paths = http_ca_default_paths;
+	for (i = 0; paths[i]; i++) {
+		if (readable_file(paths[i])) {
+			*ret_path = xstrdup(paths[i]);
+			return 0;
+		}
+		strbuf_addf(&looked, ", %s", paths[i]);
+	}
+	r = error_set(err, FRUGAL_ENOTFOUND,
+		      "no CA certificate bundle to verify https servers with; looked at $SSL_CERT_FILE, "
+		      "$CURL_CA_BUNDLE%s; install the ca-certificates package or set SSL_CERT_FILE",
+		      looked.buf);
+	strbuf_release(&looked);
+	return r;
+}
+
+/* The bundle for https requests that name none, found once per process. */
+static int default_ca(const char **ret_path, struct error *err)
+{
+	static char *found;
+	int r;
+
+	if (!found && (r = http_ca_bundle_find(NULL, &found, err)) < 0)
+		return r;
+	*ret_path = found;
+	return 0;
 }
 
 static void global_init(void)
@@ -90,8 +154,14 @@ int http_do(const struct http_request *req, struct http_response *ret, struct er
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &rs.headers);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "frugal/" FRUGAL_VERSION);
-	if (req->ca_file)
+	if (req->ca_file) {
 		curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
+	} else if (!req->insecure && !strncasecmp(req->url, "https:", 6)) {
+		const char *ca;
+		if ((r = default_ca(&ca, err)) < 0)
+			goto out;
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+	}
 	if (req->client_cert)
 		curl_easy_setopt(c, CURLOPT_SSLCERT, req->client_cert);
 	if (req->client_key)

@@ -56,6 +56,19 @@ void http_response_release(struct http_response *r);
 /* The value of response header name (case-insensitive), or NULL. Caller frees. */
 char *http_header(const struct http_response *r, const char *name);
 
+/* Where the machine's CA bundle is looked for, in order, after
+ * $SSL_CERT_FILE and $CURL_CA_BUNDLE: Debian/Ubuntu, RHEL/Amazon Linux,
+ * Fedora/RHEL's extracted trust, openSUSE, Alpine. NULL-terminated. */
+extern const char *const http_ca_default_paths[];
+
+/* The CA bundle an https request without ca_file verifies the server
+ * with: $SSL_CERT_FILE, else $CURL_CA_BUNDLE (a file named there must be
+ * readable: no silent fallback), else the first readable file of paths
+ * (http_ca_default_paths when NULL). The release binaries have no bundle
+ * compiled in, so this is how they trust anything. FRUGAL_ENOTFOUND, with
+ * every place looked in the message, when there is none. Caller frees. */
+int http_ca_bundle_find(const char *const *paths, char **ret_path, struct error *err);
+
 /* Percent-encode s (RFC 3986 unreserved kept); keep '/' when keep_slash. Caller frees. */
 char *http_urlencode(const char *s, int keep_slash);
 
