@@ -1,18 +1,22 @@
 # frugal: the two commands a new user needs.
 #   make demo    install missing packages, build, run a real job on this machine
 #   make check   install missing packages, build, run every test (plus ASan/UBSan)
+#   make dist    static release binaries dist/frugal-linux-{x86_64,aarch64} (docs/DIST.md)
 PREFIX ?= /usr/local
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FRUGAL_HOME_DEMO ?= $(CURDIR)/$(BUILD)/demo-home
 
-.PHONY: all deps build demo check test asan install bench fuzz clean
+.PHONY: all deps deps-dist build dist demo check test asan install bench fuzz clean
 
 all: build
 
 deps:
 	@scripts/install-deps
+
+deps-dist:
+	@scripts/install-deps --dist
 
 $(BUILD)/Makefile:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -33,11 +37,17 @@ asan: deps
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j$(JOBS)
 
 # As root, the Slurm tests run against a real cluster started for them.
-check: build
+# The dist binaries are built first, for tests/e2e/test_dist_static.sh.
+check: build dist
 	@scripts/install-deps --examples || echo "make: python3-torch not installed: the PyTorch example test will be skipped"
 	@tests/peers/prism-install || { [ -z "$$CI" ] && echo "make: Prism not installed: the API-spec tests will be skipped"; }
 	@tests/peers/aws-install || { [ -z "$$CI" ] && echo "make: s3rver not installed: its S3 tests will be skipped"; }
 	@tests/slurm/with-cluster $(MAKE) --no-print-directory test asan
+
+# Libraries are built once from Debian sources and kept in build-dist/;
+# a second run rebuilds only frugal.
+dist: deps-dist
+	scripts/dist/build
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
@@ -51,4 +61,5 @@ fuzz: deps
 	./build-fuzz/fuzz_task -max_total_time=60 fuzz/corpus/task
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz dist
+	@echo "make: build-dist/ (libraries built from Debian sources, the Debian 11 test root) kept; rm -rf build-dist to rebuild them"
