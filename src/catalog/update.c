@@ -2,6 +2,7 @@
  * update: fetch, check and install price tables. See update.h.
  */
 #include "catalog/update.h"
+#include "util/http.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
@@ -35,6 +36,10 @@ static int fetch(const char *url, long timeout_s, struct strbuf *body, struct er
 
 	if (!h)
 		return error_set(err, FRUGAL_ENET, "cannot start an HTTP client");
+	if ((r = http_ca_setopt(h, url, err)) < 0) {
+		curl_easy_cleanup(h);
+		return r;
+	}
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https,file");
 	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");

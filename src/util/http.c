@@ -99,15 +99,15 @@ int http_ca_bundle_find(const char *const *paths, char **ret_path, struct error 
 	return r;
 }
 
-/* The bundle for https requests that name none, found once per process. */
-static int default_ca(const char **ret_path, struct error *err)
+int http_ca_setopt(void *curl, const char *url, struct error *err)
 {
 	static char *found;
+	struct error none = ERROR_INIT;
 	int r;
 
-	if (!found && (r = http_ca_bundle_find(NULL, &found, err)) < 0)
-		return r;
-	*ret_path = found;
+	if (!found && (r = http_ca_bundle_find(NULL, &found, strncasecmp(url, "https:", 6) ? &none : err)) < 0)
+		return strncasecmp(url, "https:", 6) ? 0 : r;
+	curl_easy_setopt(curl, CURLOPT_CAINFO, found);
 	return 0;
 }
 
@@ -156,11 +156,8 @@ int http_do(const struct http_request *req, struct http_response *ret, struct er
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "frugal/" FRUGAL_VERSION);
 	if (req->ca_file) {
 		curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
-	} else if (!req->insecure && !strncasecmp(req->url, "https:", 6)) {
-		const char *ca;
-		if ((r = default_ca(&ca, err)) < 0)
-			goto out;
-		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+	} else if (!req->insecure && (r = http_ca_setopt(c, req->url, err)) < 0) {
+		goto out;
 	}
 	if (req->client_cert)
 		curl_easy_setopt(c, CURLOPT_SSLCERT, req->client_cert);

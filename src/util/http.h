@@ -69,6 +69,11 @@ extern const char *const http_ca_default_paths[];
  * every place looked in the message, when there is none. Caller frees. */
 int http_ca_bundle_find(const char *const *paths, char **ret_path, struct error *err);
 
+/* For code that drives libcurl itself (a CURL * as curl): trust the
+ * bundle http_ca_bundle_find gives, found once per process. Having none
+ * is an error only for an https url; a plain one may go on without. */
+int http_ca_setopt(void *curl, const char *url, struct error *err);
+
 /* Percent-encode s (RFC 3986 unreserved kept); keep '/' when keep_slash. Caller frees. */
 char *http_urlencode(const char *s, int keep_slash);
 
