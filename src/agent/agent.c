@@ -39,7 +39,8 @@
 #include "agent/metrics.h"
 #include "agent/notice.h"
 #include "agent/runner.h"
-#include "agent/status.h"
+#include "contract/key.h"
+#include "contract/status.h"
 #include "base/error.h"
 #include "base/fault.h"
 #include "base/fs.h"
@@ -99,7 +100,7 @@ struct agent {
 	char *log_key;
 	char *status_key;
 	struct logship *log;
-	struct agent_status status;
+	struct attempt_status status;
 	struct metrics metrics;		/* what the job reports in FRUGAL_METRICS_FILE */
 	char **env;			/* the job's environment */
 
@@ -134,7 +135,7 @@ struct agent {
 	int finishing;
 	/* The attempt's result, known at finish but reported only with the
 	 * final status: an outcome in status.json means nothing follows. */
-	enum agent_outcome outcome;
+	enum attempt_outcome outcome;
 	int has_exit_code;
 	int exit_code;
 	int exit_status;		/* of agent_main */
@@ -143,7 +144,7 @@ struct agent {
 	int final_failures;
 };
 
-static void agent_finish(struct agent *a, enum agent_outcome outcome, int has_code, int code);
+static void agent_finish(struct agent *a, enum attempt_outcome outcome, int has_code, int code);
 
 /* "SIGTERM", or "signal N" for one without a name (buf holds it). */
 static const char *sig_name(int sig, char *buf, size_t size)
@@ -212,7 +213,7 @@ static int write_status(struct agent *a)
 		free(a->status.metrics_json);
 		a->status.metrics_json = metrics_to_json(&a->metrics);
 	}
-	json = agent_status_to_json(&a->status);
+	json = attempt_status_to_json(&a->status);
 	r = storage_put(a->st, a->status_key, json, strlen(json), 0, &err);
 	free(json);
 	if (r < 0)
@@ -222,7 +223,7 @@ static int write_status(struct agent *a)
 }
 
 /* Move to phase and report it. */
-static void set_phase(struct agent *a, enum agent_phase phase)
+static void set_phase(struct agent *a, enum attempt_phase phase)
 {
 	a->status.phase = phase;
 	write_status(a);
@@ -452,7 +453,7 @@ static void start_step(struct agent *a, enum step step)
 	if (runner_start(&a->loop, script ? script : "", a->env, a->conf.work_dir, &cbs, a,
 			 &a->runners[step], &err) < 0) {
 		logship_note(a->log, "cannot start %s: %s", step_name(step), error_msg(&err));
-		agent_status_set_reason(&a->status, "cannot start %s: %s", step_name(step),
+		attempt_status_set_reason(&a->status, "cannot start %s: %s", step_name(step),
 					error_msg(&err));
 		agent_finish(a, OUTCOME_FAILED, 0, 0);
 		return;
@@ -469,35 +470,35 @@ static void start_step(struct agent *a, enum step step)
 }
 
 /* The outcome of an attempt that was stopped, and its reason. */
-static enum agent_outcome stopped_outcome(struct agent *a)
+static enum attempt_outcome stopped_outcome(struct agent *a)
 {
 	char d[32];
 
 	switch (a->stop) {
 	case STOP_CANCEL:
-		agent_status_set_reason(&a->status, "cancelled by %s",
+		attempt_status_set_reason(&a->status, "cancelled by %s",
 					sig_name(a->cancel_signal, d, sizeof(d)));
 		return OUTCOME_CANCELLED;
 	case STOP_TIMEOUT:
 		duration_format(a->conf.task.stop.max_runtime, d, sizeof(d));
-		agent_status_set_reason(&a->status, "max_runtime %s reached", d);
+		attempt_status_set_reason(&a->status, "max_runtime %s reached", d);
 		return OUTCOME_TIMED_OUT;
 	case STOP_ON_OUTPUT:
-		agent_status_set_reason(&a->status, "output '%s' appeared",
+		attempt_status_set_reason(&a->status, "output '%s' appeared",
 					a->stop_detail ? a->stop_detail : "");
 		return OUTCOME_SUCCEEDED;
 	case STOP_IDLE:
 		duration_format(a->conf.task.stop.idle_gpu, d, sizeof(d));
-		agent_status_set_reason(&a->status, "every GPU below %d%% for %s (stop.idle_gpu)",
+		attempt_status_set_reason(&a->status, "every GPU below %d%% for %s (stop.idle_gpu)",
 					a->conf.task.stop.idle_gpu_below, d);
 		return OUTCOME_TIMED_OUT;
 	case STOP_PREEMPT:
 		duration_format((a->notice_window_ms + 500) / 1000, d, sizeof(d));
 		if (a->notice_budget) {
-			agent_status_set_reason(&a->status, "budget stop (%s window)", d);
+			attempt_status_set_reason(&a->status, "budget stop (%s window)", d);
 			return OUTCOME_BUDGET_STOPPED;
 		}
-		agent_status_set_reason(&a->status, "preempted (notice from %s, %s window)",
+		attempt_status_set_reason(&a->status, "preempted (notice from %s, %s window)",
 					a->notice_source, d);
 		return OUTCOME_PREEMPTED;
 	case STOP_NONE:
@@ -529,17 +530,17 @@ static void on_step_done(void *arg, int64_t exit_status, int term_signal)
 		a->killed_at_ms = time_now_ms();
 
 	if (a->stop != STOP_NONE) {
-		enum agent_outcome o = stopped_outcome(a);
+		enum attempt_outcome o = stopped_outcome(a);
 		/* A preempted job that was killed has no exit code of its own. */
 		agent_finish(a, o, !((o == OUTCOME_PREEMPTED || o == OUTCOME_BUDGET_STOPPED) &&
 				     term_signal), code);
 	} else if (code != 0) {
-		agent_status_set_reason(&a->status, "%s", how.buf);
+		attempt_status_set_reason(&a->status, "%s", how.buf);
 		agent_finish(a, OUTCOME_FAILED, 1, code);
 	} else if (step == STEP_SETUP) {
 		start_step(a, STEP_RUN);
 	} else {
-		agent_status_set_reason(&a->status, "%s", how.buf);
+		attempt_status_set_reason(&a->status, "%s", how.buf);
 		agent_finish(a, OUTCOME_SUCCEEDED, 1, 0);
 	}
 	strbuf_release(&how);
@@ -575,7 +576,7 @@ static int store_output(struct agent *a, struct storage *out, const char *root,
 			     used, (long long)st.st_size, key);
 	else
 		logship_note(a->log, "output stored: %s (%lld bytes)", used, (long long)st.st_size);
-	agent_status_add_output(&a->status, used);
+	attempt_status_add_output(&a->status, used);
 	free(used);
 	return 0;
 }
@@ -651,7 +652,7 @@ static int upload_outputs(struct agent *a)
 out:
 	if (failed) {
 		char *old = xstrdup(a->status.reason ? a->status.reason : "");
-		agent_status_set_reason(&a->status, "%s%s%d output(s) could not be stored", old,
+		attempt_status_set_reason(&a->status, "%s%s%d output(s) could not be stored", old,
 					*old ? "; " : "", failed);
 		free(old);
 	}
@@ -670,7 +671,7 @@ out:
  */
 static void write_outcome_file(struct agent *a)
 {
-	const char *name = agent_outcome_name(a->outcome);
+	const char *name = attempt_outcome_name(a->outcome);
 	char *path = fs_path_join(a->conf.instance_dir, "outcome");
 
 	if (name && fs_write_atomic(path, name, strlen(name), 0600, 1, NULL) < 0)
@@ -1011,7 +1012,7 @@ static void agent_complete(struct agent *a)
 	a->status.outcome = a->outcome;
 	a->status.has_exit_code = a->has_exit_code;
 	a->status.exit_code = a->exit_code;
-	logship_note(a->log, "outcome %s%s%s%s", agent_outcome_name(a->status.outcome),
+	logship_note(a->log, "outcome %s%s%s%s", attempt_outcome_name(a->status.outcome),
 		     a->status.reason && *a->status.reason ? " (" : "",
 		     a->status.reason ? a->status.reason : "",
 		     a->status.reason && *a->status.reason ? ")" : "");
@@ -1035,7 +1036,7 @@ static void on_runner_closed(void *arg)
  * reason), kill whatever is left of the job, close the runners; the
  * outputs and the final status follow once they are closed.
  */
-static void agent_finish(struct agent *a, enum agent_outcome outcome, int has_code, int code)
+static void agent_finish(struct agent *a, enum attempt_outcome outcome, int has_code, int code)
 {
 	int i;
 
@@ -1192,9 +1193,8 @@ static int agent_init(struct agent *a, struct error *err)
 	r = storage_open(a->conf.storage_url, &a->st, err);
 	if (r < 0)
 		return error_prefix(err, "storage_url '%s'", a->conf.storage_url);
-	a->log_key = xasprintf("%s/logs/attempt-%d.log", a->conf.job_prefix, a->conf.attempt);
-	a->status_key = xasprintf("%s/attempts/%d/status.json", a->conf.job_prefix,
-				  a->conf.attempt);
+	a->log_key = key_log(a->conf.job_prefix, a->conf.attempt);
+	a->status_key = key_status(a->conf.job_prefix, a->conf.attempt);
 	a->log = logship_new(&a->loop, a->st, a->log_key);
 	/* Large checkpoint files are staged in the instance directory: on the
 	 * machine's disk, outside the checkpoint directory. */
@@ -1227,7 +1227,7 @@ static void agent_release(struct agent *a)
 	storage_free(a->st);
 	free(a->log_key);
 	free(a->status_key);
-	agent_status_release(&a->status);
+	attempt_status_release(&a->status);
 	if (a->metrics.path)
 		metrics_release(&a->metrics);
 	jobenv_free(a->env);
@@ -1307,7 +1307,7 @@ int agent_main(int argc, char **argv)
 
 	if (prepare_all(&a, &err) < 0) {
 		logship_note(a.log, "%s", error_msg(&err));
-		agent_status_set_reason(&a.status, "%s", error_msg(&err));
+		attempt_status_set_reason(&a.status, "%s", error_msg(&err));
 		agent_finish(&a, OUTCOME_FAILED, 0, 0);
 	} else {
 		int64_t every = a.conf.task.checkpoint.interval;

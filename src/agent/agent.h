@@ -6,24 +6,7 @@
  *     frugal agent --instance-dir DIR
  *
  * in a session of its own. DIR holds agent.json (mode 0600), written by
- * whoever launched the instance:
- *
- *   {
- *     "job_id": "k3m9xq", "attempt": 1, "restart_count": 0,
- *     "backend": "local",
- *     "storage_url": "file:///home/u/.frugal/storage",
- *     "job_prefix": "jobs/k3m9xq",             storage prefix of the job
- *     "controller_socket": "/home/u/.frugal/controller.sock",   optional
- *     "gpus": ["0", "1"],                        CUDA_VISIBLE_DEVICES
- *     "gpus_env": "CUDA_VISIBLE_DEVICES",        optional, instead of gpus:
- *                                                what the scheduler allocated
- *     "work_dir": "DIR/work",                    cwd of setup and run
- *     "checkpoint_dir": "DIR/checkpoint",        $FRUGAL_CHECKPOINT_DIR
- *     "output_dir": "DIR/outputs",               $FRUGAL_OUTPUT_DIR
- *     "outputs_url": "file:///…/jobs/k3m9xq/outputs",   where outputs go
- *     "task": { …task_to_json()… }
- *   }
- *
+ * whoever launched the instance; its fields are in contract/agentdoc.h.
  * Secret values are NOT in agent.json: they arrive in the agent's own
  * environment under their names (task.secrets lists the names) and reach
  * the job through its environment only.
@@ -60,15 +43,9 @@
  *  4. copies outputs.paths (globs relative to work_dir) and everything
  *     under output_dir to outputs_url, never replacing an existing object
  *     (storage_put_file_versioned);
- *  5. writes JOB_PREFIX/attempts/N/status.json (atomically, on every phase
- *     change and as a heartbeat every few seconds):
- *       {"job_id", "attempt", "phase": "starting|setup|running|stopping|
- *        uploading|exited", "agent_pid", "job_pgid", "started_at",
- *        "heartbeat_at", "ended_at", "outcome": null|"succeeded"|"failed"|
- *        "cancelled"|"timed_out"|"preempted"|"outputs_failed",
- *        "exit_code": null|int,
- *        "reason": "…", "outputs": ["weights/model.pth", …]}
- *     (times are Unix milliseconds) and after each write sends
+ *  5. writes JOB_PREFIX/attempts/N/status.json (contract/status.h;
+ *     atomically, on every phase change and as a heartbeat every few
+ *     seconds) and after each write sends
  *     "wake JOB_ID\n" to controller_socket when one is given;
  *  6. once the final status is stored (retried with growing pauses for
  *     up to stop.orphan_timeout while the storage fails), kills what is

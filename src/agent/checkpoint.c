@@ -27,6 +27,7 @@
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "contract/key.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -673,7 +674,7 @@ struct checkpoint *checkpoint_new(struct storage *st, const char *job_prefix, co
 	const char *tmp = getenv("TMPDIR");
 
 	c->st = st;
-	c->prefix = xasprintf("%s/checkpoints", job_prefix);
+	c->prefix = key_checkpoints(job_prefix);
 	c->dir = xstrdup(dir);
 	if (staging_dir)
 		c->staging_dir = xstrdup(staging_dir);

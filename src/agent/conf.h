@@ -1,22 +1,18 @@
 /*
- * conf: the agent's instructions, DIR/agent.json (its fields are listed
- * in agent.h), read and checked into struct agent_conf.
- *
- * Required: job_id (letters, digits, '-', '_'), attempt (>= 1),
- * storage_url, job_prefix (a valid storage key), task (an object that
- * task_from_json accepts). Optional: restart_count (0), backend,
- * controller_socket, gpus (strings or integers), gpus_env (with no gpus:
- * the name of an environment variable of the agent that lists the device
- * ids the scheduler allocated, "0,1"; a batch scheduler's CUDA_VISIBLE_DEVICES),
- * work_dir, checkpoint_dir,
- * output_dir (default DIR/work, DIR/checkpoint, DIR/outputs; relative
- * paths are taken relative to DIR), outputs_url (default: task
- * outputs.to, else STORAGE_URL/JOB_PREFIX/outputs) and own_machine
- * (false; true where the job has the machine, VM or container to itself).
+ * conf: the agent's instructions, DIR/agent.json, read into struct
+ * agent_conf. The document and its checks are the contract's
+ * (contract/agentdoc.h); conf adds what belongs to this machine: the
+ * directories resolved (default DIR/work, DIR/checkpoint, DIR/outputs;
+ * relative paths taken relative to DIR), the device ids from gpus_env
+ * when no gpus are given (the name of an environment variable of the
+ * agent that lists what the scheduler allocated, "0,1"; a batch
+ * scheduler's CUDA_VISIBLE_DEVICES), and outputs_url (default: task outputs.to,
+ * else STORAGE_URL/JOB_PREFIX/outputs).
  *
  * The checkpoint directory is the task's checkpoint.dir when it has one:
  * a relative dir is taken relative to work_dir; an absolute one is used
- * as written on its own machine, but not where other jobs share the
+ * as written on its own machine (own_machine: true where the job has the
+ * machine, VM or container to itself), but not where other jobs share the
  * filesystem (this machine, a cluster node), where /ckpt of one job would
  * be every job's: there it stays checkpoint_dir (checkpoint_dir_moved
  * says so). Either way $FRUGAL_CHECKPOINT_DIR names it.

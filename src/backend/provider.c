@@ -4,7 +4,6 @@
 #include "base/xalloc.h"
 #include "store/store.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,48 +43,39 @@ const char *provider_choose(const struct task *t, const struct config *cfg,
 	return "local";
 }
 
+void provider_agent_doc(const struct launch_request *req, const char *backend,
+			struct agent_doc *ret)
+{
+	struct agent_doc d = AGENT_DOC_INIT;
+
+	d.job_id = xstrdup(req->job_id);
+	d.attempt = req->attempt;
+	d.restart_count = req->restart_count;
+	d.backend = xstrdup(backend);
+	d.storage_url = xstrdup(req->storage_url);
+	d.job_prefix = xstrdup(req->job_prefix);
+	if (req->controller_socket)
+		d.controller_socket = xstrdup(req->controller_socket);
+	agent_doc_set_gpus(&d, req->gpus);
+	d.outputs_url = req->outputs_url ? xstrdup(req->outputs_url) : NULL;
+	d.task_json = req->task_json ? xstrdup(req->task_json) : NULL;
+	*ret = d;
+}
+
 int provider_write_agent_json(const char *dir, const struct launch_request *req,
 			      const char *backend, const char *gpus_env, struct error *err)
 {
-	json_t *o = json_object(), *gpus = json_array(), *task;
-	json_error_t jerr;
-	char *path = fs_path_join(dir, "agent.json"), *text = NULL;
-	char *work = fs_path_join(dir, "work"), *ckpt = fs_path_join(dir, "checkpoint");
-	char *outd = fs_path_join(dir, "outputs");
-	const char *g = req->gpus ? req->gpus : "";
+	struct agent_doc d;
 	int r;
 
-	while (*g) {
-		const char *c = strchr(g, ',');
-		size_t len = c ? (size_t)(c - g) : strlen(g);
-		json_array_append_new(gpus, json_stringn(g, len));
-		g += len + (c ? 1 : 0);
-	}
-	task = json_loads(req->task_json, 0, &jerr);
-	json_object_set_new(o, "job_id", json_string(req->job_id));
-	json_object_set_new(o, "attempt", json_integer(req->attempt));
-	json_object_set_new(o, "restart_count", json_integer(req->restart_count));
-	json_object_set_new(o, "backend", json_string(backend));
-	json_object_set_new(o, "storage_url", json_string(req->storage_url));
-	json_object_set_new(o, "job_prefix", json_string(req->job_prefix));
-	if (req->controller_socket)
-		json_object_set_new(o, "controller_socket", json_string(req->controller_socket));
-	json_object_set_new(o, "gpus", gpus);
+	provider_agent_doc(req, backend, &d);
 	if (gpus_env)
-		json_object_set_new(o, "gpus_env", json_string(gpus_env));
-	json_object_set_new(o, "work_dir", json_string(work));
-	json_object_set_new(o, "checkpoint_dir", json_string(ckpt));
-	json_object_set_new(o, "output_dir", json_string(outd));
-	json_object_set_new(o, "outputs_url", json_string(req->outputs_url));
-	json_object_set_new(o, "task", task ? task : json_object());
-	text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
-	r = fs_write_atomic(path, text, strlen(text), 0600, 1, err);
-	free(text);
-	json_decref(o);
-	free(path);
-	free(work);
-	free(ckpt);
-	free(outd);
+		d.gpus_env = xstrdup(gpus_env);
+	d.work_dir = fs_path_join(dir, "work");
+	d.checkpoint_dir = fs_path_join(dir, "checkpoint");
+	d.output_dir = fs_path_join(dir, "outputs");
+	r = agent_doc_write(&d, dir, err);
+	agent_doc_release(&d);
 	return r;
 }
 

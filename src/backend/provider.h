@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "contract/agentdoc.h"
 #include "spec/config.h"
 #include "spec/task.h"
 #include "store/store.h"
@@ -125,12 +126,20 @@ int provider_open(const char *name, const struct config *cfg, const char *home,
 void provider_free(struct provider *p);
 
 /*
- * Write DIR/agent.json (mode 0600, atomically) for req, as agent.h
- * describes it: work, checkpoint and outputs directories under dir, the
- * GPUs of req->gpus, and backend (it picks the agent's notice sources and
- * how it ends its machine). gpus_env, when not NULL, names the variable of
- * the agent's environment that lists the GPUs a scheduler allocated
- * (Slurm: "CUDA_VISIBLE_DEVICES").
+ * The agent.json of req (contract/agentdoc.h) into *ret: its ids, storage,
+ * controller socket, the GPUs of req->gpus, the task, and backend (it
+ * picks the agent's notice sources and how it ends its machine). The
+ * directories are left to the agent's defaults; a backend changes what
+ * its machines need before it renders the document.
+ */
+void provider_agent_doc(const struct launch_request *req, const char *backend,
+			struct agent_doc *ret);
+
+/*
+ * Write DIR/agent.json (mode 0600, atomically) for req: provider_agent_doc
+ * with the work, checkpoint and outputs directories under dir. gpus_env,
+ * when not NULL, names the variable of the agent's environment that lists
+ * the GPUs a scheduler allocated (Slurm: "CUDA_VISIBLE_DEVICES").
  */
 int provider_write_agent_json(const char *dir, const struct launch_request *req,
 			      const char *backend, const char *gpus_env, struct error *err);

@@ -4,6 +4,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "catalog/billing.h"
+#include "contract/key.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -81,7 +82,10 @@ char *cli_outputs_url(const struct cli *c, const struct job *j)
 {
 	if (j->outputs_url)
 		return xstrdup(j->outputs_url);
-	return xasprintf("%s/jobs/%s/outputs", cli_job_storage_url(c, j), j->id);
+	char *prefix = key_job_prefix(j->id), *url = key_outputs_url(cli_job_storage_url(c, j), prefix);
+
+	free(prefix);
+	return url;
 }
 
 /* ---- tables ---- */

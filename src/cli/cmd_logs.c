@@ -6,6 +6,7 @@
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "contract/key.h"
 #include "storage/storage.h"
 
 #include <getopt.h>
@@ -187,7 +188,7 @@ int follow_job_at(struct cli *c, const char *job_id, int from_attempt, int64_t f
 		sigaction(SIGINT, &sa, &old);
 	for (;;) {
 		struct job j;
-		char *key;
+		char *key, *prefix;
 		int terminal, got;
 
 		if (store_job_get(c->st, job_id, &j, &err) < 0) {
@@ -205,7 +206,9 @@ int follow_job_at(struct cli *c, const char *job_id, int from_attempt, int64_t f
 			progress_note(c, &prog, &j);
 		if (cur == 0)
 			cur = j.n_attempts ? j.n_attempts : 1;
-		key = xasprintf("jobs/%s/logs/attempt-%d.log", j.id, cur);
+		prefix = key_job_prefix(j.id);
+		key = key_log(prefix, cur);
+		free(prefix);
 		strbuf_reset(&buf);
 		got = 0;
 		for (;;) {

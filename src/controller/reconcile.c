@@ -7,6 +7,8 @@
 #include "base/xalloc.h"
 #include "base/money.h"
 #include "catalog/billing.h"
+#include "contract/key.h"
+#include "contract/status.h"
 #include "backend/provider.h"
 #include "spec/config.h"
 #include "spec/task.h"
@@ -218,50 +220,35 @@ config:
 	return rec->storage;
 }
 
-static char *status_key(const char *job_id, int n)
-{
-	return xasprintf("jobs/%s/attempts/%d/status.json", job_id, n);
-}
-
-/* Read status.json of an attempt; FRUGAL_ENOTFOUND before the agent wrote it. */
+/* Read status.json of an attempt (contract/status.h); FRUGAL_ENOTFOUND
+ * before the agent wrote it, FRUGAL_EINVAL for a document that is not one. */
 static int read_agent_status(struct reconciler *rec, const char *job_id, int n,
 			     struct agent_status *ret)
 {
+	struct attempt_status as = ATTEMPT_STATUS_INIT;
 	struct strbuf sb = STRBUF_INIT;
-	char *key = status_key(job_id, n);
-	json_t *o;
-	json_t *v;
+	char *prefix = key_job_prefix(job_id), *key = key_status(prefix, n);
 	const char *url;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
 	r = storage_get(job_storage(rec, job_id, &url), key, 1 << 20, &sb, NULL);
-	free(key);
-	if (r < 0) {
-		strbuf_release(&sb);
-		return r;
-	}
-	o = json_loadb(sb.buf, sb.len, 0, NULL);
+	if (r == 0)
+		r = attempt_status_parse(sb.buf, sb.len, &as, NULL);
 	strbuf_release(&sb);
-	if (!json_is_object(o)) {
-		json_decref(o);
-		return FRUGAL_EINVAL;
-	}
-	if (json_is_string((v = json_object_get(o, "phase"))))
-		ret->phase = xstrdup(json_string_value(v));
-	if (json_is_string((v = json_object_get(o, "outcome"))))
-		ret->outcome = xstrdup(json_string_value(v));
-	if (json_is_string((v = json_object_get(o, "reason"))))
-		ret->reason = xstrdup(json_string_value(v));
-	if (json_is_integer((v = json_object_get(o, "exit_code")))) {
-		ret->has_exit = 1;
-		ret->exit_code = (int)json_integer_value(v);
-	}
-	if (json_is_integer((v = json_object_get(o, "heartbeat_at"))))
-		ret->heartbeat_at = json_integer_value(v);
-	if (json_is_object((v = json_object_get(o, "metrics"))))
-		ret->metrics = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
+	free(key);
+	free(prefix);
+	if (r < 0)
+		return r;
+	ret->phase = xstrdup(attempt_phase_name(as.phase));
+	if (as.outcome != OUTCOME_NONE)
+		ret->outcome = xstrdup(attempt_outcome_name(as.outcome));
+	ret->reason = TAKE_PTR(as.reason);
+	ret->has_exit = as.has_exit_code;
+	ret->exit_code = as.exit_code;
+	ret->heartbeat_at = as.heartbeat_at;
+	ret->metrics = TAKE_PTR(as.metrics_json);
+	attempt_status_release(&as);
 	return 0;
 }
 
@@ -501,7 +488,7 @@ static int job_launch(struct reconciler *rec, const struct job *j,
 		goto out;
 	fault_point("controller.after_ledger");
 
-	job_prefix = xasprintf("jobs/%s", j->id);
+	job_prefix = key_job_prefix(j->id);
 	sock = xstrdup(rec->home.socket);
 	req.job_id = j->id;
 	req.attempt = n;
@@ -513,7 +500,7 @@ static int job_launch(struct reconciler *rec, const struct job *j,
 	job_storage(rec, j->id, &req.storage_url);
 	req.job_prefix = job_prefix;
 	outputs = j->outputs_url ? xstrdup(j->outputs_url)
-				 : xasprintf("%s/jobs/%s/outputs", req.storage_url, j->id);
+				 : key_outputs_url(req.storage_url, job_prefix);
 	req.outputs_url = outputs;
 	req.controller_socket = sock;
 	req.gpus = gpus;

@@ -5,13 +5,14 @@
 #include "storage/storage.h"
 #include "storage/file.h"
 #include "base/xalloc.h"
+#include "contract/key.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define STORAGE_KEY_MAX 1024
+#define STORAGE_KEY_MAX KEY_MAX
 /* Highest N tried by storage_put_file_versioned ("NAME.vN.EXT"). */
 #define STORAGE_VERSION_MAX 10000
 
@@ -104,33 +105,10 @@ void storage_free(struct storage *s)
 	free(s);
 }
 
-/*
- * 1 if key is a valid object key: non-empty, at most STORAGE_KEY_MAX
- * bytes, relative (no leading '/'), no empty component ("a//b", "a/"),
- * no "." or ".." component, and no control characters.
- */
+/* The key grammar is the contract's (contract/key.h). */
 int storage_key_valid(const char *key)
 {
-	const char *p, *comp;
-
-	if (!key || !*key || strlen(key) > STORAGE_KEY_MAX)
-		return 0;
-	for (p = key; *p; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
-			return 0;
-	for (comp = key; ; ) {
-		const char *end = strchr(comp, '/');
-		size_t n = end ? (size_t)(end - comp) : strlen(comp);
-
-		if (n == 0)
-			return 0;
-		if ((n == 1 && comp[0] == '.') || (n == 2 && comp[0] == '.' && comp[1] == '.'))
-			return 0;
-		if (!end)
-			break;
-		comp = end + 1;
-	}
-	return 1;
+	return key_valid(key);
 }
 
 /* Check key; on failure fill err and return FRUGAL_EINVAL. */

@@ -30,7 +30,7 @@
 #include "agent/logship.h"
 #include "agent/notice.h"
 #include "agent/runner.h"
-#include "agent/status.h"
+#include "contract/status.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
@@ -302,7 +302,7 @@ static void test_logship_storage(void **state)
 
 static void test_status_json(void **state)
 {
-	struct agent_status s = AGENT_STATUS_INIT;
+	struct attempt_status s = ATTEMPT_STATUS_INIT;
 	json_t *doc;
 	char *text;
 
@@ -312,7 +312,7 @@ static void test_status_json(void **state)
 	s.agent_pid = 42;
 	s.started_at = 1795335303123LL;
 	s.heartbeat_at = 1795335304000LL;
-	text = agent_status_to_json(&s);
+	text = attempt_status_to_json(&s);
 	doc = json_loads(text, 0, NULL);
 	assert_non_null(doc);
 	assert_string_equal(json_string_value(json_object_get(doc, "job_id")), "k3m9xq");
@@ -336,10 +336,10 @@ static void test_status_json(void **state)
 	s.outcome = OUTCOME_TIMED_OUT;
 	s.has_exit_code = 1;
 	s.exit_code = 137;
-	agent_status_set_reason(&s, "max_runtime %s reached", "10s");
-	agent_status_add_output(&s, "weights/model.pth");
-	agent_status_add_output(&s, "bad\xff.bin");	/* not UTF-8 */
-	text = agent_status_to_json(&s);
+	attempt_status_set_reason(&s, "max_runtime %s reached", "10s");
+	attempt_status_add_output(&s, "weights/model.pth");
+	attempt_status_add_output(&s, "bad\xff.bin");	/* not UTF-8 */
+	text = attempt_status_to_json(&s);
 	doc = json_loads(text, 0, NULL);
 	assert_non_null(doc);
 	assert_string_equal(json_string_value(json_object_get(doc, "phase")), "exited");
@@ -355,21 +355,21 @@ static void test_status_json(void **state)
 			    "bad?.bin");
 	json_decref(doc);
 	free(text);
-	agent_status_release(&s);
+	attempt_status_release(&s);
 }
 
 static void test_status_names(void **state)
 {
 	(void)state;
-	assert_string_equal(agent_phase_name(PHASE_SETUP), "setup");
-	assert_string_equal(agent_phase_name(PHASE_RUNNING), "running");
-	assert_string_equal(agent_phase_name(PHASE_STOPPING), "stopping");
-	assert_string_equal(agent_phase_name(PHASE_UPLOADING), "uploading");
-	assert_null(agent_outcome_name(OUTCOME_NONE));
-	assert_string_equal(agent_outcome_name(OUTCOME_SUCCEEDED), "succeeded");
-	assert_string_equal(agent_outcome_name(OUTCOME_FAILED), "failed");
-	assert_string_equal(agent_outcome_name(OUTCOME_CANCELLED), "cancelled");
-	assert_string_equal(agent_outcome_name(OUTCOME_PREEMPTED), "preempted");
+	assert_string_equal(attempt_phase_name(PHASE_SETUP), "setup");
+	assert_string_equal(attempt_phase_name(PHASE_RUNNING), "running");
+	assert_string_equal(attempt_phase_name(PHASE_STOPPING), "stopping");
+	assert_string_equal(attempt_phase_name(PHASE_UPLOADING), "uploading");
+	assert_null(attempt_outcome_name(OUTCOME_NONE));
+	assert_string_equal(attempt_outcome_name(OUTCOME_SUCCEEDED), "succeeded");
+	assert_string_equal(attempt_outcome_name(OUTCOME_FAILED), "failed");
+	assert_string_equal(attempt_outcome_name(OUTCOME_CANCELLED), "cancelled");
+	assert_string_equal(attempt_outcome_name(OUTCOME_PREEMPTED), "preempted");
 }
 
 /* ---- agent.json ---------------------------------------------------------------- */

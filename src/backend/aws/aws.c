@@ -56,6 +56,7 @@
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "contract/key.h"
 #include "catalog/catalog.h"
 #include "catalog/optimizer.h"
 #include "backend/aws/boot.h"
@@ -524,49 +525,30 @@ out:
 /* ---- the attempt's files ---------------------------------------------------------- */
 
 /* agent.json for the machine: paths relative to the instance directory. */
-static int agent_json(const struct launch_request *req, struct strbuf *out, struct error *err)
+static void agent_json(const struct launch_request *req, struct strbuf *out)
 {
-	char tmpl[] = "/tmp/frugal-aws-XXXXXX";
-	struct launch_request rq = *req;
-	struct strbuf text = STRBUF_INIT, gpus = STRBUF_INIT;
-	json_t *o = NULL, *task;
-	char *path = NULL, *dumped;
-	int n = task_gpu_count(req->task), i, r;
+	struct strbuf gpus = STRBUF_INIT;
+	struct agent_doc d;
+	char *text;
+	int n = task_gpu_count(req->task), i;
 
-	if (!mkdtemp(tmpl))
-		return error_errno(err, "cannot make a temporary directory");
+	provider_agent_doc(req, "aws", &d);
 	for (i = 0; i < n; i++)
 		strbuf_addf(&gpus, "%s%d", i ? "," : "", i);
-	rq.gpus = gpus.buf;
-	rq.controller_socket = NULL;
-	if ((r = provider_write_agent_json(tmpl, &rq, "aws", NULL, err)) < 0)
-		goto out;
-	path = fs_path_join(tmpl, "agent.json");
-	if ((r = fs_read_file(path, 16 << 20, &text, err)) < 0)
-		goto out;
-	if (!(o = json_loadb(text.buf, text.len, 0, NULL))) {
-		r = error_set(err, FRUGAL_EINVAL, "agent.json does not parse");
-		goto out;
-	}
-	json_object_set_new(o, "work_dir", json_string("work"));
-	json_object_set_new(o, "checkpoint_dir", json_string("checkpoint"));
-	json_object_set_new(o, "output_dir", json_string("outputs"));
-	json_object_set_new(o, "own_machine", json_true());
-	task = json_object_get(o, "task");
-	if (req->task->workdir && json_is_object(task))
-		json_object_set_new(task, "workdir", json_string("src"));
-	dumped = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
-	strbuf_adds(out, dumped);
-	free(dumped);
-out:
-	json_decref(o);
-	if (path)
-		unlink(path);
-	rmdir(tmpl);
-	free(path);
-	strbuf_release(&text);
+	agent_doc_set_gpus(&d, gpus.buf);
+	free(d.controller_socket);
+	d.controller_socket = NULL;
+	d.work_dir = xstrdup("work");
+	d.checkpoint_dir = xstrdup("checkpoint");
+	d.output_dir = xstrdup("outputs");
+	d.own_machine = 1;
+	if (req->task->workdir)
+		agent_doc_set_task_workdir(&d, "src");
+	text = agent_doc_to_json(&d);
+	strbuf_adds(out, text);
+	free(text);
+	agent_doc_release(&d);
 	strbuf_release(&gpus);
-	return r;
 }
 
 /* jobs/JOB/workdir.tar, made once per job from task.workdir. */
@@ -666,13 +648,13 @@ static int stage(struct provider *p, const struct launch_request *req, char **re
 			      req->storage_url);
 		goto out;
 	}
-	agent_key = xasprintf("%s/attempts/%d/agent.json", req->job_prefix, req->attempt);
-	if ((r = agent_json(req, &text, err)) < 0 ||
-	    (r = storage_put(st, agent_key, text.buf, text.len, 0, err)) < 0 ||
+	agent_key = key_attempt(req->job_prefix, req->attempt, KEY_AGENT_NAME);
+	agent_json(req, &text);
+	if ((r = storage_put(st, agent_key, text.buf, text.len, 0, err)) < 0 ||
 	    (r = s3_presign_get(st, agent_key, ttl, &agent_url, err)) < 0)
 		goto out;
 	if (req->task->workdir) {
-		wd_key = xasprintf("%s/workdir.tar", req->job_prefix);
+		wd_key = key_job(req->job_prefix, "workdir.tar");
 		if ((r = put_workdir(st, req, wd_key, err)) < 0 ||
 		    (r = s3_presign_get(st, wd_key, ttl, &wd_url, err)) < 0)
 			goto out;
@@ -680,7 +662,7 @@ static int stage(struct provider *p, const struct launch_request *req, char **re
 	if ((r = awsboot_secrets_env(req->secrets, &secrets, err)) < 0)
 		goto out;
 	if (secrets.len) {
-		sec_key = xasprintf("%s/attempts/%d/secrets.env", req->job_prefix, req->attempt);
+		sec_key = key_attempt(req->job_prefix, req->attempt, KEY_SECRETS_NAME);
 		if ((r = storage_put(st, sec_key, secrets.buf, secrets.len, 0, err)) < 0 ||
 		    (r = s3_presign_get(st, sec_key, ttl, &sec_url, err)) < 0)
 			goto out;
@@ -1145,15 +1127,17 @@ static void delete_secrets(struct provider *p, const char *token)
 {
 	struct storage *st = NULL;
 	const char *url = p->config ? p->config->storage_url : NULL;
-	char job[JOB_ID_MAX], *key;
+	char job[JOB_ID_MAX], *prefix, *key;
 	int n;
 
 	if (!url || strncmp(url, "s3://", 5) || provider_token_split(token, job, sizeof(job), &n) < 0 ||
 	    storage_open(url, &st, NULL) < 0)
 		return;
-	key = xasprintf("jobs/%s/attempts/%d/secrets.env", job, n);
+	prefix = key_job_prefix(job);
+	key = key_attempt(prefix, n, KEY_SECRETS_NAME);
 	storage_del(st, key, NULL);
 	free(key);
+	free(prefix);
 	storage_free(st);
 }
 

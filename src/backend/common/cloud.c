@@ -5,6 +5,8 @@
 #include "base/fs.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "contract/key.h"
+#include "contract/status.h"
 #include "util/http.h"
 #include "util/secretbox.h"
 #include "util/tree.h"
@@ -334,42 +336,21 @@ int cloud_agent_json(const struct launch_request *req, const char *backend,
 		     const char *storage_url, const char *outputs_url, char **ret,
 		     struct error *err)
 {
-	char tmpl[] = "/tmp/frugal-agentjson.XXXXXX";
-	struct strbuf text = STRBUF_INIT;
-	char *dir = mkdtemp(tmpl), *path = NULL;
-	json_t *o = NULL, *task;
-	int r;
+	struct agent_doc d;
 
-	if (!dir)
-		return error_errno(err, "cannot create a temporary directory");
-	path = fs_path_join(dir, "agent.json");
-	if ((r = provider_write_agent_json(dir, req, backend, NULL, err)) < 0 ||
-	    (r = fs_read_file(path, 64 << 20, &text, err)) < 0)
-		goto out;
-	o = json_loadb(text.buf, text.len, 0, NULL);
-	if (!json_is_object(o)) {
-		r = error_set(err, FRUGAL_EINVAL, "cannot build agent.json");
-		goto out;
-	}
-	json_object_del(o, "work_dir");
-	json_object_del(o, "checkpoint_dir");
-	json_object_del(o, "output_dir");
-	json_object_del(o, "controller_socket");
-	json_object_set_new(o, "own_machine", json_true());
-	json_object_set_new(o, "storage_url", json_string(storage_url));
-	json_object_set_new(o, "outputs_url", json_string(outputs_url));
-	task = json_object_get(o, "task");
-	if (json_is_object(task) && json_is_string(json_object_get(task, "workdir")))
-		json_object_set_new(task, "workdir", json_string("workdir"));
-	*ret = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
-out:
-	json_decref(o);
-	if (path)
-		unlink(path);
-	rmdir(dir);
-	free(path);
-	strbuf_release(&text);
-	return r;
+	provider_agent_doc(req, backend, &d);
+	free(d.controller_socket);
+	d.controller_socket = NULL;
+	free(d.storage_url);
+	d.storage_url = xstrdup(storage_url);
+	free(d.outputs_url);
+	d.outputs_url = xstrdup(outputs_url);
+	d.own_machine = 1;
+	if (req->task->workdir)
+		agent_doc_set_task_workdir(&d, "workdir");
+	*ret = agent_doc_to_json(&d);
+	agent_doc_release(&d);
+	return 0;
 }
 
 char *cloud_controller_storage(const struct config *cfg, const char *home)
@@ -471,46 +452,58 @@ out:
 
 /* ---- over SSH ------------------------------------------------------------------------- */
 
+/* The status the controller holds for attempt N of job; FRUGAL_ENOTFOUND
+ * or FRUGAL_EINVAL when there is none it can use. */
+static int read_status(struct storage *st, const char *job, int attempt,
+		       struct attempt_status *ret)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *prefix = key_job_prefix(job), *key = key_status(prefix, attempt);
+	int r = storage_get(st, key, STATUS_MAX, &sb, NULL);
+
+	if (r == 0)
+		r = attempt_status_parse(sb.buf, sb.len, ret, NULL);
+	strbuf_release(&sb);
+	free(key);
+	free(prefix);
+	return r;
+}
+
 void cloud_local_status(struct storage *st, const char *job, int attempt, char **ret_phase,
 			char **ret_outcome)
 {
-	struct strbuf sb = STRBUF_INIT;
-	char *key = xasprintf("jobs/%s/attempts/%d/status.json", job, attempt);
-	json_t *o = NULL;
+	struct attempt_status s = ATTEMPT_STATUS_INIT;
+	const char *outcome;
 
 	*ret_phase = *ret_outcome = NULL;
-	if (storage_get(st, key, STATUS_MAX, &sb, NULL) == 0 &&
-	    (o = json_loadb(sb.buf, sb.len, 0, NULL))) {
-		if (json_is_string(json_object_get(o, "phase")))
-			*ret_phase = xstrdup(json_string_value(json_object_get(o, "phase")));
-		if (json_is_string(json_object_get(o, "outcome")))
-			*ret_outcome = xstrdup(json_string_value(json_object_get(o, "outcome")));
-	}
-	json_decref(o);
-	strbuf_release(&sb);
-	free(key);
+	if (read_status(st, job, attempt, &s) < 0)
+		return;
+	outcome = attempt_outcome_name(s.outcome);
+	*ret_phase = xstrdup(attempt_phase_name(s.phase));
+	*ret_outcome = outcome ? xstrdup(outcome) : NULL;
+	attempt_status_release(&s);
 }
 
 /* Copy the outputs a final status lists into the controller's storage. */
 static int mirror_outputs(const struct ssh_target *t, struct storage *st, const char *stage_dir,
-			  const char *outputs_root, const char *job, json_t *status,
-			  struct error *err)
+			  const char *outputs_root, const char *job,
+			  const struct attempt_status *status, struct error *err)
 {
 	char *marker = fs_path_join(stage_dir, "outputs-mirrored");
 	char *tmp = fs_path_join(stage_dir, "output.part");
-	json_t *list = json_object_get(status, "outputs"), *v;
+	char *prefix = key_job_prefix(job);
 	size_t i;
 	int r = 0;
 
-	if (fs_exists(marker) || !json_is_array(list))
+	if (fs_exists(marker))
 		goto out;
-	json_array_foreach(list, i, v) {
-		const char *name = json_string_value(v);
+	for (i = 0; i < status->n_outputs; i++) {
+		const char *name = status->outputs[i];
 		struct strbuf cmd = STRBUF_INIT;
 		char *key, *path, *used = NULL;
 
 		/* Names come from the machine: only plain relative keys. */
-		if (!name || !storage_key_valid(name))
+		if (!key_valid(name))
 			continue;
 		path = xasprintf("%s/%s", outputs_root, name);
 		strbuf_adds(&cmd, "cat -- ");
@@ -520,7 +513,7 @@ static int mirror_outputs(const struct ssh_target *t, struct storage *st, const 
 		free(path);
 		if (r < 0)
 			break;
-		key = xasprintf("jobs/%s/outputs/%s", job, name);
+		key = key_outputs(prefix, name);
 		r = storage_put_file_versioned(st, key, tmp, &used, err);
 		free(key);
 		free(used);
@@ -533,6 +526,7 @@ static int mirror_outputs(const struct ssh_target *t, struct storage *st, const 
 out:
 	free(marker);
 	free(tmp);
+	free(prefix);
 	return r;
 }
 
@@ -540,13 +534,13 @@ int cloud_mirror(const struct ssh_target *t, struct storage *st, const char *sta
 		 const char *remote_root, const char *outputs_root, const char *job,
 		 int attempt, const char *token, int *ret_final, struct error *err)
 {
-	char *skey = xasprintf("jobs/%s/attempts/%d/status.json", job, attempt);
-	char *lkey = xasprintf("jobs/%s/logs/attempt-%d.log", job, attempt);
+	char *prefix = key_job_prefix(job);
+	char *skey = key_status(prefix, attempt), *lkey = key_log(prefix, attempt);
 	struct strbuf cmd = STRBUF_INIT, out = STRBUF_INIT, local = STRBUF_INIT;
+	struct attempt_status status = ATTEMPT_STATUS_INIT;
 	int64_t have = 0;
-	json_t *status = NULL;
 	char *sep, *path;
-	int r;
+	int r, have_status = 0;
 
 	*ret_final = 0;
 	strbuf_init(&out, STATUS_MAX + LOG_CHUNK_MAX + 16);
@@ -568,8 +562,9 @@ int cloud_mirror(const struct ssh_target *t, struct storage *st, const char *sta
 		r = error_set(err, FRUGAL_EPROVIDER, "unexpected answer from %s", t->alias);
 		goto out;
 	}
-	if (sep > out.buf && (status = json_loadb(out.buf, (size_t)(sep - out.buf), 0, NULL)) &&
-	    json_is_object(status)) {
+	if (sep > out.buf &&
+	    attempt_status_parse(out.buf, (size_t)(sep - out.buf), &status, NULL) == 0) {
+		have_status = 1;
 		if (storage_get(st, skey, STATUS_MAX, &local, NULL) < 0 ||
 		    local.len != (size_t)(sep - out.buf) || memcmp(local.buf, out.buf, local.len))
 			if ((r = storage_put(st, skey, out.buf, (size_t)(sep - out.buf), 0, err)) < 0)
@@ -579,9 +574,9 @@ int cloud_mirror(const struct ssh_target *t, struct storage *st, const char *sta
 	    (r = storage_append(st, lkey, sep + 1, out.len - (size_t)(sep - out.buf) - 1,
 				err)) < 0)
 		goto out;
-	if (json_is_string(json_object_get(status, "outcome"))) {
+	if (have_status && status.outcome != OUTCOME_NONE) {
 		if (outputs_root &&
-		    (r = mirror_outputs(t, st, stage_dir, outputs_root, job, status, err)) < 0)
+		    (r = mirror_outputs(t, st, stage_dir, outputs_root, job, &status, err)) < 0)
 			goto out;
 		strbuf_reset(&cmd);
 		strbuf_addf(&cmd, "touch -- %s/", CLOUD_REMOTE_BASE);
@@ -593,43 +588,43 @@ int cloud_mirror(const struct ssh_target *t, struct storage *st, const char *sta
 		*ret_final = 1;
 	}
 out:
-	json_decref(status);
+	attempt_status_release(&status);
 	strbuf_release(&cmd);
 	strbuf_release(&out);
 	strbuf_release(&local);
 	free(skey);
 	free(lkey);
+	free(prefix);
 	return r;
 }
 
 int cloud_mark_vanished(struct storage *st, const char *job, int attempt, const char *why,
 			struct error *err)
 {
-	char *phase = NULL, *outcome = NULL, *key, *text;
-	json_t *o;
-	int r = 0;
+	struct attempt_status s = ATTEMPT_STATUS_INIT;
+	char *prefix, *key, *text;
+	int r;
 
-	cloud_local_status(st, job, attempt, &phase, &outcome);
-	if (!phase || outcome)
-		goto out;
-	o = json_object();
-	json_object_set_new(o, "job_id", json_string(job));
-	json_object_set_new(o, "attempt", json_integer(attempt));
-	json_object_set_new(o, "phase", json_string("exited"));
-	json_object_set_new(o, "outcome", json_string("preempted"));
-	json_object_set_new(o, "exit_code", json_null());
-	json_object_set_new(o, "reason", json_string(why));
-	json_object_set_new(o, "heartbeat_at", json_integer(time_now_ms()));
-	json_object_set_new(o, "ended_at", json_integer(time_now_ms()));
-	text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
-	key = xasprintf("jobs/%s/attempts/%d/status.json", job, attempt);
+	if (read_status(st, job, attempt, &s) < 0 || s.outcome != OUTCOME_NONE) {
+		attempt_status_release(&s);
+		return 0;
+	}
+	free(s.job_id);
+	s.job_id = xstrdup(job);
+	s.attempt = attempt;
+	s.phase = PHASE_EXITED;
+	s.outcome = OUTCOME_PREEMPTED;
+	s.has_exit_code = 0;
+	attempt_status_set_reason(&s, "%s", why);
+	s.heartbeat_at = s.ended_at = time_now_ms();
+	text = attempt_status_to_json(&s);
+	prefix = key_job_prefix(job);
+	key = key_status(prefix, attempt);
 	r = storage_put(st, key, text, strlen(text), 0, err);
 	free(key);
+	free(prefix);
 	free(text);
-	json_decref(o);
-out:
-	free(phase);
-	free(outcome);
+	attempt_status_release(&s);
 	return r;
 }
 

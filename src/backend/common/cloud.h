@@ -113,7 +113,7 @@ int cloud_stage_secrets(const char *dir, const char *home, struct kvlist *ret,
 void cloud_secrets_release(struct kvlist *l);
 
 /*
- * The agent.json an instance gets: provider_write_agent_json's, with
+ * The agent.json an instance gets: provider_agent_doc's, with
  * work, checkpoint and output directories left to their defaults under
  * the instance directory, no controller socket, storage_url and
  * outputs_url given, and task.workdir "workdir" (relative: the bootstrap

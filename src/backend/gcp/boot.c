@@ -2,6 +2,7 @@
  * gcp_boot: what a GCE VM is given to start the agent (see gcp_boot.h).
  */
 #include "backend/gcp/boot.h"
+#include "contract/key.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
@@ -301,31 +302,24 @@ char *gcp_boot_object(const char *url, const char *key)
 /* agent.json for the VM (see gcp_boot.h). */
 char *gcp_boot_agent_json(const struct launch_request *req, int gpus, int has_workdir)
 {
-	json_t *o = json_object(), *g = json_array(), *task = json_loads(req->task_json, 0, NULL);
+	struct strbuf ids = STRBUF_INIT;
+	struct agent_doc d;
 	char *text;
 	int i;
 
+	provider_agent_doc(req, "gcp", &d);
 	for (i = 0; i < gpus; i++)
-		json_array_append_new(g, json_sprintf("%d", i));
-	if (!json_is_object(task)) {
-		json_decref(task);
-		task = json_object();
-	}
-	json_object_set_new(task, "workdir", has_workdir ? json_string("workdir") : json_null());
-	json_object_set_new(o, "job_id", json_string(req->job_id));
-	json_object_set_new(o, "attempt", json_integer(req->attempt));
-	json_object_set_new(o, "restart_count", json_integer(req->restart_count));
-	json_object_set_new(o, "backend", json_string("gcp"));
-	json_object_set_new(o, "storage_url", json_string(req->storage_url));
-	json_object_set_new(o, "job_prefix", json_string(req->job_prefix));
-	json_object_set_new(o, "gpus", g);
-	json_object_set_new(o, "work_dir", json_string("work"));
-	json_object_set_new(o, "checkpoint_dir", json_string("checkpoint"));
-	json_object_set_new(o, "output_dir", json_string("outputs"));
-	json_object_set_new(o, "own_machine", json_true());
-	json_object_set_new(o, "outputs_url", json_string(req->outputs_url));
-	json_object_set_new(o, "task", task);
-	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
+		strbuf_addf(&ids, "%s%d", i ? "," : "", i);
+	agent_doc_set_gpus(&d, ids.buf);
+	free(d.controller_socket);
+	d.controller_socket = NULL;
+	d.work_dir = xstrdup("work");
+	d.checkpoint_dir = xstrdup("checkpoint");
+	d.output_dir = xstrdup("outputs");
+	d.own_machine = 1;
+	agent_doc_set_task_workdir(&d, has_workdir ? "workdir" : NULL);
+	text = agent_doc_to_json(&d);
+	agent_doc_release(&d);
+	strbuf_release(&ids);
 	return text;
 }

@@ -44,6 +44,7 @@
  * from any error message the API sends back.
  */
 #include "backend/provider.h"
+#include "contract/key.h"
 #include "backend/gcp/gce.h"
 #include "backend/gcp/boot.h"
 #include "base/fs.h"
@@ -616,7 +617,7 @@ static int build_body(struct provider *p, struct gcp *g, const struct launch_req
 	bucket = gcp_boot_bucket(req->storage_url);
 	bin_obj = gcp_boot_object(req->storage_url, bin_key);
 	wd_obj = wd_key ? gcp_boot_object(req->storage_url, wd_key) : NULL;
-	boot_key = xasprintf("%s/attempts/%d/boot.log", req->job_prefix, req->attempt);
+	boot_key = key_attempt(req->job_prefix, req->attempt, "boot.log");
 	boot_log = gcp_boot_object(req->storage_url, boot_key);
 	b.token = req->token;
 	b.gcs_endpoint = strcmp(gcs_ep, GCS_DEFAULT_ENDPOINT) ? gcs_ep : NULL;

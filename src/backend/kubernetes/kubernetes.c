@@ -42,6 +42,8 @@
 #include "backend/kubernetes/k8s_job.h"
 #include "backend/kubernetes/k8s_settings.h"
 #include "backend/kubernetes/kubeconfig.h"
+#include "contract/key.h"
+#include "contract/status.h"
 #include "storage/storage.h"
 #include "util/tree.h"
 
@@ -389,11 +391,9 @@ static char *pod_url(const struct kube *k, const char *url)
 static int prepare_dir(struct kube *k, const struct launch_request *req, int gpus,
 		       const char *dir, const char *pdir, struct error *err)
 {
-	struct launch_request rq = *req;
-	struct strbuf sb = STRBUF_INIT, ids = STRBUF_INIT;
-	char *src = fs_path_join(dir, "src"), *path = fs_path_join(dir, "agent.json");
-	char *outputs = pod_url(k, req->outputs_url), *text = NULL;
-	json_t *doc = NULL, *task;
+	struct strbuf ids = STRBUF_INIT;
+	struct agent_doc d = AGENT_DOC_INIT;
+	char *src = fs_path_join(dir, "src");
 	int r, i;
 
 	if ((r = fs_mkdir_p(dir, 0700, err)) < 0 || (r = fs_remove_tree(src, err)) < 0)
@@ -404,35 +404,29 @@ static int prepare_dir(struct kube *k, const struct launch_request *req, int gpu
 	}
 	for (i = 0; i < gpus; i++)
 		strbuf_addf(&ids, "%s%d", i ? "," : "", i);
-	rq.storage_url = k->pod_storage_url;
-	rq.outputs_url = outputs;
-	rq.controller_socket = NULL;
-	rq.gpus = ids.buf;
-	if ((r = provider_write_agent_json(dir, &rq, "kubernetes", NULL, err)) < 0 ||
-	    (r = fs_read_file(path, 0, &sb, err)) < 0)
-		goto out;
-	doc = json_loadb(sb.buf, sb.len, 0, NULL);
-	task = json_object_get(doc, "task");
-	if (!json_is_object(task)) {
-		r = error_set(err, FRUGAL_EINVAL, "'%s': no task", path);
-		goto out;
+	provider_agent_doc(req, "kubernetes", &d);
+	agent_doc_set_gpus(&d, ids.buf);
+	free(d.controller_socket);
+	d.controller_socket = NULL;
+	free(d.storage_url);
+	d.storage_url = xstrdup(k->pod_storage_url);
+	free(d.outputs_url);
+	d.outputs_url = pod_url(k, req->outputs_url);
+	d.work_dir = xasprintf("%s/work", pdir);
+	d.checkpoint_dir = xasprintf("%s/checkpoint", pdir);
+	d.output_dir = xasprintf("%s/outputs", pdir);
+	d.own_machine = 1;
+	if (req->task->workdir) {
+		char *wd = xasprintf("%s/src", pdir);
+
+		agent_doc_set_task_workdir(&d, wd);
+		free(wd);
 	}
-	json_object_set_new(doc, "work_dir", json_sprintf("%s/work", pdir));
-	json_object_set_new(doc, "checkpoint_dir", json_sprintf("%s/checkpoint", pdir));
-	json_object_set_new(doc, "output_dir", json_sprintf("%s/outputs", pdir));
-	json_object_set_new(doc, "own_machine", json_true());
-	if (req->task->workdir)
-		json_object_set_new(task, "workdir", json_sprintf("%s/src", pdir));
-	text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-	r = fs_write_atomic(path, text, strlen(text), 0600, 1, err);
+	r = agent_doc_write(&d, dir, err);
 out:
-	json_decref(doc);
-	strbuf_release(&sb);
+	agent_doc_release(&d);
 	strbuf_release(&ids);
-	free(text);
-	free(outputs);
 	free(src);
-	free(path);
 	return r;
 }
 
@@ -829,7 +823,7 @@ static void log_line(struct strbuf *sb, const char *text, size_t len)
 static void pod_log_fallback(struct kube *k, const char *token, const struct k8s_view *v)
 {
 	struct strbuf text = STRBUF_INIT, out = STRBUF_INIT, status = STRBUF_INIT;
-	char job[128], *key = NULL, *marker = NULL, *note = NULL;
+	char job[128], *prefix = NULL, *key = NULL, *marker = NULL, *note = NULL;
 	const char *line;
 	int n;
 
@@ -837,16 +831,18 @@ static void pod_log_fallback(struct kube *k, const char *token, const struct k8s
 		return;
 	if (!k->st && storage_open(k->storage_url, &k->st, NULL) < 0)
 		return;
-	key = xasprintf("jobs/%s/attempts/%d/status.json", job, n);
+	prefix = key_job_prefix(job);
+	key = key_status(prefix, n);
 	if (storage_get(k->st, key, 1 << 20, &status, NULL) == 0) {
-		json_t *s = json_loadb(status.buf, status.len, 0, NULL);
-		int done = json_is_string(json_object_get(s, "outcome"));
+		struct attempt_status s = ATTEMPT_STATUS_INIT;
+		int done = attempt_status_parse(status.buf, status.len, &s, NULL) == 0 &&
+			   s.outcome != OUTCOME_NONE;
 
-		json_decref(s);
+		attempt_status_release(&s);
 		if (done)
 			goto out;
 	}
-	marker = xasprintf("jobs/%s/attempts/%d/pod-log-copied", job, n);
+	marker = key_attempt(prefix, n, "pod-log-copied");
 	if (storage_put(k->st, marker, "1\n", 2, STORAGE_NO_OVERWRITE, NULL) < 0)
 		goto out;
 	strbuf_init(&text, POD_LOG_MAX + 8192);
@@ -864,12 +860,13 @@ static void pod_log_fallback(struct kube *k, const char *token, const struct k8s
 		line = nl ? nl + 1 : NULL;
 	}
 	free(key);
-	key = xasprintf("jobs/%s/logs/attempt-%d.log", job, n);
+	key = key_log(prefix, n);
 	storage_append(k->st, key, out.buf, out.len, NULL);
 out:
 	strbuf_release(&text);
 	strbuf_release(&out);
 	strbuf_release(&status);
+	free(prefix);
 	free(key);
 	free(marker);
 	free(note);

@@ -1,0 +1,51 @@
+/*
+ * key: the storage key layout that the controller, the agent and the
+ * backends share. Everything of a job lives under its prefix, "jobs/ID":
+ *
+ *   jobs/ID/attempts/N/status.json   the agent's report (contract/status.h)
+ *   jobs/ID/attempts/N/NAME          other files of attempt N: agent.json,
+ *                                    secrets.env, boot.log, markers
+ *   jobs/ID/logs/attempt-N.log       timestamped lines of attempt N
+ *   jobs/ID/checkpoints/...          manifests/ and objects/ (agent/checkpoint.h)
+ *   jobs/ID/outputs/NAME             outputs when the task names no outputs.to
+ *   jobs/ID/NAME                     job-wide files (the workdir archive)
+ *
+ * The agent gets its prefix in agent.json (job_prefix) and builds every
+ * key from it; nobody else spells a key. A key is a relative path with
+ * '/' separators, no empty, "." or ".." component and no control
+ * character (key_valid); storage drivers refuse anything else.
+ *
+ * Every function returns a new string the caller frees.
+ */
+#ifndef FRUGAL_CONTRACT_KEY_H
+#define FRUGAL_CONTRACT_KEY_H
+
+#define KEY_MAX 1024
+
+#define KEY_STATUS_NAME "status.json"
+#define KEY_AGENT_NAME "agent.json"
+#define KEY_SECRETS_NAME "secrets.env"
+
+/* "jobs/ID". */
+char *key_job_prefix(const char *job_id);
+/* PREFIX/NAME: a job-wide object. */
+char *key_job(const char *job_prefix, const char *name);
+/* PREFIX/attempts/N/NAME. */
+char *key_attempt(const char *job_prefix, int attempt, const char *name);
+/* PREFIX/attempts/N/status.json. */
+char *key_status(const char *job_prefix, int attempt);
+/* PREFIX/logs/attempt-N.log. */
+char *key_log(const char *job_prefix, int attempt);
+/* PREFIX/checkpoints: the root of the job's checkpoints. */
+char *key_checkpoints(const char *job_prefix);
+/* PREFIX/outputs, or PREFIX/outputs/NAME when name is not NULL. */
+char *key_outputs(const char *job_prefix, const char *name);
+
+/* STORAGE_URL/PREFIX/outputs: where outputs go when the task names no
+ * outputs.to. */
+char *key_outputs_url(const char *storage_url, const char *job_prefix);
+
+/* 1 when key is a usable storage key (see above), else 0. */
+int key_valid(const char *key);
+
+#endif
