@@ -115,7 +115,7 @@ char *attempt_status_to_json(const struct attempt_status *s)
 	for (i = 0; i < s->n_outputs; i++)
 		json_array_append_new(outputs, jstr(s->outputs[i]));
 	json_object_set_new(doc, "job_id", jstr(s->job_id));
-	json_object_set_new(doc, "attempt", json_integer(s->attempt));
+	json_object_set_new(doc, "attempt", s->attempt ? json_integer(s->attempt) : json_null());
 	json_object_set_new(doc, "phase", json_string(attempt_phase_name(s->phase)));
 	json_object_set_new(doc, "agent_pid", json_integer(s->agent_pid));
 	json_object_set_new(doc, "job_pgid", s->job_pgid ? json_integer(s->job_pgid) : json_null());
