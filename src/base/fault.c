@@ -1,6 +1,7 @@
 #include "base/fault.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,12 @@ void fault_point(const char *step)
 				n = 0;
 			close(fd);
 		}
+	}
+	if (getenv("FRUGAL_FAULT_STOP") && !strcmp(getenv("FRUGAL_FAULT_STOP"), step)) {
+		static int stopped;
+
+		if (!stopped++)
+			raise(SIGSTOP);
 	}
 	if (!want)
 		return;

@@ -525,11 +525,18 @@ static int job_launch(struct reconciler *rec, const struct job *j,
 		goto out;
 	}
 	fault_point("controller.after_launch");
-	store_begin(rec->st, NULL);
-	store_resource_set(rec->st, res_id, id, RES_LIVE, NULL);
-	store_attempt_set_instance(rec->st, j->id, n, id, NULL);
-	store_job_set_status(rec->st, j->id, JOB_STARTING, "", NULL);
-	store_commit(rec->st, NULL);
+	if ((r = store_begin(rec->st, &err)) < 0 ||
+	    (r = store_resource_set(rec->st, res_id, id, RES_LIVE, &err)) < 0 ||
+	    (r = store_attempt_set_instance(rec->st, j->id, n, id, &err)) < 0 ||
+	    (r = store_job_set_status(rec->st, j->id, JOB_STARTING, "", &err)) < 0 ||
+	    (r = store_commit(rec->st, &err)) < 0) {
+		/* The ledger row stays "creating": adopted by its token next pass. */
+		store_rollback(rec->st);
+		rec->resolved = 0;
+		log_error("job %s: attempt %d launched as %s, not recorded yet: %s", j->id, n, id,
+			  error_msg(&err));
+		goto out;
+	}
 	fault_point("controller.after_launch_recorded");
 	store_event_add(rec->st, j->id, "launched", "attempt %d on %s (%s) gpus [%s]", n,
 			pl.backend, pl.instance_type, gpus ? gpus : "");
@@ -571,6 +578,7 @@ static void job_after_attempt(struct reconciler *rec, const struct job *j,
 			      const struct attempt *a, const char *outcome, int has_exit,
 			      int exit_code, const char *reason)
 {
+	struct error err = ERROR_INIT;
 	struct task t;
 	int restart = 0, charged = 0;
 	char why[256];
@@ -618,10 +626,17 @@ static void job_after_attempt(struct reconciler *rec, const struct job *j,
 		job_finish(rec, j, JOB_FAILED, reason);
 		return;
 	}
-	store_begin(rec->st, NULL);
-	store_job_set_counts(rec->st, j->id, j->restarts + 1, j->error_restarts + charged, NULL);
-	store_job_set_status(rec->st, j->id, JOB_RECOVERING, why, NULL);
-	store_commit(rec->st, NULL);
+	if (store_begin(rec->st, &err) < 0 ||
+	    store_job_set_counts(rec->st, j->id, j->restarts + 1, j->error_restarts + charged,
+				 &err) < 0 ||
+	    store_job_set_status(rec->st, j->id, JOB_RECOVERING, why, &err) < 0 ||
+	    store_commit(rec->st, &err) < 0) {
+		/* Nothing changed: the next pass decides again. */
+		store_rollback(rec->st);
+		rec->again = 1;
+		log_error("job %s: %s: %s", j->id, why, error_msg(&err));
+		return;
+	}
 	store_event_add(rec->st, j->id, "recovering", "%s", why);
 	rec->again = 1;
 	log_info("job %s: %s", j->id, why);
@@ -781,18 +796,31 @@ static void resolve_creating(struct reconciler *rec)
 		}
 		if (id) {
 			log_info("adopting %s (instance %s) created before a crash", res->token, id);
-			store_resource_set(rec->st, res->id, id, RES_LIVE, NULL);
-			store_attempt_set_instance(rec->st, res->job_id, res->attempt, id, NULL);
+			if (store_begin(rec->st, &err) < 0 ||
+			    store_resource_set(rec->st, res->id, id, RES_LIVE, &err) < 0 ||
+			    store_attempt_set_instance(rec->st, res->job_id, res->attempt, id,
+						       &err) < 0 ||
+			    store_commit(rec->st, &err) < 0) {
+				store_rollback(rec->st);
+				rec->resolved = 0;
+				log_error("cannot record %s: %s", res->token, error_msg(&err));
+			}
 		} else {
 			log_info("%s was never created: launching again", res->token);
 			p->ops->terminate(p, res->token, NULL, NULL);
-			store_begin(rec->st, NULL);
-			store_resource_set(rec->st, res->id, NULL, RES_GONE, NULL);
-			store_attempt_end(rec->st, res->job_id, res->attempt, "launch_failed", 0, 0,
-					  time_now_ms(), NULL);
-			store_job_set_status(rec->st, res->job_id, JOB_PENDING,
-					     "relaunching after a controller crash", NULL);
-			store_commit(rec->st, NULL);
+			if (store_begin(rec->st, &err) < 0 ||
+			    store_resource_set(rec->st, res->id, NULL, RES_GONE, &err) < 0 ||
+			    store_attempt_end(rec->st, res->job_id, res->attempt, "launch_failed",
+					      0, 0, time_now_ms(), &err) < 0 ||
+			    store_job_set_status(rec->st, res->job_id, JOB_PENDING,
+						 "relaunching after a controller crash", &err) < 0 ||
+			    store_commit(rec->st, &err) < 0) {
+				/* Still "creating": looked at again next pass. */
+				store_rollback(rec->st);
+				rec->resolved = 0;
+				log_error("cannot record that %s was never created: %s",
+					  res->token, error_msg(&err));
+			}
 		}
 		free(id);
 	}
@@ -981,8 +1009,8 @@ static int reconcile_pass(struct reconciler *rec)
 	size_t i;
 
 	if (!rec->resolved) {
+		rec->resolved = 1;	/* set again when a row could not be recorded */
 		resolve_creating(rec);
-		rec->resolved = 1;
 	}
 	if (store_job_list_live(rec->st, &jobs, &err) < 0 ||
 	    store_attempt_list_live(rec->st, &live, &err) < 0) {
