@@ -842,8 +842,10 @@ static int restore_checkpoint(struct agent *a, struct error *err)
 	struct checkpoint_stats cs = CHECKPOINT_STATS_INIT;
 	int r = checkpoint_restore(a->ckpt, &cs, err);
 
-	if (r < 0)
-		return error_prefix(err, "cannot restore the checkpoint");
+	if (r < 0) {
+		error_prefix(err, "cannot restore the checkpoint");
+		return r;
+	}
 	if (cs.seq && cs.skipped)
 		logship_note(a->log, "checkpoint %lld restored (%llu files, %llu bytes; %u newer "
 			     "incomplete checkpoint(s) passed over)", (long long)cs.seq,
@@ -1096,8 +1098,10 @@ static int prepare(struct agent *a, struct error *err)
 		return 0;
 	}
 	r = tree_copy(a->conf.task.workdir, a->conf.work_dir, &stats, err);
-	if (r < 0)
-		return error_prefix(err, "cannot copy workdir '%s'", a->conf.task.workdir);
+	if (r < 0) {
+		error_prefix(err, "cannot copy workdir '%s'", a->conf.task.workdir);
+		return r;
+	}
 	logship_note(a->log, "workdir copied: %llu files, %llu bytes",
 		     (unsigned long long)stats.files, (unsigned long long)stats.bytes);
 	return 0;
@@ -1191,8 +1195,10 @@ static int agent_init(struct agent *a, struct error *err)
 			       (uint64_t)a->conf.task.stop.max_runtime * 1000, 0);
 
 	r = storage_open(a->conf.storage_url, &a->st, err);
-	if (r < 0)
-		return error_prefix(err, "storage_url '%s'", a->conf.storage_url);
+	if (r < 0) {
+		error_prefix(err, "storage_url '%s'", a->conf.storage_url);
+		return r;
+	}
 	a->log_key = key_log(a->conf.job_prefix, a->conf.attempt);
 	a->status_key = key_status(a->conf.job_prefix, a->conf.attempt);
 	a->log = logship_new(&a->loop, a->st, a->log_key);

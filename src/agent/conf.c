@@ -141,7 +141,8 @@ int agent_conf_load(const char *instance_dir, struct agent_conf *ret, struct err
 
 	dir = fs_realpath(instance_dir, err);
 	if (!dir) {
-		r = error_prefix(err, "instance directory '%s' cannot be used", instance_dir);
+		error_prefix(err, "instance directory '%s' cannot be used", instance_dir);
+		r = FRUGAL_EIO;
 		goto out;
 	}
 	path = fs_path_join(dir, KEY_AGENT_NAME);

@@ -62,13 +62,13 @@ int error_errno(struct error *err, const char *fmt, ...)
 	return FRUGAL_EIO;
 }
 
-int error_prefix(struct error *err, const char *fmt, ...)
+void error_prefix(struct error *err, const char *fmt, ...)
 {
 	char head[ERROR_MSG_MAX], old[ERROR_MSG_MAX];
 	va_list ap;
 
 	if (!err)
-		return FRUGAL_EINVAL;
+		return;
 	va_start(ap, fmt);
 	vsnprintf(head, sizeof(head), fmt, ap);
 	va_end(ap);
@@ -80,7 +80,6 @@ int error_prefix(struct error *err, const char *fmt, ...)
 		err->msg[sizeof(err->msg) - 1] = '\0';
 		strbuf_release(&sb);
 	}
-	return err->code;
 }
 
 const char *error_msg(const struct error *err)

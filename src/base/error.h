@@ -55,8 +55,12 @@ int error_setv(struct error *err, int code, const char *fmt, va_list ap)
 int error_errno(struct error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Prefix the existing message with "context: " (keeps the code). */
-int error_prefix(struct error *err, const char *fmt, ...)
+/*
+ * Prefix the existing message with "context: " (err may be NULL; the code
+ * stays). It returns nothing: the caller returns the code it already
+ * holds, which is right even when it passed no err.
+ */
+void error_prefix(struct error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* The message, or frugal_strerror(code) when there is none. */

@@ -352,7 +352,8 @@ static int aws_plan(struct provider *p, const struct task *t, struct plan *ret,
 		if ((r = catalog_load(a->cat, p->home, err)) < 0) {
 			catalog_free(a->cat);
 			a->cat = NULL;
-			return error_prefix(err, "cannot read the price tables");
+			error_prefix(err, "cannot read the price tables");
+			return r;
 		}
 	}
 	if ((r = optimizer_settings_from_config(p->config, &set, err)) < 0)

@@ -255,8 +255,9 @@ int aws_request_do(struct aws_creds *c, const struct aws_request *rq, struct htt
 				*ret = rs;	/* the last answer: the caller reports it */
 				return 0;
 			}
-			return error_prefix(err, "%s %s %s: no answer after %d attempts",
-					    rq->service, rq->method, rq->path, n);
+			error_prefix(err, "%s %s %s: no answer after %d attempts", rq->service,
+				     rq->method, rq->path, n);
+			return r;
 		}
 		http_response_release(&rs);
 		time_sleep_ms(backoff_ms(n));

@@ -111,8 +111,10 @@ static int s3_ready(struct storage *s, struct error *err)
 
 	if (s3->loaded)
 		return 0;
-	if ((r = aws_creds_load("s3", &s3->creds, err)) < 0)
-		return error_prefix(err, "storage '%s'", s->url);
+	if ((r = aws_creds_load("s3", &s3->creds, err)) < 0) {
+		error_prefix(err, "storage '%s'", s->url);
+		return r;
+	}
 	s3->region = xstrdup(s3->creds.region ? s3->creds.region : "us-east-1");
 	set_endpoint(s3);
 	s3->loaded = 1;
@@ -167,8 +169,10 @@ static int s3_send(struct storage *s, const struct s3_call *c, struct http_respo
 		rq.s3 = 1;
 		r = aws_request_do(&s3->creds, &rq, ret, err);
 		free(path);
-		if (r < 0)
-			return error_prefix(err, "storage '%s'", s->url);
+		if (r < 0) {
+			error_prefix(err, "storage '%s'", s->url);
+			return r;
+		}
 		if ((ret->status == 301 || ret->status == 400 || ret->status == 307) &&
 		    !s3->fixed_endpoint && (region = http_header(ret, "x-amz-bucket-region")) &&
 		    strcmp(region, s3->region)) {

@@ -204,8 +204,10 @@ int gcp_boot_put_binary(struct storage *st, const char *bin, char **io_sha, char
 	char *key;
 	int r;
 
-	if (!*io_sha && (r = file_sha256(bin, io_sha, err)) < 0)
-		return error_prefix(err, "the agent's binary (backends.gcp.agent_binary)");
+	if (!*io_sha && (r = file_sha256(bin, io_sha, err)) < 0) {
+		error_prefix(err, "the agent's binary (backends.gcp.agent_binary)");
+		return r;
+	}
 	key = xasprintf("frugal/bin/%s", *io_sha);
 	r = storage_stat(st, key, NULL, NULL, err);
 	if (r == FRUGAL_ENOTFOUND) {
@@ -215,7 +217,8 @@ int gcp_boot_put_binary(struct storage *st, const char *bin, char **io_sha, char
 	}
 	if (r < 0) {
 		free(key);
-		return error_prefix(err, "cannot store the agent's binary");
+		error_prefix(err, "cannot store the agent's binary");
+		return r;
 	}
 	*ret_key = key;
 	return 0;

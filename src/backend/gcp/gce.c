@@ -554,7 +554,8 @@ int gce_delete_self(struct error *err)
 
 	memset(&g, 0, sizeof(g));
 	if (!name) {
-		r = error_prefix(err, "cannot tell which VM this is");
+		error_prefix(err, "cannot tell which VM this is");
+		r = err && err->code ? err->code : FRUGAL_ENET;
 		goto out;
 	}
 	zone = gcemeta_basename(zone_path);

@@ -199,8 +199,10 @@ static int gcp_api(struct provider *p, struct gcp **ret, struct error *err)
 		*ret = g;
 		return 0;
 	}
-	if (!g->auth && (r = gauth_new(cfg_get(g, "credentials"), 1, &g->auth, err)) < 0)
-		return error_prefix(err, "backend gcp");
+	if (!g->auth && (r = gauth_new(cfg_get(g, "credentials"), 1, &g->auth, err)) < 0) {
+		error_prefix(err, "backend gcp");
+		return r;
+	}
 	project = cfg_get(g, "project");
 	if (!project)
 		project = gauth_project(g->auth);

@@ -1161,9 +1161,9 @@ static int adopt(struct slurm *s, const struct launch_request *req, char **ret_i
 		const char *argv[] = { "scontrol", "update", a_id, a_name, a_comment, NULL };
 
 		/* The run is given; the name is what find() looks at first. */
-		if (slurm_cmd(s, argv, NULL, NULL, err) < 0)
-			r = error_prefix(err, "Slurm job %s now runs attempt %d but cannot be renamed",
-					 j.id, req->attempt);
+		if ((r = slurm_cmd(s, argv, NULL, NULL, err)) < 0)
+			error_prefix(err, "Slurm job %s now runs attempt %d but cannot be renamed",
+				     j.id, req->attempt);
 		free(comment);
 		free(a_id);
 		free(a_name);
