@@ -497,23 +497,32 @@ out:
 	return r;
 }
 
-/* Remember the oldest pid (the agent started the others). */
+/* The process that started first (the agent started the others). */
+struct oldest {
+	pid_t pid;
+	long long start;
+};
+
+/* Remember the process with the earliest start time: pids wrap, so a
+ * lower pid says nothing about age (it only breaks a tie of one clock
+ * tick). */
 static void oldest_one(pid_t pid, const char *token, void *data)
 {
-	pid_t *first = data;
+	struct oldest *o = data;
+	long long start = proc_start(pid, NULL);
 
-	if (!*first || pid < *first)
-		*first = pid;
+	if (start >= 0 && (!o->pid || start < o->start || (start == o->start && pid < o->pid)))
+		*o = (struct oldest){ pid, start };
 }
 
 static int local_find(struct provider *p, const char *token, char **ret_id, struct error *err)
 {
-	pid_t first = 0;
+	struct oldest o = { 0, -1 };
 
 	*ret_id = NULL;
-	scan_markers(p->home, token, oldest_one, &first);
-	if (first)
-		*ret_id = xasprintf("%d:%lld", (int)first, proc_start(first, NULL));
+	scan_markers(p->home, token, oldest_one, &o);
+	if (o.pid)
+		*ret_id = xasprintf("%d:%lld", (int)o.pid, o.start);
 	return 0;
 }
 
