@@ -229,35 +229,74 @@ int fs_copy_atomic(const char *src, const char *dst, mode_t mode, int replace,
 	return commit_temp(tmp, dst, replace, err);
 }
 
-int fs_remove_tree(const char *path, struct error *err)
+/*
+ * Remove name in the directory dfd (path is its path, for messages).
+ * A directory is opened relative to dfd with O_NOFOLLOW, so an entry
+ * swapped for a symlink meanwhile is unlinked as the link it now is and
+ * never followed out of the tree.
+ */
+static int remove_at(int dfd, const char *path, const char *name, struct error *err)
 {
-	struct stat st;
-	DIR *d;
+	_cleanup_free_ char *child = fs_path_join(path, name);
 	struct dirent *e;
-	int r = 0;
+	DIR *d;
+	int fd, r = 0;
 
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : error_errno(err, "cannot stat '%s'", path);
-	if (!S_ISDIR(st.st_mode)) {
-		if (unlink(path) < 0 && errno != ENOENT)
-			return error_errno(err, "cannot remove '%s'", path);
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno != ENOTDIR && errno != ELOOP)
+			return error_errno(err, "cannot open directory '%s'", child);
+		/* Not a directory (a symlink to one included). */
+		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+			return error_errno(err, "cannot remove '%s'", child);
 		return 0;
 	}
-	d = opendir(path);
-	if (!d)
-		return error_errno(err, "cannot open directory '%s'", path);
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return error_errno(err, "cannot open directory '%s'", child);
+	}
 	while ((e = readdir(d))) {
-		_cleanup_free_ char *child = NULL;
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		child = fs_path_join(path, e->d_name);
-		r = fs_remove_tree(child, err);
-		if (r < 0)
+		if ((r = remove_at(dirfd(d), child, e->d_name, err)) < 0)
 			break;
 	}
 	closedir(d);
-	if (!r && rmdir(path) < 0 && errno != ENOENT)
-		r = error_errno(err, "cannot remove directory '%s'", path);
+	if (!r && unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		r = error_errno(err, "cannot remove directory '%s'", child);
+	return r;
+}
+
+int fs_remove_tree(const char *path, struct error *err)
+{
+	_cleanup_free_ char *parent = NULL, *copy = xstrdup(path);
+	size_t len = strlen(copy);
+	const char *slash, *name;
+	int dfd, r;
+
+	while (len > 1 && copy[len - 1] == '/')
+		copy[--len] = '\0';
+	path = copy;
+	slash = strrchr(path, '/');
+	/* The last component is removed relative to its parent, as every
+	 * entry below it is. */
+	if (!slash) {
+		parent = xstrdup(".");
+		name = path;
+	} else {
+		parent = slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
+		name = slash + 1;
+	}
+	if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
+		return error_set(err, FRUGAL_EINVAL, "cannot remove '%s': not a plain path", path);
+	dfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT ? 0 : error_errno(err, "cannot open directory '%s'", parent);
+	r = remove_at(dfd, parent, name, err);
+	close(dfd);
 	return r;
 }
 

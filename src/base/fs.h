@@ -34,7 +34,8 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 int fs_copy_atomic(const char *src, const char *dst, mode_t mode, int replace,
 		   struct error *err);
 
-/* rm -rf; a missing path is success. */
+/* rm -rf; a missing path is success. Symlinks are removed, never
+ * followed, even when an entry is swapped for one while it runs. */
 int fs_remove_tree(const char *path, struct error *err);
 
 /* The names in directory path, without "." and "..", unsorted, into a new
