@@ -1,8 +1,59 @@
 /*
- * proc: settings of the running process itself.
+ * proc: processes -- the settings of this one (proc_protect_secrets,
+ * proc_cloexec_inherited) and running another program, the one place
+ * frugal forks and execs (the job itself is started through libuv by
+ * agent/runner.c).
+ *
+ * The child gets exactly three descriptors, 0, 1 and 2 (each from a
+ * given fd, a pipe to us, or /dev/null); every other descriptor is
+ * closed before exec, so nothing of ours (controller.log, the database,
+ * sockets) reaches the program or what it starts. Signals are back at
+ * their defaults and unblocked. argv[0] without a '/' is looked up on
+ * PATH.
+ *
+ *   struct proc p = PROC_INIT;
+ *   const char *argv[] = { "squeue", "-h", NULL };
+ *   p.argv = argv;
+ *   p.out = &out;           captured (the strbuf's cap applies)
+ *   p.timeout_ms = 30000;
+ *   r = proc_run(&p, &status, err);
+ *
+ * Exit statuses are the program's exit code, 128+N when signal N ended
+ * it, and 127 when it could not be executed (not found, not executable).
  */
 #ifndef FRUGAL_BASE_PROC_H
 #define FRUGAL_BASE_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/error.h"
+#include "base/strbuf.h"
+
+struct proc {
+	const char *const *argv;	/* NULL-terminated */
+	char *const *env;		/* NULL: this process's environment */
+	const char *dir;		/* chdir there first; NULL: stay */
+	int new_session;		/* setsid() in the child */
+	int detach;			/* proc_spawn: double fork, not our child */
+	int in_fd;			/* stdin from this fd; -1: in_data or /dev/null */
+	const void *in_data;		/* proc_run: fed to stdin */
+	size_t in_len;
+	int out_fd, err_fd;		/* stdout/stderr to these fds; -1: captured */
+	struct strbuf *out, *errs;	/* captured output; NULL: /dev/null */
+	int64_t timeout_ms;		/* proc_run: 0 none; past it the child is killed */
+};
+#define PROC_INIT { NULL, NULL, NULL, 0, 0, -1, NULL, 0, -1, -1, NULL, NULL, 0 }
+
+/*
+ * Run p and wait for it: stdin fed from in_data, stdout and stderr read
+ * into out and errs while it runs. *ret_status is set when it ran (any
+ * exit status is success here). FRUGAL_ETIMEOUT when it ran past
+ * timeout_ms (killed, with its session when it has one of its own),
+ * FRUGAL_EIO when it could not be started or read.
+ */
+int proc_run(const struct proc *p, int *ret_status, struct error *err);
 
 /*
  * The memory of this process holds secrets (the controller unseals them,
@@ -14,5 +65,12 @@
  * a setting was refused (the caller may warn; it is not fatal).
  */
 int proc_protect_secrets(void);
+
+/*
+ * Start p and return at once (no captures, no in_data). *ret_pid is the
+ * child's pid; with p->detach the program runs as a grandchild that init
+ * reaps, and *ret_pid is 0.
+ */
+int proc_spawn(const struct proc *p, pid_t *ret_pid, struct error *err);
 
 #endif

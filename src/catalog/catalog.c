@@ -12,6 +12,7 @@
 #include "base/fs.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
+#include "util/gpu.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -699,23 +700,17 @@ int catalog_check_buffer(enum backend_id cloud, const char *name, const char *da
 
 size_t catalog_local_pool_size(const struct config *cfg)
 {
-	FILE *f;
-	char line[512];
-	size_t n = 0;
+	char **ids = NULL;
+	size_t n, i;
 
 	if (cfg && cfg->local.n_gpu_ids)
 		return cfg->local.n_gpu_ids;
 	if (cfg && !cfg->local.gpus_auto && cfg->path)
 		return 0;
-	f = popen("nvidia-smi -L 2>/dev/null", "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		int id;
-		if (sscanf(line, "GPU %d:", &id) == 1)
-			n++;
-	}
-	pclose(f);
+	n = gpu_detect(&ids);
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
 	return n;
 }
 

@@ -8,6 +8,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/proc.h"
+#include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 
@@ -28,6 +29,8 @@
 #define MAX_CLIENTS 256		/* connections held at once; more are closed at once */
 #define CLIENT_TIMEOUT_MS 5000	/* a client that sends nothing is closed after this */
 #define WAKE_TIMEOUT_MS 3000	/* controller_wake: connect and send within this */
+
+extern char **environ;
 
 struct daemon {
 	struct reconciler *rec;
@@ -336,42 +339,49 @@ static const char *controller_pid_text(const struct home *h, char *buf, size_t s
  * job that runs frugal itself. */
 static int spawn_controller(const struct home *h, struct error *err)
 {
-	char *exe = realpath("/proc/self/exe", NULL);
+	struct strbuf fault = STRBUF_INIT;
+	struct proc pr = PROC_INIT;
+	char *exe = realpath("/proc/self/exe", NULL), **env = NULL;
+	size_t n = 0, i;
 	pid_t pid;
-	int status;
+	int r, logfd;
 
 	if (!exe)
 		return error_errno(err, "cannot find the frugal executable");
-	pid = fork();
-	if (pid < 0) {
-		free(exe);
-		return error_errno(err, "cannot start the controller");
+	logfd = open(h->controller_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (logfd < 0) {
+		r = error_errno(err, "cannot open '%s'", h->controller_log);
+		goto out;
 	}
-	if (pid == 0) {
-		int nul, logfd;
-
-		setsid();
-		if (fork() != 0)
-			_exit(0);
-		nul = open("/dev/null", O_RDWR);
-		logfd = open(h->controller_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (nul >= 0)
-			dup2(nul, 0);
-		if (logfd >= 0) {
-			dup2(logfd, 1);
-			dup2(logfd, 2);
-		}
-		unsetenv("FRUGAL_INSTANCE");
-		unsetenv("FRUGAL_FAULT");
-		if (getenv("FRUGAL_CONTROLLER_FAULT"))
-			setenv("FRUGAL_FAULT", getenv("FRUGAL_CONTROLLER_FAULT"), 1);
-		execl(exe, exe, "controller", "--foreground", (char *)NULL);
-		_exit(127);
-	}
-	free(exe);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	for (i = 0; environ[i]; i++)
 		;
-	return 0;
+	env = xcalloc(i + 2, sizeof(*env));
+	for (i = 0; environ[i]; i++)
+		if (strncmp(environ[i], "FRUGAL_INSTANCE=", 16) &&
+		    strncmp(environ[i], "FRUGAL_FAULT=", 13))
+			env[n++] = environ[i];
+	if (getenv("FRUGAL_CONTROLLER_FAULT")) {
+		strbuf_addf(&fault, "FRUGAL_FAULT=%s", getenv("FRUGAL_CONTROLLER_FAULT"));
+		env[n++] = fault.buf;
+	}
+	{
+		const char *argv[] = { exe, "controller", "--foreground", NULL };
+
+		pr.argv = argv;
+		pr.env = env;
+		pr.detach = 1;
+		pr.out_fd = pr.err_fd = logfd;
+		r = proc_spawn(&pr, &pid, err);
+	}
+	if (r < 0)
+		error_prefix(err, "cannot start the controller");
+out:
+	if (logfd >= 0)
+		close(logfd);
+	strbuf_release(&fault);
+	free(env);
+	free(exe);
+	return r;
 }
 
 int controller_ensure(const struct home *h, struct error *err)

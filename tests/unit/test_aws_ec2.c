@@ -26,6 +26,7 @@
 #include "base/fs.h"
 #include "base/xalloc.h"
 #include "backend/aws/boot.h"
+#include "util/tar.h"
 #include "backend/aws/ec2.h"
 #include "backend/aws/request.h"
 
@@ -220,13 +221,13 @@ static void test_tar(void **state)
 	f = xasprintf("%s/link", src);
 	assert_int_equal(symlink("train.sh", f), 0);
 	free(f);
-	assert_int_equal(awsboot_tar(src, tar, NULL), 0);
+	assert_int_equal(tar_write_tree(src, tar, NULL), 0);
 	cmd = xasprintf("cd %s && tar -xf %s && diff -r %s %s && test -x train.sh && "
 			"test \"$(readlink link)\" = train.sh", out, tar, src, out);
 	rc = system(cmd);
 	assert_int_equal(rc, 0);
 	free(cmd);
-	assert_true(awsboot_tar("/nonexistent/frugal", tar, NULL) < 0);
+	assert_true(tar_write_tree("/nonexistent/frugal", tar, NULL) < 0);
 	assert_false(fs_exists(tar));
 	fs_remove_tree(dir, NULL);
 	free(src);

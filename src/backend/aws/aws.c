@@ -65,6 +65,7 @@
 #include "storage/storage.h"
 #include "backend/aws/creds.h"
 #include "backend/aws/sigv4.h"
+#include "util/tar.h"
 #include "util/tree.h"
 
 #include <jansson.h>
@@ -570,7 +571,7 @@ static int put_workdir(struct storage *st, const struct launch_request *req, con
 		error_prefix(err, "cannot copy workdir '%s'", req->task->workdir);
 		goto out;
 	}
-	if ((r = awsboot_tar(src, tar, err)) < 0)
+	if ((r = tar_write_tree(src, tar, err)) < 0)
 		goto out;
 	r = storage_put_file(st, key, tar, STORAGE_NO_OVERWRITE, err);
 	if (r == FRUGAL_EEXIST)

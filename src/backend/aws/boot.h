@@ -36,11 +36,6 @@
 /* EC2 takes at most 16 KB of UserData before base64. */
 #define AWSBOOT_USERDATA_MAX 16384
 
-/* Write the tree under dir (files, directories, symbolic links; paths
- * relative to dir) as a POSIX ustar archive at tar_path, with GNU long
- * names for paths over 100 bytes. Owners are root, times and modes kept. */
-int awsboot_tar(const char *dir, const char *tar_path, struct error *err);
-
 /* secrets as NAME='value' lines for `set -a; . ./secrets.env`.
  * FRUGAL_EINVAL for a name that is not an environment variable name.
  * The caller wipes out. */

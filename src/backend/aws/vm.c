@@ -4,6 +4,7 @@
  */
 #include "backend/aws/vm.h"
 #include "base/log.h"
+#include "base/proc.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 #include "backend/aws/creds.h"
@@ -142,24 +143,17 @@ const struct notice_source_ops notice_aws_ops = {
 /* shutdown -h now (see aws_vm.h). */
 int machine_aws_end(const struct machine_self *self, struct error *err)
 {
-	int status = 0;
-	pid_t pid;
+	const char *argv[] = { "shutdown", "-h", "now", "frugal: the job is over", NULL };
+	struct proc pr = PROC_INIT;
+	int status = 0, r;
 
 	(void)self;
 	if (chdir("/") < 0)
 		return error_errno(err, "cannot leave the instance directory");
-	pid = fork();
-	if (pid < 0)
-		return error_errno(err, "cannot run shutdown");
-	if (pid == 0) {
-		char *argv[] = { "shutdown", "-h", "now", "frugal: the job is over", NULL };
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return error_errno(err, "cannot wait for shutdown");
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	pr.argv = argv;
+	if ((r = proc_run(&pr, &status, err)) < 0)
+		return r;
+	if (status != 0)
 		return error_set(err, FRUGAL_EIO, "shutdown -h now failed (status %d); the boot "
 				 "script powers the machine off when the agent exits", status);
 	return 0;

@@ -9,6 +9,7 @@
 #include "contract/status.h"
 #include "util/http.h"
 #include "util/secretbox.h"
+#include "util/tar.h"
 #include "util/tree.h"
 
 #include <ctype.h>
@@ -398,27 +399,6 @@ int cloud_storage_plan(const struct launch_request *req, const char *mount, int 
 	return 0;
 }
 
-/* Run argv (no shell); 0 when it exits 0. */
-static int run_prog(const char *const *argv, struct error *err)
-{
-	pid_t pid = fork();
-	int status = 0;
-
-	if (pid < 0)
-		return error_errno(err, "cannot run %s", argv[0]);
-	if (pid == 0) {
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return error_errno(err, "cannot wait for %s", argv[0]);
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		return error_set(err, FRUGAL_EIO, "%s failed (status %d)", argv[0],
-				 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-	return 0;
-}
-
 int cloud_pack(const char *dir, const char *workdir, const char *bin, struct error *err)
 {
 	char *pack = fs_path_join(dir, "pack"), *tar = fs_path_join(dir, "upload.tar");
@@ -436,10 +416,7 @@ int cloud_pack(const char *dir, const char *workdir, const char *bin, struct err
 	if (bin && ((r = fs_mkdir_p(bindir, 0700, err)) < 0 ||
 		    (r = fs_copy_atomic(bin, binpath, 0755, 1, err)) < 0))
 		goto out;
-	{
-		const char *argv[] = { "tar", "-C", pack, "-cf", tar, ".", NULL };
-		r = run_prog(argv, err);
-	}
+	r = tar_write_tree(pack, tar, err);
 out:
 	fs_remove_tree(pack, NULL);
 	free(pack);

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE	/* pipe2 */
 #include "backend/common/ssh.h"
 #include "base/timeutil.h"
+#include "base/proc.h"
 #include "base/xalloc.h"
 
 #include <errno.h>
@@ -100,15 +101,10 @@ static int run(const struct ssh_target *t, const char *remote_cmd, const void *s
 	       size_t stdin_len, const char *stdin_file, struct strbuf *out, int out_fd,
 	       int *ret_status, struct error *err)
 {
-	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
-	int in_fd = -1, status = 0, r = 0;
-	int64_t deadline = time_mono_ms() + 1000LL * (t->timeout_s > 0 ? t->timeout_s
-								   : DEFAULT_TIMEOUT_S);
 	struct strbuf errs = STRBUF_INIT;
+	struct proc pr = PROC_INIT;
 	char **owned = NULL, **argv = NULL;
-	size_t sent = 0;
-	pid_t pid = -1;
-	struct sigaction ign, old_pipe;
+	int in_fd = -1, r;
 
 	strbuf_init(&errs, ERR_MAX);
 	if (!t->host || !t->known_hosts || !t->alias) {
@@ -123,120 +119,29 @@ static int run(const struct ssh_target *t, const char *remote_cmd, const void *s
 			goto out;
 		}
 	}
-	if (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0 ||
-	    pipe2(perr, O_CLOEXEC) < 0) {
-		r = error_errno(err, "cannot run ssh");
-		goto out;
-	}
 	argv = ssh_argv(t, remote_cmd, &owned);
-	/* A remote side that exits before reading its input must not kill
-	 * us with SIGPIPE: the write fails with EPIPE instead. */
-	memset(&ign, 0, sizeof(ign));
-	ign.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &ign, &old_pipe);
-	pid = fork();
-	if (pid < 0) {
-		r = error_errno(err, "cannot run ssh");
+	pr.argv = (const char *const *)argv;
+	pr.in_fd = in_fd;
+	pr.in_data = stdin_data;
+	pr.in_len = stdin_len;
+	pr.out_fd = out_fd;
+	pr.out = out;
+	pr.errs = &errs;
+	pr.timeout_ms = 1000LL * (t->timeout_s > 0 ? t->timeout_s : DEFAULT_TIMEOUT_S);
+	r = proc_run(&pr, ret_status, err);
+	if (r == FRUGAL_ETIMEOUT)
+		r = error_set(err, FRUGAL_ETIMEOUT, "ssh to %s did not finish in time", t->alias);
+	if (r < 0)
 		goto out;
-	}
-	if (pid == 0) {
-		dup2(in_fd >= 0 ? in_fd : pin[0], 0);
-		dup2(out_fd >= 0 ? out_fd : pout[1], 1);
-		dup2(perr[1], 2);
-		sigaction(SIGPIPE, &old_pipe, NULL);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(pin[0]);
-	close(pout[1]);
-	close(perr[1]);
-	pin[0] = pout[1] = perr[1] = -1;
-	if (in_fd >= 0 || !stdin_data) {
-		close(pin[1]);
-		pin[1] = -1;
-	} else {
-		fcntl(pin[1], F_SETFL, fcntl(pin[1], F_GETFL) | O_NONBLOCK);
-	}
-	while (pout[0] >= 0 || perr[0] >= 0) {
-		struct pollfd fds[3] = { { pout[0], POLLIN, 0 }, { perr[0], POLLIN, 0 },
-					 { pin[1], POLLOUT, 0 } };
-		int64_t left = deadline - time_mono_ms();
-		int i, n;
-
-		if (left <= 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			pid = -1;
-			r = error_set(err, FRUGAL_ETIMEOUT, "ssh to %s did not finish in time",
-				      t->alias);
-			goto out;
-		}
-		n = poll(fds, 3, (int)(left > 1000 ? 1000 : left));
-		if (n < 0 && errno != EINTR) {
-			r = error_errno(err, "ssh");
-			goto out;
-		}
-		if (n <= 0)
-			continue;
-		if (pin[1] >= 0 && fds[2].revents) {
-			ssize_t w = write(pin[1], (const char *)stdin_data + sent, stdin_len - sent);
-
-			if (w > 0)
-				sent += (size_t)w;
-			if ((w < 0 && errno != EAGAIN && errno != EINTR) || sent == stdin_len) {
-				close(pin[1]);
-				pin[1] = -1;
-			}
-		}
-		for (i = 0; i < 2; i++) {
-			char buf[16384];
-			ssize_t got;
-			int *fd = i == 0 ? &pout[0] : &perr[0];
-
-			if (*fd < 0 || !fds[i].revents)
-				continue;
-			got = read(*fd, buf, sizeof(buf));
-			if (got > 0) {
-				if (i == 0 && out)
-					strbuf_add(out, buf, (size_t)got);
-				else if (i == 1)
-					strbuf_add(&errs, buf, (size_t)got);
-			} else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
-				close(*fd);
-				*fd = -1;
-			}
-		}
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	pid = -1;
-	*ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	if (*ret_status == 127 && !errs.len)
 		r = error_set(err, FRUGAL_EIO, "cannot run '%s'", argv[0]);
 	else if (*ret_status != 0)
 		error_set(err, 0, "%s", last_line(&errs));
 out:
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-	if (argv)
-		sigaction(SIGPIPE, &old_pipe, NULL);
 	if (in_fd >= 0)
 		close(in_fd);
-	if (pin[0] >= 0)
-		close(pin[0]);
-	if (pin[1] >= 0)
-		close(pin[1]);
-	if (pout[0] >= 0)
-		close(pout[0]);
-	if (pout[1] >= 0)
-		close(pout[1]);
-	if (perr[0] >= 0)
-		close(perr[0]);
-	if (perr[1] >= 0)
-		close(perr[1]);
-	ssh_argv_free(argv, owned);
+	if (argv)
+		ssh_argv_free(argv, owned);
 	strbuf_release(&errs);
 	return r;
 }

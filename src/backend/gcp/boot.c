@@ -7,6 +7,7 @@
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 #include "util/http.h"
+#include "util/tar.h"
 #include "util/tree.h"
 
 #include <errno.h>
@@ -118,8 +119,8 @@ char *gcp_boot_script(const struct gcp_boot *b)
 		char *wd = http_urlencode(b->workdir_object, 0);
 		strbuf_adds(&sb, "log 'fetching the workdir'\ngcs_get ");
 		strbuf_add_shell_quoted(&sb, wd);
-		strbuf_adds(&sb, " workdir.tar.gz\nmkdir -p workdir\n"
-			    "tar -xzf workdir.tar.gz -C workdir\nrm -f workdir.tar.gz\n");
+		strbuf_adds(&sb, " workdir.tar\nmkdir -p workdir\n"
+			    "tar -xf workdir.tar -C workdir\nrm -f workdir.tar\n");
 		free(wd);
 	}
 	if (b->data_device) {
@@ -224,35 +225,13 @@ int gcp_boot_put_binary(struct storage *st, const char *bin, char **io_sha, char
 	return 0;
 }
 
-/* tar -czf out -C dir . (the workdir as the boot script unpacks it). */
-static int make_tarball(const char *dir, const char *out, struct error *err)
-{
-	const char *argv[] = { "tar", "-czf", out, "-C", dir, ".", NULL };
-	int status = 0;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return error_errno(err, "cannot run tar");
-	if (pid == 0) {
-		execvp("tar", (char *const *)argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return error_errno(err, "cannot run tar");
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return error_set(err, FRUGAL_EIO, "tar could not pack the workdir (status %d)",
-				 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	return 0;
-}
-
-/* The job's workdir as a tar.gz in the bucket, once per job. */
+/* The job's workdir as a tar in the bucket, once per job. */
 int gcp_boot_put_workdir(struct storage *st, const char *tmp_dir,
 			 const struct launch_request *req, char **ret_key, struct error *err)
 {
-	char *key = xasprintf("%s/boot/workdir.tar.gz", req->job_prefix);
+	char *key = key_job(req->job_prefix, "boot/workdir.tar");
 	char *tmp = xasprintf("%s/gcp-%s", tmp_dir, req->token);
-	char *copy = fs_path_join(tmp, "workdir"), *tgz = fs_path_join(tmp, "workdir.tar.gz");
+	char *copy = fs_path_join(tmp, "workdir"), *tgz = fs_path_join(tmp, "workdir.tar");
 	struct tree_stats stats = TREE_STATS_INIT;
 	int r;
 
@@ -264,7 +243,7 @@ int gcp_boot_put_workdir(struct storage *st, const char *tmp_dir,
 	fs_remove_tree(tmp, NULL);
 	if ((r = fs_mkdir_p(copy, 0700, err)) < 0 ||
 	    (r = tree_copy(req->task->workdir, copy, &stats, err)) < 0 ||
-	    (r = make_tarball(copy, tgz, err)) < 0) {
+	    (r = tar_write_tree(copy, tgz, err)) < 0) {
 		error_prefix(err, "cannot pack workdir '%s'", req->task->workdir);
 		goto out;
 	}

@@ -1,7 +1,7 @@
 /*
  * gcp_boot: what a GCE VM of an attempt is given to start the agent: in
  * the job's bucket, the frugal binary (frugal/bin/SHA256, stored once)
- * and the workdir (JOB_PREFIX/boot/workdir.tar.gz, once per job); as
+ * and the workdir (JOB_PREFIX/boot/workdir.tar, once per job); as
  * instance metadata items:
  *
  *   startup-script      the bash script below (gcp_boot_script)
@@ -45,7 +45,7 @@ struct gcp_boot {
 	const char *bucket;
 	const char *bin_object;		/* object name of the frugal binary */
 	const char *bin_sha256;		/* its hex SHA-256 */
-	const char *workdir_object;	/* the workdir bundle (tar.gz), or NULL */
+	const char *workdir_object;	/* the workdir bundle (tar), or NULL */
 	const char *boot_log_object;	/* where the boot's output goes if the agent never starts */
 	const char *data_device;	/* device name of the data disk, or NULL */
 	const char *data_mount;		/* where it goes ("/mnt/data") */
@@ -59,7 +59,7 @@ int gcp_boot_put_binary(struct storage *st, const char *bin, char **io_sha, char
 			struct error *err);
 
 /* Store the job's workdir (.gitignore/.frugalignore honoured, packed with
- * tar under tmp_dir) as JOB_PREFIX/boot/workdir.tar.gz, once per job: an
+ * with util/tar under tmp_dir) as JOB_PREFIX/boot/workdir.tar, once per job: an
  * attempt after the first finds it there. *ret_key is the key. */
 int gcp_boot_put_workdir(struct storage *st, const char *tmp_dir,
 			 const struct launch_request *req, char **ret_key, struct error *err);

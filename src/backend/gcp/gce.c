@@ -4,6 +4,7 @@
 #include "backend/gcp/gce.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
+#include "base/proc.h"
 #include "base/xalloc.h"
 #include "backend/gcp/metadata.h"
 #include "util/http.h"
@@ -581,17 +582,13 @@ out:
 /* On a VM: delete itself, else power off (real VMs only). */
 int gce_end_self(struct error *err)
 {
+	const char *argv[] = { "/sbin/shutdown", "-h", "now", NULL };
+	struct proc pr = PROC_INIT;
 	int r = gce_delete_self(err), status;
-	pid_t pid;
 
 	if (r == 0 || gcemeta_overridden())
 		return r;
-	pid = fork();
-	if (pid == 0) {
-		execl("/sbin/shutdown", "shutdown", "-h", "now", (char *)NULL);
-		_exit(127);
-	}
-	if (pid > 0)
-		waitpid(pid, &status, 0);
+	pr.argv = argv;
+	proc_run(&pr, &status, NULL);
 	return r;
 }

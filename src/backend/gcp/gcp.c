@@ -13,8 +13,8 @@
  * it, so an insert sent twice makes one VM and an insert after a crash
  * finds the VM made before (409 alreadyExists: adopted when its labels
  * are ours). Before the insert: the frugal binary goes to the bucket once
- * (frugal/bin/SHA256, content-addressed), the job's workdir as a tar.gz
- * (jobs/JOB/boot/workdir.tar.gz, once per job); the VM gets agent.json,
+ * (frugal/bin/SHA256, content-addressed), the job's workdir as a tar
+ * (jobs/JOB/boot/workdir.tar, once per job); the VM gets agent.json,
  * the secrets and the boot script as metadata (gcp_boot.h), labels
  * frugal-job, frugal-attempt, frugal-owner; spot VMs are SPOT with
  * instanceTerminationAction DELETE; GPUs force onHostMaintenance TERMINATE;

@@ -11,7 +11,9 @@
 #include "base/fs.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
+#include "base/proc.h"
 #include "base/xalloc.h"
+#include "util/gpu.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -36,22 +38,10 @@ struct local {
 
 /* ---- the GPU pool ---- */
 
-/* GPU ids from `nvidia-smi -L` ("GPU 0: ..."); none when it is missing. */
+/* GPU ids of this machine; none when nvidia-smi is missing. */
 static void detect_gpus(struct local *l)
 {
-	FILE *f = popen("nvidia-smi -L 2>/dev/null", "re");
-	char line[512];
-
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		int id;
-		if (sscanf(line, "GPU %d:", &id) == 1) {
-			l->gpus = xrealloc(l->gpus, (l->n_gpus + 1) * sizeof(char *));
-			l->gpus[l->n_gpus++] = xasprintf("%d", id);
-		}
-	}
-	pclose(f);
+	l->n_gpus = gpu_detect(&l->gpus);
 }
 
 static struct local *local_of(struct provider *p)
@@ -460,27 +450,22 @@ static int local_launch(struct provider *p, const struct launch_request *req, ch
 		goto out;
 	}
 	env = agent_env(req, p->home);
-	pid = fork();
-	if (pid < 0) {
-		close(fd);
-		r = error_errno(err, "cannot start the agent");
-		goto out;
-	}
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDONLY);
-		char *argv[] = { p->self_exe, "agent", "--instance-dir", dir, NULL };
+	{
+		const char *argv[] = { p->self_exe, "agent", "--instance-dir", dir, NULL };
+		struct proc pr = PROC_INIT;
 
-		setsid();
-		if (nul >= 0)
-			dup2(nul, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (chdir(dir) < 0)
-			_exit(127);
-		execve(p->self_exe, argv, env);
-		_exit(127);
+		pr.argv = argv;
+		pr.env = env;
+		pr.dir = dir;
+		pr.new_session = 1;
+		pr.out_fd = pr.err_fd = fd;
+		r = proc_spawn(&pr, &pid, err);
+		close(fd);
+		if (r < 0) {
+			error_prefix(err, "cannot start the agent");
+			goto out;
+		}
 	}
-	close(fd);
 	{
 		long long start = -1;
 		int i;

@@ -50,6 +50,7 @@
 #include "base/fs.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
+#include "base/proc.h"
 #include "base/xalloc.h"
 
 #include <ctype.h>
@@ -280,97 +281,32 @@ static int run_cmd(const struct slurm *s, const char *const *argv, char *const *
 		   struct strbuf *out, struct strbuf *errs, int *ret_status, struct error *err)
 {
 	char *prog = find_program(s, argv[0]);
-	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, status = 0, r = 0, open_fds = 2;
-	int64_t deadline = time_mono_ms() + s->cmd_timeout * 1000;
-	pid_t pid;
+	const char **args = NULL;
+	struct proc pr = PROC_INIT;
+	size_t n;
+	int r;
 
 	if (!prog)
 		return error_set(err, FRUGAL_ENOTFOUND, "'%s' not found %s%s; install Slurm's "
 				 "client commands or set backends.slurm.bin_dir", argv[0],
 				 s->bin_dir ? "in " : "on PATH", s->bin_dir ? s->bin_dir : "");
-	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
-		r = error_errno(err, "cannot run %s", argv[0]);
-		goto out;
-	}
-	pid = fork();
-	if (pid < 0) {
-		r = error_errno(err, "cannot run %s", argv[0]);
-		goto out;
-	}
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDONLY);
-
-		if (nul >= 0)
-			dup2(nul, 0);
-		dup2(po[1], 1);
-		dup2(pe[1], 2);
-		if (env)
-			execve(prog, (char *const *)argv, env);
-		else
-			execv(prog, (char *const *)argv);
-		_exit(127);
-	}
-	close(po[1]);
-	close(pe[1]);
-	po[1] = pe[1] = -1;
-	while (open_fds > 0) {
-		struct pollfd fds[2] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 } };
-		int64_t left = deadline - time_mono_ms();
-		int i, n;
-
-		if (left <= 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			r = error_set(err, FRUGAL_ETIMEOUT, "%s did not answer in %llds "
-				      "(backends.slurm.command_timeout)", argv[0],
-				      (long long)s->cmd_timeout);
-			goto out;
-		}
-		n = poll(fds, 2, (int)(left > 1000 ? 1000 : left));
-		if (n < 0 && errno != EINTR) {
-			r = error_errno(err, "cannot read from %s", argv[0]);
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			goto out;
-		}
-		for (i = 0; n > 0 && i < 2; i++) {
-			char buf[8192];
-			ssize_t got;
-
-			if (fds[i].fd < 0 || !fds[i].revents)
-				continue;
-			got = read(fds[i].fd, buf, sizeof(buf));
-			if (got > 0) {
-				/* Past the cap the rest is dropped, the pipe still drained. */
-				strbuf_add(i == 0 ? out : errs, buf, (size_t)got);
-			} else if (got == 0 || errno != EINTR) {
-				close(fds[i].fd);
-				if (i == 0)
-					po[0] = -1;
-				else
-					pe[0] = -1;
-				open_fds--;
-			}
-		}
-	}
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			r = error_errno(err, "cannot wait for %s", argv[0]);
-			goto out;
-		}
-	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && !out->len)
+	for (n = 0; argv[n]; n++)
+		;
+	args = xcalloc(n + 1, sizeof(*args));
+	memcpy(args, argv, n * sizeof(*args));
+	args[0] = prog;
+	pr.argv = args;
+	pr.env = env;
+	pr.out = out;
+	pr.errs = errs;
+	pr.timeout_ms = s->cmd_timeout * 1000;
+	r = proc_run(&pr, ret_status, err);
+	if (r == FRUGAL_ETIMEOUT)
+		r = error_set(err, FRUGAL_ETIMEOUT, "%s did not answer in %llds "
+			      "(backends.slurm.command_timeout)", argv[0], (long long)s->cmd_timeout);
+	else if (r == 0 && *ret_status == 127 && !out->len)
 		r = error_set(err, FRUGAL_EIO, "cannot start '%s'", prog);
-	*ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-out:
-	if (po[0] >= 0)
-		close(po[0]);
-	if (po[1] >= 0)
-		close(po[1]);
-	if (pe[0] >= 0)
-		close(pe[0]);
-	if (pe[1] >= 0)
-		close(pe[1]);
+	free(args);
 	free(prog);
 	return r;
 }
