@@ -1284,6 +1284,7 @@ int agent_main(int argc, char **argv)
 	const char *dir = NULL;
 	int r;
 
+	proc_cloexec_inherited();
 	r = parse_args(argc, argv, &dir);
 	if (r)
 		return r;

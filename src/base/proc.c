@@ -48,6 +48,25 @@ int proc_protect_secrets(void)
 	return r;
 }
 
+void proc_cloexec_inherited(void)
+{
+	long max, fd;
+
+#if defined(SYS_close_range) && defined(CLOSE_RANGE_CLOEXEC)
+	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+#endif
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (fd = 3; fd < max; fd++) {
+		int flags = fcntl((int)fd, F_GETFD);
+
+		if (flags >= 0 && !(flags & FD_CLOEXEC))
+			fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+	}
+}
+
 /* In the child: descriptors, session, signals, directory; then exec. */
 static void child(const struct proc *p, const int fds[3])
 {

@@ -67,6 +67,13 @@ int proc_run(const struct proc *p, int *ret_status, struct error *err);
 int proc_protect_secrets(void);
 
 /*
+ * Mark every descriptor from 3 on close-on-exec, so what a launcher (a
+ * scheduler, a boot script, a shell) left open reaches nothing this
+ * process starts. The agent and the controller call it first thing.
+ */
+void proc_cloexec_inherited(void);
+
+/*
  * Start p and return at once (no captures, no in_data). *ret_pid is the
  * child's pid; with p->detach the program runs as a grandchild that init
  * reaps, and *ret_pid is 0.

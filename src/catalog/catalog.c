@@ -10,6 +10,7 @@
 #include "catalog/catalog.h"
 #include "catalog/csv.h"
 #include "base/fs.h"
+#include "base/hash.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 #include "util/gpu.h"
@@ -76,15 +77,6 @@ struct strmap {
 	size_t cap, n;		/* cap: a power of two */
 };
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
 static void strmap_grow(struct strmap *m)
 {
 	size_t cap = m->cap ? m->cap * 2 : 256, i;
@@ -150,7 +142,7 @@ const char *catalog_intern(struct catalog *cat, const char *s)
 
 	if (!s || !*s)
 		return "";
-	h = hash_str(s);
+	h = hash_fnv1a(s);
 	sl = strmap_find(&cat->strings, s, h);
 	if (sl->key)
 		return sl->key;
@@ -171,7 +163,7 @@ static unsigned accel_id(struct catalog *cat, const char *name)
 
 	if (!name || !*name)
 		return 0;
-	h = hash_str(name);
+	h = hash_fnv1a(name);
 	sl = strmap_find(&cat->accel_ids, name, h);
 	if (sl->key)
 		return sl->val;

@@ -203,6 +203,7 @@ int controller_run(struct error *err)
 	int lock_fd = -1, r;
 	int64_t secs = 60;
 
+	proc_cloexec_inherited();
 	memset(&d, 0, sizeof(d));
 	if (proc_protect_secrets() < 0)
 		log_warn("cannot turn core dumps off: this process's memory holds secrets");

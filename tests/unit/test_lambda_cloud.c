@@ -29,6 +29,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "backend/common/cloud.h"
+#include "backend/common/hometag.h"
 #include "backend/common/ssh.h"
 
 /* ---- a scripted HTTP server ---------------------------------------------------- */
@@ -115,7 +116,7 @@ static void server_stop(struct server *s, struct strbuf *ret_log)
 
 static void test_names(void **state)
 {
-	char *tag = cloud_home_tag("/home/u/.frugal"), *name;
+	char *tag = home_tag("/home/u/.frugal"), *name;
 	char job[32];
 	int n;
 

@@ -51,6 +51,7 @@
  *                                    (the zone's current price) instead of the catalog
  */
 #include "backend/provider.h"
+#include "backend/common/hometag.h"
 #include "base/fault.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
@@ -110,25 +111,11 @@ static const char *cfg(const struct provider *p, const char *key)
 	return v && *v ? v : NULL;
 }
 
-/* A short stable tag of the FRUGAL_HOME path (FNV-1a), so that two homes
- * sharing an AWS account never end each other's instances. */
-static char *home_tag(const char *home)
-{
-	uint64_t h = 1469598103934665603ULL;
-	const unsigned char *c;
-
-	for (c = (const unsigned char *)home; *c; c++) {
-		h ^= *c;
-		h *= 1099511628211ULL;
-	}
-	return xasprintf("%08x", (unsigned)(h ^ (h >> 32)));
-}
-
 /* The backend state of p, made on first use (owner and home tags). */
 static struct aws *aws_of(struct provider *p)
 {
 	struct aws *a = p->priv;
-	char host[256] = "localhost", *real;
+	char host[256] = "localhost";
 
 	if (a)
 		return a;
@@ -141,9 +128,7 @@ static struct aws *aws_of(struct provider *p)
 		a->owner = xasprintf("%s@%s", getenv("USER"), host);
 	else
 		a->owner = xasprintf("%u@%s", (unsigned)getuid(), host);
-	real = fs_realpath(p->home, NULL);
-	a->home_tag = home_tag(real ? real : p->home);
-	free(real);
+	a->home_tag = home_tag(p->home);
 	p->priv = a;
 	return a;
 }

@@ -201,20 +201,6 @@ char *cloud_expand_home(const char *path)
 
 /* ---- names ------------------------------------------------------------------------ */
 
-char *cloud_home_tag(const char *home)
-{
-	uint64_t h = 1469598103934665603ULL;
-	char *real = fs_realpath(home, NULL);
-	const unsigned char *c;
-
-	for (c = (const unsigned char *)(real ? real : home); *c; c++) {
-		h ^= *c;
-		h *= 1099511628211ULL;
-	}
-	free(real);
-	return xasprintf("%08x", (unsigned)(h ^ (h >> 32)));
-}
-
 char *cloud_name(const char *tag, const char *token)
 {
 	return xasprintf("frugal-%s-%s", tag, token);

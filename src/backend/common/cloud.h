@@ -91,8 +91,6 @@ char *cloud_expand_home(const char *path);
 
 /* ---- names ---- */
 
-/* 8 hex digits of home's path (FNV-1a), as slurm tags its jobs. */
-char *cloud_home_tag(const char *home);
 /* "frugal-TAG-TOKEN". */
 char *cloud_name(const char *tag, const char *token);
 /* The token in a name made by cloud_name with tag, or NULL. */

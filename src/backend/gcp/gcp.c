@@ -44,6 +44,7 @@
  * from any error message the API sends back.
  */
 #include "backend/provider.h"
+#include "backend/common/hometag.h"
 #include "contract/key.h"
 #include "backend/gcp/gce.h"
 #include "backend/gcp/boot.h"
@@ -117,18 +118,6 @@ static int cfg_seconds(const struct gcp *g, const char *key, int64_t def, int64_
 	return 0;
 }
 
-/* FNV-1a of s as 8 hex digits. */
-static char *hash8(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return xasprintf("%08x", (unsigned)(h ^ (h >> 32)));
-}
-
 /* s lowercased, anything but [a-z0-9-] as '-', at most max characters. */
 static char *label_safe(const char *s, size_t max)
 {
@@ -171,16 +160,14 @@ static void gcp_free(struct provider *p)
 static struct gcp *gcp_of(struct provider *p)
 {
 	struct gcp *g = p->priv;
-	char *real, *user;
+	char *user;
 	const char *u = getenv("USER");
 
 	if (g)
 		return g;
 	g = xcalloc(1, sizeof(*g));
 	g->cfg = p->config;
-	real = fs_realpath(p->home, NULL);
-	g->home_tag = hash8(real ? real : p->home);
-	free(real);
+	g->home_tag = home_tag(p->home);
 	user = u && *u ? label_safe(u, 40) : xasprintf("uid%u", (unsigned)getuid());
 	g->owner = xasprintf("%s-%s", user, g->home_tag);
 	free(user);

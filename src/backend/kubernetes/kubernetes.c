@@ -32,6 +32,7 @@
  * appended to the attempt's log first, so `frugal logs` shows why.
  */
 #include "backend/provider.h"
+#include "backend/common/hometag.h"
 #include "base/fault.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
@@ -85,20 +86,6 @@ struct kreq {
 };
 
 /* ---- the backend's state ---------------------------------------------------------- */
-
-/* A short stable tag of the FRUGAL_HOME path (FNV-1a), so that two homes
- * sharing a namespace never touch each other's objects. */
-static char *home_tag(const char *home)
-{
-	uint64_t h = 1469598103934665603ULL;
-	const unsigned char *c;
-
-	for (c = (const unsigned char *)home; *c; c++) {
-		h ^= *c;
-		h *= 1099511628211ULL;
-	}
-	return xasprintf("%08x", (unsigned)(h ^ (h >> 32)));
-}
 
 /* Forget the listing: the next describe() lists again. */
 static void snapshot_drop(struct kube *k)
@@ -160,7 +147,7 @@ static int kube_get(struct provider *p, struct kube **ret, struct error *err)
 {
 	const struct config *cfg = p->config;
 	struct kube *k;
-	char host[256] = "localhost", *who, *real;
+	char host[256] = "localhost", *who;
 	int r;
 
 	if (p->priv) {
@@ -182,9 +169,7 @@ static int kube_get(struct provider *p, struct kube **ret, struct error *err)
 			     : xasprintf("%u@%s", (unsigned)getuid(), host);
 	k->owner = k8s_label_value(who);
 	free(who);
-	real = fs_realpath(p->home, NULL);
-	k->home_tag = home_tag(real ? real : p->home);
-	free(real);
+	k->home_tag = home_tag(p->home);
 	k->api.ns = k->set.ns ? k->set.ns : k->kc.namespace ? k->kc.namespace : "default";
 	k->api.home_tag = k->home_tag;
 	k->storage_url = cfg && cfg->storage_url ? xstrdup(cfg->storage_url)

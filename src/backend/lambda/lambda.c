@@ -39,6 +39,7 @@
  */
 #include "backend/lambda/lambda.h"
 #include "backend/common/cloud.h"
+#include "backend/common/hometag.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
@@ -268,7 +269,7 @@ static int lambda_get(struct provider *p, struct lambda **ret, struct error *err
 		free(key);
 	}
 	l->api.min_interval_ms = (int64_t)(req_iv * 1000);
-	l->tag = cloud_home_tag(p->home);
+	l->tag = home_tag(p->home);
 	l->ssh_key_name = cfg(p, "ssh_key_name");
 	l->ssh_user = cfg(p, "ssh_user") ? cfg(p, "ssh_user") : "ubuntu";
 	l->ssh_command = cfg(p, "ssh_command");

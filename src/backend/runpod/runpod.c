@@ -39,6 +39,7 @@
  */
 #include "backend/runpod/api.h"
 #include "backend/common/cloud.h"
+#include "backend/common/hometag.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
@@ -202,7 +203,7 @@ static int runpod_get(struct provider *p, struct runpod **ret, struct error *err
 		free(key);
 	}
 	rp->api.min_interval_ms = (int64_t)(req_iv * 1000);
-	rp->tag = cloud_home_tag(p->home);
+	rp->tag = home_tag(p->home);
 	rp->image = cfg(p, "image") ? cfg(p, "image") : DEFAULT_IMAGE;
 	rp->volume_id = cfg(p, "network_volume_id");
 	rp->volume_mount = cfg(p, "volume_mount") ? cfg(p, "volume_mount") : "/workspace";

@@ -46,6 +46,7 @@
  */
 #define _GNU_SOURCE	/* pipe2 */
 #include "backend/provider.h"
+#include "backend/common/hometag.h"
 #include "backend/slurm/slurm.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
@@ -146,20 +147,6 @@ static int cfg_duration(const struct config *cfg, const char *key, int64_t def, 
 	return 0;
 }
 
-/* A short stable tag of the FRUGAL_HOME path (FNV-1a), so that two homes
- * of one user on one cluster never end each other's jobs. */
-static char *home_tag(const char *home)
-{
-	uint64_t h = 1469598103934665603ULL;
-	const unsigned char *c;
-
-	for (c = (const unsigned char *)home; *c; c++) {
-		h ^= *c;
-		h *= 1099511628211ULL;
-	}
-	return xasprintf("%08x", (unsigned)(h ^ (h >> 32)));
-}
-
 static void slurm_free(struct provider *p)
 {
 	struct slurm *s = p->priv;
@@ -187,7 +174,6 @@ static int slurm_get(struct provider *p, struct slurm **ret, struct error *err)
 	struct slurm *s;
 	const char *v;
 	char host[256] = "localhost";
-	char *real;
 	int r;
 
 	if (p->priv) {
@@ -234,9 +220,7 @@ static int slurm_get(struct provider *p, struct slurm **ret, struct error *err)
 		free(s->owner);
 		s->owner = xasprintf("%u@%s", (unsigned)getuid(), host);
 	}
-	real = fs_realpath(p->home, NULL);
-	s->home_tag = home_tag(real ? real : p->home);
-	free(real);
+	s->home_tag = home_tag(p->home);
 	p->priv = s;
 	*ret = s;
 	return 0;
