@@ -32,8 +32,7 @@ static void envlist_set(struct envlist *l, const char *key, const char *value)
 
 	for (i = 0; i < l->n; i++) {
 		if (key_len(l->items[i]) == klen && !memcmp(l->items[i], key, klen)) {
-			secure_zero(l->items[i], strlen(l->items[i]));
-			free(l->items[i]);
+			secure_free(l->items[i]);
 			l->items[i] = entry;
 			return;
 		}
@@ -110,13 +109,5 @@ const char *jobenv_get(char *const *env, const char *key)
 /* Zero and free every entry, then the array. */
 void jobenv_free(char **env)
 {
-	size_t i;
-
-	if (!env)
-		return;
-	for (i = 0; env[i]; i++) {
-		secure_zero(env[i], strlen(env[i]));
-		free(env[i]);
-	}
-	free(env);
+	secure_free_strv(env);
 }

@@ -89,3 +89,20 @@ void secure_zero(void *p, size_t n)
 	while (n--)
 		*v++ = 0;
 }
+
+void secure_free(char *s)
+{
+	if (!s)
+		return;
+	secure_zero(s, strlen(s));
+	free(s);
+}
+
+void secure_free_strv(char **v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		secure_free(v[i]);
+	free(v);
+}

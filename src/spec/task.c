@@ -2296,8 +2296,7 @@ void task_take_secret_values(struct task *t, struct kvlist *out)
 		if (!v)
 			continue;
 		kvlist_set(out, t->secrets.items[i].key, v);
-		secure_zero(v, strlen(v));
-		free(v);
+		secure_free(v);
 		t->secrets.items[i].value = NULL;
 	}
 }

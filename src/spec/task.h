@@ -87,6 +87,7 @@ int kvlist_remove(struct kvlist *l, const char *key);
 /* Append without looking for key first: for callers that know it is new
  * (kvlist_set is linear in the list's length). */
 void kvlist_append(struct kvlist *l, const char *key, const char *value);
+/* Free the list; every value is zeroed first (values may be secrets). */
 void kvlist_release(struct kvlist *l);
 
 struct accel {

@@ -309,7 +309,7 @@ static void test_sealed_secrets(void **state)
 	assert_null(memmem(box.buf, box.len, "very-secret-value", 17));
 	assert_int_equal(cloud_stage_secrets(stage, dir, &out, NULL), 0);
 	assert_string_equal(kvlist_get(&out, "WANDB_API_KEY"), "very-secret-value");
-	cloud_secrets_release(&out);
+	kvlist_release(&out);
 	kvlist_release(&in);
 	strbuf_release(&box);
 	fs_remove_tree(dir, NULL);

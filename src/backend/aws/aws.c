@@ -886,8 +886,7 @@ static void run_params(struct provider *p, const struct launch_request *req,
 	{
 		char *b64 = base64(user_data);
 		kvlist_append(q, "UserData", b64);
-		secure_zero(b64, strlen(b64));
-		free(b64);
+		secure_free(b64);
 	}
 	free(name);
 	free(token);
@@ -966,9 +965,7 @@ out:
 	ec2_instances_release(&made);
 	http_response_release(&rs);
 	params_release(&q);
-	if (script)
-		secure_zero(script, strlen(script));
-	free(script);
+	secure_free(script);
 	free(existing);
 	free(ami);
 	free(root_dev);

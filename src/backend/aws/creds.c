@@ -225,9 +225,7 @@ out:
 	if (sb.len)
 		secure_zero(sb.buf, sb.len);
 	strbuf_release(&sb);
-	if (token)
-		secure_zero(token, strlen(token));
-	free(token);
+	secure_free(token);
 	free(path);
 	free(role);
 	return r;
@@ -915,21 +913,12 @@ int aws_creds_refresh(const char *service, struct aws_creds *c, struct error *er
 	return 0;
 }
 
-/* Zero a secret, then free it. */
-static void wipe_free(char *s)
-{
-	if (s) {
-		secure_zero(s, strlen(s));
-		free(s);
-	}
-}
-
 /* Wipe and free (see awscreds.h). */
 void aws_creds_release(struct aws_creds *c)
 {
 	free(c->access_key_id);
-	wipe_free(c->secret_access_key);
-	wipe_free(c->session_token);
+	secure_free(c->secret_access_key);
+	secure_free(c->session_token);
 	free(c->region);
 	free(c->endpoint_url);
 	free(c->profile);

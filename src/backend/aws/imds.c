@@ -96,7 +96,6 @@ out:
 	http_response_release(&rs);
 	free(base);
 	free(url);
-	secure_zero(hdr, strlen(hdr));
-	free(hdr);
+	secure_free(hdr);
 	return r;
 }

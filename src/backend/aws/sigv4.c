@@ -486,8 +486,7 @@ void sigv4_result_release(struct sigv4_result *r)
 	free(r->authorization);
 	free(r->query);
 	for (i = 0; r->headers && r->headers[i]; i++) {
-		secure_zero(r->headers[i], strlen(r->headers[i]));
-		free(r->headers[i]);
+		secure_free(r->headers[i]);
 	}
 	free(r->headers);
 	memset(r, 0, sizeof(*r));

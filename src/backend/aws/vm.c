@@ -117,9 +117,7 @@ static void on_aws_closed(uv_handle_t *h)
 {
 	struct aws_notice *n = h->data;
 
-	if (n->token)
-		secure_zero(n->token, strlen(n->token));
-	free(n->token);
+	secure_free(n->token);
 	free(n);
 }
 

@@ -49,8 +49,7 @@ void cloud_api_init(struct cloud_api *api, const char *what, const char *base_ur
 void cloud_api_release(struct cloud_api *api)
 {
 	if (api->auth_header) {
-		secure_zero(api->auth_header, strlen(api->auth_header));
-		free(api->auth_header);
+		secure_free(api->auth_header);
 	}
 	free(api->base_url);
 	memset(api, 0, sizeof(*api));
@@ -133,8 +132,7 @@ out:
 	http_response_release(&rs);
 	if (text) {
 		/* The body may carry secrets (a pod's environment). */
-		secure_zero(text, strlen(text));
-		free(text);
+		secure_free(text);
 	}
 	free(url);
 	return r;
@@ -223,16 +221,6 @@ char *cloud_stage_dir(const char *home, const char *backend, const char *token)
 	return xasprintf("%s/cloud/%s/%s", home, backend, token);
 }
 
-void cloud_secrets_release(struct kvlist *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (l->items[i].value)
-			secure_zero(l->items[i].value, strlen(l->items[i].value));
-	kvlist_release(l);
-}
-
 int cloud_stage_write(const char *dir, const char *home, const char *agent_json,
 		      const struct kvlist *secrets, struct error *err)
 {
@@ -266,8 +254,7 @@ int cloud_stage_write(const char *dir, const char *home, const char *agent_json,
 out:
 	secure_zero(key, sizeof(key));
 	if (plain) {
-		secure_zero(plain, strlen(plain));
-		free(plain);
+		secure_free(plain);
 	}
 	if (o) {
 		/* jansson keeps its own copies of the values: wipe them too. */

@@ -104,11 +104,10 @@ char *cloud_stage_dir(const char *home, const char *backend, const char *token);
  * secrets sealed in secrets.box. */
 int cloud_stage_write(const char *dir, const char *home, const char *agent_json,
 		      const struct kvlist *secrets, struct error *err);
-/* The staged secrets, unsealed into ret (name -> value). */
+/* The staged secrets, unsealed into ret (name -> value; kvlist_release
+ * zeroes the values). */
 int cloud_stage_secrets(const char *dir, const char *home, struct kvlist *ret,
 			struct error *err);
-/* Wipe and free a list of secrets. */
-void cloud_secrets_release(struct kvlist *l);
 
 /*
  * The agent.json an instance gets: provider_agent_doc's, with

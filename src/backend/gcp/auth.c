@@ -39,15 +39,6 @@ struct gauth {
 	int64_t refresh_ms;	/* fetch again from then on */
 };
 
-/* Free a string that may hold a secret, zeroing it first. */
-static void free_secret(char *s)
-{
-	if (s) {
-		secure_zero(s, strlen(s));
-		free(s);
-	}
-}
-
 /* Free a, zeroing its secrets. */
 void gauth_free(struct gauth *a)
 {
@@ -57,12 +48,12 @@ void gauth_free(struct gauth *a)
 	free(a->project);
 	free(a->token_uri);
 	free(a->client_email);
-	free_secret(a->private_key);
+	secure_free(a->private_key);
 	free(a->private_key_id);
 	free(a->client_id);
-	free_secret(a->client_secret);
-	free_secret(a->refresh_token);
-	free_secret(a->token);
+	secure_free(a->client_secret);
+	secure_free(a->refresh_token);
+	secure_free(a->token);
 	free(a);
 }
 
@@ -87,7 +78,7 @@ const char *gauth_project(const struct gauth *a)
 /* Drop the cached token (zeroed). */
 void gauth_invalidate(struct gauth *a)
 {
-	free_secret(a->token);
+	secure_free(a->token);
 	a->token = NULL;
 	a->refresh_ms = 0;
 }
@@ -121,8 +112,7 @@ static void form_add(struct strbuf *sb, const char *k, const char *v)
 	if (sb->len)
 		strbuf_addch(sb, '&');
 	strbuf_addf(sb, "%s=%s", k, enc);
-	secure_zero(enc, strlen(enc));
-	free(enc);
+	secure_free(enc);
 }
 
 /* ---- JWT ------------------------------------------------------------------------ */
@@ -450,7 +440,7 @@ static int fetch(struct gauth *a, struct error *err)
 		break;
 	}
 out:
-	free_secret(jwt);
+	secure_free(jwt);
 	secure_zero(form.buf, form.len);
 	secure_zero(body.buf, body.len);
 	strbuf_release(&form);

@@ -222,8 +222,7 @@ out:
 	strbuf_release(&auth);
 	http_response_release(&rs);
 	if (text)	/* an insert body carries the job's secrets */
-		secure_zero(text, strlen(text));
-	free(text);
+		secure_free(text);
 	free(url);
 	free(what);
 	return r;

@@ -668,8 +668,7 @@ static int build_body(struct provider *p, struct gcp *g, const struct launch_req
 	r = 0;
 out:
 	if (secrets) {
-		secure_zero(secrets, strlen(secrets));
-		free(secrets);
+		secure_free(secrets);
 	}
 	/* meta holds a copy of the secrets too. */
 	if (meta.n && kvlist_get(&meta, "frugal-secrets")) {

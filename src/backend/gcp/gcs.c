@@ -513,9 +513,7 @@ static int upload_resumable(struct storage *s, const char *key, struct source *s
 	}
 	r = 0;
 out:
-	if (session)
-		secure_zero(session, strlen(session));
-	free(session);
+	secure_free(session);
 	free(buf);
 	return r;
 }

@@ -211,8 +211,7 @@ static int refresh(struct k8s_client *c, int force, struct error *err)
 	if ((r = k8s_exec_credential(c->exec, c->timeout_ms, &cred, err)) < 0)
 		return r;
 	if (c->auth_header) {
-		secure_zero(c->auth_header, strlen(c->auth_header));
-		free(c->auth_header);
+		secure_free(c->auth_header);
 		c->auth_header = NULL;
 	}
 	if (cred.token)
@@ -269,8 +268,7 @@ void k8s_client_free(struct k8s_client *c)
 	if (!c)
 		return;
 	if (c->auth_header) {
-		secure_zero(c->auth_header, strlen(c->auth_header));
-		free(c->auth_header);
+		secure_free(c->auth_header);
 	}
 	pem_release(&c->ca);
 	pem_release(&c->cert);

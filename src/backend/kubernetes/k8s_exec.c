@@ -24,21 +24,12 @@
 
 extern char **environ;
 
-/* Overwrite a secret string, then free it. */
-static void zfree(char *s)
-{
-	if (s) {
-		secure_zero(s, strlen(s));
-		free(s);
-	}
-}
-
 /* Free a credential, its secrets overwritten. */
 void k8s_credential_release(struct k8s_credential *c)
 {
-	zfree(c->token);
-	zfree(c->cert_pem);
-	zfree(c->key_pem);
+	secure_free(c->token);
+	secure_free(c->cert_pem);
+	secure_free(c->key_pem);
 	memset(c, 0, sizeof(*c));
 }
 

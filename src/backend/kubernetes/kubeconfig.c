@@ -120,8 +120,7 @@ void kubeconfig_release(struct kubeconfig *k)
 	blob_release(&k->cert_data);
 	blob_release(&k->key_data);
 	if (k->token) {
-		secure_zero(k->token, strlen(k->token));
-		free(k->token);
+		secure_free(k->token);
 	}
 	exec_free(k->exec);
 	memset(k, 0, sizeof(*k));

@@ -437,8 +437,7 @@ static int create_secret(struct kube *k, const struct k8s_attempt *a,
 	}
 	if (r == 0)
 		*ret_made = 1;
-	secure_zero(body, strlen(body));
-	free(body);
+	secure_free(body);
 	json_decref(ans);
 	json_decref(old);
 	return r;

@@ -265,8 +265,7 @@ static int lambda_get(struct provider *p, struct lambda **ret, struct error *err
 	cloud_api_init(&l->api, "Lambda", cfg(p, "base_url") ? cfg(p, "base_url")
 							    : LAMBDA_DEFAULT_URL, key);
 	if (key) {
-		secure_zero(key, strlen(key));
-		free(key);
+		secure_free(key);
 	}
 	l->api.min_interval_ms = (int64_t)(req_iv * 1000);
 	l->tag = home_tag(p->home);
@@ -731,10 +730,9 @@ static int bootstrap(struct provider *p, struct lambda *l, const char *token, co
 	unlink(tar);
 out:
 	if (script) {
-		secure_zero(script, strlen(script));
-		free(script);
+		secure_free(script);
 	}
-	cloud_secrets_release(&secrets);
+	kvlist_release(&secrets);
 	strbuf_release(&json);
 	strbuf_release(&cmd);
 	free(tar);

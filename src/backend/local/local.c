@@ -377,16 +377,6 @@ static void add_env(char ***env, size_t *n, const char *k, const char *v)
 	(*env)[*n] = NULL;
 }
 
-static void free_env(char **env)
-{
-	size_t i;
-
-	for (i = 0; env && env[i]; i++) {
-		secure_zero(env[i], strlen(env[i]));
-		free(env[i]);
-	}
-	free(env);
-}
 
 /* The agent's environment: a clean, small one, plus the secrets. */
 static char **agent_env(const struct launch_request *req, const char *home)
@@ -476,7 +466,7 @@ static int local_launch(struct provider *p, const struct launch_request *req, ch
 	}
 	r = 0;
 out:
-	free_env(env);
+	secure_free_strv(env);
 	free(dir);
 	free(log);
 	return r;

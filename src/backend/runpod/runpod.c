@@ -199,8 +199,7 @@ static int runpod_get(struct provider *p, struct runpod **ret, struct error *err
 	cloud_api_init(&rp->api, "Runpod", cfg(p, "base_url") ? cfg(p, "base_url")
 							     : rp->v->default_url, key);
 	if (key) {
-		secure_zero(key, strlen(key));
-		free(key);
+		secure_free(key);
 	}
 	rp->api.min_interval_ms = (int64_t)(req_iv * 1000);
 	rp->tag = home_tag(p->home);
@@ -511,7 +510,7 @@ static int runpod_launch(struct provider *p, const struct launch_request *req, c
 out:
 	if (r < 0 && dir)
 		fs_remove_tree(dir, NULL);
-	cloud_secrets_release(&env);
+	kvlist_release(&env);
 	runpod_pod_release(&pod);
 	free(storage);
 	free(outputs);
