@@ -189,6 +189,13 @@ static int pump(const struct proc *p, struct plumbing *pl, pid_t pid, int64_t de
 			if (*fd < 0 || !fds[i].revents)
 				continue;
 			got = read(*fd, buf, sizeof(buf));
+			if (got > 0 && i == 0 && p->out_max &&
+			    p->out->len + (size_t)got > p->out_max) {
+				kill(p->new_session ? -pid : pid, SIGKILL);
+				kill(pid, SIGKILL);
+				return error_set(err, FRUGAL_ETOOBIG, "%s wrote more than %zu bytes",
+						 p->argv[0], p->out_max);
+			}
 			if (got > 0)	/* past a cap the rest is dropped, the pipe drained */
 				strbuf_add(i == 0 ? p->out : p->errs, buf, (size_t)got);
 			else if (got == 0 || (errno != EINTR && errno != EAGAIN))

@@ -12,7 +12,7 @@
  * PATH.
  *
  *   struct proc p = PROC_INIT;
- *   const char *argv[] = { "squeue", "-h", NULL };
+ *   const char *argv[] = { "uname", "-r", NULL };
  *   p.argv = argv;
  *   p.out = &out;           captured (the strbuf's cap applies)
  *   p.timeout_ms = 30000;
@@ -43,15 +43,18 @@ struct proc {
 	int out_fd, err_fd;		/* stdout/stderr to these fds; -1: captured */
 	struct strbuf *out, *errs;	/* captured output; NULL: /dev/null */
 	int64_t timeout_ms;		/* proc_run: 0 none; past it the child is killed */
+	size_t out_max;			/* proc_run: 0 none; more stdout kills the child */
 };
-#define PROC_INIT { NULL, NULL, NULL, 0, 0, -1, NULL, 0, -1, -1, NULL, NULL, 0 }
+#define PROC_INIT { NULL, NULL, NULL, 0, 0, -1, NULL, 0, -1, -1, NULL, NULL, 0, 0 }
 
 /*
  * Run p and wait for it: stdin fed from in_data, stdout and stderr read
  * into out and errs while it runs. *ret_status is set when it ran (any
  * exit status is success here). FRUGAL_ETIMEOUT when it ran past
  * timeout_ms (killed, with its session when it has one of its own),
- * FRUGAL_EIO when it could not be started or read.
+ * FRUGAL_ETOOBIG when it wrote more than out_max bytes to stdout (killed),
+ * FRUGAL_EIO when it could not be started or read. Without out_max, what
+ * passes the cap of out or errs is dropped and the pipe still drained.
  */
 int proc_run(const struct proc *p, int *ret_status, struct error *err);
 

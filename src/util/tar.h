@@ -3,8 +3,7 @@
  * util/tree.h copied it: .gitignore/.frugalignore already applied)
  * becomes a POSIX ustar archive that any tar unpacks (`tar -xf`), with
  * no tar program needed on this machine. Used for what a machine gets at
- * boot: the workdir (aws, gcp) and the workdir plus the agent's binary
- * (lambda, runpod).
+ * boot: the workdir, or the workdir plus the agent's binary.
  */
 #ifndef FRUGAL_UTIL_TAR_H
 #define FRUGAL_UTIL_TAR_H

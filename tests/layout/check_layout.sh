@@ -15,7 +15,7 @@ set -u
 SRC=${1:-${FRUGAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}}
 ALLOW="$SRC/tests/layout/allowlist"
 [ -f "$ALLOW" ] || ALLOW="$(cd "$(dirname "$0")" && pwd)/allowlist"
-LAYERS="base util spec store catalog storage backend controller agent cli"
+LAYERS="base util spec store contract catalog storage backend controller agent cli"
 WORDS="aws|ec2|s3|gcp|gce|gcs|lambda|runpod|kubernetes|k8s|kubeconfig|kubectl|slurm|sbatch|squeue|scancel|sacct|slurmd|imds|sigv4|gcloud|boto|botocore"
 fail=0
 cd "$SRC" || exit 2

@@ -7,6 +7,7 @@
 #include "base/fs.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
+#include "base/proc.h"
 #include "base/xalloc.h"
 #include "backend/aws/imds.h"
 #include "backend/aws/request.h"
@@ -19,7 +20,6 @@
 #include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
 
 #define INI_MAX (1 << 20)
 #define REFRESH_MARGIN_MS (5 * 60 * 1000)
@@ -351,58 +350,32 @@ static void argv_free(char **argv)
  * standard error is the caller's. FRUGAL_EPROVIDER when it fails. */
 static int run_capture(char **argv, struct strbuf *out, struct error *err)
 {
-	posix_spawn_file_actions_t fa;
-	int fds[2], status = 0, r = 0, spawned;
-	int64_t deadline = time_mono_ms() + PROCESS_TIMEOUT_MS;
-	pid_t pid;
+	struct proc pr = PROC_INIT;
+	int status = 0, r;
 
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return error_set(err, FRUGAL_EIO, "credential_process: pipe: %s", strerror(errno));
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	spawned = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
-	if (spawned != 0) {
-		close(fds[0]);
-		return error_set(err, FRUGAL_EPROVIDER, "credential_process: cannot run '%s': %s",
-				 argv[0], strerror(spawned));
+	pr.argv = (const char *const *)argv;
+	pr.out = out;
+	pr.err_fd = STDERR_FILENO;
+	pr.timeout_ms = PROCESS_TIMEOUT_MS;
+	pr.out_max = PROCESS_MAX_OUTPUT;
+	r = proc_run(&pr, &status, err);
+	if (r == FRUGAL_ETIMEOUT)
+		return error_set(err, r, "credential_process '%s' did not finish within %d s",
+				 argv[0], PROCESS_TIMEOUT_MS / 1000);
+	if (r == FRUGAL_ETOOBIG)
+		return error_set(err, r, "credential_process '%s' wrote more than %d bytes",
+				 argv[0], PROCESS_MAX_OUTPUT);
+	if (r < 0) {
+		error_prefix(err, "credential_process");
+		return FRUGAL_EPROVIDER;
 	}
-	for (;;) {
-		struct pollfd pfd = { fds[0], POLLIN, 0 };
-		int64_t left = deadline - time_mono_ms();
-		char buf[4096];
-		ssize_t got;
-
-		if (left <= 0) {
-			kill(pid, SIGKILL);
-			r = error_set(err, FRUGAL_ETIMEOUT, "credential_process '%s' did not finish"
-				      " within %d s", argv[0], PROCESS_TIMEOUT_MS / 1000);
-			break;
-		}
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			break;
-		got = read(fds[0], buf, sizeof(buf));
-		if (got < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (got <= 0)
-			break;
-		if (out->len + (size_t)got > PROCESS_MAX_OUTPUT) {
-			kill(pid, SIGKILL);
-			r = error_set(err, FRUGAL_ETOOBIG, "credential_process '%s' wrote more than"
-				      " %d bytes", argv[0], PROCESS_MAX_OUTPUT);
-			break;
-		}
-		strbuf_add(out, buf, (size_t)got);
-	}
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (r == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
-		r = error_set(err, FRUGAL_EPROVIDER, "credential_process '%s' failed (exit status"
-			      " %d)", argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	return r;
+	if (status == 127)
+		return error_set(err, FRUGAL_EPROVIDER, "credential_process: cannot run '%s'",
+				 argv[0]);
+	if (status != 0)
+		return error_set(err, FRUGAL_EPROVIDER, "credential_process '%s' failed (exit status"
+				 " %d)", argv[0], status);
+	return 0;
 }
 
 /* A string member of o, copied, or NULL. */
