@@ -18,7 +18,9 @@
  *     "frugal: no checkpoint to restore"); a storage that cannot be read
  *     fails the attempt rather than start the job afresh;
  *  2. runs `setup`, then `run`, each with /bin/sh -c in a process group of
- *     its own, with the environment of docs/product.md; every line of
+ *     its own, with the environment of docs/product.md and only
+ *     descriptors 0, 1 and 2 open (whatever the agent inherited is
+ *     close-on-exec, base/proc.h); every line of
  *     stdout/stderr is appended with a timestamp to the storage object
  *     JOB_PREFIX/logs/attempt-N.log as "2026-11-22T08:15:03.123Z TEXT";
  *     the agent's own messages are lines starting "frugal: ";

@@ -1,6 +1,7 @@
 #include "backend/provider.h"
 #include "backend/registry.h"
 #include "base/fs.h"
+#include "base/strbuf.h"
 #include "base/xalloc.h"
 #include "store/store.h"
 
@@ -60,6 +61,23 @@ void provider_agent_doc(const struct launch_request *req, const char *backend,
 	d.outputs_url = req->outputs_url ? xstrdup(req->outputs_url) : NULL;
 	d.task_json = req->task_json ? xstrdup(req->task_json) : NULL;
 	*ret = d;
+}
+
+void provider_agent_doc_remote(const struct launch_request *req, const char *backend,
+			       int gpus, struct agent_doc *ret)
+{
+	struct strbuf ids = STRBUF_INIT;
+	int i;
+
+	provider_agent_doc(req, backend, ret);
+	free(ret->controller_socket);
+	ret->controller_socket = NULL;
+	if (gpus < 0)
+		return;
+	for (i = 0; i < gpus; i++)
+		strbuf_addf(&ids, "%s%d", i ? "," : "", i);
+	agent_doc_set_gpus(ret, ids.buf);
+	strbuf_release(&ids);
 }
 
 int provider_write_agent_json(const char *dir, const struct launch_request *req,

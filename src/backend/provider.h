@@ -136,6 +136,14 @@ void provider_agent_doc(const struct launch_request *req, const char *backend,
 			struct agent_doc *ret);
 
 /*
+ * provider_agent_doc for an agent on a machine of its own (a VM, a pod),
+ * which cannot reach the controller's socket: none is given, and when
+ * gpus >= 0 the device ids are 0..gpus-1 (the machine sees only its own).
+ */
+void provider_agent_doc_remote(const struct launch_request *req, const char *backend,
+			       int gpus, struct agent_doc *ret);
+
+/*
  * Write DIR/agent.json (mode 0600, atomically) for req: provider_agent_doc
  * with the work, checkpoint and outputs directories under dir. gpus_env,
  * when not NULL, names the variable of the agent's environment that lists

@@ -514,17 +514,10 @@ out:
 /* agent.json for the machine: paths relative to the instance directory. */
 static void agent_json(const struct launch_request *req, struct strbuf *out)
 {
-	struct strbuf gpus = STRBUF_INIT;
 	struct agent_doc d;
 	char *text;
-	int n = task_gpu_count(req->task), i;
 
-	provider_agent_doc(req, "aws", &d);
-	for (i = 0; i < n; i++)
-		strbuf_addf(&gpus, "%s%d", i ? "," : "", i);
-	agent_doc_set_gpus(&d, gpus.buf);
-	free(d.controller_socket);
-	d.controller_socket = NULL;
+	provider_agent_doc_remote(req, "aws", task_gpu_count(req->task), &d);
 	d.work_dir = xstrdup("work");
 	d.checkpoint_dir = xstrdup("checkpoint");
 	d.output_dir = xstrdup("outputs");
@@ -535,7 +528,6 @@ static void agent_json(const struct launch_request *req, struct strbuf *out)
 	strbuf_adds(out, text);
 	free(text);
 	agent_doc_release(&d);
-	strbuf_release(&gpus);
 }
 
 /* jobs/JOB/workdir.tar, made once per job from task.workdir. */

@@ -312,9 +312,7 @@ int cloud_agent_json(const struct launch_request *req, const char *backend,
 {
 	struct agent_doc d;
 
-	provider_agent_doc(req, backend, &d);
-	free(d.controller_socket);
-	d.controller_socket = NULL;
+	provider_agent_doc_remote(req, backend, -1, &d);
 	free(d.storage_url);
 	d.storage_url = xstrdup(storage_url);
 	free(d.outputs_url);

@@ -284,17 +284,10 @@ char *gcp_boot_object(const char *url, const char *key)
 /* agent.json for the VM (see gcp_boot.h). */
 char *gcp_boot_agent_json(const struct launch_request *req, int gpus, int has_workdir)
 {
-	struct strbuf ids = STRBUF_INIT;
 	struct agent_doc d;
 	char *text;
-	int i;
 
-	provider_agent_doc(req, "gcp", &d);
-	for (i = 0; i < gpus; i++)
-		strbuf_addf(&ids, "%s%d", i ? "," : "", i);
-	agent_doc_set_gpus(&d, ids.buf);
-	free(d.controller_socket);
-	d.controller_socket = NULL;
+	provider_agent_doc_remote(req, "gcp", gpus, &d);
 	d.work_dir = xstrdup("work");
 	d.checkpoint_dir = xstrdup("checkpoint");
 	d.output_dir = xstrdup("outputs");
@@ -302,6 +295,5 @@ char *gcp_boot_agent_json(const struct launch_request *req, int gpus, int has_wo
 	agent_doc_set_task_workdir(&d, has_workdir ? "workdir" : NULL);
 	text = agent_doc_to_json(&d);
 	agent_doc_release(&d);
-	strbuf_release(&ids);
 	return text;
 }

@@ -376,10 +376,9 @@ static char *pod_url(const struct kube *k, const char *url)
 static int prepare_dir(struct kube *k, const struct launch_request *req, int gpus,
 		       const char *dir, const char *pdir, struct error *err)
 {
-	struct strbuf ids = STRBUF_INIT;
 	struct agent_doc d = AGENT_DOC_INIT;
 	char *src = fs_path_join(dir, "src");
-	int r, i;
+	int r;
 
 	if ((r = fs_mkdir_p(dir, 0700, err)) < 0 || (r = fs_remove_tree(src, err)) < 0)
 		goto out;
@@ -387,12 +386,7 @@ static int prepare_dir(struct kube *k, const struct launch_request *req, int gpu
 		error_prefix(err, "cannot copy workdir '%s' to the volume", req->task->workdir);
 		goto out;
 	}
-	for (i = 0; i < gpus; i++)
-		strbuf_addf(&ids, "%s%d", i ? "," : "", i);
-	provider_agent_doc(req, "kubernetes", &d);
-	agent_doc_set_gpus(&d, ids.buf);
-	free(d.controller_socket);
-	d.controller_socket = NULL;
+	provider_agent_doc_remote(req, "kubernetes", gpus, &d);
 	free(d.storage_url);
 	d.storage_url = xstrdup(k->pod_storage_url);
 	free(d.outputs_url);
@@ -410,7 +404,6 @@ static int prepare_dir(struct kube *k, const struct launch_request *req, int gpu
 	r = agent_doc_write(&d, dir, err);
 out:
 	agent_doc_release(&d);
-	strbuf_release(&ids);
 	free(src);
 	return r;
 }
