@@ -267,7 +267,7 @@ int follow_job_at(struct cli *c, const char *job_id, int from_attempt, int64_t f
 /* The whole log of attempt n of job into buf (empty when there is none). */
 static void read_log(struct storage *s, const char *job_id, int n, struct strbuf *buf)
 {
-	char *key = xasprintf("jobs/%s/logs/attempt-%d.log", job_id, n);
+	char *prefix = key_job_prefix(job_id), *key = key_log(prefix, n);
 	int64_t offset = 0;
 
 	strbuf_reset(buf);
@@ -278,6 +278,7 @@ static void read_log(struct storage *s, const char *job_id, int n, struct strbuf
 		offset += (int64_t)(buf->len - before);
 	}
 	free(key);
+	free(prefix);
 }
 
 /* Offset in buf where its last n records (lines or progress records)

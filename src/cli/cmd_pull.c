@@ -15,6 +15,7 @@
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "contract/key.h"
 #include "storage/storage.h"
 
 #include <errno.h>
@@ -195,7 +196,7 @@ static int pull_checkpoint(struct pull *p, const char *storage_url, const char *
 	struct checkpoint_stats stats;
 	struct storage *s = NULL;
 	struct checkpoint *ck;
-	char *prefix = xasprintf("jobs/%s", job_id);
+	char *prefix = key_job_prefix(job_id);
 	char *tree = fs_path_join(p->stage, "checkpoint");
 	int r;
 
