@@ -25,12 +25,16 @@
  *   agent                  the agent's: notice sources and how the
  *                          machine ends itself (agentops.h)
  *   storage                its storage driver (storage/storage.h), or NULL
+ *   storage_check          whether its machines can use a storage URL
+ *   probe                  one cheap read-only call that shows the
+ *                          credentials work (`frugal backends NAME`)
  */
 #ifndef FRUGAL_BACKEND_BACKEND_H
 #define FRUGAL_BACKEND_BACKEND_H
 
 #include <stddef.h>
 
+#include "base/error.h"
 #include "catalog/billing.h"
 #include "catalog/catalog.h"
 #include "spec/config.h"
@@ -54,6 +58,11 @@ enum backend_cap {
 						 * docker:IMAGE is its image */
 	BACKEND_CAP_CONTEXT_REGION = 1u << 9,	/* the region is a context name that may
 						 * hold '/' (infra: NAME/CONTEXT) */
+	BACKEND_CAP_THIS_MACHINE = 1u << 10,	/* jobs are processes of this machine,
+						 * ended by frugal itself */
+	BACKEND_CAP_CGROUPS = 1u << 11,		/* ... found and ended through their
+						 * cgroup (unset: a scan of the processes
+						 * for the attempt's marker) */
 };
 
 /* The outcome of a credential check. where names the place the
@@ -64,6 +73,17 @@ struct backend_credentials {
 	char where[256];
 	const char *hint;
 };
+
+/* What a probe (backend.probe) saw: scope names the account, project,
+ * cluster or region it used; detail what the call answered ("17 regions
+ * enabled"). Neither holds a secret. */
+struct backend_probe {
+	char scope[256];
+	char detail[256];
+};
+
+/* How long a probe may take, all calls together. */
+#define BACKEND_PROBE_TIMEOUT_MS 10000L
 
 struct backend {
 	const char *name;
@@ -79,6 +99,16 @@ struct backend {
 	const struct provider_ops *provider;
 	const struct agent_ops *agent;
 	const struct storage_ops *storage;	/* NULL: none of its own */
+	/* 0 when the backend's machines can use the storage at url (the
+	 * config's storage:), else FRUGAL_EINVAL saying what to set. Reads
+	 * settings only; asks no one. NULL: any storage. */
+	int (*storage_check)(const struct config *cfg, const char *url, struct error *err);
+	/* One cheap read-only call with the credentials the backend would use
+	 * (DescribeRegions, zones.list, GET /version, ...), within
+	 * BACKEND_PROBE_TIMEOUT_MS; 0 with *ret filled, else negative with
+	 * the provider's answer in err. home is FRUGAL_HOME. */
+	int (*probe)(const struct config *cfg, const char *home, struct backend_probe *ret,
+		     struct error *err);
 };
 
 /* Settings every backend takes (the optimizer's, catalog/optimizer.h):

@@ -60,6 +60,7 @@
 #include "contract/key.h"
 #include "catalog/catalog.h"
 #include "catalog/optimizer.h"
+#include "backend/aws/account.h"
 #include "backend/aws/boot.h"
 #include "backend/aws/ec2.h"
 #include "backend/aws/s3.h"
@@ -88,6 +89,10 @@
  * asks every second, the agent's status.json says more, and EC2 limits
  * the rate of API calls per account. */
 #define RUNNING_TTL_MS (10 * 1000)
+/* How long an account quota keeps its instance family out of a region,
+ * and a region the account may not use out of the plans. */
+#define QUOTA_BLOCK_MS (3600LL * 1000)
+#define REGION_BLOCK_MS (24LL * 3600 * 1000)
 
 struct aws {
 	struct catalog *cat;
@@ -100,6 +105,10 @@ struct aws {
 	struct kvlist token_region;	/* what list() found, for gc's terminate */
 	struct kvlist launched;		/* token -> Unix ms of our RunInstances */
 	struct kvlist running;		/* id -> monotonic ms it was last seen running */
+	struct kvlist enabled;		/* regions enabled for the account (account.h) */
+	int enabled_known;		/* 1: enabled is the list, -1: EC2 did not say */
+	struct kvlist subnets;		/* region -> "subnet-id zone-id zone-name\n..." */
+	struct kvlist boot_logs;	/* tokens whose boot log was looked at */
 };
 
 /* ---- settings ------------------------------------------------------------------ */
@@ -149,6 +158,9 @@ static void aws_free(struct provider *p)
 	kvlist_release(&a->token_region);
 	kvlist_release(&a->launched);
 	kvlist_release(&a->running);
+	kvlist_release(&a->enabled);
+	kvlist_release(&a->subnets);
+	kvlist_release(&a->boot_logs);
 	free(a->owner);
 	free(a->home_tag);
 	free(a);
@@ -172,6 +184,98 @@ static int region_allowed(const struct provider *p, const char *region)
 		if (len == n && !strncmp(s, region, n))
 			return 1;
 		s += len;
+	}
+	return 0;
+}
+
+/* 1 when the account has region enabled (account.h), or EC2 did not say. */
+static int region_enabled(struct provider *p, const char *region)
+{
+	struct aws *a = aws_of(p);
+
+	if (!a->enabled_known)
+		a->enabled_known = aws_account_regions(p->home, &a->enabled, NULL) == 0 ? 1 : -1;
+	return a->enabled_known < 0 || kvlist_has(&a->enabled, region);
+}
+
+static int client(struct provider *p, const char *region, struct ec2 **ret, struct error *err);
+
+/*
+ * The subnets of backends.aws.subnet_id (one, or a comma list) that are
+ * in region, as "subnet-id zone-id zone-name" lines (DescribeSubnets,
+ * asked once per region); "" when none is there.
+ */
+static const char *subnets_in(struct provider *p, const char *region)
+{
+	struct aws *a = aws_of(p);
+	struct http_response rs = HTTP_RESPONSE_INIT;
+	struct ec2_items items = { 0 };
+	struct strbuf lines = STRBUF_INIT;
+	struct kvlist q = { 0 };
+	const char *v = kvlist_get(&a->subnets, region), *s;
+	struct ec2 *e;
+	char name[48];
+	size_t i;
+	int n = 0;
+
+	if (v)
+		return v;
+	kvlist_append(&q, "Filter.1.Name", "subnet-id");
+	for (s = cfg(p, "subnet_id"); s && *s; ) {
+		size_t len;
+		char *id;
+
+		while (*s == ',' || *s == ' ')
+			s++;
+		if (!(len = strcspn(s, ", ")))
+			break;
+		id = xstrndup(s, len);
+		snprintf(name, sizeof(name), "Filter.1.Value.%d", ++n);
+		kvlist_append(&q, name, id);
+		free(id);
+		s += len;
+	}
+	if (client(p, region, &e, NULL) == 0 &&
+	    ec2_call(e, "DescribeSubnets", &q, &rs, NULL, 0, NULL) == 0)
+		ec2_parse_items(rs.body.buf, rs.body.len, "subnetSet", &items, NULL);
+	for (i = 0; i < items.n; i++) {
+		const char *id = kvlist_get(&items.items[i], "subnetId");
+		const char *zid = kvlist_get(&items.items[i], "availabilityZoneId");
+		const char *zname = kvlist_get(&items.items[i], "availabilityZone");
+
+		if (id && zname)
+			strbuf_addf(&lines, "%s %s %s\n", id, zid && *zid ? zid : "-", zname);
+	}
+	kvlist_set(&a->subnets, region, lines.buf ? lines.buf : "");
+	strbuf_release(&lines);
+	ec2_items_release(&items);
+	http_response_release(&rs);
+	kvlist_release(&q);
+	return kvlist_get(&a->subnets, region);
+}
+
+/*
+ * The configured subnet to launch zone (a zone id or name of region; "-"
+ * or "": any) in, into ret (size bytes): 1 when there is one, else 0.
+ * Never a subnet of another zone: EC2 refuses one whose zone differs from
+ * the placement's.
+ */
+static int subnet_for(struct provider *p, const char *region, const char *zone, char *ret,
+		      size_t size)
+{
+	const char *line = subnets_in(p, region);
+	char id[64], zid[64], zname[64];
+
+	while (line && *line) {
+		if (sscanf(line, "%63s %63s %63s", id, zid, zname) == 3 &&
+		    (!zone || !*zone || !strcmp(zone, "-") || !strcmp(zone, zid) ||
+		     !strcmp(zone, zname))) {
+			if (ret)
+				snprintf(ret, size, "%s", id);
+			return 1;
+		}
+		line = strchr(line, '\n');
+		line = line ? line + 1 : NULL;
 	}
 	return 0;
 }
@@ -277,6 +381,8 @@ struct plan_ctx {
 	struct provider *p;
 	int64_t now;
 	size_t outside;		/* offers outside backends.aws.regions */
+	size_t disabled;	/* ... in regions the account has not enabled */
+	size_t no_subnet;	/* ... in zones none of backends.aws.subnet_id is in */
 	size_t blocked;		/* locations blocked in the store */
 };
 
@@ -295,6 +401,14 @@ static int plan_blocked(void *ctx, const char *backend, const char *region, cons
 
 	if (!region_allowed(pc->p, region)) {
 		pc->outside++;
+		return 1;
+	}
+	if (!region_enabled(pc->p, region)) {
+		pc->disabled++;
+		return 1;
+	}
+	if (cfg(pc->p, "subnet_id") && !subnet_for(pc->p, region, zone, NULL, 0)) {
+		pc->no_subnet++;
 		return 1;
 	}
 	if (pc->p->st && store_block_active(pc->p->st, backend, region, zone, pc->now, NULL) > 0) {
@@ -319,9 +433,10 @@ static int aws_plan(struct provider *p, const struct task *t, struct plan *ret,
 	struct optimizer_settings set;
 	struct optimizer_request req;
 	struct candidate_list l = CANDIDATE_LIST_INIT;
-	struct plan_ctx pc = { p, time_now_ms(), 0, 0 };
+	struct plan_ctx pc = { p, time_now_ms(), 0, 0, 0, 0 };
 	struct plan pl = { 0 };
-	const struct offer *o;
+	const struct offer *o = NULL;
+	size_t i, quota_blocked = 0;
 	int r;
 
 	if (t->res.cloud && strcasecmp(t->res.cloud, "aws"))
@@ -329,10 +444,11 @@ static int aws_plan(struct provider *p, const struct task *t, struct plan *ret,
 				 " aws", t->res.cloud);
 	if (t->file_mounts.n)
 		return refuse(err, "file_mounts");
-	/* The machine and the controller meet in the storage: it must be S3. */
-	if (!p->config || !p->config->storage_url || strncmp(p->config->storage_url, "s3://", 5))
-		return error_set(err, FRUGAL_EINVAL, "backend aws needs the storage in S3: set "
-				 "'storage: s3://BUCKET/PREFIX' in config.yaml");
+	/* The machine and the controller meet in the storage: it must be S3,
+	 * and the agent needs an instance profile to use it. */
+	if ((r = aws_account_storage_check(p->config, p->config ? p->config->storage_url : NULL,
+					   err)) < 0)
+		return r;
 	if (!a->cat) {
 		a->cat = catalog_new();
 		if ((r = catalog_load(a->cat, p->home, err)) < 0) {
@@ -352,30 +468,45 @@ static int aws_plan(struct provider *p, const struct task *t, struct plan *ret,
 	req.backend_ok = only_aws;
 	req.blocked = plan_blocked;
 	req.ctx = &pc;
-	req.max_candidates = 1;
+	/* All of them: a candidate whose instance family hit an account
+	 * quota in its region is passed over (the store's quota blocks). */
+	req.max_candidates = 0;
 	if ((r = optimizer_candidates(a->cat, &req, &l, err)) < 0)
 		return r;
-	if (!l.n) {
-		if (pc.blocked)
+	for (i = 0; i < l.n && !o; i++) {
+		char *key = aws_account_quota_key(l.items[i].offer->instance_type, l.items[i].spot);
+
+		if (p->st && store_block_active(p->st, "aws", l.items[i].offer->region, key, pc.now,
+						NULL) > 0)
+			quota_blocked++;
+		else
+			o = l.items[i].offer;
+		free(key);
+	}
+	if (!o) {
+		if (pc.blocked || quota_blocked)
 			r = error_set(err, FRUGAL_ECAPACITY, "every AWS location that fits is blocked"
-				      " for now (no capacity there recently); waiting");
+				      " for now (%s recently); waiting", quota_blocked && !pc.blocked ?
+				      "an account quota there" : "no capacity or a quota there");
 		else
 			r = error_set(err, FRUGAL_EINVAL, "no AWS offer fits the task (%zu fit the "
-				      "shape, %zu outside backends.aws.regions, %zu above max_price,"
-				      " %zu without the price asked)", l.n_fit, pc.outside,
+				      "shape, %zu outside backends.aws.regions, %zu in regions the "
+				      "account has not enabled, %zu in zones without a subnet of "
+				      "backends.aws.subnet_id, %zu above max_price, %zu without the "
+				      "price asked)", l.n_fit, pc.outside, pc.disabled, pc.no_subnet,
 				      l.n_over_price, l.n_no_price);
 		candidate_list_release(&l);
 		return r;
 	}
-	o = l.items[0].offer;
+	i--;
 	pl.backend = xstrdup("aws");
 	pl.region = xstrdup(o->region);
 	pl.zone = xstrdup(*o->zone ? o->zone : "-");
 	pl.instance_type = xstrdup(o->instance_type);
 	pl.gpus = l.items[0].gpus;	/* the count of the choice it picked */
 	pl.accelerator = *o->accel ? xstrdup(o->accel) : NULL;
-	pl.spot = l.items[0].spot;
-	pl.price_per_hour = l.items[0].price;
+	pl.spot = l.items[i].spot;
+	pl.price_per_hour = l.items[i].price;
 	/* The catalog's spot price may be old: ask EC2 when configured to. */
 	if (pl.spot && *o->zone && cfg(p, "live_spot_prices") &&
 	    !strcasecmp(cfg(p, "live_spot_prices"), "true")) {
@@ -614,7 +745,7 @@ static int stage(struct provider *p, const struct launch_request *req, char **re
 	struct awsboot b;
 	char hash[SIGV4_HASH_HEX], *bin_key = NULL, *agent_key = NULL, *wd_key = NULL;
 	char *sec_key = NULL, *bin_url = NULL, *agent_url = NULL, *wd_url = NULL;
-	char *sec_url = NULL, *endpoint = NULL;
+	char *sec_url = NULL, *endpoint = NULL, *log_key = NULL, *log_url = NULL;
 	int64_t ttl = url_ttl(p);
 	int r;
 
@@ -653,6 +784,13 @@ static int stage(struct provider *p, const struct launch_request *req, char **re
 		b.frugal_url = bin_url;
 		b.frugal_sha256 = hash;
 	}
+	/* Where the boot script puts its log before power-off. The URL lives
+	 * as long as the others: a boot log is written within it or the
+	 * hard limit ended the machine. */
+	log_key = xasprintf("%s/attempts/%d/boot.log", req->job_prefix, req->attempt);
+	if ((r = s3_presign_put(st, log_key, ttl, &log_url, err)) < 0)
+		goto out;
+	b.bootlog_url = log_url;
 	endpoint = s3_endpoint_override();
 	b.job_id = req->job_id;
 	b.attempt = req->attempt;
@@ -687,6 +825,8 @@ out:
 	free(agent_url);
 	free(wd_url);
 	free(sec_url);
+	free(log_key);
+	free(log_url);
 	free(endpoint);
 	return r;
 }
@@ -804,7 +944,8 @@ static char *base64(const char *text)
 /* RunInstances parameters of the attempt. */
 static void run_params(struct provider *p, const struct launch_request *req,
 		       const struct attempt *at, const char *zone, const char *ami,
-		       const char *root_dev, const char *user_data, struct kvlist *q)
+		       const char *root_dev, const char *subnet, const char *user_data,
+		       struct kvlist *q)
 {
 	struct aws *a = aws_of(p);
 	char buf[64], *name, *token = xasprintf("frugal-%s-%s", a->home_tag, req->token);
@@ -845,8 +986,8 @@ static void run_params(struct provider *p, const struct launch_request *req,
 	if ((v = cfg(p, "instance_profile")))
 		kvlist_append(q, !strncmp(v, "arn:", 4) ? "IamInstanceProfile.Arn"
 								     : "IamInstanceProfile.Name", v);
-	if ((v = cfg(p, "subnet_id")))
-		kvlist_append(q, "SubnetId", v);
+	if (subnet)
+		kvlist_append(q, "SubnetId", subnet);
 	if ((v = cfg(p, "key_name")))
 		kvlist_append(q, "KeyName", v);
 	for (v = cfg(p, "security_group_ids"); v && *v; ) {
@@ -895,6 +1036,66 @@ static void params_release(struct kvlist *q)
 	kvlist_release(q);
 }
 
+/* The vCPUs of instance_type in the catalog (0: unknown). */
+static int vcpus_of(struct provider *p, const char *instance_type)
+{
+	struct aws *a = aws_of(p);
+	const struct offer *o = NULL;
+	size_t n = 0, i;
+
+	if (a->cat)
+		o = catalog_offers(a->cat, &n);
+	for (i = 0; o && i < n; i++)
+		if (!strcmp(o[i].instance_type, instance_type) && o[i].vcpus > 0)
+			return (int)o[i].vcpus;
+	return 0;
+}
+
+/*
+ * What a RunInstances refused with code means for the next plans: an
+ * account quota keeps the instance family (on-demand or spot) out of the
+ * region for QUOTA_BLOCK_MS, and a region the account may not use
+ * (OptInRequired; AuthFailure where DescribeRegions does not list it)
+ * keeps the whole region out for REGION_BLOCK_MS; both are
+ * FRUGAL_ECAPACITY, so the controller plans again elsewhere instead of
+ * trying the next zone of the same region. Anything else is r as it is.
+ */
+static int launch_refused(struct provider *p, const struct attempt *at, const char *code,
+			  int r, struct error *err)
+{
+	struct aws *a = aws_of(p);
+	int64_t now = time_now_ms();
+
+	if (aws_account_is_quota(code)) {
+		char *key = aws_account_quota_key(at->instance_type, at->spot);
+
+		aws_account_quota_explain(err, at->instance_type, at->spot, at->region,
+					  vcpus_of(p, at->instance_type));
+		if (p->st)
+			store_block_add(p->st, "aws", at->region, key, now + QUOTA_BLOCK_MS,
+					error_msg(err), NULL);
+		free(key);
+		return FRUGAL_ECAPACITY;
+	}
+	if (aws_account_region_denied(code)) {
+		/* The list may be old: ask again. An AuthFailure in a region it
+		 * lists is the credentials, not the region. */
+		aws_account_regions_forget(p->home);
+		kvlist_release(&a->enabled);
+		a->enabled_known = 0;
+		if (!strcmp(code, "AuthFailure") && region_enabled(p, at->region))
+			return r;
+		error_prefix(err, "region %s is not enabled for this AWS account (enable it under "
+			     "Account > AWS Regions, or leave it out of backends.aws.regions); it is "
+			     "left out for a day", at->region);
+		if (p->st)
+			store_block_add(p->st, "aws", at->region, "", now + REGION_BLOCK_MS,
+					error_msg(err), NULL);
+		return FRUGAL_ECAPACITY;
+	}
+	return r;
+}
+
 /* launch: adopt, stage, RunInstances (see the top of this file). */
 static int aws_launch(struct provider *p, const struct launch_request *req, char **ret_id,
 		      struct error *err)
@@ -908,6 +1109,7 @@ static int aws_launch(struct provider *p, const struct launch_request *req, char
 	struct ec2 *e;
 	const char *zone = NULL;
 	char *existing = NULL, *script = NULL, *ami = NULL, *root_dev = NULL, now[32];
+	char code[128] = "", subnet[64] = "";
 	int have_at, r;
 
 	/* Where: the attempt as the ledger has it (the plan it was made from). */
@@ -935,14 +1137,23 @@ static int aws_launch(struct provider *p, const struct launch_request *req, char
 		goto out;
 	if ((r = stage(p, req, &script, err)) < 0)
 		goto out;
-	run_params(p, req, &at, zone, ami, root_dev, script, &q);
+	/* A subnet is in one zone: the one of the plan's zone, never another. */
+	if (cfg(p, "subnet_id") &&
+	    !subnet_for(p, at.region, zone ? zone : at.zone, subnet, sizeof(subnet))) {
+		r = error_set(err, FRUGAL_EINVAL, "none of backends.aws.subnet_id (%s) is in %s %s",
+			      cfg(p, "subnet_id"), at.region, zone ? zone : "");
+		goto out;
+	}
+	run_params(p, req, &at, zone, ami, root_dev, subnet[0] ? subnet : NULL, script, &q);
 	snprintf(now, sizeof(now), "%lld", (long long)time_now_ms());
 	kvlist_set(&a->launched, req->token, now);
-	r = ec2_call(e, "RunInstances", &q, &rs, NULL, 0, err);
+	r = ec2_call(e, "RunInstances", &q, &rs, code, sizeof(code), err);
 	/* Crash tests: killed after EC2 took the request, before the answer counts. */
 	fault_point("aws.after_run_instances");
-	if (r < 0)
+	if (r < 0) {
+		r = launch_refused(p, &at, code, r, err);
 		goto out;
+	}
 	ec2_parse_instances(rs.body.buf, rs.body.len, &made, NULL);
 	if (!made.n || !made.items[0].id) {
 		r = error_set(err, FRUGAL_EPROVIDER, "ec2 RunInstances in %s: no instance in the "
@@ -991,6 +1202,45 @@ static enum instance_state state_of(const char *s)
 	return INSTANCE_GONE;	/* shutting-down, terminated, stopping, stopped */
 }
 
+/*
+ * Once an instance of token is gone: when its boot log (stored by the
+ * boot script before power-off) says the agent did not end well, or did
+ * not start at all, its last lines become an event of the job, so a boot
+ * that failed can be read after the machine is gone. Once per token.
+ */
+static void boot_log_event(struct provider *p, const char *token)
+{
+	struct aws *a = aws_of(p);
+	struct storage *st = NULL;
+	struct strbuf log = STRBUF_INIT;
+	const char *url = p->config ? p->config->storage_url : NULL, *tail;
+	char job[JOB_ID_MAX], *key = NULL;
+	int n, lines = 0;
+
+	if (!p->st || kvlist_has(&a->boot_logs, token) || !url || strncmp(url, "s3://", 5) ||
+	    provider_token_split(token, job, sizeof(job), &n) < 0)
+		return;
+	kvlist_set(&a->boot_logs, token, "");
+	if (storage_open(url, &st, NULL) < 0)
+		return;
+	key = xasprintf("jobs/%s/attempts/%d/boot.log", job, n);
+	if (storage_get(st, key, 1 << 20, &log, NULL) < 0 || !log.len ||
+	    strstr(log.buf, "frugal: the agent exited with status 0\n"))
+		goto out;
+	/* The last 15 lines. */
+	for (tail = log.buf + log.len - 1; tail > log.buf; tail--)
+		if (*tail == '\n' && tail != log.buf + log.len - 1 && ++lines == 15) {
+			tail++;
+			break;
+		}
+	store_event_add(p->st, job, "boot_log", "attempt %d, the end of its boot log (%s):\n%s",
+			n, key, tail);
+out:
+	strbuf_release(&log);
+	storage_free(st);
+	free(key);
+}
+
 /* describe: the state of the instance id (or of the one tagged token). */
 static int aws_describe(struct provider *p, const char *token, const char *id,
 			enum instance_state *ret, struct error *err)
@@ -1032,6 +1282,8 @@ static int aws_describe(struct provider *p, const char *token, const char *id,
 	} else if (r == 0) {
 		*ret = state_of(l.items[0].state);
 	}
+	if (r == 0 && *ret == INSTANCE_GONE)
+		boot_log_event(p, token);
 	if (r == 0 && *ret == INSTANCE_RUNNING) {
 		char now[32];
 
@@ -1214,7 +1466,8 @@ static void regions(struct provider *p, struct kvlist *out)
 	}
 	o = catalog_offers(a->cat, &n);
 	for (i = 0; i < n; i++)
-		if (o[i].backend == (enum backend_id)backend_id_from_name("aws") && !kvlist_has(out, o[i].region))
+		if (o[i].backend == (enum backend_id)backend_id_from_name("aws") &&
+		    !kvlist_has(out, o[i].region) && region_enabled(p, o[i].region))
 			kvlist_set(out, o[i].region, "");
 }
 
@@ -1232,13 +1485,24 @@ static int aws_in_use(const struct provider *p)
 	return 0;
 }
 
+/* Note a region list() could not look in (e names it); returns r. */
+static int list_failed(struct strbuf *failed, size_t *n, int r, const struct error *e)
+{
+	strbuf_addf(failed, "%s%s", failed->len ? "; " : "", error_msg(e));
+	(*n)++;
+	return r;
+}
+
 /* list: token -> what, of every instance and unattached volume tagged with
- * this home, in the regions looked at (for gc). */
+ * this home, in the regions looked at (for gc). A region that fails
+ * (not enabled, denied) does not stop the others: what they hold is in
+ * *ret, and the error names the regions left out. */
 static int aws_list(struct provider *p, struct kvlist *ret, struct error *err)
 {
 	struct aws *a = aws_of(p);
 	struct kvlist regs = { 0 };
-	size_t i, k;
+	struct strbuf failed = STRBUF_INIT;
+	size_t i, k, n_failed = 0;
 	int r = 0;
 
 	/* gc asks every backend: no AWS, nothing to look at (and no wait for
@@ -1246,7 +1510,7 @@ static int aws_list(struct provider *p, struct kvlist *ret, struct error *err)
 	if (!aws_in_use(p))
 		return 0;
 	regions(p, &regs);
-	for (i = 0; i < regs.n && r == 0; i++) {
+	for (i = 0; i < regs.n; i++) {
 		struct ec2_instances l = { 0 };
 		struct http_response rs = HTTP_RESPONSE_INIT;
 		struct ec2_items vols = { 0 };
@@ -1254,13 +1518,20 @@ static int aws_list(struct provider *p, struct kvlist *ret, struct error *err)
 		const char *region = regs.items[i].key;
 		struct ec2 *e;
 
-		if ((r = client(p, region, &e, err)) < 0)
-			break;
+		struct error one = ERROR_INIT;
+		int rr;
+
+		if ((rr = client(p, region, &e, &one)) < 0) {
+			r = list_failed(&failed, &n_failed, rr, &one);
+			continue;
+		}
 		add_tag_filter(&q, 1, "frugal-home", a->home_tag);
 		add_live_filter(&q, 2);
-		r = ec2_describe_instances(e, &q, &l, err);
+		rr = ec2_describe_instances(e, &q, &l, &one);
 		kvlist_release(&q);
-		for (k = 0; r == 0 && k < l.n; k++) {
+		if (rr < 0)
+			r = list_failed(&failed, &n_failed, rr, &one);
+		for (k = 0; rr == 0 && k < l.n; k++) {
 			const char *tok = ec2_instance_tag(&l.items[k], "frugal-token");
 			char *what;
 
@@ -1277,7 +1548,7 @@ static int aws_list(struct provider *p, struct kvlist *ret, struct error *err)
 		add_tag_filter(&q, 1, "frugal-home", a->home_tag);
 		kvlist_append(&q, "Filter.2.Name", "status");
 		kvlist_append(&q, "Filter.2.Value.1", "available");
-		if (r == 0 && ec2_call(e, "DescribeVolumes", &q, &rs, NULL, 0, NULL) == 0)
+		if (rr == 0 && ec2_call(e, "DescribeVolumes", &q, &rs, NULL, 0, NULL) == 0)
 			ec2_parse_items(rs.body.buf, rs.body.len, "volumeSet", &vols, NULL);
 		kvlist_release(&q);
 		for (k = 0; k < vols.n; k++) {
@@ -1295,6 +1566,10 @@ static int aws_list(struct provider *p, struct kvlist *ret, struct error *err)
 		ec2_items_release(&vols);
 		http_response_release(&rs);
 	}
+	if (r < 0)
+		error_set(err, r, "could not look in %zu region%s (the rest were looked at): %s",
+			  n_failed, n_failed == 1 ? "" : "s", failed.buf);
+	strbuf_release(&failed);
 	kvlist_release(&regs);
 	return r;
 }

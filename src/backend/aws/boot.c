@@ -64,10 +64,21 @@ char *awsboot_script(const struct awsboot *b)
 		    "root=${FRUGAL_AWS_ROOT:-/var/lib/frugal}\n"
 		    "dir=\"$root/%s\"\n"
 		    "mkdir -p \"$dir\" && cd \"$dir\" || exit 1\n"
-		    "exec >>\"$root/%s.boot.log\" 2>&1\n"
-		    "echo \"frugal: boot of %s at $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ)\"\n"
-		    "trap 'echo \"frugal: powering off\"; shutdown -h now' EXIT\n",
+		    "log=\"$root/%s.boot.log\"\n"
+		    "exec >>\"$log\" 2>&1\n"
+		    "echo \"frugal: boot of %s at $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ)\"\n",
 		    b->job_id, b->attempt, until, b->token, b->token, b->token);
+	/* The log goes to S3 before power-off: a failed boot can be read
+	 * once the machine is gone. */
+	if (b->bootlog_url) {
+		url_config(&sb, "", "\"$dir/bootlog.cfg\"", b->bootlog_url);
+		strbuf_adds(&sb,
+			    "put_log() {\n"
+			    "\tcurl -fsS --retry 3 --connect-timeout 10 -T \"$log\" -K \"$1\" -o /dev/null\n"
+			    "}\n");
+	}
+	strbuf_addf(&sb, "trap 'echo \"frugal: powering off\"; %sshutdown -h now' EXIT\n",
+		    b->bootlog_url ? "put_log \"$dir/bootlog.cfg\"; " : "");
 	if (b->hard_limit_s > 0)
 		strbuf_addf(&sb, "shutdown -h +%lld \"frugal: hard time limit\" || true\n",
 			    (long long)((b->hard_limit_s + 59) / 60));

@@ -22,6 +22,9 @@
  * and powers the machine off when the agent exits or anything before it
  * fails (a trap on EXIT): the instance is launched with
  * InstanceInitiatedShutdownBehavior=terminate, so power-off ends it.
+ * Before it powers off, the trap stores TOKEN.boot.log at
+ * jobs/JOB/attempts/N/boot.log with a presigned PUT (bootlog_url), so
+ * that a boot that failed can be read after the machine is gone.
  * Presigned URLs go in curl config files (curl -K), never on a command line.
  */
 #ifndef FRUGAL_PROVIDER_AWSBOOT_H
@@ -51,6 +54,7 @@ struct awsboot {
 	const char *agent_url;		/* presigned agent.json */
 	const char *workdir_url;	/* presigned workdir.tar, or NULL */
 	const char *secrets_url;	/* presigned secrets.env, or NULL */
+	const char *bootlog_url;	/* presigned PUT of boot.log, or NULL */
 	const char *s3_endpoint;	/* AWS_ENDPOINT_URL_S3 for the agent, or NULL */
 	int64_t hard_limit_s;		/* shutdown -h +M after this; 0: none */
 	int64_t urls_expire_ms;		/* for the comment */

@@ -3,6 +3,7 @@
  * S3; see aws.c, vm.h and docs/AWS.md.
  */
 #include "backend/agentops.h"
+#include "backend/aws/account.h"
 #include "backend/aws/creds.h"
 #include "backend/aws/s3.h"
 #include "backend/aws/vm.h"
@@ -18,7 +19,7 @@ static const struct config_setting aws_settings[] = {
 	{ "instance_profile", CONFIG_STRING, "IAM instance profile (S3 access for the agent)" },
 	{ "key_name", CONFIG_STRING, "EC2 key pair for SSH" },
 	{ "security_group_ids", CONFIG_LIST, "security groups of the instances" },
-	{ "subnet_id", CONFIG_STRING, "subnet of the instances" },
+	{ "subnet_id", CONFIG_STRING, "subnet(s) of the instances (a comma list: one per zone)" },
 	{ "disk_size", CONFIG_INT, "root volume GiB" },
 	{ "boot_url_ttl", CONFIG_DURATION, "lifetime of the presigned boot URLs" },
 	{ "live_spot_prices", CONFIG_BOOL, "ask EC2 for current spot prices when planning" },
@@ -30,7 +31,8 @@ static const struct config_setting aws_settings[] = {
 
 static void aws_credentials(const struct config *cfg, struct backend_credentials *ret)
 {
-	ret->hint = "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or run 'aws configure'";
+	ret->hint = "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run 'aws configure'"
+		    " (or 'aws configure sso' and 'aws sso login')";
 	ret->found = aws_creds_where(ret->where, sizeof(ret->where));
 }
 
@@ -63,4 +65,6 @@ const struct backend aws_backend = {
 	.provider = &aws_provider_ops,
 	.agent = &aws_agent,
 	.storage = &storage_s3_ops,
+	.storage_check = aws_account_storage_check,
+	.probe = aws_account_probe,
 };

@@ -903,8 +903,9 @@ static int s3_del(struct storage *s, const char *key, struct error *err)
 
 /* ---- presigned URLs -------------------------------------------------------------- */
 
-int s3_presign_get(struct storage *s, const char *key, int64_t expires, char **ret,
-		   struct error *err)
+/* A presigned URL of key for method (GET, PUT). */
+static int presign(struct storage *s, const char *method, const char *key, int64_t expires,
+		   char **ret, struct error *err)
 {
 	struct s3 *s3 = priv_of(s);
 	struct sigv4_result res = SIGV4_RESULT_INIT;
@@ -924,7 +925,7 @@ int s3_presign_get(struct storage *s, const char *key, int64_t expires, char **r
 						s3->creds.secret_access_key,
 						s3->creds.session_token };
 		struct sigv4_header h[] = { { "Host", host } };
-		struct sigv4_request rq = { "GET", path, NULL, h, 1, SIGV4_UNSIGNED_PAYLOAD };
+		struct sigv4_request rq = { method, path, NULL, h, 1, SIGV4_UNSIGNED_PAYLOAD };
 
 		sp.region = s3->region;
 		sp.service = "s3";
@@ -944,6 +945,18 @@ out:
 	free(host);
 	free(enc);
 	return r;
+}
+
+int s3_presign_get(struct storage *s, const char *key, int64_t expires, char **ret,
+		   struct error *err)
+{
+	return presign(s, "GET", key, expires, ret, err);
+}
+
+int s3_presign_put(struct storage *s, const char *key, int64_t expires, char **ret,
+		   struct error *err)
+{
+	return presign(s, "PUT", key, expires, ret, err);
 }
 
 const struct storage_ops storage_s3_ops = {

@@ -49,5 +49,9 @@ int s3_is(const struct storage *s);
  */
 int s3_presign_get(struct storage *s, const char *key, int64_t expires, char **ret,
 		   struct error *err);
+/* The same for a PUT of key (curl -T FILE URL): how the boot script
+ * stores its log before the machine powers off. */
+int s3_presign_put(struct storage *s, const char *key, int64_t expires, char **ret,
+		   struct error *err);
 
 #endif

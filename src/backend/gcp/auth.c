@@ -75,6 +75,11 @@ const char *gauth_project(const struct gauth *a)
 	return a->project;
 }
 
+const char *gauth_account(const struct gauth *a)
+{
+	return a ? a->client_email : NULL;
+}
+
 /* Drop the cached token (zeroed). */
 void gauth_invalidate(struct gauth *a)
 {
@@ -459,4 +464,91 @@ int gauth_token(struct gauth *a, const char **ret_token, struct error *err)
 	}
 	*ret_token = a->token;
 	return 0;
+}
+
+/* ---- permission denied ------------------------------------------------------------- */
+
+/* The permission an error names: details[].metadata.permission, else the
+ * first 'a.b.c' quoted in message. Caller frees; NULL when none. */
+static char *denied_permission(json_t *error, const char *message)
+{
+	json_t *details = json_object_get(error, "details"), *d;
+	const char *q;
+	size_t i;
+
+	json_array_foreach(details, i, d) {
+		const char *perm = json_string_value(json_object_get(json_object_get(d, "metadata"),
+								     "permission"));
+		if (perm && *perm)
+			return xstrdup(perm);
+	}
+	for (q = message ? strchr(message, '\'') : NULL; q; q = strchr(q + 1, '\'')) {
+		size_t n = strcspn(q + 1, "' ");
+
+		if (q[1 + n] == '\'' && n > 4 && memchr(q + 1, '.', n) &&
+		    (!strncmp(q + 1, "compute.", 8) || !strncmp(q + 1, "storage.", 8) ||
+		     !strncmp(q + 1, "iam.", 4)))
+			return xstrndup(q + 1, n);
+	}
+	return NULL;
+}
+
+/* The account an error names ("x@p.iam.gserviceaccount.com does not have"). */
+static char *denied_account(const char *message)
+{
+	const char *at = message ? strstr(message, ".gserviceaccount.com") : NULL;
+	const char *start;
+
+	if (!at)
+		return NULL;
+	for (start = at; start > message && start[-1] != ' ' && start[-1] != '\''; start--)
+		;
+	return xstrndup(start, (size_t)(at - start) + strlen(".gserviceaccount.com"));
+}
+
+void gauth_explain_denied(struct error *err, const struct gauth *a, const char *service,
+			  const char *resource, const char *body, size_t len)
+{
+	json_t *doc = body && len ? json_loadb(body, len, 0, NULL) : NULL;
+	json_t *error = json_object_get(doc, "error");
+	const char *message = json_string_value(json_object_get(error, "message"));
+	char was[ERROR_MSG_MAX], *perm = denied_permission(error, message);
+	char *named = denied_account(message), member[320];
+	const char *account = gauth_account(a) ? gauth_account(a) : named;
+	const char *res = resource && *resource ? resource : "PROJECT";
+
+	if (!err)
+		goto out;
+	snprintf(was, sizeof(was), "%s", err->msg);
+	snprintf(member, sizeof(member), "%s%s",
+		 !account ? "" : strstr(account, "gserviceaccount.com") ? "serviceAccount:" : "user:",
+		 account ? account : "ACCOUNT");
+	if (service && !strcmp(service, "storage"))
+		error_set(err, FRUGAL_EPROVIDER,
+			  "%s -- permission denied: %s%s lacks %s%s%s. Grant it roles/storage."
+			  "objectAdmin on the bucket: gcloud storage buckets add-iam-policy-binding "
+			  "gs://%s --member=%s --role=roles/storage.objectAdmin; if it has the role, "
+			  "an organization policy may deny it (constraints/iam.disableServiceAccount"
+			  "..., constraints/storage.*)", was,
+			  account ? "the account " : "the credentials of ",
+			  account ? account : a ? gauth_source(a) : "frugal",
+			  perm ? "the permission '" : "a permission", perm ? perm : "", perm ? "'" : "",
+			  resource && *resource ? resource : "BUCKET", member);
+	else
+		error_set(err, FRUGAL_EPROVIDER,
+			  "%s -- permission denied: %s%s lacks %s%s%s. Grant it roles/compute."
+			  "instanceAdmin.v1 and roles/iam.serviceAccountUser: gcloud projects "
+			  "add-iam-policy-binding %s --member=%s --role=roles/compute.instanceAdmin.v1 "
+			  "(and again with --role=roles/iam.serviceAccountUser); if it has the roles, "
+			  "an organization policy may deny it (constraints/iam.disableServiceAccount"
+			  "..., constraints/compute.*): gcloud resource-manager org-policies list "
+			  "--project=%s", was,
+			  account ? "the account " : "the credentials of ",
+			  account ? account : a ? gauth_source(a) : "frugal",
+			  perm ? "the permission '" : "a permission", perm ? perm : "", perm ? "'" : "",
+			  res, member, res);
+out:
+	free(perm);
+	free(named);
+	json_decref(doc);
 }

@@ -61,6 +61,23 @@ const char *gauth_source(const struct gauth *a);
 /* The project of a service account key (project_id) or of user
  * credentials (quota_project_id), or NULL. */
 const char *gauth_project(const struct gauth *a);
+/* The service account's email of a key file (client_email), or NULL. */
+const char *gauth_account(const struct gauth *a);
+
+/*
+ * Rewrite err (an HTTP 403 of service, "compute" on the project resource
+ * or "storage" on the bucket resource) to say
+ * who was denied what and how to fix it: the account (of a, else the
+ * one the API names), the permission the error body names
+ * (error.details[].metadata.permission, or the quoted
+ * 'compute.instances.create' of its message), the roles to grant on
+ * project (roles/compute.instanceAdmin.v1 and roles/iam.serviceAccountUser,
+ * or roles/storage.objectAdmin on the bucket) with the gcloud command,
+ * and that an organization policy (constraints/iam.disableServiceAccount...)
+ * may be what denies it. body is the answer's JSON text (may be NULL).
+ */
+void gauth_explain_denied(struct error *err, const struct gauth *a, const char *service,
+			  const char *resource, const char *body, size_t len);
 
 /*
  * An access token, fetched or from the cache; *ret_token points into a

@@ -11,6 +11,7 @@
 
 extern const struct provider_ops gcp_provider_ops;
 
+
 static const struct config_setting gcp_settings[] = {
 	{ "project", CONFIG_STRING, "the project (default: the credentials')" },
 	{ "credentials", CONFIG_STRING, "a service-account key file" },
@@ -80,4 +81,6 @@ const struct backend gcp_backend = {
 	.provider = &gcp_provider_ops,
 	.agent = &gcp_agent,
 	.storage = &storage_gcs_ops,
+	.storage_check = gcp_storage_check,
+	.probe = gcp_probe,
 };

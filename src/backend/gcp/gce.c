@@ -206,6 +206,9 @@ int gce_call(struct gce *g, const char *method, const char *path, json_t *body, 
 	if (rs.status < 200 || rs.status > 299) {
 		r = gce_classify_error(json_object_get(doc, "error"), rs.status, what,
 				       &g->last_regional, err);
+		if (rs.status == 403 && r == FRUGAL_EPROVIDER)
+			gauth_explain_denied(err, g->auth, "compute", g->project, rs.body.buf,
+					     rs.body.len);
 		goto out;
 	}
 	if (rs.body.len && !doc) {

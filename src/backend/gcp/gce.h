@@ -140,4 +140,12 @@ int gce_delete_self(struct error *err);
  * delete's result. */
 int gce_end_self(struct error *err);
 
+struct backend_probe;
+struct config;
+/* backend.storage_check: a VM reaches only GCS (probe.c). */
+int gcp_storage_check(const struct config *cfg, const char *url, struct error *err);
+/* backend.probe: zones.list with the credentials Compute would use (probe.c). */
+int gcp_probe(const struct config *cfg, const char *home, struct backend_probe *ret,
+	      struct error *err);
+
 #endif

@@ -186,9 +186,13 @@ static int status_error(struct storage *s, const char *what, const char *key,
 		r = error_set(err, FRUGAL_ENOTFOUND, "no object '%s' in '%s'", key, s->url);
 	else if (rs->status == 412)
 		r = error_set(err, FRUGAL_EEXIST, "'%s' already exists in '%s'", key, s->url);
-	else if (rs->status == 401 || rs->status == 403)
-		r = error_set(err, FRUGAL_EPROVIDER, "%s '%s' in '%s': permission denied (%s)",
-			      what, key, s->url, m);
+	else if (rs->status == 401 || rs->status == 403) {
+		r = error_set(err, FRUGAL_EPROVIDER, "%s '%s' in '%s': %s", what, key, s->url, m);
+		if (rs->status == 403)
+			gauth_explain_denied(err, priv_of(s)->auth, "storage", priv_of(s)->bucket,
+					     rs->body.buf,
+					     rs->body.len);
+	}
 	else if (retryable(rs->status))
 		r = error_set(err, FRUGAL_ENET, "%s '%s' in '%s': %s", what, key, s->url, m);
 	else

@@ -4,8 +4,10 @@
  */
 #include "backend/agentops.h"
 #include "backend/backend.h"
+#include "backend/kubernetes/k8s_settings.h"
 
 extern const struct provider_ops kubernetes_provider_ops;
+
 
 static const char *const kubernetes_aliases[] = { "k8s", NULL };
 
@@ -70,4 +72,5 @@ const struct backend kubernetes_backend = {
 	.billing = { 0, 1 },
 	.provider = &kubernetes_provider_ops,
 	.agent = &kubernetes_agent,
+	.probe = kubernetes_probe,
 };

@@ -62,4 +62,10 @@ const char *k8s_settings_gpu_type(const struct config *cfg, const char *name, in
 /* prices.NAME, else def. */
 double k8s_settings_price(const struct config *cfg, const char *name, double def);
 
+struct backend_probe;
+/* backend.probe: GET /version of the cluster of the kubeconfig the
+ * backend would use (kubernetes.c). */
+int kubernetes_probe(const struct config *cfg, const char *home, struct backend_probe *ret,
+		     struct error *err);
+
 #endif

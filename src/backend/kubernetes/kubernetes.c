@@ -31,6 +31,7 @@
  * pulled, the binary is missing), the pod's own log (pods/NAME/log) is
  * appended to the attempt's log first, so `frugal logs` shows why.
  */
+#include "backend/backend.h"
 #include "backend/provider.h"
 #include "backend/common/hometag.h"
 #include "base/fault.h"
@@ -976,3 +977,40 @@ const struct provider_ops kubernetes_provider_ops = {
 	.list = kube_list,
 	.free = kube_free,
 };
+
+/* ---- probe (backend.h) ------------------------------------------------------------- */
+
+/* `frugal backends kubernetes`: GET /version of the cluster the
+ * kubeconfig it would use points at. */
+int kubernetes_probe(const struct config *cfg, const char *home, struct backend_probe *ret,
+		     struct error *err)
+{
+	struct k8s_settings set;
+	struct kubeconfig kc;
+	struct k8s_client *c = NULL;
+	json_t *reply = NULL;
+	long status = 0;
+	int r;
+
+	memset(&kc, 0, sizeof(kc));
+	if ((r = k8s_settings_read(cfg, &set, err)) < 0 || (r = load_kubeconfig(&set, &kc, err)) < 0)
+		return r;
+	if ((r = k8s_client_new(&kc, BACKEND_PROBE_TIMEOUT_MS, &c, err)) < 0)
+		goto out;
+	if ((r = k8s_call(c, "GET", "/version", NULL, NULL, NULL, &status, &reply, err)) < 0)
+		goto out;
+	if (status != 200) {
+		r = k8s_error(err, "GET", "/version", status, reply, 0);
+		goto out;
+	}
+	snprintf(ret->scope, sizeof(ret->scope), "%s%s%s", kc.server,
+		 kc.context ? ", context " : "", kc.context ? kc.context : "");
+	snprintf(ret->detail, sizeof(ret->detail), "GET /version: Kubernetes %s",
+		 json_string_value(json_object_get(reply, "gitVersion")) ?
+		 json_string_value(json_object_get(reply, "gitVersion")) : "(no gitVersion)");
+out:
+	json_decref(reply);
+	k8s_client_free(c);
+	kubeconfig_release(&kc);
+	return r;
+}

@@ -6,8 +6,28 @@
 #include "backend/agentops.h"
 #include "backend/backend.h"
 #include "backend/common/cloud.h"
+#include "backend/lambda/lambda.h"
+
+#include <string.h>
+#include <strings.h>
 
 extern const struct provider_ops lambda_provider_ops;
+
+/* A file:// storage is the laptop's disk: the machines reach it only
+ * through a Lambda file system (or a shared mount); s3:// and gs:// are handed to
+ * the agent as they are. */
+static int lambda_storage_check(const struct config *cfg, const char *url, struct error *err)
+{
+	const char *shared = cfg ? config_backend_get(cfg, "lambda", "shared_storage") : NULL;
+	const char *mount = cfg ? config_backend_get(cfg, "lambda", "file_system") : NULL;
+
+	if ((url && strncmp(url, "file://", 7)) || (mount && *mount) ||
+	    (shared && (!strcasecmp(shared, "true") || !strcasecmp(shared, "yes"))))
+		return 0;
+	return error_set(err, FRUGAL_EINVAL, "backend lambda cannot reach the storage '%s' from its"
+			 " machines: name a Lambda file system in config.yaml (backends.lambda.file_system), or"
+			 " set storage: to an s3:// or gs:// URL", url ? url : "under FRUGAL_HOME");
+}
 
 /* Exactly the keys lambda.c reads (config_backend_get through cfg() and
  * cloud_cfg_seconds). */
@@ -70,4 +90,6 @@ const struct backend lambda_backend = {
 	.billing = { 0, 60 },
 	.provider = &lambda_provider_ops,
 	.agent = &lambda_agent,
+	.storage_check = lambda_storage_check,
+	.probe = lambda_probe,
 };

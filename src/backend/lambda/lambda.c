@@ -38,6 +38,7 @@
  * ~/.lambda_cloud/lambda_keys.
  */
 #include "backend/lambda/lambda.h"
+#include "backend/backend.h"
 #include "backend/common/cloud.h"
 #include "backend/common/hometag.h"
 #include "base/fs.h"
@@ -1024,3 +1025,29 @@ const struct provider_ops lambda_provider_ops = {
 	.list = lambda_list,
 	.free = lambda_free,
 };
+
+/* ---- probe (backend.h) ------------------------------------------------------------- */
+
+/* `frugal backends lambda`: GET /instance-types with the key it would use. */
+int lambda_probe(const struct config *cfg, const char *home, struct backend_probe *ret,
+		 struct error *err)
+{
+	struct provider p = { .ops = &lambda_provider_ops, .config = cfg, .home = (char *)home };
+	struct lambda *l;
+	json_t *reply = NULL;
+	int r;
+
+	if ((r = lambda_get(&p, &l, err)) < 0)
+		return r;
+	l->api.max_tries = 2;
+	if ((r = need_key(l, err)) == 0 && (r = api_get(l, "/instance-types", &reply, err)) == 0) {
+		size_t n = json_object_size(json_object_get(reply, "data"));
+
+		snprintf(ret->scope, sizeof(ret->scope), "%s", l->api.base_url);
+		snprintf(ret->detail, sizeof(ret->detail), "GET /instance-types: %zu instance type%s",
+			 n, n == 1 ? "" : "s");
+	}
+	json_decref(reply);
+	lambda_free(&p);
+	return r;
+}

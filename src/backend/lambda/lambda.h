@@ -38,4 +38,10 @@ const char *lambda_find_named(json_t *reply, const char *name);
  * insufficient capacity, quota, or a file system in another region. */
 int lambda_is_capacity_error(long status, json_t *body);
 
+struct backend_probe;
+struct config;
+/* backend.probe: GET /instance-types with the key the backend would use. */
+int lambda_probe(const struct config *cfg, const char *home, struct backend_probe *ret,
+		 struct error *err);
+
 #endif

@@ -6,6 +6,9 @@
 #include "backend/agentops.h"
 #include "backend/backend.h"
 
+#include <stdio.h>
+#include <unistd.h>
+
 extern const struct provider_ops local_provider_ops;
 
 static const struct config_setting local_settings[] = {
@@ -17,6 +20,18 @@ static const struct config_setting local_settings[] = {
 	{ "memory", CONFIG_NUMBER, "advertised GiB (default: this machine's)" },
 	{ NULL, 0, NULL },
 };
+
+/* Nothing to ask: this machine's CPUs, and the GPUs config.yaml gives. */
+static int local_probe(const struct config *cfg, const char *home, struct backend_probe *ret,
+		       struct error *err)
+{
+	const char *gpus = cfg ? config_backend_get(cfg, "local", "gpus") : NULL;
+
+	snprintf(ret->scope, sizeof(ret->scope), "this machine");
+	snprintf(ret->detail, sizeof(ret->detail), "%ld CPUs, gpus: %s", sysconf(_SC_NPROCESSORS_ONLN),
+		 gpus && *gpus ? gpus : "auto");
+	return 0;
+}
 
 static void local_credentials(const struct config *cfg, struct backend_credentials *ret)
 {
@@ -37,10 +52,13 @@ static const struct agent_ops local_agent = { local_sources, &local_machine };
 const struct backend local_backend = {
 	.name = "local",
 	.title = "this machine",
-	.caps = BACKEND_CAP_PORTS | BACKEND_CAP_NOTICE,
+	/* Its jobs' processes are found and ended by a scan for their
+	 * attempt's marker (no BACKEND_CAP_CGROUPS yet). */
+	.caps = BACKEND_CAP_PORTS | BACKEND_CAP_NOTICE | BACKEND_CAP_THIS_MACHINE,
 	.settings = local_settings,
 	.credentials = local_credentials,
 	.billing = { 0, 1 },
 	.provider = &local_provider_ops,
 	.agent = &local_agent,
+	.probe = local_probe,
 };

@@ -113,4 +113,9 @@ char *runpod_key_from_toml(const char *text);
 /* 1 when an error reply (status, body) of a create means "no capacity". */
 int runpod_is_capacity_error(long status, json_t *body);
 
+struct backend_probe;
+/* backend.probe: GET /v2/catalog/gpus with the key the backend would use. */
+int runpod_probe(const struct config *cfg, const char *home, struct backend_probe *ret,
+		 struct error *err);
+
 #endif

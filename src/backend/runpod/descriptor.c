@@ -5,8 +5,28 @@
 #include "backend/agentops.h"
 #include "backend/backend.h"
 #include "backend/common/cloud.h"
+#include "backend/runpod/api.h"
+
+#include <string.h>
+#include <strings.h>
 
 extern const struct provider_ops runpod_provider_ops;
+
+/* A file:// storage is the laptop's disk: the machines reach it only
+ * through a network volume (or a shared mount); s3:// and gs:// are handed to
+ * the agent as they are. */
+static int runpod_storage_check(const struct config *cfg, const char *url, struct error *err)
+{
+	const char *shared = cfg ? config_backend_get(cfg, "runpod", "shared_storage") : NULL;
+	const char *mount = cfg ? config_backend_get(cfg, "runpod", "network_volume_id") : NULL;
+
+	if ((url && strncmp(url, "file://", 7)) || (mount && *mount) ||
+	    (shared && (!strcasecmp(shared, "true") || !strcasecmp(shared, "yes"))))
+		return 0;
+	return error_set(err, FRUGAL_EINVAL, "backend runpod cannot reach the storage '%s' from its"
+			 " machines: name a network volume in config.yaml (backends.runpod.network_volume_id), or"
+			 " set storage: to an s3:// or gs:// URL", url ? url : "under FRUGAL_HOME");
+}
 
 static const struct config_setting runpod_settings[] = {
 	{ "api_key_file", CONFIG_STRING, "file holding the API key (default RUNPOD_API_KEY)" },
@@ -72,4 +92,6 @@ const struct backend runpod_backend = {
 	.preemption_rate = 0.10,
 	.provider = &runpod_provider_ops,
 	.agent = &runpod_agent,
+	.storage_check = runpod_storage_check,
+	.probe = runpod_probe,
 };

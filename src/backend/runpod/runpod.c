@@ -38,6 +38,7 @@
  * RUNPOD_API_KEY, else api_key_file, else ~/.runpod/config.toml.
  */
 #include "backend/runpod/api.h"
+#include "backend/backend.h"
 #include "backend/common/cloud.h"
 #include "backend/common/hometag.h"
 #include "base/fs.h"
@@ -749,3 +750,38 @@ const struct provider_ops runpod_provider_ops = {
 	.list = runpod_list,
 	.free = runpod_free,
 };
+
+/* ---- probe (backend.h) ------------------------------------------------------------- */
+
+/* `frugal backends runpod`: GET /v2/catalog/gpus with the key it would use. */
+int runpod_probe(const struct config *cfg, const char *home, struct backend_probe *ret,
+		 struct error *err)
+{
+	struct provider p = { .ops = &runpod_provider_ops, .config = cfg, .home = (char *)home };
+	struct runpod *rp;
+	json_t *reply = NULL;
+	long status = 0;
+	int r;
+
+	if ((r = runpod_get(&p, &rp, err)) < 0)
+		return r;
+	rp->api.max_tries = 2;
+	if ((r = need_key(rp, err)) == 0 &&
+	    (r = cloud_api_call(&rp->api, "GET", "/v2/catalog/gpus", NULL, 0, &status, &reply,
+				err)) == 0) {
+		if (status / 100 != 2) {
+			r = error_set(err, FRUGAL_EPROVIDER, "Runpod API: GET /v2/catalog/gpus: HTTP %ld"
+				      " %s", status, cloud_error_text(reply));
+		} else {
+			json_t *list = json_is_array(reply) ? reply : json_object_get(reply, "data");
+			size_t n = json_array_size(list);
+
+			snprintf(ret->scope, sizeof(ret->scope), "%s", rp->api.base_url);
+			snprintf(ret->detail, sizeof(ret->detail), "GET /v2/catalog/gpus: %zu GPU "
+				 "type%s", n, n == 1 ? "" : "s");
+		}
+	}
+	json_decref(reply);
+	runpod_free(&p);
+	return r;
+}

@@ -4,8 +4,10 @@
  */
 #include "backend/agentops.h"
 #include "backend/backend.h"
+#include "backend/slurm/slurm.h"
 
 extern const struct provider_ops slurm_provider_ops;
+
 
 static const struct config_setting slurm_settings[] = {
 	{ "partition", CONFIG_STRING, "partition for on-demand jobs (--partition)" },
@@ -62,4 +64,5 @@ const struct backend slurm_backend = {
 	.billing = { 0, 1 },
 	.provider = &slurm_provider_ops,
 	.agent = &slurm_agent,
+	.probe = slurm_probe_cluster,
 };

@@ -45,6 +45,7 @@
  * forgotten the job (MinJobAge).
  */
 #define _GNU_SOURCE	/* pipe2 */
+#include "backend/backend.h"
 #include "backend/provider.h"
 #include "backend/common/hometag.h"
 #include "backend/slurm/slurm.h"
@@ -1451,3 +1452,51 @@ const struct provider_ops slurm_provider_ops = {
 	.list = slurm_list,
 	.free = slurm_free,
 };
+
+/* ---- probe (backend.h) ------------------------------------------------------------- */
+
+/* `frugal backends slurm`: sinfo --version, then scontrol ping (the
+ * controller answers), 5 s each. */
+int slurm_probe_cluster(const struct config *cfg, const char *home, struct backend_probe *ret,
+		struct error *err)
+{
+	static const char *const version[] = { "sinfo", "--version", NULL };
+	static const char *const ping[] = { "scontrol", "ping", NULL };
+	struct provider p = { .ops = &slurm_provider_ops, .config = cfg, .home = (char *)home,
+			      .self_exe = (char *)"frugal" };
+	struct strbuf out = STRBUF_INIT, errs = STRBUF_INIT;
+	struct slurm *s;
+	int status = 0, r;
+
+	if ((r = slurm_get(&p, &s, err)) < 0)
+		return r;
+	s->cmd_timeout = BACKEND_PROBE_TIMEOUT_MS / 2000;
+	if ((r = run_cmd(s, version, NULL, &out, &errs, &status, err)) < 0)
+		goto out;
+	if (status != 0) {
+		r = error_set(err, FRUGAL_EPROVIDER, "sinfo --version exited %d: %s", status, errs.buf);
+		goto out;
+	}
+	strbuf_rtrim(&out);
+	snprintf(ret->detail, sizeof(ret->detail), "%s", out.buf);
+	strbuf_reset(&out);
+	strbuf_reset(&errs);
+	if ((r = run_cmd(s, ping, NULL, &out, &errs, &status, err)) < 0)
+		goto out;
+	strbuf_rtrim(&out);
+	if (status != 0) {
+		r = error_set(err, FRUGAL_EPROVIDER, "scontrol ping exited %d: %s%s", status, out.buf,
+			      errs.buf);
+		goto out;
+	}
+	snprintf(ret->scope, sizeof(ret->scope), "partition %s%s%s",
+		 s->partition ? s->partition : "(the default)", s->account ? ", account " : "",
+		 s->account ? s->account : "");
+	snprintf(ret->detail + strlen(ret->detail), sizeof(ret->detail) - strlen(ret->detail),
+		 "; %s", out.buf);
+out:
+	strbuf_release(&out);
+	strbuf_release(&errs);
+	slurm_free(&p);
+	return r;
+}

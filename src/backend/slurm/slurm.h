@@ -39,4 +39,10 @@ struct slurm_offer {
  */
 size_t slurm_offers(const struct config *cfg, struct slurm_offer *ret, size_t max);
 
+struct backend_probe;
+struct config;
+/* backend.probe: sinfo --version and scontrol ping, 5 s each. */
+int slurm_probe_cluster(const struct config *cfg, const char *home, struct backend_probe *ret,
+			struct error *err);
+
 #endif
