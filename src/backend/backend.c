@@ -71,3 +71,29 @@ int backend_credentials_section(struct backend_credentials *ret, const struct co
 	}
 	return 0;
 }
+
+int backend_credentials_machine(struct backend_credentials *ret, const char *vendor,
+				const char *where)
+{
+	static const char *const files[] = {
+		"/sys/class/dmi/id/sys_vendor", "/sys/class/dmi/id/product_name",
+		"/sys/class/dmi/id/board_vendor", NULL,
+	};
+	const char *root = getenv("FRUGAL_DMI_ROOT");	/* tests */
+	size_t i;
+
+	for (i = 0; files[i]; i++) {
+		char *p = xasprintf("%s%s", root ? root : "", files[i]), line[128] = "";
+		FILE *f = fopen(p, "re");
+
+		free(p);
+		if (!f)
+			continue;
+		if (fgets(line, sizeof(line), f) && !strncmp(line, vendor, strlen(vendor))) {
+			fclose(f);
+			return found_at(ret, where);
+		}
+		fclose(f);
+	}
+	return 0;
+}

@@ -67,12 +67,16 @@ enum backend_cap {
 
 /* The outcome of a credential check. where names the place the
  * credentials were found (a file path or an environment variable name),
- * never their value; hint says how to provide them. */
+ * never their value; hint says how to provide them; scope, when the
+ * settings say, the account, project, cluster or region the backend
+ * would use ("" when only asking would tell). */
 struct backend_credentials {
 	int found;
 	char where[256];
 	const char *hint;
+	char scope[256];
 };
+#define BACKEND_CREDENTIALS_INIT { 0, "", "", "" }
 
 /* What a probe (backend.probe) saw: scope names the account, project,
  * cluster or region it used; detail what the call answered ("17 regions
@@ -129,6 +133,11 @@ int backend_credentials_env_file(struct backend_credentials *ret, const char *na
 /* backends.<backend>.<key> is set in config.yaml. */
 int backend_credentials_setting(struct backend_credentials *ret, const struct config *cfg,
 				const char *backend, const char *key);
+/* This machine is a VM whose DMI vendor or product name starts with
+ * vendor ("Amazon EC2", "Google"): its metadata server hands out
+ * credentials; where says so ("instance profile (metadata service)"). */
+int backend_credentials_machine(struct backend_credentials *ret, const char *vendor,
+				const char *where);
 /* cfg has a backends.<backend> section. */
 int backend_credentials_section(struct backend_credentials *ret, const struct config *cfg,
 				const char *backend);

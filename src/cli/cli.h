@@ -87,6 +87,7 @@ int cmd_gc(int argc, char **argv);
 int cmd_offers(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
+int cmd_backends(int argc, char **argv);
 
 struct task;
 struct plan;

@@ -6,6 +6,7 @@
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "backend/registry.h"
 #include "catalog/billing.h"
 
 #include <getopt.h>
@@ -35,8 +36,27 @@ int cli_plan(struct cli *c, const struct task *t, const char *backend, struct pl
 	struct error err = ERROR_INIT;
 	struct provider *p = NULL;
 	const char *name = provider_choose(t, &c->cfg, backend);
+	const struct backend *b = registry_find(name);
 	int r;
 
+	/* Refused before anything is recorded, with what `frugal backends`
+	 * says: no credentials, or a storage its machines cannot use. */
+	if (b) {
+		struct backend_credentials cr = BACKEND_CREDENTIALS_INIT;
+
+		b->credentials(&c->cfg, &cr);
+		if (!cr.found) {
+			cli_error("%s: cannot plan on backend '%s': no credentials for it: %s (see "
+				  "'frugal backends %s')", t->path ? t->path : "task", name, cr.hint,
+				  b->name);
+			return -1;
+		}
+		if (b->storage_check && b->storage_check(&c->cfg, cli_storage_url(c), &err) < 0) {
+			cli_error("%s: cannot plan on backend '%s': %s (see 'frugal backends %s')",
+				  t->path ? t->path : "task", name, error_msg(&err), b->name);
+			return -1;
+		}
+	}
 	if ((r = provider_check_task(t, name, &err)) == 0 &&
 	    (r = provider_open(name, &c->cfg, c->home.dir, &p, &err)) == 0)
 		p->st = c->st;

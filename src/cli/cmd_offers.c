@@ -49,7 +49,7 @@ int cli_load_catalog(struct cli *c, struct catalog **ret)
 static int backend_configured(enum backend_id b, const struct config *cfg)
 {
 	const struct backend *be = registry_at((size_t)b);
-	struct backend_credentials cr = { 0, "", "" };
+	struct backend_credentials cr = BACKEND_CREDENTIALS_INIT;
 
 	if (!be || !be->credentials)
 		return 0;
@@ -61,7 +61,7 @@ static int backend_configured(enum backend_id b, const struct config *cfg)
 static const char *backend_setup_hint(enum backend_id b)
 {
 	const struct backend *be = registry_at((size_t)b);
-	struct backend_credentials cr = { 0, "", "" };
+	struct backend_credentials cr = BACKEND_CREDENTIALS_INIT;
 
 	if (!be || !be->credentials)
 		return "";

@@ -145,6 +145,12 @@ static const struct help_option pull_opts[] = {
 	{ NULL, 0, NULL, NULL },
 };
 
+static const struct help_option backends_opts[] = {
+	{ "json", 0, NULL, "print one JSON document" },
+	{ "help", 'h', NULL, "show this help" },
+	{ NULL, 0, NULL, NULL },
+};
+
 static const struct help_option gc_opts[] = {
 	{ "dry-run", 0, NULL, "list what would be ended; end nothing" },
 	{ "help", 'h', NULL, "show this help" },
@@ -255,6 +261,14 @@ static const struct help_command commands[] = {
 	  "gets the next free NAME.vN.EXT beside it. A progress bar on a terminal,\n"
 	  "one line per file otherwise, and a summary.",
 	  pull_opts, "frugal pull j3k9 ./results\nfrugal pull j3k9 ./ckpt --checkpoint", 0 },
+	{ "backends", "[NAME] [--json]", "which backends are usable, and what each lacks",
+	  "One line per backend: usable or not, the credentials found and where (a\n"
+	  "path or a variable name, never the value) or how to add them, whether it\n"
+	  "can use the storage of config.yaml (which is tried once), and the\n"
+	  "account, project or region it would use. With NAME, that backend is also\n"
+	  "asked one cheap read-only question (10 s at most); the exit status is 1\n"
+	  "when it is not usable.",
+	  backends_opts, "frugal backends\nfrugal backends --json", 0 },
 	{ "gc", "[--dry-run]", "end resources frugal made that no live job owns",
 	  "Lists instances, pods and volumes tagged by frugal on every configured\n"
 	  "backend that no live job owns, and ends them.",

@@ -54,6 +54,7 @@ static const struct {
 	{ "catalog", cmd_catalog },
 	{ "check", cmd_check },
 	{ "pull", cmd_pull },
+	{ "backends", cmd_backends },
 	{ "gc", cmd_gc },
 	{ "debug", cmd_debug },
 	{ "controller", cmd_controller },

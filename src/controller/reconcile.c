@@ -24,6 +24,9 @@
 /* How long a cancelled job's agent gets to stop before a hard teardown. */
 #define CANCEL_GRACE_MS 3000
 
+/* How often a storage that cannot be opened is tried again. */
+#define STORAGE_RETRY_MS (30 * 1000)
+
 /* How long a location that had no capacity stays out of the choices. */
 #define CAPACITY_BLOCK_MS (15 * 60 * 1000)
 
@@ -42,7 +45,8 @@ struct reconciler {
 	struct home home;
 	struct config cfg;
 	struct store *st;
-	struct storage *storage;
+	struct storage *storage;	/* NULL while it cannot be opened: rec_storage() */
+	int64_t storage_retry_at;	/* time_mono_ms() of the next try */
 	char *storage_url;
 	struct provider *providers[8];
 	size_t n_providers;
@@ -74,6 +78,28 @@ static void agent_status_release(struct agent_status *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/*
+ * The storage, opened on first use and, while that fails, again every
+ * STORAGE_RETRY_MS (each failure logged); NULL until it opens. Only what
+ * reads the storage waits for it: jobs of other backends, cancel and
+ * teardown go on.
+ */
+static struct storage *rec_storage(struct reconciler *rec)
+{
+	struct error err = ERROR_INIT;
+	int64_t now = time_mono_ms();
+
+	if (rec->storage || now < rec->storage_retry_at)
+		return rec->storage;
+	if (storage_open(rec->storage_url, &rec->storage, &err) < 0) {
+		rec->storage = NULL;
+		rec->storage_retry_at = now + STORAGE_RETRY_MS;
+		log_error("storage %s cannot be opened (trying again in %d s): %s",
+			  rec->storage_url, STORAGE_RETRY_MS / 1000, error_msg(&err));
+	}
+	return rec->storage;
+}
+
 int reconciler_new(const struct home *h, struct reconciler **ret, struct error *err)
 {
 	struct reconciler *rec = xcalloc(1, sizeof(*rec));
@@ -101,8 +127,9 @@ int reconciler_new(const struct home *h, struct reconciler **ret, struct error *
 	if ((r = store_open(h->db, &rec->st, err)) < 0)
 		goto fail;
 	rec->storage_url = xstrdup(rec->cfg.storage_url ? rec->cfg.storage_url : h->storage_url);
-	if ((r = storage_open(rec->storage_url, &rec->storage, err)) < 0)
-		goto fail;
+	/* An unreachable storage (gs:// without credentials) must not stop
+	 * the controller: it is logged and tried again (rec_storage). */
+	rec_storage(rec);
 	diag_list_release(&diags);
 	*ret = rec;
 	return 0;
@@ -217,7 +244,7 @@ static struct storage *job_storage(struct reconciler *rec, const char *job_id,
 config:
 	free(url);
 	*ret_url = rec->storage_url;
-	return rec->storage;
+	return rec_storage(rec);
 }
 
 /* Read status.json of an attempt (contract/status.h); FRUGAL_ENOTFOUND
@@ -228,11 +255,13 @@ static int read_agent_status(struct reconciler *rec, const char *job_id, int n,
 	struct attempt_status as = ATTEMPT_STATUS_INIT;
 	struct strbuf sb = STRBUF_INIT;
 	char *prefix = key_job_prefix(job_id), *key = key_status(prefix, n);
+	struct storage *st;
 	const char *url;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	r = storage_get(job_storage(rec, job_id, &url), key, 1 << 20, &sb, NULL);
+	st = job_storage(rec, job_id, &url);
+	r = st ? storage_get(st, key, 1 << 20, &sb, NULL) : FRUGAL_ENET;
 	if (r == 0)
 		r = attempt_status_parse(sb.buf, sb.len, &as, NULL);
 	strbuf_release(&sb);
@@ -686,6 +715,13 @@ static void job_watch(struct reconciler *rec, const struct job *j, const struct 
 	    time_now_ms() > a->notice_deadline + 1000) {
 		log_info("job %s: notice deadline passed: the machine is taken", j->id);
 		state = INSTANCE_GONE;
+	}
+	/* Without the storage its outcome cannot be read: wait for it. */
+	if (state == INSTANCE_GONE && !j->cancel_requested) {
+		const char *url;
+
+		if (!job_storage(rec, j->id, &url))
+			goto out;
 	}
 	if (state == INSTANCE_GONE) {
 		/* Read once more: the agent may have finished just now. */

@@ -32,7 +32,7 @@
  * check found them; its hint. */
 static int catalog_backend_configured(enum backend_id b, const struct config *cfg)
 {
-	struct backend_credentials cr = { 0, "", "" };
+	struct backend_credentials cr = BACKEND_CREDENTIALS_INIT;
 
 	registry_at((size_t)b)->credentials(cfg, &cr);
 	return cr.found;
@@ -40,7 +40,7 @@ static int catalog_backend_configured(enum backend_id b, const struct config *cf
 
 static const char *catalog_backend_setup_hint(enum backend_id b)
 {
-	struct backend_credentials cr = { 0, "", "" };
+	struct backend_credentials cr = BACKEND_CREDENTIALS_INIT;
 
 	registry_at((size_t)b)->credentials(NULL, &cr);
 	return cr.hint;

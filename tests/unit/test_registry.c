@@ -33,7 +33,7 @@ static void test_descriptors_complete(void **state)
 	assert_null(registry_at(registry_count()));
 	for (i = 0; i < registry_count(); i++) {
 		const struct backend *b = registry_at(i);
-		struct backend_credentials cr = { 0, "", NULL };
+		struct backend_credentials cr = { 0, "", NULL, "" };
 
 		assert_non_null(b->name);
 		assert_true(*b->name);

@@ -9,6 +9,8 @@
 #include "backend/aws/vm.h"
 #include "backend/backend.h"
 
+#include <stdio.h>
+
 extern const struct provider_ops aws_provider_ops;
 
 static const struct config_setting aws_settings[] = {
@@ -33,7 +35,14 @@ static void aws_credentials(const struct config *cfg, struct backend_credentials
 {
 	ret->hint = "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run 'aws configure'"
 		    " (or 'aws configure sso' and 'aws sso login')";
-	ret->found = aws_creds_where(ret->where, sizeof(ret->where));
+	const char *regions = cfg ? config_backend_get(cfg, "aws", "regions") : NULL;
+
+	ret->found = aws_creds_where(ret->where, sizeof(ret->where)) ||
+		     backend_credentials_machine(ret, "Amazon EC2",
+						 "this instance's role (metadata service)");
+	snprintf(ret->scope, sizeof(ret->scope), "%s%s",
+		 regions && *regions ? "regions " : "every region enabled for the account",
+		 regions && *regions ? regions : "");
 }
 
 /* The instance metadata service's spot/instance-action (a spot instance

@@ -9,6 +9,9 @@
 #include "backend/gcp/notice.h"
 #include "backend/gcp/offers.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
 extern const struct provider_ops gcp_provider_ops;
 
 
@@ -37,12 +40,23 @@ static const struct config_setting gcp_settings[] = {
 
 static void gcp_credentials(const struct config *cfg, struct backend_credentials *ret)
 {
-	ret->hint = "set GOOGLE_APPLICATION_CREDENTIALS or run"
-		    " 'gcloud auth application-default login'";
-	if (!backend_credentials_env(ret, "GOOGLE_APPLICATION_CREDENTIALS") &&
+	const char *project;
+
+	/* The order Compute and GCS look in (auth.h); on a VM, the metadata
+	 * server (not asked here). */
+	ret->hint = "set backends.gcp.credentials: KEY.json in config.yaml, set"
+		    " GOOGLE_APPLICATION_CREDENTIALS, or run 'gcloud auth application-default login'";
+	if (!backend_credentials_setting(ret, cfg, "gcp", "credentials") &&
+	    !backend_credentials_env(ret, "GOOGLE_APPLICATION_CREDENTIALS") &&
 	    !backend_credentials_home_file(ret,
 					   ".config/gcloud/application_default_credentials.json"))
-		backend_credentials_setting(ret, cfg, "gcp", "credentials");
+		backend_credentials_machine(ret, "Google",
+					    "this VM's service account (metadata server)");
+	project = cfg ? config_backend_get(cfg, "gcp", "project") : NULL;
+	if (!project || !*project)
+		project = getenv("GOOGLE_CLOUD_PROJECT");
+	if (project && *project)
+		snprintf(ret->scope, sizeof(ret->scope), "project %s", project);
 }
 
 /* The metadata server's instance/preempted (a spot VM reclaimed, about

@@ -4,6 +4,8 @@
  */
 #include "backend/agentops.h"
 #include "backend/backend.h"
+
+#include <stdio.h>
 #include "backend/kubernetes/k8s_settings.h"
 
 extern const struct provider_ops kubernetes_provider_ops;
@@ -41,7 +43,13 @@ static const struct config_setting kubernetes_settings[] = {
 static void kubernetes_credentials(const struct config *cfg, struct backend_credentials *ret)
 {
 	ret->hint = "add a section for it under backends: in config.yaml";
+	const char *ctx = cfg ? config_backend_get(cfg, "kubernetes", "context") : NULL;
+	const char *ns = cfg ? config_backend_get(cfg, "kubernetes", "namespace") : NULL;
+
 	backend_credentials_section(ret, cfg, "kubernetes");
+	if ((ctx && *ctx) || (ns && *ns))
+		snprintf(ret->scope, sizeof(ret->scope), "context %s, namespace %s",
+			 ctx && *ctx ? ctx : "(current)", ns && *ns ? ns : "(the context's)");
 }
 
 /* SIGTERM to the container (the agent is its PID 1) when the pod is

@@ -4,6 +4,8 @@
  */
 #include "backend/agentops.h"
 #include "backend/backend.h"
+
+#include <stdio.h>
 #include "backend/slurm/slurm.h"
 
 extern const struct provider_ops slurm_provider_ops;
@@ -36,7 +38,11 @@ static const struct config_setting slurm_settings[] = {
 static void slurm_credentials(const struct config *cfg, struct backend_credentials *ret)
 {
 	ret->hint = "add a section for it under backends: in config.yaml";
+	const char *part = cfg ? config_backend_get(cfg, "slurm", "partition") : NULL;
+
 	backend_credentials_section(ret, cfg, "slurm");
+	if (part && *part)
+		snprintf(ret->scope, sizeof(ret->scope), "partition %s", part);
 }
 
 /* USR1 from --signal=B:USR1@N before the time limit; SIGTERM from
