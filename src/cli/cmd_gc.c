@@ -82,7 +82,7 @@ int cmd_gc(int argc, char **argv)
 	struct resource_list open = { 0 };
 	struct table *t = table_new(4, "BACKEND", "RESOURCE", "WHAT", "ACTION");
 	int dry = argc > 1 && !strcmp(argv[1], "--dry-run");
-	int found = 0, failed = 0, b;
+	int found = 0, failed = 0, incomplete = 0, b;
 	struct cli c;
 	size_t i;
 
@@ -101,9 +101,19 @@ int cmd_gc(int argc, char **argv)
 		struct provider *p = NULL;
 		struct kvlist held = { 0 };
 
+		err = (struct error)ERROR_INIT;
 		if (provider_open(name, &c.cfg, c.home.dir, &p, NULL) < 0)
 			continue;
-		if (p->ops->list && p->ops->list(p, &held, &err) == 0) {
+		/* A backend that could look in only some places (a region the
+		 * account may not use) still hands over what it found there. */
+		if (p->ops->list && p->ops->list(p, &held, &err) < 0 && !held.n) {
+			cli_error("%s: cannot list what it holds: %s", name, error_msg(&err));
+			incomplete++;
+		} else if (p->ops->list) {
+			if (err.code < 0) {
+				cli_error("%s: %s", name, error_msg(&err));
+				incomplete++;
+			}
 			for (i = 0; i < held.n; i++) {
 				const char *tok = held.items[i].key;
 				const char *action = "ended";
@@ -157,5 +167,5 @@ int cmd_gc(int argc, char **argv)
 			  error_msg(&err));
 	table_free(t);
 	cli_close(&c);
-	return failed ? 1 : 0;
+	return failed || incomplete ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A small stateful Runpod REST API v2 (server https://api.runpod.io, paths
 /v2/...: POST/GET /v2/pods, GET/DELETE /v2/pods/{id}, GET
-/v2/network-volumes/{id}, GET /v2/catalog/gpus/{id}) for frugal's
+/v2/network-volumes/{id}, GET /v2/catalog/gpus[/{id}]) for frugal's
 lifecycle tests, with the shapes of the published v2 OpenAPI document
 (tests run it behind Prism, which checks every reply against it). A pod is
 a fake machine (fakecloud.py) whose "container" is the pod's `args`, split
@@ -169,6 +169,9 @@ class Runpod(fakecloud.Handler):
             if VOLUME and path.endswith("/" + VOLUME["id"]):
                 return 200, VOLUME, None
             return err(404, "network volume not found")
+        if method == "GET" and path == "/v2/catalog/gpus":
+            return 200, {"gpus": [gpu_type(g, q) for g in ("NVIDIA GeForce RTX 4090",
+                                                          "NVIDIA A100 80GB PCIe")]}, None
         if method == "GET" and path.startswith("/v2/catalog/gpus/"):
             from urllib.parse import unquote
             with open(os.path.join(fakecloud.ROOT, "catalog.log"), "a") as f:

@@ -353,6 +353,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.token()
             if path.startswith("/vm/"):
                 return self.metadata(path, q)
+            if self.denied(method, path):
+                return
             if path.startswith("/compute/v1/"):
                 if not self.authorized():
                     return
@@ -366,6 +368,24 @@ class Handler(BaseHTTPRequestHandler):
             self.error(404, "no such endpoint", "notFound")
         except BrokenPipeError:
             pass
+
+    def denied(self, method, path):
+        """--deny compute|storage: IAM refuses the service account (403, the
+        error body Google's APIs send for a missing permission)."""
+        deny = self.fake.args.deny or []
+        email = self.fake.args.client_email or "frugal@frugal-test.iam.gserviceaccount.com"
+        if "compute" in deny and path.startswith("/compute/v1/") and method == "POST":
+            msg = ("Required 'compute.instances.create' permission for 'projects/%s/zones/"
+                   "us-central1-a/instances/frugal'" % self.fake.args.project)
+        elif "storage" in deny and "/storage/v1/b/" in path:
+            msg = ("%s does not have storage.objects.create access to the Google Cloud Storage "
+                   "object. Permission 'storage.objects.create' denied on resource (or it may "
+                   "not exist)." % email)
+        else:
+            return False
+        self.reply(403, {"error": {"code": 403, "message": msg, "errors": [
+            {"message": msg, "domain": "global", "reason": "forbidden"}]}})
+        return True
 
     # -- test controls
     def admin(self, method, path, q):
@@ -1091,6 +1111,7 @@ def main():
     ap.add_argument("--page-size", type=int, default=1000)
     ap.add_argument("--stockout-zones")
     ap.add_argument("--quota-zones")
+    ap.add_argument("--deny", action="append", help="compute or storage: answer 403 (IAM)")
     ap.add_argument("--preempt-window", type=float, default=30.0)
     ap.add_argument("--boot", action="store_true")
     ap.add_argument("--vm-root", default="/tmp")

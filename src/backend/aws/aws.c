@@ -1123,8 +1123,11 @@ static int aws_launch(struct provider *p, const struct launch_request *req, char
 		at.spot = pl.spot;
 	}
 	/* Idempotent: an instance made under this token is adopted. */
-	if ((r = aws_find(p, req->token, &existing, err)) < 0)
+	if ((r = aws_find(p, req->token, &existing, err)) < 0) {
+		ec2_error_code(err, code, sizeof(code));
+		r = launch_refused(p, &at, code, r, err);
 		goto out;
+	}
 	if (existing) {
 		*ret_id = TAKE_PTR(existing);
 		goto out;
@@ -1393,8 +1396,20 @@ static int aws_terminate(struct provider *p, const char *token, const char *id,
 		delete_secrets(p, token);
 		return 0;
 	}
-	if ((r = client(p, reg, &e, err)) < 0 || (r = by_token(p, reg, token, 0, &l, err)) < 0)
+	if ((r = client(p, reg, &e, err)) < 0)
 		goto out;
+	if ((r = by_token(p, reg, token, 0, &l, err)) < 0) {
+		/* Nothing runs in a region the account may not use. */
+		char code[128];
+
+		ec2_error_code(err, code, sizeof(code));
+		if (!strcmp(code, "OptInRequired") ||
+		    (!strcmp(code, "AuthFailure") && !region_enabled(p, reg))) {
+			delete_secrets(p, token);
+			r = 0;
+		}
+		goto out;
+	}
 	if (iid) {
 		snprintf(name, sizeof(name), "InstanceId.%d", ++n);
 		kvlist_append(&q, name, iid);

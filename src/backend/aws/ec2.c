@@ -160,6 +160,24 @@ out:
 	return r;
 }
 
+/* EC2's code in a message of ec2_call (see ec2.h). */
+void ec2_error_code(const struct error *err, char *code, size_t size)
+{
+	const char *m = err ? err->msg : "", *c = strstr(m, ": ");
+	size_t n;
+
+	if (size)
+		code[0] = '\0';
+	if (strncmp(m, "ec2 ", 4) || !c)
+		return;
+	c += 2;
+	n = strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.");
+	if (n && c[n] == ':' && n < size) {
+		memcpy(code, c, n);
+		code[n] = '\0';
+	}
+}
+
 /* ---- XML ------------------------------------------------------------------------ */
 
 static int is(const xmlNode *n, const char *name)

@@ -47,6 +47,11 @@ int ec2_code_is_capacity(const char *code);
 int ec2_call(struct ec2 *e, const char *action, const struct kvlist *params,
 	     struct http_response *ret, char *code, size_t code_len, struct error *err);
 
+/* EC2's error code in a message ec2_call wrote ("ec2 ACTION in REGION:
+ * CODE: ..."), into code (size bytes); "" when there is none. For
+ * callers that get the error through another function. */
+void ec2_error_code(const struct error *err, char *code, size_t size);
+
 /* One instance as DescribeInstances / RunInstances describe it. */
 struct ec2_instance {
 	char *id;

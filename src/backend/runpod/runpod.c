@@ -773,7 +773,7 @@ int runpod_probe(const struct config *cfg, const char *home, struct backend_prob
 			r = error_set(err, FRUGAL_EPROVIDER, "Runpod API: GET /v2/catalog/gpus: HTTP %ld"
 				      " %s", status, cloud_error_text(reply));
 		} else {
-			json_t *list = json_is_array(reply) ? reply : json_object_get(reply, "data");
+			json_t *list = json_object_get(reply, "gpus");
 			size_t n = json_array_size(list);
 
 			snprintf(ret->scope, sizeof(ret->scope), "%s", rp->api.base_url);

@@ -7,6 +7,11 @@
                  [--throttle N]      the first N EC2 calls -> 503 RequestLimitExceeded
                  [--ec2-5xx N]       the next N EC2 calls -> 500 InternalError
                  [--s3-5xx N]        the first N S3 calls -> 503 SlowDown
+                 [--opt-in-region R]... a region the account has not enabled:
+                                     left out of DescribeRegions, and every
+                                     EC2 call signed for it -> 401 OptInRequired
+                 [--quota PREFIX]... RunInstances of an instance type that
+                                     starts with PREFIX -> VcpuLimitExceeded
 
 Every EC2 call is logged to FILE as one JSON line {"action", "params",
 "status"}; S3 calls as {"s3": "METHOD PATH", "status", "key_id"} (the access key id
@@ -16,6 +21,7 @@ are EC2's and S3's documented error documents.
 import argparse
 import http.client
 import json
+import re
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -66,6 +72,17 @@ class Proxy(BaseHTTPRequestHandler):
                 elif state["ec2_5xx"] > 0:
                     state["ec2_5xx"] -= 1
                     fault = (500, "InternalError", "An internal error has occurred")
+            auth = self.headers.get("Authorization", "")
+            scope = auth.split("Credential=")[1].split("/") if "Credential=" in auth else []
+            region = scope[2] if len(scope) > 2 else ""
+            if not fault and region in state["opt_in"]:
+                fault = (401, "OptInRequired", "You are not subscribed to this service. "
+                         "Please go to http://aws.amazon.com to subscribe.")
+            if not fault and action == "RunInstances" and any(
+                    params.get("InstanceType", "").startswith(p) for p in state["quota"]):
+                fault = (400, "VcpuLimitExceeded", "You have requested more vCPU capacity "
+                         "than your current vCPU limit of 0 allows for the instance bucket "
+                         "that the specified instance type belongs to.")
             if not fault and action == "RunInstances" and \
                     params.get("Placement.AvailabilityZone") in state["capacity_zones"]:
                 # EC2 lists it among its server errors (HTTP 500).
@@ -90,6 +107,14 @@ class Proxy(BaseHTTPRequestHandler):
         up.request(self.command, self.path, body=body, headers=headers)
         r = up.getresponse()
         data = r.read()
+        if ec2 and params.get("Action") == "DescribeRegions" and state["opt_in"]:
+            # EC2 leaves regions the account has not enabled out of the answer.
+            text = data.decode()
+            for reg in state["opt_in"]:
+                text = re.sub(r"<item>(?:(?!</item>).)*?<regionName>%s</regionName>.*?</item>"
+                              % re.escape(reg),
+                              "", text, flags=re.S)
+            data = text.encode()
         if ec2:
             self.record({"action": params.get("Action", ""), "params": params,
                          "status": r.status})
@@ -122,10 +147,13 @@ def main():
     ap.add_argument("--throttle", type=int, default=0)
     ap.add_argument("--ec2-5xx", type=int, default=0)
     ap.add_argument("--s3-5xx", type=int, default=0)
+    ap.add_argument("--opt-in-region", action="append", default=[])
+    ap.add_argument("--quota", action="append", default=[])
     a = ap.parse_args()
     u = urllib.parse.urlparse(a.upstream)
     state.update(host=u.hostname, port=u.port, log=a.log, capacity_zones=a.capacity_zone,
-                 throttle=a.throttle, ec2_5xx=a.ec2_5xx, s3_5xx=a.s3_5xx)
+                 throttle=a.throttle, ec2_5xx=a.ec2_5xx, s3_5xx=a.s3_5xx,
+                 opt_in=a.opt_in_region, quota=a.quota)
     ThreadingHTTPServer(("127.0.0.1", a.port), Proxy).serve_forever()
 
 
