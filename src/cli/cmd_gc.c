@@ -105,15 +105,19 @@ int cmd_gc(int argc, char **argv)
 		if (provider_open(name, &c.cfg, c.home.dir, &p, NULL) < 0)
 			continue;
 		/* A backend that could look in only some places (a region the
-		 * account may not use) still hands over what it found there. */
-		if (p->ops->list && p->ops->list(p, &held, &err) < 0 && !held.n) {
-			cli_error("%s: cannot list what it holds: %s", name, error_msg(&err));
-			incomplete++;
-		} else if (p->ops->list) {
-			if (err.code < 0) {
+		 * account may not use) still hands over what it found there; a
+		 * failure is reported for a backend that has credentials (the
+		 * others have nothing to list). */
+		if (p->ops->list && p->ops->list(p, &held, &err) < 0) {
+			struct backend_credentials cr = BACKEND_CREDENTIALS_INIT;
+
+			registry_at(b)->credentials(&c.cfg, &cr);
+			if (cr.found) {
 				cli_error("%s: %s", name, error_msg(&err));
 				incomplete++;
 			}
+		}
+		if (p->ops->list) {
 			for (i = 0; i < held.n; i++) {
 				const char *tok = held.items[i].key;
 				const char *action = "ended";
