@@ -8,8 +8,11 @@
  *      is what the last checkpoint saw, else read it once (into memory,
  *      or a staging copy when large), hash that copy and, unless the
  *      storage has the object already, store it from that same copy;
- *   3. a file changed while read or is in flux: scan again after the
- *      settle time (up to CHECKPOINT_SCAN_TRIES scans), then hold;
+ *   3. a file changed while read or is in flux (changed within the settle
+ *      time and open for writing by a process here: an in-place writer
+ *      that is not done; a file put in place by rename is complete): scan
+ *      again after the settle time (up to CHECKPOINT_SCAN_TRIES scans),
+ *      then hold;
  *   4. nothing changed: stop here; torn or emptied files: hold;
  *   5. the verify function, on a copy restored from the storage;
  *   6. fault point "agent.checkpoint.after_objects", then the manifest
@@ -1235,6 +1238,77 @@ static void sleep_ns(int64_t ns)
 }
 
 /*
+ * 1 when some process of this machine holds path open for writing (its
+ * /proc/PID/fd entry is the same file and /proc/PID/fdinfo says the mode
+ * is not read-only), 0 when none does, -1 when /proc cannot tell.
+ */
+static int open_for_writing(const char *path)
+{
+	struct stat target;
+	DIR *proc;
+	struct dirent *pe;
+	int found = 0;
+
+	if (stat(path, &target) < 0 || !(proc = opendir("/proc")))
+		return -1;
+	while (!found && (pe = readdir(proc))) {
+		char dir[300];
+		DIR *fds;
+		struct dirent *fe;
+
+		if (pe->d_name[0] < '1' || pe->d_name[0] > '9')
+			continue;
+		snprintf(dir, sizeof(dir), "/proc/%s/fd", pe->d_name);
+		if (!(fds = opendir(dir)))
+			continue;
+		while (!found && (fe = readdir(fds))) {
+			char link[600], info[600], buf[256];
+			struct stat st;
+			const char *flags;
+			ssize_t n;
+			int fd;
+
+			if (fe->d_name[0] < '0' || fe->d_name[0] > '9')
+				continue;
+			snprintf(link, sizeof(link), "%s/%s", dir, fe->d_name);
+			if (stat(link, &st) < 0 || st.st_ino != target.st_ino ||
+			    st.st_dev != target.st_dev)
+				continue;
+			snprintf(info, sizeof(info), "/proc/%s/fdinfo/%s", pe->d_name, fe->d_name);
+			if ((fd = open(info, O_RDONLY | O_CLOEXEC)) < 0)
+				continue;
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (n <= 0)
+				continue;
+			buf[n] = '\0';
+			if ((flags = strstr(buf, "flags:")) &&
+			    (strtol(flags + 6, NULL, 8) & O_ACCMODE) != O_RDONLY)
+				found = 1;
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
+/* 1 when f, read this scan, may still be being written: it changed
+ * within the settle time and a process holds it open for writing (or
+ * /proc cannot say). */
+static int in_flux(struct checkpoint *c, const struct ckpt_file *f, int64_t scan_ns)
+{
+	char *path;
+	int w;
+
+	if (!f->read || !c->settle_ns || c->job_ended || f->change_ns <= scan_ns - c->settle_ns)
+		return 0;
+	path = fs_path_join(c->dir, f->path);
+	w = open_for_writing(path);
+	free(path);
+	return w != 0;
+}
+
+/*
  * Steps 1 and 2: scan dir into *cur (sorted) and store the objects of the
  * files read. stats->held is CHECKPOINT_HELD_CHANGING (held_detail the
  * file) when a file changed while it was read, or is in flux.
@@ -1270,8 +1344,7 @@ static int scan_and_store(struct checkpoint *c, struct ckpt_set *cur,
 		}
 		if (r < 0)
 			goto out;
-		if (r == 2 || (r == 0 && f->read && c->settle_ns && !c->job_ended &&
-			       f->change_ns > scan_ns - c->settle_ns)) {
+		if (r == 2 || (r == 0 && in_flux(c, f, scan_ns))) {
 			stats->held = CHECKPOINT_HELD_CHANGING;
 			snprintf(stats->held_detail, sizeof(stats->held_detail), "%s", f->path);
 			r = 0;

@@ -88,7 +88,7 @@ name: spot-train
 workdir: .
 resources: {accelerators: T4:1, use_spot: true}
 run: python3 train.py --steps 150 --step-sleep 0.04 --ckpt-every 10
-checkpoint: {dir: /ckpt, interval: 1m}
+checkpoint: {dir: ckpt, interval: 1m}
 outputs: {paths: ["weights/*.json"]}
 recovery: {notice_grace: 20s}
 YAML

@@ -16,7 +16,7 @@ name: gcp-preempt
 workdir: .
 resources: {cloud: gcp, accelerators: T4:1, use_spot: true}
 run: python3 train.py --steps 150 --step-sleep 0.03 --ckpt-every 10
-checkpoint: {dir: /ckpt, interval: 1m}
+checkpoint: {dir: ckpt, interval: 1m}
 outputs: {paths: ["weights/*.json"]}
 recovery: {notice_grace: 10s}
 YAML

@@ -14,7 +14,7 @@ run: |
   sleep 300 &
   echo started
   sleep 300
-checkpoint: {dir: /ckpt, interval: 10m}
+checkpoint: {dir: ckpt, interval: 10m}
 recovery: {notice_grace: 5s}
 YAML
 job=$(TOKEN=abc frugal launch -d "$TMP/long.yaml") || fail "launch"

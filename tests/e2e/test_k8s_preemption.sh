@@ -20,7 +20,7 @@ name: k8s-preempt
 workdir: .
 backend: kubernetes
 run: python3 train.py --steps 150 --step-sleep 0.03 --ckpt-every 10
-checkpoint: {dir: /ckpt, interval: 1s}
+checkpoint: {dir: ckpt, interval: 1s}
 outputs: {paths: ["weights/*.json"]}
 recovery: {notice_grace: 10s}
 YAML

@@ -34,7 +34,7 @@ name: spot-me
 workdir: .
 resources: {accelerators: RTX4090:1}
 run: python3 train.py --steps 150 --step-sleep 0.03 --ckpt-every 10
-checkpoint: {dir: /ckpt, interval: 1m}
+checkpoint: {dir: ckpt, interval: 1m}
 outputs: {paths: ["weights/*.json"]}
 recovery: {notice_grace: 10s}
 YAML
