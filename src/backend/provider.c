@@ -5,6 +5,10 @@
 #include "base/xalloc.h"
 #include "store/store.h"
 
+#include "util/http.h"
+
+#include <jansson.h>
+#include <libxml/parser.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +21,36 @@ void plan_release(struct plan *p)
 	free(p->accelerator);
 	free(p->capacity);
 	memset(p, 0, sizeof(*p));
+}
+
+void provider_global_init(void)
+{
+	http_global_init();
+	xmlInitParser();
+}
+
+int launch_failed_early(const struct launch_request *req, int r)
+{
+	if (r < 0 && req->report)
+		req->report->nothing_made = 1;
+	return r;
+}
+
+void plan_copy(const struct plan *src, struct plan *ret)
+{
+	*ret = *src;
+	ret->backend = src->backend ? xstrdup(src->backend) : NULL;
+	ret->region = src->region ? xstrdup(src->region) : NULL;
+	ret->zone = src->zone ? xstrdup(src->zone) : NULL;
+	ret->instance_type = src->instance_type ? xstrdup(src->instance_type) : NULL;
+	ret->accelerator = src->accelerator ? xstrdup(src->accelerator) : NULL;
+	ret->capacity = src->capacity ? xstrdup(src->capacity) : NULL;
+}
+
+void instance_view_release(struct instance_view *v)
+{
+	free(v->reason);
+	v->reason = NULL;
 }
 
 void provider_free(struct provider *p)
@@ -127,18 +161,9 @@ int provider_is_paid(const char *name)
 	return name && strcmp(name, "local") && strcmp(name, "slurm");
 }
 
-char *provider_notice_json(struct provider *p, const char *token, int64_t deadline_ms)
+char *provider_notice_json(int64_t deadline_ms, const char *reason)
 {
-	char job[JOB_ID_MAX];
-	struct job j;
-	int n, budget = 0;
-
-	if (p->st && provider_token_split(token, job, sizeof(job), &n) == 0 &&
-	    store_job_get(p->st, job, &j, NULL) == 0) {
-		budget = j.cancel_requested == 2;
-		job_release(&j);
-	}
-	if (budget)
+	if (reason && !strcmp(reason, "budget"))
 		return xasprintf("{\"deadline_ms\": %lld, \"source\": \"budget\","
 				 " \"reason\": \"budget\"}\n", (long long)deadline_ms);
 	return xasprintf("{\"deadline_ms\": %lld, \"source\": \"debug\"}\n",

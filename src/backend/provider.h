@@ -1,8 +1,14 @@
 /*
  * provider: a backend that runs attempts ("instances"), as a table of
- * operations (curl's vtls style). The controller calls these; each
- * backend's table is in its folder, src/backend/<name>/, and its
- * descriptor (backend.h, registry.h) points at it.
+ * operations (curl's vtls style). The controller calls these on a worker
+ * lane of the backend's own, off its loop; each backend's table is in its
+ * folder, src/backend/<name>/, and its descriptor (backend.h, registry.h)
+ * points at it.
+ *
+ * The contract: launch is handed the plan the ledger recorded (never one
+ * a backend recovers its own way); describe returns a view that the
+ * controller records; a backend never reads or writes the store: blocked
+ * locations come in the plan request and new ones go out in `learned`.
  *
  * Every create is idempotent under a token that the controller has
  * committed to the resource ledger first: launching twice with one token
@@ -22,7 +28,9 @@
 
 struct provider;
 
-/* Where and at what price an attempt would run. */
+/* Where and at what price an attempt would run. The ledger records it
+ * with the attempt; launch is handed exactly that plan. A location
+ * without zones has zone ZONE_NONE ("-"). */
 struct plan {
 	char *backend;
 	char *region;
@@ -35,6 +43,31 @@ struct plan {
 	char *capacity;		/* human note: "1 of 2 GPUs free" */
 };
 void plan_release(struct plan *p);
+/* A deep copy of src. */
+void plan_copy(const struct plan *src, struct plan *ret);
+
+/*
+ * What plan is asked. Backends never read or write the store: the
+ * reconciler hands them the locations blocked now and writes the ones
+ * they learned. A learned block's `until` is a duration in ms from now
+ * (the reconciler turns it into a time); zone NULL blocks every zone of
+ * the region.
+ */
+struct plan_request {
+	const struct task *task;
+	const struct block_list *blocked;	/* in force now; may be NULL */
+	struct block_list *learned;		/* out: block these; may be NULL */
+};
+
+/* What a launch tells the controller besides the instance's id. */
+struct launch_report {
+	struct block_list learned;	/* as in plan_request */
+	/* The launch failed before it sent anything that could make a
+	 * resource (bad settings, refused credentials, the first lookup
+	 * failed): the attempt ends without a teardown. A launch runs once
+	 * per token, so nothing else can have made one. */
+	int nothing_made;
+};
 
 /* Everything an instance needs to start the agent. */
 struct launch_request {
@@ -42,6 +75,7 @@ struct launch_request {
 	int attempt;
 	int restart_count;
 	const char *token;		/* ledger token: deterministic per attempt */
+	const struct plan *plan;	/* where: the plan the ledger recorded */
 	const char *task_json;
 	const struct task *task;
 	const struct kvlist *secrets;	/* name -> value; reach the agent's env only */
@@ -50,7 +84,12 @@ struct launch_request {
 	const char *outputs_url;
 	const char *controller_socket;	/* may be NULL */
 	const char *gpus;		/* device ids "0,1" or "" */
+	struct launch_report *report;	/* out; may be NULL */
 };
+
+/* In a launch: fail with r, saying that nothing was made (see
+ * launch_report). Returns r. */
+int launch_failed_early(const struct launch_request *req, int r);
 
 enum instance_state {
 	INSTANCE_PENDING = 0,	/* being created / booting */
@@ -58,35 +97,58 @@ enum instance_state {
 	INSTANCE_GONE,		/* terminated, or never existed */
 };
 
+/* What describe sees of an instance. The reconciler records a notice
+ * (the attempt's notice deadline and an event) when it has none yet. */
+struct instance_view {
+	enum instance_state state;
+	int64_t notice_deadline;	/* the provider will take the machine then (Unix ms); 0: none */
+	char *reason;			/* why (a disruption, ...), for humans; may be NULL */
+};
+#define INSTANCE_VIEW_INIT { INSTANCE_PENDING, 0, NULL }
+void instance_view_release(struct instance_view *v);
+
+/*
+ * The operations of a backend. The controller runs them off its event
+ * loop, one at a time per backend (see controller/worker.h): an
+ * operation may block (HTTP, SSH, a fork), but it must not touch the
+ * store, and it must be safe to run again after a deadline passed with
+ * no answer (idempotent under the token).
+ */
 struct provider_ops {
 	const char *name;
 	/* Check the task can run here; fill the plan with the best location
-	 * now (skipping locations blocked in p->st, when set). Keys this
-	 * backend does not support yet are refused with FRUGAL_ENOTSUP; a task
-	 * that can never fit with FRUGAL_EINVAL; FRUGAL_ECAPACITY means "not
-	 * now" (every fitting location blocked): the job waits and retries. */
-	int (*plan)(struct provider *p, const struct task *t, struct plan *ret,
+	 * now (skipping req->blocked). Keys this backend does not support yet
+	 * are refused with FRUGAL_ENOTSUP; a task that can never fit with
+	 * FRUGAL_EINVAL; FRUGAL_ECAPACITY means "not now" (every fitting
+	 * location blocked): the job waits and retries. */
+	int (*plan)(struct provider *p, const struct plan_request *req, struct plan *ret,
 		    struct error *err);
 	/* Pick the capacity an attempt of t would use now, given the attempts
 	 * that are live (local: free GPUs, in *ret_gpus as "0,1"). Returns
-	 * FRUGAL_EBUSY with a note in err when it must wait. */
+	 * FRUGAL_EBUSY with a note in err when it must wait. Runs on the
+	 * controller's loop: it must not block. */
 	int (*reserve)(struct provider *p, const struct task *t,
 		       const struct attempt_list *live, char **ret_gpus, struct error *err);
-	/* Start an instance that runs the agent; *ret_id is the provider's id.
-	 * FRUGAL_ECAPACITY (no capacity, quota) makes the controller block the
-	 * plan's location for a while and plan again: the next candidate. */
+	/* Start an instance that runs the agent at req->plan; *ret_id is the
+	 * provider's id. FRUGAL_ECAPACITY (no capacity, quota) makes the
+	 * controller block the plan's location (and report->learned) for a while
+	 * and plan again: the next candidate. */
 	int (*launch)(struct provider *p, const struct launch_request *req, char **ret_id,
 		      struct error *err);
-	/* The instance created under token, if any (*ret_id NULL when none). */
-	int (*find)(struct provider *p, const char *token, char **ret_id, struct error *err);
+	/* The instance created under token, if any (*ret_id NULL when none).
+	 * where: the plan the ledger recorded for it (NULL when unknown). */
+	int (*find)(struct provider *p, const char *token, const struct plan *where,
+		    char **ret_id, struct error *err);
 	int (*describe)(struct provider *p, const char *token, const char *id,
-			enum instance_state *ret, struct error *err);
+			struct instance_view *ret, struct error *err);
 	/* Ask the agent to stop the job gracefully (cancel). */
 	int (*stop)(struct provider *p, const char *token, const char *id, struct error *err);
 	/* Deliver a preemption notice: the machine is taken at deadline_ms
-	 * (local backend: frugal debug preempt; clouds send their own). */
+	 * (local backend: frugal debug preempt; clouds send their own).
+	 * reason: "budget" for a budget's graceful stop, NULL for a debug
+	 * preemption. */
 	int (*notice)(struct provider *p, const char *token, const char *id,
-		      int64_t deadline_ms, struct error *err);
+		      int64_t deadline_ms, const char *reason, struct error *err);
 	/* End the instance and everything in it. Idempotent: gone is success. */
 	int (*terminate)(struct provider *p, const char *token, const char *id,
 			 struct error *err);
@@ -100,7 +162,6 @@ struct provider {
 	const struct config *config;
 	char *home;		/* FRUGAL_HOME */
 	char *self_exe;		/* path of the frugal binary, to start agents */
-	struct store *st;	/* the caller's store (blocked locations), or NULL */
 	void *priv;
 };
 
@@ -108,16 +169,19 @@ struct provider {
  * 0 or FRUGAL_EINVAL. */
 int provider_token_split(const char *token, char *job, size_t size, int *ret_n);
 
-/* The notice.json document (agent/notice.h) for a notice to the attempt
- * of token whose machine goes at deadline_ms: with "reason": "budget"
- * when its job is being stopped by a budget (a graceful stop asked in
- * p->st), else a notice from "debug". Caller frees. */
-char *provider_notice_json(struct provider *p, const char *token, int64_t deadline_ms);
+/* The notice.json document (agent/notice.h) for a notice whose machine
+ * goes at deadline_ms: with "reason": "budget" when reason says so (a
+ * budget's graceful stop), else a notice from "debug". Caller frees. */
+char *provider_notice_json(int64_t deadline_ms, const char *reason);
 
 /* ops.reserve for backends whose own scheduler or cloud hands out
  * capacity (nothing to reserve here): always room, no local GPU ids. */
 int provider_reserve_none(struct provider *p, const struct task *t,
 			  const struct attempt_list *live, char **ret_gpus, struct error *err);
+
+/* Set up the libraries backends share (libcurl, libxml2) once, before
+ * provider operations run on several threads. */
+void provider_global_init(void);
 
 /* Open backend name (registry.c; the names are the registry's);
  * FRUGAL_ENOTSUP for a backend not built yet. */

@@ -270,19 +270,29 @@ out:
 int proc_spawn(const struct proc *p, pid_t *ret_pid, struct error *err)
 {
 	struct plumbing pl;
-	int fds[3], status, r;
-	pid_t pid;
+	int fds[3], status, r, back[2] = { -1, -1 };
+	pid_t pid, grandchild = 0;
 
 	if (p->in_data || (p->out && p->out_fd < 0) || (p->errs && p->err_fd < 0))
 		return error_set(err, FRUGAL_EINVAL, "proc_spawn: nothing can be captured");
 	if ((r = plumb(p, &pl, fds, err)) < 0)
 		goto out;
+	/* Detached: the middle child hands the grandchild's pid back. */
+	if (p->detach && pipe2(back, O_CLOEXEC) < 0) {
+		r = error_errno(err, "cannot run %s", p->argv[0]);
+		goto out;
+	}
 	pid = fork();
 	if (pid == 0) {
 		if (p->detach) {
+			pid_t g;
+
 			setsid();
-			if (fork() != 0)
-				_exit(0);
+			g = fork();
+			if (g != 0) {
+				ssize_t w = write(back[1], &g, sizeof(g));
+				_exit(g > 0 && w == (ssize_t)sizeof(g) ? 0 : 127);
+			}
 		}
 		child(p, fds);
 	}
@@ -291,12 +301,27 @@ int proc_spawn(const struct proc *p, pid_t *ret_pid, struct error *err)
 		goto out;
 	}
 	if (p->detach) {
+		ssize_t n;
+
+		close(back[1]);
+		back[1] = -1;
+		while ((n = read(back[0], &grandchild, sizeof(grandchild))) < 0 && errno == EINTR)
+			;
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
-		pid = 0;
+		if (n != (ssize_t)sizeof(grandchild) || grandchild <= 0) {
+			r = error_set(err, FRUGAL_EIO, "cannot run %s: the detached start failed",
+				      p->argv[0]);
+			goto out;
+		}
+		pid = grandchild;
 	}
 	*ret_pid = pid;
 out:
+	if (back[0] >= 0)
+		close(back[0]);
+	if (back[1] >= 0)
+		close(back[1]);
 	unplumb(&pl);
 	return r;
 }

@@ -79,7 +79,7 @@ void proc_cloexec_inherited(void);
 /*
  * Start p and return at once (no captures, no in_data). *ret_pid is the
  * child's pid; with p->detach the program runs as a grandchild that init
- * reaps, and *ret_pid is 0.
+ * reaps (not this process's child), and *ret_pid is the grandchild's pid.
  */
 int proc_spawn(const struct proc *p, pid_t *ret_pid, struct error *err);
 

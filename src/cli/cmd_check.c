@@ -35,6 +35,8 @@ int cli_plan(struct cli *c, const struct task *t, const char *backend, struct pl
 {
 	struct error err = ERROR_INIT;
 	struct provider *p = NULL;
+	struct block_list blocked = { 0 };
+	struct plan_request rq = { t, &blocked, NULL };
 	const char *name = provider_choose(t, &c->cfg, backend);
 	const struct backend *b = registry_find(name);
 	int r;
@@ -57,17 +59,19 @@ int cli_plan(struct cli *c, const struct task *t, const char *backend, struct pl
 			return -1;
 		}
 	}
-	if ((r = provider_check_task(t, name, &err)) == 0 &&
-	    (r = provider_open(name, &c->cfg, c->home.dir, &p, &err)) == 0)
-		p->st = c->st;
-	if (r < 0 ||
-	    (r = p->ops->plan(p, t, ret, &err)) < 0) {
+	if (c->st)
+		store_block_list_active(c->st, name, time_now_ms(), &blocked, NULL);
+	if ((r = provider_check_task(t, name, &err)) < 0 ||
+	    (r = provider_open(name, &c->cfg, c->home.dir, &p, &err)) < 0 ||
+	    (r = p->ops->plan(p, &rq, ret, &err)) < 0) {
 		cli_error("%s: cannot plan on backend '%s': %s", t->path ? t->path : "task",
 			  name, error_msg(&err));
 		provider_free(p);
+		block_list_release(&blocked);
 		return -1;
 	}
 	provider_free(p);
+	block_list_release(&blocked);
 	return 0;
 }
 

@@ -81,7 +81,7 @@ static int debug_preempt(int argc, char **argv)
 	token = xasprintf("%s-%d", j.id, a->n);
 	/* Recorded first: the controller takes the machine at the deadline. */
 	if (store_attempt_set_notice(c.st, j.id, a->n, deadline, &err) < 0 ||
-	    p->ops->notice(p, token, a->instance_id, deadline, &err) < 0)
+	    p->ops->notice(p, token, a->instance_id, deadline, NULL, &err) < 0)
 		goto fail;
 	store_event_add(c.st, j.id, "preempt", "preemption notice for attempt %d, %llds",
 			a->n, (long long)notice);

@@ -63,21 +63,6 @@ const char *attempt_phase_name(enum attempt_phase p)
 	return "starting";
 }
 
-/* The outcome as status.json spells it; NULL while there is none. */
-const char *attempt_outcome_name(enum attempt_outcome o)
-{
-	switch (o) {
-	case OUTCOME_NONE: return NULL;
-	case OUTCOME_SUCCEEDED: return "succeeded";
-	case OUTCOME_FAILED: return "failed";
-	case OUTCOME_CANCELLED: return "cancelled";
-	case OUTCOME_TIMED_OUT: return "timed_out";
-	case OUTCOME_PREEMPTED: return "preempted";
-	case OUTCOME_BUDGET_STOPPED: return "budget_stopped";
-	case OUTCOME_OUTPUTS_FAILED: return "outputs_failed";
-	}
-	return NULL;
-}
 
 /* A JSON string of s; bytes of invalid UTF-8 (a file name, say) become
  * '?' so the document stays valid. */
@@ -158,11 +143,11 @@ int attempt_phase_from_name(const char *name, enum attempt_phase *ret)
 	return FRUGAL_EINVAL;
 }
 
-int attempt_outcome_from_name(const char *name, enum attempt_outcome *ret)
+int attempt_outcome_parse(const char *name, enum attempt_outcome *ret)
 {
 	enum attempt_outcome o;
 
-	for (o = OUTCOME_SUCCEEDED; o <= OUTCOME_OUTPUTS_FAILED; o++)
+	for (o = OUTCOME_SUCCEEDED; attempt_outcome_name(o); o++)
 		if (name && !strcmp(attempt_outcome_name(o), name)) {
 			*ret = o;
 			return 0;
@@ -228,7 +213,7 @@ static int get_names(json_t *o, struct attempt_status *s, struct error *err)
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v) ||
-	    attempt_outcome_from_name(json_string_value(v), &s->outcome) < 0)
+	    attempt_outcome_parse(json_string_value(v), &s->outcome) < 0)
 		return error_set(err, FRUGAL_EINVAL, WHAT ": field 'outcome': expected null or "
 				 "one of succeeded, failed, cancelled, timed_out, preempted, budget_stopped, "
 				 "outputs_failed");

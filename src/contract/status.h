@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "store/store.h"
 
 enum attempt_phase {
 	PHASE_STARTING = 0,	/* preparing dirs, copying the workdir */
@@ -39,16 +40,8 @@ enum attempt_phase {
 	PHASE_EXITED,		/* final: outcome is set */
 };
 
-enum attempt_outcome {
-	OUTCOME_NONE = 0,
-	OUTCOME_SUCCEEDED,
-	OUTCOME_FAILED,
-	OUTCOME_CANCELLED,
-	OUTCOME_TIMED_OUT,
-	OUTCOME_PREEMPTED,
-	OUTCOME_BUDGET_STOPPED,	/* a notice that a budget is reached */
-	OUTCOME_OUTPUTS_FAILED,	/* the job succeeded, its outputs could not all be stored */
-};
+/* enum attempt_outcome and its names (attempt_outcome_name) are the
+ * store's (store/store.h): the ledger and status.json spell them alike. */
 
 struct attempt_status {
 	char *job_id;
@@ -91,10 +84,8 @@ int attempt_status_parse(const char *text, size_t len, struct attempt_status *re
 			 struct error *err);
 
 const char *attempt_phase_name(enum attempt_phase p);
-/* "succeeded", ...; NULL for OUTCOME_NONE. */
-const char *attempt_outcome_name(enum attempt_outcome o);
 /* The phase or outcome named name; FRUGAL_EINVAL for an unknown name. */
 int attempt_phase_from_name(const char *name, enum attempt_phase *ret);
-int attempt_outcome_from_name(const char *name, enum attempt_outcome *ret);
+int attempt_outcome_parse(const char *name, enum attempt_outcome *ret);
 
 #endif

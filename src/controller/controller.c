@@ -59,7 +59,7 @@ static void run_reconcile(struct daemon *d)
 {
 	int live = reconciler_step(d->rec);
 
-	if (live > 0 || live < 0)
+	if (live > 0 || live < 0 || reconciler_busy(d->rec))
 		d->idle_since = time_mono_ms();
 	else if (d->idle_exit_ms >= 0 && time_mono_ms() - d->idle_since >= d->idle_exit_ms) {
 		log_info("no live jobs for %llds: exiting", (long long)(d->idle_exit_ms / 1000));
@@ -78,6 +78,12 @@ static void kick_soon(struct daemon *d)
 {
 	if (!uv_is_active((uv_handle_t *)&d->kick))
 		uv_timer_start(&d->kick, on_kick, 0, 0);
+}
+
+/* The reconciler got an answer that changes what a pass would do. */
+static void on_wake(void *ctx)
+{
+	kick_soon(ctx);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -169,13 +175,11 @@ static void on_connection(uv_stream_t *server, int status)
 	uv_timer_start(&cl->timer, on_client_timeout, CLIENT_TIMEOUT_MS, 0);
 }
 
-/* Agents are our children while we live: reap them and look at once. */
+/* A child ended: look at once. Children are waited for by whoever made
+ * them (provider operations on the worker lanes); agents are not our
+ * children (the local backend detaches them), so nothing is reaped here. */
 static void on_sigchld(uv_signal_t *h, int sig)
 {
-	int status;
-
-	while (waitpid(-1, &status, WNOHANG) > 0)
-		;
 	kick_soon(h->data);
 }
 
@@ -197,6 +201,7 @@ static void close_walk(uv_handle_t *h, void *arg)
 int controller_run(struct error *err)
 {
 	struct home home = HOME_INIT;
+	struct reconciler_hooks hooks = { 0 };
 	struct daemon d;
 	const char *idle = getenv("FRUGAL_CONTROLLER_IDLE_EXIT");
 	char pid[32];
@@ -219,13 +224,16 @@ int controller_run(struct error *err)
 		goto out;
 	}
 	log_set_prefix("controller");
-	if ((r = reconciler_new(&home, &d.rec, err)) < 0)
+	d.loop = uv_default_loop();
+	hooks.loop = d.loop;
+	hooks.wake = on_wake;
+	hooks.ctx = &d;
+	if ((r = reconciler_new(&home, &hooks, &d.rec, err)) < 0)
 		goto out;
 	if (idle && duration_parse(idle, &secs) < 0)
 		secs = 60;
 	d.idle_exit_ms = secs * 1000;
 	d.idle_since = time_mono_ms();
-	d.loop = uv_default_loop();
 
 	unlink(home.socket);	/* stale: we hold the lock */
 	uv_pipe_init(d.loop, &d.server, 0);
@@ -262,6 +270,9 @@ int controller_run(struct error *err)
 	unlink(home.pidfile);
 	for (struct client *cl = d.clients; cl; cl = cl->next)
 		client_close(cl);
+	/* The workers first: their results come back through the loop. */
+	reconciler_free(d.rec);
+	d.rec = NULL;
 	uv_walk(d.loop, close_walk, NULL);
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	uv_loop_close(d.loop);

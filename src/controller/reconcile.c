@@ -1,4 +1,5 @@
 #include "controller/reconcile.h"
+#include "controller/worker.h"
 #include "base/fault.h"
 #include "base/fs.h"
 #include "base/log.h"
@@ -7,9 +8,9 @@
 #include "base/xalloc.h"
 #include "base/money.h"
 #include "catalog/billing.h"
+#include "backend/provider.h"
 #include "contract/key.h"
 #include "contract/status.h"
-#include "backend/provider.h"
 #include "spec/config.h"
 #include "spec/task.h"
 #include "storage/storage.h"
@@ -21,41 +22,54 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Threads: the store (SQLite) is used on the caller's thread only (the
+ * controller's loop). Provider operations run on one worker lane per
+ * backend; each lane has its own handle on the controller's storage (to
+ * read status.json), so nothing an operation touches is shared with the
+ * loop or with another lane, except the read-only config.
+ */
+
 /* How long a cancelled job's agent gets to stop before a hard teardown. */
 #define CANCEL_GRACE_MS 3000
-
-/* How often a storage that cannot be opened is tried again. */
-#define STORAGE_RETRY_MS (30 * 1000)
 
 /* How long a location that had no capacity stays out of the choices. */
 #define CAPACITY_BLOCK_MS (15 * 60 * 1000)
 
-struct stopping {
-	char job_id[JOB_ID_MAX];
-	int64_t since;
+/* Cool-down that keeps a preempted location out of the next choices. */
+#define PREEMPT_COOLDOWN_MS (10 * 60 * 1000)
+
+/* ---- operations ---- */
+
+enum op_kind {
+	OP_PLAN,
+	OP_LAUNCH,
+	OP_LOOK,	/* status.json, then describe */
+	OP_STOP,
+	OP_NOTICE,
+	OP_TEARDOWN,
+	OP_RESOLVE,	/* find a row left "creating" */
 };
 
-/* A storage a job was submitted with, other than config.yaml's. */
-struct pinned_storage {
-	char *url;
-	struct storage *st;
+static const char *const op_names[] = {
+	[OP_PLAN] = "plan", [OP_LAUNCH] = "launch", [OP_LOOK] = "describe",
+	[OP_STOP] = "stop", [OP_NOTICE] = "notice", [OP_TEARDOWN] = "teardown",
+	[OP_RESOLVE] = "find",
 };
 
-struct reconciler {
-	struct home home;
-	struct config cfg;
-	struct store *st;
-	struct storage *storage;	/* NULL while it cannot be opened: rec_storage() */
-	int64_t storage_retry_at;	/* time_mono_ms() of the next try */
-	char *storage_url;
-	struct provider *providers[8];
-	size_t n_providers;
-	struct stopping *stops;
-	size_t n_stops, alloc_stops;
-	struct pinned_storage *job_st;	/* storages jobs were submitted with */
-	size_t n_job_st, alloc_job_st;
-	int resolved;		/* creating rows looked at */
-	int again;		/* capacity freed or a job needs relaunch: pass again */
+/* Deadline of each kind (seconds): an operation still running past it is
+ * taken as failed with an unknown result; what it did is found again
+ * under its idempotency token. FRUGAL_CONTROLLER_OP_DEADLINE overrides
+ * them all (tests). */
+static const int64_t op_deadline_s[] = {
+	[OP_PLAN] = 120, [OP_LAUNCH] = 900, [OP_LOOK] = 300, [OP_STOP] = 120,
+	[OP_NOTICE] = 120, [OP_TEARDOWN] = 300, [OP_RESOLVE] = 120,
+};
+
+/* Teardown and cancel go first in a backend's lane. */
+static const int op_priority[] = {
+	[OP_PLAN] = 0, [OP_LAUNCH] = 1, [OP_LOOK] = 2, [OP_STOP] = 3,
+	[OP_NOTICE] = 3, [OP_TEARDOWN] = 4, [OP_RESOLVE] = 2,
 };
 
 /* What the agent last reported for an attempt (status.json). */
@@ -69,6 +83,84 @@ struct agent_status {
 	int64_t heartbeat_at;
 };
 
+/* A storage the lane opened, by URL (jobs keep the storage they were
+ * submitted with). */
+struct lane_storage {
+	char *url;
+	struct storage *st;
+};
+
+/* One backend in use: its provider and the lane's storage handles. */
+struct backend {
+	char *name;
+	struct provider *p;
+	struct lane_storage *storages;	/* used on the lane only */
+	size_t n_storages, alloc_storages;
+	int turn_taken;		/* this pass: a job of this backend had its turn */
+	char launching[JOB_ID_MAX];	/* the job planning or launching now, or "" */
+};
+
+struct op {
+	struct work work;
+	struct reconciler *rec;
+	struct backend *b;
+	enum op_kind kind;
+	char job_id[JOB_ID_MAX];
+	int attempt;
+	char *token;
+	char *instance_id;
+	int abandoned;		/* its deadline passed: the answer is ignored */
+	int r;
+	struct error err;
+	/* plan, launch */
+	struct task task;
+	struct block_list blocked, learned;	/* plan */
+	struct launch_report report;		/* launch */
+	struct plan plan;
+	struct kvlist secrets;
+	char *task_json, *job_prefix, *outputs_url, *gpus, *socket;
+	char *storage_url;		/* the job's (pinned at submission) */
+	char *config_storage_url;	/* config.yaml's */
+	int restart_count;
+	char *new_id;		/* launch, find: the provider's id */
+	/* look */
+	struct agent_status status;
+	int have_status;
+	int no_storage;		/* the job's storage could not be opened */
+	int described;		/* describe answered */
+	struct instance_view view;
+	/* notice */
+	int64_t deadline_ms;
+	/* teardown */
+	struct resource_list res;
+	int *res_ok;
+	struct op *next_all;	/* rec->ops */
+};
+
+/* What the reconciler remembers of a job between passes (not stored: a
+ * restart starts from the store alone). */
+struct track {
+	char job_id[JOB_ID_MAX];
+	struct op *op;		/* in flight, or NULL */
+	int64_t stop_since;	/* time_mono_ms() the agent was asked to stop; 0: not yet */
+	char *close_reason;	/* why the attempt being torn down ended */
+};
+
+struct reconciler {
+	struct home home;
+	struct config cfg;
+	struct store *st;
+	char *storage_url;
+	struct reconciler_hooks hooks;
+	struct worker_pool *pool;
+	struct backend *backends[16];
+	size_t n_backends;
+	struct track *tracks;
+	size_t n_tracks, alloc_tracks;
+	struct op *ops;		/* every op submitted and not done */
+	int64_t deadline_override_s;
+};
+
 static void agent_status_release(struct agent_status *s)
 {
 	free(s->phase);
@@ -78,32 +170,18 @@ static void agent_status_release(struct agent_status *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/*
- * The storage, opened on first use and, while that fails, again every
- * STORAGE_RETRY_MS (each failure logged); NULL until it opens. Only what
- * reads the storage waits for it: jobs of other backends, cancel and
- * teardown go on.
- */
-static struct storage *rec_storage(struct reconciler *rec)
+static void wake(struct reconciler *rec)
 {
-	struct error err = ERROR_INIT;
-	int64_t now = time_mono_ms();
-
-	if (rec->storage || now < rec->storage_retry_at)
-		return rec->storage;
-	if (storage_open(rec->storage_url, &rec->storage, &err) < 0) {
-		rec->storage = NULL;
-		rec->storage_retry_at = now + STORAGE_RETRY_MS;
-		log_error("storage %s cannot be opened (trying again in %d s): %s",
-			  rec->storage_url, STORAGE_RETRY_MS / 1000, error_msg(&err));
-	}
-	return rec->storage;
+	if (rec->hooks.wake)
+		rec->hooks.wake(rec->hooks.ctx);
 }
 
-int reconciler_new(const struct home *h, struct reconciler **ret, struct error *err)
+int reconciler_new(const struct home *h, const struct reconciler_hooks *hooks,
+		   struct reconciler **ret, struct error *err)
 {
 	struct reconciler *rec = xcalloc(1, sizeof(*rec));
 	struct diag_list diags = DIAG_LIST_INIT;
+	const char *dl = getenv("FRUGAL_CONTROLLER_OP_DEADLINE");
 	int r;
 
 	rec->home.dir = xstrdup(h->dir);
@@ -116,6 +194,10 @@ int reconciler_new(const struct home *h, struct reconciler **ret, struct error *
 	rec->home.controller_log = xstrdup(h->controller_log);
 	rec->home.instances = xstrdup(h->instances);
 	rec->home.storage_url = xstrdup(h->storage_url);
+	if (hooks)
+		rec->hooks = *hooks;
+	if (dl && duration_parse(dl, &rec->deadline_override_s) < 0)
+		rec->deadline_override_s = 0;
 	config_init(&rec->cfg);
 	if ((r = config_load(h->config, &rec->cfg, &diags)) < 0) {
 		struct strbuf sb = STRBUF_INIT;
@@ -127,9 +209,9 @@ int reconciler_new(const struct home *h, struct reconciler **ret, struct error *
 	if ((r = store_open(h->db, &rec->st, err)) < 0)
 		goto fail;
 	rec->storage_url = xstrdup(rec->cfg.storage_url ? rec->cfg.storage_url : h->storage_url);
-	/* An unreachable storage (gs:// without credentials) must not stop
-	 * the controller: it is logged and tried again (rec_storage). */
-	rec_storage(rec);
+	if (rec->hooks.loop)
+		provider_global_init();	/* before the lanes' threads */
+	rec->pool = worker_pool_new(rec->hooks.loop);
 	diag_list_release(&diags);
 	*ret = rec;
 	return 0;
@@ -139,129 +221,170 @@ fail:
 	return r;
 }
 
+static void op_free(struct op *op);
+
 void reconciler_free(struct reconciler *rec)
 {
-	size_t i;
+	size_t i, stuck;
 
 	if (!rec)
 		return;
-	for (i = 0; i < rec->n_providers; i++)
-		provider_free(rec->providers[i]);
-	storage_free(rec->storage);
-	for (i = 0; i < rec->n_job_st; i++) {
-		storage_free(rec->job_st[i].st);
-		free(rec->job_st[i].url);
+	/* An operation hung in a cloud API may hold a lane: give it a moment,
+	 * then leave its thread (and what it uses) to the exit. */
+	stuck = worker_pool_free(rec->pool, 2000);
+	if (stuck) {
+		log_warn("%zu backend operation%s still running at exit: left to the next"
+			 " controller (found again by token)", stuck, stuck == 1 ? "" : "s");
+		return;
 	}
-	free(rec->job_st);
+	while (rec->ops) {
+		struct op *op = rec->ops;
+		rec->ops = op->next_all;
+		op_free(op);
+	}
+	for (i = 0; i < rec->n_backends; i++) {
+		size_t k;
+
+		provider_free(rec->backends[i]->p);
+		for (k = 0; k < rec->backends[i]->n_storages; k++) {
+			storage_free(rec->backends[i]->storages[k].st);
+			free(rec->backends[i]->storages[k].url);
+		}
+		free(rec->backends[i]->storages);
+		free(rec->backends[i]->name);
+		free(rec->backends[i]);
+	}
+	for (i = 0; i < rec->n_tracks; i++)
+		free(rec->tracks[i].close_reason);
+	free(rec->tracks);
 	store_free(rec->st);
 	config_release(&rec->cfg);
 	home_release(&rec->home);
 	free(rec->storage_url);
-	free(rec->stops);
 	free(rec);
 }
 
-static struct provider *get_provider(struct reconciler *rec, const char *name,
-				     struct error *err)
+static struct backend *backend_get(struct reconciler *rec, const char *name,
+				   struct error *err)
 {
+	struct backend *b;
 	struct provider *p;
 	size_t i;
+	int r;
 
-	for (i = 0; i < rec->n_providers; i++)
-		if (!strcmp(rec->providers[i]->ops->name, name))
-			return rec->providers[i];
-	if (rec->n_providers == sizeof(rec->providers) / sizeof(rec->providers[0]))
+	for (i = 0; i < rec->n_backends; i++)
+		if (!strcmp(rec->backends[i]->name, name))
+			return rec->backends[i];
+	if (rec->n_backends == sizeof(rec->backends) / sizeof(rec->backends[0])) {
+		error_set(err, FRUGAL_EINVAL, "too many backends in use at once");
 		return NULL;
-	if (provider_open(name, &rec->cfg, rec->home.dir, &p, err) < 0)
+	}
+	r = rec->hooks.open ? rec->hooks.open(name, &rec->cfg, rec->home.dir, &p, err)
+			    : provider_open(name, &rec->cfg, rec->home.dir, &p, err);
+	if (r < 0)
 		return NULL;
-	p->st = rec->st;
-	rec->providers[rec->n_providers++] = p;
-	return p;
+	b = xcalloc(1, sizeof(*b));
+	b->name = xstrdup(name);
+	b->p = p;
+	rec->backends[rec->n_backends++] = b;
+	return b;
 }
 
-/* ---- cancel bookkeeping (in memory: a restart just asks again) ---- */
+/* ---- what the reconciler remembers of a job ---- */
 
-static int64_t stop_since(struct reconciler *rec, const char *id, int add)
+static struct track *track_find(struct reconciler *rec, const char *job_id)
 {
 	size_t i;
 
-	for (i = 0; i < rec->n_stops; i++)
-		if (!strcmp(rec->stops[i].job_id, id))
-			return rec->stops[i].since;
-	if (!add)
-		return 0;
-	XGROW(rec->stops, rec->n_stops + 1, rec->alloc_stops);
-	snprintf(rec->stops[rec->n_stops].job_id, JOB_ID_MAX, "%s", id);
-	rec->stops[rec->n_stops].since = time_mono_ms();
-	return rec->stops[rec->n_stops++].since;
+	for (i = 0; i < rec->n_tracks; i++)
+		if (!strcmp(rec->tracks[i].job_id, job_id))
+			return &rec->tracks[i];
+	return NULL;
 }
 
-static void stop_forget(struct reconciler *rec, const char *id)
+static struct track *track_get(struct reconciler *rec, const char *job_id)
 {
-	size_t i;
+	struct track *t = track_find(rec, job_id);
 
-	for (i = 0; i < rec->n_stops; i++)
-		if (!strcmp(rec->stops[i].job_id, id)) {
-			rec->stops[i] = rec->stops[--rec->n_stops];
-			return;
-		}
+	if (t)
+		return t;
+	XGROW(rec->tracks, rec->n_tracks + 1, rec->alloc_tracks);
+	t = &rec->tracks[rec->n_tracks++];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->job_id, sizeof(t->job_id), "%s", job_id);
+	return t;
 }
 
-/* ---- agent status ---- */
+/* Forget a job that ended (its op, if any, was abandoned or is done). */
+static void track_forget(struct reconciler *rec, const char *job_id)
+{
+	struct track *t = track_find(rec, job_id);
+
+	if (!t)
+		return;
+	if (t->op)
+		t->op->abandoned = 1;
+	free(t->close_reason);
+	*t = rec->tracks[--rec->n_tracks];
+}
+
+static void track_set_reason(struct track *t, const char *reason)
+{
+	free(t->close_reason);
+	t->close_reason = reason ? xstrdup(reason) : NULL;
+}
+
+/* ---- transactions ---- */
 
 /*
- * The storage of job job_id and its URL: the one it was submitted with
- * (opened once, then kept), whatever config.yaml says now; config.yaml's
- * for jobs recorded before that was. One that cannot be opened is
- * config.yaml's too (logged).
+ * Begin a transaction for job id's writes. When the database does not
+ * take it (locked past the busy timeout, an I/O error) nothing is written
+ * and the step is skipped: the job is looked at again on a later pass (a
+ * ledger row left `creating` is adopted by its token then).
  */
-static struct storage *job_storage(struct reconciler *rec, const char *job_id,
-				   const char **ret_url)
+static int tx_begin(struct reconciler *rec, const char *id)
 {
 	struct error err = ERROR_INIT;
-	struct storage *s = NULL;
-	char *url = NULL;
-	size_t i;
 
-	if (store_job_storage_url(rec->st, job_id, &url, NULL) < 0 || !url ||
-	    !strcmp(url, rec->storage_url))
-		goto config;
-	for (i = 0; i < rec->n_job_st; i++)
-		if (!strcmp(rec->job_st[i].url, url)) {
-			free(url);
-			*ret_url = rec->job_st[i].url;
-			return rec->job_st[i].st;
-		}
-	if (storage_open(url, &s, &err) < 0) {
-		log_error("job %s: cannot open its storage '%s': %s", job_id, url, error_msg(&err));
-		goto config;
+	if (store_begin(rec->st, &err) < 0) {
+		log_warn("job %s: %s; trying again later", id, error_msg(&err));
+		return -1;
 	}
-	XGROW(rec->job_st, rec->n_job_st + 1, rec->alloc_job_st);
-	rec->job_st[rec->n_job_st].url = url;
-	rec->job_st[rec->n_job_st++].st = s;
-	*ret_url = url;
-	return s;
-config:
-	free(url);
-	*ret_url = rec->storage_url;
-	return rec_storage(rec);
+	return 0;
 }
 
+/* Commit, or roll back and say so (the step is done again later). */
+static int tx_commit(struct reconciler *rec, const char *id)
+{
+	struct error err = ERROR_INIT;
+
+	if (store_commit(rec->st, &err) < 0) {
+		store_rollback(rec->st);
+		log_warn("job %s: %s; rolled back, trying again later", id, error_msg(&err));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- agent status (on a lane) ---- */
+
 /* Read status.json of an attempt (contract/status.h); FRUGAL_ENOTFOUND
- * before the agent wrote it, FRUGAL_EINVAL for a document that is not one. */
-static int read_agent_status(struct reconciler *rec, const char *job_id, int n,
+ * before the agent wrote it, FRUGAL_EINVAL for a document that is not
+ * one, FRUGAL_EIO without a storage. */
+static int read_agent_status(struct storage *storage, const char *job_id, int n,
 			     struct agent_status *ret)
 {
 	struct attempt_status as = ATTEMPT_STATUS_INIT;
 	struct strbuf sb = STRBUF_INIT;
-	char *prefix = key_job_prefix(job_id), *key = key_status(prefix, n);
-	struct storage *st;
-	const char *url;
+	char *prefix, *key;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	st = job_storage(rec, job_id, &url);
-	r = st ? storage_get(st, key, 1 << 20, &sb, NULL) : FRUGAL_ENET;
+	if (!storage)
+		return FRUGAL_EIO;
+	prefix = key_job_prefix(job_id);
+	key = key_status(prefix, n);
+	r = storage_get(storage, key, 1 << 20, &sb, NULL);
 	if (r == 0)
 		r = attempt_status_parse(sb.buf, sb.len, &as, NULL);
 	strbuf_release(&sb);
@@ -279,6 +402,32 @@ static int read_agent_status(struct reconciler *rec, const char *job_id, int n,
 	ret->metrics = TAKE_PTR(as.metrics_json);
 	attempt_status_release(&as);
 	return 0;
+}
+
+/* The lane's own handle on url (opened on the lane, on first use). */
+static struct storage *lane_open(struct backend *b, const char *url)
+{
+	struct storage *st = NULL;
+	size_t i;
+
+	for (i = 0; i < b->n_storages; i++)
+		if (!strcmp(b->storages[i].url, url))
+			return b->storages[i].st;
+	if (storage_open(url, &st, NULL) < 0)
+		return NULL;
+	XGROW(b->storages, b->n_storages + 1, b->alloc_storages);
+	b->storages[b->n_storages].url = xstrdup(url);
+	b->storages[b->n_storages++].st = st;
+	return st;
+}
+
+/* The storage of op's job: the one it was submitted with; config.yaml's
+ * when that cannot be opened. */
+static struct storage *lane_storage(struct op *op)
+{
+	struct storage *st = lane_open(op->b, op->storage_url);
+
+	return st ? st : lane_open(op->b, op->config_storage_url);
 }
 
 /* ---- secrets ---- */
@@ -315,11 +464,387 @@ out:
 	return r;
 }
 
-/* ---- steps ---- */
 
-static char *token_of(const char *job_id, int n)
+/* ---- operations: what runs on a lane ---- */
+
+static void op_run(struct work *w)
 {
-	return xasprintf("%s-%d", job_id, n);
+	struct op *op = (struct op *)w;
+	struct provider *p = op->b->p;
+	size_t i;
+
+	switch (op->kind) {
+	case OP_PLAN: {
+		struct plan_request rq = { &op->task, &op->blocked, &op->learned };
+
+		op->r = p->ops->plan(p, &rq, &op->plan, &op->err);
+		break;
+	}
+	case OP_LAUNCH: {
+		struct launch_request rq = { 0 };
+
+		rq.job_id = op->job_id;
+		rq.attempt = op->attempt;
+		rq.restart_count = op->restart_count;
+		rq.token = op->token;
+		rq.plan = &op->plan;
+		rq.task_json = op->task_json;
+		rq.task = &op->task;
+		rq.secrets = &op->secrets;
+		rq.storage_url = op->storage_url;
+		rq.job_prefix = op->job_prefix;
+		rq.outputs_url = op->outputs_url;
+		rq.controller_socket = op->socket;
+		rq.gpus = op->gpus;
+		rq.report = &op->report;
+		op->r = p->ops->launch(p, &rq, &op->new_id, &op->err);
+		if (op->r < 0 && !op->report.nothing_made) {
+			/* For the bill: a machine the provider has (or may have:
+			 * it cannot say) is billed at least the minimum. */
+			free(op->new_id);
+			op->new_id = NULL;
+			if (p->ops->find(p, op->token, &op->plan, &op->new_id, NULL) < 0)
+				op->new_id = xstrdup(op->token);
+		}
+		break;
+	}
+	case OP_LOOK:
+		op->no_storage = !lane_storage(op);
+		op->have_status = read_agent_status(lane_storage(op), op->job_id, op->attempt,
+						    &op->status) == 0;
+		if (op->have_status && op->status.outcome)
+			break;
+		op->r = p->ops->describe(p, op->token, op->instance_id, &op->view, &op->err);
+		op->described = op->r == 0;
+		if (op->described && op->view.state == INSTANCE_GONE) {
+			/* Read once more: the agent may have finished just now. */
+			agent_status_release(&op->status);
+			op->have_status = read_agent_status(lane_storage(op), op->job_id,
+							    op->attempt, &op->status) == 0;
+		}
+		break;
+	case OP_STOP:
+		op->r = p->ops->stop(p, op->token, op->instance_id, &op->err);
+		break;
+	case OP_NOTICE:
+		/* The reconciler gives notice only for a budget's stop. */
+		op->r = p->ops->notice(p, op->token, op->instance_id, op->deadline_ms, "budget",
+				       &op->err);
+		break;
+	case OP_TEARDOWN:
+		op->r = 0;
+		for (i = 0; i < op->res.n; i++) {
+			const struct resource *res = &op->res.items[i];
+			struct error e = ERROR_INIT;
+
+			op->res_ok[i] = p->ops->terminate(p, res->token, res->provider_id, &e) == 0;
+			if (!op->res_ok[i]) {
+				op->r = e.code ? e.code : FRUGAL_EPROVIDER;
+				op->err = e;
+			}
+		}
+		break;
+	case OP_RESOLVE:
+		op->r = p->ops->find(p, op->token, &op->plan, &op->new_id, &op->err);
+		if (op->r == 0 && !op->new_id) {
+			/* Gone already, but did it run? An agent that started wrote
+			 * its status: then it existed, and its outcome counts. */
+			op->have_status = read_agent_status(lane_storage(op), op->job_id,
+							    op->attempt, &op->status) == 0;
+			if (op->have_status)
+				op->new_id = xstrdup("finished");
+			else
+				/* Never made: make sure nothing half-made is left. */
+				p->ops->terminate(p, op->token, NULL, NULL);
+		}
+		break;
+	}
+}
+
+static void op_free(struct op *op)
+{
+	if (!op)
+		return;
+	task_release(&op->task);
+	block_list_release(&op->blocked);
+	block_list_release(&op->learned);
+	block_list_release(&op->report.learned);
+	plan_release(&op->plan);
+	kvlist_release(&op->secrets);	/* zeroes the values */
+	agent_status_release(&op->status);
+	instance_view_release(&op->view);
+	resource_list_release(&op->res);
+	free(op->res_ok);
+	free(op->token);
+	free(op->instance_id);
+	free(op->task_json);
+	free(op->job_prefix);
+	free(op->outputs_url);
+	free(op->gpus);
+	free(op->socket);
+	free(op->storage_url);
+	free(op->config_storage_url);
+	free(op->new_id);
+	free(op);
+}
+
+static void op_done(struct work *w);
+
+static struct op *op_new(struct reconciler *rec, struct backend *b, enum op_kind kind,
+			 const char *job_id, int attempt, const char *instance_id)
+{
+	struct op *op = xcalloc(1, sizeof(*op));
+
+	op->rec = rec;
+	op->b = b;
+	op->kind = kind;
+	snprintf(op->job_id, sizeof(op->job_id), "%s", job_id);
+	op->attempt = attempt;
+	op->token = attempt ? xasprintf("%s-%d", job_id, attempt) : NULL;
+	op->instance_id = xstrdup(instance_id);
+	/* The storage the job was submitted with, whatever config.yaml
+	 * says now; config.yaml's for jobs recorded before that was. */
+	if (store_job_storage_url(rec->st, job_id, &op->storage_url, NULL) < 0 || !op->storage_url)
+		op->storage_url = xstrdup(rec->storage_url);
+	op->config_storage_url = xstrdup(rec->storage_url);
+	op->view.state = INSTANCE_RUNNING;
+	task_init(&op->task);
+	op->work.run = op_run;
+	op->work.done = op_done;
+	op->work.priority = op_priority[kind];
+	return op;
+}
+
+/* Hand op to its backend's lane; the job has it in flight until it is
+ * answered or its deadline passes. */
+static void op_submit(struct reconciler *rec, struct op *op)
+{
+	struct track *t = track_get(rec, op->job_id);
+
+	t->op = op;
+	op->next_all = rec->ops;
+	rec->ops = op;
+	worker_submit(rec->pool, op->b->name, &op->work);
+}
+
+static int64_t op_deadline_ms(const struct reconciler *rec, const struct op *op)
+{
+	return 1000 * (rec->deadline_override_s > 0 ? rec->deadline_override_s
+						   : op_deadline_s[op->kind]);
+}
+
+size_t reconciler_busy(const struct reconciler *rec)
+{
+	return worker_pending(rec->pool);
+}
+
+size_t reconciler_run_ops(struct reconciler *rec)
+{
+	return worker_pool_run(rec->pool);
+}
+
+/* ---- the state machine ---- */
+
+/* Job states as the table matches them. */
+#define J(s) (1u << (s))
+#define J_WAITING (J(JOB_PENDING) | J(JOB_RECOVERING))
+#define J_ACTIVE (J(JOB_PROVISIONING) | J(JOB_STARTING) | J(JOB_RUNNING))
+#define J_LIVE (J_WAITING | J_ACTIVE)
+
+/* Where a job's live attempt is in the ledger (not the agent's phase of
+ * contract/status.h). */
+enum ledger_phase {
+	PHASE_NONE,		/* no live attempt */
+	PHASE_CREATING,		/* ledger row committed; the instance is not known yet */
+	PHASE_LIVE,		/* the instance is known: watched */
+	PHASE_CLOSING,		/* outcome decided, teardown not confirmed yet */
+};
+
+enum rec_event {
+	EV_PASS,		/* a pass, nothing in flight for the job */
+	EV_CANCEL,		/* a pass, frugal cancel asked */
+	EV_BUDGET_STOP,		/* a pass, a budget asked for a graceful stop */
+	EV_PLANNED,		/* plan: a location */
+	EV_PLAN_WAIT,		/* plan or reserve: not now */
+	EV_PLAN_FAILED,		/* plan: never */
+	EV_LAUNCHED,
+	EV_LAUNCH_FAILED,
+	EV_REPORTED,		/* look: the agent reported an outcome */
+	EV_GONE,		/* look: the machine is gone (or its notice ran out) */
+	EV_ALIVE,		/* look: it runs */
+	EV_ALIVE_CANCEL,	/* look: it runs, frugal cancel asked */
+	EV_ALIVE_STOP,		/* look: it runs, a budget stop asked */
+	EV_FOUND,		/* find: the row left creating has an instance */
+	EV_NOT_FOUND,		/* find: it was never made */
+	EV_TORN_DOWN,		/* terminate confirmed for every open row */
+	EV_TEARDOWN_FAILED,
+	EV_OP_FAILED,		/* find failed: ask again on the next pass */
+};
+
+enum rec_action {
+	ACT_NONE,
+	ACT_PLAN,		/* ask for a plan (one job per backend at a time, FIFO) */
+	ACT_FINISH_CANCELLED,	/* nothing runs: the job is CANCELLED */
+	ACT_DECIDE_LAST,	/* crashed between ending an attempt and moving the job on */
+	ACT_LAUNCH,		/* reserve, commit ledger row + attempt, launch */
+	ACT_WAIT,		/* keep waiting, saying why */
+	ACT_FAIL,		/* the job is FAILED */
+	ACT_RECORD_LAUNCH,	/* the instance's id into the ledger; STARTING */
+	ACT_CLOSE,		/* record the outcome, then tear down */
+	ACT_LOOK,		/* read status.json, describe */
+	ACT_TRACK,		/* phase and metrics from the agent */
+	ACT_STOP_AGENT,		/* cancel: ask the agent; after a grace, close */
+	ACT_NOTICE,		/* budget: a preemption notice, once */
+	ACT_RESOLVE,		/* ask the provider for a row left creating */
+	ACT_ADOPT,
+	ACT_RELAUNCH,		/* never made: end the attempt, PENDING again */
+	ACT_TEARDOWN,		/* terminate every open row of the attempt */
+	ACT_END_ATTEMPT,	/* teardown confirmed: end the attempt, then the job */
+	ACT_RETRY,		/* nothing now: the next pass tries again */
+};
+
+struct transition {
+	unsigned jobs;		/* J() mask */
+	enum ledger_phase phase;
+	enum rec_event event;
+	enum rec_action action;
+};
+
+/*
+ * The whole state machine. The first row that matches wins; a job is
+ * finished (SUCCEEDED, FAILED, CANCELLED) only from PHASE_NONE, or by
+ * ACT_END_ATTEMPT, that is once its teardown is confirmed. An operation
+ * that passes its deadline is no event: its job is free again, and the
+ * next pass takes the phase's action once more (a launch whose answer
+ * never came is a row left creating: it is resolved by token).
+ */
+static const struct transition transitions[] = {
+	/* No live attempt: plan, launch, or end. */
+	{ J_WAITING, PHASE_NONE, EV_PASS, ACT_PLAN },
+	{ J_LIVE, PHASE_NONE, EV_CANCEL, ACT_FINISH_CANCELLED },
+	{ J_LIVE, PHASE_NONE, EV_BUDGET_STOP, ACT_FINISH_CANCELLED },
+	{ J_ACTIVE, PHASE_NONE, EV_PASS, ACT_DECIDE_LAST },
+	{ J_WAITING, PHASE_NONE, EV_PLANNED, ACT_LAUNCH },
+	{ J_WAITING, PHASE_NONE, EV_PLAN_WAIT, ACT_WAIT },
+	{ J_WAITING, PHASE_NONE, EV_PLAN_FAILED, ACT_FAIL },
+
+	/* Ledger row committed, launch in flight or its answer unknown. */
+	{ J_ACTIVE, PHASE_CREATING, EV_LAUNCHED, ACT_RECORD_LAUNCH },
+	{ J_ACTIVE, PHASE_CREATING, EV_LAUNCH_FAILED, ACT_CLOSE },
+	{ J_LIVE, PHASE_CREATING, EV_PASS, ACT_RESOLVE },
+	{ J_LIVE, PHASE_CREATING, EV_CANCEL, ACT_RESOLVE },
+	{ J_LIVE, PHASE_CREATING, EV_BUDGET_STOP, ACT_RESOLVE },
+	{ J_LIVE, PHASE_CREATING, EV_FOUND, ACT_ADOPT },
+	{ J_LIVE, PHASE_CREATING, EV_NOT_FOUND, ACT_RELAUNCH },
+	{ J_LIVE, PHASE_CREATING, EV_OP_FAILED, ACT_RETRY },
+
+	/* The instance is known: watch it. */
+	{ J_LIVE, PHASE_LIVE, EV_PASS, ACT_LOOK },
+	{ J_LIVE, PHASE_LIVE, EV_CANCEL, ACT_LOOK },
+	{ J_LIVE, PHASE_LIVE, EV_BUDGET_STOP, ACT_LOOK },
+	{ J_LIVE, PHASE_LIVE, EV_REPORTED, ACT_CLOSE },
+	{ J_LIVE, PHASE_LIVE, EV_GONE, ACT_CLOSE },
+	{ J_LIVE, PHASE_LIVE, EV_ALIVE, ACT_TRACK },
+	{ J_LIVE, PHASE_LIVE, EV_ALIVE_CANCEL, ACT_STOP_AGENT },
+	{ J_LIVE, PHASE_LIVE, EV_ALIVE_STOP, ACT_NOTICE },
+
+	/* Outcome decided: tear down until the provider confirms. */
+	{ J_LIVE, PHASE_CLOSING, EV_PASS, ACT_TEARDOWN },
+	{ J_LIVE, PHASE_CLOSING, EV_CANCEL, ACT_TEARDOWN },
+	{ J_LIVE, PHASE_CLOSING, EV_BUDGET_STOP, ACT_TEARDOWN },
+	{ J_LIVE, PHASE_CLOSING, EV_TORN_DOWN, ACT_END_ATTEMPT },
+	{ J_LIVE, PHASE_CLOSING, EV_TEARDOWN_FAILED, ACT_RETRY },
+};
+
+#define N_TRANSITIONS (sizeof(transitions) / sizeof(transitions[0]))
+
+/* How often each row matched in this process (tests: every row is reached). */
+static unsigned long transition_hits[N_TRANSITIONS];
+
+static enum rec_action transition_find(enum job_status s, enum ledger_phase phase,
+				       enum rec_event ev)
+{
+	size_t i;
+
+	for (i = 0; i < N_TRANSITIONS; i++)
+		if ((transitions[i].jobs & J(s)) && transitions[i].phase == phase &&
+		    transitions[i].event == ev) {
+			transition_hits[i]++;
+			return transitions[i].action;
+		}
+	return ACT_NONE;
+}
+
+size_t reconcile_transition_count(void)
+{
+	return N_TRANSITIONS;
+}
+
+unsigned long reconcile_transition_hits(size_t row, int *ret_phase, int *ret_event)
+{
+	if (row >= N_TRANSITIONS)
+		return 0;
+	*ret_phase = (int)transitions[row].phase;
+	*ret_event = (int)transitions[row].event;
+	return transition_hits[row];
+}
+
+static enum ledger_phase phase_of(const struct attempt *a)
+{
+	if (!a || a->ended_at)
+		return PHASE_NONE;
+	if (a->outcome)
+		return PHASE_CLOSING;
+	if (!a->instance_id)
+		return PHASE_CREATING;
+	return PHASE_LIVE;
+}
+
+/* How an attempt ended, as the close action records it. */
+struct close_args {
+	enum attempt_outcome outcome;
+	int has_exit;
+	int exit_code;
+	const char *reason;
+	int capacity;		/* a launch without capacity: plan again elsewhere */
+	int nothing_made;	/* a launch that sent nothing: no teardown */
+};
+
+/* Everything an action looks at. */
+struct step {
+	struct reconciler *rec;
+	const struct job *j;
+	const struct attempt *a;	/* the live attempt, or NULL */
+	const struct attempt_list *live;	/* every live attempt (reserve) */
+	const struct job_list *jobs;	/* the pass's jobs, or NULL for an answer */
+	struct op *op;			/* the answer that is this event, or NULL */
+	struct close_args close;
+};
+
+static void run_action(struct step *s, enum rec_action act);
+
+/* Apply the table to one event of a job. */
+static void dispatch(struct step *s, enum rec_event ev)
+{
+	enum ledger_phase phase = phase_of(s->a);
+	enum rec_action act = transition_find(s->j->status, phase, ev);
+
+	if (act == ACT_NONE && ev != EV_OP_FAILED)
+		log_warn("job %s: no transition from %s, phase %d, event %d", s->j->id,
+			 job_status_name(s->j->status), (int)phase, (int)ev);
+	run_action(s, act);
+}
+
+/* ---- actions ---- */
+
+/* No job of backend b is planning or launching any more. */
+static void turn_release(struct reconciler *rec, const char *job_id)
+{
+	size_t i;
+
+	for (i = 0; i < rec->n_backends; i++)
+		if (!strcmp(rec->backends[i]->launching, job_id))
+			rec->backends[i]->launching[0] = '\0';
 }
 
 /* End the job (terminal status), forget its secrets. */
@@ -330,252 +855,20 @@ static void job_finish(struct reconciler *rec, const struct job *j, enum job_sta
 	store_job_drop_secrets(rec->st, j->id, NULL);
 	store_event_add(rec->st, j->id, "finished", "%s%s%s", job_status_name(s),
 			reason ? ": " : "", reason ? reason : "");
-	stop_forget(rec, j->id);
-	rec->again = 1;
+	turn_release(rec, j->id);
+	track_forget(rec, j->id);
+	wake(rec);
 	fault_point("controller.after_finish");
 	log_info("job %s %s%s%s", j->id, job_status_name(s), reason ? ": " : "",
 		 reason ? reason : "");
 }
 
-static void attempt_record_end(struct reconciler *rec, const struct job *j,
-			       const struct attempt *a, const char *outcome, int has_exit,
-			       int exit_code);
-
-/*
- * Tear an attempt's instance down (retried on every pass until the
- * provider confirms), then record the attempt's outcome and cost.
- * Returns 0 once the teardown is confirmed.
- */
-static int attempt_close(struct reconciler *rec, struct provider *p, const struct job *j,
-			 const struct attempt *a, const char *outcome, int has_exit,
-			 int exit_code)
+/* A job waits (no capacity now): say why, once. */
+static void job_wait(struct reconciler *rec, const struct job *j, const char *why)
 {
-	struct resource_list open = { 0 };
-	struct error err = ERROR_INIT;
-	size_t i;
-	int r = 0;
-
-	if (store_resource_list_open(rec->st, j->id, &open, &err) < 0) {
-		log_error("%s", error_msg(&err));
-		return -1;
-	}
-	for (i = 0; i < open.n; i++) {
-		struct resource *res = &open.items[i];
-
-		if (res->attempt != a->n)
-			continue;
-		store_resource_set(rec->st, res->id, NULL, RES_DELETING, NULL);
-		fault_point("controller.before_terminate");
-		if (p->ops->terminate(p, res->token, res->provider_id, &err) < 0) {
-			log_warn("job %s: teardown of %s not confirmed yet: %s", j->id, res->token,
-				 error_msg(&err));
-			r = -1;
-			continue;
-		}
-		fault_point("controller.after_terminate");
-		store_resource_set(rec->st, res->id, NULL, RES_GONE, NULL);
-	}
-	resource_list_release(&open);
-	if (r < 0)
-		return r;
-	attempt_record_end(rec, j, a, outcome, has_exit, exit_code);
-	return 0;
+	if (!j->reason || strcmp(j->reason, why))
+		store_job_set_status(rec->st, j->id, j->status, why, NULL);
 }
-
-/* Record an attempt's end, outcome and cost (billing.h attempt_cost: the
- * price recorded at launch, never re-priced). */
-static void attempt_record_end(struct reconciler *rec, const struct job *j,
-			       const struct attempt *a, const char *outcome, int has_exit,
-			       int exit_code)
-{
-	struct attempt ended = *a;
-	struct attempt_cost cost;
-
-	ended.ended_at = time_now_ms();
-	ended.outcome = (char *)outcome;
-	attempt_cost(&ended, ended.ended_at, &cost);
-	store_attempt_end(rec->st, j->id, a->n, outcome, has_exit, exit_code, ended.ended_at,
-			  NULL);
-	store_cost_record(rec->st, j->id, a->n, a->backend, cost.billed_seconds, cost.micro,
-			  NULL);
-	if (has_exit)
-		store_event_add(rec->st, j->id, "attempt", "attempt %d ended: %s, exit code %d",
-				a->n, outcome, exit_code);
-	else
-		store_event_add(rec->st, j->id, "attempt", "attempt %d ended: %s", a->n, outcome);
-	fault_point("controller.after_attempt_end");
-}
-
-/*
- * End an attempt whose launch failed, billed for what it ran: a machine
- * the provider has (or may have: it cannot say) is billed at least the
- * minimum; one it never had costs nothing (billing.h). The attempt ends
- * even when the teardown is not confirmed: the ledger row stays open for
- * `frugal gc`, and the attempt no longer reads as running.
- */
-static void launch_failed_close(struct reconciler *rec, struct provider *p,
-				const struct job *j, struct attempt *a, const char *token)
-{
-	char *id = NULL;
-
-	if (p->ops->find(p, token, &id, NULL) < 0)
-		id = xstrdup(token);	/* unknown: count it as existing */
-	if (id)
-		store_attempt_set_instance(rec->st, j->id, a->n, id, NULL);
-	a->instance_id = id;
-	if (attempt_close(rec, p, j, a, "launch_failed", 0, 0) < 0) {
-		store_event_add(rec->st, j->id, "teardown", "teardown of attempt %d not confirmed;"
-				" `frugal gc` ends it", a->n);
-		attempt_record_end(rec, j, a, "launch_failed", 0, 0);
-	}
-	a->instance_id = NULL;
-	free(id);
-}
-
-/* Launch a new attempt of a PENDING job when its backend has capacity.
- * Returns FRUGAL_EBUSY when it must wait (and later jobs with it). */
-static int job_launch(struct reconciler *rec, const struct job *j,
-		      const struct attempt_list *live)
-{
-	struct error err = ERROR_INIT;
-	struct provider *p;
-	struct task t;
-	struct plan pl = { 0 };
-	struct attempt a = { 0 };
-	struct kvlist secrets = { 0 };
-	struct launch_request req = { 0 };
-	char *gpus = NULL, *token = NULL, *job_prefix = NULL, *id = NULL, *sock = NULL;
-	char *outputs = NULL;
-	int64_t res_id = 0;
-	int n = j->n_attempts + 1, r;
-
-	task_init(&t);
-	if ((r = task_from_json(j->task_json, &t, &err)) < 0) {
-		job_finish(rec, j, JOB_FAILED, "the stored task cannot be read");
-		goto out;
-	}
-	p = get_provider(rec, j->backend, &err);
-	if (!p) {
-		job_finish(rec, j, JOB_FAILED, error_msg(&err));
-		r = FRUGAL_ENOTSUP;
-		goto out;
-	}
-	if ((r = p->ops->plan(p, &t, &pl, &err)) < 0) {
-		if (r == FRUGAL_ECAPACITY) {
-			/* Every fitting location is blocked for now: wait. */
-			if (!j->reason || strcmp(j->reason, error_msg(&err)))
-				store_job_set_status(rec->st, j->id, j->status, error_msg(&err), NULL);
-			r = FRUGAL_EBUSY;
-			goto out;
-		}
-		job_finish(rec, j, JOB_FAILED, error_msg(&err));
-		goto out;
-	}
-	if ((r = p->ops->reserve(p, &t, live, &gpus, &err)) < 0) {
-		if (!j->reason || strcmp(j->reason, error_msg(&err)))
-			store_job_set_status(rec->st, j->id, j->status, error_msg(&err), NULL);
-		r = FRUGAL_EBUSY;
-		goto out;
-	}
-	if ((r = job_secrets(rec, j->id, &secrets, &err)) < 0) {
-		job_finish(rec, j, JOB_FAILED, error_msg(&err));
-		goto out;
-	}
-
-	/* Ledger row and attempt first, in one commit; then the launch. */
-	token = token_of(j->id, n);
-	snprintf(a.job_id, sizeof(a.job_id), "%s", j->id);
-	a.n = n;
-	a.backend = pl.backend;
-	a.region = pl.region;
-	a.zone = pl.zone;
-	a.instance_type = pl.instance_type;
-	a.spot = pl.spot;
-	a.price_per_hour = pl.price_per_hour;
-	a.gpus = gpus;
-	a.started_at = time_now_ms();
-	if ((r = store_begin(rec->st, &err)) < 0)
-		goto out;
-	if ((r = store_resource_begin(rec->st, j->id, n, p->ops->name, "instance", token,
-				      &res_id, &err)) < 0 ||
-	    (r = store_attempt_insert(rec->st, &a, &err)) < 0 ||
-	    (r = store_job_set_status(rec->st, j->id, JOB_PROVISIONING, "", &err)) < 0) {
-		store_rollback(rec->st);
-		goto out;
-	}
-	if ((r = store_commit(rec->st, &err)) < 0)
-		goto out;
-	fault_point("controller.after_ledger");
-
-	job_prefix = key_job_prefix(j->id);
-	sock = xstrdup(rec->home.socket);
-	req.job_id = j->id;
-	req.attempt = n;
-	req.restart_count = j->restarts;
-	req.token = token;
-	req.task_json = j->task_json;
-	req.task = &t;
-	req.secrets = &secrets;
-	job_storage(rec, j->id, &req.storage_url);
-	req.job_prefix = job_prefix;
-	outputs = j->outputs_url ? xstrdup(j->outputs_url)
-				 : key_outputs_url(req.storage_url, job_prefix);
-	req.outputs_url = outputs;
-	req.controller_socket = sock;
-	req.gpus = gpus;
-	if ((r = p->ops->launch(p, &req, &id, &err)) < 0) {
-		log_error("job %s: launch failed: %s", j->id, error_msg(&err));
-		store_event_add(rec->st, j->id, "launch_failed", "%s", error_msg(&err));
-		launch_failed_close(rec, p, j, &a, token);
-		if (r == FRUGAL_ECAPACITY) {
-			/* No capacity there: keep that location out for a while and
-			 * plan again, which picks the next candidate. */
-			char why[ERROR_MSG_MAX + 64];
-
-			store_block_add(rec->st, pl.backend, pl.region, pl.zone,
-					time_now_ms() + CAPACITY_BLOCK_MS, error_msg(&err), NULL);
-			snprintf(why, sizeof(why), "no capacity in %s %s/%s; trying elsewhere",
-				 pl.backend, pl.region ? pl.region : "-", pl.zone ? pl.zone : "-");
-			store_job_set_status(rec->st, j->id, JOB_PENDING, why, NULL);
-			rec->again = 1;
-			goto out;
-		}
-		job_finish(rec, j, JOB_FAILED, error_msg(&err));
-		goto out;
-	}
-	fault_point("controller.after_launch");
-	if ((r = store_begin(rec->st, &err)) < 0 ||
-	    (r = store_resource_set(rec->st, res_id, id, RES_LIVE, &err)) < 0 ||
-	    (r = store_attempt_set_instance(rec->st, j->id, n, id, &err)) < 0 ||
-	    (r = store_job_set_status(rec->st, j->id, JOB_STARTING, "", &err)) < 0 ||
-	    (r = store_commit(rec->st, &err)) < 0) {
-		/* The ledger row stays "creating": adopted by its token next pass. */
-		store_rollback(rec->st);
-		rec->resolved = 0;
-		log_error("job %s: attempt %d launched as %s, not recorded yet: %s", j->id, n, id,
-			  error_msg(&err));
-		goto out;
-	}
-	fault_point("controller.after_launch_recorded");
-	store_event_add(rec->st, j->id, "launched", "attempt %d on %s (%s) gpus [%s]", n,
-			pl.backend, pl.instance_type, gpus ? gpus : "");
-	log_info("job %s: attempt %d launched on %s, instance %s", j->id, n, pl.backend, id);
-	r = 0;
-out:
-	kvlist_release(&secrets);	/* values are zeroed */
-	plan_release(&pl);
-	task_release(&t);
-	free(gpus);
-	free(token);
-	free(job_prefix);
-	free(id);
-	free(sock);
-	free(outputs);
-	return r;
-}
-
-/* Cool-down that keeps a preempted location out of the next choices. */
-#define PREEMPT_COOLDOWN_MS (10 * 60 * 1000)
 
 static int code_in(const struct task *t, int code)
 {
@@ -588,33 +881,34 @@ static int code_in(const struct task *t, int code)
 }
 
 /*
- * An attempt ended with outcome: end the job, or send it to RECOVERING
- * for a new attempt. Preemptions never count against
- * recovery.max_restarts_on_errors; exit codes in recover_on_exit_codes
- * do not either; any other failure does.
+ * An attempt ended with outcome (its teardown confirmed): end the job, or
+ * send it to RECOVERING for a new attempt. This is where a job's end is
+ * decided. Preemptions never count against recovery.max_restarts_on_errors;
+ * exit codes in recover_on_exit_codes do not either; any other failure
+ * does. A cancel or a budget stop ends the job CANCELLED unless the work
+ * succeeded first.
  */
 static void job_after_attempt(struct reconciler *rec, const struct job *j,
-			      const struct attempt *a, const char *outcome, int has_exit,
+			      const struct attempt *a, enum attempt_outcome outcome, int has_exit,
 			      int exit_code, const char *reason)
 {
-	struct error err = ERROR_INIT;
 	struct task t;
 	int restart = 0, charged = 0;
 	char why[256];
 
-	if (j->cancel_requested == 2) {
-		if (!strcmp(outcome, "succeeded"))
+	if (j->cancel_requested == JOB_CANCEL_STOP) {
+		if (outcome == OUTCOME_SUCCEEDED)
 			job_finish(rec, j, JOB_SUCCEEDED, reason);
 		else
 			job_finish(rec, j, JOB_CANCELLED, j->reason);
 		return;
 	}
-	if (j->cancel_requested || !strcmp(outcome, "cancelled")) {
-		job_finish(rec, j, !strcmp(outcome, "succeeded") ? JOB_SUCCEEDED : JOB_CANCELLED,
+	if (j->cancel_requested || outcome == OUTCOME_CANCELLED) {
+		job_finish(rec, j, outcome == OUTCOME_SUCCEEDED ? JOB_SUCCEEDED : JOB_CANCELLED,
 			   reason);
 		return;
 	}
-	if (!strcmp(outcome, "succeeded")) {
+	if (outcome == OUTCOME_SUCCEEDED) {
 		job_finish(rec, j, JOB_SUCCEEDED, reason);
 		return;
 	}
@@ -624,20 +918,20 @@ static void job_after_attempt(struct reconciler *rec, const struct job *j,
 		task_release(&t);
 		return;
 	}
-	if (!strcmp(outcome, "preempted")) {
+	if (outcome == OUTCOME_PREEMPTED) {
 		restart = 1;
 		snprintf(why, sizeof(why), "preempted on attempt %d; recovering", a->n);
 		store_block_add(rec->st, a->backend, a->region, a->zone,
 				time_now_ms() + PREEMPT_COOLDOWN_MS, "preempted", NULL);
-	} else if (!strcmp(outcome, "failed") && has_exit && code_in(&t, exit_code)) {
+	} else if (outcome == OUTCOME_FAILED && has_exit && code_in(&t, exit_code)) {
 		restart = 1;
 		snprintf(why, sizeof(why), "exit code %d is in recover_on_exit_codes; recovering",
 			 exit_code);
-	} else if ((!strcmp(outcome, "failed") || !strcmp(outcome, "outputs_failed")) &&
+	} else if ((outcome == OUTCOME_FAILED || outcome == OUTCOME_OUTPUTS_FAILED) &&
 		   j->error_restarts < t.recovery.max_restarts_on_errors) {
 		restart = charged = 1;
 		snprintf(why, sizeof(why), "failed (%s); restart %d of %d on errors",
-			 reason ? reason : outcome, j->error_restarts + 1,
+			 reason ? reason : "failed", j->error_restarts + 1,
 			 t.recovery.max_restarts_on_errors);
 	}
 	task_release(&t);
@@ -645,19 +939,14 @@ static void job_after_attempt(struct reconciler *rec, const struct job *j,
 		job_finish(rec, j, JOB_FAILED, reason);
 		return;
 	}
-	if (store_begin(rec->st, &err) < 0 ||
-	    store_job_set_counts(rec->st, j->id, j->restarts + 1, j->error_restarts + charged,
-				 &err) < 0 ||
-	    store_job_set_status(rec->st, j->id, JOB_RECOVERING, why, &err) < 0 ||
-	    store_commit(rec->st, &err) < 0) {
-		/* Nothing changed: the next pass decides again. */
-		store_rollback(rec->st);
-		rec->again = 1;
-		log_error("job %s: %s: %s", j->id, why, error_msg(&err));
+	if (tx_begin(rec, j->id) < 0)
 		return;
-	}
+	store_job_set_counts(rec->st, j->id, j->restarts + 1, j->error_restarts + charged, NULL);
+	store_job_set_status(rec->st, j->id, JOB_RECOVERING, why, NULL);
+	if (tx_commit(rec, j->id) < 0)
+		return;
 	store_event_add(rec->st, j->id, "recovering", "%s", why);
-	rec->again = 1;
+	wake(rec);
 	log_info("job %s: %s", j->id, why);
 	fault_point("controller.after_recovering");
 }
@@ -669,189 +958,786 @@ static enum job_status status_of_phase(const char *phase)
 	return JOB_RUNNING;
 }
 
-/* A budget stop reaches the agent as a notice; the attempt it ends is
- * budget_stopped, not preempted, whatever the agent could tell. */
-static const char *budget_outcome(const struct job *j, const char *outcome)
+/* Trials of sweep_id running now (with a live attempt). */
+static int sweep_running(const struct job_list *jobs, const struct attempt_list *live,
+			 const char *sweep_id);
+
+/* A sweep runs at most max_parallel trials at once. */
+static int sweep_full(struct reconciler *rec, const struct job *j, const struct job_list *jobs,
+		      const struct attempt_list *live)
 {
-	if (j->cancel_requested == 2 && !strcmp(outcome, "preempted"))
-		return "budget_stopped";
-	return outcome;
+	struct sweep_row sw;
+	int full = 0;
+
+	if (!j->sweep_id || !jobs || store_sweep_get(rec->st, j->sweep_id, &sw, NULL) < 0)
+		return 0;
+	full = sw.max_parallel > 0 && sweep_running(jobs, live, j->sweep_id) >= sw.max_parallel;
+	sweep_row_release(&sw);
+	return full;
 }
 
-/* Follow a job whose attempt runs: phase changes, the end, cancel, and a
- * preemption notice whose deadline has come (the machine is taken). */
-static void job_watch(struct reconciler *rec, const struct job *j, const struct attempt *a)
+/* ACT_PLAN: the first waiting job of each backend, in queue order, plans;
+ * the others of that backend wait their turn (and no other backend's). */
+static void act_plan(struct step *s, const struct job_list *jobs)
 {
+	struct reconciler *rec = s->rec;
+	const struct job *j = s->j;
 	struct error err = ERROR_INIT;
-	struct agent_status s = { 0 };
-	struct provider *p = get_provider(rec, a->backend, &err);
-	enum instance_state state = INSTANCE_RUNNING;
-	char *token = token_of(j->id, a->n);
-	int have = read_agent_status(rec, j->id, a->n, &s) == 0;
+	struct backend *b;
+	struct op *op;
 
-	if (!p) {
-		log_error("job %s: %s", j->id, error_msg(&err));
-		goto out;
+	if (sweep_full(rec, j, jobs, s->live))
+		return;
+	if (!(b = backend_get(rec, j->backend, &err))) {
+		job_finish(rec, j, JOB_FAILED, error_msg(&err));
+		return;
 	}
-	if (have && s.metrics && (!j->metrics_json || strcmp(s.metrics, j->metrics_json)))
-		store_job_set_metrics(rec->st, j->id, s.metrics, NULL);
-	if (have && s.outcome) {
-		/* A cancel some backends can only deliver as SIGTERM reads as a
-		 * preemption to the agent: it was the user's cancel. */
-		const char *outcome = budget_outcome(j, s.outcome);
-		const char *reason = s.reason;
-
-		if (j->cancel_requested == 1 && !strcmp(s.outcome, "preempted")) {
-			outcome = "cancelled";
-			reason = "cancelled";
-		}
-
-		if (attempt_close(rec, p, j, a, outcome, s.has_exit, s.exit_code) == 0)
-			job_after_attempt(rec, j, a, outcome, s.has_exit, s.exit_code, reason);
-		goto out;
+	if (b->turn_taken || b->launching[0])
+		return;
+	b->turn_taken = 1;
+	op = op_new(rec, b, OP_PLAN, j->id, 0, NULL);
+	if (task_from_json(j->task_json, &op->task, &err) < 0) {
+		op_free(op);
+		job_finish(rec, j, JOB_FAILED, "the stored task cannot be read");
+		return;
 	}
-	p->ops->describe(p, token, a->instance_id, &state, NULL);
-	if (state == INSTANCE_RUNNING && a->notice_deadline &&
-	    time_now_ms() > a->notice_deadline + 1000) {
-		log_info("job %s: notice deadline passed: the machine is taken", j->id);
-		state = INSTANCE_GONE;
-	}
-	/* Without the storage its outcome cannot be read: wait for it. */
-	if (state == INSTANCE_GONE && !j->cancel_requested) {
-		const char *url;
-
-		if (!job_storage(rec, j->id, &url))
-			goto out;
-	}
-	if (state == INSTANCE_GONE) {
-		/* Read once more: the agent may have finished just now. */
-		agent_status_release(&s);
-		if (read_agent_status(rec, j->id, a->n, &s) == 0 && s.outcome) {
-			const char *outcome = budget_outcome(j, s.outcome);
-			if (attempt_close(rec, p, j, a, outcome, s.has_exit, s.exit_code) == 0)
-				job_after_attempt(rec, j, a, outcome, s.has_exit, s.exit_code,
-						  s.reason);
-		} else {
-			const char *outcome = j->cancel_requested == 2 ? "budget_stopped" :
-					      j->cancel_requested ? "cancelled" :
-					      a->notice_deadline ? "preempted" : "failed";
-			const char *why = j->cancel_requested ? "cancelled" :
-					  a->notice_deadline ? "preempted: the machine was taken" :
-					  "the agent exited without reporting an outcome";
-			if (attempt_close(rec, p, j, a, outcome, 0, 0) == 0)
-				job_after_attempt(rec, j, a, outcome, 0, 0, why);
-		}
-		goto out;
-	}
-	if (j->cancel_requested == 2) {
-		/* Budget: the graceful way, as a preemption notice (checkpoint,
-		 * then end); the machine is taken at the deadline. */
-		if (!a->notice_deadline && p->ops->notice) {
-			struct task t;
-			int64_t grace = 30, deadline;
-
-			task_init(&t);
-			if (task_from_json(j->task_json, &t, NULL) == 0)
-				grace = t.recovery.notice_grace;
-			task_release(&t);
-			deadline = time_now_ms() + grace * 1000;
-			store_attempt_set_notice(rec->st, j->id, a->n, deadline, NULL);
-			p->ops->notice(p, token, a->instance_id, deadline, NULL);
-			store_event_add(rec->st, j->id, "budget", "budget stop: %s; stopping"
-					" gracefully (checkpoint, then end)",
-					j->reason ? j->reason : "budget reached");
-		}
-		goto out;
-	}
-	if (j->cancel_requested) {
-		int64_t since = stop_since(rec, j->id, 0);
-		if (!since) {
-			stop_since(rec, j->id, 1);
-			p->ops->stop(p, token, a->instance_id, NULL);
-			store_event_add(rec->st, j->id, "cancel", "asked the agent to stop");
-		} else if (time_mono_ms() - since > CANCEL_GRACE_MS) {
-			if (attempt_close(rec, p, j, a, "cancelled", 0, 0) == 0)
-				job_finish(rec, j, JOB_CANCELLED, "cancelled (agent did not stop in time)");
-		}
-		goto out;
-	}
-	if (have && status_of_phase(s.phase) != j->status &&
-	    !(j->status == JOB_RUNNING && status_of_phase(s.phase) == JOB_STARTING))
-		store_job_set_status(rec->st, j->id, status_of_phase(s.phase), NULL, NULL);
-out:
-	agent_status_release(&s);
-	free(token);
+	store_block_list_active(rec->st, b->name, time_now_ms(), &op->blocked, NULL);
+	snprintf(b->launching, sizeof(b->launching), "%s", j->id);
+	op_submit(rec, op);
 }
 
-/*
- * After a crash: resources still "creating" may or may not exist at the
- * provider. Ask it under the token and adopt what exists; a launch that
- * never happened is marked gone and its attempt ended, so the job is
- * launched again.
- */
-static void resolve_creating(struct reconciler *rec)
+/* Unseal a job's secrets into out (name -> value). */
+static int job_secrets(struct reconciler *rec, const char *job_id, struct kvlist *out,
+		       struct error *err);
+
+/* ACT_LAUNCH: capacity, then the ledger row and the attempt in one commit,
+ * then the launch (with the plan just recorded). */
+static void act_launch(struct step *s)
+{
+	struct reconciler *rec = s->rec;
+	const struct job *j = s->j;
+	struct op *pop = s->op, *op;
+	struct backend *b = pop->b;
+	struct error err = ERROR_INIT;
+	struct attempt a = { 0 };
+	char *gpus = NULL;
+	int64_t res_id = 0;
+	int n = j->n_attempts + 1, r;
+
+	if (b->p->ops->reserve(b->p, &pop->task, s->live, &gpus, &err) < 0) {
+		job_wait(rec, j, error_msg(&err));
+		return;
+	}
+	op = op_new(rec, b, OP_LAUNCH, j->id, n, NULL);
+	if (job_secrets(rec, j->id, &op->secrets, &err) < 0 ||
+	    task_from_json(j->task_json, &op->task, &err) < 0) {
+		op_free(op);
+		free(gpus);
+		job_finish(rec, j, JOB_FAILED, error_msg(&err));
+		return;
+	}
+	plan_copy(&pop->plan, &op->plan);
+	snprintf(a.job_id, sizeof(a.job_id), "%s", j->id);
+	a.n = n;
+	a.backend = op->plan.backend;
+	a.region = op->plan.region;
+	a.zone = op->plan.zone;
+	a.instance_type = op->plan.instance_type;
+	a.spot = op->plan.spot;
+	a.price_per_hour = op->plan.price_per_hour;
+	a.gpus = gpus;
+	a.started_at = time_now_ms();
+	if ((r = store_begin(rec->st, &err)) < 0)
+		goto fail;
+	if ((r = store_resource_begin(rec->st, j->id, n, b->name, "instance", op->token,
+				      &res_id, &err)) < 0 ||
+	    (r = store_attempt_insert(rec->st, &a, &err)) < 0 ||
+	    (r = store_job_set_status(rec->st, j->id, JOB_PROVISIONING, "", &err)) < 0) {
+		store_rollback(rec->st);
+		goto fail;
+	}
+	if ((r = store_commit(rec->st, &err)) < 0)
+		goto fail;
+	fault_point("controller.after_ledger");
+
+	op->task_json = xstrdup(j->task_json);
+	op->job_prefix = key_job_prefix(j->id);
+	op->outputs_url = j->outputs_url ? xstrdup(j->outputs_url)
+					 : key_outputs_url(op->storage_url, op->job_prefix);
+	op->socket = xstrdup(rec->home.socket);
+	op->gpus = gpus;
+	op->restart_count = j->restarts;
+	snprintf(b->launching, sizeof(b->launching), "%s", j->id);
+	op_submit(rec, op);
+	return;
+fail:
+	log_error("job %s: %s", j->id, error_msg(&err));
+	free(gpus);
+	op_free(op);
+}
+
+/* The ledger row of token, or NULL. */
+static int resource_of(struct reconciler *rec, const char *job_id, const char *token,
+		       struct resource *ret)
 {
 	struct resource_list open = { 0 };
-	struct error err = ERROR_INIT;
+	size_t i;
+	int r = FRUGAL_ENOTFOUND;
+
+	if (store_resource_list_open(rec->st, job_id, &open, NULL) < 0)
+		return FRUGAL_EDB;
+	for (i = 0; i < open.n; i++)
+		if (!strcmp(open.items[i].token, token)) {
+			*ret = open.items[i];
+			memset(&open.items[i], 0, sizeof(open.items[i]));
+			r = 0;
+			break;
+		}
+	resource_list_release(&open);
+	return r;
+}
+
+/* ACT_RECORD_LAUNCH: the instance exists: its id into the ledger. */
+static void act_record_launch(struct step *s)
+{
+	struct reconciler *rec = s->rec;
+	const struct job *j = s->j;
+	struct op *op = s->op;
+	struct resource res;
+
+	if (resource_of(rec, j->id, op->token, &res) < 0) {
+		log_error("job %s: no ledger row for %s", j->id, op->token);
+		return;
+	}
+	if (tx_begin(rec, j->id) < 0) {
+		resource_release(&res);
+		return;
+	}
+	store_resource_set(rec->st, res.id, op->new_id, RES_LIVE, NULL);
+	store_attempt_set_instance(rec->st, j->id, op->attempt, op->new_id, NULL);
+	store_job_set_status(rec->st, j->id, JOB_STARTING, "", NULL);
+	if (tx_commit(rec, j->id) < 0) {
+		resource_release(&res);
+		return;
+	}
+	resource_release(&res);
+	fault_point("controller.after_launch_recorded");
+	store_event_add(rec->st, j->id, "launched", "attempt %d on %s (%s) gpus [%s]",
+			op->attempt, op->plan.backend, op->plan.instance_type,
+			op->gpus ? op->gpus : "");
+	log_info("job %s: attempt %d launched on %s, instance %s", j->id, op->attempt,
+		 op->plan.backend, op->new_id);
+	wake(rec);	/* the backend's next job may plan now */
+}
+
+static void act_teardown(struct step *s);
+
+/* ACT_CLOSE: the attempt's outcome is decided: record it (and, for a
+ * launch without capacity, block the location and plan again), then tear
+ * the instance down. The attempt ends, and the job moves on, only once
+ * the provider confirms the teardown. */
+static void act_close(struct step *s)
+{
+	struct reconciler *rec = s->rec;
+	const struct job *j = s->j;
+	const struct attempt *a = s->a;
+	const struct close_args *c = &s->close;
+	struct resource_list open = { 0 };
 	size_t i;
 
-	if (store_resource_list_open(rec->st, NULL, &open, &err) < 0) {
+	if (tx_begin(rec, j->id) < 0)
+		return;
+	store_attempt_set_outcome(rec->st, j->id, a->n, attempt_outcome_name(c->outcome),
+				  c->has_exit, c->exit_code, NULL);
+	if (store_resource_list_open(rec->st, j->id, &open, NULL) == 0)
+		for (i = 0; i < open.n; i++)
+			if (open.items[i].attempt == a->n)
+				/* A launch that sent nothing left nothing to end. */
+				store_resource_set(rec->st, open.items[i].id, NULL,
+						   c->nothing_made ? RES_GONE : RES_DELETING, NULL);
+	if (c->capacity) {
+		/* No capacity there: keep that location out for a while and
+		 * plan again, which picks the next candidate. */
+		char why[ERROR_MSG_MAX + 64];
+
+		store_block_add(rec->st, a->backend, a->region, a->zone,
+				time_now_ms() + CAPACITY_BLOCK_MS, c->reason, NULL);
+		snprintf(why, sizeof(why), "no capacity in %s %s/%s; trying elsewhere",
+			 a->backend, a->region ? a->region : ZONE_NONE,
+			 a->zone ? a->zone : ZONE_NONE);
+		store_job_set_status(rec->st, j->id, JOB_PENDING, why, NULL);
+	}
+	if (tx_commit(rec, j->id) < 0) {
+		resource_list_release(&open);
+		return;
+	}
+	resource_list_release(&open);
+	track_set_reason(track_get(rec, j->id), c->reason);
+	act_teardown(s);
+}
+
+static void act_end_attempt(struct step *s);
+
+/* ACT_TEARDOWN: terminate every open ledger row of the attempt. */
+static void act_teardown(struct step *s)
+{
+	struct reconciler *rec = s->rec;
+	const struct job *j = s->j;
+	const struct attempt *a = s->a;
+	struct resource_list open = { 0 };
+	struct error err = ERROR_INIT;
+	struct backend *b;
+	struct op *op;
+	size_t i;
+
+	if (store_resource_list_open(rec->st, j->id, &open, &err) < 0) {
 		log_error("%s", error_msg(&err));
 		return;
 	}
+	if (!(b = backend_get(rec, a->backend, &err))) {
+		log_error("job %s: %s", j->id, error_msg(&err));
+		resource_list_release(&open);
+		return;
+	}
+	op = op_new(rec, b, OP_TEARDOWN, j->id, a->n, a->instance_id);
 	for (i = 0; i < open.n; i++) {
 		struct resource *res = &open.items[i];
-		struct provider *p;
-		char *id = NULL;
 
-		if (res->state != RES_CREATING)
+		if (res->attempt != a->n)
 			continue;
-		p = get_provider(rec, res->provider, &err);
-		if (!p || p->ops->find(p, res->token, &id, &err) < 0) {
-			log_warn("cannot resolve %s yet: %s", res->token, error_msg(&err));
-			continue;
-		}
-		if (!id) {
-			/* Gone already, but did it run? An agent that started wrote
-			 * its status: then it existed, and its outcome counts. */
-			struct agent_status as;
-			if (read_agent_status(rec, res->job_id, res->attempt, &as) == 0) {
-				id = xstrdup("finished");
-				agent_status_release(&as);
-			}
-		}
-		if (id) {
-			log_info("adopting %s (instance %s) created before a crash", res->token, id);
-			if (store_begin(rec->st, &err) < 0 ||
-			    store_resource_set(rec->st, res->id, id, RES_LIVE, &err) < 0 ||
-			    store_attempt_set_instance(rec->st, res->job_id, res->attempt, id,
-						       &err) < 0 ||
-			    store_commit(rec->st, &err) < 0) {
-				store_rollback(rec->st);
-				rec->resolved = 0;
-				log_error("cannot record %s: %s", res->token, error_msg(&err));
-			}
-		} else {
-			log_info("%s was never created: launching again", res->token);
-			p->ops->terminate(p, res->token, NULL, NULL);
-			if (store_begin(rec->st, &err) < 0 ||
-			    store_resource_set(rec->st, res->id, NULL, RES_GONE, &err) < 0 ||
-			    store_attempt_end(rec->st, res->job_id, res->attempt, "launch_failed",
-					      0, 0, time_now_ms(), &err) < 0 ||
-			    store_job_set_status(rec->st, res->job_id, JOB_PENDING,
-						 "relaunching after a controller crash", &err) < 0 ||
-			    store_commit(rec->st, &err) < 0) {
-				/* Still "creating": looked at again next pass. */
-				store_rollback(rec->st);
-				rec->resolved = 0;
-				log_error("cannot record that %s was never created: %s",
-					  res->token, error_msg(&err));
-			}
-		}
-		free(id);
+		if (res->state != RES_DELETING)
+			store_resource_set(rec->st, res->id, NULL, RES_DELETING, NULL);
+		XGROW(op->res.items, op->res.n + 1, op->res.alloc);
+		op->res.items[op->res.n++] = *res;
+		memset(res, 0, sizeof(*res));
+		fault_point("controller.before_terminate");
 	}
 	resource_list_release(&open);
+	if (!op->res.n) {
+		op_free(op);
+		act_end_attempt(s);
+		return;
+	}
+	op->res_ok = xcalloc(op->res.n, sizeof(int));
+	op_submit(rec, op);
 }
+
+/* ACT_END_ATTEMPT: the teardown is confirmed: the attempt ends with the
+ * outcome recorded at close, billed at the price recorded at launch;
+ * then the job moves on. */
+static void act_end_attempt(struct step *s)
+{
+	struct reconciler *rec = s->rec;
+	struct track *t = track_get(rec, s->j->id);
+	struct job fresh, *j = &fresh;
+	struct attempt a;
+	struct attempt_cost cost;
+	enum attempt_outcome outcome;
+	char *reason;
+
+	/* As the store has them now: closing may have changed the job. */
+	if (store_job_get(rec->st, s->j->id, &fresh, NULL) < 0)
+		return;
+	if (store_attempt_get(rec->st, j->id, s->a->n, &a, NULL) < 0) {
+		job_release(&fresh);
+		return;
+	}
+	outcome = attempt_outcome_from_name(a.outcome);
+	if (outcome == OUTCOME_NONE)
+		outcome = OUTCOME_FAILED;
+	/* Billed at the price recorded at launch, never re-priced
+	 * (billing.h attempt_cost; a launch that never had a machine costs
+	 * nothing). */
+	a.ended_at = time_now_ms();
+	attempt_cost(&a, a.ended_at, &cost);
+	store_attempt_end(rec->st, j->id, a.n, attempt_outcome_name(outcome), a.has_exit_code,
+			  a.exit_code, a.ended_at, NULL);
+	store_cost_record(rec->st, j->id, a.n, a.backend, cost.billed_seconds, cost.micro, NULL);
+	if (a.has_exit_code)
+		store_event_add(rec->st, j->id, "attempt", "attempt %d ended: %s, exit code %d",
+				a.n, attempt_outcome_name(outcome), a.exit_code);
+	else
+		store_event_add(rec->st, j->id, "attempt", "attempt %d ended: %s", a.n,
+				attempt_outcome_name(outcome));
+	fault_point("controller.after_attempt_end");
+	reason = t->close_reason ? xstrdup(t->close_reason) : NULL;
+	track_set_reason(t, NULL);
+	if (J(j->status) & J_ACTIVE)
+		job_after_attempt(rec, j, &a, outcome, a.has_exit_code, a.exit_code, reason);
+	else
+		wake(rec);	/* capacity elsewhere: plan again */
+	free(reason);
+	attempt_release(&a);
+	job_release(&fresh);
+}
+
+/* ACT_LOOK: what the agent reported, and what the provider sees. */
+static void act_look(struct step *s)
+{
+	struct reconciler *rec = s->rec;
+	struct error err = ERROR_INIT;
+	struct backend *b = backend_get(rec, s->a->backend, &err);
+
+	if (!b) {
+		log_error("job %s: %s", s->j->id, error_msg(&err));
+		return;
+	}
+	op_submit(rec, op_new(rec, b, OP_LOOK, s->j->id, s->a->n, s->a->instance_id));
+}
+
+/* A budget stop reaches the agent as a notice; the attempt it ends is
+ * budget_stopped, not preempted, whatever the agent could tell. */
+static enum attempt_outcome budget_outcome(const struct job *j, enum attempt_outcome o)
+{
+	if (j->cancel_requested == JOB_CANCEL_STOP && o == OUTCOME_PREEMPTED)
+		return OUTCOME_BUDGET_STOPPED;
+	return o;
+}
+
+/* The event a look's answer is, with what closing would record. */
+static enum rec_event look_event(struct step *s, int64_t *notice)
+{
+	struct reconciler *rec = s->rec;
+	const struct job *j = s->j;
+	const struct attempt *a = s->a;
+	struct op *op = s->op;
+	struct agent_status *st = &op->status;
+	enum instance_state state;
+
+	*notice = a->notice_deadline;
+	if (op->have_status && st->metrics && (!j->metrics_json || strcmp(st->metrics, j->metrics_json)))
+		store_job_set_metrics(rec->st, j->id, st->metrics, NULL);
+	if (op->have_status && st->outcome && !op->described) {
+		/* A cancel some backends can only deliver as SIGTERM reads as a
+		 * preemption to the agent: it was the user's cancel. */
+		enum attempt_outcome o = budget_outcome(j, attempt_outcome_from_name(st->outcome));
+		int mapped = j->cancel_requested == JOB_CANCEL_NOW && o == OUTCOME_PREEMPTED;
+
+		s->close.outcome = mapped ? OUTCOME_CANCELLED : o;
+		s->close.reason = mapped ? "cancelled" : st->reason;
+		s->close.has_exit = st->has_exit;
+		s->close.exit_code = st->exit_code;
+		return EV_REPORTED;
+	}
+	if (op->described && op->view.notice_deadline && !a->notice_deadline) {
+		/* The provider gave notice (a disruption it saw): record it once. */
+		store_attempt_set_notice(rec->st, j->id, a->n, op->view.notice_deadline, NULL);
+		store_event_add(rec->st, j->id, "preempted", "attempt %d: %s: %s", a->n,
+				a->backend, op->view.reason ? op->view.reason : "notice");
+		*notice = op->view.notice_deadline;
+	}
+	state = op->described ? op->view.state : INSTANCE_RUNNING;
+	if (state == INSTANCE_RUNNING && *notice && time_now_ms() > *notice + 1000) {
+		log_info("job %s: notice deadline passed: the machine is taken", j->id);
+		state = INSTANCE_GONE;
+	}
+	if (state == INSTANCE_GONE) {
+		if (op->have_status && st->outcome) {
+			s->close.outcome = budget_outcome(j, attempt_outcome_from_name(st->outcome));
+			s->close.reason = st->reason;
+			s->close.has_exit = st->has_exit;
+			s->close.exit_code = st->exit_code;
+			return EV_REPORTED;
+		}
+		if (op->no_storage && !j->cancel_requested)
+			/* Its report may be in a storage that cannot be read
+			 * now: decide once it can. */
+			return EV_ALIVE;
+		s->close.outcome = j->cancel_requested == JOB_CANCEL_STOP ? OUTCOME_BUDGET_STOPPED :
+				   j->cancel_requested ? OUTCOME_CANCELLED :
+				   *notice ? OUTCOME_PREEMPTED : OUTCOME_FAILED;
+		s->close.reason = j->cancel_requested ? "cancelled" :
+				  *notice ? "preempted: the machine was taken" :
+				  op->described && op->view.reason ? op->view.reason :
+				  "the agent exited without reporting an outcome";
+		return EV_GONE;
+	}
+	if (j->cancel_requested == JOB_CANCEL_STOP)
+		return EV_ALIVE_STOP;
+	if (j->cancel_requested == JOB_CANCEL_NOW)
+		return EV_ALIVE_CANCEL;
+	return EV_ALIVE;
+}
+
+/* ACT_TRACK: the job's status follows the agent's phase. */
+static void act_track(struct step *s)
+{
+	const struct job *j = s->j;
+	const struct op *op = s->op;
+	enum job_status now;
+
+	if (!op || !op->have_status)
+		return;
+	now = status_of_phase(op->status.phase);
+	if (now != j->status && !(j->status == JOB_RUNNING && now == JOB_STARTING))
+		store_job_set_status(s->rec->st, j->id, now, NULL, NULL);
+}
+
+/* ACT_STOP_AGENT: a cancel asks the agent first; after a grace, the
+ * machine is torn down all the same. */
+static void act_stop_agent(struct step *s)
+{
+	struct reconciler *rec = s->rec;
+	const struct job *j = s->j;
+	struct track *t = track_get(rec, j->id);
+
+	if (!t->stop_since) {
+		t->stop_since = time_mono_ms();
+		op_submit(rec, op_new(rec, s->op->b, OP_STOP, j->id, s->a->n, s->a->instance_id));
+		store_event_add(rec->st, j->id, "cancel", "asked the agent to stop");
+	} else if (time_mono_ms() - t->stop_since > CANCEL_GRACE_MS) {
+		s->close.outcome = OUTCOME_CANCELLED;
+		s->close.has_exit = 0;
+		s->close.reason = "cancelled (agent did not stop in time)";
+		act_close(s);
+	}
+}
+
+/* ACT_NOTICE: a budget stops the job the graceful way, as a preemption
+ * notice (checkpoint, then end); the machine is taken at the deadline. */
+static void act_notice(struct step *s)
+{
+	struct reconciler *rec = s->rec;
+	const struct job *j = s->j;
+	struct backend *b = s->op->b;
+	struct task t;
+	struct op *op;
+	int64_t grace = 30, deadline;
+
+	if (s->a->notice_deadline || !b->p->ops->notice)
+		return;
+	task_init(&t);
+	if (task_from_json(j->task_json, &t, NULL) == 0)
+		grace = t.recovery.notice_grace;
+	task_release(&t);
+	deadline = time_now_ms() + grace * 1000;
+	store_attempt_set_notice(rec->st, j->id, s->a->n, deadline, NULL);
+	op = op_new(rec, b, OP_NOTICE, j->id, s->a->n, s->a->instance_id);
+	op->deadline_ms = deadline;
+	op_submit(rec, op);
+	store_event_add(rec->st, j->id, "budget", "budget stop: %s; stopping gracefully"
+			" (checkpoint, then end)", j->reason ? j->reason : "budget reached");
+}
+
+/* ACT_RESOLVE: a row left "creating" (a crash, or a launch that passed its
+ * deadline) may or may not exist at the provider: ask it under the token. */
+static void act_resolve(struct step *s)
+{
+	struct reconciler *rec = s->rec;
+	const struct attempt *a = s->a;
+	struct error err = ERROR_INIT;
+	struct backend *b = backend_get(rec, a->backend, &err);
+	struct op *op;
+
+	if (!b) {
+		log_warn("cannot resolve %s-%d yet: %s", s->j->id, a->n, error_msg(&err));
+		return;
+	}
+	op = op_new(rec, b, OP_RESOLVE, s->j->id, a->n, NULL);
+	op->plan.backend = xstrdup(a->backend);
+	op->plan.region = xstrdup(a->region);
+	op->plan.zone = xstrdup(a->zone);
+	op->plan.instance_type = xstrdup(a->instance_type);
+	op->plan.spot = a->spot;
+	op->plan.price_per_hour = a->price_per_hour;
+	op_submit(rec, op);
+}
+
+/* ACT_ADOPT: it exists: adopt it. */
+static void act_adopt(struct step *s)
+{
+	struct reconciler *rec = s->rec;
+	struct op *op = s->op;
+	struct resource res;
+
+	if (resource_of(rec, s->j->id, op->token, &res) < 0)
+		return;
+	log_info("adopting %s (instance %s): made, but its launch was not recorded", op->token,
+		 op->new_id);
+	if (tx_begin(rec, s->j->id) == 0) {
+		store_resource_set(rec->st, res.id, op->new_id, RES_LIVE, NULL);
+		store_attempt_set_instance(rec->st, s->j->id, op->attempt, op->new_id, NULL);
+		tx_commit(rec, s->j->id);
+	}
+	resource_release(&res);
+}
+
+/* ACT_RELAUNCH: it was never made: the attempt ends, the job goes back
+ * to the queue. */
+static void act_relaunch(struct step *s)
+{
+	struct reconciler *rec = s->rec;
+	struct op *op = s->op;
+	struct resource res;
+
+	log_info("%s was never created: launching again", op->token);
+	if (tx_begin(rec, s->j->id) < 0)
+		return;
+	if (resource_of(rec, s->j->id, op->token, &res) == 0) {
+		store_resource_set(rec->st, res.id, NULL, RES_GONE, NULL);
+		resource_release(&res);
+	}
+	store_attempt_end(rec->st, s->j->id, op->attempt,
+			  attempt_outcome_name(OUTCOME_LAUNCH_FAILED), 0, 0, time_now_ms(), NULL);
+	/* A cancel or stop keeps its own reason. */
+	store_job_set_status(rec->st, s->j->id, JOB_PENDING, s->j->cancel_requested ? NULL :
+			     "relaunching: the attempt was never created", NULL);
+	if (tx_commit(rec, s->j->id) < 0)
+		return;
+	wake(rec);
+}
+
+/* ACT_DECIDE_LAST: no live attempt but a running status: a crash after
+ * the attempt ended and before the job moved on. Decide now. */
+static void act_decide_last(struct step *s)
+{
+	struct attempt last;
+
+	if (store_attempt_get(s->rec->st, s->j->id, s->j->n_attempts, &last, NULL) < 0)
+		return;
+	job_after_attempt(s->rec, s->j, &last, last.outcome ?
+			  attempt_outcome_from_name(last.outcome) : OUTCOME_FAILED,
+			  last.has_exit_code, last.exit_code, "decided after a controller restart");
+	attempt_release(&last);
+}
+
+static void run_action(struct step *s, enum rec_action act)
+{
+	const struct job *j = s->j;
+	const char *msg = s->op ? error_msg(&s->op->err) : "";
+
+	switch (act) {
+	case ACT_NONE:
+	case ACT_RETRY:
+		break;
+	case ACT_PLAN:
+		act_plan(s, s->jobs);
+		break;
+	case ACT_FINISH_CANCELLED:
+		job_finish(s->rec, j, JOB_CANCELLED,
+			   j->cancel_requested == JOB_CANCEL_STOP && j->reason ? j->reason
+									: "cancelled before it started");
+		break;
+	case ACT_DECIDE_LAST:
+		act_decide_last(s);
+		break;
+	case ACT_LAUNCH:
+		act_launch(s);
+		break;
+	case ACT_WAIT:
+		job_wait(s->rec, j, msg);
+		break;
+	case ACT_FAIL:
+		job_finish(s->rec, j, JOB_FAILED, msg);
+		break;
+	case ACT_RECORD_LAUNCH:
+		act_record_launch(s);
+		break;
+	case ACT_CLOSE:
+		act_close(s);
+		break;
+	case ACT_LOOK:
+		act_look(s);
+		break;
+	case ACT_TRACK:
+		act_track(s);
+		break;
+	case ACT_STOP_AGENT:
+		act_stop_agent(s);
+		break;
+	case ACT_NOTICE:
+		act_notice(s);
+		break;
+	case ACT_RESOLVE:
+		act_resolve(s);
+		break;
+	case ACT_ADOPT:
+		act_adopt(s);
+		break;
+	case ACT_RELAUNCH:
+		act_relaunch(s);
+		break;
+	case ACT_TEARDOWN:
+		act_teardown(s);
+		break;
+	case ACT_END_ATTEMPT:
+		act_end_attempt(s);
+		break;
+	}
+}
+
+/* ---- answers ---- */
+
+/* The live attempt of job j in the store, or 0 (FRUGAL_ENOTFOUND). */
+static int live_attempt_get(struct reconciler *rec, const struct job *j, struct attempt *ret)
+{
+	if (j->n_attempts < 1 || store_attempt_get(rec->st, j->id, j->n_attempts, ret, NULL) < 0)
+		return FRUGAL_ENOTFOUND;
+	if (ret->ended_at) {
+		attempt_release(ret);
+		return FRUGAL_ENOTFOUND;
+	}
+	return 0;
+}
+
+/* Learned blocks (a plan's or a launch's) into the store. */
+static void blocks_record(struct reconciler *rec, const struct block_list *l)
+{
+	int64_t now = time_now_ms();
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		store_block_add(rec->st, l->items[i].backend, l->items[i].region,
+				l->items[i].zone, now + l->items[i].until, l->items[i].reason, NULL);
+}
+
+/* An operation came back (on the loop thread): its answer is an event of
+ * its job, on the job as the store has it now. */
+static void op_done(struct work *w)
+{
+	struct op *op = (struct op *)w, **at;
+	struct reconciler *rec = op->rec;
+	struct track *t;
+	struct job j;
+	struct attempt a;
+	struct attempt_list live = { 0 };
+	struct step s;
+	int have_a;
+	size_t i;
+
+	for (at = &rec->ops; *at; at = &(*at)->next_all)
+		if (*at == op) {
+			*at = op->next_all;
+			break;
+		}
+	if (op->abandoned) {
+		log_info("job %s: a late answer to %s ignored (%s)", op->job_id,
+			 op_names[op->kind], op->r < 0 ? error_msg(&op->err) : "done");
+		op_free(op);
+		return;
+	}
+	if ((t = track_find(rec, op->job_id)) && t->op == op)
+		t->op = NULL;
+	if (op->kind == OP_PLAN || op->kind == OP_LAUNCH) {
+		/* The backend's turn is free again. Not a wake-up by itself: a
+		 * job that must wait would plan again at once, and again. */
+		turn_release(rec, op->job_id);
+		blocks_record(rec, &op->learned);
+		blocks_record(rec, &op->report.learned);
+	}
+	if (store_job_get(rec->st, op->job_id, &j, NULL) < 0) {
+		op_free(op);
+		return;
+	}
+	if (job_status_is_terminal(j.status))
+		goto out;
+	have_a = live_attempt_get(rec, &j, &a) == 0;
+	memset(&s, 0, sizeof(s));
+	s.rec = rec;
+	s.j = &j;
+	s.a = have_a ? &a : NULL;
+	s.op = op;
+	switch (op->kind) {
+	case OP_PLAN:
+		if (j.cancel_requested && !s.a) {
+			/* Cancelled while it planned: nothing to launch. */
+			dispatch(&s, j.cancel_requested == JOB_CANCEL_NOW ? EV_CANCEL
+									: EV_BUDGET_STOP);
+			break;
+		}
+		store_attempt_list_live(rec->st, &live, NULL);
+		s.live = &live;
+		dispatch(&s, op->r == 0 ? EV_PLANNED : op->r == FRUGAL_ECAPACITY ? EV_PLAN_WAIT
+									   : EV_PLAN_FAILED);
+		break;
+	case OP_LAUNCH:
+		if (op->r == 0) {
+			fault_point("controller.after_launch");
+			dispatch(&s, EV_LAUNCHED);
+			break;
+		}
+		log_error("job %s: launch failed: %s", j.id, error_msg(&op->err));
+		store_event_add(rec->st, j.id, "launch_failed", "%s", error_msg(&op->err));
+		if (op->new_id && s.a)
+			store_attempt_set_instance(rec->st, j.id, s.a->n, op->new_id, NULL);
+		s.close.outcome = OUTCOME_LAUNCH_FAILED;
+		s.close.reason = error_msg(&op->err);
+		s.close.capacity = op->r == FRUGAL_ECAPACITY;
+		s.close.nothing_made = op->report.nothing_made;
+		dispatch(&s, EV_LAUNCH_FAILED);
+		break;
+	case OP_LOOK:
+		if (s.a && s.a->n == op->attempt) {
+			int64_t notice;
+			enum rec_event ev = look_event(&s, &notice);
+
+			a.notice_deadline = notice;
+			dispatch(&s, ev);
+		}
+		break;
+	case OP_STOP:
+	case OP_NOTICE:
+		if (op->r < 0)
+			log_warn("job %s: %s: %s", j.id, op_names[op->kind], error_msg(&op->err));
+		break;
+	case OP_TEARDOWN:
+		for (i = 0; i < op->res.n; i++) {
+			if (!op->res_ok[i])
+				continue;
+			fault_point("controller.after_terminate");
+			store_resource_set(rec->st, op->res.items[i].id, NULL, RES_GONE, NULL);
+		}
+		if (op->r < 0)
+			log_warn("job %s: teardown of %s not confirmed yet: %s", j.id, op->token,
+				 error_msg(&op->err));
+		if (s.a && s.a->n == op->attempt)
+			dispatch(&s, op->r < 0 ? EV_TEARDOWN_FAILED : EV_TORN_DOWN);
+		break;
+	case OP_RESOLVE:
+		if (op->r < 0) {
+			log_warn("cannot resolve %s yet: %s", op->token, error_msg(&op->err));
+			dispatch(&s, EV_OP_FAILED);
+		} else if (s.a && s.a->n == op->attempt) {
+			dispatch(&s, op->new_id ? EV_FOUND : EV_NOT_FOUND);
+		}
+		break;
+	}
+	if (have_a)
+		attempt_release(&a);
+	attempt_list_release(&live);
+out:
+	job_release(&j);
+	op_free(op);
+}
+
+/* Operations past their deadline are taken as failed: the job is free
+ * for its next step (what the operation did is found again by token). */
+static void check_deadlines(struct reconciler *rec)
+{
+	int64_t now = time_mono_ms();
+	size_t i;
+
+	for (i = 0; i < rec->n_tracks; i++) {
+		struct track *t = &rec->tracks[i];
+		struct op *op = t->op;
+		int64_t started = op ? worker_started(rec->pool, &op->work) : 0;
+		int64_t limit = op ? op_deadline_ms(rec, op) : 0;
+
+		if (!op || !started || now - started <= limit)
+			continue;
+		log_warn("job %s: %s on %s did not answer in %llds: taken as failed", t->job_id,
+			 op_names[op->kind], op->b->name, (long long)(limit / 1000));
+		store_event_add(rec->st, t->job_id, "timeout", "%s on %s did not answer in %llds;"
+				" trying again", op_names[op->kind], op->b->name,
+				(long long)(limit / 1000));
+		op->abandoned = 1;
+		t->op = NULL;
+		if (op->kind == OP_PLAN || op->kind == OP_LAUNCH)
+			turn_release(rec, t->job_id);
+	}
+}
+
+/* ---- budgets ---- */
 
 /* The live attempt of a job, if any. */
 static const struct attempt *live_attempt(const struct attempt_list *live, const char *id)
@@ -863,8 +1749,6 @@ static const struct attempt *live_attempt(const struct attempt_list *live, const
 			return &live->items[i];
 	return NULL;
 }
-
-static int reconcile_pass(struct reconciler *rec);
 
 /* Accrued cost of a live attempt so far in micro-dollars (attempt_cost). */
 static int64_t attempt_accrued(const struct attempt *a)
@@ -1015,29 +1899,17 @@ static int sweep_running(const struct job_list *jobs, const struct attempt_list 
 	return n;
 }
 
-int reconciler_step(struct reconciler *rec)
-{
-	int passes = 0, n;
-
-	do {
-		rec->again = 0;
-		n = reconcile_pass(rec);
-	} while (n > 0 && rec->again && ++passes < 4);
-	return n;
-}
+/* ---- passes ---- */
 
 static int reconcile_pass(struct reconciler *rec)
 {
 	struct job_list jobs = { 0 };
 	struct attempt_list live = { 0 };
 	struct error err = ERROR_INIT;
-	int blocked_local = 0, n_live = 0;
+	int n_live = 0;
 	size_t i;
 
-	if (!rec->resolved) {
-		rec->resolved = 1;	/* set again when a row could not be recorded */
-		resolve_creating(rec);
-	}
+	check_deadlines(rec);
 	if (store_job_list_live(rec->st, &jobs, &err) < 0 ||
 	    store_attempt_list_live(rec->st, &live, &err) < 0) {
 		log_error("%s", error_msg(&err));
@@ -1055,61 +1927,32 @@ static int reconcile_pass(struct reconciler *rec)
 			return -1;
 		}
 	}
-	/* Two passes: jobs that lost their machine (RECOVERING) get capacity
+	for (i = 0; i < rec->n_backends; i++)
+		rec->backends[i]->turn_taken = 0;
+	/* Two rounds: jobs that lost their machine (RECOVERING) get capacity
 	 * before new ones; within each, submission order. */
 	for (i = 0; i < 2 * jobs.n; i++) {
 		struct job *j = &jobs.items[i % jobs.n];
-		const struct attempt *a = live_attempt(&live, j->id);
-		int recovering = j->status == JOB_RECOVERING;
+		struct track *t = track_find(rec, j->id);
+		struct step s;
 
-		if ((i < jobs.n) != recovering)
+		if ((i < jobs.n) != (j->status == JOB_RECOVERING))
 			continue;
-
-		if (a) {
-			job_watch(rec, j, a);
+		memset(&s, 0, sizeof(s));
+		s.rec = rec;
+		s.j = j;
+		s.a = live_attempt(&live, j->id);
+		s.live = &live;
+		s.jobs = &jobs;
+		if (t && t->op) {
+			/* One operation per job at a time. A plan has made nothing:
+			 * a cancel does not wait for it. */
+			if (t->op->kind == OP_PLAN && j->cancel_requested && !s.a)
+				dispatch(&s, EV_CANCEL);
 			continue;
 		}
-		if (j->cancel_requested) {
-			job_finish(rec, j, JOB_CANCELLED, j->cancel_requested == 2 && j->reason ?
-				   j->reason : "cancelled before it started");
-			continue;
-		}
-		if (j->status != JOB_PENDING && j->status != JOB_RECOVERING &&
-		    j->n_attempts > 0) {
-			/* No live attempt but a running status: a crash after the
-			 * attempt ended and before the job moved on. Decide now. */
-			struct attempt last;
-			if (store_attempt_get(rec->st, j->id, j->n_attempts, &last, NULL) == 0) {
-				job_after_attempt(rec, j, &last, last.outcome ? last.outcome : "failed",
-						  last.has_exit_code, last.exit_code,
-						  "decided after a controller restart");
-				attempt_release(&last);
-				continue;
-			}
-		}
-		/* A sweep runs at most max_parallel trials at once. */
-		if (j->sweep_id) {
-			struct sweep_row sw;
-			int full = 0;
-
-			if (store_sweep_get(rec->st, j->sweep_id, &sw, NULL) == 0) {
-				full = sw.max_parallel > 0 &&
-				       sweep_running(&jobs, &live, j->sweep_id) >= sw.max_parallel;
-				sweep_row_release(&sw);
-			}
-			if (full)
-				continue;
-		}
-		/* Submission order: once a job waits, later ones wait too. */
-		if (blocked_local)
-			continue;
-		if (job_launch(rec, j, &live) == FRUGAL_EBUSY)
-			blocked_local = 1;
-		else {
-			/* The set of live attempts changed: read it again. */
-			attempt_list_release(&live);
-			store_attempt_list_live(rec->st, &live, NULL);
-		}
+		dispatch(&s, j->cancel_requested == JOB_CANCEL_NOW ? EV_CANCEL :
+			     j->cancel_requested == JOB_CANCEL_STOP ? EV_BUDGET_STOP : EV_PASS);
 	}
 	attempt_list_release(&live);
 	job_list_release(&jobs);
@@ -1117,4 +1960,9 @@ static int reconcile_pass(struct reconciler *rec)
 		n_live = (int)jobs.n;
 	job_list_release(&jobs);
 	return n_live;
+}
+
+int reconciler_step(struct reconciler *rec)
+{
+	return reconcile_pass(rec);
 }

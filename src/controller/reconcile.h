@@ -1,22 +1,63 @@
 /*
- * reconcile: the job state machine. One pass looks at every live job and
- * moves it one or more steps toward its goal, committing each step to the
- * store before the side effect it leads to.
+ * reconcile: the job state machine. A pass looks at every live job and,
+ * from (job state, attempt phase, event), picks one action in a table
+ * (see `transitions` in reconcile.c). Actions that talk to a provider are
+ * operations run off the loop (controller/worker.h), at most one per job
+ * at a time, each with a deadline; their results are events that go
+ * through the same table. Every step is committed to the store before the
+ * side effect it leads to, and the store is only touched on the caller's
+ * thread: the reconciler is its only writer, backends never touch it.
  */
 #ifndef FRUGAL_CONTROLLER_RECONCILE_H
 #define FRUGAL_CONTROLLER_RECONCILE_H
+
+#include <stddef.h>
+#include <uv.h>
 
 #include "base/error.h"
 #include "store/home.h"
 
 struct reconciler;
+struct provider;
+struct config;
 
-int reconciler_new(const struct home *h, struct reconciler **ret, struct error *err);
+struct reconciler_hooks {
+	/* Where operations run: worker threads whose results come back on
+	 * loop; NULL: no threads, reconciler_run_ops runs them (tests). */
+	uv_loop_t *loop;
+	/* Open backend name; NULL: provider_open. Tests hand in an
+	 * in-memory provider (backend/memory). */
+	int (*open)(const char *name, const struct config *cfg, const char *home,
+		    struct provider **ret, struct error *err);
+	/* Called on the loop thread when a result changed what a pass would
+	 * do (a job ended, capacity was freed): pass again soon. May be NULL. */
+	void (*wake)(void *ctx);
+	void *ctx;
+};
+
+int reconciler_new(const struct home *h, const struct reconciler_hooks *hooks,
+		   struct reconciler **ret, struct error *err);
+/* Stops the workers (waiting a little for operations that run). */
 void reconciler_free(struct reconciler *rec);
 
-/* One pass over every live job. Returns the number of live jobs left
- * (negative on a store error, after logging it). On the first pass it
- * resolves resources left "creating" by a crash. */
+/* One pass over every live job: decisions, and operations submitted.
+ * Returns the number of live jobs (negative on a store error, after
+ * logging it). Rows left "creating" by a crash are resolved by asking the
+ * provider before anything else happens to their job. */
 int reconciler_step(struct reconciler *rec);
+
+/* Operations submitted and not answered yet (the daemon stays up while
+ * there are any). */
+size_t reconciler_busy(const struct reconciler *rec);
+
+/* Without a loop: run the queued operations and hand their results to
+ * the state machine, until none is queued. Returns how many ran. */
+size_t reconciler_run_ops(struct reconciler *rec);
+
+/* The transition table's size, and how often row matched in this process
+ * (with the row's phase and event, for messages): the unit tests check
+ * that every row is reached. */
+size_t reconcile_transition_count(void);
+unsigned long reconcile_transition_hits(size_t row, int *ret_phase, int *ret_event);
 
 #endif

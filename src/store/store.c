@@ -323,6 +323,36 @@ const char *job_status_name(enum job_status s)
 	return "UNKNOWN";
 }
 
+static const char *const outcome_names[] = {
+	[OUTCOME_SUCCEEDED] = "succeeded",
+	[OUTCOME_FAILED] = "failed",
+	[OUTCOME_PREEMPTED] = "preempted",
+	[OUTCOME_CANCELLED] = "cancelled",
+	[OUTCOME_TIMED_OUT] = "timed_out",
+	[OUTCOME_LAUNCH_FAILED] = "launch_failed",
+	[OUTCOME_OUTPUTS_FAILED] = "outputs_failed",
+	[OUTCOME_BUDGET_STOPPED] = "budget_stopped",
+};
+
+const char *attempt_outcome_name(enum attempt_outcome o)
+{
+	if (o > OUTCOME_NONE && (size_t)o < sizeof(outcome_names) / sizeof(outcome_names[0]))
+		return outcome_names[o];
+	return NULL;
+}
+
+enum attempt_outcome attempt_outcome_from_name(const char *name)
+{
+	size_t i;
+
+	if (!name)
+		return OUTCOME_NONE;
+	for (i = 1; i < sizeof(outcome_names) / sizeof(outcome_names[0]); i++)
+		if (outcome_names[i] && !strcmp(name, outcome_names[i]))
+			return (enum attempt_outcome)i;
+	return OUTCOME_FAILED;
+}
+
 int job_status_from_name(const char *name)
 {
 	size_t i;
@@ -441,7 +471,7 @@ static void read_job(sqlite3_stmt *q, struct job *j)
 	j->cost_usd = sqlite3_column_double(q, 13);
 	j->outputs_url = col_str(q, 14);
 	j->reason = col_str(q, 15);
-	j->cancel_requested = sqlite3_column_int(q, 16);
+	j->cancel_requested = (enum job_cancel)sqlite3_column_int(q, 16);
 	j->sweep_id = col_str(q, 17);
 	j->n_attempts = sqlite3_column_int(q, 18);
 	j->params_json = col_str(q, 19);
@@ -1007,6 +1037,18 @@ int store_attempt_set_instance(struct store *st, const char *job_id, int n,
 		       "sis", job_id, (int64_t)n, instance_id);
 }
 
+int store_attempt_set_outcome(struct store *st, const char *job_id, int n, const char *outcome,
+			      int has_exit, int exit_code, struct error *err)
+{
+	if (has_exit)
+		return run_sql(st, err, "UPDATE attempts SET outcome = ?3, exit_code = ?4"
+			       " WHERE job_id = ?1 AND n = ?2 AND ended_at = 0", "sisi",
+			       job_id, (int64_t)n, outcome, (int64_t)exit_code);
+	return run_sql(st, err, "UPDATE attempts SET outcome = ?3, exit_code = NULL"
+		       " WHERE job_id = ?1 AND n = ?2 AND ended_at = 0", "sis",
+		       job_id, (int64_t)n, outcome);
+}
+
 int store_attempt_end(struct store *st, const char *job_id, int n, const char *outcome,
 		      int has_exit, int exit_code, int64_t ended_at, struct error *err)
 {
@@ -1300,6 +1342,71 @@ int store_block_active(struct store *st, const char *backend, const char *region
 	bind_text(q, 3, zone ? zone : "");
 	sqlite3_bind_int64(q, 4, now);
 	r = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_finalize(q);
+	return r;
+}
+
+void block_list_add(struct block_list *l, const char *backend, const char *region,
+		    const char *zone, int64_t until, const char *reason)
+{
+	struct block *b;
+
+	XGROW(l->items, l->n + 1, l->alloc);
+	b = &l->items[l->n++];
+	b->backend = xstrdup(backend ? backend : "");
+	b->region = xstrdup(region ? region : "");
+	b->zone = xstrdup(zone ? zone : "");
+	b->until = until;
+	b->reason = reason ? xstrdup(reason) : NULL;
+}
+
+void block_list_release(struct block_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->items[i].backend);
+		free(l->items[i].region);
+		free(l->items[i].zone);
+		free(l->items[i].reason);
+	}
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}
+
+int block_list_covers(const struct block_list *l, const char *backend, const char *region,
+		      const char *zone)
+{
+	const char *z = zone && *zone ? zone : ZONE_NONE;
+	size_t i;
+
+	for (i = 0; l && i < l->n; i++) {
+		const struct block *b = &l->items[i];
+
+		if (!strcmp(b->backend, backend) &&
+		    (!*b->region || (region && !strcmp(b->region, region))) &&
+		    (!*b->zone || !strcmp(b->zone, z)))
+			return 1;
+	}
+	return 0;
+}
+
+int store_block_list_active(struct store *st, const char *backend, int64_t now,
+			    struct block_list *ret, struct error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int r, rc;
+
+	if ((r = prepare(st, "SELECT region, zone, until, reason FROM blocked WHERE"
+			 " backend = ?1 AND until > ?2", &q, err)) < 0)
+		return r;
+	bind_text(q, 1, backend);
+	sqlite3_bind_int64(q, 2, now);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		block_list_add(ret, backend, (const char *)sqlite3_column_text(q, 0),
+			       (const char *)sqlite3_column_text(q, 1), sqlite3_column_int64(q, 2),
+			       (const char *)sqlite3_column_text(q, 3));
+	r = rc == SQLITE_DONE ? 0 : db_error(st, err, "cannot read blocked locations");
 	sqlite3_finalize(q);
 	return r;
 }

@@ -38,6 +38,34 @@ int job_status_is_terminal(enum job_status s);
 
 #define JOB_ID_MAX 16
 
+/* What the user (or a budget) asked of a live job; stored as 0/1/2 in
+ * jobs.cancel_requested (and shown so by status --json). */
+enum job_cancel {
+	JOB_CANCEL_NONE = 0,
+	JOB_CANCEL_NOW = 1,	/* frugal cancel: stop the agent, then tear down */
+	JOB_CANCEL_STOP = 2,	/* a budget: stop gracefully (checkpoint, then end) */
+};
+
+/* How an attempt ended; stored and shown as its name (attempts.outcome,
+ * status --json "outcome", the agent's status.json). New outcomes go at
+ * the end, with their name in store.c. */
+enum attempt_outcome {
+	OUTCOME_NONE = 0,	/* not decided yet */
+	OUTCOME_SUCCEEDED,
+	OUTCOME_FAILED,
+	OUTCOME_PREEMPTED,
+	OUTCOME_CANCELLED,
+	OUTCOME_TIMED_OUT,
+	OUTCOME_LAUNCH_FAILED,
+	OUTCOME_OUTPUTS_FAILED,	/* the outputs could not be stored */
+	OUTCOME_BUDGET_STOPPED,	/* a budget stopped it (gracefully) */
+};
+
+/* "succeeded", ...; NULL for OUTCOME_NONE. */
+const char *attempt_outcome_name(enum attempt_outcome o);
+/* OUTCOME_NONE for NULL; an unknown name reads as OUTCOME_FAILED. */
+enum attempt_outcome attempt_outcome_from_name(const char *name);
+
 struct job {
 	char id[JOB_ID_MAX];
 	char *name;
@@ -55,7 +83,7 @@ struct job {
 	double cost_usd;	/* cost_micro in USD, for reading only */
 	char *outputs_url;
 	char *reason;		/* why it ended / why it waits; may be NULL */
-	int cancel_requested;	/* 1: cancel now; 2: stop gracefully (budget) */
+	enum job_cancel cancel_requested;
 	char *sweep_id;		/* may be NULL */
 	int n_attempts;		/* filled by get, list_live, list_sweep (not list) */
 	char *params_json;	/* sweep trial parameters {"LR": "0.001"}; may be NULL */
@@ -234,6 +262,10 @@ int store_attempt_list(struct store *st, const char *job_id, struct attempt_list
 int store_attempt_list_live(struct store *st, struct attempt_list *ret, struct error *err);
 int store_attempt_set_instance(struct store *st, const char *job_id, int n,
 			       const char *instance_id, struct error *err);
+/* Record the outcome decided for a live attempt whose teardown is not
+ * confirmed yet (ended_at stays 0: the attempt is still live). */
+int store_attempt_set_outcome(struct store *st, const char *job_id, int n, const char *outcome,
+			      int has_exit, int exit_code, struct error *err);
 /* End an attempt: outcome, exit code (has_exit 0: none), ended_at. */
 int store_attempt_end(struct store *st, const char *job_id, int n, const char *outcome,
 		      int has_exit, int exit_code, int64_t ended_at, struct error *err);
@@ -243,6 +275,34 @@ int store_attempt_set_notice(struct store *st, const char *job_id, int n, int64_
 			     struct error *err);
 
 /* ---- blocked locations (capacity errors, preemptions) ---- */
+
+/*
+ * One convention for zones: a location without zones has zone "-" (in
+ * plans, attempts and blocks); a block whose region or zone is "" (or
+ * NULL when added) covers every region or zone.
+ */
+#define ZONE_NONE "-"
+
+struct block {
+	char *backend;
+	char *region;		/* "": every region */
+	char *zone;		/* "": every zone of the region; "-": no zone */
+	int64_t until;		/* Unix ms; a learned block: seconds from now (see provider.h) */
+	char *reason;
+};
+struct block_list {
+	struct block *items;
+	size_t n, alloc;
+};
+void block_list_add(struct block_list *l, const char *backend, const char *region,
+		    const char *zone, int64_t until, const char *reason);
+void block_list_release(struct block_list *l);
+/* 1 when a block of l covers the location (zone NULL or "" reads as "-"). */
+int block_list_covers(const struct block_list *l, const char *backend, const char *region,
+		      const char *zone);
+/* The blocks of backend in force at now. */
+int store_block_list_active(struct store *st, const char *backend, int64_t now,
+			    struct block_list *ret, struct error *err);
 
 /* Keep a location out until `until` (ms); region/zone "" or NULL: all. */
 int store_block_add(struct store *st, const char *backend, const char *region,

@@ -99,24 +99,29 @@ int http_ca_bundle_find(const char *const *paths, char **ret_path, struct error 
 	return r;
 }
 
+/* The CA bundle, found once (by http_global_init before threads start). */
+static char *ca_found;
+
 int http_ca_setopt(void *curl, const char *url, struct error *err)
 {
-	static char *found;
 	struct error none = ERROR_INIT;
 	int r;
 
-	if (!found && (r = http_ca_bundle_find(NULL, &found, strncasecmp(url, "https:", 6) ? &none : err)) < 0)
+	if (!ca_found && (r = http_ca_bundle_find(NULL, &ca_found, strncasecmp(url, "https:", 6) ?
+						   &none : err)) < 0)
 		return strncasecmp(url, "https:", 6) ? 0 : r;
-	curl_easy_setopt(curl, CURLOPT_CAINFO, found);
+	curl_easy_setopt(curl, CURLOPT_CAINFO, ca_found);
 	return 0;
 }
 
-static void global_init(void)
+void http_global_init(void)
 {
 	static int done;
 
 	if (!done) {
 		curl_global_init(CURL_GLOBAL_DEFAULT);
+		if (!ca_found)
+			http_ca_bundle_find(NULL, &ca_found, NULL);
 		done = 1;
 	}
 }
@@ -134,7 +139,7 @@ int http_do(const struct http_request *req, struct http_response *ret, struct er
 	size_t i;
 	int r = 0;
 
-	global_init();
+	http_global_init();
 	strbuf_init(&rs.body, req->max_response ? req->max_response : DEFAULT_MAX);
 	strbuf_init(&rs.headers, 1 << 20);
 	sink.sb = &rs.body;

@@ -48,6 +48,10 @@ struct http_response {
 };
 #define HTTP_RESPONSE_INIT { 0, STRBUF_INIT, STRBUF_INIT }
 
+/* libcurl's global set-up; http_do does it on first use, but a program
+ * that makes requests from several threads calls this first, alone. */
+void http_global_init(void);
+
 /* Perform req. 0 when a response came (any status); FRUGAL_ENET when none
  * did; FRUGAL_ETOOBIG when the body passed max_response. */
 int http_do(const struct http_request *req, struct http_response *ret, struct error *err);

@@ -136,7 +136,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def serve(handler_cls, port_file, ticker=None):
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler_cls)
+    # $FAKE_LISTEN_PORT: a given port (a test swaps servers on one URL).
+    port = int(os.environ.get("FAKE_LISTEN_PORT", "0"))
+    srv = ThreadingHTTPServer(("127.0.0.1", port), handler_cls)
     with open(port_file + ".part", "w") as f:
         f.write(str(srv.server_address[1]))
     os.rename(port_file + ".part", port_file)

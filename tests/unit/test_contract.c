@@ -268,7 +268,7 @@ static void test_status_round_trip(void **state)
 	for (s.outcome = OUTCOME_SUCCEEDED; s.outcome <= OUTCOME_PREEMPTED; s.outcome++) {
 		enum attempt_outcome o;
 
-		assert_int_equal(attempt_outcome_from_name(attempt_outcome_name(s.outcome), &o), 0);
+		assert_int_equal(attempt_outcome_parse(attempt_outcome_name(s.outcome), &o), 0);
 		assert_int_equal(o, s.outcome);
 	}
 	attempt_status_release(&s);

@@ -92,7 +92,7 @@ static void test_local_find_after_pid_wrap(void **state)
 	} else {
 		nanosleep(&tick, NULL);	/* both have exec'd: markers in place */
 		assert_int_equal(provider_open("local", NULL, home, &p, NULL), 0);
-		assert_int_equal(p->ops->find(p, "wrap-1", &id, NULL), 0);
+		assert_int_equal(p->ops->find(p, "wrap-1", NULL, &id, NULL), 0);
 		assert_non_null(id);
 		want = xasprintf("%d:", (int)old);
 		if (strncmp(id, want, strlen(want)))

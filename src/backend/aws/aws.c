@@ -102,8 +102,9 @@ struct aws {
 	size_t n_clients;
 	struct kvlist images;		/* region -> "ami-... /dev/sda1" */
 	struct kvlist zones;		/* "region zone-id" -> zone name */
-	struct kvlist token_region;	/* what list() found, for gc's terminate */
-	struct kvlist launched;		/* token -> Unix ms of our RunInstances */
+	struct kvlist token_region;	/* token -> region: from the plan, find's where, list() */
+	struct kvlist launched;		/* token -> Unix ms of our RunInstances, or of the
+					 * first time this process heard of the token */
 	struct kvlist running;		/* id -> monotonic ms it was last seen running */
 	struct kvlist enabled;		/* regions enabled for the account (account.h) */
 	int enabled_known;		/* 1: enabled is the list, -1: EC2 did not say */
@@ -300,15 +301,24 @@ static int client(struct provider *p, const char *region, struct ec2 **ret, stru
 	return 0;
 }
 
-/* The attempt of token in the caller's store (0), or FRUGAL_ENOTFOUND. */
-static int attempt_of(struct provider *p, const char *token, struct attempt *ret)
+/* Remember the region of token (the plan the ledger recorded). */
+static void note_region(struct provider *p, const char *token, const char *region)
 {
-	char job[JOB_ID_MAX];
-	int n;
+	if (region && *region && strcmp(region, ZONE_NONE))
+		kvlist_set(&aws_of(p)->token_region, token, region);
+}
 
-	if (!p->st || provider_token_split(token, job, sizeof(job), &n) < 0)
-		return FRUGAL_ENOTFOUND;
-	return store_attempt_get(p->st, job, n, ret, NULL);
+/* Remember when this process first heard of token, unless it launched it:
+ * EC2 may not list an instance made just before (eventual consistency). */
+static void note_seen(struct provider *p, const char *token)
+{
+	struct aws *a = aws_of(p);
+	char now[32];
+
+	if (kvlist_get(&a->launched, token))
+		return;
+	snprintf(now, sizeof(now), "%lld", (long long)time_now_ms());
+	kvlist_set(&a->launched, token, now);
 }
 
 /* "REGION/i-..." -> region and instance id (pointers into buffers). */
@@ -379,11 +389,11 @@ out:
 
 struct plan_ctx {
 	struct provider *p;
-	int64_t now;
+	const struct block_list *blocks;	/* blocked now (the reconciler's list) */
 	size_t outside;		/* offers outside backends.aws.regions */
 	size_t disabled;	/* ... in regions the account has not enabled */
 	size_t no_subnet;	/* ... in zones none of backends.aws.subnet_id is in */
-	size_t blocked;		/* locations blocked in the store */
+	size_t blocked;		/* offers left out as blocked */
 };
 
 /* Optimizer callback: this backend plans on AWS offers only. */
@@ -394,7 +404,7 @@ static int only_aws(void *ctx, enum backend_id b)
 }
 
 /* Optimizer callback: a location outside backends.aws.regions, or blocked
- * in the store (no capacity there recently), is left out; both are counted. */
+ * (no capacity there recently), is left out; both are counted. */
 static int plan_blocked(void *ctx, const char *backend, const char *region, const char *zone)
 {
 	struct plan_ctx *pc = ctx;
@@ -411,7 +421,7 @@ static int plan_blocked(void *ctx, const char *backend, const char *region, cons
 		pc->no_subnet++;
 		return 1;
 	}
-	if (pc->p->st && store_block_active(pc->p->st, backend, region, zone, pc->now, NULL) > 0) {
+	if (block_list_covers(pc->blocks, backend, region, zone)) {
 		pc->blocked++;
 		return 1;
 	}
@@ -426,14 +436,15 @@ static int refuse(struct error *err, const char *key)
 
 /* plan: the cheapest AWS candidate that fits, not blocked, in the allowed
  * regions (see the top of this file). */
-static int aws_plan(struct provider *p, const struct task *t, struct plan *ret,
+static int aws_plan(struct provider *p, const struct plan_request *preq, struct plan *ret,
 		    struct error *err)
 {
+	const struct task *t = preq->task;
 	struct aws *a = aws_of(p);
 	struct optimizer_settings set;
 	struct optimizer_request req;
 	struct candidate_list l = CANDIDATE_LIST_INIT;
-	struct plan_ctx pc = { p, time_now_ms(), 0, 0, 0, 0 };
+	struct plan_ctx pc = { p, preq->blocked, 0, 0, 0, 0 };
 	struct plan pl = { 0 };
 	const struct offer *o = NULL;
 	size_t i, quota_blocked = 0;
@@ -476,8 +487,7 @@ static int aws_plan(struct provider *p, const struct task *t, struct plan *ret,
 	for (i = 0; i < l.n && !o; i++) {
 		char *key = aws_account_quota_key(l.items[i].offer->instance_type, l.items[i].spot);
 
-		if (p->st && store_block_active(p->st, "aws", l.items[i].offer->region, key, pc.now,
-						NULL) > 0)
+		if (block_list_covers(preq->blocked, "aws", l.items[i].offer->region, key))
 			quota_blocked++;
 		else
 			o = l.items[i].offer;
@@ -501,7 +511,7 @@ static int aws_plan(struct provider *p, const struct task *t, struct plan *ret,
 	i--;
 	pl.backend = xstrdup("aws");
 	pl.region = xstrdup(o->region);
-	pl.zone = xstrdup(*o->zone ? o->zone : "-");
+	pl.zone = xstrdup(*o->zone ? o->zone : ZONE_NONE);
 	pl.instance_type = xstrdup(o->instance_type);
 	pl.gpus = l.items[0].gpus;	/* the count of the choice it picked */
 	pl.accelerator = *o->accel ? xstrdup(o->accel) : NULL;
@@ -879,21 +889,16 @@ static int by_token(struct provider *p, const char *region, const char *token, i
 	return r;
 }
 
-/* The region an attempt of token runs in: the ledger, list()'s memory,
- * or the only configured region; NULL when unknown. Caller frees. */
+/* The region an attempt of token runs in: what the ledger's plan said
+ * (launch, find), list()'s memory, or the only configured region; NULL
+ * when unknown. Caller frees. */
 static char *region_of(struct provider *p, const char *token)
 {
 	struct aws *a = aws_of(p);
-	struct attempt at;
 	const char *v;
 	char *region = NULL;
 
-	if (attempt_of(p, token, &at) == 0) {
-		if (at.region && strcmp(at.region, "-"))
-			region = xstrdup(at.region);
-		attempt_release(&at);
-	}
-	if (!region && (v = kvlist_get(&a->token_region, token)))
+	if ((v = kvlist_get(&a->token_region, token)))
 		region = xstrdup(v);
 	if (!region && cfg(p, "regions") && !strpbrk(cfg(p, "regions"), ", "))
 		region = xstrdup(cfg(p, "regions"));
@@ -901,11 +906,18 @@ static char *region_of(struct provider *p, const char *token)
 }
 
 /* find: the live instance tagged with token, as "REGION/i-...", or none. */
-static int aws_find(struct provider *p, const char *token, char **ret_id, struct error *err)
+static int aws_find(struct provider *p, const char *token, const struct plan *where,
+		    char **ret_id, struct error *err)
 {
 	struct ec2_instances l = { 0 };
-	char *region = region_of(p, token);
+	char *region;
 	int r = 0;
+
+	if (where) {
+		note_region(p, token, where->region);
+		note_seen(p, token);
+	}
+	region = region_of(p, token);
 
 	*ret_id = NULL;
 	if (!region)
@@ -943,7 +955,7 @@ static char *base64(const char *text)
 
 /* RunInstances parameters of the attempt. */
 static void run_params(struct provider *p, const struct launch_request *req,
-		       const struct attempt *at, const char *zone, const char *ami,
+		       const struct plan *at, const char *zone, const char *ami,
 		       const char *root_dev, const char *subnet, const char *user_data,
 		       struct kvlist *q)
 {
@@ -1060,20 +1072,20 @@ static int vcpus_of(struct provider *p, const char *instance_type)
  * FRUGAL_ECAPACITY, so the controller plans again elsewhere instead of
  * trying the next zone of the same region. Anything else is r as it is.
  */
-static int launch_refused(struct provider *p, const struct attempt *at, const char *code,
-			  int r, struct error *err)
+static int launch_refused(struct provider *p, const struct launch_request *req,
+			  const char *code, int r, struct error *err)
 {
 	struct aws *a = aws_of(p);
-	int64_t now = time_now_ms();
+	const struct plan *at = req->plan;
+	struct block_list *learned = req->report ? &req->report->learned : NULL;
 
 	if (aws_account_is_quota(code)) {
 		char *key = aws_account_quota_key(at->instance_type, at->spot);
 
 		aws_account_quota_explain(err, at->instance_type, at->spot, at->region,
 					  vcpus_of(p, at->instance_type));
-		if (p->st)
-			store_block_add(p->st, "aws", at->region, key, now + QUOTA_BLOCK_MS,
-					error_msg(err), NULL);
+		if (learned)
+			block_list_add(learned, "aws", at->region, key, QUOTA_BLOCK_MS, error_msg(err));
 		free(key);
 		return FRUGAL_ECAPACITY;
 	}
@@ -1088,9 +1100,8 @@ static int launch_refused(struct provider *p, const struct attempt *at, const ch
 		error_prefix(err, "region %s is not enabled for this AWS account (enable it under "
 			     "Account > AWS Regions, or leave it out of backends.aws.regions); it is "
 			     "left out for a day", at->region);
-		if (p->st)
-			store_block_add(p->st, "aws", at->region, "", now + REGION_BLOCK_MS,
-					error_msg(err), NULL);
+		if (learned)
+			block_list_add(learned, "aws", at->region, "", REGION_BLOCK_MS, error_msg(err));
 		return FRUGAL_ECAPACITY;
 	}
 	return r;
@@ -1101,8 +1112,7 @@ static int aws_launch(struct provider *p, const struct launch_request *req, char
 		      struct error *err)
 {
 	struct aws *a = aws_of(p);
-	struct attempt at = { 0 };
-	struct plan pl = { 0 };
+	const struct plan *at = req->plan;
 	struct ec2_instances made = { 0 };
 	struct http_response rs = HTTP_RESPONSE_INIT;
 	struct kvlist q = { 0 };
@@ -1110,64 +1120,58 @@ static int aws_launch(struct provider *p, const struct launch_request *req, char
 	const char *zone = NULL;
 	char *existing = NULL, *script = NULL, *ami = NULL, *root_dev = NULL, now[32];
 	char code[128] = "", subnet[64] = "";
-	int have_at, r;
+	int r;
 
-	/* Where: the attempt as the ledger has it (the plan it was made from). */
-	have_at = attempt_of(p, req->token, &at) == 0;
-	if (!have_at) {
-		if ((r = aws_plan(p, req->task, &pl, err)) < 0)
-			goto out;
-		at.region = pl.region;
-		at.zone = pl.zone;
-		at.instance_type = pl.instance_type;
-		at.spot = pl.spot;
-	}
-	/* Idempotent: an instance made under this token is adopted. */
-	if ((r = aws_find(p, req->token, &existing, err)) < 0) {
+	/* Where: the plan the ledger recorded. */
+	if (!at || !at->region || !at->instance_type)
+		return launch_failed_early(req, error_set(err, FRUGAL_EINVAL, "launch of %s"
+							  " without a plan", req->token));
+	/* Idempotent: an instance made under this token is adopted. Until
+	 * RunInstances, nothing that bills is made. */
+	if ((r = aws_find(p, req->token, at, &existing, err)) < 0) {
 		ec2_error_code(err, code, sizeof(code));
-		r = launch_refused(p, &at, code, r, err);
+		r = launch_refused(p, req, code, r, err);
+		launch_failed_early(req, r);
 		goto out;
 	}
 	if (existing) {
 		*ret_id = TAKE_PTR(existing);
 		goto out;
 	}
-	if ((r = client(p, at.region, &e, err)) < 0)
-		goto out;
-	if (at.zone && strcmp(at.zone, "-") && (r = zone_name(p, e, at.zone, &zone, err)) < 0)
-		goto out;
-	if ((r = image_for(p, e, req->task, &ami, &root_dev, err)) < 0)
-		goto out;
-	if ((r = stage(p, req, &script, err)) < 0)
-		goto out;
-	/* A subnet is in one zone: the one of the plan's zone, never another. */
-	if (cfg(p, "subnet_id") &&
-	    !subnet_for(p, at.region, zone ? zone : at.zone, subnet, sizeof(subnet))) {
-		r = error_set(err, FRUGAL_EINVAL, "none of backends.aws.subnet_id (%s) is in %s %s",
-			      cfg(p, "subnet_id"), at.region, zone ? zone : "");
+	if ((r = client(p, at->region, &e, err)) < 0 ||
+	    (at->zone && strcmp(at->zone, ZONE_NONE) &&
+	     (r = zone_name(p, e, at->zone, &zone, err)) < 0) ||
+	    (r = image_for(p, e, req->task, &ami, &root_dev, err)) < 0 ||
+	    (r = stage(p, req, &script, err)) < 0) {
+		launch_failed_early(req, r);
 		goto out;
 	}
-	run_params(p, req, &at, zone, ami, root_dev, subnet[0] ? subnet : NULL, script, &q);
+	/* A subnet is in one zone: the one of the plan's zone, never another. */
+	if (cfg(p, "subnet_id") &&
+	    !subnet_for(p, at->region, zone ? zone : at->zone, subnet, sizeof(subnet))) {
+		r = launch_failed_early(req, error_set(err, FRUGAL_EINVAL, "none of "
+					"backends.aws.subnet_id (%s) is in %s %s", cfg(p, "subnet_id"),
+					at->region, zone ? zone : ""));
+		goto out;
+	}
+	run_params(p, req, at, zone, ami, root_dev, subnet[0] ? subnet : NULL, script, &q);
 	snprintf(now, sizeof(now), "%lld", (long long)time_now_ms());
 	kvlist_set(&a->launched, req->token, now);
 	r = ec2_call(e, "RunInstances", &q, &rs, code, sizeof(code), err);
 	/* Crash tests: killed after EC2 took the request, before the answer counts. */
 	fault_point("aws.after_run_instances");
 	if (r < 0) {
-		r = launch_refused(p, &at, code, r, err);
+		r = launch_refused(p, req, code, r, err);
 		goto out;
 	}
 	ec2_parse_instances(rs.body.buf, rs.body.len, &made, NULL);
 	if (!made.n || !made.items[0].id) {
 		r = error_set(err, FRUGAL_EPROVIDER, "ec2 RunInstances in %s: no instance in the "
-			      "answer", at.region);
+			      "answer", at->region);
 		goto out;
 	}
-	*ret_id = xasprintf("%s/%s", at.region, made.items[0].id);
+	*ret_id = xasprintf("%s/%s", at->region, made.items[0].id);
 out:
-	if (have_at)
-		attempt_release(&at);
-	plan_release(&pl);
 	ec2_instances_release(&made);
 	http_response_release(&rs);
 	params_release(&q);
@@ -1180,18 +1184,18 @@ out:
 
 /* ---- describe, stop, notice ---------------------------------------------------------- */
 
-/* 1 when token was launched (by us, or per the ledger) in the last two minutes. */
+/* 1 when token was launched by us, or first heard of by this process, in
+ * the last two minutes (so after a restart an instance EC2 does not list
+ * yet is taken for pending, not gone, for that long). */
 static int launched_recently(struct provider *p, const char *token)
 {
 	struct aws *a = aws_of(p);
-	const char *v = kvlist_get(&a->launched, token);
-	int64_t at = v ? strtoll(v, NULL, 10) : 0;
-	struct attempt att;
+	const char *v;
+	int64_t at;
 
-	if (!at && attempt_of(p, token, &att) == 0) {
-		at = att.started_at;
-		attempt_release(&att);
-	}
+	note_seen(p, token);
+	v = kvlist_get(&a->launched, token);
+	at = v ? strtoll(v, NULL, 10) : 0;
 	return at && time_now_ms() - at < NOT_FOUND_GRACE_MS;
 }
 
@@ -1208,10 +1212,12 @@ static enum instance_state state_of(const char *s)
 /*
  * Once an instance of token is gone: when its boot log (stored by the
  * boot script before power-off) says the agent did not end well, or did
- * not start at all, its last lines become an event of the job, so a boot
- * that failed can be read after the machine is gone. Once per token.
+ * not start at all, its last lines go into *ret_reason (the describe
+ * view's reason, which the reconciler records with the attempt's end), so
+ * a boot that failed can be read after the machine is gone. Once per
+ * token.
  */
-static void boot_log_event(struct provider *p, const char *token)
+static void boot_log_event(struct provider *p, const char *token, char **ret_reason)
 {
 	struct aws *a = aws_of(p);
 	struct storage *st = NULL;
@@ -1220,13 +1226,17 @@ static void boot_log_event(struct provider *p, const char *token)
 	char job[JOB_ID_MAX], *key = NULL;
 	int n, lines = 0;
 
-	if (!p->st || kvlist_has(&a->boot_logs, token) || !url || strncmp(url, "s3://", 5) ||
+	if (!ret_reason || kvlist_has(&a->boot_logs, token) || !url || strncmp(url, "s3://", 5) ||
 	    provider_token_split(token, job, sizeof(job), &n) < 0)
 		return;
 	kvlist_set(&a->boot_logs, token, "");
 	if (storage_open(url, &st, NULL) < 0)
 		return;
-	key = xasprintf("jobs/%s/attempts/%d/boot.log", job, n);
+	{
+		char *prefix = key_job_prefix(job);
+		key = key_attempt(prefix, n, "boot.log");
+		free(prefix);
+	}
 	if (storage_get(st, key, 1 << 20, &log, NULL) < 0 || !log.len ||
 	    strstr(log.buf, "frugal: the agent exited with status 0\n"))
 		goto out;
@@ -1236,8 +1246,9 @@ static void boot_log_event(struct provider *p, const char *token)
 			tail++;
 			break;
 		}
-	store_event_add(p->st, job, "boot_log", "attempt %d, the end of its boot log (%s):\n%s",
-			n, key, tail);
+	free(*ret_reason);
+	*ret_reason = xasprintf("the agent did not report; the end of the boot log (%s):\n%s",
+				key, tail);
 out:
 	strbuf_release(&log);
 	storage_free(st);
@@ -1245,8 +1256,8 @@ out:
 }
 
 /* describe: the state of the instance id (or of the one tagged token). */
-static int aws_describe(struct provider *p, const char *token, const char *id,
-			enum instance_state *ret, struct error *err)
+static int describe_state(struct provider *p, const char *token, const char *id,
+			  enum instance_state *ret, char **ret_reason, struct error *err)
 {
 	struct ec2_instances l = { 0 };
 	struct kvlist q = { 0 };
@@ -1258,12 +1269,12 @@ static int aws_describe(struct provider *p, const char *token, const char *id,
 	if (!id || id_split(id, region, sizeof(region), &iid) < 0) {
 		char *found = NULL;
 
-		if ((r = aws_find(p, token, &found, err)) < 0)
+		if ((r = aws_find(p, token, NULL, &found, err)) < 0)
 			return r;
 		*ret = found ? INSTANCE_PENDING : launched_recently(p, token) ? INSTANCE_PENDING
 									      : INSTANCE_GONE;
 		if (found) {
-			r = aws_describe(p, token, found, ret, err);
+			r = describe_state(p, token, found, ret, ret_reason, err);
 			free(found);
 			return r;
 		}
@@ -1286,7 +1297,7 @@ static int aws_describe(struct provider *p, const char *token, const char *id,
 		*ret = state_of(l.items[0].state);
 	}
 	if (r == 0 && *ret == INSTANCE_GONE)
-		boot_log_event(p, token);
+		boot_log_event(p, token, ret_reason);
 	if (r == 0 && *ret == INSTANCE_RUNNING) {
 		char now[32];
 
@@ -1295,6 +1306,12 @@ static int aws_describe(struct provider *p, const char *token, const char *id,
 	}
 	ec2_instances_release(&l);
 	return r;
+}
+
+static int aws_describe(struct provider *p, const char *token, const char *id,
+			struct instance_view *ret, struct error *err)
+{
+	return describe_state(p, token, id, &ret->state, &ret->reason, err);
 }
 
 /* Nothing reaches the agent on EC2 from here (no inbound path): a cancel
@@ -1308,7 +1325,7 @@ static int aws_stop(struct provider *p, const char *token, const char *id, struc
 /* notice: nothing to deliver either; the controller ends the instance at
  * the deadline it recorded. */
 static int aws_notice(struct provider *p, const char *token, const char *id,
-		      int64_t deadline_ms, struct error *err)
+		      int64_t deadline_ms, const char *reason, struct error *err)
 {
 	return 0;
 }

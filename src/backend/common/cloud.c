@@ -667,9 +667,8 @@ out:
 /* ---- plans ------------------------------------------------------------------------------ */
 
 struct cand_ctx {
-	struct store *st;
+	const struct block_list *blocked;
 	enum backend_id b;
-	int64_t now;
 };
 
 /* The optimizer may use only the backend being planned. */
@@ -678,20 +677,17 @@ static int cand_backend_ok(void *ctx, enum backend_id b)
 	return b == ((struct cand_ctx *)ctx)->b;
 }
 
-/* A location blocked in the store (zone "" is stored as "-"). */
+/* A location the reconciler says is blocked. */
 static int cand_blocked(void *ctx, const char *backend, const char *region, const char *zone)
 {
-	struct cand_ctx *cc = ctx;
-
-	return store_block_active(cc->st, backend, region, zone && *zone ? zone : "-", cc->now,
-				  NULL) > 0;
+	return block_list_covers(((struct cand_ctx *)ctx)->blocked, backend, region, zone);
 }
 
 int cloud_candidates(struct provider *p, enum backend_id b, const struct task *t,
-		     const struct resources *res, struct catalog **ret_cat,
-		     struct candidate_list *ret, struct error *err)
+		     const struct resources *res, const struct block_list *blocked,
+		     struct catalog **ret_cat, struct candidate_list *ret, struct error *err)
 {
-	struct cand_ctx cc = { p->st, b, time_now_ms() };
+	struct cand_ctx cc = { blocked, b };
 	struct optimizer_settings set;
 	struct optimizer_request req;
 	struct candidate_list l = CANDIDATE_LIST_INIT;
@@ -707,7 +703,7 @@ int cloud_candidates(struct provider *p, enum backend_id b, const struct task *t
 	req.checkpoint_s = t->checkpoint.dir ? t->checkpoint.interval : 0;
 	req.settings = &set;
 	req.backend_ok = cand_backend_ok;
-	req.blocked = p->st ? cand_blocked : NULL;
+	req.blocked = blocked ? cand_blocked : NULL;
 	req.ctx = &cc;
 	req.max_candidates = 200;
 	if ((r = optimizer_candidates(cat, &req, &l, err)) < 0)
@@ -733,23 +729,11 @@ fail:
 	return r;
 }
 
-void cloud_plan_copy(const struct plan *src, struct plan *ret)
+void cloud_block(struct block_list *learned, const char *backend, const char *region,
+		 const char *zone, int64_t secs, const char *why)
 {
-	*ret = *src;
-	ret->backend = xstrdup(src->backend);
-	ret->region = xstrdup(src->region);
-	ret->zone = xstrdup(src->zone);
-	ret->instance_type = xstrdup(src->instance_type);
-	ret->accelerator = xstrdup(src->accelerator);
-	ret->capacity = xstrdup(src->capacity);
-}
-
-void cloud_block(struct provider *p, const char *backend, const char *region, const char *zone,
-		 int64_t secs, const char *why)
-{
-	if (p->st)
-		store_block_add(p->st, backend, region, zone && *zone ? zone : "-",
-				time_now_ms() + secs * 1000, why, NULL);
+	if (learned)
+		block_list_add(learned, backend, region, zone, secs * 1000, why);
 }
 
 /* ---- the mirror, from the stage -------------------------------------------------------- */

@@ -205,21 +205,21 @@ int cloud_self_end(const char *instance_dir, struct error *err);
 
 /*
  * The catalog's candidates for res on backend b, best first, locations
- * blocked in p->st (capacity errors, preemptions) left out. *ret_cat
+ * in blocked (capacity errors, preemptions; may be NULL) left out. *ret_cat
  * holds the offers the candidates point into: catalog_free it after.
  * An empty list is FRUGAL_EINVAL (nothing fits: the counters say why)
  * or FRUGAL_ECAPACITY (everything that fits is blocked for now).
  */
 int cloud_candidates(struct provider *p, enum backend_id b, const struct task *t,
-		     const struct resources *res, struct catalog **ret_cat,
+		     const struct resources *res, const struct block_list *blocked,
+		     struct catalog **ret_cat,
 		     struct candidate_list *ret, struct error *err);
 
-/* A deep copy of src into *ret (release both with plan_release). */
-void cloud_plan_copy(const struct plan *src, struct plan *ret);
-
-/* Block backend's location (zone "" or NULL: "-") for secs, in p->st. */
-void cloud_block(struct provider *p, const char *backend, const char *region, const char *zone,
-		 int64_t secs, const char *why);
+/* Report backend's location as out of capacity for secs into learned
+ * (a plan's req->learned; NULL: nothing). zone NULL: every
+ * zone of region. The reconciler writes it to the store. */
+void cloud_block(struct block_list *learned, const char *backend, const char *region,
+		 const char *zone, int64_t secs, const char *why);
 
 
 /* ---- the mirror, from what the stage records ---- */

@@ -84,10 +84,8 @@ struct gcp {
 	struct gauth *auth;
 	struct gce gce;
 	int api_ready;
-	/* Plan: the catalog, and the last plan with the task it was for. */
+	/* Plan: the catalog. */
 	struct catalog *cat;
-	char *plan_for;		/* task_to_json of the task planned */
-	struct plan last;
 	/* Launch: the storage and the binary uploaded to it. */
 	struct storage *st;
 	char *st_url;
@@ -146,8 +144,6 @@ static void gcp_free(struct provider *p)
 	gce_release(&g->gce);
 	gauth_free(g->auth);
 	catalog_free(g->cat);
-	free(g->plan_for);
-	plan_release(&g->last);
 	storage_free(g->st);
 	free(g->st_url);
 	free(g->bin_sha);
@@ -249,30 +245,17 @@ static int split_id(const char *id, char **ret_zone, char **ret_name)
 
 /* ---- plan ------------------------------------------------------------------------------ */
 
-/* A deep copy of src into dst. */
-static void plan_copy(struct plan *dst, const struct plan *src)
-{
-	*dst = *src;
-	dst->backend = xstrdup(src->backend);
-	dst->region = xstrdup(src->region);
-	dst->zone = xstrdup(src->zone);
-	dst->instance_type = xstrdup(src->instance_type);
-	dst->accelerator = xstrdup(src->accelerator);
-	dst->capacity = xstrdup(src->capacity);
-}
-
 /* Optimizer callback: only gcp offers. */
 static int backend_is_gcp(void *ctx, enum backend_id b)
 {
 	return b == (enum backend_id)backend_id_from_name("gcp");
 }
 
-/* Optimizer callback: a location blocked in the store (no capacity lately). */
+/* Optimizer callback: a location the reconciler says is blocked (no
+ * capacity lately). */
 static int zone_blocked(void *ctx, const char *backend, const char *region, const char *zone)
 {
-	struct provider *p = ctx;
-
-	return p->st && store_block_active(p->st, backend, region, zone, time_now_ms(), NULL) > 0;
+	return block_list_covers(ctx, backend, region, zone);
 }
 
 /* The zone of a data disk URL ("projects/P/zones/Z/disks/D"), or NULL. */
@@ -309,9 +292,10 @@ static int check_task(struct gcp *g, const struct task *t, struct error *err)
 }
 
 /* ops.plan: the cheapest GCP offer that fits now (see the top of this file). */
-static int gcp_plan(struct provider *p, const struct task *t, struct plan *ret,
+static int gcp_plan(struct provider *p, const struct plan_request *req, struct plan *ret,
 		    struct error *err)
 {
+	const struct task *t = req->task;
 	struct gcp *g = gcp_of(p);
 	struct optimizer_settings set;
 	struct optimizer_request rq;
@@ -349,8 +333,8 @@ static int gcp_plan(struct provider *p, const struct task *t, struct plan *ret,
 	rq.checkpoint_s = t->checkpoint.dir ? t->checkpoint.interval : 0;
 	rq.settings = &set;
 	rq.backend_ok = backend_is_gcp;
-	rq.blocked = zone_blocked;
-	rq.ctx = p;
+	rq.blocked = req->blocked ? zone_blocked : NULL;
+	rq.ctx = (void *)req->blocked;
 	rq.max_candidates = 1;
 	if ((r = optimizer_candidates(g->cat, &rq, &l, err)) < 0)
 		goto out;
@@ -376,11 +360,6 @@ static int gcp_plan(struct provider *p, const struct task *t, struct plan *ret,
 	pl.price_per_hour = cd->price;
 	pl.capacity = xstrdup(cd->spot ? "spot VM, price from the catalog"
 				       : "standard VM, price from the catalog");
-	/* Keep a copy for the launch that follows this plan. */
-	plan_release(&g->last);
-	plan_copy(&g->last, &pl);
-	free(g->plan_for);
-	g->plan_for = task_to_json(t);
 	*ret = pl;
 	r = 0;
 out:
@@ -476,7 +455,8 @@ static int find_by_name(struct gcp *g, const char *name, char **ret_id, struct e
 
 /* The VM of attempt token ("JOB-N"): by its labels, so a VM of the
  * attempt is found whatever its name. */
-static int gcp_find(struct provider *p, const char *token, char **ret_id, struct error *err)
+static int gcp_find(struct provider *p, const char *token, const struct plan *where,
+		    char **ret_id, struct error *err)
 {
 	const char *dash = strrchr(token, '-');
 	struct gcp *g;
@@ -497,20 +477,6 @@ static int gcp_find(struct provider *p, const char *token, char **ret_id, struct
 	return r;
 }
 
-/* The plan for req: the one plan() just made for this task, or a new one. */
-static int launch_plan(struct provider *p, struct gcp *g, const struct launch_request *req,
-		       struct plan *ret, struct error *err)
-{
-	char *fp = task_to_json(req->task);
-	int same = g->plan_for && !strcmp(fp, g->plan_for) && g->last.zone;
-
-	free(fp);
-	if (!same)
-		return gcp_plan(p, req->task, ret, err);
-	plan_copy(ret, &g->last);
-	return 0;
-}
-
 /* Ask for the deletion of a VM that should not exist, ignoring the answer. */
 static void delete_quietly(struct gcp *g, const char *zone, const char *name)
 {
@@ -522,7 +488,7 @@ static void delete_quietly(struct gcp *g, const char *zone, const char *name)
 
 /* Insert the VM and follow the operation; *ret_id "zone/name". */
 static int insert_vm(struct provider *p, struct gcp *g, const struct plan *pl, const char *name,
-		     json_t *body, char **ret_id, struct error *err)
+		     json_t *body, struct block_list *learned, char **ret_id, struct error *err)
 {
 	char *rid = request_id(g, name, "insert");
 	char *path = xasprintf("zones/%s/instances?requestId=%s", pl->zone, rid);
@@ -547,9 +513,10 @@ static int insert_vm(struct provider *p, struct gcp *g, const struct plan *pl, c
 		r = 0;
 	}
 	if (r < 0) {
-		if (r == FRUGAL_ECAPACITY && gce_error_regional(&g->gce) && p->st)
-			store_block_add(p->st, "gcp", pl->region, NULL, time_now_ms() + BLOCK_MS,
-					"regional quota", NULL);
+		/* A regional quota: every zone of the region (the reconciler
+		 * blocks the zone by itself). */
+		if (r == FRUGAL_ECAPACITY && gce_error_regional(&g->gce) && learned)
+			block_list_add(learned, "gcp", pl->region, NULL, BLOCK_MS, "regional quota");
 		/* A failed insert leaves nothing, but make sure: no VM may leak. */
 		delete_quietly(g, pl->zone, name);
 		goto out;
@@ -710,33 +677,38 @@ static int gcp_launch(struct provider *p, const struct launch_request *req, char
 		      struct error *err)
 {
 	struct gcp *g;
-	struct plan pl = { 0 };
+	const struct plan *pl = req->plan;
 	json_t *body = NULL;
 	char *name = NULL, *existing = NULL;
-	int r;
+	int r, made = 0;
 
 	if ((r = gcp_api(p, &g, err)) < 0)
 		goto out;
-	if ((r = launch_plan(p, g, req, &pl, err)) < 0)
+	if (!pl || !pl->zone || !pl->region || !pl->instance_type) {
+		r = error_set(err, FRUGAL_EINVAL, "launch of %s without a plan", req->token);
 		goto out;
+	}
 	name = instance_name(g, req->token);
 	/* Idempotent: a VM of this attempt that exists already is adopted. */
-	if ((r = gcp_find(p, req->token, &existing, err)) < 0)
+	if ((r = gcp_find(p, req->token, pl, &existing, err)) < 0)
 		goto out;
 	if (existing) {
 		*ret_id = existing;
 		goto out;
 	}
-	if ((r = build_body(p, g, req, &pl, name, &body, err)) < 0)
+	if ((r = build_body(p, g, req, pl, name, &body, err)) < 0)
 		goto out;
-	r = insert_vm(p, g, &pl, name, body, ret_id, err);
+	r = insert_vm(p, g, pl, name, body, req->report ? &req->report->learned : NULL, ret_id,
+		      err);
+	made = 1;
 out:
+	if (!made)
+		launch_failed_early(req, r);	/* no insert was sent */
 	if (body) {
 		zero_body(body);
 		json_decref(body);
 	}
 	redact(err, req->secrets);
-	plan_release(&pl);
 	free(name);
 	return r;
 }
@@ -751,7 +723,7 @@ static int locate(struct provider *p, struct gcp *g, const char *token, const ch
 
 	if (split_id(id, ret_zone, ret_name) == 0)
 		return 0;
-	if ((r = gcp_find(p, token, &found, err)) < 0)
+	if ((r = gcp_find(p, token, NULL, &found, err)) < 0)
 		return r;
 	if (!found)
 		return 1;
@@ -802,8 +774,9 @@ static const char *snapshot_status(struct gcp *g, const char *zone, const char *
  * shared list when it has the VM, else from instances.get (a VM is gone
  * only when the API answers 404 for it). */
 static int gcp_describe(struct provider *p, const char *token, const char *id,
-			enum instance_state *ret, struct error *err)
+			struct instance_view *view, struct error *err)
 {
+	enum instance_state *ret = &view->state;
 	struct gcp *g;
 	char *zone = NULL, *name = NULL, *path = NULL;
 	json_t *inst = NULL;
@@ -856,7 +829,7 @@ static int gcp_stop(struct provider *p, const char *token, const char *id, struc
 
 /* ops.notice: preempt the attempt's spot VM (simulateMaintenanceEvent). */
 static int gcp_notice(struct provider *p, const char *token, const char *id,
-		      int64_t deadline_ms, struct error *err)
+		      int64_t deadline_ms, const char *reason, struct error *err)
 {
 	struct gcp *g;
 	char *zone = NULL, *name = NULL, *path = NULL, *rid = NULL;

@@ -329,9 +329,10 @@ static int kube_resolve(struct provider *p, struct kube *k, const struct task *t
 }
 
 /* Where and at what price t would run: no request to the cluster. */
-static int kube_plan(struct provider *p, const struct task *t, struct plan *ret,
+static int kube_plan(struct provider *p, const struct plan_request *req, struct plan *ret,
 		     struct error *err)
 {
+	const struct task *t = req->task;
 	struct kube *k;
 	struct kreq rq;
 	struct plan pl = { 0 };
@@ -525,15 +526,19 @@ static int kube_launch(struct provider *p, const struct launch_request *req, cha
 	int r, made_secret = 0;
 
 	if ((r = kube_get(p, &k, err)) < 0 || (r = kube_resolve(p, k, req->task, &rq, err)) < 0)
-		return r;
+		return launch_failed_early(req, r);
 	snapshot_drop(k);
 	if (!(name = k8s_object_name(req->token))) {
-		r = error_set(err, FRUGAL_EINVAL, "'%s' cannot name a Kubernetes object",
-			      req->token);
+		r = launch_failed_early(req, error_set(err, FRUGAL_EINVAL, "'%s' cannot name a"
+						       " Kubernetes object", req->token));
 		goto out;
 	}
 	/* Idempotent: a Job already made under this token is adopted. */
-	if ((r = k8s_get_ours(&k->api, K8S_API_BATCH, "jobs", name, &job, err)) < 0 || job)
+	if ((r = k8s_get_ours(&k->api, K8S_API_BATCH, "jobs", name, &job, err)) < 0) {
+		launch_failed_early(req, r);	/* refused before anything was sent */
+		goto out;
+	}
+	if (job)
 		goto done;
 
 	dir = inst_local(k, req->token);
@@ -589,7 +594,8 @@ out:
 
 /* ---- find, describe ---------------------------------------------------------------- */
 
-static int kube_find(struct provider *p, const char *token, char **ret_id, struct error *err)
+static int kube_find(struct provider *p, const char *token, const struct plan *where,
+		     char **ret_id, struct error *err)
 {
 	struct kube *k;
 	json_t *job = NULL;
@@ -666,36 +672,15 @@ static int view_of(struct kube *k, const char *name, const char *token, json_t *
 }
 
 /*
- * The cluster says the attempt's pod was disrupted (evicted, drained, its
- * node reclaimed): record that as the attempt's preemption notice, once,
- * with the pod's grace period as its window -- what the controller does
- * for a notice of its own. Once the pod is gone without the agent having
- * reported, the controller ends the attempt as preempted, not failed.
- * Returns 1 when the notice was recorded by this call.
+ * Pending, running or gone, from the Job and its pods. The cluster saying
+ * the attempt's pod was disrupted (evicted, drained, its node reclaimed)
+ * is the attempt's preemption notice, with the pod's grace period as its
+ * window: the reconciler records it (once), and once the pod is gone
+ * without the agent having reported, ends the attempt as preempted, not
+ * failed.
  */
-static int record_disruption(struct provider *p, const char *token, const struct k8s_view *v)
-{
-	struct attempt a;
-	char job[128];
-	int n, recorded = 0;
-
-	if (!p->st || provider_token_split(token, job, sizeof(job), &n) < 0 ||
-	    store_attempt_get(p->st, job, n, &a, NULL) < 0)
-		return 0;
-	if (!a.notice_deadline && !a.ended_at &&
-	    store_attempt_set_notice(p->st, job, n, time_now_ms() + v->grace_s * 1000, NULL) == 0) {
-		store_event_add(p->st, job, "preempted", "attempt %d: kubernetes: %s", n,
-				v->reason[0] ? v->reason : "the pod was disrupted");
-		recorded = 1;
-	}
-	attempt_release(&a);
-	return recorded;
-}
-
-/* Pending, running or gone, from the Job and its pods; a disruption
- * seen is recorded as the attempt's notice. */
 static int kube_describe(struct provider *p, const char *token, const char *id,
-			 enum instance_state *ret, struct error *err)
+			 struct instance_view *ret, struct error *err)
 {
 	struct kube *k;
 	struct k8s_view v;
@@ -710,11 +695,11 @@ static int kube_describe(struct provider *p, const char *token, const char *id,
 	if ((r = view_of(k, name, token, &job, &pods, err)) < 0)
 		goto out;
 	k8s_view_of(job, pods, time_now_ms(), k->set.start_timeout, &v);
-	/* A notice recorded just now: the caller reads it on its next look,
-	 * so the machine is reported once more before it is reported gone. */
-	if (v.disrupted && record_disruption(p, token, &v) && v.state == INSTANCE_GONE)
-		v.state = INSTANCE_RUNNING;
-	*ret = v.state;
+	ret->state = v.state;
+	if (v.disrupted) {
+		ret->notice_deadline = time_now_ms() + v.grace_s * 1000;
+		ret->reason = xstrdup(v.reason[0] ? v.reason : "the pod was disrupted");
+	}
 out:
 	json_decref(job);
 	json_decref(pods);
@@ -752,7 +737,7 @@ static int kube_stop(struct provider *p, const char *token, const char *id, stru
  * attempt's directory on the volume, which the agent looks for every
  * second (agent/notice.h, source "local"). */
 static int kube_notice(struct provider *p, const char *token, const char *id,
-		       int64_t deadline_ms, struct error *err)
+		       int64_t deadline_ms, const char *reason, struct error *err)
 {
 	struct kube *k;
 	char *dir = NULL, *path = NULL, *doc = NULL;
@@ -769,7 +754,7 @@ static int kube_notice(struct provider *p, const char *token, const char *id,
 		goto out;
 	}
 	path = fs_path_join(dir, "notice.json");
-	doc = provider_notice_json(p, token, deadline_ms);
+	doc = provider_notice_json(deadline_ms, reason);
 	r = fs_write_atomic(path, doc, strlen(doc), 0600, 1, err);
 out:
 	free(dir);

@@ -72,8 +72,6 @@ struct lambda {
 	json_t *types;		/* GET /instance-types, cached */
 	int64_t types_at;
 	char *fs_mount, *fs_region;	/* of file_system, looked up once */
-	struct plan last;	/* the plan launch() uses */
-	int have_last;
 	struct storage *ctl;	/* the controller's storage (mirror) */
 	struct cloud_sync_mark syncs[MAX_SYNCS];
 };
@@ -225,7 +223,6 @@ static void lambda_free(struct provider *p)
 	json_decref(l->types);
 	free(l->fs_mount);
 	free(l->fs_region);
-	plan_release(&l->last);
 	storage_free(l->ctl);
 	free(l);
 	p->priv = NULL;
@@ -378,9 +375,10 @@ static int refuse(struct error *err, const char *key, const char *why)
 }
 
 /* plan: see the top of this file. */
-static int lambda_plan(struct provider *p, const struct task *t, struct plan *ret,
+static int lambda_plan(struct provider *p, const struct plan_request *req, struct plan *ret,
 		       struct error *err)
 {
+	const struct task *t = req->task;
 	struct lambda *l;
 	struct catalog *cat = NULL;
 	struct candidate_list cl = CANDIDATE_LIST_INIT;
@@ -416,7 +414,8 @@ static int lambda_plan(struct provider *p, const struct task *t, struct plan *re
 					 l->fs_region);
 		res.region = l->fs_region;
 	}
-	if ((r = cloud_candidates(p, (enum backend_id)backend_id_from_name("lambda"), t, &res, &cat, &cl, err)) < 0)
+	if ((r = cloud_candidates(p, (enum backend_id)backend_id_from_name("lambda"), t, &res,
+				  req->blocked, &cat, &cl, err)) < 0)
 		return r;
 	if ((r = instance_types(l, err)) < 0)
 		goto out;
@@ -426,7 +425,7 @@ static int lambda_plan(struct provider *p, const struct task *t, struct plan *re
 
 		if (!lambda_has_capacity(l->types, o->instance_type, o->region, &price)) {
 			none++;
-			cloud_block(p, "lambda", o->region, NULL, (int64_t)l->capacity_block,
+			cloud_block(req->learned, "lambda", o->region, NULL, (int64_t)l->capacity_block,
 				    "no capacity (instance-types)");
 			continue;
 		}
@@ -449,10 +448,7 @@ static int lambda_plan(struct provider *p, const struct task *t, struct plan *re
 			      l->fs_region ? " in the file system's region" : "");
 		goto out;
 	}
-	plan_release(&l->last);
-	l->last = pl;
-	l->have_last = 1;
-	cloud_plan_copy(&pl, ret);
+	*ret = pl;
 out:
 	candidate_list_release(&cl);
 	catalog_free(cat);
@@ -462,7 +458,8 @@ out:
 /* ---- find, launch ----------------------------------------------------------------- */
 
 /* The instance named for token that is not terminated (GET /instances). */
-static int lambda_find(struct provider *p, const char *token, char **ret_id, struct error *err)
+static int lambda_find(struct provider *p, const char *token, const struct plan *where,
+		       char **ret_id, struct error *err)
 {
 	struct lambda *l;
 	json_t *reply = NULL;
@@ -518,28 +515,28 @@ static int lambda_launch(struct provider *p, const struct launch_request *req, c
 	int r, i;
 
 	if ((r = lambda_get(p, &l, err)) < 0 || (r = need_key(l, err)) < 0)
-		return r;
+		return launch_failed_early(req, r);
 	if (!l->ssh_key_name)
-		return error_set(err, FRUGAL_EINVAL, "backends.lambda.ssh_key_name is not set: name"
-				 " the SSH key registered with Lambda that frugal may use");
-	if (!l->have_last) {
-		struct plan pl = { 0 };
-		if ((r = lambda_plan(p, req->task, &pl, err)) < 0)
-			return r;
-		plan_release(&pl);
-	}
+		return launch_failed_early(req, error_set(err, FRUGAL_EINVAL,
+				"backends.lambda.ssh_key_name is not set: name the SSH key"
+				" registered with Lambda that frugal may use"));
+	if (!req->plan || !req->plan->region || !req->plan->instance_type)
+		return launch_failed_early(req, error_set(err, FRUGAL_EINVAL, "launch of %s"
+							  " without a plan", req->token));
 	/* Idempotent: an instance already made under this token is adopted. */
-	if ((r = lambda_find(p, req->token, &id, err)) < 0)
-		return r;
+	if ((r = lambda_find(p, req->token, req->plan, &id, err)) < 0)
+		return launch_failed_early(req, r);
 	if (id) {
 		*ret_id = id;
 		return 0;
 	}
 	name = cloud_name(l->tag, req->token);
 	dir = cloud_stage_dir(p->home, "lambda", req->token);
-	if ((r = file_system_info(l, err)) < 0 || (r = stage(p, l, req, dir, err)) < 0)
+	if ((r = file_system_info(l, err)) < 0 || (r = stage(p, l, req, dir, err)) < 0) {
+		launch_failed_early(req, r);	/* the stage goes below */
 		goto out;
-	body = lambda_launch_body(l->last.region, l->last.instance_type, l->ssh_key_name,
+	}
+	body = lambda_launch_body(req->plan->region, req->plan->instance_type, l->ssh_key_name,
 				  l->file_system, name);
 	for (i = 0; i < 6; i++) {
 		long status = 0;
@@ -565,7 +562,8 @@ static int lambda_launch(struct provider *p, const struct launch_request *req, c
 		}
 		if (r == 0 && lambda_is_capacity_error(status, reply)) {
 			r = error_set(err, FRUGAL_ECAPACITY, "Lambda: no %s in %s now: %s",
-				      l->last.instance_type, l->last.region, cloud_error_text(reply));
+				      req->plan->instance_type, req->plan->region,
+				      cloud_error_text(reply));
 			goto out;
 		}
 		if (r == 0 && status != 429 && status < 500) {
@@ -573,7 +571,7 @@ static int lambda_launch(struct provider *p, const struct launch_request *req, c
 			goto out;
 		}
 		/* No answer, 429 or 5xx: it may have launched all the same. */
-		if ((r = lambda_find(p, req->token, &id, err)) == 0 && id)
+		if ((r = lambda_find(p, req->token, req->plan, &id, err)) == 0 && id)
 			break;
 		time_sleep_ms(pause);
 		pause *= 2;
@@ -773,8 +771,9 @@ out:
 
 /* describe: the instance's state; bootstraps and mirrors as it goes. */
 static int lambda_describe(struct provider *p, const char *token, const char *id,
-			   enum instance_state *ret, struct error *err)
+			   struct instance_view *view, struct error *err)
 {
+	enum instance_state *ret = &view->state;
 	struct lambda *l;
 	json_t *inst = NULL;
 	char *found = NULL, *dir = NULL, *kh = NULL, *done = NULL, *idcopy = NULL;
@@ -786,7 +785,7 @@ static int lambda_describe(struct provider *p, const char *token, const char *id
 	if ((r = lambda_get(p, &l, err)) < 0 || (r = need_key(l, err)) < 0)
 		return r;
 	if (!id || !*id) {
-		if ((r = lambda_find(p, token, &found, err)) < 0)
+		if ((r = lambda_find(p, token, NULL, &found, err)) < 0)
 			return r;
 		id = found;
 	}
@@ -908,7 +907,7 @@ static int lambda_stop(struct provider *p, const char *token, const char *id,
 
 /* frugal debug preempt: notice.json + SIGUSR2 to the agent. */
 static int lambda_notice(struct provider *p, const char *token, const char *id,
-			 int64_t deadline_ms, struct error *err)
+			 int64_t deadline_ms, const char *reason, struct error *err)
 {
 	return signal_agent(p, token, id, deadline_ms > 0 ? deadline_ms : 1, err);
 }
@@ -929,7 +928,7 @@ static int lambda_terminate(struct provider *p, const char *token, const char *i
 		return r;
 	dir = cloud_stage_dir(p->home, "lambda", token);
 	if (!id || !*id) {
-		if ((r = lambda_find(p, token, &found, err)) < 0)
+		if ((r = lambda_find(p, token, NULL, &found, err)) < 0)
 			goto out;
 		id = found;
 	}

@@ -7,6 +7,7 @@
  * GPUs come from a pool (config backends.local.gpus, or nvidia-smi -L)
  * and are handed out through CUDA_VISIBLE_DEVICES.
  */
+#define _GNU_SOURCE	/* pipe2 */
 #include "backend/provider.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
@@ -88,9 +89,10 @@ static int refuse(struct error *err, const char *key)
 	return error_set(err, FRUGAL_ENOTSUP, "'%s' is not supported by backend local yet", key);
 }
 
-static int local_plan(struct provider *p, const struct task *t, struct plan *ret,
+static int local_plan(struct provider *p, const struct plan_request *req, struct plan *ret,
 		      struct error *err)
 {
+	const struct task *t = req->task;
 	struct local *l = local_of(p);
 	const struct config *cfg = p->config;
 	struct plan pl = { 0 };
@@ -414,11 +416,11 @@ static int local_launch(struct provider *p, const struct launch_request *req, ch
 {
 	char *dir = instance_dir(p, req->token), *log = NULL, *existing = NULL;
 	char **env = NULL;
-	pid_t pid;
+	pid_t pid = 0;
 	int r, fd;
 
 	/* Idempotent: an instance already running under this token is adopted. */
-	if ((r = p->ops->find(p, req->token, &existing, err)) < 0)
+	if ((r = p->ops->find(p, req->token, req->plan, &existing, err)) < 0)
 		goto out;
 	if (existing) {
 		*ret_id = existing;
@@ -448,6 +450,9 @@ static int local_launch(struct provider *p, const struct launch_request *req, ch
 		pr.env = env;
 		pr.dir = dir;
 		pr.new_session = 1;
+		/* Not the controller's child: its worker threads wait for their
+		 * own children and reap nothing else. */
+		pr.detach = 1;
 		pr.out_fd = pr.err_fd = fd;
 		r = proc_spawn(&pr, &pid, err);
 		close(fd);
@@ -490,7 +495,8 @@ static void oldest_one(pid_t pid, const char *token, void *data)
 		*o = (struct oldest){ pid, start };
 }
 
-static int local_find(struct provider *p, const char *token, char **ret_id, struct error *err)
+static int local_find(struct provider *p, const char *token, const struct plan *where,
+		      char **ret_id, struct error *err)
 {
 	struct oldest o = { 0, -1 };
 
@@ -502,15 +508,16 @@ static int local_find(struct provider *p, const char *token, char **ret_id, stru
 }
 
 static int local_describe(struct provider *p, const char *token, const char *id,
-			  enum instance_state *ret, struct error *err)
+			  struct instance_view *ret, struct error *err)
 {
 	/* The agent is the instance's heart: once it is dead the instance is
 	 * over, even if stray processes of the job remain (teardown kills
 	 * them). Without a known agent id, any marked process counts. */
 	if (id && strchr(id, ':'))
-		*ret = id_alive(id) ? INSTANCE_RUNNING : INSTANCE_GONE;
+		ret->state = id_alive(id) ? INSTANCE_RUNNING : INSTANCE_GONE;
 	else
-		*ret = scan_markers(p->home, token, NULL, NULL) > 0 ? INSTANCE_RUNNING : INSTANCE_GONE;
+		ret->state = scan_markers(p->home, token, NULL, NULL) > 0 ? INSTANCE_RUNNING
+									  : INSTANCE_GONE;
 	return 0;
 }
 
@@ -528,11 +535,11 @@ static int local_stop(struct provider *p, const char *token, const char *id,
 /* The notice lands in the instance as notice.json, then SIGUSR2 tells the
  * agent to read it (see agent.h). */
 static int local_notice(struct provider *p, const char *token, const char *id,
-			int64_t deadline_ms, struct error *err)
+			int64_t deadline_ms, const char *reason, struct error *err)
 {
 	char *dir = instance_dir(p, token);
 	char *path = fs_path_join(dir, "notice.json");
-	char *doc = provider_notice_json(p, token, deadline_ms);
+	char *doc = provider_notice_json(deadline_ms, reason);
 	int pid = 0, r;
 	long long start = -1;
 

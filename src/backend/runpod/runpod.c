@@ -67,9 +67,6 @@ struct runpod {
 	int container_disk, start_sshd, shared_storage;
 	double sync_interval, boot_timeout, release_wait, notice_window;
 	char *volume_dc;		/* of volume_id, looked up once */
-	struct plan last;		/* the plan launch() uses */
-	char *last_gpu_id, *last_cloud;
-	int have_last;
 	struct storage *ctl;
 	struct cloud_sync_mark syncs[MAX_SYNCS];
 };
@@ -146,9 +143,6 @@ static void runpod_free(struct provider *p)
 	free(rp->ssh_key);
 	free(rp->public_key);
 	free(rp->volume_dc);
-	plan_release(&rp->last);
-	free(rp->last_gpu_id);
-	free(rp->last_cloud);
 	storage_free(rp->ctl);
 	free(rp);
 	p->priv = NULL;
@@ -258,9 +252,10 @@ static const char *cloud_type_of(const char *type)
 }
 
 /* plan: see the top of this file. */
-static int runpod_plan(struct provider *p, const struct task *t, struct plan *ret,
+static int runpod_plan(struct provider *p, const struct plan_request *req, struct plan *ret,
 		       struct error *err)
 {
+	const struct task *t = req->task;
 	struct runpod *rp;
 	struct catalog *cat = NULL;
 	struct candidate_list cl = CANDIDATE_LIST_INIT;
@@ -293,7 +288,8 @@ static int runpod_plan(struct provider *p, const struct task *t, struct plan *re
 					 " %s is in %s", t->res.zone, rp->volume_id, rp->volume_dc);
 		res.zone = rp->volume_dc;
 	}
-	if ((r = cloud_candidates(p, (enum backend_id)backend_id_from_name("runpod"), t, &res, &cat, &cl, err)) < 0)
+	if ((r = cloud_candidates(p, (enum backend_id)backend_id_from_name("runpod"), t, &res,
+				  req->blocked, &cat, &cl, err)) < 0)
 		return r;
 	for (i = 0; i < cl.n; i++) {
 		const struct offer *o = cl.items[i].offer;
@@ -317,11 +313,6 @@ static int runpod_plan(struct provider *p, const struct task *t, struct plan *re
 		pl.price_per_hour = cl.items[i].price;
 		pl.capacity = level ? xasprintf("Runpod's catalog: %s stock", level)
 				    : xstrdup("catalog not readable; capacity is known at create");
-		plan_release(&rp->last);
-		free(rp->last_gpu_id);
-		free(rp->last_cloud);
-		rp->last_gpu_id = xstrdup(gpu);
-		rp->last_cloud = xstrdup(cloud_type_of(o->instance_type));
 		break;
 	}
 	if (!pl.backend && n_none) {
@@ -334,9 +325,7 @@ static int runpod_plan(struct provider *p, const struct task *t, struct plan *re
 			      " type frugal knows the API name of", cl.n);
 		goto out;
 	}
-	rp->last = pl;
-	rp->have_last = 1;
-	cloud_plan_copy(&pl, ret);
+	*ret = pl;
 out:
 	runpod_stock_release(&stock);
 	candidate_list_release(&cl);
@@ -371,7 +360,8 @@ static int find_pod(struct runpod *rp, const char *token, struct runpod_pod *ret
 }
 
 /* The id of the pod named for token, not terminated. */
-static int runpod_find(struct provider *p, const char *token, char **ret_id, struct error *err)
+static int runpod_find(struct provider *p, const char *token, const struct plan *where,
+		       char **ret_id, struct error *err)
 {
 	struct runpod *rp;
 	struct runpod_pod pod;
@@ -439,20 +429,20 @@ static int runpod_launch(struct provider *p, const struct launch_request *req, c
 	struct kvlist env = { 0 };
 	char *storage = NULL, *outputs = NULL, *root = NULL, *json = NULL, *self = NULL;
 	char *name = NULL, *dir = NULL, *id = NULL, *idpath = NULL;
+	const char *gpu;
 	int64_t pause = 2000;
 	int r, i;
 
 	if ((r = runpod_get(p, &rp, err)) < 0 || (r = need_key(rp, err)) < 0)
-		return r;
-	if (!rp->have_last) {
-		struct plan pl = { 0 };
-		if ((r = runpod_plan(p, req->task, &pl, err)) < 0)
-			return r;
-		plan_release(&pl);
-	}
+		return launch_failed_early(req, r);
+	/* Where: the plan the ledger recorded. */
+	if (!req->plan || !req->plan->instance_type || !req->plan->zone ||
+	    !(gpu = runpod_gpu_type_id(req->plan->accelerator)))
+		return launch_failed_early(req, error_set(err, FRUGAL_EINVAL, "launch of %s"
+							  " without a Runpod plan", req->token));
 	/* Idempotent: a pod already made under this token is adopted. */
-	if ((r = runpod_find(p, req->token, &id, err)) < 0)
-		return r;
+	if ((r = runpod_find(p, req->token, req->plan, &id, err)) < 0)
+		return launch_failed_early(req, r);
 	if (id) {
 		*ret_id = id;
 		return 0;
@@ -465,8 +455,10 @@ static int runpod_launch(struct provider *p, const struct launch_request *req, c
 	    (r = cloud_agent_json(req, "runpod", storage, outputs, &json, err)) < 0 ||
 	    (r = cloud_stage_write(dir, p->home, json, NULL, err)) < 0 ||
 	    (r = cloud_stage_mirror_info(dir, root, outputs, err)) < 0 ||
-	    (r = cloud_pack(dir, req->task->workdir, p->self_exe, err)) < 0)
+	    (r = cloud_pack(dir, req->task->workdir, p->self_exe, err)) < 0) {
+		launch_failed_early(req, r);	/* the stage goes below */
 		goto out;
+	}
 	self = self_json(rp);
 	pod_env(rp, req, json, self, &env);
 	memset(&c, 0, sizeof(c));
@@ -474,10 +466,10 @@ static int runpod_launch(struct provider *p, const struct launch_request *req, c
 	c.image = req->task->res.image_id ? req->task->res.image_id : rp->image;
 	if (!strncmp(c.image, "docker:", 7))
 		c.image += 7;	/* SkyPilot's spelling */
-	c.gpu_type_id = rp->last_gpu_id;
-	c.gpu_count = rp->last.gpus > 0 ? rp->last.gpus : 1;
-	c.cloud_type = rp->last_cloud;
-	c.data_center = strcmp(rp->last.zone, "-") ? rp->last.zone : NULL;
+	c.gpu_type_id = gpu;
+	c.gpu_count = req->plan->gpus > 0 ? req->plan->gpus : 1;
+	c.cloud_type = cloud_type_of(req->plan->instance_type);
+	c.data_center = strcmp(req->plan->zone, ZONE_NONE) ? req->plan->zone : NULL;
 	c.env = &env;
 	c.network_volume_id = rp->volume_id;
 	c.volume_mount_path = rp->volume_id ? rp->volume_mount : NULL;
@@ -493,7 +485,7 @@ static int runpod_launch(struct provider *p, const struct launch_request *req, c
 		if (r != FRUGAL_ENET)
 			goto out;
 		/* No answer, 429 or 5xx: it may exist all the same. */
-		if ((r = runpod_find(p, req->token, &id, err)) == 0 && id)
+		if ((r = runpod_find(p, req->token, req->plan, &id, err)) == 0 && id)
 			break;
 		time_sleep_ms(pause);
 		pause *= 2;
@@ -576,8 +568,9 @@ static int lookup(struct runpod *rp, const char *token, const char *id, struct r
 
 /* describe: the pod's state; uploads and mirrors as it goes. */
 static int runpod_describe(struct provider *p, const char *token, const char *id,
-			   enum instance_state *ret, struct error *err)
+			   struct instance_view *view, struct error *err)
 {
+	enum instance_state *ret = &view->state;
 	struct runpod *rp;
 	struct runpod_pod pod = { 0 };
 	struct ssh_target t;
@@ -671,7 +664,7 @@ static int runpod_stop(struct provider *p, const char *token, const char *id,
 
 /* frugal debug preempt: notice.json + SIGUSR2 to the agent. */
 static int runpod_notice(struct provider *p, const char *token, const char *id,
-			 int64_t deadline_ms, struct error *err)
+			 int64_t deadline_ms, const char *reason, struct error *err)
 {
 	return signal_agent(p, token, id, deadline_ms > 0 ? deadline_ms : 1, err);
 }

@@ -769,9 +769,10 @@ static int slurm_resolve(struct slurm *s, const struct task *t, struct sreq *ret
 	return 0;
 }
 
-static int slurm_plan(struct provider *p, const struct task *t, struct plan *ret,
+static int slurm_plan(struct provider *p, const struct plan_request *req, struct plan *ret,
 		      struct error *err)
 {
+	const struct task *t = req->task;
 	struct slurm *s;
 	struct sreq rq;
 	struct plan pl = { 0 };
@@ -1095,8 +1096,8 @@ out:
 	return r < 0 && !*ret_id ? r : 0;
 }
 
-static int slurm_find(struct provider *p, const char *token, char **ret_id,
-		      struct error *err);
+static int slurm_find(struct provider *p, const char *token, const struct plan *where,
+		      char **ret_id, struct error *err);
 
 static int slurm_launch(struct provider *p, const struct launch_request *req, char **ret_id,
 			struct error *err)
@@ -1107,10 +1108,10 @@ static int slurm_launch(struct provider *p, const struct launch_request *req, ch
 	int r;
 
 	if ((r = slurm_get(p, &s, err)) < 0 || (r = slurm_resolve(s, req->task, &rq, err)) < 0)
-		return r;
+		return launch_failed_early(req, r);
 	/* Idempotent: a job already made under this token is adopted. */
-	if ((r = slurm_find(p, req->token, &id, err)) < 0)
-		return r;
+	if ((r = slurm_find(p, req->token, req->plan, &id, err)) < 0)
+		return launch_failed_early(req, r);
 	if (id) {
 		*ret_id = id;
 		return 0;
@@ -1167,7 +1168,8 @@ static int find_job(struct slurm *s, const char *token, struct sjob *ret, struct
 	return r;
 }
 
-static int slurm_find(struct provider *p, const char *token, char **ret_id, struct error *err)
+static int slurm_find(struct provider *p, const char *token, const struct plan *where,
+		      char **ret_id, struct error *err)
 {
 	struct slurm *s;
 	struct sjob j;
@@ -1191,7 +1193,7 @@ static int lookup(struct slurm *s, const char *token, const char *id, struct sjo
 }
 
 static int slurm_describe(struct provider *p, const char *token, const char *id,
-			  enum instance_state *ret, struct error *err)
+			  struct instance_view *ret, struct error *err)
 {
 	struct slurm *s;
 	struct sjob j;
@@ -1200,14 +1202,14 @@ static int slurm_describe(struct provider *p, const char *token, const char *id,
 
 	if ((r = slurm_get(p, &s, err)) < 0 || (r = lookup(s, token, id, &j, err)) < 0)
 		return r;
-	*ret = INSTANCE_GONE;
+	ret->state = INSTANCE_GONE;
 	if (!j.found || provider_token_split(token, job, sizeof(job), &n) < 0 ||
 	    job_attempt(s, job, token, &j) != n)
 		return 0;
 	if (state_pending(j.state))
-		*ret = INSTANCE_PENDING;
+		ret->state = INSTANCE_PENDING;
 	else if (state_running(j.state))
-		*ret = INSTANCE_RUNNING;
+		ret->state = INSTANCE_RUNNING;
 	return 0;
 }
 
@@ -1258,7 +1260,7 @@ static int slurm_stop(struct provider *p, const char *token, const char *id,
 /* frugal debug preempt: notice.json in the attempt's directory, then
  * SIGUSR2 to the agent (the local notice source reads it). */
 static int slurm_notice(struct provider *p, const char *token, const char *id,
-			int64_t deadline_ms, struct error *err)
+			int64_t deadline_ms, const char *reason, struct error *err)
 {
 	struct slurm *s;
 	struct sjob j;
@@ -1274,7 +1276,7 @@ static int slurm_notice(struct provider *p, const char *token, const char *id,
 				 token);
 	dir = attempt_dir(s, job, n);
 	path = fs_path_join(dir, "notice.json");
-	doc = provider_notice_json(p, token, deadline_ms);
+	doc = provider_notice_json(deadline_ms, reason);
 	r = fs_write_atomic(path, doc, strlen(doc), 0600, 1, err);
 	if (r == 0)
 		r = scancel(s, j.id, "USR2", 1, err);

@@ -1,0 +1,834 @@
+#define _GNU_SOURCE
+/*
+ * Unit tests for controller/reconcile: the state machine, driven with the
+ * in-memory provider (backend/memory) in a fresh FRUGAL_HOME, without
+ * threads (reconciler_run_ops runs the operations). Every transition of
+ * the table is reached by some test (checked last), every crash-restart
+ * decision for a row left behind, and the queueing order.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend/memory/memory.h"
+#include "base/fs.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "controller/reconcile.h"
+#include "store/home.h"
+#include "store/store.h"
+
+/* The providers the reconciler under test opened, by name. */
+static struct provider *opened[4];
+static size_t n_opened;
+
+static int open_memory(const char *name, const struct config *cfg, const char *home,
+		       struct provider **ret, struct error *err)
+{
+	int r = memory_provider_open(name, cfg, home, ret, err);
+
+	if (r == 0 && n_opened < 4)
+		opened[n_opened++] = *ret;
+	return r;
+}
+
+/* The memory provider of backend name. The reconciler opens it when a
+ * job first needs it: a test scripts it after a pass (reconciler_step)
+ * and before the operations run (reconciler_run_ops). */
+static struct provider *mem(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n_opened; i++)
+		if (!strcmp(opened[i]->ops->name, name))
+			return opened[i];
+	return NULL;
+}
+
+struct fixture {
+	char dir[64];
+	struct home home;
+	struct reconciler *rec;
+	struct store *st;
+};
+
+static void start(struct fixture *f)
+{
+	struct reconciler_hooks hooks = { 0 };
+	struct error err = ERROR_INIT;
+
+	hooks.open = open_memory;
+	n_opened = 0;
+	assert_int_equal(reconciler_new(&f->home, &hooks, &f->rec, &err), 0);
+}
+
+/* A controller crash: the reconciler goes, and what it remembered with
+ * it (the memory provider too: its instances are forgotten, and
+ * terminate of an unknown token is success, as at a cloud). */
+static void restart(struct fixture *f)
+{
+	reconciler_free(f->rec);
+	f->rec = NULL;
+	start(f);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	struct error err = ERROR_INIT;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/frugal-reconcile-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	setenv("FRUGAL_HOME", f->dir, 1);
+	unsetenv("FRUGAL_CONTROLLER_OP_DEADLINE");
+	assert_int_equal(home_open(&f->home, &err), 0);
+	assert_int_equal(store_open(f->home.db, &f->st, &err), 0);
+	start(f);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	reconciler_free(f->rec);
+	store_free(f->st);
+	fs_remove_tree(f->dir, NULL);
+	home_release(&f->home);
+	free(f);
+	return 0;
+}
+
+/* One controller turn: a pass, then every operation it asked for and
+ * what their answers lead to. */
+static void turn(struct fixture *f)
+{
+	reconciler_step(f->rec);
+	reconciler_run_ops(f->rec);
+}
+
+static void insert_job(struct fixture *f, const char *backend, const char *task_json,
+		       char *ret_id)
+{
+	struct job j;
+	struct error err = ERROR_INIT;
+
+	memset(&j, 0, sizeof(j));
+	j.name = xstrdup("t");
+	j.task_json = xstrdup(task_json ? task_json : "{\"run\":\"true\"}");
+	j.backend = xstrdup(backend);
+	assert_int_equal(store_job_insert(f->st, &j, NULL, 0, &err), 0);
+	snprintf(ret_id, JOB_ID_MAX, "%s", j.id);
+	job_release(&j);
+}
+
+static struct job job_get(struct fixture *f, const char *id)
+{
+	struct job j;
+
+	assert_int_equal(store_job_get(f->st, id, &j, NULL), 0);
+	return j;
+}
+
+static enum job_status status_of(struct fixture *f, const char *id)
+{
+	struct job j = job_get(f, id);
+	enum job_status s = j.status;
+
+	job_release(&j);
+	return s;
+}
+
+static int n_attempts(struct fixture *f, const char *id)
+{
+	struct job j = job_get(f, id);
+	int n = j.n_attempts;
+
+	job_release(&j);
+	return n;
+}
+
+static size_t open_rows(struct fixture *f, const char *id)
+{
+	struct resource_list l = { 0 };
+	size_t n;
+
+	assert_int_equal(store_resource_list_open(f->st, id, &l, NULL), 0);
+	n = l.n;
+	resource_list_release(&l);
+	return n;
+}
+
+/* What the agent of attempt n writes to storage. */
+static void agent_reports(struct fixture *f, const char *id, int n, const char *json)
+{
+	char *path = xasprintf("%s/storage/jobs/%s/attempts/%d/status.json", f->dir, id, n);
+	char *dir = xasprintf("%s/storage/jobs/%s/attempts/%d", f->dir, id, n);
+
+	assert_int_equal(fs_mkdir_p(dir, 0700, NULL), 0);
+	assert_int_equal(fs_write_atomic(path, json, strlen(json), 0600, 1, NULL), 0);
+	free(path);
+	free(dir);
+}
+
+static char *token(const char *id, int n)
+{
+	return xasprintf("%s-%d", id, n);
+}
+
+/* ---- launch, run, end ---- */
+
+static void test_launch_run_succeed(void **state)
+{
+	struct fixture *f = *state;
+	struct attempt a;
+	char id[JOB_ID_MAX];
+	char *tok;
+
+	insert_job(f, "local", NULL, id);
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_STARTING);
+	assert_int_equal(memory_counts(mem("local"))->launch, 1);
+	tok = token(id, 1);
+	assert_non_null(memory_instance(mem("local"), tok));
+	assert_int_equal(open_rows(f, id), 1);
+
+	agent_reports(f, id, 1, "{\"phase\": \"running\", \"metrics\": {\"loss\": 1}}");
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_RUNNING);
+
+	agent_reports(f, id, 1, "{\"phase\": \"done\", \"outcome\": \"succeeded\", \"exit_code\": 0}");
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_SUCCEEDED);
+	assert_int_equal(memory_live(mem("local")), 0);
+	assert_int_equal(open_rows(f, id), 0);
+	assert_int_equal(store_attempt_get(f->st, id, 1, &a, NULL), 0);
+	assert_string_equal(a.outcome, "succeeded");
+	assert_true(a.ended_at > 0);
+	attempt_release(&a);
+	free(tok);
+}
+
+static void test_plan_never_fits(void **state)
+{
+	struct fixture *f = *state;
+	char id[JOB_ID_MAX];
+
+	insert_job(f, "local", NULL, id);
+	reconciler_step(f->rec);
+	memory_script(mem("local"))->plan_error = FRUGAL_EINVAL;
+	reconciler_run_ops(f->rec);
+	assert_int_equal(status_of(f, id), JOB_FAILED);
+	assert_int_equal(memory_counts(mem("local"))->launch, 0);
+}
+
+static void test_plan_waits(void **state)
+{
+	struct fixture *f = *state;
+	struct job j;
+	char id[JOB_ID_MAX];
+
+	insert_job(f, "local", NULL, id);
+	reconciler_step(f->rec);
+	memory_script(mem("local"))->plan_error = FRUGAL_ECAPACITY;
+	reconciler_run_ops(f->rec);
+	j = job_get(f, id);
+	assert_int_equal(j.status, JOB_PENDING);
+	assert_non_null(strstr(j.reason, "plan refused"));
+	job_release(&j);
+	memory_script(mem("local"))->plan_error = 0;
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_STARTING);
+}
+
+/* The plan learned that a region has no capacity: the reconciler writes
+ * the block, the backend never touches the store. */
+static void test_plan_learned_block(void **state)
+{
+	struct fixture *f = *state;
+	char id[JOB_ID_MAX];
+
+	insert_job(f, "local", NULL, id);
+	reconciler_step(f->rec);
+	memory_script(mem("local"))->block_region = "mem-9";
+	reconciler_run_ops(f->rec);
+	assert_int_equal(store_block_active(f->st, "local", "mem-9", ZONE_NONE, time_now_ms(),
+					    NULL), 1);
+	assert_int_equal(store_block_active(f->st, "local", "mem-1", ZONE_NONE, time_now_ms(),
+					    NULL), 0);
+}
+
+/* No capacity at launch: the location is blocked, the attempt ends
+ * launch_failed once torn down, and the next plan goes elsewhere. */
+static void test_capacity_plans_elsewhere(void **state)
+{
+	struct fixture *f = *state;
+	struct attempt a;
+	char id[JOB_ID_MAX];
+
+	insert_job(f, "local", NULL, id);
+	reconciler_step(f->rec);
+	memory_script(mem("local"))->launch_error = FRUGAL_ECAPACITY;
+	reconciler_run_ops(f->rec);
+	assert_int_equal(status_of(f, id), JOB_PENDING);
+	assert_int_equal(store_attempt_get(f->st, id, 1, &a, NULL), 0);
+	assert_string_equal(a.outcome, "launch_failed");
+	assert_true(a.ended_at > 0);
+	assert_string_equal(a.region, "mem-1");
+	attempt_release(&a);
+	assert_int_equal(store_block_active(f->st, "local", "mem-1", ZONE_NONE, time_now_ms(),
+					    NULL), 1);
+	memory_script(mem("local"))->launch_error = 0;
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_STARTING);
+	assert_int_equal(store_attempt_get(f->st, id, 2, &a, NULL), 0);
+	assert_string_equal(a.region, "mem-2");
+	attempt_release(&a);
+}
+
+/*
+ * Defect: a launch that fails and whose teardown fails too finished the
+ * job FAILED and never looked at the attempt again (the machine leaked).
+ * Now the job stays live until the teardown is confirmed.
+ */
+static void test_failed_launch_teardown_retried(void **state)
+{
+	struct fixture *f = *state;
+	struct memory_script *ms;
+	struct attempt a;
+	char id[JOB_ID_MAX];
+	char *tok = NULL;
+
+	insert_job(f, "local", NULL, id);
+	reconciler_step(f->rec);
+	ms = memory_script(mem("local"));
+	ms->launch_error = FRUGAL_EPROVIDER;
+	ms->launch_makes = 1;
+	ms->terminate_failures = 2;
+	reconciler_run_ops(f->rec);
+	tok = token(id, 1);
+	assert_int_not_equal(status_of(f, id), JOB_FAILED);
+	assert_int_equal(memory_live(mem("local")), 1);
+	assert_int_equal(open_rows(f, id), 1);
+	assert_int_equal(store_attempt_get(f->st, id, 1, &a, NULL), 0);
+	assert_string_equal(a.outcome, "launch_failed");
+	assert_int_equal(a.ended_at, 0);	/* still live: gc leaves it to us */
+	attempt_release(&a);
+
+	turn(f);	/* the second terminate fails too */
+	assert_int_not_equal(status_of(f, id), JOB_FAILED);
+	assert_int_equal(memory_live(mem("local")), 1);
+	turn(f);	/* the third works */
+	assert_int_equal(status_of(f, id), JOB_FAILED);
+	assert_int_equal(memory_live(mem("local")), 0);
+	assert_int_equal(open_rows(f, id), 0);
+	assert_int_equal(store_attempt_get(f->st, id, 1, &a, NULL), 0);
+	assert_true(a.ended_at > 0);
+	attempt_release(&a);
+	assert_int_equal(memory_counts(mem("local"))->terminate, 3);
+	free(tok);
+}
+
+/* A launch refused before it sent anything (bad credentials) ends the
+ * attempt without a teardown: there is nothing to end, and a teardown
+ * would be refused the same way for ever. */
+static void test_launch_refused_early(void **state)
+{
+	struct fixture *f = *state;
+	struct memory_script *ms;
+	char id[JOB_ID_MAX];
+
+	insert_job(f, "local", NULL, id);
+	reconciler_step(f->rec);
+	ms = memory_script(mem("local"));
+	ms->launch_error = FRUGAL_EINVAL;
+	ms->launch_early = 1;
+	ms->terminate_failures = 1000;
+	reconciler_run_ops(f->rec);
+	assert_int_equal(status_of(f, id), JOB_FAILED);
+	assert_int_equal(memory_counts(mem("local"))->terminate, 0);
+	assert_int_equal(open_rows(f, id), 0);
+}
+
+/* A teardown after the agent reported is retried the same way. */
+static void test_teardown_retried_after_outcome(void **state)
+{
+	struct fixture *f = *state;
+	char id[JOB_ID_MAX];
+
+	insert_job(f, "local", NULL, id);
+	turn(f);
+	memory_script(mem("local"))->terminate_failures = 1;
+	agent_reports(f, id, 1, "{\"outcome\": \"failed\", \"exit_code\": 3, \"reason\": \"exit 3\"}");
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_STARTING);
+	assert_int_equal(memory_live(mem("local")), 1);
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_FAILED);
+	assert_int_equal(memory_live(mem("local")), 0);
+}
+
+/* ---- recovery ---- */
+
+static void test_exit_code_recovers(void **state)
+{
+	struct fixture *f = *state;
+	struct job j;
+	char id[JOB_ID_MAX];
+
+	insert_job(f, "local", "{\"run\":\"true\",\"recovery\":{\"recover_on_exit_codes\":[33],"
+		   "\"max_restarts_on_errors\":1}}", id);
+	turn(f);
+	agent_reports(f, id, 1, "{\"outcome\": \"failed\", \"exit_code\": 33}");
+	turn(f);
+	j = job_get(f, id);
+	assert_true(j.status == JOB_RECOVERING || j.status == JOB_STARTING);
+	assert_int_equal(j.restarts, 1);
+	assert_int_equal(j.error_restarts, 0);
+	job_release(&j);
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_STARTING);
+	assert_int_equal(n_attempts(f, id), 2);
+	/* Another failure is charged; a third is the end. */
+	agent_reports(f, id, 2, "{\"outcome\": \"failed\", \"exit_code\": 1}");
+	turn(f);
+	turn(f);
+	j = job_get(f, id);
+	assert_int_equal(j.error_restarts, 1);
+	assert_int_equal(j.n_attempts, 3);
+	job_release(&j);
+	agent_reports(f, id, 3, "{\"outcome\": \"failed\", \"exit_code\": 1}");
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_FAILED);
+}
+
+/* The provider gives notice, the machine goes: preempted, not failed. */
+static void test_notice_then_gone_is_preempted(void **state)
+{
+	struct fixture *f = *state;
+	struct memory_instance *in;
+	struct attempt a;
+	struct job j;
+	char id[JOB_ID_MAX], *tok;
+
+	insert_job(f, "local", NULL, id);
+	turn(f);
+	tok = token(id, 1);
+	in = memory_instance(mem("local"), tok);
+	in->notice_deadline = time_now_ms() + 60000;
+	turn(f);
+	assert_int_equal(store_attempt_get(f->st, id, 1, &a, NULL), 0);
+	assert_int_equal(a.notice_deadline, in->notice_deadline);
+	attempt_release(&a);
+	in->state = INSTANCE_GONE;
+	turn(f);
+	j = job_get(f, id);
+	assert_int_equal(j.restarts, 1);
+	assert_int_equal(j.error_restarts, 0);
+	job_release(&j);
+	assert_int_equal(store_attempt_get(f->st, id, 1, &a, NULL), 0);
+	assert_string_equal(a.outcome, "preempted");
+	attempt_release(&a);
+	assert_int_equal(store_block_active(f->st, "local", "mem-1", ZONE_NONE, time_now_ms(),
+					    NULL), 1);
+	free(tok);
+}
+
+/* Gone without a word from the agent or a notice: failed. */
+static void test_gone_without_outcome_fails(void **state)
+{
+	struct fixture *f = *state;
+	char id[JOB_ID_MAX], *tok;
+
+	insert_job(f, "local", NULL, id);
+	turn(f);
+	tok = token(id, 1);
+	memory_instance(mem("local"), tok)->state = INSTANCE_GONE;
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_FAILED);
+	free(tok);
+}
+
+/* ---- cancel and budgets ---- */
+
+static void test_cancel_running(void **state)
+{
+	struct fixture *f = *state;
+	char id[JOB_ID_MAX];
+
+	insert_job(f, "local", NULL, id);
+	turn(f);
+	store_job_request_cancel(f->st, id, NULL);
+	turn(f);
+	assert_int_equal(memory_counts(mem("local"))->stop, 1);
+	/* A backend that can only send SIGTERM: the agent says preempted. */
+	agent_reports(f, id, 1, "{\"outcome\": \"preempted\"}");
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_CANCELLED);
+	assert_int_equal(memory_live(mem("local")), 0);
+}
+
+/* An agent that does not stop is torn down after the grace. */
+static void test_cancel_agent_does_not_stop(void **state)
+{
+	struct fixture *f = *state;
+	char id[JOB_ID_MAX];
+
+	insert_job(f, "local", NULL, id);
+	turn(f);
+	store_job_request_cancel(f->st, id, NULL);
+	turn(f);
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_STARTING);
+	time_sleep_ms(3100);
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_CANCELLED);
+	assert_int_equal(memory_live(mem("local")), 0);
+}
+
+/* A cancel does not wait for a plan: it made nothing. */
+static void test_cancel_while_planning(void **state)
+{
+	struct fixture *f = *state;
+	char id[JOB_ID_MAX];
+
+	insert_job(f, "local", NULL, id);
+	reconciler_step(f->rec);	/* the plan is queued, not answered */
+	store_job_request_cancel(f->st, id, NULL);
+	reconciler_step(f->rec);
+	assert_int_equal(status_of(f, id), JOB_CANCELLED);
+	reconciler_run_ops(f->rec);	/* the plan's answer is ignored */
+	assert_int_equal(memory_counts(mem("local"))->launch, 0);
+	assert_int_equal(n_attempts(f, id), 0);
+}
+
+static void test_cancel_pending(void **state)
+{
+	struct fixture *f = *state;
+	char id[JOB_ID_MAX];
+
+	insert_job(f, "local", NULL, id);
+	store_job_request_cancel(f->st, id, NULL);
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_CANCELLED);
+}
+
+/* A budget stop: a preemption notice, once, then CANCELLED with the
+ * budget's reason when the machine is gone. */
+static void test_budget_stop(void **state)
+{
+	struct fixture *f = *state;
+	struct job j;
+	char id[JOB_ID_MAX], *tok;
+
+	insert_job(f, "local", NULL, id);
+	turn(f);
+	store_job_request_stop(f->st, id, "budget $1.00 reached", NULL);
+	turn(f);
+	turn(f);
+	assert_int_equal(memory_counts(mem("local"))->notice, 1);
+	tok = token(id, 1);
+	memory_instance(mem("local"), tok)->state = INSTANCE_GONE;
+	turn(f);
+	j = job_get(f, id);
+	assert_int_equal(j.status, JOB_CANCELLED);
+	assert_string_equal(j.reason, "budget $1.00 reached");
+	job_release(&j);
+	/* A stop of a job that has not started ends it at once. */
+	insert_job(f, "local", NULL, id);
+	store_job_request_stop(f->st, id, "budget", NULL);
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_CANCELLED);
+	free(tok);
+}
+
+/* ---- queueing ---- */
+
+/* Jobs of one backend start in order, RECOVERING ones first; one waits,
+ * the later ones of that backend wait behind it. */
+static void test_queue_order(void **state)
+{
+	struct fixture *f = *state;
+	char a[JOB_ID_MAX], b[JOB_ID_MAX], c[JOB_ID_MAX];
+
+	insert_job(f, "local", NULL, a);
+	insert_job(f, "local", NULL, b);
+	insert_job(f, "local", NULL, c);
+	store_job_set_status(f->st, c, JOB_RECOVERING, "preempted", NULL);
+	turn(f);
+	/* One turn of the backend per pass: the recovering job first. */
+	assert_int_equal(n_attempts(f, c), 1);
+	assert_int_equal(n_attempts(f, a), 0);
+	assert_int_equal(n_attempts(f, b), 0);
+	memory_script(mem("local"))->reserve_busy = 1;
+	turn(f);
+	turn(f);
+	assert_int_equal(n_attempts(f, a), 0);
+	assert_int_equal(n_attempts(f, b), 0);
+	assert_int_equal(memory_counts(mem("local"))->reserve, 3);	/* a, a: never b */
+	memory_script(mem("local"))->reserve_busy = 0;
+	turn(f);
+	assert_int_equal(n_attempts(f, a), 1);
+	assert_int_equal(n_attempts(f, b), 0);
+	turn(f);
+	assert_int_equal(n_attempts(f, b), 1);
+}
+
+/* Defect: a job of one backend waited behind a waiting job of another
+ * (one global "blocked" flag). Waiting is per backend. */
+static void test_wait_is_per_backend(void **state)
+{
+	struct fixture *f = *state;
+	char a[JOB_ID_MAX], b[JOB_ID_MAX];
+
+	insert_job(f, "local", NULL, a);
+	insert_job(f, "other", NULL, b);
+	reconciler_step(f->rec);
+	memory_script(mem("local"))->reserve_busy = 1;
+	reconciler_run_ops(f->rec);
+	assert_int_equal(n_attempts(f, a), 0);
+	assert_int_equal(status_of(f, b), JOB_STARTING);
+}
+
+/* ---- crash and restart: what the store has, decided again ---- */
+
+/* A ledger row left creating, and an attempt without an instance. */
+static void leave_creating(struct fixture *f, const char *id)
+{
+	struct attempt a = { 0 };
+	int64_t res_id;
+	char *tok = token(id, 1);
+
+	snprintf(a.job_id, sizeof(a.job_id), "%s", id);
+	a.n = 1;
+	a.backend = "local";
+	a.region = "mem-1";
+	a.zone = ZONE_NONE;
+	a.instance_type = "mem.small";
+	a.started_at = time_now_ms();
+	assert_int_equal(store_resource_begin(f->st, id, 1, "local", "instance", tok, &res_id,
+					      NULL), 0);
+	assert_int_equal(store_attempt_insert(f->st, &a, NULL), 0);
+	assert_int_equal(store_job_set_status(f->st, id, JOB_PROVISIONING, "", NULL), 0);
+	free(tok);
+}
+
+/* The launch happened before the crash: found by token, adopted. */
+static void test_restart_adopts_created(void **state)
+{
+	struct fixture *f = *state;
+	struct launch_request rq = { 0 };
+	struct plan pl = { 0 };
+	struct attempt a;
+	char id[JOB_ID_MAX], *tok, *iid = NULL;
+
+	insert_job(f, "local", NULL, id);
+	leave_creating(f, id);
+	reconciler_step(f->rec);
+	tok = token(id, 1);
+	rq.token = tok;
+	rq.plan = &pl;
+	/* Made before the crash. */
+	mem("local")->ops->launch(mem("local"), &rq, &iid, NULL);
+	reconciler_run_ops(f->rec);
+	assert_int_equal(memory_counts(mem("local"))->find, 1);
+	assert_int_equal(memory_counts(mem("local"))->launch, 1);	/* not again */
+	assert_int_equal(store_attempt_get(f->st, id, 1, &a, NULL), 0);
+	assert_string_equal(a.instance_id, iid);
+	attempt_release(&a);
+	agent_reports(f, id, 1, "{\"outcome\": \"succeeded\"}");
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_SUCCEEDED);
+	assert_int_equal(n_attempts(f, id), 1);
+	free(tok);
+	free(iid);
+}
+
+/* The launch never happened: the attempt ends, the job launches again. */
+static void test_restart_relaunches_never_created(void **state)
+{
+	struct fixture *f = *state;
+	struct attempt a;
+	char id[JOB_ID_MAX];
+
+	insert_job(f, "local", NULL, id);
+	leave_creating(f, id);
+	turn(f);
+	assert_int_equal(store_attempt_get(f->st, id, 1, &a, NULL), 0);
+	assert_string_equal(a.outcome, "launch_failed");
+	attempt_release(&a);
+	assert_int_equal(status_of(f, id), JOB_PENDING);
+	turn(f);
+	assert_int_equal(n_attempts(f, id), 2);
+	assert_int_equal(status_of(f, id), JOB_STARTING);
+}
+
+/* Gone already, but its agent wrote a status: it ran; its outcome counts. */
+static void test_restart_finished_while_down(void **state)
+{
+	struct fixture *f = *state;
+	char id[JOB_ID_MAX];
+
+	insert_job(f, "local", NULL, id);
+	leave_creating(f, id);
+	agent_reports(f, id, 1, "{\"outcome\": \"succeeded\"}");
+	turn(f);
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_SUCCEEDED);
+	assert_int_equal(n_attempts(f, id), 1);
+}
+
+/* The provider cannot be asked now: nothing is decided; asked again. */
+static void test_restart_find_fails(void **state)
+{
+	struct fixture *f = *state;
+	char id[JOB_ID_MAX];
+
+	insert_job(f, "local", NULL, id);
+	leave_creating(f, id);
+	reconciler_step(f->rec);
+	memory_script(mem("local"))->find_error = FRUGAL_ENET;
+	reconciler_run_ops(f->rec);
+	assert_int_equal(status_of(f, id), JOB_PROVISIONING);
+	assert_int_equal(open_rows(f, id), 1);
+	memory_script(mem("local"))->find_error = 0;
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_PENDING);
+}
+
+/* A cancel of a job whose row is unresolved waits for the answer: a
+ * machine that may exist is never forgotten. */
+static void test_cancel_creating_resolves_first(void **state)
+{
+	struct fixture *f = *state;
+	char id[JOB_ID_MAX];
+
+	insert_job(f, "local", NULL, id);
+	leave_creating(f, id);
+	store_job_request_cancel(f->st, id, NULL);
+	reconciler_step(f->rec);
+	memory_script(mem("local"))->find_error = FRUGAL_ENET;
+	reconciler_run_ops(f->rec);
+	assert_int_equal(status_of(f, id), JOB_PROVISIONING);
+	memory_script(mem("local"))->find_error = 0;
+	turn(f);
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_CANCELLED);
+	assert_int_equal(open_rows(f, id), 0);
+	/* A budget stop in the same place goes the same way. */
+	insert_job(f, "local", NULL, id);
+	leave_creating(f, id);
+	store_job_request_stop(f->st, id, "budget", NULL);
+	turn(f);
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_CANCELLED);
+}
+
+/* Outcome decided, teardown not confirmed: torn down, then decided. */
+static void test_restart_closing(void **state)
+{
+	struct fixture *f = *state;
+	char id[JOB_ID_MAX];
+
+	insert_job(f, "local", NULL, id);
+	turn(f);
+	store_attempt_set_outcome(f->st, id, 1, "succeeded", 1, 0, NULL);
+	restart(f);
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_SUCCEEDED);
+	assert_int_equal(open_rows(f, id), 0);
+	/* Cancelled or stopped while closing: the teardown goes on. */
+	insert_job(f, "local", NULL, id);
+	turn(f);
+	store_attempt_set_outcome(f->st, id, 1, "failed", 0, 0, NULL);
+	store_job_request_cancel(f->st, id, NULL);
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_CANCELLED);
+	insert_job(f, "local", NULL, id);
+	turn(f);
+	store_attempt_set_outcome(f->st, id, 1, "failed", 0, 0, NULL);
+	store_job_request_stop(f->st, id, "budget", NULL);
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_CANCELLED);
+}
+
+/* The attempt ended, the job did not move on: decided from the attempt. */
+static void test_restart_after_attempt_end(void **state)
+{
+	struct fixture *f = *state;
+	char id[JOB_ID_MAX];
+
+	insert_job(f, "local", NULL, id);
+	turn(f);
+	store_attempt_end(f->st, id, 1, "succeeded", 1, 0, time_now_ms(), NULL);
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_SUCCEEDED);
+}
+
+/* ---- the table ---- */
+
+/* Every row of the transition table was reached by the tests above. */
+static void test_every_transition_reached(void **state)
+{
+	size_t i, n = reconcile_transition_count();
+	int missed = 0;
+
+	for (i = 0; i < n; i++) {
+		int phase, event;
+
+		if (reconcile_transition_hits(i, &phase, &event) == 0) {
+			print_message("transition row %zu (phase %d, event %d) never reached\n", i,
+				      phase, event);
+			missed++;
+		}
+	}
+	assert_int_equal(missed, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_launch_run_succeed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plan_never_fits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plan_waits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plan_learned_block, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_capacity_plans_elsewhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_launch_teardown_retried, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_launch_refused_early, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_teardown_retried_after_outcome, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_exit_code_recovers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notice_then_gone_is_preempted, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_gone_without_outcome_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_agent_does_not_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_while_planning, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_budget_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wait_is_per_backend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_adopts_created, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_relaunches_never_created, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_restart_finished_while_down, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_restart_find_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_creating_resolves_first, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_restart_closing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_after_attempt_end, setup, teardown),
+		cmocka_unit_test(test_every_transition_reached),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
