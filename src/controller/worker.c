@@ -196,9 +196,13 @@ size_t worker_pool_run(struct worker_pool *wp)
 	return ran;
 }
 
+/* The async handle lives in the pool: the pool goes once it is closed. */
 static void on_async_closed(uv_handle_t *h)
 {
-	(void)h;
+	struct worker_pool *wp = h->data;
+
+	uv_mutex_destroy(&wp->lock);
+	free(wp);
 }
 
 size_t worker_pool_free(struct worker_pool *wp, int64_t wait_ms)
@@ -241,10 +245,11 @@ size_t worker_pool_free(struct worker_pool *wp, int64_t wait_ms)
 		free(l->name);
 		free(l);
 	}
-	if (wp->loop && !uv_is_closing((uv_handle_t *)&wp->async)) {
-		uv_close((uv_handle_t *)&wp->async, on_async_closed);
-		/* The handle's memory must outlive its close: run the loop once. */
-		uv_run(wp->loop, UV_RUN_NOWAIT);
+	if (wp->loop) {
+		/* Freed by the close callback, on the loop's next run. */
+		if (!uv_is_closing((uv_handle_t *)&wp->async))
+			uv_close((uv_handle_t *)&wp->async, on_async_closed);
+		return 0;
 	}
 	uv_mutex_destroy(&wp->lock);
 	free(wp);

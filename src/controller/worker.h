@@ -45,7 +45,8 @@ struct worker_pool *worker_pool_new(uv_loop_t *loop);
  * running ones are waited for up to wait_ms. Returns the number of lanes
  * still running an operation (their threads are left behind; what those
  * operations use must not be freed). Results not delivered yet are
- * dropped. Frees the pool.
+ * dropped. With a loop, the pool's memory goes when the loop has closed
+ * its handle (run the loop once more, as one does before uv_loop_close).
  */
 size_t worker_pool_free(struct worker_pool *wp, int64_t wait_ms);
 

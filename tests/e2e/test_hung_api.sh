@@ -1,8 +1,8 @@
 #!/bin/bash
 # A cloud API that hangs delays nothing else. Runpod's API is a local TCP
 # server that accepts connections and never answers (tests/fakes/
-# hang_server.py). A job on runpod is launched: its launch hangs in that
-# API. A local job launched after it must still reach RUNNING within 2 s,
+# hang_server.py; only its GPU catalog answers, 404, so that the plan is
+# made). A job on runpod is launched: its launch hangs in that API. A local job launched after it must still reach RUNNING within 2 s,
 # and `frugal cancel` of it must be done (its processes gone) within 2 s;
 # the times are printed. Then the runpod job is cancelled: it is not
 # reported over while its ledger row is unresolved (a machine may exist);
@@ -22,7 +22,8 @@ open_rows() {
 	python3 -c "import sqlite3; print(sqlite3.connect('$FRUGAL_HOME/state.db').execute(\"SELECT count(*) FROM resources WHERE job_id='$1' AND state!='gone'\").fetchone()[0])"
 }
 
-(python3 "$FAKES/hang_server.py" "$TMP/hang.port" >"$TMP/hang.log" 2>&1 &)
+(FAKE_ANSWER="/v2/catalog 404" python3 "$FAKES/hang_server.py" "$TMP/hang.port" \
+	>"$TMP/hang.log" 2>&1 &)
 for _ in $(seq 100); do [ -s "$TMP/hang.port" ] && break; sleep 0.05; done
 PORT=$(cat "$TMP/hang.port") || fail "the hanging server did not start"
 write_config "backends:
@@ -91,11 +92,12 @@ FAKE_LISTEN_PORT=$PORT start_fake fake_runpod.py
 s=$(wait_terminal "$cloud" 60)
 [ "$s" = CANCELLED ] || fail "runpod job ended $s"
 [ "$(open_rows "$cloud")" = 0 ] || fail "$(open_rows "$cloud") ledger rows open"
+API_URL=http://127.0.0.1:$PORT
 for _ in $(seq 100); do
-	[ "$(curl -s -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/pods")" = "[]" ] && break
+	[ "$(runpod_pods)" = 0 ] && break
 	sleep 0.1
 done
-[ "$(curl -s -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/pods")" = "[]" ] || fail "a pod is left"
+[ "$(runpod_pods)" = 0 ] || fail "a pod is left"
 [ "$(launched_count)" = 1 ] || fail "$(launched_count) pods made, want the late launch's 1"
 grep -q "adopting $cloud-1" "$FRUGAL_HOME/controller.log" || fail "the late pod was not found by its token"
 ok "runpod job CANCELLED once the API answered: the late launch's pod found by token and deleted; ledger closed"
