@@ -87,8 +87,11 @@ struct agent_status {
  * submitted with). */
 struct lane_storage {
 	char *url;
-	struct storage *st;
+	struct storage *st;	/* NULL: it could not be opened */
+	int64_t retry_at;	/* then: time_mono_ms() of the next try */
 };
+
+#define STORAGE_RETRY_MS 30000	/* a storage that cannot be opened is tried again */
 
 /* One backend in use: its provider and the lane's storage handles. */
 struct backend {
@@ -347,7 +350,7 @@ static int tx_begin(struct reconciler *rec, const char *id)
 	struct error err = ERROR_INIT;
 
 	if (store_begin(rec->st, &err) < 0) {
-		log_warn("job %s: %s; trying again later", id, error_msg(&err));
+		log_warn("job %s: not recorded yet: %s; trying again later", id, error_msg(&err));
 		return -1;
 	}
 	return 0;
@@ -360,7 +363,8 @@ static int tx_commit(struct reconciler *rec, const char *id)
 
 	if (store_commit(rec->st, &err) < 0) {
 		store_rollback(rec->st);
-		log_warn("job %s: %s; rolled back, trying again later", id, error_msg(&err));
+		log_warn("job %s: not recorded yet: %s; rolled back, trying again later", id,
+			 error_msg(&err));
 		return -1;
 	}
 	return 0;
@@ -405,20 +409,38 @@ static int read_agent_status(struct storage *storage, const char *job_id, int n,
 }
 
 /* The lane's own handle on url (opened on the lane, on first use). */
+/*
+ * The lane's handle on the storage at url, opened on first use. One that
+ * cannot be opened (gs:// without credentials, a bucket that is not
+ * there) is logged and tried again every STORAGE_RETRY_MS: it never stops
+ * the controller, and jobs of other storages, cancels and teardowns go
+ * on. NULL while it cannot be opened.
+ */
 static struct storage *lane_open(struct backend *b, const char *url)
 {
-	struct storage *st = NULL;
+	struct error err = ERROR_INIT;
+	struct lane_storage *ls = NULL;
+	int64_t now = time_mono_ms();
 	size_t i;
 
-	for (i = 0; i < b->n_storages; i++)
+	for (i = 0; i < b->n_storages && !ls; i++)
 		if (!strcmp(b->storages[i].url, url))
-			return b->storages[i].st;
-	if (storage_open(url, &st, NULL) < 0)
-		return NULL;
-	XGROW(b->storages, b->n_storages + 1, b->alloc_storages);
-	b->storages[b->n_storages].url = xstrdup(url);
-	b->storages[b->n_storages++].st = st;
-	return st;
+			ls = &b->storages[i];
+	if (ls && (ls->st || now < ls->retry_at))
+		return ls->st;
+	if (!ls) {
+		XGROW(b->storages, b->n_storages + 1, b->alloc_storages);
+		ls = &b->storages[b->n_storages++];
+		ls->url = xstrdup(url);
+		ls->st = NULL;
+	}
+	if (storage_open(url, &ls->st, &err) < 0) {
+		ls->st = NULL;
+		ls->retry_at = now + STORAGE_RETRY_MS;
+		log_error("storage %s cannot be opened (trying again in %d s): %s", url,
+			  STORAGE_RETRY_MS / 1000, error_msg(&err));
+	}
+	return ls->st;
 }
 
 /* The storage of op's job: the one it was submitted with; config.yaml's
