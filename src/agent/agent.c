@@ -917,7 +917,8 @@ static void close_handles(struct agent *a)
 static void end_machine(struct agent *a)
 {
 	const struct machine_ops *m = machine_ops_for(a->conf.backend);
-	struct machine_self self = { a->conf.instance_dir, a->conf.storage_url };
+	struct machine_self self = { a->conf.instance_dir, a->conf.storage_url,
+				     attempt_outcome_name(a->outcome) };
 	struct error err = ERROR_INIT;
 	int i;
 

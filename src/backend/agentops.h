@@ -116,6 +116,7 @@ int notice_parse(const char *text, size_t len, struct notice *ret, struct error 
 struct machine_self {
 	const char *instance_dir;	/* the attempt's directory */
 	const char *storage_url;	/* the job's storage */
+	const char *outcome;		/* the attempt's ("succeeded", ...), or NULL */
 };
 
 struct machine_ops {

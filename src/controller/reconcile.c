@@ -66,9 +66,11 @@ static const int64_t op_deadline_s[] = {
 	[OP_NOTICE] = 120, [OP_TEARDOWN] = 300, [OP_RESOLVE] = 120,
 };
 
-/* Teardown and cancel go first in a backend's lane. */
+/* Teardown and cancel go first in a backend's lane, then what a job
+ * waits for (plan, launch, find); the periodic looks at running jobs come
+ * last, so that many of them never starve a launch. */
 static const int op_priority[] = {
-	[OP_PLAN] = 0, [OP_LAUNCH] = 1, [OP_LOOK] = 2, [OP_STOP] = 3,
+	[OP_PLAN] = 2, [OP_LAUNCH] = 2, [OP_LOOK] = 1, [OP_STOP] = 3,
 	[OP_NOTICE] = 3, [OP_TEARDOWN] = 4, [OP_RESOLVE] = 2,
 };
 

@@ -3,6 +3,7 @@
  * settings (backends.local) are read by spec/config.c into struct
  * local_config; the schema here documents them.
  */
+#include "backend/local/local.h"
 #include "backend/agentops.h"
 #include "backend/backend.h"
 
@@ -44,7 +45,7 @@ static const struct notice_source_ops *const local_sources[] = {
 };
 
 static const struct machine_ops local_machine = {
-	"removing the instance directory", machine_remove_instance_dir,
+	"removing the instance directory", local_machine_end,
 };
 
 static const struct agent_ops local_agent = { local_sources, &local_machine };

@@ -8,6 +8,7 @@
  * and are handed out through CUDA_VISIBLE_DEVICES.
  */
 #define _GNU_SOURCE	/* pipe2 */
+#include "backend/local/local.h"
 #include "backend/provider.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
@@ -592,6 +593,41 @@ out:
 	free(to);
 	free(kept);
 	free(path);
+	return r;
+}
+
+/*
+ * The agent ends its "machine": HOME/instances/TOKEN. As the teardown
+ * would (local_keep_or_remove): an attempt whose outputs could not be
+ * stored leaves its files in HOME/kept/TOKEN for the retry, and one that
+ * succeeded removes those its job left there.
+ */
+int local_machine_end(const struct machine_self *self, struct error *err)
+{
+	const char *dir = self->instance_dir, *token, *mark;
+	struct provider p;
+	char *home;
+	int r;
+
+	mark = dir ? strstr(dir, "/instances/") : NULL;
+	if (!self->outcome || !mark || strchr(mark + 11, '/') || !mark[11])
+		return machine_remove_instance_dir(self, err);
+	token = mark + 11;
+	home = xstrndup(dir, (size_t)(mark - dir));
+	memset(&p, 0, sizeof(p));
+	p.home = home;
+	if (chdir("/") < 0) {
+		free(home);
+		return error_errno(err, "cannot leave '%s'", dir);
+	}
+	/* The outcome file the teardown reads, in case it comes first. */
+	{
+		char *path = fs_path_join(dir, "outcome");
+		fs_write_atomic(path, self->outcome, strlen(self->outcome), 0600, 1, NULL);
+		free(path);
+	}
+	r = local_keep_or_remove(&p, token, dir, err);
+	free(home);
 	return r;
 }
 
