@@ -682,9 +682,10 @@ static int from_sso(const char *profile, struct aws_creds *c, struct error *err)
 	}
 	sha1_hex(session ? session : start, hex);
 	path = xasprintf("%s/.aws/sso/cache/%s.json", home, hex);
-	if (fs_read_file(path, INI_MAX, &sb, NULL) < 0 ||
-	    !json_is_object(tok = json_loadb(sb.buf, sb.len, 0, NULL)) ||
-	    !json_is_string(json_object_get(tok, "accessToken"))) {
+	/* (json_is_object evaluates its argument twice: load first.) */
+	if (fs_read_file(path, INI_MAX, &sb, NULL) == 0)
+		tok = json_loadb(sb.buf, sb.len, 0, NULL);
+	if (!json_is_object(tok) || !json_is_string(json_object_get(tok, "accessToken"))) {
 		r = error_set(err, FRUGAL_ENOTFOUND, "AWS profile '%s': no SSO token in %s; run 'aws"
 			      " sso login --profile %s'", profile, path, profile);
 		goto out;
