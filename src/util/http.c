@@ -86,6 +86,7 @@ int http_ca_bundle_find(const char *const *paths, char **ret_path, struct error 
 		paths = http_ca_default_paths;
 	for (i = 0; paths[i]; i++) {
 		if (readable_file(paths[i])) {
+			strbuf_release(&looked);
 			*ret_path = xstrdup(paths[i]);
 			return 0;
 		}
