@@ -577,23 +577,28 @@ int cloud_mark_vanished(struct storage *st, const char *job, int attempt, const 
 }
 
 int cloud_signal_agent(const struct ssh_target *t, const char *token, int64_t notice_deadline_ms,
-		       struct error *err)
+		       const char *reason, struct error *err)
 {
 	struct strbuf cmd = STRBUF_INIT;
+	char *doc = NULL;
 	int r;
 
 	strbuf_addf(&cmd, "d=%s/", CLOUD_REMOTE_BASE);
 	strbuf_add_shell_quoted(&cmd, token);
 	strbuf_adds(&cmd, "; p=$(cat \"$d/agent.pid\") || exit 1; ");
-	if (notice_deadline_ms > 0)
-		strbuf_addf(&cmd, "printf '{\"deadline_ms\": %lld, \"source\": \"debug\"}\\n'"
-			    " > \"$d/notice.json.part\" && mv \"$d/notice.json.part\""
-			    " \"$d/notice.json\" && kill -USR2 \"$p\"",
-			    (long long)notice_deadline_ms);
-	else
+	if (notice_deadline_ms > 0) {
+		/* The same notice.json as everywhere (provider_notice_json: a
+		 * budget's stop says so), written atomically on the machine. */
+		doc = provider_notice_json(notice_deadline_ms, reason);
+		strbuf_adds(&cmd, "printf '%s\\n' ");
+		strbuf_add_shell_quoted(&cmd, doc);
+		strbuf_adds(&cmd, " > \"$d/notice.json.part\" && mv \"$d/notice.json.part\""
+			    " \"$d/notice.json\" && kill -USR2 \"$p\"");
+	} else
 		strbuf_adds(&cmd, "kill -INT \"$p\"");
 	r = ssh_check(t, cmd.buf, NULL, 0, NULL, NULL, err);
 	strbuf_release(&cmd);
+	free(doc);
 	return r;
 }
 

@@ -179,9 +179,10 @@ int cloud_mark_vanished(struct storage *st, const char *job, int attempt, const 
 			struct error *err);
 
 /* SIGINT (cancel) or, with notice_deadline_ms, notice.json + SIGUSR2 (a
- * preemption notice) to the agent of token on the machine. */
+ * preemption notice; reason "budget" for a budget's graceful stop) to the
+ * agent of token on the machine. */
 int cloud_signal_agent(const struct ssh_target *t, const char *token, int64_t notice_deadline_ms,
-		       struct error *err);
+		       const char *reason, struct error *err);
 
 /* ---- on the machine: the agent's dead-man switch ---- */
 

@@ -879,7 +879,7 @@ out:
 
 /* SIGINT (deadline_ms 0) or a notice to the agent of token, over SSH. */
 static int signal_agent(struct provider *p, const char *token, const char *id,
-			int64_t deadline_ms, struct error *err)
+			int64_t deadline_ms, const char *reason, struct error *err)
 {
 	struct lambda *l;
 	struct ssh_target t;
@@ -889,7 +889,7 @@ static int signal_agent(struct provider *p, const char *token, const char *id,
 	if ((r = lambda_get(p, &l, err)) < 0 ||
 	    (r = live_target(p, l, token, id, &t, &kh, &idc, err)) < 0)
 		return r;
-	r = cloud_signal_agent(&t, token, deadline_ms, err);
+	r = cloud_signal_agent(&t, token, deadline_ms, reason, err);
 	free((char *)t.host);
 	free(kh);
 	free(idc);
@@ -900,7 +900,7 @@ static int signal_agent(struct provider *p, const char *token, const char *id,
 static int lambda_stop(struct provider *p, const char *token, const char *id,
 		       struct error *err)
 {
-	int r = signal_agent(p, token, id, 0, err);
+	int r = signal_agent(p, token, id, 0, NULL, err);
 
 	return r == FRUGAL_ENOTFOUND ? 0 : r;
 }
@@ -909,7 +909,7 @@ static int lambda_stop(struct provider *p, const char *token, const char *id,
 static int lambda_notice(struct provider *p, const char *token, const char *id,
 			 int64_t deadline_ms, const char *reason, struct error *err)
 {
-	return signal_agent(p, token, id, deadline_ms > 0 ? deadline_ms : 1, err);
+	return signal_agent(p, token, id, deadline_ms > 0 ? deadline_ms : 1, reason, err);
 }
 
 /* End the instance; 0 once Lambda says terminated (or forgets it). */

@@ -625,7 +625,7 @@ out:
 
 /* SIGINT or a notice to the agent of token's pod over SSH. */
 static int signal_agent(struct provider *p, const char *token, const char *id,
-			int64_t deadline_ms, struct error *err)
+			int64_t deadline_ms, const char *reason, struct error *err)
 {
 	struct runpod *rp;
 	struct runpod_pod pod = { 0 };
@@ -644,7 +644,7 @@ static int signal_agent(struct provider *p, const char *token, const char *id,
 	}
 	kh = fs_path_join(dir, "known_hosts");
 	target_of(rp, &pod, kh, &t);
-	r = cloud_signal_agent(&t, token, deadline_ms, err);
+	r = cloud_signal_agent(&t, token, deadline_ms, reason, err);
 out:
 	runpod_pod_release(&pod);
 	free(dir);
@@ -657,7 +657,7 @@ out:
 static int runpod_stop(struct provider *p, const char *token, const char *id,
 		       struct error *err)
 {
-	int r = signal_agent(p, token, id, 0, err);
+	int r = signal_agent(p, token, id, 0, NULL, err);
 
 	return r == FRUGAL_ENOTFOUND ? 0 : r;
 }
@@ -666,7 +666,7 @@ static int runpod_stop(struct provider *p, const char *token, const char *id,
 static int runpod_notice(struct provider *p, const char *token, const char *id,
 			 int64_t deadline_ms, const char *reason, struct error *err)
 {
-	return signal_agent(p, token, id, deadline_ms > 0 ? deadline_ms : 1, err);
+	return signal_agent(p, token, id, deadline_ms > 0 ? deadline_ms : 1, reason, err);
 }
 
 /* Delete the pod; 0 once the API no longer has it. */
