@@ -190,3 +190,85 @@ int provider_check_task(const struct task *t, const char *backend, struct error 
 				 registry_names(BACKEND_CAP_CONTAINER, names, sizeof(names)));
 	return 0;
 }
+
+/* ---- ports ---- */
+
+struct endpoint *endpoint_list_add(struct endpoint_list *l, int from, int to)
+{
+	struct endpoint *e;
+
+	XGROW(l->items, l->n + 1, l->alloc);
+	e = &l->items[l->n++];
+	memset(e, 0, sizeof(*e));
+	e->from = from;
+	e->to = to;
+	return e;
+}
+
+void endpoint_list_release(struct endpoint_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		struct endpoint *e = &l->items[i];
+
+		free(e->host);
+		free(e->url_fmt);
+		free(e->note);
+		if (e->forward_argv) {
+			char **a;
+
+			for (a = e->forward_argv; *a; a++)
+				free(*a);
+			free(e->forward_argv);
+		}
+	}
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}
+
+char *endpoint_fill(const char *tmpl, int local, int port)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *s;
+
+	for (s = tmpl; *s; s++) {
+		if (s[0] == '%' && (s[1] == 'L' || s[1] == 'P')) {
+			strbuf_addf(&sb, "%d", s[1] == 'L' ? local : port);
+			s++;
+		} else {
+			strbuf_addch(&sb, *s);
+		}
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+#define PORTS_SUFFIX ":ports"
+
+char *provider_ports_token(const char *token)
+{
+	return xasprintf("%s" PORTS_SUFFIX, token);
+}
+
+int provider_opens_ports(const struct provider *p, const struct task *t)
+{
+	return p && p->ops->ports_open && t && t->res.n_ports > 0;
+}
+
+int provider_resource_end(struct provider *p, const char *kind, const char *token,
+			  const char *provider_id, struct error *err)
+{
+	size_t len = strlen(token), slen = strlen(PORTS_SUFFIX);
+	char *attempt_token;
+	int r;
+
+	if (!kind || strcmp(kind, "ports"))
+		return p->ops->terminate(p, token, provider_id, err);
+	if (!p->ops->ports_close)
+		return 0;	/* nothing of its own to end */
+	attempt_token = len > slen && !strcmp(token + len - slen, PORTS_SUFFIX)
+				? xstrndup(token, len - slen) : xstrdup(token);
+	r = p->ops->ports_close(p, attempt_token, provider_id, err);
+	free(attempt_token);
+	return r;
+}

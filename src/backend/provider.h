@@ -85,6 +85,10 @@ struct launch_request {
 	const char *controller_socket;	/* may be NULL */
 	const char *gpus;		/* device ids "0,1" or "" */
 	struct launch_report *report;	/* out; may be NULL */
+	/* What ports_open made for this attempt (a security group id, a
+	 * firewall rule's name), when the backend has ports_open and the
+	 * task has resources.ports; else NULL. */
+	const char *ports_id;
 };
 
 /* In a launch: fail with r, saying that nothing was made (see
@@ -106,6 +110,30 @@ struct instance_view {
 };
 #define INSTANCE_VIEW_INIT { INSTANCE_PENDING, 0, NULL }
 void instance_view_release(struct instance_view *v);
+
+/*
+ * Where one entry of resources.ports (from..to) of a running attempt is
+ * reachable, as endpoints reports it. Every field but the range may be
+ * NULL: a backend fills what it has.
+ */
+struct endpoint {
+	int from, to;		/* the job's ports */
+	char *host;		/* a host this machine can reach the ports on directly */
+	char *url_fmt;		/* a URL per port, "%P" the port ("https://ID-%P.proxy...") */
+	/* A command that forwards one port here: "%L" stands for the local
+	 * port and "%P" for the job's (ssh -N -L %L:localhost:%P ...). */
+	char **forward_argv;
+	char *note;		/* for humans: how it is reached, or why not */
+};
+struct endpoint_list {
+	struct endpoint *items;
+	size_t n, alloc;
+};
+/* A new entry at the end of l, zeroed, for the range from..to. */
+struct endpoint *endpoint_list_add(struct endpoint_list *l, int from, int to);
+void endpoint_list_release(struct endpoint_list *l);
+/* tmpl with "%L" replaced by local and "%P" by port. Caller frees. */
+char *endpoint_fill(const char *tmpl, int local, int port);
 
 /*
  * The operations of a backend. The controller runs them off its event
@@ -155,6 +183,28 @@ struct provider_ops {
 	/* Tokens of every instance this provider holds that frugal made (gc). */
 	int (*list)(struct provider *p, struct kvlist *ret_token_to_id, struct error *err);
 	void (*free)(struct provider *p);
+
+	/* resources.ports (backends with BACKEND_CAP_PORTS). ports_open and
+	 * ports_close are for backends whose opened ports are a resource of
+	 * their own (a security group, a firewall rule, a Service): the
+	 * controller commits a ledger row of kind "ports" (token
+	 * provider_ports_token(token)) with the instance's, calls ports_open
+	 * before launch and hands its id to launch (req->ports_id), and
+	 * ports_close with the instance's teardown. ports_open is idempotent
+	 * under req->token (a deterministic name); ports_close finds what was
+	 * made by the token when id is NULL, and gone is success. NULL when
+	 * the instance itself carries its ports (a pod's ports) or nothing
+	 * needs opening (this machine). */
+	int (*ports_open)(struct provider *p, const struct launch_request *req, char **ret_id,
+			  struct error *err);
+	int (*ports_close)(struct provider *p, const char *token, const char *id,
+			   struct error *err);
+	/* Where each of t's ports is reachable on the instance id of token:
+	 * one entry per resources.ports entry, in order. Read-only; the CLI
+	 * calls it (frugal endpoints, frugal forward). FRUGAL_EBUSY while the
+	 * instance has no address yet. */
+	int (*endpoints)(struct provider *p, const char *token, const char *id,
+			 const struct task *t, struct endpoint_list *ret, struct error *err);
 };
 
 struct provider {
@@ -224,6 +274,19 @@ int provider_write_agent_json(const char *dir, const struct launch_request *req,
  * key, the backend and the backends that can.
  */
 int provider_check_task(const struct task *t, const char *backend, struct error *err);
+
+/* The ledger token of an attempt's ports row: "TOKEN:ports". Caller frees. */
+char *provider_ports_token(const char *token);
+/* 1 when backend p makes a ports resource for task t (ports_open). */
+int provider_opens_ports(const struct provider *p, const struct task *t);
+
+/*
+ * End one ledger row's resource: ports_close for a row of kind "ports"
+ * (with the attempt's token), terminate for anything else. Gone is
+ * success.
+ */
+int provider_resource_end(struct provider *p, const char *kind, const char *token,
+			  const char *provider_id, struct error *err);
 
 /* 1 when a launch on backend name spends money at a provider (a cloud),
  * so `frugal launch` on a terminal asks first. */

@@ -88,6 +88,22 @@ int cmd_offers(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_backends(int argc, char **argv);
+int cmd_endpoints(int argc, char **argv);
+int cmd_forward(int argc, char **argv);
+
+/* A job's live attempt and where its ports are (cmd_endpoints.c). */
+struct job_endpoints {
+	struct job job;
+	int attempt;
+	char *backend, *token, *instance_id;
+	struct provider *p;
+	struct endpoint_list list;	/* one per resources.ports entry */
+};
+/* Fill ret for job (id or name); prints why not and returns -1. */
+int cli_job_endpoints(struct cli *c, const char *job, struct job_endpoints *ret);
+void job_endpoints_release(struct job_endpoints *je);
+/* HOST:PORT or the URL of port of e, or NULL when it has neither. Caller frees. */
+char *endpoint_address(const struct endpoint *e, int port);
 
 struct task;
 struct plan;

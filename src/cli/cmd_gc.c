@@ -16,18 +16,26 @@
 #define TEMP_MAX_AGE_MS (60 * 60 * 1000)	/* a temporary file untouched this long is stale */
 
 /* 1 when token "<job>-<n>" names an attempt that is still live. */
-static int token_live(struct store *st, const char *token)
+static int attempt_live(struct store *st, const char *job, int n)
 {
 	struct attempt a;
-	char job[JOB_ID_MAX];
-	int n, live;
+	int live;
 
-	if (provider_token_split(token, job, sizeof(job), &n) < 0 ||
-	    store_attempt_get(st, job, n, &a, NULL) < 0)
+	if (store_attempt_get(st, job, n, &a, NULL) < 0)
 		return 0;
 	live = a.ended_at == 0;
 	attempt_release(&a);
 	return live;
+}
+
+static int token_live(struct store *st, const char *token)
+{
+	char job[JOB_ID_MAX];
+	int n;
+
+	if (provider_token_split(token, job, sizeof(job), &n) < 0)
+		return 0;
+	return attempt_live(st, job, n);
 }
 
 /* Add url to urls unless it is there. */
@@ -144,13 +152,14 @@ int cmd_gc(int argc, char **argv)
 			struct provider *p = NULL;
 			const char *action = "ended";
 
-			if (token_live(c.st, res->token))
+			if (attempt_live(c.st, res->job_id, res->attempt))
 				continue;
 			found++;
 			if (dry) {
 				action = "would end";
 			} else if (provider_open(res->provider, &c.cfg, c.home.dir, &p, &err) < 0 ||
-				   p->ops->terminate(p, res->token, res->provider_id, &err) < 0) {
+				   provider_resource_end(p, res->kind, res->token, res->provider_id,
+							 &err) < 0) {
 				action = "FAILED to end";
 				failed++;
 			} else {

@@ -157,6 +157,12 @@ static const struct help_option gc_opts[] = {
 	{ NULL, 0, NULL, NULL },
 };
 
+static const struct help_option endpoints_opts[] = {
+	{ "json", 0, NULL, "print one JSON document" },
+	{ "help", 'h', NULL, "show this help" },
+	{ NULL, 0, NULL, NULL },
+};
+
 static const struct help_option debug_opts[] = {
 	{ "notice", 0, "SECONDS", "the machine is taken this long after the notice" },
 	{ "help", 'h', NULL, "show this help" },
@@ -273,6 +279,21 @@ static const struct help_command commands[] = {
 	  "Lists instances, pods and volumes tagged by frugal on every configured\n"
 	  "backend that no live job owns, and ends them.",
 	  gc_opts, "frugal gc --dry-run", 0 },
+	{ "endpoints", "JOB [--json]", "where each of a job's ports is reachable",
+	  "One line per entry of the task's resources.ports: the port or range, the\n"
+	  "address it is reachable at (HOST:PORT, or the provider's URL) and how to\n"
+	  "bring it to this machine. The job's backend opened them before the job\n"
+	  "ran (a security group, a firewall rule, a Service, the pod's ports) and\n"
+	  "closes them with its machine.",
+	  endpoints_opts, "frugal endpoints j3k9\nfrugal endpoints j3k9 --json", 0 },
+	{ "forward", "JOB PORT [LOCAL]", "forward a job's port to this machine",
+	  "Listens on 127.0.0.1:LOCAL (default: PORT) and forwards it to the job's\n"
+	  "PORT until Ctrl-C: over SSH (-L) where the machine has SSH, with\n"
+	  "kubectl port-forward on Kubernetes, as a plain TCP relay where the port\n"
+	  "is reachable from here. Where only the provider's proxy reaches it, the\n"
+	  "URL is printed instead (nothing to forward).",
+	  help_only_opts, "frugal forward j3k9 6006          # TensorBoard on localhost:6006\n"
+	  "frugal forward j3k9 7860 8000     # Gradio on localhost:8000", 0 },
 	{ "debug", "preempt JOB [--notice SECONDS]", "inject a preemption notice",
 	  "Delivers a preemption notice to the job's machine as a cloud would: the\n"
 	  "trainer gets recovery.preemption_signal, a last checkpoint is stored and\n"
@@ -573,7 +594,7 @@ static void completion_bash(FILE *out)
 		"  case $cur in\n"
 		"    -*) COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"));;\n"
 		"    *) case $cmd in\n"
-		"         status|logs|cancel|debug) COMPREPLY=($(compgen -W \"$(frugal __complete jobs 2>/dev/null)\" -- \"$cur\"));;\n"
+		"         status|logs|cancel|debug|endpoints|forward) COMPREPLY=($(compgen -W \"$(frugal __complete jobs 2>/dev/null)\" -- \"$cur\"));;\n"
 		"         help) COMPREPLY=($(compgen -W \"");
 	for (i = 0; i < N_COMMANDS; i++)
 		if (!commands[i].hidden)
@@ -613,7 +634,7 @@ static void completion_zsh(FILE *out)
 	fprintf(out, "  esac\n"
 		"  if [[ ${words[CURRENT]} == -* ]]; then compadd -- $opts; return; fi\n"
 		"  case ${words[2]} in\n"
-		"    status|logs|cancel|debug) compadd -- ${(f)\"$(frugal __complete jobs 2>/dev/null)\"};;\n"
+		"    status|logs|cancel|debug|endpoints|forward) compadd -- ${(f)\"$(frugal __complete jobs 2>/dev/null)\"};;\n"
 		"    *) _files;;\n"
 		"  esac\n"
 		"}\n"
@@ -644,7 +665,7 @@ static void completion_fish(FILE *out)
 				commands[i].name, o->name, o->arg ? " -r" : "", desc);
 		}
 	}
-	fprintf(out, "complete -c frugal -n '__fish_seen_subcommand_from status logs cancel debug'"
+	fprintf(out, "complete -c frugal -n '__fish_seen_subcommand_from status logs cancel debug endpoints forward'"
 		" -a '(frugal __complete jobs 2>/dev/null)'\n"
 		"complete -c frugal -n '__fish_seen_subcommand_from launch check sweep' -F\n");
 }

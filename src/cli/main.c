@@ -56,6 +56,8 @@ static const struct {
 	{ "pull", cmd_pull },
 	{ "backends", cmd_backends },
 	{ "gc", cmd_gc },
+	{ "endpoints", cmd_endpoints },
+	{ "forward", cmd_forward },
 	{ "debug", cmd_debug },
 	{ "controller", cmd_controller },
 	{ "version", cmd_version },

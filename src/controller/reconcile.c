@@ -128,6 +128,8 @@ struct op {
 	char *config_storage_url;	/* config.yaml's */
 	int restart_count;
 	char *new_id;		/* launch, find: the provider's id */
+	int ports;		/* launch, resolve: the attempt has a ports ledger row */
+	char *ports_id;		/* launch: what ports_open made */
 	/* look */
 	struct agent_status status;
 	int have_status;
@@ -521,7 +523,18 @@ static void op_run(struct work *w)
 		rq.controller_socket = op->socket;
 		rq.gpus = op->gpus;
 		rq.report = &op->report;
+		if (op->ports) {
+			/* The ports first (the ledger row is committed): the
+			 * machine starts with them open. */
+			op->r = p->ops->ports_open(p, &rq, &op->ports_id, &op->err);
+			fault_point("controller.after_ports_open");
+			if (op->r < 0)
+				break;	/* the teardown ends what may have been made */
+			rq.ports_id = op->ports_id;
+		}
 		op->r = p->ops->launch(p, &rq, &op->new_id, &op->err);
+		if (op->ports)
+			op->report.nothing_made = 0;	/* the ports were made */
 		if (op->r < 0 && !op->report.nothing_made) {
 			/* For the bill: a machine the provider has (or may have:
 			 * it cannot say) is billed at least the minimum. */
@@ -561,7 +574,8 @@ static void op_run(struct work *w)
 			const struct resource *res = &op->res.items[i];
 			struct error e = ERROR_INIT;
 
-			op->res_ok[i] = p->ops->terminate(p, res->token, res->provider_id, &e) == 0;
+			op->res_ok[i] = provider_resource_end(p, res->kind, res->token,
+							      res->provider_id, &e) == 0;
 			if (!op->res_ok[i]) {
 				op->r = e.code ? e.code : FRUGAL_EPROVIDER;
 				op->err = e;
@@ -580,6 +594,14 @@ static void op_run(struct work *w)
 			else
 				/* Never made: make sure nothing half-made is left. */
 				p->ops->terminate(p, op->token, NULL, NULL);
+		}
+		if (op->r == 0 && !op->new_id && op->ports) {
+			/* Never made, so its ports go too; until that is
+			 * confirmed the row stays and this is asked again. */
+			char *pt = provider_ports_token(op->token);
+
+			op->r = provider_resource_end(p, "ports", pt, NULL, &op->err);
+			free(pt);
 		}
 		break;
 	}
@@ -609,6 +631,7 @@ static void op_free(struct op *op)
 	free(op->storage_url);
 	free(op->config_storage_url);
 	free(op->new_id);
+	free(op->ports_id);
 	free(op);
 }
 
@@ -1034,6 +1057,53 @@ static void act_plan(struct step *s, const struct job_list *jobs)
 static int job_secrets(struct reconciler *rec, const char *job_id, struct kvlist *out,
 		       struct error *err);
 
+/* The ledger row of an attempt's ports (provider.h ports_open), committed
+ * with the instance's row, before either is made. */
+static int ports_row_begin(struct reconciler *rec, const char *job_id, int n,
+			   const char *backend, const char *token, struct error *err)
+{
+	char *pt = provider_ports_token(token);
+	int64_t id;
+	int r = store_resource_begin(rec->st, job_id, n, backend, "ports", pt, &id, err);
+
+	free(pt);
+	return r;
+}
+
+/* Set every open ports row of attempt n to state (provider_id when not
+ * NULL). */
+static void ports_rows_set(struct reconciler *rec, const char *job_id, int n,
+			   const char *provider_id, enum resource_state state)
+{
+	struct resource_list open = { 0 };
+	size_t i;
+
+	if (store_resource_list_open(rec->st, job_id, &open, NULL) < 0)
+		return;
+	for (i = 0; i < open.n; i++)
+		if (open.items[i].attempt == n && open.items[i].kind &&
+		    !strcmp(open.items[i].kind, "ports"))
+			store_resource_set(rec->st, open.items[i].id, provider_id, state, NULL);
+	resource_list_release(&open);
+}
+
+/* 1 when attempt n of job_id has an open ports row. */
+static int ports_row_open(struct reconciler *rec, const char *job_id, int n)
+{
+	struct resource_list open = { 0 };
+	size_t i;
+	int found = 0;
+
+	if (store_resource_list_open(rec->st, job_id, &open, NULL) < 0)
+		return 0;
+	for (i = 0; i < open.n; i++)
+		if (open.items[i].attempt == n && open.items[i].kind &&
+		    !strcmp(open.items[i].kind, "ports"))
+			found = 1;
+	resource_list_release(&open);
+	return found;
+}
+
 /* ACT_LAUNCH: capacity, then the ledger row and the attempt in one commit,
  * then the launch (with the plan just recorded). */
 static void act_launch(struct step *s)
@@ -1073,8 +1143,10 @@ static void act_launch(struct step *s)
 	a.started_at = time_now_ms();
 	if ((r = store_begin(rec->st, &err)) < 0)
 		goto fail;
+	op->ports = provider_opens_ports(b->p, &op->task);
 	if ((r = store_resource_begin(rec->st, j->id, n, b->name, "instance", op->token,
 				      &res_id, &err)) < 0 ||
+	    (op->ports && (r = ports_row_begin(rec, j->id, n, b->name, op->token, &err)) < 0) ||
 	    (r = store_attempt_insert(rec->st, &a, &err)) < 0 ||
 	    (r = store_job_set_status(rec->st, j->id, JOB_PROVISIONING, "", &err)) < 0) {
 		store_rollback(rec->st);
@@ -1138,6 +1210,8 @@ static void act_record_launch(struct step *s)
 		return;
 	}
 	store_resource_set(rec->st, res.id, op->new_id, RES_LIVE, NULL);
+	if (op->ports)
+		ports_rows_set(rec, j->id, op->attempt, op->ports_id, RES_LIVE);
 	store_attempt_set_instance(rec->st, j->id, op->attempt, op->new_id, NULL);
 	store_job_set_status(rec->st, j->id, JOB_STARTING, "", NULL);
 	if (tx_commit(rec, j->id) < 0) {
@@ -1458,6 +1532,7 @@ static void act_resolve(struct step *s)
 		return;
 	}
 	op = op_new(rec, b, OP_RESOLVE, s->j->id, a->n, NULL);
+	op->ports = b->p->ops->ports_close && ports_row_open(rec, s->j->id, a->n);
 	op->plan.backend = xstrdup(a->backend);
 	op->plan.region = xstrdup(a->region);
 	op->plan.zone = xstrdup(a->zone);
@@ -1501,6 +1576,8 @@ static void act_relaunch(struct step *s)
 		store_resource_set(rec->st, res.id, NULL, RES_GONE, NULL);
 		resource_release(&res);
 	}
+	/* Its ports were closed by the resolve (or never made). */
+	ports_rows_set(rec, s->j->id, op->attempt, NULL, RES_GONE);
 	store_attempt_end(rec->st, s->j->id, op->attempt,
 			  attempt_outcome_name(OUTCOME_LAUNCH_FAILED), 0, 0, time_now_ms(), NULL);
 	/* A cancel or stop keeps its own reason. */

@@ -687,6 +687,22 @@ static int local_list(struct provider *p, struct kvlist *ret, struct error *err)
 	return 0;
 }
 
+/* Ports: a job here listens on this machine; nothing is opened. */
+static int local_endpoints(struct provider *p, const char *token, const char *id,
+			   const struct task *t, struct endpoint_list *ret, struct error *err)
+{
+	size_t i;
+
+	for (i = 0; i < t->res.n_ports; i++) {
+		struct endpoint *e = endpoint_list_add(ret, t->res.ports[i].from,
+						       t->res.ports[i].to);
+
+		e->host = xstrdup("127.0.0.1");
+		e->note = xstrdup("on this machine (nothing opened)");
+	}
+	return 0;
+}
+
 const struct provider_ops local_provider_ops = {
 	.name = "local",
 	.plan = local_plan,
@@ -699,4 +715,5 @@ const struct provider_ops local_provider_ops = {
 	.terminate = local_terminate,
 	.list = local_list,
 	.free = local_free,
+	.endpoints = local_endpoints,
 };
