@@ -64,6 +64,7 @@
 #include "backend/aws/boot.h"
 #include "backend/aws/ec2.h"
 #include "backend/aws/s3.h"
+#include "backend/aws/sg.h"
 #include "storage/storage.h"
 #include "backend/aws/creds.h"
 #include "backend/aws/sigv4.h"
@@ -1002,6 +1003,13 @@ static void run_params(struct provider *p, const struct launch_request *req,
 		kvlist_append(q, "SubnetId", subnet);
 	if ((v = cfg(p, "key_name")))
 		kvlist_append(q, "KeyName", v);
+	if (req->ports_id) {
+		/* The attempt's own group (sg.h): "REGION/sg-...". */
+		const char *slash = strchr(req->ports_id, '/');
+
+		snprintf(buf, sizeof(buf), "SecurityGroupId.%d", ++i);
+		kvlist_append(q, buf, slash ? slash + 1 : req->ports_id);
+	}
 	for (v = cfg(p, "security_group_ids"); v && *v; ) {
 		size_t len;
 		char *id;
@@ -1606,6 +1614,115 @@ static int aws_list(struct provider *p, struct kvlist *ret, struct error *err)
 	return r;
 }
 
+/* ---- ports (sg.h) ---------------------------------------------------------------- */
+
+/* The security group name of token: frugal-HOME-TOKEN. Caller frees. */
+static char *sg_name(struct provider *p, const char *token)
+{
+	return xasprintf("frugal-%s-%s", aws_of(p)->home_tag, token);
+}
+
+/* ports_open: the attempt's security group, in the VPC its instance goes
+ * to, before RunInstances (which is given its id). Id "REGION/sg-...". */
+static int aws_ports_open(struct provider *p, const struct launch_request *req, char **ret_id,
+			  struct error *err)
+{
+	struct aws *a = aws_of(p);
+	const struct plan *at = req->plan;
+	struct kvlist tags = { 0 };
+	struct ec2 *e;
+	const char *zone = NULL;
+	char subnet[64] = "", n[16], *vpc = NULL, *name = NULL, *id = NULL;
+	int r;
+
+	if (!at || !at->region)
+		return error_set(err, FRUGAL_EINVAL, "ports of %s without a plan", req->token);
+	note_region(p, req->token, at->region);
+	if ((r = client(p, at->region, &e, err)) < 0)
+		return r;
+	if (cfg(p, "subnet_id")) {
+		if (at->zone && strcmp(at->zone, ZONE_NONE) &&
+		    (r = zone_name(p, e, at->zone, &zone, err)) < 0)
+			return r;
+		subnet_for(p, at->region, zone ? zone : at->zone, subnet, sizeof(subnet));
+	}
+	if ((r = aws_sg_vpc(e, subnet[0] ? subnet : NULL, &vpc, err)) < 0)
+		goto out;
+	snprintf(n, sizeof(n), "%d", req->attempt);
+	kvlist_append(&tags, "frugal-job", req->job_id);
+	kvlist_append(&tags, "frugal-attempt", n);
+	kvlist_append(&tags, "frugal-owner", a->owner);
+	kvlist_append(&tags, "frugal-home", a->home_tag);
+	kvlist_append(&tags, "frugal-token", req->token);
+	name = sg_name(p, req->token);
+	kvlist_append(&tags, "Name", name);
+	if ((r = aws_sg_ensure(e, name, vpc, &tags, req->task->res.ports, req->task->res.n_ports,
+			       &id, err)) < 0)
+		goto out;
+	fault_point("aws.after_security_group");
+	*ret_id = xasprintf("%s/%s", at->region, id);
+out:
+	kvlist_release(&tags);
+	free(vpc);
+	free(name);
+	free(id);
+	return r;
+}
+
+/* ports_close: delete the attempt's group (by name when its id is not
+ * known); FRUGAL_EBUSY while its instance still holds it. */
+static int aws_ports_close(struct provider *p, const char *token, const char *id,
+			   struct error *err)
+{
+	struct ec2 *e;
+	char region[64], *reg = NULL, *name = sg_name(p, token);
+	const char *gid = NULL;
+	int r = 0;
+
+	if (id && id_split(id, region, sizeof(region), &gid) == 0)
+		reg = xstrdup(region);
+	else
+		reg = region_of(p, token);
+	if (!reg)
+		goto out;	/* never made anywhere we can tell */
+	if ((r = client(p, reg, &e, err)) < 0)
+		goto out;
+	r = aws_sg_delete(e, name, gid, err);
+out:
+	free(reg);
+	free(name);
+	return r;
+}
+
+/* endpoints: the instance's public IP (else its private one), every port
+ * opened there by its group; forwarded by a TCP relay. */
+static int aws_endpoints(struct provider *p, const char *token, const char *id,
+			 const struct task *t, struct endpoint_list *ret, struct error *err)
+{
+	struct ec2 *e;
+	char region[64], *ip = NULL;
+	const char *iid;
+	size_t i;
+	int r;
+
+	if (!id || id_split(id, region, sizeof(region), &iid) < 0)
+		return error_set(err, FRUGAL_EBUSY, "%s has no instance yet", token);
+	if ((r = client(p, region, &e, err)) < 0 ||
+	    (r = aws_instance_address(e, iid, &ip, err)) < 0)
+		return r;
+	if (!ip)
+		return error_set(err, FRUGAL_EBUSY, "instance %s has no address yet; try again "
+				 "in a few seconds", id);
+	for (i = 0; i < t->res.n_ports; i++) {
+		struct endpoint *ep = endpoint_list_add(ret, t->res.ports[i].from,
+							t->res.ports[i].to);
+
+		ep->host = xstrdup(ip);
+	}
+	free(ip);
+	return 0;
+}
+
 const struct provider_ops aws_provider_ops = {
 	.name = "aws",
 	.plan = aws_plan,
@@ -1618,4 +1735,7 @@ const struct provider_ops aws_provider_ops = {
 	.terminate = aws_terminate,
 	.list = aws_list,
 	.free = aws_free,
+	.ports_open = aws_ports_open,
+	.ports_close = aws_ports_close,
+	.endpoints = aws_endpoints,
 };

@@ -64,7 +64,7 @@ static const struct agent_ops aws_agent = { aws_sources, &aws_machine };
 const struct backend aws_backend = {
 	.name = "aws",
 	.title = "Amazon EC2",
-	.caps = BACKEND_CAP_SPOT | BACKEND_CAP_NOTICE | BACKEND_CAP_IMAGES |
+	.caps = BACKEND_CAP_SPOT | BACKEND_CAP_NOTICE | BACKEND_CAP_IMAGES | BACKEND_CAP_PORTS |
 		BACKEND_CAP_PRICE_TABLE,
 	.settings = aws_settings,
 	.credentials = aws_credentials,
