@@ -28,7 +28,12 @@ struct runpod_create {
 	const char *volume_mount_path;	/* where it is mounted */
 	int container_disk_gb;
 	const char *start_script;	/* sh script the container runs (no secret) */
+	/* resources.ports: each port exposed as PORT/http (Runpod's proxy,
+	 * at most RUNPOD_HTTP_PORTS_MAX), beside 22/tcp for SSH. */
+	const struct port_range *ports;
+	size_t n_ports;
 };
+#define RUNPOD_HTTP_PORTS_MAX 10	/* "Expose HTTP Ports (Max 10)" */
 
 /* A pod as frugal needs it. */
 struct runpod_pod {

@@ -83,7 +83,7 @@ const struct backend runpod_backend = {
 	.name = "runpod",
 	.title = "Runpod",
 	/* REST API v2 has no spot (interruptible) pods. */
-	.caps = BACKEND_CAP_CONTAINER | BACKEND_CAP_NOTICE | BACKEND_CAP_VOLUMES | BACKEND_CAP_IMAGES |
+	.caps = BACKEND_CAP_CONTAINER | BACKEND_CAP_PORTS | BACKEND_CAP_NOTICE | BACKEND_CAP_VOLUMES | BACKEND_CAP_IMAGES |
 		BACKEND_CAP_PRICE_TABLE,
 	.settings = runpod_settings,
 	.credentials = runpod_credentials,

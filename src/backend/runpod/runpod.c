@@ -252,6 +252,24 @@ static const char *cloud_type_of(const char *type)
 }
 
 /* plan: see the top of this file. */
+/* resources.ports: every port an HTTP port of the proxy, 10 at most. */
+static int ports_fit(const struct task *t, struct error *err)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->res.n_ports; i++) {
+		if (t->res.ports[i].from <= 22 && t->res.ports[i].to >= 22)
+			return error_set(err, FRUGAL_ENOTSUP, "'resources.ports' has 22: on "
+					 "Runpod it is the pod's SSH port; serve on another port");
+		n += (size_t)(t->res.ports[i].to - t->res.ports[i].from + 1);
+	}
+	if (n > RUNPOD_HTTP_PORTS_MAX)
+		return error_set(err, FRUGAL_ENOTSUP, "'resources.ports' has %zu ports; Runpod "
+				 "exposes %d HTTP ports of a pod at most: list fewer", n,
+				 RUNPOD_HTTP_PORTS_MAX);
+	return 0;
+}
+
 static int runpod_plan(struct provider *p, const struct plan_request *req, struct plan *ret,
 		       struct error *err)
 {
@@ -273,6 +291,8 @@ static int runpod_plan(struct provider *p, const struct plan_request *req, struc
 				 " runpod", t->res.cloud);
 	if (t->res.accel_mode == ACCEL_NONE)
 		return refuse(err, "a task without accelerators", "Runpod's GPU pods need one");
+	if ((r = ports_fit(t, err)) < 0)
+		return r;
 	if (t->file_mounts.n)
 		return refuse(err, "file_mounts", "use backends.runpod.network_volume_id");
 	if ((r = need_key(rp, err)) < 0 || (r = volume_info(rp, err)) < 0)
@@ -476,6 +496,8 @@ static int runpod_launch(struct provider *p, const struct launch_request *req, c
 	c.container_disk_gb = req->task->res.disk_size > 0 ? req->task->res.disk_size
 							   : rp->container_disk;
 	c.start_script = start_script;
+	c.ports = req->task->res.ports;
+	c.n_ports = req->task->res.n_ports;
 	for (i = 0; i < 6; i++) {
 		r = rp->v->create(&rp->api, &c, &pod, err);
 		if (r == 0) {
@@ -730,6 +752,25 @@ static int runpod_list(struct provider *p, struct kvlist *ret, struct error *err
 	return 0;
 }
 
+/* endpoints: each port behind Runpod's HTTP proxy,
+ * https://POD-PORT.proxy.runpod.net (the pod id is the provider id). */
+static int runpod_endpoints(struct provider *p, const char *token, const char *id,
+			    const struct task *t, struct endpoint_list *ret, struct error *err)
+{
+	size_t i;
+
+	if (!id || !*id)
+		return error_set(err, FRUGAL_EBUSY, "%s has no pod yet", token);
+	for (i = 0; i < t->res.n_ports; i++) {
+		struct endpoint *e = endpoint_list_add(ret, t->res.ports[i].from,
+						       t->res.ports[i].to);
+
+		e->url_fmt = xasprintf("https://%s-%%P.proxy.runpod.net", id);
+		e->note = xstrdup("Runpod's HTTP proxy: open the URL");
+	}
+	return 0;
+}
+
 const struct provider_ops runpod_provider_ops = {
 	.name = "runpod",
 	.plan = runpod_plan,
@@ -742,6 +783,7 @@ const struct provider_ops runpod_provider_ops = {
 	.terminate = runpod_terminate,
 	.list = runpod_list,
 	.free = runpod_free,
+	.endpoints = runpod_endpoints,
 };
 
 /* ---- probe (backend.h) ------------------------------------------------------------- */

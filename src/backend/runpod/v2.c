@@ -221,6 +221,14 @@ static json_t *v2_create_body(const struct runpod_create *c)
 	if (c->container_disk_gb > 0)
 		json_object_set_new(o, "disk", json_integer(c->container_disk_gb));
 	json_object_set_new(o, "ports", json_pack("[s]", "22/tcp"));
+	for (i = 0; i < c->n_ports; i++) {
+		int port;
+
+		for (port = c->ports[i].from; port <= c->ports[i].to; port++)
+			if (port != 22)
+				json_array_append_new(json_object_get(o, "ports"),
+						      json_sprintf("%d/http", port));
+	}
 	return o;
 }
 
