@@ -6,7 +6,7 @@
  * listens on 127.0.0.1:LOCAL (default PORT) and forwards it to the job's
  * PORT, the way the job's backend allows (provider.h endpoints):
  *   - a command the backend gives (ssh -L to a machine with SSH,
- *     kubectl port-forward): it is run in the foreground;
+ *     a cluster's port-forward): it is run in the foreground;
  *   - a host this machine reaches directly (an opened port, or this
  *     machine): a plain TCP relay here, until Ctrl-C;
  *   - only a URL (a provider's proxy): there is nothing to forward; the

@@ -288,9 +288,9 @@ static const struct help_command commands[] = {
 	  endpoints_opts, "frugal endpoints j3k9\nfrugal endpoints j3k9 --json", 0 },
 	{ "forward", "JOB PORT [LOCAL]", "forward a job's port to this machine",
 	  "Listens on 127.0.0.1:LOCAL (default: PORT) and forwards it to the job's\n"
-	  "PORT until Ctrl-C: over SSH (-L) where the machine has SSH, with\n"
-	  "kubectl port-forward on Kubernetes, as a plain TCP relay where the port\n"
-	  "is reachable from here. Where only the provider's proxy reaches it, the\n"
+	  "PORT until Ctrl-C: with the command its backend gives (an SSH tunnel, a\n"
+	  "cluster's port-forward), or as a plain TCP relay where the port is\n"
+	  "reachable from here. Where only the provider's proxy reaches it, the\n"
 	  "URL is printed instead (nothing to forward).",
 	  help_only_opts, "frugal forward j3k9 6006          # TensorBoard on localhost:6006\n"
 	  "frugal forward j3k9 7860 8000     # Gradio on localhost:8000", 0 },
