@@ -1331,6 +1331,7 @@ static void act_end_attempt(struct step *s)
 	struct attempt a;
 	struct attempt_cost cost;
 	enum attempt_outcome outcome;
+	int64_t gone;
 	char *reason;
 
 	/* As the store has them now: closing may have changed the job. */
@@ -1345,8 +1346,13 @@ static void act_end_attempt(struct step *s)
 		outcome = OUTCOME_FAILED;
 	/* Billed at the price recorded at launch, never re-priced
 	 * (billing.h attempt_cost; a launch that never had a machine costs
-	 * nothing). */
+	 * nothing). The bill ends when the machine did: an attempt whose
+	 * other rows (its ports) took longer to remove is not billed for
+	 * that wait. */
 	a.ended_at = time_now_ms();
+	if (store_resource_gone_at(rec->st, j->id, a.n, "instance", &gone, NULL) == 0 &&
+	    gone > 0 && gone < a.ended_at)
+		a.ended_at = gone;
 	attempt_cost(&a, a.ended_at, &cost);
 	store_attempt_end(rec->st, j->id, a.n, attempt_outcome_name(outcome), a.has_exit_code,
 			  a.exit_code, a.ended_at, NULL);

@@ -1118,6 +1118,27 @@ int store_resource_set(struct store *st, int64_t id, const char *provider_id,
 		       " state = ?3, updated_at = ?4 WHERE id = ?1", "issi", id, provider_id, resource_state_name(state), time_now_ms());
 }
 
+int store_resource_gone_at(struct store *st, const char *job_id, int attempt,
+			   const char *kind, int64_t *at, struct error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	*at = 0;
+	if ((r = prepare(st, "SELECT max(updated_at) FROM resources WHERE job_id = ?1"
+			 " AND attempt = ?2 AND kind = ?3 AND state = 'gone'", &q, err)) < 0)
+		return r;
+	sqlite3_bind_text(q, 1, job_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(q, 2, attempt);
+	bind_text(q, 3, kind);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		*at = sqlite3_column_int64(q, 0);
+	else
+		r = db_error(st, err, "cannot read the resource ledger");
+	sqlite3_finalize(q);
+	return r;
+}
+
 int store_resource_list_open(struct store *st, const char *job_id,
 			     struct resource_list *ret, struct error *err)
 {

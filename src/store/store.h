@@ -320,6 +320,10 @@ int store_resource_begin(struct store *st, const char *job_id, int attempt,
 			 int64_t *ret_id, struct error *err);
 int store_resource_set(struct store *st, int64_t id, const char *provider_id,
 		       enum resource_state state, struct error *err);
+/* When attempt's row of kind became GONE (ms; *at 0 when it has no such
+ * row or it is not gone yet). */
+int store_resource_gone_at(struct store *st, const char *job_id, int attempt,
+			   const char *kind, int64_t *at, struct error *err);
 /* Rows whose state is not GONE; job_id NULL for every job. */
 int store_resource_list_open(struct store *st, const char *job_id,
 			     struct resource_list *ret, struct error *err);

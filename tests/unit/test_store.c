@@ -178,7 +178,15 @@ static void test_ledger_idempotent(void **state)
 	assert_int_equal(open.items[0].state, RES_CREATING);
 	resource_list_release(&open);
 	assert_int_equal(store_resource_set(f->st, id1, "123:456", RES_LIVE, NULL), 0);
+	int64_t gone = -1, t0 = time_now_ms();
+
+	assert_int_equal(store_resource_gone_at(f->st, "abc", 1, "instance", &gone, NULL), 0);
+	assert_true(gone == 0);	/* live: not gone yet */
 	assert_int_equal(store_resource_set(f->st, id1, NULL, RES_GONE, NULL), 0);
+	assert_int_equal(store_resource_gone_at(f->st, "abc", 1, "instance", &gone, NULL), 0);
+	assert_true(gone >= t0 && gone <= time_now_ms());
+	assert_int_equal(store_resource_gone_at(f->st, "abc", 1, "ports", &gone, NULL), 0);
+	assert_true(gone == 0);	/* no such row */
 	assert_int_equal(store_resource_list_open(f->st, NULL, &open, NULL), 0);
 	assert_int_equal(open.n, 0);
 	resource_list_release(&open);
