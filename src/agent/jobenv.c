@@ -70,8 +70,11 @@ char **jobenv_build(char *const *base, const struct kvlist *envs,
 		key = xstrndup(base[i], (size_t)(eq - base[i]));
 		envlist_set(&l, key, eq + 1);
 	}
+	/* frugal's own names are refused at check time (spec/task.c); a job
+	 * stored by an older frugal still never overrides them. */
 	for (i = 0; envs && i < envs->n; i++)
-		envlist_set(&l, envs->items[i].key, envs->items[i].value);
+		if (!env_name_reserved(envs->items[i].key, (size_t)-1))
+			envlist_set(&l, envs->items[i].key, envs->items[i].value);
 
 	for (i = 0; i < p->n_gpus; i++) {
 		if (i)

@@ -97,3 +97,8 @@ int backend_credentials_machine(struct backend_credentials *ret, const char *ven
 	}
 	return 0;
 }
+
+unsigned backend_caps(const struct backend *b, const struct config *cfg, const char *home)
+{
+	return b->caps | (b->caps_here ? b->caps_here(cfg, home) : 0);
+}

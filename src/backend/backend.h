@@ -113,7 +113,15 @@ struct backend {
 	 * the provider's answer in err. home is FRUGAL_HOME. */
 	int (*probe)(const struct config *cfg, const char *home, struct backend_probe *ret,
 		     struct error *err);
+	/* Capability bits only this machine can decide at run time (local:
+	 * BACKEND_CAP_CGROUPS when a cgroup v2 tree is mounted and writable
+	 * and the settings do not turn it off); cheap, asks no one. NULL:
+	 * caps is all there is. */
+	unsigned (*caps_here)(const struct config *cfg, const char *home);
 };
+
+/* b->caps with what caps_here says for this machine, cfg and home. */
+unsigned backend_caps(const struct backend *b, const struct config *cfg, const char *home);
 
 /* Settings every backend takes (the optimizer's, catalog/optimizer.h):
  * preemption_rate, restart_overhead. A descriptor's settings list them

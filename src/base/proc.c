@@ -284,6 +284,9 @@ int proc_spawn(const struct proc *p, pid_t *ret_pid, struct error *err)
 	}
 	pid = fork();
 	if (pid == 0) {
+		/* Into the cgroup first: a failure ends the start (126). */
+		if (p->cgroup_fd >= 0 && write(p->cgroup_fd, "0", 1) != 1)
+			_exit(126);
 		if (p->detach) {
 			pid_t g;
 
@@ -310,8 +313,12 @@ int proc_spawn(const struct proc *p, pid_t *ret_pid, struct error *err)
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 		if (n != (ssize_t)sizeof(grandchild) || grandchild <= 0) {
-			r = error_set(err, FRUGAL_EIO, "cannot run %s: the detached start failed",
-				      p->argv[0]);
+			if (p->cgroup_fd >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 126)
+				r = error_set(err, FRUGAL_EIO, "cannot run %s: it could not enter"
+					      " its cgroup", p->argv[0]);
+			else
+				r = error_set(err, FRUGAL_EIO, "cannot run %s: the detached start"
+					      " failed", p->argv[0]);
 			goto out;
 		}
 		pid = grandchild;

@@ -44,8 +44,12 @@ struct proc {
 	struct strbuf *out, *errs;	/* captured output; NULL: /dev/null */
 	int64_t timeout_ms;		/* proc_run: 0 none; past it the child is killed */
 	size_t out_max;			/* proc_run: 0 none; more stdout kills the child */
+	int cgroup_fd;			/* proc_spawn: a cgroup's cgroup.procs, open for
+					 * writing: the child moves itself in before
+					 * anything else (so all it starts is born
+					 * there); -1: stay */
 };
-#define PROC_INIT { NULL, NULL, NULL, 0, 0, -1, NULL, 0, -1, -1, NULL, NULL, 0, 0 }
+#define PROC_INIT { NULL, NULL, NULL, 0, 0, -1, NULL, 0, -1, -1, NULL, NULL, 0, 0, -1 }
 
 /*
  * Run p and wait for it: stdin fed from in_data, stdout and stderr read

@@ -152,6 +152,7 @@ struct report {
 	int probed;
 	struct bounded probe;
 	int usable;
+	unsigned caps;		/* with what this machine allows */
 };
 
 static void report_make(struct cli *c, const struct backend *b, int probe, struct report *ret)
@@ -160,6 +161,7 @@ static void report_make(struct cli *c, const struct backend *b, int probe, struc
 
 	memset(ret, 0, sizeof(*ret));
 	ret->b = b;
+	ret->caps = backend_caps(b, &c->cfg, c->home.dir);
 	b->credentials(&c->cfg, &ret->cr);
 	ret->storage_ok = !b->storage_check ||
 			  b->storage_check(&c->cfg, cli_storage_url(c), &err) == 0;
@@ -174,11 +176,15 @@ static void report_make(struct cli *c, const struct backend *b, int probe, struc
 	ret->usable = ret->cr.found && ret->storage_ok && (!ret->probed || ret->probe.r == 0);
 }
 
-static const char *teardown_of(const struct backend *b)
+/* How a backend whose jobs are processes here finds and ends them; what
+ * this machine allows (a cgroup v2 tree) is decided now. */
+static const char *teardown_of(const struct report *rp)
 {
+	const struct backend *b = rp->b;
+
 	if (!(b->caps & BACKEND_CAP_THIS_MACHINE))
 		return NULL;
-	return b->caps & BACKEND_CAP_CGROUPS ? "cgroups" : "process scan";
+	return rp->caps & BACKEND_CAP_CGROUPS ? "cgroups" : "process scan";
 }
 
 static void report_print(const struct report *rp, FILE *out)
@@ -200,8 +206,8 @@ static void report_print(const struct report *rp, FILE *out)
 		fprintf(out, "    probe        ok: %s\n", rp->probe.text);
 	else if (rp->probed)
 		fprintf(out, "    probe        failed: %s\n", rp->probe.err);
-	if (teardown_of(b))
-		fprintf(out, "    teardown     %s\n", teardown_of(b));
+	if (teardown_of(rp))
+		fprintf(out, "    teardown     %s\n", teardown_of(rp));
 }
 
 static json_t *report_json(const struct report *rp)
@@ -222,8 +228,8 @@ static json_t *report_json(const struct report *rp)
 		json_object_set_new(o, "probe", json_pack("{s:b, s:s?, s:s?}", "ok", rp->probe.r == 0,
 							  "detail", rp->probe.r == 0 ? rp->probe.text : NULL,
 							  "error", rp->probe.r == 0 ? NULL : rp->probe.err));
-	if (teardown_of(b))
-		json_object_set_new(o, "teardown", json_string(teardown_of(b)));
+	if (teardown_of(rp))
+		json_object_set_new(o, "teardown", json_string(teardown_of(rp)));
 	return o;
 }
 

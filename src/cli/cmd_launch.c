@@ -306,6 +306,12 @@ int cli_launch_main(int argc, char **argv, int sweep)
 				cli_error("--env wants NAME=VALUE or NAME, got '%s'", optarg);
 				goto out;
 			}
+			if (env_name_reserved(optarg, klen)) {
+				cli_error("--env %.*s: " ENV_RESERVED_PREFIX "* names are frugal's own"
+					  " variables (the job's identity, which teardown relies on);"
+					  " frugal sets them, pick another name", (int)klen, optarg);
+				goto out;
+			}
 			if (!val) {
 				cli_error("--env %s: %s is not set in this shell; export it or pass"
 					  " --env %s=VALUE", optarg, optarg, optarg);
@@ -321,6 +327,11 @@ int cli_launch_main(int argc, char **argv, int sweep)
 			char *k;
 			if (!env_name_valid(optarg, klen)) {
 				cli_error("--secret wants NAME or NAME=VALUE with NAME a variable name");
+				goto out;
+			}
+			if (env_name_reserved(optarg, klen)) {
+				cli_error("--secret %.*s: " ENV_RESERVED_PREFIX "* names are frugal's own"
+					  " variables; pick another name", (int)klen, optarg);
 				goto out;
 			}
 			k = xstrndup(optarg, klen);

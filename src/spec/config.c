@@ -36,6 +36,7 @@ void config_init(struct config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->local.gpus_auto = 1;
+	c->local.cgroups = 1;
 }
 
 /* Forget the GPU ids. */
@@ -284,11 +285,19 @@ static void key_local_memory(struct cparser *p, const struct ynode *k, const str
 	schema_number(&p->sc, v, path, 1, "a positive number of GiB", &p->c->local.memory);
 }
 
+/* backends.local.cgroups: false forces the process scan. */
+static void key_local_cgroups(struct cparser *p, const struct ynode *k, const struct ynode *v,
+			      const char *path)
+{
+	schema_bool(&p->sc, v, path, &p->c->local.cgroups);
+}
+
 static const struct ckey_rule local_rules[] = {
 	{ "gpus", key_gpus }, { "gpu_type", key_gpu_type },
 	{ "price_per_gpu_hour", key_price_per_gpu_hour },
 	{ "price_per_hour", key_price_per_hour },
 	{ "cpus", key_local_cpus }, { "memory", key_local_memory },
+	{ "cgroups", key_local_cgroups },
 };
 
 /* ---- other backends: settings checked against their schema ----------- */

@@ -37,6 +37,9 @@ struct local_config {
 	double price_per_hour;
 	double cpus;		/* 0: detect */
 	double memory;		/* GiB; 0: detect */
+	int cgroups;		/* 1 (default): each instance in a cgroup v2 of its
+				 * own where this machine has one; 0: the
+				 * process scan (cgroups: false) */
 };
 
 /* The settings of a backend other than local, checked against its

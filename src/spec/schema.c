@@ -325,6 +325,17 @@ int env_name_valid(const char *s, size_t len)
 	return 1;
 }
 
+int env_name_reserved(const char *s, size_t len)
+{
+	size_t plen = strlen(ENV_RESERVED_PREFIX);
+
+	if (!s)
+		return 0;
+	if (len == (size_t)-1)
+		len = strlen(s);
+	return len >= plen && !memcmp(s, ENV_RESERVED_PREFIX, plen);
+}
+
 /* 1 when s is a valid environment variable name. */
 int schema_is_env_name(const char *s)
 {

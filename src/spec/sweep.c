@@ -135,6 +135,9 @@ int sweep_add_param(struct sweep_spec *s, const char *arg, struct error *err)
 	if (!eq || !env_name_valid(arg, (size_t)(eq - arg)) || !eq[1])
 		return error_set(err, FRUGAL_EINVAL, "--param wants NAME=v1,v2,... or"
 				 " NAME=uniform(a,b), got '%s'", arg);
+	if (env_name_reserved(arg, (size_t)(eq - arg)))
+		return error_set(err, FRUGAL_EINVAL, "--param %.*s: " ENV_RESERVED_PREFIX "* names are"
+				 " frugal's own variables; pick another name", (int)(eq - arg), arg);
 	sp.name = xstrndup(arg, (size_t)(eq - arg));
 	if (strchr(eq + 1, '(')) {
 		sp.range = task_sweep_range(eq + 1, &why);

@@ -1498,6 +1498,10 @@ static void get_kv_map(struct parser *p, const struct ynode *v, const char *path
 		if (env_names && !schema_is_env_name(k->str)) {
 			schema_expected(&p->sc, k, sub, "an environment variable name "
 				 "(letters, digits and '_', not starting with a digit)");
+		} else if (env_names && env_name_reserved(k->str, (size_t)-1)) {
+			schema_report(&p->sc, k, sub, "'%s' is one of frugal's own variables ("
+				      ENV_RESERVED_PREFIX "*: the job's identity, which teardown"
+				      " relies on); frugal sets it, pick another name", k->str);
 		} else if (!*k->str) {
 			schema_expected(&p->sc, k, sub, "a non-empty key");
 		} else if (ynode_is_null(val) && null_ok) {
@@ -1934,6 +1938,11 @@ static int sweep_param(struct parser *p, const struct ynode *k, const struct yno
 	if (!schema_is_env_name(k->str)) {
 		schema_expected(&p->sc, k, path, "a parameter name usable as an environment variable "
 			 "(letters, digits and '_')");
+		return -1;
+	}
+	if (env_name_reserved(k->str, (size_t)-1)) {
+		schema_report(&p->sc, k, path, "'%s' is one of frugal's own variables ("
+			      ENV_RESERVED_PREFIX "*); pick another parameter name", k->str);
 		return -1;
 	}
 	if (v->type == YNODE_SCALAR && !ynode_is_null(v)) {

@@ -243,6 +243,13 @@ char *task_sweep_range(const char *s, const char **why);
  * ([A-Za-z_][A-Za-z0-9_]*); len (size_t)-1: all of s. */
 int env_name_valid(const char *s, size_t len);
 
+/* 1 when the first len bytes of s (len (size_t)-1: all of s) name one of
+ * frugal's own variables (FRUGAL_...: the job's identity, FRUGAL_HOME and
+ * FRUGAL_INSTANCE among them, which teardown and gc rely on): task envs,
+ * secrets and --env may not set them. */
+int env_name_reserved(const char *s, size_t len);
+#define ENV_RESERVED_PREFIX "FRUGAL_"
+
 /* 1 when s is a job name: letters, digits, '.', '_' and '-', starting and
  * ending with a letter or digit, at most 64 characters. */
 int task_name_valid(const char *s);

@@ -8,6 +8,7 @@
 #include "backend/backend.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 extern const struct provider_ops local_provider_ops;
@@ -19,6 +20,8 @@ static const struct config_setting local_settings[] = {
 	{ "price_per_hour", CONFIG_NUMBER, "USD per hour for a job with no GPU" },
 	{ "cpus", CONFIG_NUMBER, "advertised vCPUs (default: this machine's)" },
 	{ "memory", CONFIG_NUMBER, "advertised GiB (default: this machine's)" },
+	{ "cgroups", CONFIG_BOOL, "each instance in a cgroup v2 of its own where this machine"
+	  " has one (default true); false: find its processes by a scan for their marker" },
 	{ NULL, 0, NULL },
 };
 
@@ -27,11 +30,35 @@ static int local_probe(const struct config *cfg, const char *home, struct backen
 		       struct error *err)
 {
 	const char *gpus = cfg ? config_backend_get(cfg, "local", "gpus") : NULL;
+	struct error why = ERROR_INIT;
+	char *base = local_cgroup_base(home, &why), tear[160];
 
+	if (cfg && !cfg->local.cgroups)
+		snprintf(tear, sizeof(tear), "process scan (backends.local.cgroups: false)");
+	else if (base)
+		snprintf(tear, sizeof(tear), "cgroups under %s", base);
+	else
+		snprintf(tear, sizeof(tear), "process scan (%s)", error_msg(&why));
+	free(base);
 	snprintf(ret->scope, sizeof(ret->scope), "this machine");
-	snprintf(ret->detail, sizeof(ret->detail), "%ld CPUs, gpus: %s", sysconf(_SC_NPROCESSORS_ONLN),
-		 gpus && *gpus ? gpus : "auto");
+	snprintf(ret->detail, sizeof(ret->detail), "%ld CPUs, gpus: %s; teardown: %s",
+		 sysconf(_SC_NPROCESSORS_ONLN), gpus && *gpus ? gpus : "auto", tear);
 	return 0;
+}
+
+/* Cgroups when this machine has a writable cgroup v2 tree and the
+ * settings leave them on (see local.c). */
+static unsigned local_caps_here(const struct config *cfg, const char *home)
+{
+	char *base;
+	int usable;
+
+	if (cfg && !cfg->local.cgroups)
+		return 0;
+	base = local_cgroup_base(home, NULL);
+	usable = base != NULL;
+	free(base);
+	return usable ? BACKEND_CAP_CGROUPS : 0;
 }
 
 static void local_credentials(const struct config *cfg, struct backend_credentials *ret)
@@ -53,8 +80,7 @@ static const struct agent_ops local_agent = { local_sources, &local_machine };
 const struct backend local_backend = {
 	.name = "local",
 	.title = "this machine",
-	/* Its jobs' processes are found and ended by a scan for their
-	 * attempt's marker (no BACKEND_CAP_CGROUPS yet). */
+	/* BACKEND_CAP_CGROUPS is decided on the machine (caps_here). */
 	.caps = BACKEND_CAP_PORTS | BACKEND_CAP_NOTICE | BACKEND_CAP_THIS_MACHINE,
 	.settings = local_settings,
 	.credentials = local_credentials,
@@ -62,4 +88,5 @@ const struct backend local_backend = {
 	.provider = &local_provider_ops,
 	.agent = &local_agent,
 	.probe = local_probe,
+	.caps_here = local_caps_here,
 };

@@ -1,20 +1,31 @@
 /*
  * local: the backend that runs attempts on this machine. An "instance" is
  * a work directory ($FRUGAL_HOME/instances/TOKEN) and the agent process
- * started in a session of its own. Every process of the instance carries
- * FRUGAL_INSTANCE=TOKEN in its environment, so teardown and gc find all
- * of them (even ones that left the process group) by scanning /proc.
+ * started in a session of its own.
+ *
+ * Where this machine has a writable cgroup v2 tree (Linux), the agent
+ * starts inside a cgroup of its own, CGROUP2/frugal/HOMETAG/TOKEN (a
+ * "box", util/cgroup.h), so every process it or the job starts is in it
+ * whatever it does (setsid, double fork, env -i, a rewritten environ):
+ * teardown kills the box (cgroup.kill) and removes it, and launch, find
+ * and teardown read the box, never the whole of /proc. Elsewhere, or with
+ * backends.local.cgroups: false, every process of the instance is found
+ * by the FRUGAL_INSTANCE=TOKEN marker in its environment (a scan of
+ * /proc), which a process that clears its environment escapes; gc uses
+ * both, so it also ends what either mode left behind.
  * GPUs come from a pool (config backends.local.gpus, or nvidia-smi -L)
  * and are handed out through CUDA_VISIBLE_DEVICES.
  */
 #define _GNU_SOURCE	/* pipe2 */
 #include "backend/local/local.h"
 #include "backend/provider.h"
+#include "backend/common/hometag.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/proc.h"
 #include "base/xalloc.h"
+#include "util/cgroup.h"
 #include "util/gpu.h"
 
 #include <ctype.h>
@@ -36,7 +47,31 @@ struct local {
 	char **gpus;		/* the pool */
 	size_t n_gpus;
 	char *gpu_type;
+	char *cg_base;		/* CGROUP2/frugal/HOMETAG; NULL: no usable cgroup v2 */
+	int cg_on;		/* launch puts instances in boxes */
 };
+
+/* How long teardown waits for the processes of a box to be gone. */
+#define KILL_WAIT_MS 2000
+
+char *local_cgroup_base(const char *home, struct error *err)
+{
+	char *mount = cgroup_mount(), *tag, *base;
+
+	if (!mount) {
+		error_set(err, FRUGAL_ENOTSUP, "no cgroup v2 tree is mounted (see /proc/self/mountinfo)");
+		return NULL;
+	}
+	if (cgroup_usable(mount, err) < 0) {
+		free(mount);
+		return NULL;
+	}
+	tag = home_tag(home);
+	base = xasprintf("%s/frugal/%s", mount, tag);
+	free(tag);
+	free(mount);
+	return base;
+}
 
 /* ---- the GPU pool ---- */
 
@@ -65,6 +100,10 @@ static struct local *local_of(struct provider *p)
 	}
 	l->gpu_type = xstrdup(p->config && p->config->local.gpu_type ?
 			      p->config->local.gpu_type : "GPU");
+	/* Known even when cgroups are off: teardown and gc still end the
+	 * boxes an earlier controller made. */
+	l->cg_base = local_cgroup_base(p->home, NULL);
+	l->cg_on = l->cg_base && (!p->config || p->config->local.cgroups);
 	p->priv = l;
 	return l;
 }
@@ -80,6 +119,7 @@ static void local_free(struct provider *p)
 		free(l->gpus[i]);
 	free(l->gpus);
 	free(l->gpu_type);
+	free(l->cg_base);
 	free(l);
 }
 
@@ -222,6 +262,12 @@ static int local_reserve(struct provider *p, const struct task *t,
 static char *instance_dir(struct provider *p, const char *token)
 {
 	return xasprintf("%s/instances/%s", p->home, token);
+}
+
+/* The box of an instance; NULL without cgroups. */
+static char *box_of(struct local *l, const char *token)
+{
+	return l->cg_base ? xasprintf("%s/%s", l->cg_base, token) : NULL;
 }
 
 /* Start time (clock ticks since boot) and state of pid; -1 if gone. */
@@ -406,8 +452,11 @@ static char **agent_env(const struct launch_request *req, const char *home)
 	/* Crash tests: a fault point for the agent, never inherited by chance. */
 	if (getenv("FRUGAL_AGENT_FAULT"))
 		add_env(&env, &n, "FRUGAL_FAULT", getenv("FRUGAL_AGENT_FAULT"));
+	/* frugal's own names are refused at check time; a stored job of an
+	 * older frugal still never replaces the marker. */
 	for (i = 0; req->secrets && i < req->secrets->n; i++)
-		if (req->secrets->items[i].value)
+		if (req->secrets->items[i].value &&
+		    !env_name_reserved(req->secrets->items[i].key, (size_t)-1))
 			add_env(&env, &n, req->secrets->items[i].key, req->secrets->items[i].value);
 	return env;
 }
@@ -415,10 +464,11 @@ static char **agent_env(const struct launch_request *req, const char *home)
 static int local_launch(struct provider *p, const struct launch_request *req, char **ret_id,
 			struct error *err)
 {
-	char *dir = instance_dir(p, req->token), *log = NULL, *existing = NULL;
+	struct local *l = local_of(p);
+	char *dir = instance_dir(p, req->token), *log = NULL, *existing = NULL, *box = NULL;
 	char **env = NULL;
 	pid_t pid = 0;
-	int r, fd;
+	int r, fd, box_fd = -1;
 
 	/* Idempotent: an instance already running under this token is adopted. */
 	if ((r = p->ops->find(p, req->token, req->plan, &existing, err)) < 0)
@@ -437,6 +487,15 @@ static int local_launch(struct provider *p, const struct launch_request *req, ch
 		goto out;
 	free(log);
 	log = xasprintf("%s/logs/agents/%s.log", p->home, req->token);
+	/* The box, made before the agent starts: it moves itself in first. */
+	if (l->cg_on) {
+		box = box_of(l, req->token);
+		if ((r = cgroup_create(box, err)) < 0 || (r = box_fd = cgroup_open_procs(box, err)) < 0) {
+			error_prefix(err, "cannot make the instance's cgroup (backends.local.cgroups:"
+				     " false uses the process scan instead)");
+			goto out;
+		}
+	}
 	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		r = error_errno(err, "cannot open '%s'", log);
@@ -455,6 +514,7 @@ static int local_launch(struct provider *p, const struct launch_request *req, ch
 		 * own children and reap nothing else. */
 		pr.detach = 1;
 		pr.out_fd = pr.err_fd = fd;
+		pr.cgroup_fd = box_fd;
 		r = proc_spawn(&pr, &pid, err);
 		close(fd);
 		if (r < 0) {
@@ -472,7 +532,10 @@ static int local_launch(struct provider *p, const struct launch_request *req, ch
 	}
 	r = 0;
 out:
+	if (box_fd >= 0)
+		close(box_fd);
 	secure_free_strv(env);
+	free(box);
 	free(dir);
 	free(log);
 	return r;
@@ -496,13 +559,63 @@ static void oldest_one(pid_t pid, const char *token, void *data)
 		*o = (struct oldest){ pid, start };
 }
 
+/*
+ * The live processes of token's box into o; 1 when the box exists, 0
+ * when it does not (no cgroups, or never made, or removed).
+ */
+static int box_scan(struct local *l, const char *token, marker_fn fn, void *data, int *ret_n)
+{
+	char *box = box_of(l, token);
+	pid_t *pids = NULL;
+	size_t n = 0, i;
+	int found = 0, count = 0;
+
+	if (box && cgroup_pids(box, &pids, &n, NULL) == 0) {
+		found = 1;
+		for (i = 0; i < n; i++) {
+			char state = '?';
+
+			if (proc_start(pids[i], &state) < 0 || state == 'Z')
+				continue;
+			if (fn)
+				fn(pids[i], token, data);
+			count++;
+		}
+	}
+	free(pids);
+	free(box);
+	if (ret_n)
+		*ret_n = count;
+	return found;
+}
+
+/*
+ * Whether the process scan is needed to find token's processes: always
+ * without cgroups; with them only for an instance that has files but no
+ * box (started by a frugal without cgroups, or its box already ended).
+ */
+static int needs_scan(struct provider *p, struct local *l, const char *token)
+{
+	char *dir;
+	int r;
+
+	if (!l->cg_on)
+		return 1;
+	dir = instance_dir(p, token);
+	r = fs_exists(dir);
+	free(dir);
+	return r;
+}
+
 static int local_find(struct provider *p, const char *token, const struct plan *where,
 		      char **ret_id, struct error *err)
 {
+	struct local *l = local_of(p);
 	struct oldest o = { 0, -1 };
 
 	*ret_id = NULL;
-	scan_markers(p->home, token, oldest_one, &o);
+	if (!box_scan(l, token, oldest_one, &o, NULL) && needs_scan(p, l, token))
+		scan_markers(p->home, token, oldest_one, &o);
 	if (o.pid)
 		*ret_id = xasprintf("%d:%lld", (int)o.pid, o.start);
 	return 0;
@@ -514,11 +627,16 @@ static int local_describe(struct provider *p, const char *token, const char *id,
 	/* The agent is the instance's heart: once it is dead the instance is
 	 * over, even if stray processes of the job remain (teardown kills
 	 * them). Without a known agent id, any marked process counts. */
+	struct local *l = local_of(p);
+	int n = 0;
+
 	if (id && strchr(id, ':'))
 		ret->state = id_alive(id) ? INSTANCE_RUNNING : INSTANCE_GONE;
+	else if (box_scan(l, token, NULL, NULL, &n))
+		ret->state = n > 0 ? INSTANCE_RUNNING : INSTANCE_GONE;
 	else
-		ret->state = scan_markers(p->home, token, NULL, NULL) > 0 ? INSTANCE_RUNNING
-									  : INSTANCE_GONE;
+		ret->state = needs_scan(p, l, token) && scan_markers(p->home, token, NULL, NULL) > 0
+			     ? INSTANCE_RUNNING : INSTANCE_GONE;
 	return 0;
 }
 
@@ -634,21 +752,31 @@ int local_machine_end(const struct machine_self *self, struct error *err)
 static int local_terminate(struct provider *p, const char *token, const char *id,
 			   struct error *err)
 {
-	char *dir = instance_dir(p, token);
-	int sig = SIGKILL, i, r;
+	struct local *l = local_of(p);
+	char *dir = instance_dir(p, token), *box = box_of(l, token);
+	int sig = SIGKILL, i, r, boxed = box && cgroup_exists(box);
 
-	/* SIGKILL everything with the marker until nothing is left. */
-	for (i = 0; i < 200; i++) {
-		if (scan_markers(p->home, token, kill_one, &sig) == 0)
-			break;
-		time_sleep_ms(5);
-	}
-	if (i == 200) {
-		free(dir);
-		return error_set(err, FRUGAL_EBUSY, "processes of instance '%s' survive SIGKILL",
-				 token);
+	/* The box: everything in it, whatever it did to its session or its
+	 * environment, bounded (a survivor is retried on the next pass). */
+	if (boxed && (r = cgroup_kill(box, KILL_WAIT_MS, err)) < 0)
+		goto out;
+	/* Without one: SIGKILL everything with the marker until nothing is
+	 * left (also what a frugal without cgroups started). */
+	if (!boxed && needs_scan(p, l, token)) {
+		for (i = 0; i < 200; i++) {
+			if (scan_markers(p->home, token, kill_one, &sig) == 0)
+				break;
+			time_sleep_ms(5);
+		}
+		if (i == 200) {
+			r = error_set(err, FRUGAL_EBUSY, "processes of instance '%s' survive SIGKILL",
+				      token);
+			goto out;
+		}
 	}
 	r = local_keep_or_remove(p, token, dir, err);
+out:
+	free(box);
 	free(dir);
 	return r;
 }
@@ -667,11 +795,22 @@ static void collect_one(pid_t pid, const char *token, void *data)
 
 static int local_list(struct provider *p, struct kvlist *ret, struct error *err)
 {
+	struct local *l = local_of(p);
 	struct collect c = { ret };
 	char *root = xasprintf("%s/instances", p->home);
+	char **boxes = NULL;
+	size_t n_boxes = 0, i;
 	DIR *d;
 	struct dirent *e;
 
+	/* Both ways, whatever the mode: a box or a marked process that an
+	 * earlier controller (cgroups on or off) left is found either way. */
+	if (l->cg_base && cgroup_children(l->cg_base, &boxes, &n_boxes, NULL) == 0) {
+		for (i = 0; i < n_boxes; i++)
+			if (!kvlist_get(ret, boxes[i]))
+				kvlist_set(ret, boxes[i], "cgroup");
+		fs_free_names(boxes, n_boxes);
+	}
 	scan_markers(p->home, NULL, collect_one, &c);
 	d = opendir(root);
 	if (d) {

@@ -13,4 +13,11 @@
  * job removes those kept files). */
 int local_machine_end(const struct machine_self *self, struct error *err);
 
+/*
+ * Where this home's instance cgroups go, CGROUP2/frugal/HOMETAG (caller
+ * frees); NULL with err saying why when this machine has no cgroup v2
+ * tree this process can write (then teardown uses the process scan).
+ */
+char *local_cgroup_base(const char *home, struct error *err);
+
 #endif
