@@ -198,7 +198,16 @@ int cgroup_usable(const char *mount, struct error *err)
 
 int cgroup_create(const char *path, struct error *err)
 {
+	/* Once more when a parent went in between: cgroup_remove_empty of
+	 * another process may remove an empty parent at any time. */
+	if (fs_mkdir_p(path, 0755, NULL) == 0)
+		return 0;
 	return fs_mkdir_p(path, 0755, err);
+}
+
+void cgroup_remove_empty(const char *dir)
+{
+	rmdir(dir);
 }
 
 int cgroup_open_procs(const char *path, struct error *err)

@@ -55,6 +55,10 @@ int cgroup_procs_parse(const char *text, pid_t **ret_pids, size_t *ret_n,
 /* Make the box path (and its parents). 0 also when it exists. */
 int cgroup_create(const char *path, struct error *err);
 
+/* Remove dir when it holds no box and no process (else leave it): a
+ * parent of boxes that is no longer needed. */
+void cgroup_remove_empty(const char *dir);
+
 /*
  * Open path's cgroup.procs for writing (close-on-exec): a process that
  * writes "0" to it moves itself in. The fd, or negative with err set.

@@ -758,8 +758,12 @@ static int local_terminate(struct provider *p, const char *token, const char *id
 
 	/* The box: everything in it, whatever it did to its session or its
 	 * environment, bounded (a survivor is retried on the next pass). */
-	if (boxed && (r = cgroup_kill(box, KILL_WAIT_MS, err)) < 0)
-		goto out;
+	if (boxed) {
+		if ((r = cgroup_kill(box, KILL_WAIT_MS, err)) < 0)
+			goto out;
+		/* The home's directory goes with its last box. */
+		cgroup_remove_empty(l->cg_base);
+	}
 	/* Without one: SIGKILL everything with the marker until nothing is
 	 * left (also what a frugal without cgroups started). */
 	if (!boxed && needs_scan(p, l, token)) {
