@@ -94,6 +94,7 @@ struct slurm {
 	char *owner;		/* USER@HOST */
 	char *home_tag;		/* 8 hex digits of FRUGAL_HOME's hash */
 	int probed;		/* scontrol show config read */
+	char proctrack[64];	/* its ProctrackType ("proctrack/cgroup"); "" unknown */
 	int kill_wait;		/* s; 0 unknown */
 	int has_sacct;
 	struct grace *graces;
@@ -347,6 +348,8 @@ static void slurm_probe(struct slurm *s)
 
 			if (sscanf(line, "KillWait = %d sec", &secs) == 1)
 				s->kill_wait = secs;
+			/* Fills proctrack only on its own line. */
+			(void)sscanf(line, "ProctrackType = %63s", s->proctrack);
 			if (!strncmp(line, "AccountingStorageType", 21) &&
 			    !strstr(line, "accounting_storage/none") && strchr(line, '/'))
 				s->has_sacct = 1;
@@ -1458,7 +1461,9 @@ const struct provider_ops slurm_provider_ops = {
 /* ---- probe (backend.h) ------------------------------------------------------------- */
 
 /* `frugal backends slurm`: sinfo --version, then scontrol ping (the
- * controller answers), 5 s each. */
+ * controller answers), then scontrol show config (how the cluster tracks
+ * a job's processes: only proctrack/cgroup ends a daemon that left the
+ * job's process tree), within BACKEND_PROBE_TIMEOUT_MS together. */
 int slurm_probe_cluster(const struct config *cfg, const char *home, struct backend_probe *ret,
 		struct error *err)
 {
@@ -1472,7 +1477,7 @@ int slurm_probe_cluster(const struct config *cfg, const char *home, struct backe
 
 	if ((r = slurm_get(&p, &s, err)) < 0)
 		return r;
-	s->cmd_timeout = BACKEND_PROBE_TIMEOUT_MS / 2000;
+	s->cmd_timeout = BACKEND_PROBE_TIMEOUT_MS / 3000;
 	if ((r = run_cmd(s, version, NULL, &out, &errs, &status, err)) < 0)
 		goto out;
 	if (status != 0) {
@@ -1496,6 +1501,11 @@ int slurm_probe_cluster(const struct config *cfg, const char *home, struct backe
 		 s->account ? s->account : "");
 	snprintf(ret->detail + strlen(ret->detail), sizeof(ret->detail) - strlen(ret->detail),
 		 "; %s", out.buf);
+	slurm_probe(s);
+	if (*s->proctrack)
+		snprintf(ret->detail + strlen(ret->detail), sizeof(ret->detail) - strlen(ret->detail),
+			 "; %s%s", s->proctrack, strcmp(s->proctrack, "proctrack/cgroup") ?
+			 " (a daemon that leaves the job's process tree can outlive it)" : "");
 out:
 	strbuf_release(&out);
 	strbuf_release(&errs);
