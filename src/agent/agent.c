@@ -17,11 +17,19 @@
  * preempted: the next attempt makes them) and the final status.json.
  *
  * Beside the heartbeat there are timers for the periodic checkpoint
- * (task.checkpoint.interval) and for retrying the final status. The
- * notice sources (notice.h) call on_notice. Once the final status is
- * stored, or stop.orphan_timeout after it could not be, the agent kills
- * what is left in the job's groups and ends its machine (machine.h): the
- * dead-man switch that holds when the controller is gone.
+ * (task.checkpoint.interval), for retrying the final status and for
+ * the controller's key (agent.json controller_key, rewritten by a live
+ * controller): when it has not changed for stop.orphan_timeout the
+ * agent stops the job as if out of time (last checkpoint, outputs) with
+ * the outcome "orphaned". The notice sources (notice.h) call on_notice.
+ * Once the final status is stored, or stop.orphan_timeout after it could
+ * not be, the agent kills what is left in the job's groups and ends its
+ * machine (machine.h): the dead-man switch that holds when the
+ * controller is gone. max_runtime is enforced twice: by the loop's
+ * timer, and by a watchdog process (watchdog.h) for a loop that hangs.
+ * Steps that block the loop (the workdir copy and restore, checkpoint
+ * uploads, the outputs) say so in status.json ("busy"), so the
+ * controller does not take the paused heartbeat for a lost agent.
  *
  * Checkpoint uploads and restores are synchronous: while one runs the loop
  * waits (job output queues in the pipes; signals are seen afterwards).
@@ -39,6 +47,7 @@
 #include "agent/metrics.h"
 #include "agent/notice.h"
 #include "agent/runner.h"
+#include "agent/watchdog.h"
 #include "contract/key.h"
 #include "contract/status.h"
 #include "base/error.h"
@@ -69,7 +78,9 @@
 
 extern char **environ;
 
-#define HEARTBEAT_MS 5000
+#define HEARTBEAT_MS STATUS_HEARTBEAT_MS
+#define ORPHAN_CHECK_MAX_MS 60000	/* controller_key read at least this often */
+#define CONTROLLER_DOC_MAX 4096
 #define WATCH_MS 1000		/* on_output poll */
 #define CANCEL_GRACE_MS 500	/* SIGTERM -> SIGKILL on cancel */
 #define MAX_STOP_GRACE_S 30	/* cap of recovery.notice_grace for stops */
@@ -89,6 +100,7 @@ enum stop_reason {
 	STOP_ON_OUTPUT,		/* stop.on_output matched */
 	STOP_PREEMPT,		/* a preemption notice */
 	STOP_IDLE,		/* stop.idle_gpu: every GPU idle for the window */
+	STOP_ORPHAN,		/* stop.orphan_timeout: the controller went quiet */
 };
 
 enum step { STEP_SETUP, STEP_RUN };
@@ -111,6 +123,10 @@ struct agent {
 	struct gpuidle *idle;		/* stop.idle_gpu, while run runs */
 	uv_timer_t ckpt_timer;		/* task.checkpoint.interval */
 	uv_timer_t final_timer;		/* retries of the final status */
+	uv_timer_t orphan_timer;	/* reads of the controller's key */
+	struct strbuf ctl_seen;		/* its last content */
+	int64_t ctl_changed;		/* time_mono_ms() it last changed */
+	struct watchdog *wd;		/* max_runtime when the loop hangs; NULL: none */
 	struct notice_source *notices[MAX_NOTICE_SOURCES];
 	size_t n_notices;
 
@@ -145,6 +161,7 @@ struct agent {
 };
 
 static void agent_finish(struct agent *a, enum attempt_outcome outcome, int has_code, int code);
+static void start_orphan_watch(struct agent *a);
 
 /* "SIGTERM", or "signal N" for one without a name (buf holds it). */
 static const char *sig_name(int sig, char *buf, size_t size)
@@ -227,6 +244,16 @@ static void set_phase(struct agent *a, enum attempt_phase phase)
 {
 	a->status.phase = phase;
 	write_status(a);
+}
+
+/* A step that blocks the loop begins (busy: its name) or ends (NULL):
+ * said in status.json at once when it begins, with the next heartbeat
+ * when it ends. */
+static void set_busy(struct agent *a, const char *busy)
+{
+	a->status.busy = busy;
+	if (busy)
+		write_status(a);
 }
 
 /* Every HEARTBEAT_MS: the same status with a fresh heartbeat_at. */
@@ -463,6 +490,7 @@ static void start_step(struct agent *a, enum step step)
 	if (step == STEP_RUN)
 		start_idle_watch(a);
 	a->pgids[step] = runner_pgid(a->cur);
+	watchdog_job(a->wd, a->pgids[step]);
 	a->step_started = time_mono_ms();
 	a->status.job_pgid = runner_pgid(a->cur);
 	logship_note(a->log, "%s started (process group %d)", step_name(step), a->status.job_pgid);
@@ -501,6 +529,11 @@ static enum attempt_outcome stopped_outcome(struct agent *a)
 		attempt_status_set_reason(&a->status, "preempted (notice from %s, %s window)",
 					a->notice_source, d);
 		return OUTCOME_PREEMPTED;
+	case STOP_ORPHAN:
+		duration_format(a->conf.task.stop.orphan_timeout, d, sizeof(d));
+		attempt_status_set_reason(&a->status, "not heard from the controller for %s "
+					"(stop.orphan_timeout)", d);
+		return OUTCOME_ORPHANED;
 	case STOP_NONE:
 		break;
 	}
@@ -692,7 +725,9 @@ static int store_checkpoint(struct agent *a, const char *why)
 
 	if (!a->ckpt_ready)
 		return 0;
+	set_busy(a, "checkpoint");
 	r = checkpoint_upload(a->ckpt, &cs, &err);
+	set_busy(a, NULL);
 	if (r < 0) {
 		logship_note(a->log, "cannot store the %s checkpoint: %s", why, error_msg(&err));
 		return r;
@@ -874,6 +909,7 @@ static int wants_last_checkpoint(const struct agent *a)
 	case OUTCOME_PREEMPTED:
 	case OUTCOME_BUDGET_STOPPED:
 	case OUTCOME_TIMED_OUT:
+	case OUTCOME_ORPHANED:
 		return 1;
 	case OUTCOME_FAILED:
 		if (rec->max_restarts_on_errors > 0)
@@ -902,6 +938,7 @@ static void close_handles(struct agent *a)
 	uv_close((uv_handle_t *)&a->watch, NULL);
 	uv_close((uv_handle_t *)&a->ckpt_timer, NULL);
 	uv_close((uv_handle_t *)&a->final_timer, NULL);
+	uv_close((uv_handle_t *)&a->orphan_timer, NULL);
 	for (i = 0; i < a->n_notices; i++)
 		notice_source_free(a->notices[i]);
 	a->n_notices = 0;
@@ -995,6 +1032,8 @@ static void agent_complete(struct agent *a)
 {
 	uv_timer_stop(&a->heartbeat);
 	uv_timer_stop(&a->ckpt_timer);
+	uv_timer_stop(&a->orphan_timer);
+	a->status.busy = "outputs";
 	set_phase(a, PHASE_UPLOADING);
 	checkpoint_set_job_ended(a->ckpt, a->killed_at_ms);
 	if (wants_last_checkpoint(a))
@@ -1010,6 +1049,7 @@ static void agent_complete(struct agent *a)
 	}
 	write_outcome_file(a);
 
+	a->status.busy = NULL;
 	a->status.phase = PHASE_EXITED;
 	a->status.ended_at = time_now_ms();
 	a->status.outcome = a->outcome;
@@ -1051,6 +1091,8 @@ static void agent_finish(struct agent *a, enum attempt_outcome outcome, int has_
 	if (outcome == OUTCOME_NONE)
 		outcome = stopped_outcome(a);
 	a->outcome = outcome;
+	watchdog_done(a->wd);	/* the job is stopped: its work is done */
+	uv_timer_stop(&a->orphan_timer);
 	a->has_exit_code = has_code;
 	a->exit_code = code;
 	uv_timer_stop(&a->deadline);
@@ -1181,9 +1223,11 @@ static int agent_init(struct agent *a, struct error *err)
 	uv_timer_init(&a->loop, &a->watch);
 	uv_timer_init(&a->loop, &a->ckpt_timer);
 	uv_timer_init(&a->loop, &a->final_timer);
+	uv_timer_init(&a->loop, &a->orphan_timer);
+	strbuf_init(&a->ctl_seen, 0);
 	a->sigterm.data = a->sigint.data = a;
 	a->heartbeat.data = a->deadline.data = a->watch.data = a;
-	a->ckpt_timer.data = a->final_timer.data = a;
+	a->ckpt_timer.data = a->final_timer.data = a->orphan_timer.data = a;
 	/* Signals first: a cancel during the workdir copy is not lost. */
 	/* Where SIGTERM is the scheduler's preemption notice, a
 	 * cancel comes as SIGINT only. */
@@ -1230,8 +1274,10 @@ static void agent_release(struct agent *a)
 {
 	if (uv_loop_close(&a->loop) != 0)
 		log_warn("event loop closed with handles still open");
+	watchdog_free(a->wd);
 	checkpoint_free(a->ckpt);
 	storage_free(a->st);
+	strbuf_release(&a->ctl_seen);
 	free(a->log_key);
 	free(a->status_key);
 	attempt_status_release(&a->status);
@@ -1241,6 +1287,50 @@ static void agent_release(struct agent *a)
 	free(a->stop_detail);
 	tree_paths_release(&a->seen);
 	agent_conf_release(&a->conf);
+}
+
+/* Every period: has the controller rewritten its key since the last
+ * change? Not for stop.orphan_timeout: stop the job (last checkpoint,
+ * outputs) and end the machine. A storage that cannot be read counts as
+ * a controller not heard from. */
+static void on_orphan_check(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+	struct strbuf sb = STRBUF_INIT;
+	int64_t now = time_mono_ms();
+	char d[32];
+
+	if (a->finishing)
+		return;
+	if (storage_get(a->st, a->conf.controller_key, CONTROLLER_DOC_MAX, &sb, NULL) == 0 &&
+	    (sb.len != a->ctl_seen.len || memcmp(sb.buf, a->ctl_seen.buf, sb.len))) {
+		strbuf_reset(&a->ctl_seen);
+		strbuf_add(&a->ctl_seen, sb.buf, sb.len);
+		a->ctl_changed = now;
+	}
+	strbuf_release(&sb);
+	if (now - a->ctl_changed <= a->conf.task.stop.orphan_timeout * 1000)
+		return;
+	duration_format(a->conf.task.stop.orphan_timeout, d, sizeof(d));
+	logship_note(a->log, "not heard from the controller for %s (stop.orphan_timeout): "
+		     "stopping the job (last checkpoint, outputs), then ending the machine", d);
+	agent_stop_job(a, STOP_ORPHAN, SIGTERM, stop_grace_ms(a));
+}
+
+/* Watch the controller's key, when agent.json names one, every
+ * orphan_timeout / 4 (at most ORPHAN_CHECK_MAX_MS): one small read. */
+static void start_orphan_watch(struct agent *a)
+{
+	int64_t every = a->conf.task.stop.orphan_timeout * 1000 / 4;
+
+	if (!a->conf.controller_key || a->conf.task.stop.orphan_timeout <= 0)
+		return;
+	if (every > ORPHAN_CHECK_MAX_MS)
+		every = ORPHAN_CHECK_MAX_MS;
+	if (every < 250)
+		every = 250;
+	a->ctl_changed = time_mono_ms();
+	uv_timer_start(&a->orphan_timer, on_orphan_check, (uint64_t)every, (uint64_t)every);
 }
 
 /* The one-line usage, on f. */
@@ -1302,6 +1392,11 @@ int agent_main(int argc, char **argv)
 	/* Children get default dispositions back (libuv resets them). */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	/* Before the loop and the storage: the watchdog shares neither. */
+	if (watchdog_start(&a.conf, stop_grace_ms(&a), &a.wd, &err) < 0) {
+		log_warn("%s: max_runtime is enforced by the agent's loop only", error_msg(&err));
+		err = (struct error)ERROR_INIT;
+	}
 	if (agent_init(&a, &err) < 0) {
 		fprintf(stderr, "frugal agent: error: %s\n", error_msg(&err));
 		a.exit_status = err.code == FRUGAL_EINVAL ? 2 : 1;
@@ -1310,10 +1405,14 @@ int agent_main(int argc, char **argv)
 	}
 	logship_note(a.log, "agent started for job %s attempt %d (pid %d)", a.conf.job_id,
 		     a.conf.attempt, a.status.agent_pid);
+	a.status.busy = "prepare";
 	write_status(&a);
 	uv_timer_start(&a.heartbeat, on_heartbeat, HEARTBEAT_MS, HEARTBEAT_MS);
+	start_orphan_watch(&a);
 
-	if (prepare_all(&a, &err) < 0) {
+	r = prepare_all(&a, &err);
+	a.status.busy = NULL;
+	if (r < 0) {
 		logship_note(a.log, "%s", error_msg(&err));
 		attempt_status_set_reason(&a.status, "%s", error_msg(&err));
 		agent_finish(&a, OUTCOME_FAILED, 0, 0);

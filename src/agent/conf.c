@@ -85,6 +85,7 @@ void agent_conf_release(struct agent_conf *c)
 	free(c->checkpoint_dir);
 	free(c->output_dir);
 	free(c->outputs_url);
+	free(c->controller_key);
 	free(c->metrics_file);
 	task_release(&c->task);
 	memset(c, 0, sizeof(*c));
@@ -120,6 +121,7 @@ int agent_conf_parse(const char *text, const char *path, const char *instance_di
 	c.checkpoint_dir = dir_of(d.checkpoint_dir, "checkpoint", instance_dir);
 	c.output_dir = dir_of(d.output_dir, "outputs", instance_dir);
 	c.outputs_url = take(&d.outputs_url);
+	c.controller_key = take(&d.controller_key);
 	c.own_machine = d.own_machine;
 	resolve_checkpoint_dir(&c);
 	if (!c.outputs_url && c.task.outputs.to)

@@ -45,6 +45,7 @@ struct agent_conf {
 	int own_machine;
 	char *output_dir;
 	char *outputs_url;
+	char *controller_key;	/* agent.json controller_key, or NULL */
 	char *metrics_file;	/* DIR/metrics.jsonl */
 	struct task task;
 };

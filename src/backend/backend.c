@@ -3,7 +3,12 @@
  * backend.h). They say where credentials are, never what they are.
  */
 #include "backend/backend.h"
+#include "backend/provider.h"
+#include "backend/registry.h"
+#include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "contract/status.h"
+#include "spec/config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,4 +106,40 @@ int backend_credentials_machine(struct backend_credentials *ret, const char *ven
 unsigned backend_caps(const struct backend *b, const struct config *cfg, const char *home)
 {
 	return b->caps | (b->caps_here ? b->caps_here(cfg, home) : 0);
+}
+
+/* backends.NAME.KEY in milliseconds, or def_ms when unset or unreadable
+ * (config_load checked its type). */
+static int64_t setting_ms(const struct config *cfg, const char *name, const char *key,
+			  int64_t def_ms)
+{
+	const char *v = cfg ? config_backend_get(cfg, name, key) : NULL;
+	double secs;
+
+	if (!v || !*v)
+		return def_ms;
+	if (config_parse_seconds(v, &secs) == 0)
+		return (int64_t)(secs * 1000);
+	{
+		int64_t d;
+
+		if (duration_parse(v, &d) == 0)
+			return d * 1000;
+	}
+	return def_ms;
+}
+
+void backend_liveness_get(const char *name, const struct config *cfg,
+			  struct backend_liveness *ret)
+{
+	const struct backend *b = name ? registry_find(name) : NULL;
+	const char *canon = b ? b->name : name;
+
+	ret->boot_timeout_ms = setting_ms(cfg, canon, "boot_timeout",
+					  b ? (int64_t)b->boot_timeout_s * 1000 : 0);
+	ret->heartbeat_timeout_ms = setting_ms(cfg, canon, "heartbeat_timeout",
+					       3 * STATUS_HEARTBEAT_MS);
+	/* One late heartbeat is no loss: at least two. */
+	if (ret->heartbeat_timeout_ms < 2 * STATUS_HEARTBEAT_MS)
+		ret->heartbeat_timeout_ms = 2 * STATUS_HEARTBEAT_MS;
 }

@@ -99,6 +99,10 @@ struct backend {
 	void (*credentials)(const struct config *cfg, struct backend_credentials *ret);
 	struct billing_rule billing;
 	double preemption_rate;		/* per hour, on spot capacity */
+	/* Default boot_timeout: seconds from the launch until the agent's
+	 * first report (status.json); 0: none (a queue, say, where waiting
+	 * is no boot). backends.NAME.boot_timeout overrides it. */
+	int boot_timeout_s;
 	catalog_table_offers_fn table_offers;	/* NULL: one offer per priced row */
 	const struct provider_ops *provider;
 	const struct agent_ops *agent;
@@ -123,12 +127,21 @@ struct backend {
 /* b->caps with what caps_here says for this machine, cfg and home. */
 unsigned backend_caps(const struct backend *b, const struct config *cfg, const char *home);
 
-/* Settings every backend takes (the optimizer's, catalog/optimizer.h):
- * preemption_rate, restart_overhead. A descriptor's settings list them
- * with BACKEND_COMMON_SETTINGS. */
+/* Settings every backend takes: the optimizer's (catalog/optimizer.h)
+ * preemption_rate, restart_overhead; the controller's liveness limits
+ * boot_timeout, heartbeat_timeout (backend_liveness_get). A descriptor's
+ * settings list them with BACKEND_COMMON_SETTINGS (local's are read by
+ * spec/config.c, which knows these two). */
 #define BACKEND_COMMON_SETTINGS \
 	{ "preemption_rate", CONFIG_NUMBER, "spot preemptions per hour the optimizer assumes" }, \
-	{ "restart_overhead", CONFIG_DURATION, "time a restart costs (boot, restore)" }
+	{ "restart_overhead", CONFIG_DURATION, "time a restart costs (boot, restore)" }, \
+	BACKEND_LIVENESS_SETTINGS
+#define BACKEND_LIVENESS_SETTINGS \
+	{ "boot_timeout", CONFIG_SECONDS, "how long a new machine's agent may take to report" \
+	  " before the machine is ended and the job planned again (0: no limit)" }, \
+	{ "heartbeat_timeout", CONFIG_SECONDS, "how old the agent's heartbeat may grow before" \
+	  " its attempt is lost: the machine is ended and the job recovers" }
+
 
 /* Helpers for credential checks; each returns 1 and fills ret->where
  * when found, else 0. */

@@ -93,6 +93,7 @@ void provider_agent_doc(const struct launch_request *req, const char *backend,
 		d.controller_socket = xstrdup(req->controller_socket);
 	agent_doc_set_gpus(&d, req->gpus);
 	d.outputs_url = req->outputs_url ? xstrdup(req->outputs_url) : NULL;
+	d.controller_key = req->controller_key ? xstrdup(req->controller_key) : NULL;
 	d.task_json = req->task_json ? xstrdup(req->task_json) : NULL;
 	*ret = d;
 }

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/strbuf.h"
 #include "contract/agentdoc.h"
 #include "spec/config.h"
 #include "spec/task.h"
@@ -83,6 +84,7 @@ struct launch_request {
 	const char *job_prefix;		/* "jobs/<id>" */
 	const char *outputs_url;
 	const char *controller_socket;	/* may be NULL */
+	const char *controller_key;	/* key_controller of this controller; may be NULL */
 	const char *gpus;		/* device ids "0,1" or "" */
 	struct launch_report *report;	/* out; may be NULL */
 	/* What ports_open made for this attempt (a security group id, a
@@ -182,6 +184,14 @@ struct provider_ops {
 			 struct error *err);
 	/* Tokens of every instance this provider holds that frugal made (gc). */
 	int (*list)(struct provider *p, struct kvlist *ret_token_to_id, struct error *err);
+	/* Optional (NULL: none): what the machine printed while it booted
+	 * (a serial console, a pod's log, the agent's stderr), appended to
+	 * out, at most max bytes (its tail when longer). Asked when an agent
+	 * never reported: the controller puts it in the attempt's events.
+	 * Without it (or when it fails) the controller reads the boot.log a
+	 * boot script uploaded under the attempt (key_attempt "boot.log"). */
+	int (*boot_log)(struct provider *p, const char *token, const char *id, size_t max,
+			struct strbuf *out, struct error *err);
 	void (*free)(struct provider *p);
 
 	/* resources.ports (backends with BACKEND_CAP_PORTS). ports_open and
@@ -214,6 +224,17 @@ struct provider {
 	char *self_exe;		/* path of the frugal binary, to start agents */
 	void *priv;
 };
+
+/* The controller's limits for a backend's attempts, from config.yaml
+ * (backends.NAME.boot_timeout, .heartbeat_timeout) or the defaults:
+ * the descriptor's boot_timeout_s, and 3 heartbeats. */
+struct backend_liveness {
+	int64_t boot_timeout_ms;	/* 0: no limit */
+	int64_t heartbeat_timeout_ms;	/* never under 2 heartbeats */
+};
+/* The limits of backend name (known or not) under cfg (may be NULL). */
+void backend_liveness_get(const char *name, const struct config *cfg,
+			  struct backend_liveness *ret);
 
 /* Split a ledger token "JOB-N" into JOB (size bytes at most) and N >= 1;
  * 0 or FRUGAL_EINVAL. */

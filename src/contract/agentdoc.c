@@ -27,6 +27,7 @@ void agent_doc_release(struct agent_doc *d)
 	free(d->checkpoint_dir);
 	free(d->output_dir);
 	free(d->outputs_url);
+	free(d->controller_key);
 	free(d->task_json);
 	memset(d, 0, sizeof(*d));
 }
@@ -101,6 +102,7 @@ char *agent_doc_to_json(const struct agent_doc *d)
 	set_str(o, "checkpoint_dir", d->checkpoint_dir);
 	set_str(o, "output_dir", d->output_dir);
 	set_str(o, "outputs_url", d->outputs_url);
+	set_str(o, "controller_key", d->controller_key);
 	if (d->own_machine)
 		json_object_set_new(o, "own_machine", json_true());
 	json_object_set_new(o, "task", task_object(d));
@@ -287,6 +289,7 @@ int agent_doc_parse(const char *text, const char *path, struct agent_doc *ret,
 	    (r = get_string(root, "checkpoint_dir", 0, path, &d.checkpoint_dir, err)) < 0 ||
 	    (r = get_string(root, "output_dir", 0, path, &d.output_dir, err)) < 0 ||
 	    (r = get_string(root, "outputs_url", 0, path, &d.outputs_url, err)) < 0 ||
+	    (r = get_string(root, "controller_key", 0, path, &d.controller_key, err)) < 0 ||
 	    (r = get_bool(root, "own_machine", path, &d.own_machine, err)) < 0 ||
 	    (r = get_task(root, path, &d, &t, err)) < 0)
 		goto out;
@@ -297,6 +300,11 @@ int agent_doc_parse(const char *text, const char *path, struct agent_doc *ret,
 	if (!key_valid(d.job_prefix)) {
 		r = error_set(err, FRUGAL_EINVAL,
 			      "'%s': field 'job_prefix': expected a relative storage key", path);
+		goto out;
+	}
+	if (d.controller_key && !key_valid(d.controller_key)) {
+		r = error_set(err, FRUGAL_EINVAL,
+			      "'%s': field 'controller_key': expected a relative storage key", path);
 		goto out;
 	}
 	*ret = d;

@@ -16,6 +16,10 @@
  *     "checkpoint_dir": "DIR/checkpoint",        $FRUGAL_CHECKPOINT_DIR
  *     "output_dir": "DIR/outputs",               $FRUGAL_OUTPUT_DIR
  *     "outputs_url": "file:///…/jobs/k3m9xq/outputs",   where outputs go
+ *     "controller_key": "controllers/1f2e….json", optional: a key of the
+ *                                                storage the controller
+ *                                                rewrites while it runs
+ *                                                (stop.orphan_timeout)
  *     "own_machine": true,                       optional: the job has the
  *                                                machine, VM or container
  *                                                to itself
@@ -28,7 +32,7 @@
  * restart_count (0), backend, controller_socket, gpus (strings or
  * integers), gpus_env, the three directories (absent: the agent's
  * defaults under its instance directory; relative: relative to it),
- * outputs_url and own_machine (false). Secret values are never in it.
+ * outputs_url, controller_key (a storage key) and own_machine (false). Secret values are never in it.
  *
  * A value type: a writer fills a struct agent_doc (every string owned,
  * NULL for absent) and renders it with agent_doc_to_json or
@@ -63,9 +67,10 @@ struct agent_doc {
 	char *outputs_url;
 	int own_machine;	/* the job has the machine to itself */
 	char *task_json;	/* the task object, task_to_json's text */
+	char *controller_key;	/* key_controller: the controller refreshes it */
 };
 #define AGENT_DOC_INIT { NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, \
-			 NULL, NULL, 0, NULL }
+			 NULL, NULL, 0, NULL, NULL }
 
 void agent_doc_release(struct agent_doc *d);
 

@@ -71,3 +71,8 @@ int key_valid(const char *key)
 	}
 	return 1;
 }
+
+char *key_controller(const char *tag)
+{
+	return xasprintf("controllers/%s.json", tag);
+}

@@ -48,4 +48,11 @@ char *key_outputs_url(const char *storage_url, const char *job_prefix);
 /* 1 when key is a usable storage key (see above), else 0. */
 int key_valid(const char *key);
 
+/* "controllers/TAG.json": the key a controller rewrites every
+ * KEY_CONTROLLER_EVERY_S while it runs, so its agents know it is alive
+ * (stop.orphan_timeout). One per controller (tag: its FRUGAL_HOME) and
+ * storage, whatever the number of jobs. */
+char *key_controller(const char *tag);
+#define KEY_CONTROLLER_EVERY_S 30
+
 #endif

@@ -112,6 +112,8 @@ char *attempt_status_to_json(const struct attempt_status *s)
 			    s->has_exit_code ? json_integer(s->exit_code) : json_null());
 	json_object_set_new(doc, "reason", jstr(s->reason));
 	json_object_set_new(doc, "outputs", outputs);
+	if (s->busy)
+		json_object_set_new(doc, "busy", json_string(s->busy));
 	if (s->metrics_json) {
 		json_t *m = json_loads(s->metrics_json, 0, NULL);
 		if (json_is_object(m))
@@ -216,11 +218,29 @@ static int get_names(json_t *o, struct attempt_status *s, struct error *err)
 	    attempt_outcome_parse(json_string_value(v), &s->outcome) < 0)
 		return error_set(err, FRUGAL_EINVAL, WHAT ": field 'outcome': expected null or "
 				 "one of succeeded, failed, cancelled, timed_out, preempted, budget_stopped, "
-				 "outputs_failed");
+				 "outputs_failed, orphaned");
 	if (s->phase != PHASE_EXITED)
 		return error_set(err, FRUGAL_EINVAL, WHAT ": field 'outcome' is set but phase "
 				 "is '%s', not 'exited'", attempt_phase_name(s->phase));
 	return 0;
+}
+
+/* "busy": null or a known step name (kept as the static name). */
+static int get_busy(json_t *o, struct attempt_status *s, struct error *err)
+{
+	static const char *const names[] = { "prepare", "checkpoint", "outputs" };
+	json_t *v = json_object_get(o, "busy");
+	size_t i;
+
+	if (!v || json_is_null(v))
+		return 0;
+	for (i = 0; json_is_string(v) && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(json_string_value(v), names[i])) {
+			s->busy = names[i];
+			return 0;
+		}
+	return error_set(err, FRUGAL_EINVAL, WHAT ": field 'busy': expected null or one of "
+			 "prepare, checkpoint, outputs");
 }
 
 static int get_outputs(json_t *o, struct attempt_status *s, struct error *err)
@@ -265,6 +285,7 @@ int attempt_status_parse(const char *text, size_t len, struct attempt_status *re
 	    (r = get_time(o, "started_at", &s.started_at, err)) < 0 ||
 	    (r = get_time(o, "heartbeat_at", &s.heartbeat_at, err)) < 0 ||
 	    (r = get_time(o, "ended_at", &s.ended_at, err)) < 0 ||
+	    (r = get_busy(o, &s, err)) < 0 ||
 	    (r = get_outputs(o, &s, err)) < 0)
 		goto out;
 	if ((r = get_int(o, "attempt", 1, INT32_MAX, &v, &set, err)) < 0)

@@ -8,14 +8,19 @@
  *    "agent_pid": 123, "job_pgid": 456 | null,
  *    "started_at": MS, "heartbeat_at": MS, "ended_at": MS | null,
  *    "outcome": null | "succeeded|failed|cancelled|timed_out|preempted|budget_stopped|
- *               outputs_failed",
+ *               outputs_failed|orphaned",
+ *    "busy": null | "prepare|checkpoint|outputs",
  *    "exit_code": null | int, "reason": "...", "outputs": ["key", ...],
  *    "metrics": {"loss": 0.31, ...}}     (only when the job reported some)
  *
  * Times are Unix milliseconds. outcome, exit_code and ended_at are set
  * only in the final document (phase "exited"): once a reader sees an
  * outcome, the outputs are stored and nothing else will change. The
- * heartbeat is heartbeat_at, refreshed every few seconds.
+ * heartbeat is heartbeat_at, refreshed every STATUS_HEARTBEAT_MS; "busy"
+ * names a synchronous step (the workdir copy and checkpoint restore,
+ * a checkpoint upload, the outputs) during which the heartbeat pauses:
+ * the controller then waits STATUS_BUSY_LIMIT_MS before it takes the
+ * agent for lost.
  *
  * A value type: the agent fills it in and renders it on every write
  * (attempt_status_to_json); readers check a document with
@@ -43,6 +48,11 @@ enum attempt_phase {
 /* enum attempt_outcome and its names (attempt_outcome_name) are the
  * store's (store/store.h): the ledger and status.json spell them alike. */
 
+/* How often the agent refreshes heartbeat_at. */
+#define STATUS_HEARTBEAT_MS 5000
+/* How long a heartbeat may pause while the agent says it is busy. */
+#define STATUS_BUSY_LIMIT_MS (30LL * 60 * 1000)
+
 struct attempt_status {
 	char *job_id;
 	int attempt;
@@ -59,9 +69,10 @@ struct attempt_status {
 	char **outputs;		/* keys stored under outputs_url */
 	size_t n_outputs, alloc_outputs;
 	char *metrics_json;	/* last values the job reported (an object); NULL: none */
+	const char *busy;	/* a static name, or NULL; parsed: one of status_busy_names */
 };
 #define ATTEMPT_STATUS_INIT { NULL, 0, PHASE_STARTING, 0, 0, 0, 0, 0, OUTCOME_NONE, \
-			    0, 0, NULL, NULL, 0, 0, NULL }
+			    0, 0, NULL, NULL, 0, 0, NULL, NULL }
 
 void attempt_status_release(struct attempt_status *s);
 /* Replace the reason (printf-style). */

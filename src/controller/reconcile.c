@@ -9,6 +9,7 @@
 #include "base/money.h"
 #include "catalog/billing.h"
 #include "backend/provider.h"
+#include "base/hash.h"
 #include "contract/key.h"
 #include "contract/status.h"
 #include "spec/config.h"
@@ -38,6 +39,27 @@
 
 /* Cool-down that keeps a preempted location out of the next choices. */
 #define PREEMPT_COOLDOWN_MS (10 * 60 * 1000)
+
+/* Lost or orphaned attempts recovered without counting against
+ * recovery.max_restarts_on_errors (the machine or the link failed, not
+ * the job); past these they count as errors. */
+#define LOST_RESTARTS_MAX 3
+
+/* Machines whose agent never reported that a job replaces before it
+ * fails (each one is billed). */
+#define BOOT_FAILURES_MAX 3
+
+/* The controller's max_runtime backstop: it ends a machine this long
+ * after max_runtime + the stop grace when the agent did not (after the
+ * agent's own watchdog, agent/watchdog.h, had its turn). */
+#define BACKSTOP_SLACK_MS (20 * 1000)
+
+/* The boot log tail kept in an attempt's event. */
+#define BOOT_LOG_TAIL 2000
+
+/* At most this long after a start the reconciler waits for the first
+ * answers about the attempts alive then before it plans anything new. */
+#define STARTUP_LOOK_MAX_MS (120 * 1000)
 
 /* ---- operations ---- */
 
@@ -83,6 +105,8 @@ struct agent_status {
 	int has_exit;
 	int exit_code;
 	int64_t heartbeat_at;
+	int64_t started_at;	/* the agent's start (its clock) */
+	const char *busy;	/* static, or NULL */
 };
 
 /* A storage the lane opened, by URL (jobs keep the storage they were
@@ -91,6 +115,7 @@ struct lane_storage {
 	char *url;
 	struct storage *st;	/* NULL: it could not be opened */
 	int64_t retry_at;	/* then: time_mono_ms() of the next try */
+	int64_t alive_at;	/* time_mono_ms() key_controller was last written; 0: never */
 };
 
 #define STORAGE_RETRY_MS 30000	/* a storage that cannot be opened is tried again */
@@ -136,6 +161,10 @@ struct op {
 	int no_storage;		/* the job's storage could not be opened */
 	int described;		/* describe answered */
 	struct instance_view view;
+	int64_t boot_deadline;	/* Unix ms: no status by then is a boot failure; 0: none */
+	struct strbuf boot_log;	/* its tail, when the boot failed */
+	int64_t alive_every_ms;	/* key_controller rewritten this often */
+	char *controller_key;	/* launch, look */
 	/* notice */
 	int64_t deadline_ms;
 	/* teardown */
@@ -151,6 +180,14 @@ struct track {
 	struct op *op;		/* in flight, or NULL */
 	int64_t stop_since;	/* time_mono_ms() the agent was asked to stop; 0: not yet */
 	char *close_reason;	/* why the attempt being torn down ended */
+	int startup;		/* live at the start: its first answer is awaited */
+	/* The agent's heartbeat as this controller saw it change. */
+	int hb_attempt;
+	int64_t hb_value;	/* heartbeat_at last read */
+	int64_t hb_seen;	/* time_mono_ms() it was first read */
+	/* From the task, read once. */
+	int task_read;
+	int64_t max_runtime_s, stop_grace_s, orphan_timeout_s;
 };
 
 struct reconciler {
@@ -166,6 +203,10 @@ struct reconciler {
 	size_t n_tracks, alloc_tracks;
 	struct op *ops;		/* every op submitted and not done */
 	int64_t deadline_override_s;
+	char *controller_key;	/* key_controller of this home */
+	int started;		/* the first pass happened */
+	size_t startup_pending;	/* tracks with startup set */
+	int64_t started_mono;	/* time_mono_ms() of the first pass */
 };
 
 static void agent_status_release(struct agent_status *s)
@@ -216,6 +257,12 @@ int reconciler_new(const struct home *h, const struct reconciler_hooks *hooks,
 	if ((r = store_open(h->db, &rec->st, err)) < 0)
 		goto fail;
 	rec->storage_url = xstrdup(rec->cfg.storage_url ? rec->cfg.storage_url : h->storage_url);
+	{
+		char tag[17];
+
+		snprintf(tag, sizeof(tag), "%016llx", (unsigned long long)hash_fnv1a(h->dir));
+		rec->controller_key = key_controller(tag);
+	}
 	if (rec->hooks.loop)
 		provider_global_init();	/* before the lanes' threads */
 	rec->pool = worker_pool_new(rec->hooks.loop);
@@ -268,6 +315,7 @@ void reconciler_free(struct reconciler *rec)
 	config_release(&rec->cfg);
 	home_release(&rec->home);
 	free(rec->storage_url);
+	free(rec->controller_key);
 	free(rec);
 }
 
@@ -331,8 +379,20 @@ static void track_forget(struct reconciler *rec, const char *job_id)
 		return;
 	if (t->op)
 		t->op->abandoned = 1;
+	if (t->startup)
+		rec->startup_pending--;
 	free(t->close_reason);
 	*t = rec->tracks[--rec->n_tracks];
+}
+
+/* The first answer about an attempt alive at the start came. */
+static void track_startup_done(struct reconciler *rec, struct track *t)
+{
+	if (!t || !t->startup)
+		return;
+	t->startup = 0;
+	if (!--rec->startup_pending)
+		log_info("every attempt alive at the start was looked at: planning again");
 }
 
 static void track_set_reason(struct track *t, const char *reason)
@@ -407,6 +467,8 @@ static int read_agent_status(struct storage *storage, const char *job_id, int n,
 	ret->has_exit = as.has_exit_code;
 	ret->exit_code = as.exit_code;
 	ret->heartbeat_at = as.heartbeat_at;
+	ret->started_at = as.started_at;
+	ret->busy = as.busy;
 	ret->metrics = TAKE_PTR(as.metrics_json);
 	attempt_status_release(&as);
 	return 0;
@@ -454,6 +516,67 @@ static struct storage *lane_storage(struct op *op)
 	struct storage *st = lane_open(op->b, op->storage_url);
 
 	return st ? st : lane_open(op->b, op->config_storage_url);
+}
+
+/*
+ * Tell the agents on st that this controller lives: rewrite its
+ * key_controller every op->alive_every_ms (agents that stop seeing it
+ * change for stop.orphan_timeout end their machines). Written from the
+ * looks, so only while there are live attempts to look at, and once per
+ * storage and lane whatever the number of jobs.
+ */
+static void lane_alive(struct op *op, struct storage *st)
+{
+	struct error err = ERROR_INIT;
+	struct lane_storage *ls = NULL;
+	int64_t now = time_mono_ms();
+	char doc[128];
+	size_t i;
+	int n;
+
+	if (!st || !op->controller_key || op->alive_every_ms <= 0)
+		return;
+	for (i = 0; i < op->b->n_storages && !ls; i++)
+		if (op->b->storages[i].st == st)
+			ls = &op->b->storages[i];
+	if (!ls || (ls->alive_at && now - ls->alive_at < op->alive_every_ms))
+		return;
+	n = snprintf(doc, sizeof(doc), "{\"pid\": %d, \"at\": %lld}\n", (int)getpid(),
+		     (long long)time_now_ms());
+	if (storage_put(st, op->controller_key, doc, (size_t)n, 0, &err) < 0) {
+		log_warn("cannot store '%s' (agents take the controller for gone after"
+			 " stop.orphan_timeout without it): %s", op->controller_key, error_msg(&err));
+		return;
+	}
+	ls->alive_at = now;
+}
+
+/* What the machine of op printed while it booted: the provider's boot
+ * log, else the boot.log a boot script stored under the attempt. */
+static void lane_boot_log(struct op *op, struct storage *st)
+{
+	struct provider *p = op->b->p;
+	char *prefix, *key;
+
+	if (p->ops->boot_log &&
+	    p->ops->boot_log(p, op->token, op->instance_id, BOOT_LOG_TAIL, &op->boot_log, NULL) == 0 &&
+	    op->boot_log.len)
+		return;
+	strbuf_reset(&op->boot_log);
+	if (!st)
+		return;
+	prefix = key_job_prefix(op->job_id);
+	key = key_attempt(prefix, op->attempt, "boot.log");
+	if (storage_get(st, key, 1 << 20, &op->boot_log, NULL) < 0)
+		strbuf_reset(&op->boot_log);
+	else if (op->boot_log.len > BOOT_LOG_TAIL) {
+		memmove(op->boot_log.buf, op->boot_log.buf + op->boot_log.len - BOOT_LOG_TAIL,
+			BOOT_LOG_TAIL);
+		op->boot_log.len = BOOT_LOG_TAIL;
+		op->boot_log.buf[BOOT_LOG_TAIL] = '\0';
+	}
+	free(key);
+	free(prefix);
 }
 
 /* ---- secrets ---- */
@@ -521,6 +644,7 @@ static void op_run(struct work *w)
 		rq.job_prefix = op->job_prefix;
 		rq.outputs_url = op->outputs_url;
 		rq.controller_socket = op->socket;
+		rq.controller_key = op->controller_key;
 		rq.gpus = op->gpus;
 		rq.report = &op->report;
 		if (op->ports) {
@@ -545,9 +669,12 @@ static void op_run(struct work *w)
 		}
 		break;
 	}
-	case OP_LOOK:
-		op->no_storage = !lane_storage(op);
-		op->have_status = read_agent_status(lane_storage(op), op->job_id, op->attempt,
+	case OP_LOOK: {
+		struct storage *st = lane_storage(op);
+
+		op->no_storage = !st;
+		lane_alive(op, st);
+		op->have_status = read_agent_status(st, op->job_id, op->attempt,
 						    &op->status) == 0;
 		if (op->have_status && op->status.outcome)
 			break;
@@ -559,7 +686,13 @@ static void op_run(struct work *w)
 			op->have_status = read_agent_status(lane_storage(op), op->job_id,
 							    op->attempt, &op->status) == 0;
 		}
+		/* Never reported: gone, or past its boot deadline. */
+		if (!op->have_status && !op->no_storage &&
+		    ((op->described && op->view.state == INSTANCE_GONE) ||
+		     (op->boot_deadline && time_now_ms() > op->boot_deadline)))
+			lane_boot_log(op, st);
 		break;
+	}
 	case OP_STOP:
 		op->r = p->ops->stop(p, op->token, op->instance_id, &op->err);
 		break;
@@ -620,6 +753,8 @@ static void op_free(struct op *op)
 	agent_status_release(&op->status);
 	instance_view_release(&op->view);
 	resource_list_release(&op->res);
+	strbuf_release(&op->boot_log);
+	free(op->controller_key);
 	free(op->res_ok);
 	free(op->token);
 	free(op->instance_id);
@@ -655,6 +790,7 @@ static struct op *op_new(struct reconciler *rec, struct backend *b, enum op_kind
 		op->storage_url = xstrdup(rec->storage_url);
 	op->config_storage_url = xstrdup(rec->storage_url);
 	op->view.state = INSTANCE_RUNNING;
+	strbuf_init(&op->boot_log, 0);
 	task_init(&op->task);
 	op->work.run = op_run;
 	op->work.done = op_done;
@@ -718,6 +854,9 @@ enum rec_event {
 	EV_LAUNCH_FAILED,
 	EV_REPORTED,		/* look: the agent reported an outcome */
 	EV_GONE,		/* look: the machine is gone (or its notice ran out) */
+	EV_LOST,		/* look: it runs, but its agent never reported in
+				 * boot_timeout, its heartbeat is too old, or
+				 * max_runtime passed long ago: end it */
 	EV_ALIVE,		/* look: it runs */
 	EV_ALIVE_CANCEL,	/* look: it runs, frugal cancel asked */
 	EV_ALIVE_STOP,		/* look: it runs, a budget stop asked */
@@ -791,6 +930,7 @@ static const struct transition transitions[] = {
 	{ J_LIVE, PHASE_LIVE, EV_BUDGET_STOP, ACT_LOOK },
 	{ J_LIVE, PHASE_LIVE, EV_REPORTED, ACT_CLOSE },
 	{ J_LIVE, PHASE_LIVE, EV_GONE, ACT_CLOSE },
+	{ J_LIVE, PHASE_LIVE, EV_LOST, ACT_CLOSE },
 	{ J_LIVE, PHASE_LIVE, EV_ALIVE, ACT_TRACK },
 	{ J_LIVE, PHASE_LIVE, EV_ALIVE_CANCEL, ACT_STOP_AGENT },
 	{ J_LIVE, PHASE_LIVE, EV_ALIVE_STOP, ACT_NOTICE },
@@ -855,6 +995,7 @@ struct close_args {
 	const char *reason;
 	int capacity;		/* a launch without capacity: plan again elsewhere */
 	int nothing_made;	/* a launch that sent nothing: no teardown */
+	int boot_failed;	/* its agent never reported: plan again (a few times) */
 };
 
 /* Everything an action looks at. */
@@ -866,6 +1007,7 @@ struct step {
 	const struct job_list *jobs;	/* the pass's jobs, or NULL for an answer */
 	struct op *op;			/* the answer that is this event, or NULL */
 	struct close_args close;
+	char reason[512];		/* close.reason's text, when made here */
 };
 
 static void run_action(struct step *s, enum rec_action act);
@@ -916,6 +1058,8 @@ static void job_wait(struct reconciler *rec, const struct job *j, const char *wh
 	if (!j->reason || strcmp(j->reason, why))
 		store_job_set_status(rec->st, j->id, j->status, why, NULL);
 }
+
+static int lost_attempts(struct reconciler *rec, const char *id);
 
 static int code_in(const struct task *t, int code)
 {
@@ -974,7 +1118,15 @@ static void job_after_attempt(struct reconciler *rec, const struct job *j,
 		restart = 1;
 		snprintf(why, sizeof(why), "exit code %d is in recover_on_exit_codes; recovering",
 			 exit_code);
-	} else if ((outcome == OUTCOME_FAILED || outcome == OUTCOME_OUTPUTS_FAILED) &&
+	} else if ((outcome == OUTCOME_LOST || outcome == OUTCOME_ORPHANED) &&
+		   lost_attempts(rec, j->id) <= LOST_RESTARTS_MAX) {
+		/* The machine or the link to it failed, not the job: like a
+		 * preemption (from the last checkpoint), a few times. */
+		restart = 1;
+		snprintf(why, sizeof(why), "attempt %d %s (%s); recovering", a->n,
+			 attempt_outcome_name(outcome), reason ? reason : "");
+	} else if ((outcome == OUTCOME_FAILED || outcome == OUTCOME_OUTPUTS_FAILED ||
+		    outcome == OUTCOME_LOST || outcome == OUTCOME_ORPHANED) &&
 		   j->error_restarts < t.recovery.max_restarts_on_errors) {
 		restart = charged = 1;
 		snprintf(why, sizeof(why), "failed (%s); restart %d of %d on errors",
@@ -1161,6 +1313,7 @@ static void act_launch(struct step *s)
 	op->outputs_url = j->outputs_url ? xstrdup(j->outputs_url)
 					 : key_outputs_url(op->storage_url, op->job_prefix);
 	op->socket = xstrdup(rec->home.socket);
+	op->controller_key = xstrdup(rec->controller_key);
 	op->gpus = gpus;
 	op->restart_count = j->restarts;
 	snprintf(b->launching, sizeof(b->launching), "%s", j->id);
@@ -1230,6 +1383,41 @@ static void act_record_launch(struct step *s)
 
 static void act_teardown(struct step *s);
 
+/* Attempts of job id whose machine was made and whose agent never
+ * reported (launch_failed with an instance), this one included. */
+static int boot_failures(struct reconciler *rec, const char *id)
+{
+	struct attempt_list l = { 0 };
+	size_t i;
+	int n = 1;
+
+	if (store_attempt_list(rec->st, id, &l, NULL) < 0)
+		return n;
+	for (i = 0; i < l.n; i++)
+		if (l.items[i].ended_at && l.items[i].instance_id && l.items[i].outcome &&
+		    !strcmp(l.items[i].outcome, "launch_failed"))
+			n++;
+	attempt_list_release(&l);
+	return n;
+}
+
+/* Ended attempts of job id that were lost or orphaned. */
+static int lost_attempts(struct reconciler *rec, const char *id)
+{
+	struct attempt_list l = { 0 };
+	size_t i;
+	int n = 0;
+
+	if (store_attempt_list(rec->st, id, &l, NULL) < 0)
+		return n;
+	for (i = 0; i < l.n; i++)
+		if (l.items[i].outcome && (!strcmp(l.items[i].outcome, "lost") ||
+					   !strcmp(l.items[i].outcome, "orphaned")))
+			n++;
+	attempt_list_release(&l);
+	return n;
+}
+
 /* ACT_CLOSE: the attempt's outcome is decided: record it (and, for a
  * launch without capacity, block the location and plan again), then tear
  * the instance down. The attempt ends, and the job moves on, only once
@@ -1263,6 +1451,14 @@ static void act_close(struct step *s)
 		snprintf(why, sizeof(why), "no capacity in %s %s/%s; trying elsewhere",
 			 a->backend, a->region ? a->region : ZONE_NONE,
 			 a->zone ? a->zone : ZONE_NONE);
+		store_job_set_status(rec->st, j->id, JOB_PENDING, why, NULL);
+	}
+	if (c->boot_failed && boot_failures(rec, j->id) <= BOOT_FAILURES_MAX) {
+		/* The machine never ran the agent: a new one, the plan's
+		 * choice again (the job is not to blame). */
+		char why[ERROR_MSG_MAX + 64];
+
+		snprintf(why, sizeof(why), "attempt %d: %s; planning again", a->n, c->reason);
 		store_job_set_status(rec->st, j->id, JOB_PENDING, why, NULL);
 	}
 	if (tx_commit(rec, j->id) < 0) {
@@ -1375,18 +1571,178 @@ static void act_end_attempt(struct step *s)
 	job_release(&fresh);
 }
 
+/* The limits for attempts on backend name (reconciler_hooks.liveness,
+ * else the backend's). */
+static void liveness_of(const struct reconciler *rec, const char *name,
+			struct backend_liveness *ret)
+{
+	if (rec->hooks.liveness)
+		*ret = *rec->hooks.liveness;
+	else
+		backend_liveness_get(name, &rec->cfg, ret);
+}
+
+/* What the liveness checks need of j's task, read once per job. */
+static struct track *track_task(struct reconciler *rec, const struct job *j)
+{
+	struct track *t = track_get(rec, j->id);
+	struct task task;
+
+	if (t->task_read)
+		return t;
+	t->task_read = 1;
+	t->orphan_timeout_s = 1800;
+	task_init(&task);
+	if (task_from_json(j->task_json, &task, NULL) == 0) {
+		t->max_runtime_s = task.stop.max_runtime;
+		t->orphan_timeout_s = task.stop.orphan_timeout;
+		/* The agent's stop grace (agent.c stop_grace_ms: at most 30 s). */
+		t->stop_grace_s = task.recovery.notice_grace < 0 ? 0 :
+				  task.recovery.notice_grace > 30 ? 30 : task.recovery.notice_grace;
+	}
+	task_release(&task);
+	return t;
+}
+
 /* ACT_LOOK: what the agent reported, and what the provider sees. */
 static void act_look(struct step *s)
 {
 	struct reconciler *rec = s->rec;
 	struct error err = ERROR_INIT;
 	struct backend *b = backend_get(rec, s->a->backend, &err);
+	struct backend_liveness lv;
+	struct track *t;
+	struct op *op;
 
 	if (!b) {
 		log_error("job %s: %s", s->j->id, error_msg(&err));
 		return;
 	}
-	op_submit(rec, op_new(rec, b, OP_LOOK, s->j->id, s->a->n, s->a->instance_id));
+	t = track_task(rec, s->j);
+	liveness_of(rec, s->a->backend, &lv);
+	op = op_new(rec, b, OP_LOOK, s->j->id, s->a->n, s->a->instance_id);
+	if (lv.boot_timeout_ms > 0)
+		op->boot_deadline = s->a->started_at + lv.boot_timeout_ms;
+	/* Agents look for a change every orphan_timeout / 4 at most: three
+	 * chances before they give up. */
+	op->alive_every_ms = KEY_CONTROLLER_EVERY_S * 1000;
+	if (t->orphan_timeout_s > 0 && t->orphan_timeout_s * 1000 / 8 < op->alive_every_ms)
+		op->alive_every_ms = t->orphan_timeout_s * 1000 / 8;
+	if (op->alive_every_ms < 500)
+		op->alive_every_ms = 500;
+	op->controller_key = xstrdup(rec->controller_key);
+	op_submit(rec, op);
+}
+
+/* Text of a boot log safe for an event: printable bytes and newlines;
+ * the rest become '?'. */
+static void boot_log_clean(struct strbuf *sb)
+{
+	size_t i;
+
+	for (i = 0; i < sb->len; i++) {
+		unsigned char c = (unsigned char)sb->buf[i];
+
+		if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+			sb->buf[i] = '?';
+	}
+	strbuf_rtrim(sb);
+}
+
+/* The agent never reported: record why (with the boot log's tail) and
+ * close the attempt launch_failed: the job plans again. */
+static enum rec_event boot_failed(struct step *s, const char *why)
+{
+	struct op *op = s->op;
+
+	boot_log_clean(&op->boot_log);
+	snprintf(s->reason, sizeof(s->reason), "%s", why);
+	store_event_add(s->rec->st, s->j->id, "launch_failed", "attempt %d: %s; ending the machine."
+			" %s%s", s->a->n, why, op->boot_log.len ? "Its boot log ends:\n" :
+			"No boot log could be read (the provider keeps none, and no boot.log was"
+			" stored under the attempt).", op->boot_log.buf);
+	log_warn("job %s: attempt %d: %s", s->j->id, s->a->n, why);
+	s->close.outcome = OUTCOME_LAUNCH_FAILED;
+	s->close.reason = s->reason;
+	s->close.boot_failed = 1;
+	return EV_LOST;
+}
+
+/*
+ * The controller's liveness checks of a machine that runs (EV_PASS: it is
+ * fine): no report within boot_timeout of the launch (a boot failure); a
+ * heartbeat that did not change for heartbeat_timeout, as this controller
+ * saw it (its own clock: a machine's skewed clock does not matter; after
+ * a restart the count starts again), or STATUS_BUSY_LIMIT_MS while the
+ * agent said it was busy (lost); max_runtime + the stop grace +
+ * BACKSTOP_SLACK_MS past the agent's start while the job still runs
+ * (timed out: the agent's own timers did not end it).
+ */
+static enum rec_event liveness_event(struct step *s)
+{
+	struct reconciler *rec = s->rec;
+	const struct job *j = s->j;
+	const struct attempt *a = s->a;
+	struct op *op = s->op;
+	struct agent_status *st = &op->status;
+	struct backend_liveness lv;
+	struct track *t = track_task(rec, j);
+	int64_t now = time_now_ms(), mono = time_mono_ms(), limit;
+	char d[32];
+
+	liveness_of(rec, a->backend, &lv);
+	if (!op->have_status) {
+		if (op->boot_deadline && now > op->boot_deadline && !op->no_storage) {
+			char why[128];
+
+			duration_format(lv.boot_timeout_ms / 1000, d, sizeof(d));
+			snprintf(why, sizeof(why), "the agent did not report within boot_timeout %s"
+				 " of the launch", d);
+			return boot_failed(s, why);
+		}
+		return EV_PASS;
+	}
+	if (t->hb_attempt != a->n || t->hb_value != st->heartbeat_at) {
+		t->hb_attempt = a->n;
+		t->hb_value = st->heartbeat_at;
+		t->hb_seen = mono;
+	}
+	limit = st->busy ? STATUS_BUSY_LIMIT_MS : lv.heartbeat_timeout_ms;
+	if (mono - t->hb_seen > limit) {
+		long long age = st->heartbeat_at ? (now - st->heartbeat_at) / 1000 : -1;
+
+		snprintf(s->reason, sizeof(s->reason), "lost: the agent's last heartbeat is %llds"
+			 " old (unchanged for %llds here, limit %llds%s%s)", age,
+			 (long long)((mono - t->hb_seen) / 1000), (long long)(limit / 1000),
+			 st->busy ? " while busy with " : "", st->busy ? st->busy : "");
+		store_event_add(rec->st, j->id, "lost", "attempt %d %s; ending the machine", a->n,
+				s->reason);
+		log_warn("job %s: attempt %d %s", j->id, a->n, s->reason);
+		s->close.outcome = OUTCOME_LOST;
+		s->close.reason = s->reason;
+		return EV_LOST;
+	}
+	if (t->max_runtime_s > 0 && st->started_at && st->phase &&
+	    (!strcmp(st->phase, "starting") || !strcmp(st->phase, "setup") ||
+	     !strcmp(st->phase, "running"))) {
+		int64_t end = st->started_at + (t->max_runtime_s + t->stop_grace_s) * 1000 +
+			      BACKSTOP_SLACK_MS;
+
+		if (now > end) {
+			duration_format(t->max_runtime_s, d, sizeof(d));
+			snprintf(s->reason, sizeof(s->reason), "max_runtime %s reached and the agent"
+				 " did not stop the job (%llds past its deadline): ended by the"
+				 " controller", d, (long long)((now - end) / 1000 +
+							BACKSTOP_SLACK_MS / 1000));
+			store_event_add(rec->st, j->id, "timeout", "attempt %d: %s", a->n,
+					s->reason);
+			log_warn("job %s: attempt %d: %s", j->id, a->n, s->reason);
+			s->close.outcome = OUTCOME_TIMED_OUT;
+			s->close.reason = s->reason;
+			return EV_LOST;
+		}
+	}
+	return EV_PASS;
 }
 
 /* A budget stop reaches the agent as a notice; the attempt it ends is
@@ -1447,6 +1803,14 @@ static enum rec_event look_event(struct step *s, int64_t *notice)
 			/* Its report may be in a storage that cannot be read
 			 * now: decide once it can. */
 			return EV_ALIVE;
+		if (!op->have_status && !j->cancel_requested && !*notice) {
+			/* Gone before its agent ever reported: it never started
+			 * (a binary that cannot run there, say). */
+			enum rec_event ev = boot_failed(s, "the machine ended before its agent"
+							" reported");
+
+			return ev == EV_LOST ? EV_GONE : ev;
+		}
 		s->close.outcome = j->cancel_requested == JOB_CANCEL_STOP ? OUTCOME_BUDGET_STOPPED :
 				   j->cancel_requested ? OUTCOME_CANCELLED :
 				   *notice ? OUTCOME_PREEMPTED : OUTCOME_FAILED;
@@ -1455,6 +1819,12 @@ static enum rec_event look_event(struct step *s, int64_t *notice)
 				  op->described && op->view.reason ? op->view.reason :
 				  "the agent exited without reporting an outcome";
 		return EV_GONE;
+	}
+	if (!j->cancel_requested) {
+		enum rec_event ev = liveness_event(s);
+
+		if (ev != EV_PASS)
+			return ev;
 	}
 	if (j->cancel_requested == JOB_CANCEL_STOP)
 		return EV_ALIVE_STOP;
@@ -1725,6 +2095,8 @@ static void op_done(struct work *w)
 	}
 	if ((t = track_find(rec, op->job_id)) && t->op == op)
 		t->op = NULL;
+	if (t && (op->kind == OP_LOOK || op->kind == OP_RESOLVE || op->kind == OP_TEARDOWN))
+		track_startup_done(rec, t);
 	if (op->kind == OP_PLAN || op->kind == OP_LAUNCH) {
 		/* The backend's turn is free again. Not a wake-up by itself: a
 		 * job that must wait would plan again at once, and again. */
@@ -1839,6 +2211,7 @@ static void check_deadlines(struct reconciler *rec)
 				(long long)(limit / 1000));
 		op->abandoned = 1;
 		t->op = NULL;
+		track_startup_done(rec, t);
 		if (op->kind == OP_PLAN || op->kind == OP_LAUNCH)
 			turn_release(rec, t->job_id);
 	}
@@ -2008,6 +2381,36 @@ static int sweep_running(const struct job_list *jobs, const struct attempt_list 
 
 /* ---- passes ---- */
 
+/*
+ * The first pass of this reconciler (a controller that starts, maybe
+ * after a crash that took agents with it): every attempt alive now is
+ * looked at (or resolved, or torn down) before any job plans or
+ * launches, so a machine that died with the last controller is found,
+ * ended and recovered before new capacity is spent.
+ */
+static void startup_begin(struct reconciler *rec, const struct job_list *jobs,
+			  const struct attempt_list *live)
+{
+	size_t i;
+
+	rec->started = 1;
+	rec->started_mono = time_mono_ms();
+	for (i = 0; i < jobs->n; i++) {
+		struct track *t;
+
+		if (!live_attempt(live, jobs->items[i].id))
+			continue;
+		t = track_get(rec, jobs->items[i].id);
+		if (!t->startup) {
+			t->startup = 1;
+			rec->startup_pending++;
+		}
+	}
+	if (rec->startup_pending)
+		log_info("starting: looking at %zu live attempt%s before planning anything new",
+			 rec->startup_pending, rec->startup_pending == 1 ? "" : "s");
+}
+
 static int reconcile_pass(struct reconciler *rec)
 {
 	struct job_list jobs = { 0 };
@@ -2036,6 +2439,16 @@ static int reconcile_pass(struct reconciler *rec)
 	}
 	for (i = 0; i < rec->n_backends; i++)
 		rec->backends[i]->turn_taken = 0;
+	if (!rec->started)
+		startup_begin(rec, &jobs, &live);
+	if (rec->startup_pending && time_mono_ms() - rec->started_mono > STARTUP_LOOK_MAX_MS) {
+		log_warn("%zu attempt%s alive at the start not answered for yet after %ds:"
+			 " planning again all the same", rec->startup_pending,
+			 rec->startup_pending == 1 ? "" : "s", STARTUP_LOOK_MAX_MS / 1000);
+		for (i = 0; i < rec->n_tracks; i++)
+			rec->tracks[i].startup = 0;
+		rec->startup_pending = 0;
+	}
 	/* Two rounds: jobs that lost their machine (RECOVERING) get capacity
 	 * before new ones; within each, submission order. */
 	for (i = 0; i < 2 * jobs.n; i++) {
@@ -2044,6 +2457,10 @@ static int reconcile_pass(struct reconciler *rec)
 		struct step s;
 
 		if ((i < jobs.n) != (j->status == JOB_RECOVERING))
+			continue;
+		/* Starting: what runs is looked at before anything new. */
+		if (rec->startup_pending && !live_attempt(&live, j->id) &&
+		    (J(j->status) & J_WAITING) && !j->cancel_requested)
 			continue;
 		memset(&s, 0, sizeof(s));
 		s.rec = rec;

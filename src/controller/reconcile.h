@@ -20,6 +20,7 @@
 struct reconciler;
 struct provider;
 struct config;
+struct backend_liveness;
 
 struct reconciler_hooks {
 	/* Where operations run: worker threads whose results come back on
@@ -33,6 +34,9 @@ struct reconciler_hooks {
 	 * do (a job ended, capacity was freed): pass again soon. May be NULL. */
 	void (*wake)(void *ctx);
 	void *ctx;
+	/* Boot and heartbeat limits for every backend; NULL: each backend's
+	 * (backend_liveness_get). Tests give short ones. */
+	const struct backend_liveness *liveness;
 };
 
 int reconciler_new(const struct home *h, const struct reconciler_hooks *hooks,
@@ -43,7 +47,11 @@ void reconciler_free(struct reconciler *rec);
 /* One pass over every live job: decisions, and operations submitted.
  * Returns the number of live jobs (negative on a store error, after
  * logging it). Rows left "creating" by a crash are resolved by asking the
- * provider before anything else happens to their job. */
+ * provider before anything else happens to their job. The first passes
+ * of a reconciler (a controller that starts, or restarts after a crash)
+ * look at every live attempt first: no job plans or launches until each
+ * attempt alive at the start had its look, resolve or teardown answered
+ * (or STARTUP_LOOK_MAX_MS passed). */
 int reconciler_step(struct reconciler *rec);
 
 /* Operations submitted and not answered yet (the daemon stays up while

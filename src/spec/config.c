@@ -291,6 +291,8 @@ static void key_local_cgroups(struct cparser *p, const struct ynode *k, const st
 {
 	schema_bool(&p->sc, v, path, &p->c->local.cgroups);
 }
+static void key_local_liveness(struct cparser *p, const struct ynode *k, const struct ynode *v,
+			       const char *path);
 
 static const struct ckey_rule local_rules[] = {
 	{ "gpus", key_gpus }, { "gpu_type", key_gpu_type },
@@ -298,6 +300,7 @@ static const struct ckey_rule local_rules[] = {
 	{ "price_per_hour", key_price_per_hour },
 	{ "cpus", key_local_cpus }, { "memory", key_local_memory },
 	{ "cgroups", key_local_cgroups },
+	{ "boot_timeout", key_local_liveness }, { "heartbeat_timeout", key_local_liveness },
 };
 
 /* ---- other backends: settings checked against their schema ----------- */
@@ -416,6 +419,33 @@ static void backend_setting(struct cparser *p, struct backend_settings *b,
 		}
 	}
 	kvlist_append(&b->settings, set->key, text);
+}
+
+/* backends.local.boot_timeout, .heartbeat_timeout: the controller's
+ * liveness limits every backend takes (its schema lists them), kept as
+ * text in a "local" backend_settings like the others' settings. */
+static void key_local_liveness(struct cparser *p, const struct ynode *k, const struct ynode *v,
+			       const char *path)
+{
+	const struct config_setting *schema = config_backend_settings("local");
+	struct config_setting set = { k->str, CONFIG_SECONDS, "" };
+	struct backend_settings *b = NULL;
+	size_t i;
+
+	for (i = 0; schema && schema[i].key; i++)
+		if (!strcmp(schema[i].key, k->str))
+			set = schema[i];
+	for (i = 0; i < p->c->n_backends && !b; i++)
+		if (!strcmp(p->c->backends[i].name, "local"))
+			b = &p->c->backends[i];
+	if (!b) {
+		p->c->backends = xrealloc(p->c->backends,
+					  (p->c->n_backends + 1) * sizeof(*p->c->backends));
+		b = &p->c->backends[p->c->n_backends++];
+		memset(b, 0, sizeof(*b));
+		b->name = xstrdup("local");
+	}
+	backend_setting(p, b, &set, v, path);
 }
 
 /* backends.NAME for a backend other than local: every key one its schema

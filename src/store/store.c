@@ -332,6 +332,8 @@ static const char *const outcome_names[] = {
 	[OUTCOME_LAUNCH_FAILED] = "launch_failed",
 	[OUTCOME_OUTPUTS_FAILED] = "outputs_failed",
 	[OUTCOME_BUDGET_STOPPED] = "budget_stopped",
+	[OUTCOME_LOST] = "lost",
+	[OUTCOME_ORPHANED] = "orphaned",
 };
 
 const char *attempt_outcome_name(enum attempt_outcome o)

@@ -59,6 +59,10 @@ enum attempt_outcome {
 	OUTCOME_LAUNCH_FAILED,
 	OUTCOME_OUTPUTS_FAILED,	/* the outputs could not be stored */
 	OUTCOME_BUDGET_STOPPED,	/* a budget stopped it (gracefully) */
+	OUTCOME_LOST,		/* the controller stopped hearing the agent (its
+				 * heartbeat grew too old): the machine was ended */
+	OUTCOME_ORPHANED,	/* the agent stopped hearing the controller for
+				 * stop.orphan_timeout and ended its machine */
 };
 
 /* "succeeded", ...; NULL for OUTCOME_NONE. */

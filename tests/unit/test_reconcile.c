@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "backend/memory/memory.h"
+#include "backend/provider.h"
 #include "base/fs.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
@@ -59,12 +60,17 @@ struct fixture {
 	struct store *st;
 };
 
+/* Liveness limits the next start() gives the reconciler (NULL: the
+ * backend's). */
+static const struct backend_liveness *liveness;
+
 static void start(struct fixture *f)
 {
 	struct reconciler_hooks hooks = { 0 };
 	struct error err = ERROR_INIT;
 
 	hooks.open = open_memory;
+	hooks.liveness = liveness;
 	n_opened = 0;
 	assert_int_equal(reconciler_new(&f->home, &hooks, &f->rec, &err), 0);
 }
@@ -104,6 +110,7 @@ static int teardown(void **state)
 	fs_remove_tree(f->dir, NULL);
 	home_release(&f->home);
 	free(f);
+	liveness = NULL;
 	return 0;
 }
 
@@ -447,7 +454,7 @@ static void test_notice_then_gone_is_preempted(void **state)
 	free(tok);
 }
 
-/* Gone without a word from the agent or a notice: failed. */
+/* Gone after the agent reported, without an outcome or a notice: failed. */
 static void test_gone_without_outcome_fails(void **state)
 {
 	struct fixture *f = *state;
@@ -456,10 +463,157 @@ static void test_gone_without_outcome_fails(void **state)
 	insert_job(f, "local", NULL, id);
 	turn(f);
 	tok = token(id, 1);
+	agent_reports(f, id, 1, "{\"phase\": \"running\"}");
 	memory_instance(mem("local"), tok)->state = INSTANCE_GONE;
 	turn(f);
 	assert_int_equal(status_of(f, id), JOB_FAILED);
 	free(tok);
+}
+
+/* Gone before its agent ever reported (a binary that cannot run there):
+ * launch_failed, and the job plans again; after BOOT_FAILURES_MAX such
+ * machines it fails. */
+static void test_gone_before_report_plans_again(void **state)
+{
+	struct fixture *f = *state;
+	struct attempt a;
+	char id[JOB_ID_MAX], *tok;
+	int n;
+
+	insert_job(f, "local", NULL, id);
+	for (n = 1; n <= 4; n++) {
+		turn(f);
+		assert_int_equal(n_attempts(f, id), n);
+		tok = token(id, n);
+		memory_instance(mem("local"), tok)->state = INSTANCE_GONE;
+		free(tok);
+		turn(f);
+		assert_int_equal(store_attempt_get(f->st, id, n, &a, NULL), 0);
+		assert_string_equal(a.outcome, "launch_failed");
+		assert_non_null(a.instance_id);	/* it existed: billed */
+		attempt_release(&a);
+		assert_int_equal(status_of(f, id), n <= 3 ? JOB_PENDING : JOB_FAILED);
+	}
+	assert_int_equal(open_rows(f, id), 0);
+}
+
+/* No report within boot_timeout: the machine is ended, the attempt is
+ * launch_failed (with an event), the next one runs. */
+static void test_boot_deadline(void **state)
+{
+	static const struct backend_liveness lv = { 1, 60000 };
+	struct fixture *f = *state;
+	struct attempt a;
+	struct event_list ev = { 0 };
+	char id[JOB_ID_MAX];
+	size_t i;
+	int found = 0;
+
+	liveness = &lv;
+	restart(f);
+	insert_job(f, "local", NULL, id);
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_STARTING);
+	usleep(5000);
+	turn(f);	/* look: no status past the deadline; closed, torn down */
+	assert_int_equal(store_attempt_get(f->st, id, 1, &a, NULL), 0);
+	assert_string_equal(a.outcome, "launch_failed");
+	assert_true(a.ended_at > 0);
+	attempt_release(&a);
+	assert_int_equal(memory_counts(mem("local"))->terminate, 1);
+	assert_int_equal(store_event_list(f->st, id, &ev, NULL), 0);
+	for (i = 0; i < ev.n; i++)
+		found += strstr(ev.items[i].message, "did not report within boot_timeout") != NULL;
+	event_list_release(&ev);
+	assert_int_equal(found, 1);
+	turn(f);
+	assert_int_equal(n_attempts(f, id), 2);
+	agent_reports(f, id, 2, "{\"outcome\": \"succeeded\"}");
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_SUCCEEDED);
+}
+
+/* A heartbeat that does not change for heartbeat_timeout: the attempt is
+ * lost, its machine ended, and the job recovers without an error
+ * restart; one that changes is fine. */
+static void test_lost_heartbeat_recovers(void **state)
+{
+	static const struct backend_liveness lv = { 0, 30 };
+	struct fixture *f = *state;
+	struct attempt a;
+	struct job j;
+	char id[JOB_ID_MAX], doc[128];
+
+	liveness = &lv;
+	restart(f);
+	insert_job(f, "local", NULL, id);
+	turn(f);
+	agent_reports(f, id, 1, "{\"phase\": \"running\", \"heartbeat_at\": 1000}");
+	turn(f);
+	usleep(20000);
+	snprintf(doc, sizeof(doc), "{\"phase\": \"running\", \"heartbeat_at\": 2000}");
+	agent_reports(f, id, 1, doc);
+	turn(f);
+	usleep(20000);
+	turn(f);	/* changed 20 ms ago: alive */
+	assert_int_equal(status_of(f, id), JOB_RUNNING);
+	usleep(40000);
+	turn(f);	/* unchanged for 60 ms: lost */
+	assert_int_equal(store_attempt_get(f->st, id, 1, &a, NULL), 0);
+	assert_string_equal(a.outcome, "lost");
+	attempt_release(&a);
+	assert_int_equal(status_of(f, id), JOB_RECOVERING);
+	j = job_get(f, id);
+	assert_int_equal(j.error_restarts, 0);
+	job_release(&j);
+	turn(f);
+	assert_int_equal(n_attempts(f, id), 2);
+}
+
+/* A busy agent (a checkpoint upload) may pause its heartbeat longer. */
+static void test_busy_agent_not_lost(void **state)
+{
+	static const struct backend_liveness lv = { 0, 10 };
+	struct fixture *f = *state;
+	char id[JOB_ID_MAX];
+
+	liveness = &lv;
+	restart(f);
+	insert_job(f, "local", NULL, id);
+	turn(f);
+	agent_reports(f, id, 1, "{\"phase\": \"running\", \"heartbeat_at\": 1000,"
+		      " \"busy\": \"checkpoint\"}");
+	turn(f);
+	usleep(30000);
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_RUNNING);
+	assert_int_equal(n_attempts(f, id), 1);
+}
+
+/* A controller that starts looks at every live attempt before it plans
+ * anything new: a pending job waits for the look's answer. */
+static void test_restart_looks_at_live_first(void **state)
+{
+	struct fixture *f = *state;
+	char live[JOB_ID_MAX], waiting[JOB_ID_MAX], *tok;
+
+	insert_job(f, "local", NULL, live);
+	turn(f);
+	assert_int_equal(status_of(f, live), JOB_STARTING);
+	agent_reports(f, live, 1, "{\"phase\": \"running\"}");
+	insert_job(f, "local", NULL, waiting);
+	restart(f);
+	reconciler_step(f->rec);	/* the first pass: the look only */
+	assert_int_equal(reconciler_busy(f->rec), 1);
+	tok = token(live, 1);
+	/* The memory provider forgot it: the machine died with the controller. */
+	reconciler_run_ops(f->rec);
+	assert_int_equal(n_attempts(f, waiting), 0);
+	assert_int_equal(status_of(f, waiting), JOB_PENDING);
+	assert_int_equal(status_of(f, live), JOB_FAILED);
+	free(tok);
+	turn(f);	/* now the waiting job plans and launches */
+	assert_int_equal(n_attempts(f, waiting), 1);
 }
 
 /* ---- cancel and budgets ---- */
@@ -815,6 +969,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_notice_then_gone_is_preempted, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_gone_without_outcome_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gone_before_report_plans_again, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_boot_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_heartbeat_recovers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_busy_agent_not_lost, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_looks_at_live_first, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_agent_does_not_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_while_planning, setup, teardown),

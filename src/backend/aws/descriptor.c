@@ -70,6 +70,7 @@ const struct backend aws_backend = {
 	.credentials = aws_credentials,
 	/* EC2 bills Linux instances per second, with a 60-second minimum. */
 	.billing = { 60, 1 },
+	.boot_timeout_s = 600,
 	.preemption_rate = 0.05,
 	.provider = &aws_provider_ops,
 	.agent = &aws_agent,

@@ -318,6 +318,13 @@ int cloud_agent_json(const struct launch_request *req, const char *backend,
 	free(d.outputs_url);
 	d.outputs_url = xstrdup(outputs_url);
 	d.own_machine = 1;
+	if (strcmp(storage_url, req->storage_url)) {
+		/* A storage of the machine's own (mirrored over SSH): the
+		 * controller's key is not in it, so the agent could not tell
+		 * a live controller from a dead one. */
+		free(d.controller_key);
+		d.controller_key = NULL;
+	}
 	if (req->task->workdir)
 		agent_doc_set_task_workdir(&d, "workdir");
 	*ret = agent_doc_to_json(&d);

@@ -78,6 +78,7 @@ const struct backend kubernetes_backend = {
 	.settings = kubernetes_settings,
 	.credentials = kubernetes_credentials,
 	.billing = { 0, 1 },
+	.boot_timeout_s = 1200,	/* big images take a while to pull */
 	.provider = &kubernetes_provider_ops,
 	.agent = &kubernetes_agent,
 	.probe = kubernetes_probe,

@@ -47,7 +47,6 @@ static const struct config_setting lambda_settings[] = {
 	{ "capacity_cache", CONFIG_SECONDS, "how long the capacity list is reused" },
 	{ "capacity_block", CONFIG_SECONDS, "how long a type without capacity is skipped" },
 	{ "sync_interval", CONFIG_SECONDS, "how often status is mirrored" },
-	{ "boot_timeout", CONFIG_SECONDS, "how long an instance may take to boot" },
 	{ "release_wait", CONFIG_SECONDS, "how long a finished instance waits to be mirrored" },
 	BACKEND_COMMON_SETTINGS,
 	{ NULL, 0, NULL },
@@ -88,6 +87,7 @@ const struct backend lambda_backend = {
 	.credentials = lambda_credentials,
 	/* Lambda Cloud bills in one-minute increments. */
 	.billing = { 0, 60 },
+	.boot_timeout_s = 1200,
 	.provider = &lambda_provider_ops,
 	.agent = &lambda_agent,
 	.storage_check = lambda_storage_check,

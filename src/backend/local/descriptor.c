@@ -22,6 +22,7 @@ static const struct config_setting local_settings[] = {
 	{ "memory", CONFIG_NUMBER, "advertised GiB (default: this machine's)" },
 	{ "cgroups", CONFIG_BOOL, "each instance in a cgroup v2 of its own where this machine"
 	  " has one (default true); false: find its processes by a scan for their marker" },
+	BACKEND_LIVENESS_SETTINGS,
 	{ NULL, 0, NULL },
 };
 
@@ -85,6 +86,7 @@ const struct backend local_backend = {
 	.settings = local_settings,
 	.credentials = local_credentials,
 	.billing = { 0, 1 },
+	.boot_timeout_s = 60,
 	.provider = &local_provider_ops,
 	.agent = &local_agent,
 	.probe = local_probe,

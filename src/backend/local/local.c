@@ -503,7 +503,12 @@ static int local_launch(struct provider *p, const struct launch_request *req, ch
 	}
 	env = agent_env(req, p->home);
 	{
-		const char *argv[] = { p->self_exe, "agent", "--instance-dir", dir, NULL };
+		/* Boot tests: FRUGAL_DEBUG_LOCAL_AGENT names a program started
+		 * instead of this binary, with the same arguments (one that
+		 * never starts the agent shows the boot deadline). */
+		const char *exe = getenv("FRUGAL_DEBUG_LOCAL_AGENT");
+		const char *argv[] = { exe && *exe ? exe : p->self_exe, "agent", "--instance-dir",
+				       dir, NULL };
 		struct proc pr = PROC_INIT;
 
 		pr.argv = argv;
@@ -846,6 +851,23 @@ static int local_endpoints(struct provider *p, const char *token, const char *id
 	return 0;
 }
 
+/* The tail of the agent's own stderr (logs/agents/TOKEN.log): what it
+ * said before it could write to storage, if it ever could. */
+static int local_boot_log(struct provider *p, const char *token, const char *id, size_t max,
+			  struct strbuf *out, struct error *err)
+{
+	char *path = xasprintf("%s/logs/agents/%s.log", p->home, token);
+	struct strbuf sb = STRBUF_INIT;
+	int r = fs_read_file(path, 16 << 20, &sb, err);
+
+	if (r == 0)
+		strbuf_add(out, sb.len > max ? sb.buf + sb.len - max : sb.buf,
+			   sb.len > max ? max : sb.len);
+	strbuf_release(&sb);
+	free(path);
+	return r;
+}
+
 const struct provider_ops local_provider_ops = {
 	.name = "local",
 	.plan = local_plan,
@@ -857,6 +879,7 @@ const struct provider_ops local_provider_ops = {
 	.notice = local_notice,
 	.terminate = local_terminate,
 	.list = local_list,
+	.boot_log = local_boot_log,
 	.free = local_free,
 	.endpoints = local_endpoints,
 };

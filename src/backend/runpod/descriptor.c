@@ -43,7 +43,6 @@ static const struct config_setting runpod_settings[] = {
 	{ "container_disk", CONFIG_NUMBER, "container disk GB" },
 	{ "request_interval", CONFIG_SECONDS, "least time between API requests" },
 	{ "sync_interval", CONFIG_SECONDS, "how often status is mirrored" },
-	{ "boot_timeout", CONFIG_SECONDS, "how long a pod may take to boot" },
 	{ "release_wait", CONFIG_SECONDS, "how long a finished pod waits to be mirrored" },
 	{ "notice_window", CONFIG_SECONDS, "SIGTERM window of a reclaimed pod" },
 	BACKEND_COMMON_SETTINGS,
@@ -89,6 +88,7 @@ const struct backend runpod_backend = {
 	.credentials = runpod_credentials,
 	/* Pods are billed per second. */
 	.billing = { 0, 1 },
+	.boot_timeout_s = 1200,	/* big images take a while to pull */
 	.preemption_rate = 0.10,
 	.provider = &runpod_provider_ops,
 	.agent = &runpod_agent,

@@ -68,6 +68,7 @@ const struct backend slurm_backend = {
 	.settings = slurm_settings,
 	.credentials = slurm_credentials,
 	.billing = { 0, 1 },
+	.boot_timeout_s = 0,	/* queue time is no boot: none by default */
 	.provider = &slurm_provider_ops,
 	.agent = &slurm_agent,
 	.probe = slurm_probe_cluster,
