@@ -247,13 +247,12 @@ static void set_phase(struct agent *a, enum attempt_phase phase)
 }
 
 /* A step that blocks the loop begins (busy: its name) or ends (NULL):
- * said in status.json at once when it begins, with the next heartbeat
- * when it ends. */
+ * said in status.json at once both times (an agent that hangs after it
+ * must not be taken for a busy one). */
 static void set_busy(struct agent *a, const char *busy)
 {
 	a->status.busy = busy;
-	if (busy)
-		write_status(a);
+	write_status(a);
 }
 
 /* Every HEARTBEAT_MS: the same status with a fresh heartbeat_at. */
@@ -1411,7 +1410,7 @@ int agent_main(int argc, char **argv)
 	start_orphan_watch(&a);
 
 	r = prepare_all(&a, &err);
-	a.status.busy = NULL;
+	set_busy(&a, NULL);
 	if (r < 0) {
 		logship_note(a.log, "%s", error_msg(&err));
 		attempt_status_set_reason(&a.status, "%s", error_msg(&err));

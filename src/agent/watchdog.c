@@ -123,8 +123,10 @@ static void __attribute__((noreturn)) watch(int fd, const struct agent_conf *c, 
 	snprintf(why, sizeof(why), "max_runtime %s reached and the agent did not stop the job "
 		 "in time: ended by the agent's watchdog", d);
 	log_error("watchdog: %s", why);
-	/* The agent is stuck: it must not wake up and write after us. */
-	kill(agent, SIGKILL);
+	/* The agent is stuck: frozen, it cannot wake up and write after us
+	 * (and, alive, the controller does not take the machine for gone
+	 * before the report is stored). */
+	kill(agent, SIGSTOP);
 	for (i = 0; i < n_groups; i++)
 		if (groups[i] > 1)
 			kill(-groups[i], SIGTERM);
@@ -134,6 +136,7 @@ static void __attribute__((noreturn)) watch(int fd, const struct agent_conf *c, 
 		if (groups[i] > 1)
 			kill(-groups[i], SIGKILL);
 	report(c, agent, started_at, why);
+	kill(agent, SIGKILL);
 	m = machine_ops_for(c->backend);
 	if (m) {
 		struct machine_self self = { c->instance_dir, c->storage_url, "timed_out" };

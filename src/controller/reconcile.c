@@ -497,8 +497,8 @@ static struct storage *lane_open(struct backend *b, const char *url)
 	if (!ls) {
 		XGROW(b->storages, b->n_storages + 1, b->alloc_storages);
 		ls = &b->storages[b->n_storages++];
+		memset(ls, 0, sizeof(*ls));
 		ls->url = xstrdup(url);
-		ls->st = NULL;
 	}
 	if (storage_open(url, &ls->st, &err) < 0) {
 		ls->st = NULL;
