@@ -71,18 +71,49 @@ struct runpod {
 	struct cloud_sync_mark syncs[MAX_SYNCS];
 };
 
-/* The start command: it holds no secret (they are in the environment). */
+/*
+ * The start command: it holds no secret (they are in the environment).
+ * A pod whose container exits is started again by Runpod, GPU billing:
+ * so the command never idles. When the attempt has run here already (a
+ * restarted container), when the agent cannot run on this machine, or
+ * when nothing came to start it with, it deletes its own pod
+ * (FRUGAL_END_URL + RUNPOD_POD_ID, with the pod-scoped RUNPOD_API_KEY
+ * read from a 0600 file by curl, or from the environment by python3:
+ * never on a command line); failing that it exits, and the controller's
+ * boot deadline ends the pod.
+ */
 static const char start_script[] =
 	"set -u\n"
 	"umask 077\n"
 	"d=\"$HOME/.frugal-agent/$FRUGAL_TOKEN\"\n"
 	"mkdir -p \"$d\" && cd \"$d\" || exit 1\n"
+	"end_pod() {\n"
+	"  echo \"frugal: $1: deleting this pod\" >&2\n"
+	"  u=\"${FRUGAL_END_URL:-}${RUNPOD_POD_ID:-}\"\n"
+	"  if [ -n \"${FRUGAL_END_URL:-}\" ] && [ -n \"${RUNPOD_POD_ID:-}\" ] &&"
+	" [ -n \"${RUNPOD_API_KEY:-}\" ]; then\n"
+	"    printf 'Authorization: Bearer %s\\n' \"$RUNPOD_API_KEY\" > \"$d/.auth\"\n"
+	"    for k in 1 2 3 4 5 6; do\n"
+	"      if command -v curl >/dev/null 2>&1; then\n"
+	"        curl -fsS -X DELETE -H @\"$d/.auth\" \"$u\" >/dev/null && exit 0\n"
+	"      elif command -v python3 >/dev/null 2>&1; then\n"
+	"        FRUGAL_U=\"$u\" python3 -c 'import os,urllib.request as r;"
+	" r.urlopen(r.Request(os.environ[\"FRUGAL_U\"], method=\"DELETE\", headers={"
+	"\"Authorization\": \"Bearer \" + os.environ[\"RUNPOD_API_KEY\"]}), timeout=30)'"
+	" && exit 0\n"
+	"      fi\n"
+	"      sleep 5\n"
+	"    done\n"
+	"  fi\n"
+	"  echo 'frugal: cannot delete this pod from inside: the controller ends it' >&2\n"
+	"  exit 1\n"
+	"}\n"
 	/* One run per attempt, even if the container is started again. */
+	"[ -f agent.pid ] && end_pod \"attempt $FRUGAL_TOKEN has run here already\"\n"
 	"if [ -n \"${FRUGAL_VOLUME:-}\" ]; then\n"
 	"  m=\"$FRUGAL_VOLUME/frugal/.started\"; mkdir -p \"$m\"\n"
 	"  if ! mkdir \"$m/$FRUGAL_TOKEN\" 2>/dev/null; then\n"
-	"    echo \"frugal: attempt $FRUGAL_TOKEN has run here already\" >&2\n"
-	"    exec sleep 2147483647\n"
+	"    end_pod \"attempt $FRUGAL_TOKEN has run here already\"\n"
 	"  fi\n"
 	"fi\n"
 	"printf '%s' \"$FRUGAL_AGENT_JSON\" > agent.json\n"
@@ -98,11 +129,13 @@ static const char start_script[] =
 	"while [ ! -f ready ]; do\n"
 	"  i=$((i + 1))\n"
 	"  if [ \"$i\" -gt \"${FRUGAL_BOOT_WAIT:-1200}\" ]; then\n"
-	"    echo 'frugal: nothing was uploaded to start the agent with' >&2; exit 1\n"
+	"    end_pod 'nothing was uploaded to start the agent with'\n"
 	"  fi\n"
 	"  sleep 1\n"
 	"done\n"
 	"unset FRUGAL_AGENT_JSON FRUGAL_SELF_JSON\n"
+	"./bin/frugal version >/dev/null 2>&1 ||"
+	" end_pod \"the agent cannot run on this machine ($(uname -m))\"\n"
 	"echo $$ > agent.pid\n"
 	"exec ./bin/frugal agent --instance-dir \"$d\"\n";
 
@@ -420,6 +453,12 @@ static void pod_env(const struct runpod *rp, const struct launch_request *req,
 	snprintf(num, sizeof(num), "%lld", (long long)rp->boot_timeout);
 	kvlist_set(env, "FRUGAL_BOOT_WAIT", num);
 	kvlist_set(env, "FRUGAL_START_SSHD", rp->start_sshd ? "1" : "0");
+	{
+		char *end = xasprintf("%s%s", rp->api.base_url, rp->v->self_path);
+
+		kvlist_set(env, "FRUGAL_END_URL", end);
+		free(end);
+	}
 	if (rp->volume_id)
 		kvlist_set(env, "FRUGAL_VOLUME", rp->volume_mount);
 	if (rp->public_key)
