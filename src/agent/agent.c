@@ -48,6 +48,7 @@
 #include "agent/notice.h"
 #include "agent/runner.h"
 #include "agent/watchdog.h"
+#include "agent/unseal.h"
 #include "contract/key.h"
 #include "contract/status.h"
 #include "base/error.h"
@@ -1370,9 +1371,9 @@ static int parse_args(int argc, char **argv, const char **ret_dir)
 int agent_main(int argc, char **argv)
 {
 	struct agent a;
-	struct error err = ERROR_INIT;
+	struct error err = ERROR_INIT, unseal_err = ERROR_INIT;
 	const char *dir = NULL;
-	int r;
+	int r, unsealed;
 
 	proc_cloexec_inherited();
 	r = parse_args(argc, argv, &dir);
@@ -1380,6 +1381,8 @@ int agent_main(int argc, char **argv)
 		return r;
 	if (proc_protect_secrets() < 0)
 		log_warn("cannot turn core dumps off: this process's memory holds secrets");
+	/* First: the key leaves the environment before anything else runs. */
+	unsealed = unseal_secrets(dir, &unseal_err);
 	memset(&a, 0, sizeof(a));
 	if (agent_conf_load(dir, &a.conf, &err) < 0) {
 		fprintf(stderr, "frugal agent: error: %s\n", error_msg(&err));
@@ -1409,9 +1412,13 @@ int agent_main(int argc, char **argv)
 	uv_timer_start(&a.heartbeat, on_heartbeat, HEARTBEAT_MS, HEARTBEAT_MS);
 	start_orphan_watch(&a);
 
-	r = prepare_all(&a, &err);
+	r = unsealed < 0 ? unsealed : prepare_all(&a, &err);
 	set_busy(&a, NULL);
-	if (r < 0) {
+	if (unsealed < 0) {
+		logship_note(a.log, "%s", error_msg(&unseal_err));
+		attempt_status_set_reason(&a.status, "%s", error_msg(&unseal_err));
+		agent_finish(&a, OUTCOME_FAILED, 0, 0);
+	} else if (r < 0) {
 		logship_note(a.log, "%s", error_msg(&err));
 		attempt_status_set_reason(&a.status, "%s", error_msg(&err));
 		agent_finish(&a, OUTCOME_FAILED, 0, 0);

@@ -4,7 +4,7 @@
  *
  *   jobs/ID/attempts/N/status.json   the agent's report (contract/status.h)
  *   jobs/ID/attempts/N/NAME          other files of attempt N: agent.json,
- *                                    secrets.env, boot.log, markers
+ *                                    secrets.sealed, boot.log, markers
  *   jobs/ID/logs/attempt-N.log       timestamped lines of attempt N
  *   jobs/ID/checkpoints/...          manifests/ and objects/ (agent/checkpoint.h)
  *   jobs/ID/outputs/NAME             outputs when the task names no outputs.to
@@ -24,7 +24,10 @@
 
 #define KEY_STATUS_NAME "status.json"
 #define KEY_AGENT_NAME "agent.json"
-#define KEY_SECRETS_NAME "secrets.env"
+/* The sealed secrets (contract/secrets.h); secrets.env: where frugal 0.x
+ * kept them in clear, only ever deleted now. */
+#define KEY_SECRETS_NAME "secrets.sealed"
+#define KEY_SECRETS_OLD_NAME "secrets.env"
 
 /* "jobs/ID". */
 char *key_job_prefix(const char *job_id);

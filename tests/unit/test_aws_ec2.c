@@ -236,39 +236,6 @@ static void test_tar(void **state)
 	free(longdir);
 }
 
-static void test_secrets_env(void **state)
-{
-	struct kvlist s = { 0 };
-	struct strbuf sb = STRBUF_INIT;
-	char path[] = "/tmp/frugal-test-secrets-XXXXXX";
-	char *cmd;
-	FILE *p;
-	char got[256] = "";
-	int fd;
-
-	(void)state;
-	kvlist_append(&s, "TOKEN", "it's $HOME `x` \"q\"");
-	kvlist_append(&s, "EMPTY_NONE", NULL);
-	assert_int_equal(awsboot_secrets_env(&s, &sb, NULL), 0);
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, sb.buf, sb.len), (ssize_t)sb.len);
-	close(fd);
-	cmd = xasprintf("bash -c 'set -a; . %s; printf %%s \"$TOKEN\"'", path);
-	p = popen(cmd, "r");
-	assert_non_null(fgets(got, sizeof(got), p));
-	pclose(p);
-	assert_string_equal(got, "it's $HOME `x` \"q\"");
-	unlink(path);
-	free(cmd);
-	strbuf_release(&sb);
-	kvlist_release(&s);
-	kvlist_append(&s, "BAD-NAME", "x");
-	assert_int_equal(awsboot_secrets_env(&s, &sb, NULL), FRUGAL_EINVAL);
-	strbuf_release(&sb);
-	kvlist_release(&s);
-}
-
 /* bash -n accepts text. */
 static int bash_ok(const char *text)
 {
@@ -300,6 +267,7 @@ static void test_script(void **state)
 	b.agent_url = "https://bkt.s3.us-east-1.amazonaws.com/p/jobs/ab12cd/attempts/2/agent.json?X=1";
 	b.workdir_url = "https://w?x=1";
 	b.secrets_url = "https://s?x=1";
+	b.secrets_key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 	b.hard_limit_s = 3601;
 	b.urls_expire_ms = 1700000000000LL;
 	s = awsboot_script(&b);
@@ -310,8 +278,11 @@ static void test_script(void **state)
 	assert_non_null(strstr(s, "url = \"https://bkt.s3.us-east-1.amazonaws.com/p/bin/frugal-aa?"));
 	assert_non_null(strstr(s, "echo \"aa  frugal.new\" | sha256sum -c"));
 	assert_non_null(strstr(s, "tar -xf workdir.tar -C src"));
-	assert_non_null(strstr(s, ". ./secrets.env"));
-	assert_non_null(strstr(s, "rm -f secrets.env"));
+	/* The secrets stay sealed on disk: the agent opens them with the key. */
+	assert_non_null(strstr(s, "fetch secrets.cfg secrets.sealed || exit 1\n"));
+	assert_non_null(strstr(s, "FRUGAL_SECRETS_KEY=00112233445566778899aabbccddeeff"
+				  "00112233445566778899aabbccddeeff\nexport FRUGAL_SECRETS_KEY\n"));
+	assert_null(strstr(s, "secrets.env"));
 	assert_non_null(strstr(s, "\"$frugal\" agent --instance-dir \"$dir\""));
 	/* URLs only in curl config files, never on curl's command line. */
 	assert_null(strstr(s, "curl -fsS https"));
@@ -321,7 +292,7 @@ static void test_script(void **state)
 	/* frugal on the image, nothing else to fetch, an S3 endpoint passed on. */
 	b.frugal_bin = "/opt/frugal bin/frugal";
 	b.frugal_url = b.frugal_sha256 = NULL;
-	b.workdir_url = b.secrets_url = NULL;
+	b.workdir_url = b.secrets_url = b.secrets_key = NULL;
 	b.s3_endpoint = "http://127.0.0.1:9000";
 	b.hard_limit_s = 0;
 	s = awsboot_script(&b);
@@ -329,7 +300,8 @@ static void test_script(void **state)
 	assert_non_null(strstr(s, "frugal='/opt/frugal bin/frugal'"));
 	assert_non_null(strstr(s, "no frugal binary at"));
 	assert_non_null(strstr(s, "export AWS_ENDPOINT_URL_S3='http://127.0.0.1:9000'"));
-	assert_null(strstr(s, "secrets.env"));
+	assert_null(strstr(s, "secrets."));
+	assert_null(strstr(s, "FRUGAL_SECRETS_KEY"));
 	assert_null(strstr(s, "shutdown -h +"));
 	free(s);
 }
@@ -372,7 +344,6 @@ int main(void)
 		cmocka_unit_test(test_parse_ours),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_tar),
-		cmocka_unit_test(test_secrets_env),
 		cmocka_unit_test(test_script),
 		cmocka_unit_test(test_instance_action),
 	};

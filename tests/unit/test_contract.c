@@ -36,7 +36,7 @@ static void test_key_layout(void **state)
 	assert_string_equal(p, "jobs/k3m9xq");
 	check_key(key_status(p, 2), "jobs/k3m9xq/attempts/2/status.json");
 	check_key(key_attempt(p, 1, KEY_AGENT_NAME), "jobs/k3m9xq/attempts/1/agent.json");
-	check_key(key_attempt(p, 3, KEY_SECRETS_NAME), "jobs/k3m9xq/attempts/3/secrets.env");
+	check_key(key_attempt(p, 3, KEY_SECRETS_NAME), "jobs/k3m9xq/attempts/3/secrets.sealed");
 	check_key(key_log(p, 12), "jobs/k3m9xq/logs/attempt-12.log");
 	check_key(key_checkpoints(p), "jobs/k3m9xq/checkpoints");
 	check_key(key_outputs(p, NULL), "jobs/k3m9xq/outputs");

@@ -29,7 +29,7 @@
  *          with the token, confirmed once each is shutting-down or
  *          terminated (EC2 stops billing there); FRUGAL_EBUSY until then;
  *          tagged volumes left unattached are deleted; the attempt's
- *          secrets.env is deleted from storage
+ *          secrets.sealed is deleted from storage
  * list     instances and unattached volumes tagged frugal-home=HOME in
  *          backends.aws.regions (default: every region of the catalog)
  *
@@ -58,6 +58,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "contract/key.h"
+#include "contract/secrets.h"
 #include "catalog/catalog.h"
 #include "catalog/optimizer.h"
 #include "backend/aws/account.h"
@@ -757,6 +758,8 @@ static int stage(struct provider *p, const struct launch_request *req, char **re
 	char hash[SIGV4_HASH_HEX], *bin_key = NULL, *agent_key = NULL, *wd_key = NULL;
 	char *sec_key = NULL, *bin_url = NULL, *agent_url = NULL, *wd_url = NULL;
 	char *sec_url = NULL, *endpoint = NULL, *log_key = NULL, *log_url = NULL;
+	unsigned char seal_key[SEAL_KEY_LEN];
+	char seal_hex[SEAL_KEY_HEX_LEN + 1] = "";
 	int64_t ttl = url_ttl(p);
 	int r;
 
@@ -780,9 +783,14 @@ static int stage(struct provider *p, const struct launch_request *req, char **re
 		    (r = s3_presign_get(st, wd_key, ttl, &wd_url, err)) < 0)
 			goto out;
 	}
-	if ((r = awsboot_secrets_env(req->secrets, &secrets, err)) < 0)
+	/* Sealed under the attempt's key, which goes in the UserData only
+	 * (derived: a launch made again seals under the same key). */
+	if ((r = secrets_key_of(p->home, req->job_id, req->attempt, seal_key, err)) < 0 ||
+	    (r = secrets_seal(seal_key, req->secrets, &secrets, err)) < 0)
 		goto out;
 	if (secrets.len) {
+		seal_key_hex(seal_key, seal_hex);
+		b.secrets_key = seal_hex;
 		sec_key = key_attempt(req->job_prefix, req->attempt, KEY_SECRETS_NAME);
 		if ((r = storage_put(st, sec_key, secrets.buf, secrets.len, 0, err)) < 0 ||
 		    (r = s3_presign_get(st, sec_key, ttl, &sec_url, err)) < 0)
@@ -823,8 +831,8 @@ static int stage(struct provider *p, const struct launch_request *req, char **re
 		*ret = NULL;
 	}
 out:
-	if (secrets.len)
-		secure_zero(secrets.buf, secrets.len);
+	secure_zero(seal_key, sizeof(seal_key));
+	secure_zero(seal_hex, sizeof(seal_hex));
 	strbuf_release(&secrets);
 	strbuf_release(&text);
 	storage_free(st);
@@ -1378,7 +1386,8 @@ static int delete_volumes(struct provider *p, struct ec2 *e, const char *token,
 	return r;
 }
 
-/* The attempt's secrets.env in the configured storage is deleted. */
+/* The attempt's sealed secrets in the configured storage are deleted
+ * (and a secrets.env an older frugal left in clear). */
 static void delete_secrets(struct provider *p, const char *token)
 {
 	struct storage *st = NULL;
@@ -1391,6 +1400,9 @@ static void delete_secrets(struct provider *p, const char *token)
 		return;
 	prefix = key_job_prefix(job);
 	key = key_attempt(prefix, n, KEY_SECRETS_NAME);
+	storage_del(st, key, NULL);
+	free(key);
+	key = key_attempt(prefix, n, KEY_SECRETS_OLD_NAME);
 	storage_del(st, key, NULL);
 	free(key);
 	free(prefix);

@@ -1,9 +1,10 @@
 /*
- * awsboot: the UserData boot script and the secrets file of an EC2
- * attempt (see awsboot.h); the workdir archive is util/tar.h's.
+ * awsboot: the UserData boot script of an EC2 attempt (see awsboot.h);
+ * the workdir archive is util/tar.h's, the sealed secrets contract/secrets.h's.
  */
 #include "backend/aws/boot.h"
 #include "base/fs.h"
+#include "contract/secrets.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 
@@ -15,28 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* ---- secrets.env ----------------------------------------------------------------- */
-
-/* NAME='value' lines (see awsboot.h). */
-int awsboot_secrets_env(const struct kvlist *secrets, struct strbuf *out, struct error *err)
-{
-	size_t i;
-
-	for (i = 0; secrets && i < secrets->n; i++) {
-		if (!secrets->items[i].value)
-			continue;
-		if (!env_name_valid(secrets->items[i].key, (size_t)-1))
-			return error_set(err, FRUGAL_EINVAL, "secret name '%s' is not a valid "
-					 "environment variable name", secrets->items[i].key);
-		strbuf_addf(out, "%s=", secrets->items[i].key);
-		strbuf_add_shell_quoted(out, secrets->items[i].value);
-		strbuf_addch(out, '\n');
-	}
-	return 0;
-}
-
-/* ---- the boot script ------------------------------------------------------------ */
 
 /* A here-document writing a curl config with url = "URL" into file. */
 static void url_config(struct strbuf *sb, const char *indent, const char *file,
@@ -109,10 +88,12 @@ char *awsboot_script(const struct awsboot *b)
 		strbuf_adds(&sb, "mkdir -p src && fetch workdir.cfg workdir.tar &&"
 			    " tar -xf workdir.tar -C src --no-same-owner && rm -f workdir.tar || exit 1\n");
 	}
-	if (b->secrets_url) {
+	if (b->secrets_url && b->secrets_key) {
+		/* Sealed; the agent opens it with the key and deletes it. */
 		url_config(&sb, "", "secrets.cfg", b->secrets_url);
-		strbuf_adds(&sb, "fetch secrets.cfg secrets.env || exit 1\n"
-			    "set -a\n. ./secrets.env\nset +a\nrm -f secrets.env\n");
+		strbuf_addf(&sb, "fetch secrets.cfg %s || exit 1\n"
+			    "%s=%s\nexport %s\n", SECRETS_SEALED_NAME, SECRETS_KEY_ENV,
+			    b->secrets_key, SECRETS_KEY_ENV);
 	}
 	if (b->s3_endpoint) {
 		strbuf_adds(&sb, "export AWS_ENDPOINT_URL_S3=");

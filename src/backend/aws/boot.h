@@ -8,9 +8,12 @@
  *   jobs/JOB/attempts/N/agent.json    the agent's instructions (no secret)
  *   jobs/JOB/workdir.tar              task.workdir, .gitignore and
  *                                     .frugalignore honoured (once per job)
- *   jobs/JOB/attempts/N/secrets.env   NAME='value' lines, only when the task
- *                                     has secrets; sourced, then deleted on
- *                                     the machine; deleted from S3 at teardown
+ *   jobs/JOB/attempts/N/secrets.sealed  the secrets sealed (contract/secrets.h),
+ *                                     only when the task has secrets; the
+ *                                     agent opens and deletes it on the
+ *                                     machine with the key this script
+ *                                     exports (FRUGAL_SECRETS_KEY); deleted
+ *                                     from S3 at teardown
  *   bin/frugal-SHA256                 this frugal binary, unless
  *                                     backends.aws.frugal_bin names one the
  *                                     image has
@@ -39,11 +42,6 @@
 /* EC2 takes at most 16 KB of UserData before base64. */
 #define AWSBOOT_USERDATA_MAX 16384
 
-/* secrets as NAME='value' lines for `set -a; . ./secrets.env`.
- * FRUGAL_EINVAL for a name that is not an environment variable name.
- * The caller wipes out. */
-int awsboot_secrets_env(const struct kvlist *secrets, struct strbuf *out, struct error *err);
-
 struct awsboot {
 	const char *job_id;
 	int attempt;
@@ -53,7 +51,8 @@ struct awsboot {
 	const char *frugal_sha256;
 	const char *agent_url;		/* presigned agent.json */
 	const char *workdir_url;	/* presigned workdir.tar, or NULL */
-	const char *secrets_url;	/* presigned secrets.env, or NULL */
+	const char *secrets_url;	/* presigned secrets.sealed, or NULL */
+	const char *secrets_key;	/* its key, 64 hex digits, with secrets_url */
 	const char *bootlog_url;	/* presigned PUT of boot.log, or NULL */
 	const char *s3_endpoint;	/* AWS_ENDPOINT_URL_S3 for the agent, or NULL */
 	int64_t hard_limit_s;		/* shutdown -h +M after this; 0: none */

@@ -2,8 +2,8 @@
  * slurm: the backend that runs each attempt as a Slurm batch job.
  *
  * launch writes the attempt's directory on a filesystem the cluster
- * shares (WORK_ROOT/JOB/attempt-N: agent.json, a 0600 secrets.env the
- * batch script sources and deletes, the batch script itself) and submits
+ * shares (WORK_ROOT/JOB/attempt-N: agent.json, a 0600 secrets.sealed the
+ * agent opens and deletes, the batch script itself) and submits
  *
  *   sbatch --parsable --job-name=TOKEN --comment=frugal-job=..,frugal-attempt=..,
  *          frugal-owner=USER@HOST,frugal-home=TAG --requeue
@@ -12,7 +12,9 @@
  *
  * with a small clean environment (no secret in it, none on the command
  * line: Slurm keeps both where `scontrol show job`, `ps` and accounting
- * show them). The script execs `frugal agent --instance-dir DIR`, so the
+ * show them) that holds FRUGAL_SECRETS_KEY, the key of secrets.sealed
+ * (contract/secrets.h): Slurm keeps it in slurmctld's state, readable
+ * by the job's owner, root and SlurmUser, and not in the spool dir. The script execs `frugal agent --instance-dir DIR`, so the
  * agent is the batch step: USR1 before the time limit reaches it (a
  * notice), slurmd's SIGTERM on a requeue or preemption reaches it (a
  * notice too, for backend slurm), frugal cancels with SIGINT.
@@ -54,6 +56,7 @@
 #include "base/timeutil.h"
 #include "base/proc.h"
 #include "base/xalloc.h"
+#include "contract/secrets.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -818,34 +821,31 @@ static void sh_quote(struct strbuf *sb, const char *text)
 	strbuf_addch(sb, '\'');
 }
 
-/* DIR/secrets.env (0600): NAME='value' lines the batch script sources and
- * deletes before it execs the agent. Nothing when there are no secrets. */
-static int write_secrets(const char *dir, const struct kvlist *secrets, struct error *err)
+/* DIR/secrets.sealed (0600): the secrets that have a value, sealed under
+ * the key of attempt key_attempt (contract/secrets.h), which reaches the
+ * agent in the environment of the Slurm job that attempt submitted; the
+ * agent opens and deletes the file. Nothing when there are no secrets;
+ * ret_hex gets the key (hex) when a file was written, else "". */
+static int write_secrets(const struct provider *p, const char *dir,
+			 const struct launch_request *req, int key_attempt,
+			 char ret_hex[SEAL_KEY_HEX_LEN + 1], struct error *err)
 {
+	unsigned char key[SEAL_KEY_LEN];
 	struct strbuf sb = STRBUF_INIT;
 	char *path;
-	size_t i;
-	int r = 0;
+	int r;
 
-	for (i = 0; secrets && i < secrets->n; i++) {
-		if (!secrets->items[i].value)
-			continue;
-		if (!env_name_valid(secrets->items[i].key, (size_t)-1)) {
-			r = error_set(err, FRUGAL_EINVAL, "secret name '%s' is not a valid environment"
-				      " variable name", secrets->items[i].key);
-			goto out;
-		}
-		strbuf_addf(&sb, "%s=", secrets->items[i].key);
-		sh_quote(&sb, secrets->items[i].value);
-		strbuf_addch(&sb, '\n');
-	}
-	if (!sb.len)
+	ret_hex[0] = '\0';
+	if ((r = secrets_key_of(p->home, req->job_id, key_attempt, key, err)) < 0 ||
+	    (r = secrets_seal(key, req->secrets, &sb, err)) < 0 || !sb.len)
 		goto out;
-	path = fs_path_join(dir, "secrets.env");
+	path = fs_path_join(dir, SECRETS_SEALED_NAME);
 	r = fs_write_atomic(path, sb.buf, sb.len, 0600, 1, err);
 	free(path);
+	if (r == 0)
+		seal_key_hex(key, ret_hex);
 out:
-	secure_zero(sb.buf, sb.len);
+	secure_zero(key, sizeof(key));
 	strbuf_release(&sb);
 	return r;
 }
@@ -884,13 +884,7 @@ static char *batch_script(const struct slurm *s, const struct launch_request *re
 		    "case $attempt in ''|*[!0-9]*) echo \"frugal: bad attempt '$attempt'\" >&2; "
 		    "exit 1;; esac\n"
 		    "inst=\"$dir/attempt-$attempt\"\n"
-		    "cd \"$inst\" || exit 1\n"
-		    "if [ -f secrets.env ]; then\n"
-		    "\tset -a\n"
-		    "\t. ./secrets.env\n"
-		    "\tset +a\n"
-		    "\trm -f secrets.env\n"
-		    "fi\n",
+		    "cd \"$inst\" || exit 1\n",
 		    req->attempt, ticks);
 	if (sigterm_window > 0)
 		strbuf_addf(&sb, "FRUGAL_SIGTERM_NOTICE_WINDOW=%lld\n"
@@ -913,13 +907,13 @@ static void env_free(char **env)
 	size_t i;
 
 	for (i = 0; env && env[i]; i++)
-		free(env[i]);
+		secure_free(env[i]);	/* one may hold the secrets' key */
 	free(env);
 }
 
 /* sbatch's environment, which Slurm gives the batch script (--export=ALL)
  * and keeps for requeues: a small clean one, with no secret in it. */
-static char **sbatch_env(const struct provider *p)
+static char **sbatch_env(const struct provider *p, const char *secrets_key)
 {
 	static const char *const keep[] = {
 		"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "LC_CTYPE",
@@ -939,6 +933,10 @@ static char **sbatch_env(const struct provider *p)
 	env_add(&env, &n, "FRUGAL_HOME", p->home);
 	if (getenv("FRUGAL_AGENT_FAULT"))
 		env_add(&env, &n, "FRUGAL_FAULT", getenv("FRUGAL_AGENT_FAULT"));
+	/* The key of the sealed secrets: never beside them in the spool dir
+	 * (contract/secrets.h; SLURM.md says who can read it here). */
+	if (secrets_key)
+		env_add(&env, &n, SECRETS_KEY_ENV, secrets_key);
 	return env;
 }
 
@@ -973,7 +971,7 @@ static int submit(struct provider *p, struct slurm *s, const struct launch_reque
 	char *a_chdir = xasprintf("--chdir=%s", jobdir);
 	char *a_signal = NULL, *a_part = NULL, *a_acct = NULL, *a_qos = NULL, *a_gres = NULL;
 	char *a_cpus = NULL, *a_mem = NULL, *a_time = NULL;
-	char **env = NULL;
+	char **env = NULL, hex[SEAL_KEY_HEX_LEN + 1] = "";
 	int64_t grace = req->task->recovery.notice_grace, limit, window;
 	size_t k = 0;
 	int r;
@@ -986,7 +984,9 @@ static int submit(struct provider *p, struct slurm *s, const struct launch_reque
 	window = s->kill_wait > 0 && s->kill_wait < req->task->recovery.notice_grace
 		 ? s->kill_wait : req->task->recovery.notice_grace;
 	script = batch_script(s, req, jobdir, window);
-	if ((r = fs_mkdir_p(s->log_dir, 0700, err)) < 0 ||
+	/* A new Slurm job: its secrets are sealed under this attempt's key. */
+	if ((r = write_secrets(p, adir, req, req->attempt, hex, err)) < 0 ||
+	    (r = fs_mkdir_p(s->log_dir, 0700, err)) < 0 ||
 	    (r = fs_write_atomic(spath, script, strlen(script), 0700, 1, err)) < 0)
 		goto out;
 	a_signal = xasprintf("--signal=B:USR1@%lld", (long long)grace);
@@ -1022,7 +1022,8 @@ static int submit(struct provider *p, struct slurm *s, const struct launch_reque
 	argv[k++] = spath;
 	argv[k] = NULL;
 
-	env = sbatch_env(p);
+	env = sbatch_env(p, hex[0] ? hex : NULL);
+	secure_zero(hex, sizeof(hex));
 	strbuf_init(&out, CMD_OUT_MAX);
 	if ((r = slurm_cmd(s, argv, env, &out, err)) < 0) {
 		error_prefix(err, "cannot submit to Slurm");
@@ -1062,18 +1063,29 @@ out:
  * its new run has no attempt yet, becomes attempt N's. *ret_id is NULL
  * when there is none to adopt.
  */
-static int adopt(struct slurm *s, const struct launch_request *req, char **ret_id,
-		 struct error *err)
+static int adopt(struct provider *p, struct slurm *s, const struct launch_request *req,
+		 const char *adir, char **ret_id, struct error *err)
 {
 	char *prev = xasprintf("%s-%d", req->job_id, req->attempt - 1);
+	char hex[SEAL_KEY_HEX_LEN + 1];
 	struct sjob j;
-	int r;
+	int r, submitted;
 
 	*ret_id = NULL;
 	r = job_by_name(s, prev, &j, err);
 	if (r < 0 || !j.found || j.restarts < 1 ||
 	    !(state_pending(j.state) || !strcmp(j.state, "RUNNING")) ||
 	    run_attempt(s, req->job_id, j.id, j.restarts))
+		goto out;
+	/* J keeps the environment it was submitted with: the secrets are
+	 * sealed under the key of the attempt that submitted it (run 0),
+	 * before the run is given (the run starts once it is). Unknown: a
+	 * new job instead. */
+	if ((submitted = run_attempt(s, req->job_id, j.id, 0)) < 1)
+		goto out;
+	r = write_secrets(p, adir, req, submitted, hex, err);
+	secure_zero(hex, sizeof(hex));
+	if (r < 0)
 		goto out;
 	if (run_assign(s, req->job_id, j.id, j.restarts, req->attempt, NULL) < 0)
 		goto out;
@@ -1122,10 +1134,9 @@ static int slurm_launch(struct provider *p, const struct launch_request *req, ch
 	jobdir = job_dir(s, req->job_id);
 	adir = attempt_dir(s, req->job_id, req->attempt);
 	if ((r = fs_mkdir_p(adir, 0700, err)) < 0 ||
-	    (r = provider_write_agent_json(adir, req, "slurm", "CUDA_VISIBLE_DEVICES", err)) < 0 ||
-	    (r = write_secrets(adir, req->secrets, err)) < 0)
+	    (r = provider_write_agent_json(adir, req, "slurm", "CUDA_VISIBLE_DEVICES", err)) < 0)
 		goto out;
-	if (req->attempt > 1 && (r = adopt(s, req, &id, err)) < 0)
+	if (req->attempt > 1 && (r = adopt(p, s, req, adir, &id, err)) < 0)
 		goto out;
 	if (!id && (r = submit(p, s, req, &rq, jobdir, adir, &id, err)) < 0)
 		goto out;
