@@ -74,11 +74,12 @@ PY
 ok "powered off (instance terminated), hard cap scheduled, S3 written with the instance profile's keys"
 
 ! grep -q "$HF_TOKEN" "$VM_STATE/user-data" || fail "the secret is in the user data"
-[ -z "$(s3_keys "home/jobs/$job/attempts/1/secrets.env")" ] || fail "secrets.env left in S3"
-[ ! -e "$VM_STATE/root/$job-1/secrets.env" ] || fail "secrets.env left on the machine"
+[ -z "$(s3_keys "home/jobs/$job/attempts/1/secrets.")" ] || fail "secrets left in S3"
+[ ! -e "$VM_STATE/root/$job-1/secrets.sealed" ] || fail "secrets.sealed left on the machine"
+! grep -rqF "$HF_TOKEN" "$VM_STATE/root" || fail "the secret was written to the machine's disk"
 ! grep -rq "$HF_TOKEN" "$VM_STATE/root/$job-1/agent.json" "$FRUGAL_HOME" ||
 	fail "the secret leaked into agent.json or FRUGAL_HOME"
-ok "the secret reached the job only (not user data, agent.json, FRUGAL_HOME; secrets.env deleted)"
+ok "the secret reached the job only (not user data, agent.json, FRUGAL_HOME, the disk; secrets.sealed deleted)"
 
 # ---- 2. a spot interruption notice ------------------------------------------------------
 mkdir -p "$TMP/proj"

@@ -95,9 +95,12 @@ row=$(python3 -c "import sqlite3; print('|'.join(map(str, sqlite3.connect('$FRUG
 [ "$row" = "$job-1|us-east-1/$id|live" ] || fail "ledger row: $row"
 ! grep -rq "wandb-secret\|frugal-e2e-secret-key" "$FRUGAL_HOME" || fail "a secret in FRUGAL_HOME (state, logs)"
 s3_get "home/jobs/$job/attempts/1/agent.json" | grep -q "wandb-secret" && fail "a secret in agent.json"
-s3_get "home/jobs/$job/attempts/1/secrets.env" | grep -q "WANDB_API_KEY='wandb-secret-1234'" ||
-	fail "secrets.env not stored for the boot"
-ok "ledger row $job-1 -> us-east-1/$id; secrets only in the attempt's secrets.env"
+s3_get_file "home/jobs/$job/attempts/1/secrets.sealed" "$TMP/sealed" ||
+	fail "secrets.sealed not stored for the boot"
+[ "$(head -c 12 "$TMP/sealed")" = FRUGALSEAL1 ] && ! grep -qa "wandb-secret" "$TMP/sealed" ||
+	fail "secrets.sealed is not sealed"
+grep -qE "^FRUGAL_SECRETS_KEY=[0-9a-f]{64}$" "$TMP/user-data" || fail "no key for the sealed secrets"
+ok "ledger row $job-1 -> us-east-1/$id; secrets only sealed in the attempt's secrets.sealed"
 
 frugal status "$job" | grep -q "us-east-1" || true
 frugal cancel "$job" >/dev/null || fail "cancel"
@@ -106,6 +109,6 @@ frugal cancel "$job" >/dev/null || fail "cancel"
 [ "$(ec2_calls TerminateInstances)" -ge 1 ] || fail "no TerminateInstances"
 open=$(python3 -c "import sqlite3; print(sqlite3.connect('$FRUGAL_HOME/state.db').execute(\"SELECT count(*) FROM resources WHERE state != 'gone'\").fetchone()[0])")
 [ "$open" = 0 ] || fail "$open ledger rows not gone"
-! s3_has "home/jobs/$job/attempts/1/secrets.env" || fail "secrets.env left in S3"
+! s3_has "home/jobs/$job/attempts/1/secrets.sealed" || fail "secrets.sealed left in S3"
 ! frugal gc --dry-run | grep -q "^aws" || fail "gc finds something: $(frugal gc --dry-run)"
-ok "cancel terminated the instance; ledger gone; secrets.env deleted; gc finds nothing"
+ok "cancel terminated the instance; ledger gone; secrets.sealed deleted; gc finds nothing"

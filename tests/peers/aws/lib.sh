@@ -196,6 +196,22 @@ s3 = boto3.client('s3', endpoint_url='$MOTO_URL', region_name='us-east-1')
 sys.stdout.write(s3.get_object(Bucket='$AWS_BUCKET', Key=sys.argv[1])['Body'].read().decode())" "$1"
 }
 
+# s3_get_file KEY FILE: an object of the bucket, bytes as they are, into FILE.
+s3_get_file() {
+	python3 -c "
+import boto3, sys
+s3 = boto3.client('s3', endpoint_url='$MOTO_URL', region_name='us-east-1')
+open(sys.argv[2], 'wb').write(s3.get_object(Bucket='$AWS_BUCKET', Key=sys.argv[1])['Body'].read())" "$1" "$2"
+}
+
+# s3_put_file KEY FILE: FILE's bytes as an object of the bucket.
+s3_put_file() {
+	python3 -c "
+import boto3, sys
+s3 = boto3.client('s3', endpoint_url='$MOTO_URL', region_name='us-east-1')
+s3.put_object(Bucket='$AWS_BUCKET', Key=sys.argv[1], Body=open(sys.argv[2], 'rb').read())" "$1" "$2"
+}
+
 # s3_has KEY: 0 when the object exists (a HEAD; works with --auth).
 s3_has() {
 	python3 -c "
