@@ -46,8 +46,8 @@ for where in "scontrol show job -dd $sid" "scontrol write batch_script $sid -" "
 done
 cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' ' ' | grep -qF -f "$TMP/secret.pat" &&
 	fail "secret on a command line"
-[ -z "$(find "$FRUGAL_HOME/slurm" -name secrets.env 2>/dev/null)" ] ||
-	fail "secrets.env left after the job started"
+[ -z "$(find "$FRUGAL_HOME/slurm" -name "secrets.*" 2>/dev/null)" ] ||
+	fail "secrets left in the spool dir after the job started"
 ok "secret not in scontrol show job, the stored batch script, ps or /proc/*/cmdline"
 
 [ "$(wait_terminal "$job" 60)" = SUCCEEDED ] || fail "job did not succeed: $(frugal status "$job")"
