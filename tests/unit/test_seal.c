@@ -180,6 +180,35 @@ static void test_key_hex_derive(void **state)
 	assert_memory_not_equal(d1, d2, SEAL_KEY_LEN);
 }
 
+/* The format against another implementation: fuzz/corpus/sealed/ok-two.sealed
+ * was sealed by Python's cryptography (AESGCM, the header as AAD) under
+ * the key 0, 1, ..., 31. */
+static void test_independent_file(void **state)
+{
+	unsigned char key[SEAL_KEY_LEN];
+	struct strbuf box = STRBUF_INIT;
+	struct kvlist got = { 0 };
+	struct error err = ERROR_INIT;
+	const char *src = getenv("FRUGAL_SRC");
+	char *path;
+	size_t i;
+
+	(void)state;
+	if (!src)
+		skip();
+	for (i = 0; i < SEAL_KEY_LEN; i++)
+		key[i] = (unsigned char)i;
+	path = xasprintf("%s/fuzz/corpus/sealed/ok-two.sealed", src);
+	assert_int_equal(fs_read_file(path, 4096, &box, NULL), 0);
+	assert_int_equal(secrets_open(key, box.buf, box.len, "'ok-two'", &got, &err), 0);
+	assert_int_equal(got.n, 2);
+	assert_string_equal(kvlist_get(&got, "WANDB_API_KEY"), "abc");
+	assert_string_equal(kvlist_get(&got, "HF_TOKEN"), "it's $HOME `x` =\n");
+	kvlist_release(&got);
+	strbuf_release(&box);
+	free(path);
+}
+
 /* ---- contract/secrets ---- */
 
 static char *tmp_home(void)
@@ -324,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_key_hex_derive),
+		cmocka_unit_test(test_independent_file),
 		cmocka_unit_test(test_secrets_records),
 		cmocka_unit_test(test_unseal),
 	};
