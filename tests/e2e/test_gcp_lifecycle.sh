@@ -74,7 +74,9 @@ assert b["guestAccelerators"] == [{"acceleratorType": "zones/%s/acceleratorTypes
 assert b["machineType"] == "zones/%s/machineTypes/n1-standard-4" % zone
 assert b["disks"][0]["autoDelete"] is True and b["disks"][0]["boot"] is True
 keys = [i["key"] for i in b["metadata"]["items"]]
-assert keys[:3] == ["startup-script", "frugal-agent-json", "frugal-secrets"], keys
+assert keys[:3] == ["startup-script", "frugal-agent-json", "frugal-secrets-key"], keys
+key = [i["value"] for i in b["metadata"]["items"] if i["key"] == "frugal-secrets-key"][0]
+assert len(key) == 64 and all(c in "0123456789abcdef" for c in key), "not a key"
 assert "install-nvidia-driver" in keys
 agent = json.loads([i["value"] for i in b["metadata"]["items"] if i["key"] == "frugal-agent-json"][0])
 assert agent["backend"] == "gcp" and agent["gpus"] == ["0"] and "controller_socket" not in agent
@@ -89,7 +91,13 @@ wait_vms_gone 30
 [ "$(fake_state 's["counters"]["auth_failures"]')" = 0 ] || fail "requests without a valid token"
 ok "VM deleted, ledger closed"
 
-# The secret: in the job's environment only.
+# The secret: in the job's environment only; sealed in the bucket until
+# teardown deleted it, its key in the metadata, never the value.
+! grep -qF "$SECRET" "$TMP/body.json" || fail "the secret is in the insert body (metadata)"
+[ "$(fake_state "'$BUCKET/frugal/jobs/$job/attempts/1/status.json' in s['objects']")" = True ] ||
+	fail "object names: $(fake_state 's["objects"]')"
+[ "$(fake_state "'$BUCKET/frugal/jobs/$job/attempts/1/secrets.sealed' in s['objects']")" = False ] ||
+	fail "secrets.sealed left in the bucket after teardown"
 grep -rqF "$SECRET" "$FRUGAL_HOME" && fail "the secret is in FRUGAL_HOME: $(grep -rlF "$SECRET" "$FRUGAL_HOME")"
 grep -rqF "$SECRET" "$TMP/vms" && fail "the secret was left on the VM's disk: $(grep -rlF "$SECRET" "$TMP/vms")"
 ok "the secret is in no log, database or file"

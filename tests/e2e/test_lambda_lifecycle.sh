@@ -43,6 +43,12 @@ secrets: {MY_TOKEN: null}
 run: |
   echo "input: $(cat input.txt)"
   echo "token length ${#MY_TOKEN}"
+  printf '%s\n' "$MY_TOKEN" > /dev/shm/lambda-e2e-pat.$$ 2>/dev/null || printf '%s\n' "$MY_TOKEN" > "${TMPDIR:-/tmp}/lambda-e2e-pat.$$"
+  p=$(ls /dev/shm/lambda-e2e-pat.$$ "${TMPDIR:-/tmp}/lambda-e2e-pat.$$" 2>/dev/null | head -n 1)
+  grep -rlsF -f "$p" "$HOME/.frugal-agent" | sed 's/^/secret on the machine disk: /'
+  rm -f "$p"
+  ls "$HOME/.frugal-agent"/*/secrets.* 2>/dev/null | sed 's/^/secrets file left: /'
+  [ -d "$HOME/.frugal-agent" ] || echo "secrets file left: no $HOME/.frugal-agent to look in"
   mkdir -p weights && echo '{"w": 1}' > weights/model.json
 outputs: {paths: ["weights/*.json"]}
 YAML
@@ -56,7 +62,9 @@ ok "job $job SUCCEEDED on the fake Lambda instance"
 [ "$(attempt_field "$job" 1 instance_type)" = gpu_1x_a10 ] || fail "instance type"
 frugal logs "$job" | grep -q "input: data from the laptop" || fail "workdir did not reach the machine"
 frugal logs "$job" | grep -q "token length ${#SECRET}" || fail "the secret did not reach the job"
-ok "workdir and secret reached the job; its log was mirrored back"
+! frugal logs "$job" | grep -q "secret on the machine disk\|secrets file left" ||
+	fail "$(frugal logs "$job" | grep "secret on the machine disk\|secrets file left")"
+ok "workdir and secret reached the job, never in clear on the machine's disk; its log was mirrored back"
 
 [ "$(launched_count)" = 1 ] || fail "$(launched_count) instances launched, want 1"
 name=$(awk '{print $2}' "$FAKE_CLOUD_ROOT/launched.log")

@@ -366,38 +366,36 @@ static void test_boot_script(void **state)
 	free(script);
 }
 
+/* The secrets: sealed in the bucket, their key from the metadata; never
+ * a secrets file sourced by the script. */
 static void test_boot_secrets(void **state)
 {
-	struct kvlist sec = { 0 };
-	char dir[64], *path, *cmd, *text, *out;
-	struct strbuf sb = STRBUF_INIT;
+	struct gcp_boot b;
+	char *script;
 
 	(void)state;
-	assert_null(gcp_boot_secrets(&sec));
-	kvlist_set(&sec, "UNSET", NULL);
-	assert_null(gcp_boot_secrets(&sec));
-	kvlist_set(&sec, "WANDB_API_KEY", "it's $(not) `run`\nsecond line");
-	kvlist_set(&sec, "HF_TOKEN", "hf_abc");
-	text = gcp_boot_secrets(&sec);
-	assert_non_null(text);
-	/* Sourced by bash, the values come back exactly (nothing runs). */
-	snprintf(dir, sizeof(dir), "/tmp/frugal-test-gcp-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	path = xasprintf("%s/secrets", dir);
-	out = xasprintf("%s/out", dir);
-	assert_int_equal(fs_write_atomic(path, text, strlen(text), 0600, 1, NULL), 0);
-	cmd = xasprintf("bash -c 'set -a; . \"$0\"; printf %%s \"$WANDB_API_KEY|$HF_TOKEN\"' %s >%s",
-			path, out);
-	assert_int_equal(gfake_sh(cmd), 0);
-	assert_int_equal(fs_read_file(out, 4096, &sb, NULL), 0);
-	assert_string_equal(sb.buf, "it's $(not) `run`\nsecond line|hf_abc");
-	fs_remove_tree(dir, NULL);
-	strbuf_release(&sb);
-	kvlist_release(&sec);
-	free(cmd);
-	free(path);
-	free(out);
-	free(text);
+	memset(&b, 0, sizeof(b));
+	b.token = "k3m9xq-2";
+	b.bucket = "my-bucket";
+	b.bin_object = "frugal/bin/abc";
+	b.bin_sha256 = "abc123";
+	b.boot_log_object = "jobs/k3m9xq/attempts/2/boot.log";
+	b.packages = "libuv1";
+	script = gcp_boot_script(&b);
+	assert_null(strstr(script, "secrets"));
+	assert_null(strstr(script, "FRUGAL_SECRETS_KEY"));
+	free(script);
+	b.secrets_object = "p/jobs/k3m9xq/attempts/2/secrets.sealed";
+	script = gcp_boot_script(&b);
+	assert_non_null(strstr(script, "gcs_get 'p%2Fjobs%2Fk3m9xq%2Fattempts%2F2%2Fsecrets.sealed'"
+				       " secrets.sealed\n"));
+	assert_non_null(strstr(script, "FRUGAL_SECRETS_KEY=$(md instance/attributes/"
+				       "frugal-secrets-key)\nexport FRUGAL_SECRETS_KEY\n"));
+	assert_null(strstr(script, ". ./"));	/* nothing sourced */
+	/* The key is taken before the agent starts, and the token file removed. */
+	assert_true(strstr(script, "export FRUGAL_SECRETS_KEY") < strstr(script, "./frugal agent"));
+	assert_true(strstr(script, "rm -f .auth") < strstr(script, "./frugal agent"));
+	free(script);
 }
 
 int main(void)

@@ -2,6 +2,7 @@
  * gcp_boot: what a GCE VM is given to start the agent (see gcp_boot.h).
  */
 #include "backend/gcp/boot.h"
+#include "contract/secrets.h"
 #include "contract/key.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
@@ -134,32 +135,24 @@ char *gcp_boot_script(const struct gcp_boot *b)
 			    "\tlog \"data disk mounted read-only at $_fb_data\"\n"
 			    "else\n\tlog \"no data disk device $_fb_dev\"\nfi\n");
 	}
-	strbuf_adds(&sb, "md instance/attributes/frugal-agent-json >agent.json\n"
-		    "# Secrets: into the agent's environment only.\n"
-		    "if md instance/attributes/frugal-secrets >.secrets 2>/dev/null; then\n"
-		    "\tset -a\n\t. ./.secrets\n\tset +a\nfi\n"
-		    "rm -f .secrets .auth\n"
+	strbuf_adds(&sb, "md instance/attributes/frugal-agent-json >agent.json\n");
+	if (b->secrets_object) {
+		char *so = http_urlencode(b->secrets_object, 0);
+
+		/* Sealed in the bucket, the key in the metadata: the agent
+		 * opens the file into its environment and deletes it. */
+		strbuf_adds(&sb, "log 'fetching the sealed secrets'\ngcs_get ");
+		strbuf_add_shell_quoted(&sb, so);
+		strbuf_addf(&sb, " %s\n%s=$(md instance/attributes/frugal-secrets-key)\n"
+			    "export %s\n", SECRETS_SEALED_NAME, SECRETS_KEY_ENV, SECRETS_KEY_ENV);
+		free(so);
+	}
+	strbuf_adds(&sb, "rm -f .auth\n"
 		    "log 'starting the agent'\n"
 		    "_fb_started=1\n"
 		    "./frugal agent --instance-dir \"$_fb_root\"\n");
 	free(bin);
 	free(boot_log);
-	return strbuf_detach(&sb, NULL);
-}
-
-/* The frugal-secrets metadata value: NAME='value' lines, shell-quoted. */
-char *gcp_boot_secrets(const struct kvlist *secrets)
-{
-	struct strbuf sb = STRBUF_INIT;
-	size_t i;
-
-	for (i = 0; secrets && i < secrets->n; i++)
-		if (secrets->items[i].value)
-			add_assignment(&sb, secrets->items[i].key, secrets->items[i].value);
-	if (!sb.len) {
-		strbuf_release(&sb);
-		return NULL;
-	}
 	return strbuf_detach(&sb, NULL);
 }
 

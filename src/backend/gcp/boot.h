@@ -7,8 +7,12 @@
  *   startup-script      the bash script below (gcp_boot_script)
  *   frugal-agent-json   agent.json (agent.h), directories relative to the
  *                       attempt's root, task.workdir "workdir"
- *   frugal-secrets      the job's secrets as NAME='value' lines
- *                       (gcp_boot_secrets), only when there are any
+ *   frugal-secrets-key  the key of the attempt's sealed secrets
+ *                       (contract/secrets.h), only when there are any;
+ *                       the secrets themselves are in the bucket, sealed,
+ *                       as JOB_PREFIX/attempts/N/secrets.sealed: a reader
+ *                       of the metadata alone or of the bucket alone
+ *                       cannot open them
  *
  * The script (run as root by the guest environment at boot):
  *   1. makes ROOT = ${FRUGAL_GCE_ROOT:-/var/lib/frugal}/TOKEN (0700), copies
@@ -25,9 +29,10 @@
  *      SHA-256, installs its libraries with apt-get when ldd finds some
  *      missing, downloads and unpacks the workdir bundle;
  *   4. mounts the data disk read-only when one is attached;
- *   5. reads agent.json and the secrets from the metadata server, exports
- *      the secrets (the agent's environment only), deletes the files, and
- *      runs `frugal agent --instance-dir ROOT` in the foreground.
+ *   5. reads agent.json from the metadata server, downloads the sealed
+ *      secrets from the bucket and exports their key from the metadata
+ *      server (FRUGAL_SECRETS_KEY: the agent opens and deletes the file),
+ *      and runs `frugal agent --instance-dir ROOT` in the foreground.
  * The metadata server URL is overridable (FRUGAL_GCE_METADATA_URL), which
  * is how tests run the script on a machine that is no VM.
  */
@@ -47,6 +52,7 @@ struct gcp_boot {
 	const char *bin_sha256;		/* its hex SHA-256 */
 	const char *workdir_object;	/* the workdir bundle (tar), or NULL */
 	const char *boot_log_object;	/* where the boot's output goes if the agent never starts */
+	const char *secrets_object;	/* the sealed secrets, or NULL */
 	const char *data_device;	/* device name of the data disk, or NULL */
 	const char *data_mount;		/* where it goes ("/mnt/data") */
 	const char *packages;		/* apt packages of the agent's libraries */
@@ -77,8 +83,5 @@ char *gcp_boot_agent_json(const struct launch_request *req, int gpus, int has_wo
 /* The startup-script text for b. Caller frees. */
 char *gcp_boot_script(const struct gcp_boot *b);
 
-/* NAME='value' lines for the secrets with a value, or NULL when none
- * has one. The caller zeroes and frees it. */
-char *gcp_boot_secrets(const struct kvlist *secrets);
 
 #endif

@@ -15,7 +15,9 @@
  * are ours). Before the insert: the frugal binary goes to the bucket once
  * (frugal/bin/SHA256, content-addressed), the job's workdir as a tar
  * (jobs/JOB/boot/workdir.tar, once per job); the VM gets agent.json,
- * the secrets and the boot script as metadata (gcp_boot.h), labels
+ * the key of the sealed secrets (stored in the bucket as
+ * jobs/JOB/attempts/N/secrets.sealed) and the boot script as metadata
+ * (gcp_boot.h), labels
  * frugal-job, frugal-attempt, frugal-owner; spot VMs are SPOT with
  * instanceTerminationAction DELETE; GPUs force onHostMaintenance TERMINATE;
  * stop.max_runtime becomes scheduling.maxRunDuration (plus the notice
@@ -39,13 +41,15 @@
  * preempted: the agent sees instance/preempted). list: aggregatedList by
  * the frugal-owner label of this FRUGAL_HOME (gc).
  *
- * Secrets go in the request body of the insert (TLS) and into the VM's
- * metadata; they are never logged, never stored by frugal, and removed
- * from any error message the API sends back.
+ * Secrets are sealed in the bucket (contract/secrets.h); their key goes in
+ * the request body of the insert (TLS) and into the VM's metadata; the
+ * values are never logged, never in the metadata, and removed from any
+ * error message the API sends back.
  */
 #include "backend/provider.h"
 #include "backend/common/hometag.h"
 #include "contract/key.h"
+#include "contract/secrets.h"
 #include "backend/gcp/gce.h"
 #include "backend/gcp/boot.h"
 #include "base/fs.h"
@@ -538,7 +542,10 @@ static int build_body(struct provider *p, struct gcp *g, const struct launch_req
 	struct gcp_boot b;
 	struct kvlist labels = { 0 }, meta = { 0 };
 	char *bin_key = NULL, *wd_key = NULL, *bucket = NULL, *bin_obj = NULL, *wd_obj = NULL;
-	char *script = NULL, *agent = NULL, *secrets = NULL, *desc = NULL, *attempt = NULL;
+	char *script = NULL, *agent = NULL, *desc = NULL, *attempt = NULL;
+	char *sec_key = NULL, *sec_obj = NULL, seal_hex[SEAL_KEY_HEX_LEN + 1] = "";
+	unsigned char seal_key[SEAL_KEY_LEN];
+	struct strbuf sealed = STRBUF_INIT;
 	const char *gcs_ep = gcs_endpoint(), *cmp_ep = g->gce.endpoint;
 	char *tmp_dir = xasprintf("%s/tmp", p->home), *boot_key = NULL, *boot_log = NULL;
 	int64_t max_run = 0, disk_gb = 0;
@@ -552,6 +559,19 @@ static int build_body(struct provider *p, struct gcp *g, const struct launch_req
 		goto out;
 	if (req->task->workdir && (r = gcp_boot_put_workdir(st, tmp_dir, req, &wd_key, err)) < 0)
 		goto out;
+	/* The secrets sealed in the bucket under the attempt's key (derived:
+	 * an insert made again seals under the same key); the key goes in
+	 * the metadata, never beside the file (docs/SECRETS.md). */
+	if ((r = secrets_key_of(p->home, req->job_id, req->attempt, seal_key, err)) < 0 ||
+	    (r = secrets_seal(seal_key, req->secrets, &sealed, err)) < 0)
+		goto out;
+	if (sealed.len) {
+		sec_key = key_attempt(req->job_prefix, req->attempt, KEY_SECRETS_NAME);
+		if ((r = storage_put(st, sec_key, sealed.buf, sealed.len, 0, err)) < 0)
+			goto out;
+		sec_obj = gcp_boot_object(req->storage_url, sec_key);
+		seal_key_hex(seal_key, seal_hex);
+	}
 	if ((r = cfg_seconds(g, "max_run_duration", 0, &max_run, err)) < 0)
 		goto out;
 	/* The cloud's own cap: past the agent's max_runtime stop, its notice
@@ -583,12 +603,12 @@ static int build_body(struct provider *p, struct gcp *g, const struct launch_req
 	b.bin_sha256 = g->bin_sha;
 	b.workdir_object = wd_obj;
 	b.boot_log_object = boot_log;
+	b.secrets_object = sec_obj;
 	b.data_device = cfg_get(g, "data_disk") ? "frugal-data" : NULL;
 	b.data_mount = cfg_get(g, "data_mount");
 	b.packages = cfg_get(g, "agent_packages") ? cfg_get(g, "agent_packages") : DEFAULT_PACKAGES;
 	script = gcp_boot_script(&b);
 	agent = gcp_boot_agent_json(req, pl->gpus, wd_obj != NULL);
-	secrets = gcp_boot_secrets(req->secrets);
 
 	attempt = xasprintf("%d", req->attempt);
 	kvlist_set(&labels, "frugal-job", req->job_id);
@@ -596,8 +616,8 @@ static int build_body(struct provider *p, struct gcp *g, const struct launch_req
 	kvlist_set(&labels, "frugal-owner", g->owner);
 	kvlist_set(&meta, "startup-script", script);
 	kvlist_set(&meta, "frugal-agent-json", agent);
-	if (secrets)
-		kvlist_set(&meta, "frugal-secrets", secrets);
+	if (sec_obj)
+		kvlist_set(&meta, "frugal-secrets-key", seal_hex);
 	if (pl->gpus)
 		kvlist_set(&meta, "install-nvidia-driver", "True");
 
@@ -634,14 +654,16 @@ static int build_body(struct provider *p, struct gcp *g, const struct launch_req
 	*ret = gce_instance_body(&s);
 	r = 0;
 out:
-	if (secrets) {
-		secure_free(secrets);
-	}
-	/* meta holds a copy of the secrets too. */
-	if (meta.n && kvlist_get(&meta, "frugal-secrets")) {
-		char *v = (char *)kvlist_get(&meta, "frugal-secrets");
+	secure_zero(seal_key, sizeof(seal_key));
+	secure_zero(seal_hex, sizeof(seal_hex));
+	/* meta holds a copy of the key too. */
+	if (meta.n && kvlist_get(&meta, "frugal-secrets-key")) {
+		char *v = (char *)kvlist_get(&meta, "frugal-secrets-key");
 		secure_zero(v, strlen(v));
 	}
+	strbuf_release(&sealed);
+	free(sec_key);
+	free(sec_obj);
 	kvlist_release(&labels);
 	kvlist_release(&meta);
 	free(bin_key);
@@ -857,7 +879,28 @@ out:
 	return r;
 }
 
-/* ops.terminate: delete the VM; 0 only once the API no longer knows it. */
+/* The attempt's sealed secrets in the configured storage are deleted
+ * (best effort: without its key, which went with the VM, the file opens
+ * for nobody). */
+static void delete_secrets(struct provider *p, struct gcp *g, const char *token)
+{
+	struct storage *st = NULL;
+	const char *url = p->config ? p->config->storage_url : NULL;
+	char job[JOB_ID_MAX], *prefix, *key;
+	int n;
+
+	if (!url || provider_token_split(token, job, sizeof(job), &n) < 0 ||
+	    job_storage(g, url, &st, NULL) < 0)
+		return;
+	prefix = key_job_prefix(job);
+	key = key_attempt(prefix, n, KEY_SECRETS_NAME);
+	storage_del(st, key, NULL);
+	free(key);
+	free(prefix);
+}
+
+/* ops.terminate: delete the VM; 0 only once the API no longer knows it;
+ * then the attempt's sealed secrets. */
 static int gcp_terminate(struct provider *p, const char *token, const char *id,
 			 struct error *err)
 {
@@ -905,6 +948,8 @@ static int gcp_terminate(struct provider *p, const char *token, const char *id,
 		r = error_set(err, FRUGAL_EBUSY, "VM %s in %s is %s; deletion not confirmed yet", name,
 			      zone, gce_instance_status(inst));
 out:
+	if (r == 0)
+		delete_secrets(p, g, token);
 	json_decref(inst);
 	json_decref(op);
 	free(zone);

@@ -45,7 +45,10 @@
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "contract/secrets.h"
 #include "util/http.h"
+
+#include <openssl/evp.h>
 
 #include <ctype.h>
 #include <math.h>
@@ -632,18 +635,49 @@ static void add_file(struct strbuf *sb, const char *file, const char *text, cons
 		    *text && text[strlen(text) - 1] != '\n' ? "\n" : "", tag);
 }
 
-/*
- * The script the machine runs with `sh -s` (it arrives on standard input,
- * with the secrets in it: nothing of it is on a command line). It starts
- * the agent at most once per token: mkdir of the instance directory is
- * the lock.
- */
-static char *bootstrap_script(const struct lambda *l, const char *token, const char *id,
-			      const char *agent_json, const struct kvlist *secrets)
+/* sealed in base64 lines of 76, for a here-document that `base64 -d` reads. */
+static void add_base64(struct strbuf *sb, const struct strbuf *sealed)
 {
-	struct strbuf sb = STRBUF_INIT, env = STRBUF_INIT;
-	char tag[64];
-	size_t i;
+	size_t off;
+
+	for (off = 0; off < sealed->len; off += 57) {
+		size_t n = sealed->len - off < 57 ? sealed->len - off : 57;
+		unsigned char line[80];
+		int len = EVP_EncodeBlock(line, (const unsigned char *)sealed->buf + off, (int)n);
+
+		strbuf_add(sb, line, (size_t)len);
+		strbuf_addch(sb, '\n');
+	}
+}
+
+/*
+ * The script the machine runs with `sh -s` (it arrives on standard input:
+ * nothing of it is on a command line). The secrets in it are sealed
+ * (contract/secrets.h) and written so, as secrets.sealed; their key goes
+ * only into the agent's environment (an assignment before nohup), so the
+ * values are never on the machine's disk in clear: the agent opens the
+ * file and deletes it. It starts the agent at most once per token: mkdir
+ * of the instance directory is the lock.
+ */
+static int bootstrap_script(const struct provider *p, const struct lambda *l,
+			    const char *token, const char *id, const char *agent_json,
+			    const struct kvlist *secrets, char **ret, struct error *err)
+{
+	struct strbuf sb = STRBUF_INIT, sealed = STRBUF_INIT;
+	unsigned char key[SEAL_KEY_LEN];
+	char tag[64], hex[SEAL_KEY_HEX_LEN + 1] = "", job[64];
+	int n, r;
+
+	if (provider_token_split(token, job, sizeof(job), &n) < 0)
+		return error_set(err, FRUGAL_EINVAL, "'%s' is not an attempt token", token);
+	if ((r = secrets_key_of(p->home, job, n, key, err)) < 0 ||
+	    (r = secrets_seal(key, secrets, &sealed, err)) < 0) {
+		secure_zero(key, sizeof(key));
+		return r;
+	}
+	if (sealed.len)
+		seal_key_hex(key, hex);
+	secure_zero(key, sizeof(key));
 
 	heredoc_tag(tag, sizeof(tag));
 	strbuf_addf(&sb, "set -eu\numask 077\ncd \"$HOME\"\nb=%s\nd=\"$b\"/", CLOUD_REMOTE_BASE);
@@ -657,14 +691,11 @@ static char *bootstrap_script(const struct lambda *l, const char *token, const c
 		    "if [ -f \"$s/bin/frugal\" ]; then mv \"$s/bin/frugal\" \"$d/frugal\"; fi\n"
 		    "rm -rf \"$s\"\n");
 	add_file(&sb, "agent.json", agent_json, tag);
-	for (i = 0; secrets && i < secrets->n; i++) {
-		if (!secrets->items[i].value)
-			continue;
-		strbuf_addf(&env, "%s=", secrets->items[i].key);
-		strbuf_add_shell_quoted(&env, secrets->items[i].value);
-		strbuf_addch(&env, '\n');
+	if (sealed.len) {
+		strbuf_addf(&sb, "base64 -d > \"$d/%s\" <<'%s'\n", SECRETS_SEALED_NAME, tag);
+		add_base64(&sb, &sealed);
+		strbuf_addf(&sb, "%s\n", tag);
 	}
-	add_file(&sb, "secrets.env", env.buf, tag);
 	if (l->self_terminate) {
 		json_t *self = json_pack("{s:s, s:s, s:s, s:{s:[s]}, s:s, s:I}", "api_url",
 					 l->api.base_url, "method", "POST", "path",
@@ -672,10 +703,10 @@ static char *bootstrap_script(const struct lambda *l, const char *token, const c
 					 id, "key_file", "self.key", "release_wait",
 					 (json_int_t)l->release_wait);
 		char *text = json_dumps(self, JSON_COMPACT);
-		const char *key = l->api.auth_header + strlen("Authorization: Bearer ");
+		const char *api_key = l->api.auth_header + strlen("Authorization: Bearer ");
 
 		add_file(&sb, "self.json", text, tag);
-		add_file(&sb, "self.key", key, tag);
+		add_file(&sb, "self.key", api_key, tag);
 		free(text);
 		json_decref(self);
 	}
@@ -687,13 +718,16 @@ static char *bootstrap_script(const struct lambda *l, const char *token, const c
 	} else {
 		strbuf_adds(&sb, "f=\"$PWD/frugal\"\n");
 	}
-	strbuf_adds(&sb, "nohup setsid sh -c 'echo $$ > agent.pid; set -a; . ./secrets.env; "
-		    "set +a; rm -f secrets.env; exec \"$0\" agent --instance-dir \"$PWD\"' \"$f\""
+	if (hex[0])
+		strbuf_addf(&sb, "%s=%s ", SECRETS_KEY_ENV, hex);
+	strbuf_adds(&sb, "nohup setsid sh -c 'echo $$ > agent.pid; "
+		    "exec \"$0\" agent --instance-dir \"$PWD\"' \"$f\""
 		    " > agent.log 2>&1 < /dev/null &\n"
 		    "echo 'frugal: agent started'\n");
-	secure_zero(env.buf, env.len);
-	strbuf_release(&env);
-	return strbuf_detach(&sb, NULL);
+	secure_zero(hex, sizeof(hex));
+	strbuf_release(&sealed);
+	*ret = strbuf_detach(&sb, NULL);
+	return 0;
 }
 
 /* Upload the archive, then start the agent; once done, mark it. */
@@ -720,7 +754,8 @@ static int bootstrap(struct provider *p, struct lambda *l, const char *token, co
 	if ((r = fs_read_file(jpath, 64 << 20, &json, err)) < 0 ||
 	    (r = cloud_stage_secrets(dir, p->home, &secrets, err)) < 0)
 		goto out;
-	script = bootstrap_script(l, token, id, json.buf, &secrets);
+	if ((r = bootstrap_script(p, l, token, id, json.buf, &secrets, &script, err)) < 0)
+		goto out;
 	if ((r = ssh_check(t, "sh -s", script, strlen(script), NULL, NULL, err)) < 0)
 		goto out;
 	fs_write_atomic(done, "", 0, 0600, 1, NULL);
