@@ -4,7 +4,7 @@
  *
  * One libuv loop, no threads. The attempt goes through these steps:
  *
- *   prepare (dirs, workdir copy, checkpoint restore) -> setup -> run
+ *   prepare (dirs, workdir copy, file_mounts, checkpoint restore) -> setup -> run
  *     -> finish -> upload (last checkpoint, outputs) -> final status
  *     -> end the machine -> exit
  *
@@ -45,6 +45,7 @@
 #include "agent/logship.h"
 #include "agent/machine.h"
 #include "agent/metrics.h"
+#include "agent/mounts.h"
 #include "agent/notice.h"
 #include "agent/runner.h"
 #include "agent/watchdog.h"
@@ -128,6 +129,7 @@ struct agent {
 	struct strbuf ctl_seen;		/* its last content */
 	int64_t ctl_changed;		/* time_mono_ms() it last changed */
 	struct watchdog *wd;		/* max_runtime when the loop hangs; NULL: none */
+	struct mounts *mounts;		/* file_mounts (agent/mounts.h); NULL: none */
 	struct notice_source *notices[MAX_NOTICE_SOURCES];
 	size_t n_notices;
 
@@ -1038,6 +1040,7 @@ static void agent_complete(struct agent *a)
 	checkpoint_set_job_ended(a->ckpt, a->killed_at_ms);
 	if (wants_last_checkpoint(a))
 		store_checkpoint(a, "last");
+	mounts_finish(a->mounts);	/* MOUNT_CACHED files stored, FUSE mounts undone */
 	fault_point("agent.before_outputs");
 	/* Not in a notice window: the machine goes at its deadline. */
 	if (a->outcome != OUTCOME_PREEMPTED && a->outcome != OUTCOME_BUDGET_STOPPED &&
@@ -1150,12 +1153,16 @@ static int prepare(struct agent *a, struct error *err)
 	return 0;
 }
 
-/* Directories, workdir, then the checkpoint: everything before setup. */
+/* Directories, workdir, file_mounts, then the checkpoint: everything
+ * before setup. */
 static int prepare_all(struct agent *a, struct error *err)
 {
 	int r = prepare(a, err);
 
 	if (r < 0)
+		return r;
+	a->mounts = mounts_new(&a->loop, &a->conf, a->st, a->log);
+	if ((r = mounts_place(a->mounts, err)) < 0)
 		return r;
 	return restore_checkpoint(a, err);
 }
@@ -1276,6 +1283,7 @@ static void agent_release(struct agent *a)
 		log_warn("event loop closed with handles still open");
 	watchdog_free(a->wd);
 	checkpoint_free(a->ckpt);
+	mounts_free(a->mounts);
 	storage_free(a->st);
 	strbuf_release(&a->ctl_seen);
 	free(a->log_key);

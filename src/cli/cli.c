@@ -64,6 +64,7 @@ struct store *cli_store(struct cli *c)
 void cli_close(struct cli *c)
 {
 	store_free(c->st);
+	free(c->mounts_note);
 	config_release(&c->cfg);
 	home_release(&c->home);
 }

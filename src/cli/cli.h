@@ -19,6 +19,7 @@ struct cli {
 	struct home home;
 	struct config cfg;
 	struct store *st;	/* NULL until cli_store() */
+	char *mounts_note;	/* what cli_upload_mounts did, for the job's events */
 };
 
 /* Open FRUGAL_HOME and read config.yaml; prints problems and returns -1. */
@@ -153,6 +154,11 @@ int cli_month_left(struct cli *c, int64_t *ret_left_micro);
  * its budget or what is left of budgets.monthly: 0 or -1. */
 int cli_check_budget(struct cli *c, const struct task *t, const struct plan *pl,
 		     int64_t given_s);
+/* Upload every local file_mounts source of t to the job storage
+ * (storage/dataset.h: content-addressed, so data stored before is not
+ * sent again) and set each one's dataset id. Says what it sent on stderr
+ * (unless quiet). 0, or -1 after printing why not. */
+int cli_upload_mounts(struct cli *c, struct task *t, int quiet);
 /* Record one job of t (a sweep trial when sweep_id is set, with params). */
 int cli_record_job(struct cli *c, const struct task *t, const struct plan *pl,
 		   const struct strbuf *box, const char *sweep_id, const struct kvlist *params,

@@ -430,7 +430,8 @@ int cli_launch_main(int argc, char **argv, int sweep)
 		fprintf(stderr, "Not launched.\n");
 		goto out;
 	}
-	if (cli_seal_secrets(&c, &values, &box) < 0 || !cli_store(&c))
+	if (cli_seal_secrets(&c, &values, &box) < 0 || !cli_store(&c) ||
+	    cli_upload_mounts(&c, &t, json) < 0)
 		goto out;
 	if (t.sweep.method != SWEEP_NONE) {
 		r = cli_launch_sweep(&c, &t, &pl, &box, estimate, detach, json);

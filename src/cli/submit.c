@@ -9,6 +9,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "catalog/billing.h"
+#include "storage/dataset.h"
 #include "util/secretbox.h"
 
 #include <jansson.h>
@@ -134,6 +135,54 @@ int cli_check_budget(struct cli *c, const struct task *t, const struct plan *pl,
 	return 0;
 }
 
+int cli_upload_mounts(struct cli *c, struct task *t, int quiet)
+{
+	struct strbuf note = STRBUF_INIT;
+	struct storage *st = NULL;
+	struct error err = ERROR_INIT;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < t->file_mounts.n; i++) {
+		struct file_mount *m = &t->file_mounts.items[i];
+		struct dataset_stats ds = DATASET_STATS_INIT;
+		char id[DATASET_ID_LEN + 1];
+
+		if (!m->local)
+			continue;
+		if (!st && storage_open(cli_storage_url(c), &st, &err) < 0) {
+			cli_error("file_mounts.%s: cannot open the storage %s: %s", m->dst,
+				  cli_storage_url(c), error_msg(&err));
+			r = -1;
+			goto out;
+		}
+		if (dataset_upload(st, m->source, id, &ds, &err) < 0) {
+			cli_error("file_mounts.%s: cannot upload '%s': %s", m->dst, m->source,
+				  error_msg(&err));
+			r = -1;
+			goto out;
+		}
+		free(m->dataset);
+		m->dataset = xstrdup(id);
+		strbuf_addf(&note, "%s%s: %llu files, %llu bytes, %llu files (%llu bytes) uploaded, "
+			    "%llu already stored%s", note.len ? "; " : "", m->dst,
+			    (unsigned long long)ds.files, (unsigned long long)ds.bytes,
+			    (unsigned long long)ds.sent_files, (unsigned long long)ds.sent_bytes,
+			    (unsigned long long)(ds.files - ds.sent_files),
+			    ds.skipped ? " (links and special files left out)" : "");
+	}
+	if (note.len) {
+		if (!quiet)
+			fprintf(stderr, "file_mounts: %s\n", note.buf);
+		free(c->mounts_note);
+		c->mounts_note = strbuf_detach(&note, NULL);
+	}
+out:
+	strbuf_release(&note);
+	storage_free(st);
+	return r;
+}
+
 int cli_record_job(struct cli *c, const struct task *t, const struct plan *pl,
 		   const struct strbuf *box, const char *sweep_id, const struct kvlist *params,
 		   struct job *ret)
@@ -174,6 +223,8 @@ int cli_record_job(struct cli *c, const struct task *t, const struct plan *pl,
 	store_event_add(c->st, j.id, "submitted", "on %s, %s at $%.4f/h%s%s", pl->backend,
 			pl->instance_type, pl->price_per_hour, sweep_id ? ", sweep " : "",
 			sweep_id ? sweep_id : "");
+	if (c->mounts_note)
+		store_event_add(c->st, j.id, "file_mounts", "%s", c->mounts_note);
 	*ret = j;
 	return 0;
 }

@@ -36,6 +36,16 @@ char *key_checkpoints(const char *job_prefix)
 	return xasprintf("%s/checkpoints", job_prefix);
 }
 
+char *key_data_object(const char *sha256)
+{
+	return xasprintf("data/objects/%s", sha256);
+}
+
+char *key_data_manifest(const char *id)
+{
+	return xasprintf("data/manifests/%s.json", id);
+}
+
 char *key_outputs(const char *job_prefix, const char *name)
 {
 	return name ? xasprintf("%s/outputs/%s", job_prefix, name)

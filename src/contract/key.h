@@ -10,6 +10,12 @@
  *   jobs/ID/outputs/NAME             outputs when the task names no outputs.to
  *   jobs/ID/NAME                     job-wide files (the workdir archive)
  *
+ * and, shared by every job of the storage (content-addressed, so the same
+ * data launched again is not sent again):
+ *
+ *   data/objects/<sha256>            one object per distinct file content
+ *   data/manifests/<id>.json         a stored file or tree (storage/dataset.h)
+ *
  * The agent gets its prefix in agent.json (job_prefix) and builds every
  * key from it; nobody else spells a key. A key is a relative path with
  * '/' separators, no empty, "." or ".." component and no control
@@ -43,6 +49,10 @@ char *key_log(const char *job_prefix, int attempt);
 char *key_checkpoints(const char *job_prefix);
 /* PREFIX/outputs, or PREFIX/outputs/NAME when name is not NULL. */
 char *key_outputs(const char *job_prefix, const char *name);
+
+/* data/objects/SHA256 and data/manifests/ID.json (storage/dataset.h). */
+char *key_data_object(const char *sha256);
+char *key_data_manifest(const char *id);
 
 /* STORAGE_URL/PREFIX/outputs: where outputs go when the task names no
  * outputs.to. */

@@ -1,6 +1,6 @@
 /*
  * diag: the diagnostics list of task and config parsing, and kvlist, the
- * ordered string map of envs, secrets and file_mounts. See task.h.
+ * ordered string map of envs and secrets. See task.h.
  */
 #include "spec/task.h"
 

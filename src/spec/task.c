@@ -126,7 +126,7 @@ void task_release(struct task *t)
 	free(t->res.ports);
 	kvlist_release(&t->envs);
 	kvlist_release(&t->secrets);
-	kvlist_release(&t->file_mounts);
+	mount_list_release(&t->file_mounts);
 	free(t->checkpoint.dir);
 	free(t->checkpoint.verify);
 	free_strv(t->outputs.paths, t->outputs.n_paths);
@@ -1536,29 +1536,11 @@ static void key_secrets(struct parser *p, const struct ynode *k, const struct yn
 		   "a mapping of NAME: null (from your environment) or NAME: value");
 }
 
-/* file_mounts: /path/on/machine: source URL or local path. */
+/* file_mounts: REMOTE: local path, bucket URL or storage object (mount.h). */
 static void key_file_mounts(struct parser *p, const struct ynode *k, const struct ynode *v,
 			    const char *path)
 {
-	size_t i;
-
-	if (schema_want_map(&p->sc, v, path, "a mapping of /remote/path: source URL") <= 0)
-		return;
-	for (i = 0; i < v->n_pairs; i++) {
-		const struct ynode *key = v->pairs[i].key, *val = v->pairs[i].value;
-		char *sub = schema_join_path(path, key->str);
-
-		if (!*key->str)
-			schema_expected(&p->sc, key, sub, "a path on the machine");
-		else if (val->type == YNODE_MAP)
-			schema_report(&p->sc, val, sub, "storage objects (name/source/mode) are not supported "
-			       "yet; give a source such as s3://bucket/path");
-		else if (val->type != YNODE_SCALAR || ynode_is_null(val) || !*val->str)
-			schema_expected(&p->sc, val, sub, "a source URL such as s3://bucket/path or a local path");
-		else
-			kvlist_append(&p->t->file_mounts, key->str, val->str);
-		free(sub);
-	}
+	mount_parse(&p->sc, v, path, p->base_dir, &p->t->file_mounts);
 }
 
 /* ---- checkpoint, outputs, stop, recovery ------------------------------------ */

@@ -24,6 +24,7 @@
 
 #include "base/error.h"
 #include "base/strbuf.h"
+#include "spec/mount.h"
 
 /* ---- diagnostics ------------------------------------------------------ */
 
@@ -64,7 +65,7 @@ void diag_list_format(const struct diag_list *dl, struct strbuf *out);
 
 /* ---- the task --------------------------------------------------------- */
 
-/* One key/value pair of envs, secrets or file_mounts. For secrets the
+/* One key/value pair of envs or secrets. For secrets the
  * value is NULL ("take it from the launching environment") or a literal
  * that the parser takes out of the struct before storing (see
  * task_take_secret_values). */
@@ -193,7 +194,7 @@ struct task {
 	struct resources res;
 	struct kvlist envs;
 	struct kvlist secrets;	/* names; values stripped (see above) */
-	struct kvlist file_mounts;
+	struct mount_list file_mounts;	/* spec/mount.h */
 	struct checkpoint_spec checkpoint;
 	struct outputs_spec outputs;
 	struct stop_spec stop;

@@ -8,7 +8,8 @@
  *  "resources": {"accel_mode": "one", "accelerators": [{"name": "A100",
  *  "count": 1}], "cpus": 4.0, "cpus_at_least": true, "spot": "spot", ...},
  *  "envs": {"LR": "0.001"}, "secrets": ["WANDB_API_KEY"],
- *  "file_mounts": {...}, "checkpoint": {...}, "outputs": {...},
+ *  "file_mounts": {"/data": {"source": "s3://b/d", "local": false,
+ *  "mode": "COPY", "dataset": "<sha256>"}}, "checkpoint": {...}, "outputs": {...},
  *  "stop": {...}, "recovery": {...}, "budget": 20.0, "sweep": {...}}
  */
 #include "spec/task.h"
@@ -56,6 +57,26 @@ static json_t *kv_to_json(const struct kvlist *l)
 	for (i = 0; i < l->n; i++)
 		json_object_set_new(o, l->items[i].key,
 				    l->items[i].value ? json_string(l->items[i].value) : json_null());
+	return o;
+}
+
+/* file_mounts as an object of REMOTE: {source, local, mode, dataset}. */
+static json_t *mounts_to_json(const struct mount_list *l)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		const struct file_mount *m = &l->items[i];
+		json_t *e = json_object();
+
+		json_object_set_new(e, "source", json_string(m->source));
+		json_object_set_new(e, "local", json_boolean(m->local));
+		json_object_set_new(e, "mode", json_string(mount_mode_name(m->mode)));
+		if (m->dataset)
+			json_object_set_new(e, "dataset", json_string(m->dataset));
+		json_object_set_new(o, m->dst, e);
+	}
 	return o;
 }
 
@@ -151,7 +172,7 @@ char *task_to_json(const struct task *t)
 	for (i = 0; i < t->secrets.n; i++)
 		json_array_append_new(sec, json_string(t->secrets.items[i].key));
 	json_object_set_new(o, "secrets", sec);
-	json_object_set_new(o, "file_mounts", kv_to_json(&t->file_mounts));
+	json_object_set_new(o, "file_mounts", mounts_to_json(&t->file_mounts));
 
 	sub = json_object();
 	put_str(sub, "dir", t->checkpoint.dir);
@@ -389,6 +410,32 @@ static void get_kv(struct reader *rd, const json_t *o, const char *key, struct k
 	}
 }
 
+/* file_mounts (mounts_to_json) into l. */
+static void get_mounts(struct reader *rd, const json_t *o, const char *key,
+		       struct mount_list *l)
+{
+	const json_t *obj = get_obj(rd, o, key);
+	const char *k;
+	json_t *v;
+
+	if (!obj)
+		return;
+	json_object_foreach((json_t *)obj, k, v) {
+		const json_t *src = json_object_get(v, "source"), *loc = json_object_get(v, "local");
+		const json_t *mode = json_object_get(v, "mode"), *ds = json_object_get(v, "dataset");
+		enum mount_mode m;
+
+		if (!json_is_object(v) || !json_is_string(src) || !json_is_boolean(loc) ||
+		    !json_is_string(mode) || mount_mode_from_name(json_string_value(mode), &m) < 0 ||
+		    (ds && !json_is_string(ds))) {
+			bad(rd, "'%s.%s' is not {source, local, mode[, dataset]}", key, k);
+			return;
+		}
+		mount_list_append(l, k, json_string_value(src), json_is_true(loc), m,
+				  ds ? json_string_value(ds) : NULL);
+	}
+}
+
 /* The resources section. */
 static void resources_from_json(struct reader *rd, const json_t *o, struct resources *r)
 {
@@ -572,7 +619,7 @@ int task_from_json(const char *json, struct task *ret, struct error *err)
 			kvlist_set(&t.secrets, json_string_value(s), NULL);
 		}
 	}
-	get_kv(&rd, root, "file_mounts", &t.file_mounts);
+	get_mounts(&rd, root, "file_mounts", &t.file_mounts);
 	sections_from_json(&rd, root, &t);
 	get_real(&rd, root, "budget", &t.budget);
 	if ((o = get_obj(&rd, root, "sweep")))

@@ -430,12 +430,6 @@ static int plan_blocked(void *ctx, const char *backend, const char *region, cons
 	return 0;
 }
 
-/* FRUGAL_ENOTSUP naming a task key this backend does not support. */
-static int refuse(struct error *err, const char *key)
-{
-	return error_set(err, FRUGAL_ENOTSUP, "'%s' is not supported by backend aws yet", key);
-}
-
 /* plan: the cheapest AWS candidate that fits, not blocked, in the allowed
  * regions (see the top of this file). */
 static int aws_plan(struct provider *p, const struct plan_request *preq, struct plan *ret,
@@ -455,8 +449,6 @@ static int aws_plan(struct provider *p, const struct plan_request *preq, struct 
 	if (t->res.cloud && strcasecmp(t->res.cloud, "aws"))
 		return error_set(err, FRUGAL_EINVAL, "resources.cloud is '%s' but the backend is"
 				 " aws", t->res.cloud);
-	if (t->file_mounts.n)
-		return refuse(err, "file_mounts");
 	/* The machine and the controller meet in the storage: it must be S3,
 	 * and the agent needs an instance profile to use it. */
 	if ((r = aws_account_storage_check(p->config, p->config ? p->config->storage_url : NULL,

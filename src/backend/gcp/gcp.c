@@ -282,9 +282,6 @@ static int check_task(struct gcp *g, const struct task *t, struct error *err)
 	if (t->res.cloud && strcmp(t->res.cloud, "gcp"))
 		return error_set(err, FRUGAL_EINVAL, "resources.cloud is '%s' but the backend is gcp",
 				 t->res.cloud);
-	if (t->file_mounts.n)
-		return error_set(err, FRUGAL_ENOTSUP, "'file_mounts' is not supported by backend gcp "
-				 "yet; use backends.gcp.data_disk for a read-only dataset disk");
 	if (!storage || strncmp(storage, "gs://", 5))
 		return error_set(err, FRUGAL_EINVAL, "backend gcp needs its storage on GCS (a VM "
 				 "cannot reach %s): set storage: gs://BUCKET/PREFIX in config.yaml",

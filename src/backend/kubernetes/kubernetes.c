@@ -212,12 +212,6 @@ static int fetch(struct kube *k, const char *name, const char *token, json_t **r
 
 /* ---- plan ------------------------------------------------------------------------- */
 
-static int refuse(struct error *err, const char *key)
-{
-	return error_set(err, FRUGAL_ENOTSUP, "'%s' is not supported by backend kubernetes yet",
-			 key);
-}
-
 /* The plan's region: the context and the namespace. */
 static char *region_of(const struct kube *k)
 {
@@ -278,8 +272,6 @@ static int kube_resolve(struct provider *p, struct kube *k, const struct task *t
 	if (t->res.zone)
 		return error_set(err, FRUGAL_ENOTSUP, "'resources.zone' is not used by backend"
 				 " kubernetes: the namespace is backends.kubernetes.namespace");
-	if (t->file_mounts.n)
-		return refuse(err, "file_mounts");
 	if (!k->storage_root)
 		return error_set(err, FRUGAL_ENOTSUP, "backend kubernetes needs a file:// storage"
 				 " on a PersistentVolumeClaim, but the storage is '%s'",

@@ -404,8 +404,12 @@ static int lambda_plan(struct provider *p, const struct plan_request *req, struc
 		return refuse(err, "resources.image_id", "instances run Lambda Stack");
 	if (t->res.disk_size)
 		return refuse(err, "resources.disk_size", "instance types have fixed disks");
-	if (t->file_mounts.n)
-		return refuse(err, "file_mounts", "use backends.lambda.file_system");
+	if (mount_list_find_local(&t->file_mounts) && (!p->config || !p->config->storage_url ||
+						       !strncmp(p->config->storage_url, "file:", 5)))
+		return error_set(err, FRUGAL_ENOTSUP, "file_mounts.%s: a local source is uploaded to "
+				 "the storage, which %s machines cannot read when it is file://: set "
+				 "storage: to an s3:// or gs:// URL in config.yaml, or give a bucket URL",
+				 mount_list_find_local(&t->file_mounts)->dst, "lambda");
 	if ((r = need_key(l, err)) < 0 || (r = file_system_info(l, err)) < 0)
 		return r;
 	res = t->res;

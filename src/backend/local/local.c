@@ -157,8 +157,11 @@ static int local_plan(struct provider *p, const struct plan_request *req, struct
 		return refuse(err, "resources.image_id");
 	if (t->res.instance_type)
 		return refuse(err, "resources.instance_type");
-	if (t->file_mounts.n)
-		return refuse(err, "file_mounts");
+	if (mount_list_find_absolute(&t->file_mounts))
+		return error_set(err, FRUGAL_ENOTSUP, "file_mounts.%s: backend %s runs jobs on a "
+				 "machine other jobs share, where an absolute path is not the job's: "
+				 "give a path relative to the work directory (such as 'data' or "
+				 "'~/data')", mount_list_find_absolute(&t->file_mounts)->dst, "local");
 	if (t->res.accel_mode != ACCEL_NONE && strcasecmp(l->gpu_type, "GPU")) {
 		int found = 0;
 		for (i = 0; i < t->res.n_accels; i++)

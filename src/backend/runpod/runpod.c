@@ -326,8 +326,12 @@ static int runpod_plan(struct provider *p, const struct plan_request *req, struc
 		return refuse(err, "a task without accelerators", "Runpod's GPU pods need one");
 	if ((r = ports_fit(t, err)) < 0)
 		return r;
-	if (t->file_mounts.n)
-		return refuse(err, "file_mounts", "use backends.runpod.network_volume_id");
+	if (mount_list_find_local(&t->file_mounts) && (!p->config || !p->config->storage_url ||
+						       !strncmp(p->config->storage_url, "file:", 5)))
+		return error_set(err, FRUGAL_ENOTSUP, "file_mounts.%s: a local source is uploaded to "
+				 "the storage, which %s machines cannot read when it is file://: set "
+				 "storage: to an s3:// or gs:// URL in config.yaml, or give a bucket URL",
+				 mount_list_find_local(&t->file_mounts)->dst, "runpod");
 	if ((r = need_key(rp, err)) < 0 || (r = volume_info(rp, err)) < 0)
 		return r;
 	if (t->res.spot == SPOT_SPOT)

@@ -716,8 +716,11 @@ static int slurm_resolve(struct slurm *s, const struct task *t, struct sreq *ret
 		return refuse(err, "resources.instance_type");
 	if (t->res.disk_size)
 		return refuse(err, "resources.disk_size");
-	if (t->file_mounts.n)
-		return refuse(err, "file_mounts");
+	if (mount_list_find_absolute(&t->file_mounts))
+		return error_set(err, FRUGAL_ENOTSUP, "file_mounts.%s: backend %s runs jobs on a "
+				 "machine other jobs share, where an absolute path is not the job's: "
+				 "give a path relative to the work directory (such as 'data' or "
+				 "'~/data')", mount_list_find_absolute(&t->file_mounts)->dst, "slurm");
 
 	rq.partition = s->partition;
 	rq.qos = s->qos;
