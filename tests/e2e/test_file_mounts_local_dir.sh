@@ -36,8 +36,8 @@ job2=$(head -1 "$TMP/out2")
 grep -q "0 files (0 bytes) uploaded, 2 already stored" "$TMP/err2" ||
 	fail "second launch uploaded again: $(cat "$TMP/err2")"
 [ "$(objects)" = "$n1" ] || fail "second launch added objects: $(objects) != $n1"
-frugal status "$job2" --json | grep -q "0 files (0 bytes) uploaded" ||
-	fail "the job's events do not say what was uploaded: $(frugal status "$job2" --json)"
+frugal status "$job2" | grep -q "0 files (0 bytes) uploaded" ||
+	fail "the job's events do not say what was uploaded: $(frugal status "$job2")"
 ok "second launch of the same data uploaded nothing ($n1 objects)"
 
 echo changed > "$TMP/data/sub/a.txt"
