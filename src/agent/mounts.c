@@ -170,8 +170,8 @@ static int fetch_object(struct storage *b, const char *key, int64_t size, const 
 /* Every object below the bucket URL into dir; with p (MOUNT_CACHED) each
  * is remembered as stored. A URL with nothing below it that names one
  * object is fetched as the file dir. */
-static int copy_down(struct mounts *m, struct placed *p, struct storage *b, const char *url,
-		     const char *dir, struct error *err)
+static int copy_down(struct mounts *m, struct placed *p, const char *label, struct storage *b,
+		     const char *url, const char *dir, struct error *err)
 {
 	struct storage_list l = STORAGE_LIST_INIT;
 	uint64_t files = 0, bytes = 0, kept = 0, skipped = 0;
@@ -196,7 +196,7 @@ static int copy_down(struct mounts *m, struct placed *p, struct storage *b, cons
 				/* mounts_place made dir's parent */
 				if ((r = fetch_object(parent, slash + 1, size, dir, err)) >= 0) {
 					logship_note(m->log, "file_mounts %s: %s copied (%lld bytes)",
-						     p ? p->fm->dst : dir, url, (long long)size);
+						     label, url, (long long)size);
 					r = 0;
 				}
 				storage_free(parent);
@@ -241,7 +241,7 @@ static int copy_down(struct mounts *m, struct placed *p, struct storage *b, cons
 			goto out;
 	}
 	logship_note(m->log, "file_mounts %s: %llu files (%llu bytes) from %s%s%s",
-		     p ? p->fm->dst : dir, (unsigned long long)files, (unsigned long long)bytes,
+		     label, (unsigned long long)files, (unsigned long long)bytes,
 		     url, kept ? ", some already there" : "",
 		     skipped ? ", objects with unusable names left out" : "");
 out:
@@ -476,11 +476,16 @@ static int place_one(struct mounts *m, struct placed *p, struct error *err)
 		return r;
 	if (fm->mode == MOUNT_MODE_CACHED) {
 		p->bucket = b;
-		return copy_down(m, p, b, fm->source, p->target, err);
+		return copy_down(m, p, fm->dst, b, fm->source, p->target, err);
 	}
-	r = copy_down(m, NULL, b, fm->source, p->target, err);
+	r = copy_down(m, NULL, fm->dst, b, fm->source, p->target, err);
 	storage_free(b);
 	return r;
+}
+
+static int cmp_placed(const void *a, const void *b)
+{
+	return strcmp(((const struct placed *)a)->target, ((const struct placed *)b)->target);
 }
 
 int mounts_place(struct mounts *m, struct error *err)
@@ -493,11 +498,16 @@ int mounts_place(struct mounts *m, struct error *err)
 		return 0;
 	l = &m->conf->task.file_mounts;
 	for (i = 0; i < l->n; i++) {
-		struct placed *p = &m->items[m->n++];
+		m->items[i].fm = &l->items[i];
+		m->items[i].target = mounts_target(m->conf, l->items[i].dst);
+	}
+	m->n = l->n;
+	/* A directory before what is placed inside it. */
+	qsort(m->items, m->n, sizeof(m->items[0]), cmp_placed);
+	for (i = 0; i < m->n; i++) {
+		struct placed *p = &m->items[i];
 		char *parent, *slash;
 
-		p->fm = &l->items[i];
-		p->target = mounts_target(m->conf, p->fm->dst);
 		parent = xstrdup(p->target);
 		if ((slash = strrchr(parent, '/')) && slash != parent) {
 			*slash = 0;
