@@ -193,7 +193,10 @@ static void test_full_example(void **state)
 	assert_true(kvlist_has(&t.secrets, "WANDB_API_KEY"));
 	assert_null(kvlist_get(&t.secrets, "WANDB_API_KEY"));
 	assert_string_equal(kvlist_get(&t.secrets, "HF_TOKEN"), "hf_secret");
-	assert_string_equal(kvlist_get(&t.file_mounts, "/data"), "s3://bucket/dataset");
+	assert_int_equal(t.file_mounts.n, 1);
+	assert_string_equal(t.file_mounts.items[0].dst, "/data");
+	assert_string_equal(t.file_mounts.items[0].source, "s3://bucket/dataset");
+	assert_int_equal(t.file_mounts.items[0].mode, MOUNT_MODE_COPY);
 	assert_string_equal(t.setup, "pip install -r requirements.txt\n");
 	assert_string_equal(t.run, "python train.py --lr $LR --ckpt $FRUGAL_CHECKPOINT_DIR\n");
 	assert_string_equal(t.checkpoint.dir, "/ckpt");
@@ -943,23 +946,147 @@ static void test_secrets(void **state)
 		    NULL);
 }
 
+/* The mount of t whose dst is dst. */
+static const struct file_mount *mount_of(const struct task *t, const char *dst)
+{
+	size_t i;
+
+	for (i = 0; i < t->file_mounts.n; i++)
+		if (!strcmp(t->file_mounts.items[i].dst, dst))
+			return &t->file_mounts.items[i];
+	fail_msg("no mount %s", dst);
+	return NULL;
+}
+
 static void test_file_mounts(void **state)
 {
+	char dir[] = "/tmp/frugal-test-mounts.XXXXXX", *yaml, *file, *real;
+	const struct file_mount *m;
 	struct task t;
 
-	parse_ok("file_mounts:\n  /data: s3://b/d\n  ~/x: ./local/dir\nrun: x\n", &t);
-	assert_int_equal(t.file_mounts.n, 2);
-	assert_string_equal(kvlist_get(&t.file_mounts, "~/x"), "./local/dir");
+	assert_non_null(mkdtemp(dir));
+	file = xasprintf("%s/one.txt", dir);
+	assert_int_equal(fs_write_atomic(file, "x", 1, 0644, 1, NULL), 0);
+	real = fs_realpath(dir, NULL);
+
+	/* every form: bucket URL, local dir and file, storage objects */
+	yaml = xasprintf("file_mounts:\n"
+			 "  /data: s3://b/d\n"
+			 "  ~/x: %s\n"
+			 "  rel/one.txt: %s\n"
+			 "  /gcs: gs://g/p\n"
+			 "  /f: file:///srv/share\n"
+			 "  /m: {source: s3://b/m}\n"
+			 "  /c: {source: gs://g/c, mode: MOUNT_CACHED}\n"
+			 "  /cp: {source: s3://b/cp, mode: copy, persistent: true}\n"
+			 "  /n: {name: my-bucket, store: s3, mode: MOUNT}\n"
+			 "  /ng: {name: g-bucket, store: gcs}\n"
+			 "  /l: {source: %s}\n"
+			 "run: x\n", dir, file, dir);
+	parse_ok(yaml, &t);
+	assert_int_equal(t.file_mounts.n, 11);
+	m = mount_of(&t, "/data");
+	assert_string_equal(m->source, "s3://b/d");
+	assert_false(m->local);
+	assert_int_equal(m->mode, MOUNT_MODE_COPY);
+	m = mount_of(&t, "~/x");
+	assert_string_equal(m->source, real);
+	assert_true(m->local);
+	assert_int_equal(m->mode, MOUNT_MODE_COPY);
+	assert_string_equal(mount_dst_relative(m->dst), "x");
+	m = mount_of(&t, "rel/one.txt");
+	assert_true(m->local);
+	assert_string_equal(mount_dst_relative(m->dst), "rel/one.txt");
+	assert_int_equal(mount_of(&t, "/gcs")->mode, MOUNT_MODE_COPY);
+	assert_int_equal(mount_of(&t, "/f")->mode, MOUNT_MODE_COPY);
+	/* a storage object is MOUNT unless it says, as in SkyPilot */
+	assert_int_equal(mount_of(&t, "/m")->mode, MOUNT_MODE_MOUNT);
+	assert_int_equal(mount_of(&t, "/c")->mode, MOUNT_MODE_CACHED);
+	assert_int_equal(mount_of(&t, "/cp")->mode, MOUNT_MODE_COPY);
+	assert_string_equal(mount_of(&t, "/n")->source, "s3://my-bucket");
+	assert_string_equal(mount_of(&t, "/ng")->source, "gs://g-bucket");
+	assert_int_equal(mount_of(&t, "/ng")->mode, MOUNT_MODE_MOUNT);
+	/* a local source in object form is copied */
+	assert_true(mount_of(&t, "/l")->local);
+	assert_int_equal(mount_of(&t, "/l")->mode, MOUNT_MODE_COPY);
+	assert_non_null(mount_list_find_absolute(&t.file_mounts));
+	assert_string_equal(mount_list_find_local(&t.file_mounts)->dst, "~/x");
+	/* the dataset id set at launch travels to the agent */
+	free(t.file_mounts.items[1].dataset);
+	t.file_mounts.items[1].dataset = xstrdup("ab12");
 	assert_round_trip(&t);
+	{
+		char *j = task_to_json(&t);
+		struct task back;
+
+		assert_int_equal(task_from_json(j, &back, NULL), 0);
+		assert_string_equal(mount_of(&back, "~/x")->dataset, "ab12");
+		assert_int_equal(mount_of(&back, "/c")->mode, MOUNT_MODE_CACHED);
+		task_release(&back);
+		free(j);
+	}
+	task_release(&t);
+	free(yaml);
+
+	parse_ok("file_mounts:\nrun: x\n", &t);
+	assert_int_equal(t.file_mounts.n, 0);
+	assert_null(mount_list_find_absolute(&t.file_mounts));
 	task_release(&t);
 
-	parse_fails("file_mounts:\n  /data:\n    source: s3://b\n    mode: MOUNT\nrun: x\n",
-		    "t.yaml:3:5: error: file_mounts./data: storage objects (name/source/mode) are not "
-		    "supported yet", NULL);
+	/* bad ones: each a clear error with file:line:col */
 	parse_fails("file_mounts: {/data: }\nrun: x\n",
-		    "file_mounts./data: expected a source URL such as s3://bucket/path or a local path, "
-		    "got null", NULL);
-	parse_fails("file_mounts: /data\nrun: x\n", "file_mounts: expected a mapping", NULL);
+		    "t.yaml:1:22: error: file_mounts./data: expected a local path, a bucket URL such "
+		    "as s3://bucket/path, or {source, mode}, got null", NULL);
+	parse_fails("file_mounts: /data\nrun: x\n", "t.yaml:1:14: error: file_mounts: expected a "
+		    "mapping", NULL);
+	parse_fails("file_mounts:\n  /data: ./no-such-dir-here\nrun: x\n",
+		    "t.yaml:2:10: error: file_mounts./data: local path './no-such-dir-here' does not "
+		    "exist (looked for '/tmp/./no-such-dir-here')", NULL);
+	parse_fails("file_mounts:\n  /data: r2://bucket/x\nrun: x\n",
+		    "t.yaml:2:10: error: file_mounts./data: source 'r2://bucket/x' is not supported: "
+		    "give an s3://, gs:// or file:/// URL, or a local path", NULL);
+	parse_fails("file_mounts:\n  /d:\n    source: s3://b\n    mdoe: COPY\nrun: x\n",
+		    "t.yaml:4:5: error: file_mounts./d.mdoe: unknown key 'mdoe'; did you mean 'mode'?",
+		    NULL);
+	parse_fails("file_mounts:\n  /d: {source: s3://b, mode: FAST}\nrun: x\n",
+		    "t.yaml:2:30: error: file_mounts./d.mode: expected one of COPY, MOUNT, "
+		    "MOUNT_CACHED", NULL);
+	parse_fails("file_mounts:\n  /d: {name: b, store: azure}\nrun: x\n",
+		    "file_mounts./d.store: expected one of s3, gcs", NULL);
+	parse_fails("file_mounts:\n  /d: {name: bkt}\nrun: x\n",
+		    "t.yaml:2:14: error: file_mounts./d.name: a bucket name needs 'store: s3' or "
+		    "'store: gcs'", NULL);
+	parse_fails("file_mounts:\n  /d: {mode: COPY}\nrun: x\n",
+		    "t.yaml:2:7: error: file_mounts./d: missing 'source'", NULL);
+	parse_fails("file_mounts:\n  /d: {source: s3://b, name: b}\nrun: x\n",
+		    "file_mounts./d.name: give either source (an existing bucket) or name", NULL);
+	parse_fails("file_mounts:\n  /d: {source: s3://b, store: gcs}\nrun: x\n",
+		    "file_mounts./d.store: store 'gcs' does not match source 's3://b'", NULL);
+	parse_fails("file_mounts:\n  /d: {source: s3://b, persistent: false}\nrun: x\n",
+		    "file_mounts./d.persistent: frugal never deletes a bucket", NULL);
+	yaml = xasprintf("file_mounts:\n  /d: {source: %s, mode: MOUNT}\nrun: x\n", dir);
+	parse_fails(yaml, "file_mounts./d.mode: a local source is copied to the machine: use mode: "
+		    "COPY", NULL);
+	free(yaml);
+	yaml = xasprintf("file_mounts:\n  /d: {source: %s, name: bkt}\nrun: x\n", dir);
+	parse_fails(yaml, "file_mounts./d.name: uploading a local source into a named bucket is "
+		    "not supported", NULL);
+	free(yaml);
+	parse_fails("file_mounts:\n  ../up: s3://b\n  ~: s3://b\n  /: s3://b\n  ~bob/x: s3://b\n"
+		    "  a/../../b: s3://b\nrun: x\n",
+		    "t.yaml:2:3: error: file_mounts.../up: expected a path without '..'",
+		    "t.yaml:3:3: error: file_mounts.~: expected a path below the work directory",
+		    "t.yaml:4:3: error: file_mounts./: expected a path other than '/'",
+		    "t.yaml:5:3: error: file_mounts.~bob/x: expected an absolute path, or a path "
+		    "relative to the work directory",
+		    "t.yaml:6:3: error: file_mounts.a/../../b: expected a path without '..'", NULL);
+	parse_fails("file_mounts:\n  /d: {source: [a, b]}\nrun: x\n",
+		    "file_mounts./d.source: a list of local sources is not supported", NULL);
+
+	unlink(file);
+	rmdir(dir);
+	free(file);
+	free(real);
 }
 
 /* ---- checkpoint, outputs, stop, recovery --------------------------------------- */
