@@ -3,8 +3,8 @@
  * files back (see mounts.h).
  */
 #include "agent/mounts.h"
+#include "backend/common/fusemount.h"
 #include "base/fs.h"
-#include "base/proc.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
@@ -16,8 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define MOUNT_TOOL_TIMEOUT_MS 120000
 
 /* What a MOUNT_CACHED directory has stored: the file's size and mtime
  * when it was stored (or fetched). Sorted by path. */
@@ -251,107 +249,26 @@ out:
 
 /* ---- MOUNT ---------------------------------------------------------------------- */
 
-/* 1 when PATH has an executable name. */
-static int on_path(const char *name)
-{
-	const char *path = getenv("PATH"), *c;
-
-	for (c = path ? path : "/usr/bin:/bin"; c && *c; ) {
-		size_t len = strcspn(c, ":");
-		char *f = xasprintf("%.*s/%s", (int)len, c, name);
-		int ok = access(f, X_OK) == 0;
-
-		free(f);
-		if (ok)
-			return 1;
-		c += len;
-		c += *c == ':';
-	}
-	return 0;
-}
-
-/* Run a mount or unmount program; 0 when it exited 0. */
-static int run_tool(const char *const *argv, struct error *err)
-{
-	struct strbuf errs = STRBUF_INIT;
-	struct proc pr = PROC_INIT;
-	int status = 0, r;
-
-	strbuf_init(&errs, 4096);
-	pr.argv = argv;
-	pr.errs = &errs;
-	pr.timeout_ms = MOUNT_TOOL_TIMEOUT_MS;
-	r = proc_run(&pr, &status, err);
-	if (r == 0 && status) {
-		strbuf_rtrim(&errs);
-		r = error_set(err, FRUGAL_EIO, "%s exited with %d%s%s", argv[0], status,
-			      errs.len ? ": " : "", errs.len ? errs.buf : "");
-	}
-	strbuf_release(&errs);
-	return r;
-}
-
-/* MOUNT: file:// as a symbolic link, buckets through a FUSE tool. */
+/* MOUNT through the URL's storage driver (a FUSE tool, or a link for
+ * file://); the target must be absent or an empty directory. */
 static int mount_bucket(struct mounts *m, struct placed *p, struct error *err)
 {
-	const char *url = p->fm->source, *rest = strstr(url, "://") + 3;
-	char *bucket, *prefix = NULL, *remote = NULL, *opt = NULL;
-	const char *slash = strchr(rest, '/');
-	int s3 = !strncmp(url, "s3://", 5), r;
 	struct stat sb;
+	int r;
 
 	if (lstat(p->target, &sb) == 0 && !(S_ISDIR(sb.st_mode) && rmdir(p->target) == 0))
 		return error_set(err, FRUGAL_EEXIST, "'%s' is in the way; file_mounts never replaces "
 				 "a file or a directory that is not empty", p->target);
-	if (!strncmp(url, "file://", 7)) {
-		if (!fs_is_dir(url + 7))
-			return error_set(err, FRUGAL_ENOTFOUND, "%s is not a directory on this "
-					 "machine", url);
-		if (symlink(url + 7, p->target) < 0)
-			return error_errno(err, "cannot link '%s' to %s", p->target, url + 7);
-		logship_note(m->log, "file_mounts %s: %s mounted (a link)", p->fm->dst, url);
-		return 0;
-	}
 	if ((r = fs_mkdir_p(p->target, 0755, err)) < 0)
 		return r;
-	bucket = slash ? xstrndup(rest, (size_t)(slash - rest)) : xstrdup(rest);
-	if (slash && slash[1])
-		prefix = xstrdup(slash + 1);
-	if (s3 && on_path("mount-s3")) {
-		char *pfx = prefix ? xasprintf("--prefix=%s%s", prefix,
-					       prefix[strlen(prefix) - 1] == '/' ? "" : "/") : NULL;
-		const char *argv[] = { "mount-s3", bucket, p->target, pfx, NULL };
-
-		r = run_tool(argv, err);
-		free(pfx);
-	} else if (!s3 && on_path("gcsfuse")) {
-		const char *argv[] = { "gcsfuse", prefix ? "--only-dir" : bucket,
-				       prefix ? prefix : p->target, prefix ? bucket : NULL,
-				       prefix ? p->target : NULL, NULL };
-
-		r = run_tool(argv, err);
-	} else if (on_path("rclone")) {
-		const char *argv[] = { "rclone", "mount", "--daemon", NULL, p->target, NULL };
-
-		remote = xasprintf(":%s,env_auth=true:%s%s%s", s3 ? "s3" : "gcs", bucket,
-				   prefix ? "/" : "", prefix ? prefix : "");
-		argv[3] = remote;
-		r = run_tool(argv, err);
-	} else {
-		r = error_set(err, FRUGAL_ENOTSUP, "MOUNT of %s needs %s on the machine, and "
-			      "neither is on PATH: install one in the machine's image "
-			      "(resources.image_id), or use mode: COPY or MOUNT_CACHED", url,
-			      s3 ? "mountpoint-s3 (mount-s3) or rclone" : "gcsfuse or rclone");
+	if ((r = storage_mount(p->fm->source, p->target, err)) < 0) {
+		rmdir(p->target);
+		return r;
 	}
-	if (r == 0) {
-		p->mounted = 1;
-		logship_note(m->log, "file_mounts %s: %s mounted", p->fm->dst, url);
-	}
-	free(bucket);
-	free(prefix);
-	free(remote);
-	free(opt);
-	return r;
+	if (lstat(p->target, &sb) == 0 && S_ISDIR(sb.st_mode))
+		p->mounted = 1;	/* a FUSE mount (a link needs no unmount) */
+	logship_note(m->log, "file_mounts %s: %s mounted", p->fm->dst, p->fm->source);
+	return 0;
 }
 
 static void unmount(struct mounts *m, struct placed *p)
@@ -365,7 +282,7 @@ static void unmount(struct mounts *m, struct placed *p)
 		const char *argv[] = { tools[i][0], tools[i][1] ? tools[i][1] : p->target,
 				       tools[i][1] ? p->target : NULL, NULL };
 
-		if (on_path(tools[i][0]) && run_tool(argv, &err) == 0) {
+		if (fusemount_have(tools[i][0]) && fusemount_run(argv, &err) == 0) {
 			p->mounted = 0;
 			return;
 		}

@@ -6,13 +6,12 @@
  * below the work directory):
  *   - a local source: the data set `frugal launch` uploaded
  *     (storage/dataset.h), fetched from the job's storage;
- *   - COPY of a bucket (s3://, gs://, file://): every object under the
- *     URL copied down through the storage drivers (a URL naming one
- *     object: that file);
- *   - MOUNT: a file:// URL is a symbolic link to its directory; s3://
- *     is mounted with mountpoint-s3 (`mount-s3`) or rclone, gs:// with
- *     gcsfuse or rclone, whichever the machine has on PATH; with none the
- *     attempt fails naming what to install;
+ *   - COPY of a bucket (any storage URL): every object under the URL
+ *     copied down through the storage drivers (a URL naming one object:
+ *     that file);
+ *   - MOUNT: the URL's storage driver mounts it (storage_mount: a FUSE
+ *     tool the machine has on PATH, or a symbolic link for file://);
+ *     with no tool the attempt fails naming what to install;
  *   - MOUNT_CACHED: the objects under the URL copied down, then files
  *     written there are stored back every MOUNTS_SYNC_MS (files changed
  *     in the last MOUNTS_SETTLE_MS wait for the next round) and a last

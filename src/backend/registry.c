@@ -6,6 +6,8 @@
 #include "backend/registry.h"
 #include "backend/provider.h"
 #include "base/xalloc.h"
+#include "spec/mount.h"
+#include "storage/file.h"
 #include "storage/storage.h"
 
 #include <stdio.h>
@@ -177,6 +179,33 @@ const struct billing_rule *billing_rule_lookup(const char *backend)
 	const struct backend *b = registry_find(backend);
 
 	return b ? &b->billing : NULL;
+}
+
+const char *mount_scheme(size_t i)
+{
+	size_t k;
+
+	if (i == 0)
+		return storage_file_ops.scheme;
+	for (k = 0; k < N_BACKENDS; k++)
+		if (backends[k]->storage && --i == 0)
+			return backends[k]->storage->scheme;
+	return NULL;
+}
+
+const char *mount_store(size_t i, const char **ret_scheme)
+{
+	size_t k;
+
+	for (k = 0; k < N_BACKENDS; k++) {
+		const struct storage_ops *d = backends[k]->storage;
+
+		if (d && d->store_name && i-- == 0) {
+			*ret_scheme = d->scheme;
+			return d->store_name;
+		}
+	}
+	return NULL;
 }
 
 const struct storage_ops *storage_driver_for(const char *scheme, size_t len)

@@ -3,6 +3,7 @@
  */
 #include "spec/mount.h"
 #include "base/fs.h"
+#include "base/strbuf.h"
 #include "base/xalloc.h"
 #include "spec/schema.h"
 
@@ -10,6 +11,9 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+/* The example URL of messages users read. */
+#define EXAMPLE_URL "s3://bucket/path"
 
 static const char *const mode_names[] = { "COPY", "MOUNT", "MOUNT_CACHED" };
 
@@ -101,8 +105,38 @@ const char *mount_dst_relative(const char *dst)
 
 int mount_url_supported(const char *url)
 {
-	return !strncmp(url, "s3://", 5) || !strncmp(url, "gs://", 5) ||
-	       !strncmp(url, "file:///", 8);
+	const char *sep = strstr(url, "://"), *s;
+	size_t i, n = sep ? (size_t)(sep - url) : 0;
+
+	for (i = 0; sep && sep[3] && (s = mount_scheme(i)); i++)
+		if (strlen(s) == n && !strncasecmp(s, url, n))
+			return strcmp(s, "file") || sep[3] == '/';
+	return 0;
+}
+
+/* "a://, b:// or file:///" into out. */
+static void schemes_text(struct strbuf *out)
+{
+	const char *s;
+	size_t i, n = 0;
+
+	while (mount_scheme(n))
+		n++;
+	for (i = 0; (s = mount_scheme(i)); i++)
+		strbuf_addf(out, "%s%s://%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", s,
+			    strcmp(s, "file") ? "" : "/");
+}
+
+/* The store names, "a or b", into out. */
+static void stores_text(struct strbuf *out)
+{
+	const char *s, *scheme;
+	size_t i, n = 0;
+
+	while (mount_store(n, &scheme))
+		n++;
+	for (i = 0; (s = mount_store(i, &scheme)); i++)
+		strbuf_addf(out, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", s);
 }
 
 /* NULL when dst is a usable REMOTE, else why not. */
@@ -153,10 +187,10 @@ static char *resolve_local(struct schema *sc, const struct ynode *v, const char 
 		if (strcmp(src, joined))
 			schema_report(sc, v, path, "local path '%s' does not exist (looked for '%s'); "
 				      "give an existing file or directory, or a bucket URL such as "
-				      "s3://bucket/path", src, joined);
+				      EXAMPLE_URL, src, joined);
 		else
 			schema_report(sc, v, path, "local path '%s' does not exist; give an existing "
-				      "file or directory, or a bucket URL such as s3://bucket/path",
+				      "file or directory, or a bucket URL such as " EXAMPLE_URL,
 				      src);
 	}
 	free(cwd);
@@ -167,15 +201,40 @@ static char *resolve_local(struct schema *sc, const struct ynode *v, const char 
 /* A URL source: one frugal can read. 0, or -1 after a diagnostic. */
 static int check_url(struct schema *sc, const struct ynode *v, const char *path, const char *url)
 {
+	struct strbuf known = STRBUF_INIT;
+
 	if (mount_url_supported(url))
 		return 0;
-	schema_report(sc, v, path, "source '%s' is not supported: give an s3://, gs:// or "
-		      "file:/// URL, or a local path", url);
+	schemes_text(&known);
+	schema_report(sc, v, path, "source '%s' is not supported: give a %s URL, or a local path",
+		      url, known.buf);
+	strbuf_release(&known);
 	return -1;
 }
 
 static const char *const object_keys[] = { "source", "name", "store", "mode", "persistent" };
-static const char *const stores[] = { "s3", "gcs" };
+
+/* The index of a store name, or -1 after "expected one of". */
+static int store_choice(struct schema *sc, const struct ynode *v, const char *path)
+{
+	const char *names[16], *scheme;
+	size_t n = 0;
+
+	while (n < 16 && (names[n] = mount_store(n, &scheme)))
+		n++;
+	return schema_choice(sc, v, path, names, n, 1);
+}
+
+/* 1 when the URL is not of the store's scheme. */
+static int store_mismatch(size_t store, const char *url)
+{
+	const char *scheme;
+	size_t n;
+
+	mount_store(store, &scheme);
+	n = strlen(scheme);
+	return strncasecmp(url, scheme, n) || strncmp(url + n, "://", 3);
+}
 
 /* REMOTE: {source, name, store, mode, persistent}. */
 static void parse_object(struct schema *sc, const struct ynode *v, const char *path,
@@ -203,11 +262,15 @@ static void parse_object(struct schema *sc, const struct ynode *v, const char *p
 				name_n = val;
 		} else if (!strcmp(k->str, "store")) {
 			store_n = val;
-			if (val->type == YNODE_SCALAR && !ynode_is_null(val) &&
-			    (store = schema_choice(sc, val, sub, stores, 2, 1)) < 0)
-				;
-			else if (val->type != YNODE_SCALAR || ynode_is_null(val))
-				schema_expected(sc, val, sub, "s3 or gcs");
+			if (val->type == YNODE_SCALAR && !ynode_is_null(val)) {
+				store = store_choice(sc, val, sub);
+			} else {
+				struct strbuf known = STRBUF_INIT;
+
+				stores_text(&known);
+				schema_expected(sc, val, sub, known.buf);
+				strbuf_release(&known);
+			}
 		} else if (!strcmp(k->str, "mode")) {
 			int c = -1;
 
@@ -257,11 +320,19 @@ static void parse_object(struct schema *sc, const struct ynode *v, const char *p
 		if (*c || !*name_n->str)
 			schema_expected(sc, name_n, sub, "a bucket name (lower-case letters, digits, "
 					"'.', '-' and '_')");
-		else if (store < 0)
-			schema_report(sc, name_n, sub, "a bucket name needs 'store: s3' or 'store: "
-				      "gcs' (frugal does not choose the bucket's cloud)");
-		else
-			source = xasprintf("%s://%s", store == 0 ? "s3" : "gs", name_n->str);
+		else if (store < 0) {
+			struct strbuf known = STRBUF_INIT;
+
+			stores_text(&known);
+			schema_report(sc, name_n, sub, "a bucket name needs 'store:' (%s): frugal does "
+				      "not choose the bucket's cloud", known.buf);
+			strbuf_release(&known);
+		} else {
+			const char *scheme;
+
+			mount_store((size_t)store, &scheme);
+			source = xasprintf("%s://%s", scheme, name_n->str);
+		}
 		free(sub);
 		if (!source)
 			return;
@@ -272,7 +343,7 @@ static void parse_object(struct schema *sc, const struct ynode *v, const char *p
 		free(sub);
 		if (!source)
 			return;
-		if (store >= 0 && strncmp(source, store == 0 ? "s3://" : "gs://", 5)) {
+		if (store >= 0 && store_mismatch((size_t)store, source)) {
 			sub = schema_join_path(path, "store");
 			schema_report(sc, store_n, sub, "store '%s' does not match source '%s'",
 				      store_n->str, source);
@@ -320,7 +391,7 @@ void mount_parse(struct schema *sc, const struct ynode *v, const char *path,
 			parse_object(sc, val, sub, key->str, base_dir, l);
 		} else if (val->type != YNODE_SCALAR || ynode_is_null(val) || !*val->str) {
 			schema_expected(sc, val, sub, "a local path, a bucket URL such as "
-					"s3://bucket/path, or {source, mode}");
+					EXAMPLE_URL ", or {source, mode}");
 		} else if (schema_is_url(val->str)) {
 			if (check_url(sc, val, sub, val->str) == 0)
 				mount_list_append(l, key->str, val->str, 0, MOUNT_MODE_COPY, NULL);

@@ -3,7 +3,7 @@
  *
  *   file_mounts:
  *     REMOTE: LOCAL_PATH          uploaded once (content-addressed) and copied
- *     REMOTE: BUCKET_URL          s3://, gs:// or file://, copied down (COPY)
+ *     REMOTE: BUCKET_URL          a storage URL, copied down (COPY)
  *     REMOTE: {source, name, store, mode, persistent}
  *                                 a storage object; mode COPY, MOUNT (the
  *                                 default for a bucket) or MOUNT_CACHED
@@ -65,8 +65,16 @@ int mount_dst_absolute(const char *dst);
  * -> "x"); NULL for an absolute one. Points into dst. */
 const char *mount_dst_relative(const char *dst);
 
-/* 1 for a source URL frugal reads: s3://, gs:// or file://. */
+/* 1 for a source URL frugal has a storage driver for. */
 int mount_url_supported(const char *url);
+
+/* Hooks: spec sits below the storage drivers, so src/backend/registry.c
+ * defines these from them. The i-th URL scheme a storage driver reads
+ * ("file", then the backends'), NULL past the last; the i-th SkyPilot
+ * store name (`store:`) with its URL scheme in *ret_scheme, NULL past
+ * the last. */
+const char *mount_scheme(size_t i);
+const char *mount_store(size_t i, const char **ret_scheme);
 
 /* The file_mounts node v (path "file_mounts") into l; every problem is a
  * diagnostic in sc. base_dir resolves local sources (NULL: the current

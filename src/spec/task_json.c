@@ -8,7 +8,7 @@
  *  "resources": {"accel_mode": "one", "accelerators": [{"name": "A100",
  *  "count": 1}], "cpus": 4.0, "cpus_at_least": true, "spot": "spot", ...},
  *  "envs": {"LR": "0.001"}, "secrets": ["WANDB_API_KEY"],
- *  "file_mounts": {"/data": {"source": "s3://b/d", "local": false,
+ *  "file_mounts": {"/data": {"source": "file:///d", "local": false,
  *  "mode": "COPY", "dataset": "<sha256>"}}, "checkpoint": {...}, "outputs": {...},
  *  "stop": {...}, "recovery": {...}, "budget": 20.0, "sweep": {...}}
  */

@@ -511,6 +511,20 @@ int storage_file_stale_temps(const char *url, int64_t max_age_ms, struct storage
 			  out, err);
 }
 
+/* MOUNT of a file:// URL: dir becomes a symbolic link to the directory. */
+static int file_mount(const char *url, const char *dir, struct error *err)
+{
+	const char *path = url + strlen("file://");
+
+	if (!fs_is_dir(path))
+		return error_set(err, FRUGAL_ENOTFOUND, "%s is not a directory on this machine", url);
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		return error_errno(err, "'%s' is in the way", dir);
+	if (symlink(path, dir) < 0)
+		return error_errno(err, "cannot link '%s' to %s", dir, path);
+	return 0;
+}
+
 const struct storage_ops storage_file_ops = {
 	.scheme = "file",
 	.open = file_open,
@@ -525,4 +539,5 @@ const struct storage_ops storage_file_ops = {
 	.del = file_del,
 	.stat = file_stat,
 	.local_path = file_local_path,
+	.mount = file_mount,
 };

@@ -52,6 +52,30 @@ void storage_list_release(struct storage_list *l)
  * backend's (storage_driver_for); the rest of the URL goes to the driver's open. On
  * success *ret is a new storage the caller frees with storage_free.
  */
+const struct storage_ops *storage_driver_of_url(const char *url)
+{
+	const char *sep = url ? strstr(url, "://") : NULL;
+	size_t n = sep ? (size_t)(sep - url) : 0;
+
+	if (!sep)
+		return NULL;
+	if (strlen(storage_file_ops.scheme) == n && !strncasecmp(storage_file_ops.scheme, url, n))
+		return &storage_file_ops;
+	return storage_driver_for(url, n);
+}
+
+int storage_mount(const char *url, const char *dir, struct error *err)
+{
+	const struct storage_ops *ops = storage_driver_of_url(url);
+
+	if (!ops)
+		return error_set(err, FRUGAL_EINVAL, "unsupported storage URL '%s'", url);
+	if (!ops->mount)
+		return error_set(err, FRUGAL_ENOTSUP, "MOUNT of %s:// URLs is not supported; use "
+				 "mode: COPY or MOUNT_CACHED", ops->scheme);
+	return ops->mount(url, dir, err);
+}
+
 int storage_open(const char *url, struct storage **ret, struct error *err)
 {
 	const struct storage_ops *ops = NULL;

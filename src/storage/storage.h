@@ -72,6 +72,12 @@ struct storage_ops {
 	/* A local path for the key when the driver has one (file://), else NULL.
 	 * Caller frees. */
 	char *(*local_path)(struct storage *s, const char *key);
+	/* SkyPilot's name for this store in file_mounts' `store:`; NULL: none. */
+	const char *store_name;
+	/* file_mounts MOUNT: make the objects under url appear at the empty
+	 * directory dir (a FUSE tool the machine has); NULL: not supported. The
+	 * error names what to install when no tool is there. */
+	int (*mount)(const char *url, const char *dir, struct error *err);
 };
 
 struct storage {
@@ -84,6 +90,12 @@ struct storage {
  * or NULL. storage sits below src/backend/, so it declares this and
  * src/backend/registry.c defines it from the backends' descriptors. */
 const struct storage_ops *storage_driver_for(const char *scheme, size_t len);
+
+/* The driver of url's scheme (file:// or a backend's), or NULL. */
+const struct storage_ops *storage_driver_of_url(const char *url);
+
+/* file_mounts MOUNT of url at dir through its driver (see storage_ops). */
+int storage_mount(const char *url, const char *dir, struct error *err);
 
 /* Open a storage by URL ("file:///abs/path"). */
 int storage_open(const char *url, struct storage **ret, struct error *err);

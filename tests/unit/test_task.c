@@ -1044,7 +1044,7 @@ static void test_file_mounts(void **state)
 		    "exist (looked for '/tmp/./no-such-dir-here')", NULL);
 	parse_fails("file_mounts:\n  /data: r2://bucket/x\nrun: x\n",
 		    "t.yaml:2:10: error: file_mounts./data: source 'r2://bucket/x' is not supported: "
-		    "give an s3://, gs:// or file:/// URL, or a local path", NULL);
+		    "give a file:///, s3:// or gs:// URL, or a local path", NULL);
 	parse_fails("file_mounts:\n  /d:\n    source: s3://b\n    mdoe: COPY\nrun: x\n",
 		    "t.yaml:4:5: error: file_mounts./d.mdoe: unknown key 'mdoe'; did you mean 'mode'?",
 		    NULL);
@@ -1054,8 +1054,8 @@ static void test_file_mounts(void **state)
 	parse_fails("file_mounts:\n  /d: {name: b, store: azure}\nrun: x\n",
 		    "file_mounts./d.store: expected one of s3, gcs", NULL);
 	parse_fails("file_mounts:\n  /d: {name: bkt}\nrun: x\n",
-		    "t.yaml:2:14: error: file_mounts./d.name: a bucket name needs 'store: s3' or "
-		    "'store: gcs'", NULL);
+		    "t.yaml:2:14: error: file_mounts./d.name: a bucket name needs 'store:' (s3 or "
+		    "gcs)", NULL);
 	parse_fails("file_mounts:\n  /d: {mode: COPY}\nrun: x\n",
 		    "t.yaml:2:7: error: file_mounts./d: missing 'source'", NULL);
 	parse_fails("file_mounts:\n  /d: {source: s3://b, name: b}\nrun: x\n",

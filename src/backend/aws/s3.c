@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE	/* strptime */
 #include "backend/aws/s3.h"
+#include "backend/common/fusemount.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
@@ -959,7 +960,34 @@ int s3_presign_put(struct storage *s, const char *key, int64_t expires, char **r
 	return presign(s, "PUT", key, expires, ret, err);
 }
 
+/* file_mounts MOUNT: mountpoint-s3 (mount-s3) or rclone, whichever the machine has. */
+static int s3_mount(const char *url, const char *dir, struct error *err)
+{
+	char *bucket, *prefix;
+	int r;
+
+	fusemount_split(url, &bucket, &prefix);
+	if (fusemount_have("mount-s3")) {
+		char *pfx = prefix ? xasprintf("--prefix=%s/", prefix) : NULL;
+		const char *argv[] = { "mount-s3", bucket, dir, pfx, NULL };
+
+		r = fusemount_run(argv, err);
+		free(pfx);
+	} else if (fusemount_have("rclone")) {
+		r = fusemount_rclone("s3", bucket, prefix, dir, err);
+	} else {
+		r = error_set(err, FRUGAL_ENOTSUP, "MOUNT of %s needs mountpoint-s3 (mount-s3) or rclone on the machine, and "
+			      "neither is on PATH: install one in the machine's image "
+			      "(resources.image_id), or use mode: COPY or MOUNT_CACHED", url);
+	}
+	free(bucket);
+	free(prefix);
+	return r;
+}
+
 const struct storage_ops storage_s3_ops = {
+	.store_name = "s3",
+	.mount = s3_mount,
 	.scheme = "s3",
 	.open = s3_open,
 	.close = s3_close,

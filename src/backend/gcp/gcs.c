@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE	/* timegm */
 #include "backend/gcp/gcs.h"
+#include "backend/common/fusemount.h"
 #include "base/fs.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
@@ -1104,7 +1105,33 @@ static char *gcs_local_path(struct storage *s, const char *key)
 	return NULL;
 }
 
+/* file_mounts MOUNT: gcsfuse or rclone, whichever the machine has. */
+static int gcs_mount(const char *url, const char *dir, struct error *err)
+{
+	char *bucket, *prefix;
+	int r;
+
+	fusemount_split(url, &bucket, &prefix);
+	if (fusemount_have("gcsfuse")) {
+		const char *argv[] = { "gcsfuse", "--only-dir", prefix, bucket, dir, NULL };
+		const char *plain[] = { "gcsfuse", bucket, dir, NULL };
+
+		r = fusemount_run(prefix ? argv : plain, err);
+	} else if (fusemount_have("rclone")) {
+		r = fusemount_rclone("gcs", bucket, prefix, dir, err);
+	} else {
+		r = error_set(err, FRUGAL_ENOTSUP, "MOUNT of %s needs gcsfuse or rclone on the machine, and "
+			      "neither is on PATH: install one in the machine's image "
+			      "(resources.image_id), or use mode: COPY or MOUNT_CACHED", url);
+	}
+	free(bucket);
+	free(prefix);
+	return r;
+}
+
 const struct storage_ops storage_gcs_ops = {
+	.store_name = "gcs",
+	.mount = gcs_mount,
 	.scheme = "gs",
 	.open = gcs_open,
 	.close = gcs_close,
