@@ -138,6 +138,8 @@ void backend_liveness_get(const char *name, const struct config *cfg,
 	ret->boot_timeout_ms = setting_ms(cfg, canon, "boot_timeout",
 					  b ? (int64_t)b->boot_timeout_s * 1000 : 0);
 	ret->heartbeat_timeout_ms = setting_ms(cfg, canon, "heartbeat_timeout",
+					       b && b->heartbeat_timeout_s ?
+					       (int64_t)b->heartbeat_timeout_s * 1000 :
 					       3 * STATUS_HEARTBEAT_MS);
 	/* One late heartbeat is no loss: at least two. */
 	if (ret->heartbeat_timeout_ms < 2 * STATUS_HEARTBEAT_MS)

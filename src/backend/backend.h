@@ -103,6 +103,10 @@ struct backend {
 	 * first report (status.json); 0: none (a queue, say, where waiting
 	 * is no boot). backends.NAME.boot_timeout overrides it. */
 	int boot_timeout_s;
+	/* heartbeat_timeout's default; 0: three heartbeats. A machine whose
+	 * status travels through a cloud's storage gets longer, so that a
+	 * storage hiccup of a minute does not end a healthy job. */
+	int heartbeat_timeout_s;
 	catalog_table_offers_fn table_offers;	/* NULL: one offer per priced row */
 	const struct provider_ops *provider;
 	const struct agent_ops *agent;

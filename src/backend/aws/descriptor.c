@@ -71,6 +71,7 @@ const struct backend aws_backend = {
 	/* EC2 bills Linux instances per second, with a 60-second minimum. */
 	.billing = { 60, 1 },
 	.boot_timeout_s = 600,
+	.heartbeat_timeout_s = 120,
 	.preemption_rate = 0.05,
 	.provider = &aws_provider_ops,
 	.agent = &aws_agent,

@@ -91,6 +91,7 @@ const struct backend gcp_backend = {
 	/* Compute Engine bills per second after the first minute. */
 	.billing = { 60, 1 },
 	.boot_timeout_s = 600,
+	.heartbeat_timeout_s = 120,
 	.preemption_rate = 0.10,
 	.table_offers = gcp_table_offers,
 	.provider = &gcp_provider_ops,

@@ -79,6 +79,7 @@ const struct backend kubernetes_backend = {
 	.credentials = kubernetes_credentials,
 	.billing = { 0, 1 },
 	.boot_timeout_s = 1200,	/* big images take a while to pull */
+	.heartbeat_timeout_s = 120,
 	.provider = &kubernetes_provider_ops,
 	.agent = &kubernetes_agent,
 	.probe = kubernetes_probe,

@@ -88,6 +88,7 @@ const struct backend lambda_backend = {
 	/* Lambda Cloud bills in one-minute increments. */
 	.billing = { 0, 60 },
 	.boot_timeout_s = 1200,
+	.heartbeat_timeout_s = 120,
 	.provider = &lambda_provider_ops,
 	.agent = &lambda_agent,
 	.storage_check = lambda_storage_check,

@@ -89,6 +89,7 @@ const struct backend runpod_backend = {
 	/* Pods are billed per second. */
 	.billing = { 0, 1 },
 	.boot_timeout_s = 1200,	/* big images take a while to pull */
+	.heartbeat_timeout_s = 120,
 	.preemption_rate = 0.10,
 	.provider = &runpod_provider_ops,
 	.agent = &runpod_agent,

@@ -69,6 +69,7 @@ const struct backend slurm_backend = {
 	.credentials = slurm_credentials,
 	.billing = { 0, 1 },
 	.boot_timeout_s = 0,	/* queue time is no boot: none by default */
+	.heartbeat_timeout_s = 60,
 	.provider = &slurm_provider_ops,
 	.agent = &slurm_agent,
 	.probe = slurm_probe_cluster,
