@@ -20,6 +20,7 @@ void plan_release(struct plan *p)
 	free(p->instance_type);
 	free(p->accelerator);
 	free(p->capacity);
+	free(p->price_source);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -45,6 +46,7 @@ void plan_copy(const struct plan *src, struct plan *ret)
 	ret->instance_type = src->instance_type ? xstrdup(src->instance_type) : NULL;
 	ret->accelerator = src->accelerator ? xstrdup(src->accelerator) : NULL;
 	ret->capacity = src->capacity ? xstrdup(src->capacity) : NULL;
+	ret->price_source = src->price_source ? xstrdup(src->price_source) : NULL;
 }
 
 void instance_view_release(struct instance_view *v)

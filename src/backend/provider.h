@@ -41,6 +41,10 @@ struct plan {
 	int gpus;
 	int spot;
 	double price_per_hour;	/* USD */
+	/* Where price_per_hour came from: NULL for the price table (recorded
+	 * and shown as "catalog"), or the live source a backend asked at plan
+	 * time ("runpod-gpu-catalog", "aws-spot-price-history"). */
+	char *price_source;
 	char *capacity;		/* human note: "1 of 2 GPUs free" */
 };
 void plan_release(struct plan *p);

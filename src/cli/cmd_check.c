@@ -87,7 +87,8 @@ void cli_print_plan(const struct task *t, const struct plan *pl, FILE *out)
 	fprintf(out, "  instance       %s%s\n", pl->instance_type, pl->spot ? " (spot)" : "");
 	fprintf(out, "  accelerators   %s -> %d GPU%s\n", acc.len ? acc.buf : "-", pl->gpus,
 		pl->gpus == 1 ? "" : "s");
-	fprintf(out, "  price          %s/h\n", price);
+	fprintf(out, "  price          %s/h (%s)\n", price,
+		pl->price_source ? pl->price_source : "catalog");
 	if (t->stop.max_runtime) {
 		duration_format(t->stop.max_runtime, rt, sizeof(rt));
 		money_format(billing_cost_micro(billing_rule_for(pl->backend), pl->price_per_hour,

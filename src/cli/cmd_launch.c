@@ -118,6 +118,8 @@ static int dry_run(struct cli *c, struct task *t, const struct plan *pl, int64_t
 				      "estimate_seconds", (json_int_t)secs, "estimate_from", why,
 				      "estimated_cost_usd", money_to_usd(cost),
 				      "estimated_cost_micro", (json_int_t)cost, "would_launch", ok);
+		json_object_set_new(o, "price_source", json_string(pl->price_source ?
+								   pl->price_source : "catalog"));
 		if (sweep) {
 			json_object_set_new(o, "trials", json_integer((json_int_t)fit));
 			json_object_set_new(o, "trials_total", json_integer((json_int_t)total));

@@ -157,8 +157,9 @@ static void print_detail(struct cli *c, const struct job *j, const struct attemp
 	printf("  outputs    %s\n", out);
 	free(out);
 	if (store_attempt_list(c->st, j->id, &l, NULL) == 0 && l.n) {
-		struct table *t = table_new(11, "  ATTEMPT", "BACKEND", "INSTANCE", "DEVICES", "$/H",
-					    "STARTED", "RAN", "BILLED", "COST", "OUTCOME", "EXIT");
+		struct table *t = table_new(12, "  ATTEMPT", "BACKEND", "INSTANCE", "DEVICES", "$/H",
+					    "PRICE FROM", "STARTED", "RAN", "BILLED", "COST",
+					    "OUTCOME", "EXIT");
 		for (i = 0; i < l.n; i++) {
 			const struct attempt *a = &l.items[i];
 			char n[16], price[32], st[32], ex[16], ran[32], billed[32], usd[32];
@@ -173,7 +174,8 @@ static void print_detail(struct cli *c, const struct job *j, const struct attemp
 			duration_format(ac.billed_seconds, billed, sizeof(billed));
 			money_format(ac.micro, usd, sizeof(usd));
 			table_add(t, n, a->backend, a->instance_type,
-				  a->gpus && *a->gpus ? a->gpus : "-", price, st, ran, billed, usd,
+				  a->gpus && *a->gpus ? a->gpus : "-", price,
+				  a->price_source ? a->price_source : "catalog", st, ran, billed, usd,
 				  a->outcome ? a->outcome : "running", a->has_exit_code ? ex : "-");
 		}
 		printf("\n");

@@ -1291,6 +1291,7 @@ static void act_launch(struct step *s)
 	a.instance_type = op->plan.instance_type;
 	a.spot = op->plan.spot;
 	a.price_per_hour = op->plan.price_per_hour;
+	a.price_source = op->plan.price_source;
 	a.gpus = gpus;
 	a.started_at = time_now_ms();
 	if ((r = store_begin(rec->st, &err)) < 0)

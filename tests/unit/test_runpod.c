@@ -3,8 +3,9 @@
  * the create body against the published v2 spec (every property frugal
  * sends is one CreatePodRequest has, nested ones too: it rejects unknown
  * properties), parsing the spec's own getPod example through each
- * lifecycle status, the key file and capacity errors. The spec is read
- * from ../shared/specs when it is there.
+ * lifecycle status, the key file, capacity errors, and the GPU catalog's
+ * live price (served by a one-reply HTTP server on 127.0.0.1). The spec is
+ * read from ../shared/specs when it is there.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,9 +13,15 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "base/xalloc.h"
 #include "backend/runpod/api.h"
@@ -235,6 +242,99 @@ static void test_capacity_errors(void **state)
 	json_decref(bad);
 }
 
+/* Answer one HTTP request on 127.0.0.1 with a 200 and body; *ret_port. */
+static pid_t serve_once(const char *body, int *ret_port)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), c;
+	char buf[8192];
+	char *reply;
+	pid_t pid;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	*ret_port = ntohs(sa.sin_port);
+	if ((pid = fork())) {
+		close(fd);
+		return pid;
+	}
+	c = accept(fd, NULL, NULL);
+	if (read(c, buf, sizeof(buf)) < 0)
+		_exit(1);
+	reply = xasprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			  "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", strlen(body), body);
+	if (write(c, reply, strlen(reply)) < 0)
+		_exit(1);
+	close(c);
+	_exit(0);
+}
+
+/* The price of a plan is the GPU catalog's: GpuType.price of the cloud
+ * type, per GPU, times the count (the spec's getGpuType example). */
+static void test_stock_price(void **state)
+{
+	static const char gpu[] = "{\"id\": \"NVIDIA GeForce RTX 4090\", \"name\": \"RTX 4090\","
+		" \"pool\": \"ADA_24\", \"manufacturer\": \"NVIDIA\", \"memory\": 24,"
+		" \"secure\": true, \"community\": true,"
+		" \"price\": {\"secure\": 0.44, \"community\": 0.31, \"serverless\": 1.1},"
+		" \"maxCount\": {\"secure\": 8, \"community\": 4}, \"availability\": \"HIGH\","
+		" \"dataCenters\": [{\"id\": \"US-KS-2\", \"name\": \"US Kansas 2\","
+		" \"availability\": \"HIGH\"}]}";
+	static const char no_price[] = "{\"id\": \"NVIDIA A40\", \"availability\": \"LOW\"}";
+	static const struct {
+		const char *body, *cloud;
+		int count;
+		double want;
+	} cases[] = {
+		{ gpu, "SECURE", 1, 0.44 },
+		{ gpu, "SECURE", 2, 0.88 },
+		{ gpu, "COMMUNITY", 4, 1.24 },
+		{ no_price, "SECURE", 1, 0 },	/* no price: the table's is used */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct runpod_stock st = RUNPOD_STOCK_INIT;
+		struct cloud_api api;
+		char *url;
+		int port, ws;
+		pid_t pid = serve_once(cases[i].body, &port);
+		const char *level;
+
+		url = xasprintf("http://127.0.0.1:%d", port);
+		cloud_api_init(&api, "Runpod", url, "key");
+		api.max_tries = 1;
+		level = runpod_stock_level(&api, &runpod_v2_ops, &st, "NVIDIA GeForce RTX 4090",
+					   cases[i].count, cases[i].cloud, NULL);
+		assert_non_null(level);
+		assert_false(st.failed);
+		assert_true(runpod_stock_price(&st, cases[i].count) > cases[i].want - 1e-9);
+		assert_true(runpod_stock_price(&st, cases[i].count) < cases[i].want + 1e-9);
+		waitpid(pid, &ws, 0);
+		runpod_stock_release(&st);
+		cloud_api_release(&api);
+		free(url);
+	}
+	/* A catalog that could not be read gives no price (no server). */
+	{
+		struct runpod_stock st = RUNPOD_STOCK_INIT;
+		struct cloud_api api;
+
+		cloud_api_init(&api, "Runpod", "http://127.0.0.1:1", "key");
+		api.max_tries = 1;
+		assert_null(runpod_stock_level(&api, &runpod_v2_ops, &st, "NVIDIA A40", 1, "SECURE",
+					       NULL));
+		assert_true(runpod_stock_price(&st, 1) == 0);
+		runpod_stock_release(&st);
+		cloud_api_release(&api);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_parse_spec_example),
 		cmocka_unit_test(test_key_file),
 		cmocka_unit_test(test_capacity_errors),
+		cmocka_unit_test(test_stock_price),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,6 +81,8 @@
 #include <unistd.h>
 
 #define MAX_REGIONS 64
+/* attempts.price_source of a spot price read from EC2 at plan time. */
+#define AWS_PRICE_SOURCE_SPOT_HISTORY "aws-spot-price-history"
 #define DEFAULT_IMAGE_NAME "Deep Learning Base OSS Nvidia Driver GPU AMI (Ubuntu 22.04) *"
 #define DEFAULT_IMAGE_OWNER "amazon"
 #define DEFAULT_DISK_GB 100
@@ -517,8 +519,10 @@ static int aws_plan(struct provider *p, const struct plan_request *preq, struct 
 		double live = 0;
 
 		if (live_spot_price(p, o->region, o->zone, o->instance_type, &live, NULL) == 0 &&
-		    live > 0)
+		    live > 0) {
 			pl.price_per_hour = live;
+			pl.price_source = xstrdup(AWS_PRICE_SOURCE_SPOT_HISTORY);
+		}
 	}
 	pl.capacity = xasprintf("EC2 %s in %s", pl.spot ? "spot" : "on-demand",
 				*o->zone ? o->zone : o->region);

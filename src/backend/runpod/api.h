@@ -59,8 +59,11 @@ struct runpod_stock {
 	size_t n;
 	char **dc, **level;		/* n data centers and their levels */
 	int failed;			/* the catalog could not be read */
+	/* The list price of one GPU of the type in that cloud (GpuType.price
+	 * .secure or .community), USD per hour; 0: not reported. */
+	double gpu_price;
 };
-#define RUNPOD_STOCK_INIT { NULL, 0, NULL, NULL, 0, NULL, NULL, 0 }
+#define RUNPOD_STOCK_INIT { NULL, 0, NULL, NULL, 0, NULL, NULL, 0, 0 }
 void runpod_stock_release(struct runpod_stock *s);
 
 struct runpod_api_ops {
@@ -107,6 +110,16 @@ const struct runpod_api_ops *runpod_api_for(const char *version);
 const char *runpod_stock_level(struct cloud_api *api, const struct runpod_api_ops *v,
 			       struct runpod_stock *cache, const char *gpu_type_id, int count,
 			       const char *cloud_type, const char *dc);
+
+/* attempts.price_source of a price read from Runpod's GPU catalog. */
+#define RUNPOD_PRICE_SOURCE "runpod-gpu-catalog"
+
+/*
+ * The hourly price of a pod of `count` GPUs from what the GPU catalog said
+ * (cache, filled by runpod_stock_level): the cloud's per-GPU list price
+ * times count. 0 when the catalog could not be read or gave no price.
+ */
+double runpod_stock_price(const struct runpod_stock *cache, int count);
 
 /* Runpod's GPU type id for a catalog accelerator name ("RTX4090" ->
  * "NVIDIA GeForce RTX 4090"), or NULL. */

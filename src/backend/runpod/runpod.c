@@ -7,7 +7,11 @@
  *              a data center), best first, on demand only, restricted to
  *              the network volume's data center; blocked locations
  *              (capacity errors, preemptions) and data centers Runpod's
- *              live GPU catalog shows no stock in skipped. A create can
+ *              live GPU catalog shows no stock in skipped. The plan's
+ *              price is the GPU catalog's current list price (per GPU, of
+ *              the cloud type, times the count; price source
+ *              "runpod-gpu-catalog"), the price table's when the catalog
+ *              gives none. A create can
  *              still be refused for capacity: FRUGAL_ECAPACITY blocks that
  *              data center and the controller plans again.
  *   launch     find by name first, then create a pod named frugal-TAG-TOKEN
@@ -314,7 +318,8 @@ static int runpod_plan(struct provider *p, const struct plan_request *req, struc
 	struct plan pl = { 0 };
 	struct runpod_stock stock = RUNPOD_STOCK_INIT;
 	const char *level;
-	size_t i, n_none = 0;
+	double live;
+	size_t i, n_none = 0, n_over = 0;
 	int r;
 
 	if ((r = runpod_get(p, &rp, err)) < 0)
@@ -360,6 +365,13 @@ static int runpod_plan(struct provider *p, const struct plan_request *req, struc
 			n_none++;	/* Runpod's catalog: none there now */
 			continue;
 		}
+		/* The GPU catalog's list price is the current one; the price
+		 * table's may be old. Over max_price now: not this one. */
+		live = runpod_stock_price(&stock, (int)ceil(o->accel_count));
+		if (live > 0 && t->res.max_price > 0 && live > t->res.max_price) {
+			n_over++;
+			continue;
+		}
 		pl.backend = xstrdup("runpod");
 		pl.region = xstrdup(o->region);
 		pl.zone = xstrdup(*o->zone ? o->zone : "-");
@@ -367,10 +379,17 @@ static int runpod_plan(struct provider *p, const struct plan_request *req, struc
 		pl.accelerator = xstrdup(o->accel);
 		pl.gpus = (int)ceil(o->accel_count);
 		pl.spot = cl.items[i].spot;
-		pl.price_per_hour = cl.items[i].price;
+		pl.price_per_hour = live > 0 ? live : cl.items[i].price;
+		pl.price_source = live > 0 ? xstrdup(RUNPOD_PRICE_SOURCE) : NULL;
 		pl.capacity = level ? xasprintf("Runpod's catalog: %s stock", level)
 				    : xstrdup("catalog not readable; capacity is known at create");
 		break;
+	}
+	if (!pl.backend && n_over && !n_none) {
+		r = error_set(err, FRUGAL_EINVAL, "Runpod's GPU catalog prices every offer that"
+			      " fits above resources.max_price $%.2f/h now (%zu of them)",
+			      t->res.max_price, n_over);
+		goto out;
 	}
 	if (!pl.backend && n_none) {
 		r = error_set(err, FRUGAL_ECAPACITY, "Runpod's GPU catalog shows no stock now in"

@@ -188,6 +188,13 @@ const char *runpod_stock_level(struct cloud_api *api, const struct runpod_api_op
 	return "NONE";
 }
 
+double runpod_stock_price(const struct runpod_stock *cache, int count)
+{
+	if (!cache || cache->failed || !(cache->gpu_price > 0) || count < 1)
+		return 0;
+	return cache->gpu_price * count;
+}
+
 /* ---- v2 ------------------------------------------------------------------------ */
 
 /* CreatePodRequest for c: only properties the v2 spec defines (it rejects
@@ -462,7 +469,7 @@ static int v2_stock(struct cloud_api *api, const char *gpu_type_id, int count,
 {
 	struct runpod_stock s = RUNPOD_STOCK_INIT;
 	char *enc = http_urlencode(gpu_type_id, 0), *path;
-	json_t *reply = NULL, *dcs, *dc;
+	json_t *reply = NULL, *dcs, *dc, *price;
 	long status = 0;
 	size_t i;
 	int r;
@@ -479,6 +486,11 @@ static int v2_stock(struct cloud_api *api, const char *gpu_type_id, int count,
 	s.gpu_count = count;
 	s.cloud_type = xstrdup(cloud_type);
 	s.overall = xstrdup(json_string_value(json_object_get(reply, "availability")));
+	/* GpuType.price: per GPU and hour, quoted per cloud. */
+	price = json_object_get(json_object_get(reply, "price"),
+				!strcmp(cloud_type, "COMMUNITY") ? "community" : "secure");
+	if (json_is_number(price) && json_number_value(price) > 0)
+		s.gpu_price = json_number_value(price);
 	dcs = json_object_get(reply, "dataCenters");	/* absent: none anywhere */
 	s.dc = xcalloc(json_array_size(dcs) + 1, sizeof(*s.dc));
 	s.level = xcalloc(json_array_size(dcs) + 1, sizeof(*s.level));
