@@ -167,7 +167,9 @@ static void print_detail(struct cli *c, const struct job *j, const struct attemp
 
 			attempt_cost(a, now, &ac);
 			snprintf(n, sizeof(n), "  %d", a->n);
-			snprintf(price, sizeof(price), "%.4f", a->price_per_hour);
+			/* Enough digits that a price that is not 0 does not read 0. */
+			snprintf(price, sizeof(price), a->price_per_hour > 0 &&
+				 a->price_per_hour < 0.01 ? "%.6f" : "%.4f", a->price_per_hour);
 			time_format_local(a->started_at, st, sizeof(st));
 			snprintf(ex, sizeof(ex), "%d", a->exit_code);
 			duration_format(ac.ran_seconds, ran, sizeof(ran));

@@ -20,7 +20,9 @@ Environment: FAKE_CLOUD_ROOT, FAKE_RUNPOD_KEY (accepted key),
 FAKE_RUNPOD_NO_CAPACITY ("DC,..." data centers that refuse every create
 although the catalog shows stock), FAKE_RUNPOD_NO_STOCK ("DC,..." data
 centers the catalog shows no stock in), FAKE_RUNPOD_VOLUME ("id:DC"),
-FAKE_BOOT_S (1). Every pod created is appended to ROOT/launched.log
+FAKE_RUNPOD_PRICE ("secure,community": the GPU catalog's per-GPU list
+prices, default "0.69,0.34"; "none": the catalog gives price 0, as for a
+GPU type with no price), FAKE_BOOT_S (1). Every pod created is appended to ROOT/launched.log
 ("id name dc"); every catalog read to ROOT/catalog.log.
 """
 import os
@@ -37,6 +39,8 @@ import fakecloud  # noqa: E402
 KEY = os.environ.get("FAKE_RUNPOD_KEY", "")
 BOOT_S = float(os.environ.get("FAKE_BOOT_S", "1"))
 NO_CAP = set(x for x in os.environ.get("FAKE_RUNPOD_NO_CAPACITY", "").split(",") if x)
+PRICE = os.environ.get("FAKE_RUNPOD_PRICE", "0.69,0.34")
+PRICE = (0, 0) if PRICE == "none" else tuple(float(x) for x in PRICE.split(","))
 NO_STOCK = set(x for x in os.environ.get("FAKE_RUNPOD_NO_STOCK", "").split(",") if x)
 VOLUME = None
 if os.environ.get("FAKE_RUNPOD_VOLUME"):
@@ -126,7 +130,7 @@ def gpu_type(gid, q):
     o = {"id": gid, "name": gid.replace("NVIDIA ", "").replace("GeForce ", ""),
          "pool": None, "manufacturer": "AMD" if gid.startswith("AMD") else "NVIDIA",
          "memory": 24, "secure": True, "community": True,
-         "price": {"secure": 0.69, "community": 0.34}, "maxCount": {"secure": 8, "community": 4}}
+         "price": {"secure": PRICE[0], "community": PRICE[1]}, "maxCount": {"secure": 8, "community": 4}}
     if "AVAILABILITY" in q.get("include", []):
         o["availability"] = "HIGH"
         o["dataCenters"] = dcs
