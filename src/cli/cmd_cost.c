@@ -10,6 +10,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "catalog/billing.h"
+#include "cli/jsonout.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -90,8 +91,9 @@ static void live_key(struct cli *c, const char *by, const struct attempt *a, int
 	job_release(&j);
 }
 
-/* Add what running attempts have cost so far to the report's rows. */
-static void add_running(struct cli *c, const char *by, int64_t now, struct cost_list *l)
+/* What running attempts have cost so far, one row per group key, in the
+ * order the keys first come. */
+static void running_rows(struct cli *c, const char *by, int64_t now, struct cost_list *l)
 {
 	struct attempt_list live = { 0 };
 	size_t i, k;
@@ -126,6 +128,108 @@ static void add_running(struct cli *c, const char *by, int64_t now, struct cost_
 	attempt_list_release(&live);
 }
 
+/*
+ * The report, streamed: the ledger's rows as the store reads them, each
+ * with what its key's running attempts add, then the running rows of keys
+ * the ledger has no row for; each row goes to emit as it is made, so a
+ * report of every job needs the memory of one row.
+ */
+struct report {
+	const char *by;
+	struct cost_list *running;	/* running_rows; merged ones get attempts < 0 */
+	int64_t total;
+	void (*emit)(struct report *rp, const struct cost_row *row);
+	/* the outputs */
+	struct jsonout w;
+	struct strbuf buf;
+	struct cost_list rows;		/* the table's */
+	int64_t billed;
+};
+
+static int report_row(const struct cost_row *ledger, void *ctx)
+{
+	struct report *rp = ctx;
+	struct cost_row row = *ledger;
+	size_t k;
+
+	for (k = 0; k < rp->running->n; k++) {
+		struct cost_row *run = &rp->running->items[k];
+
+		if (run->attempts < 0 || strcmp(run->key, row.key))
+			continue;
+		row.attempts += run->attempts;
+		row.billed_seconds += run->billed_seconds;
+		row.micro += run->micro;
+		row.running = 1;
+		run->attempts = -1;
+		break;
+	}
+	rp->total += row.micro;
+	rp->billed += row.billed_seconds;
+	rp->emit(rp, &row);
+	return 0;
+}
+
+static int report_run(struct cli *c, struct report *rp, int64_t since, int64_t until,
+		      struct error *err)
+{
+	size_t k;
+	int r;
+
+	if ((r = store_cost_each(c->st, rp->by, since, until, report_row, rp, err)) < 0)
+		return r;
+	for (k = 0; k < rp->running->n; k++)
+		if (rp->running->items[k].attempts >= 0) {
+			rp->total += rp->running->items[k].micro;
+			rp->billed += rp->running->items[k].billed_seconds;
+			rp->emit(rp, &rp->running->items[k]);
+		}
+	return 0;
+}
+
+static void flush_out(struct strbuf *b)
+{
+	if (b->len)
+		fwrite(b->buf, 1, b->len, stdout);
+	strbuf_reset(b);
+}
+
+static void emit_json(struct report *rp, const struct cost_row *row)
+{
+	jsonout_begin_object(&rp->w, NULL);
+	jsonout_string(&rp->w, rp->by, row->key);
+	jsonout_string(&rp->w, "name", row->label);
+	jsonout_int(&rp->w, "attempts", row->attempts);
+	jsonout_int(&rp->w, "seconds", row->billed_seconds);
+	jsonout_real(&rp->w, "cost_usd", money_to_usd(row->micro));
+	jsonout_int(&rp->w, "cost_micro", row->micro);
+	jsonout_bool(&rp->w, "running", row->running);
+	jsonout_end_object(&rp->w);
+	if (rp->buf.len >= 64 * 1024)
+		flush_out(&rp->buf);
+}
+
+static void emit_csv(struct report *rp, const struct cost_row *row)
+{
+	strbuf_addf(&rp->buf, "%s,%s,%d,%" PRId64 ",%" PRId64 ".%06" PRId64 ",%d,%" PRId64 "\n",
+		    row->key, row->label ? row->label : "", row->attempts,
+		    row->billed_seconds, row->micro / MICRO_PER_USD,
+		    row->micro % MICRO_PER_USD, row->running, row->micro);
+	if (rp->buf.len >= 64 * 1024)
+		flush_out(&rp->buf);
+}
+
+static void emit_table(struct report *rp, const struct cost_row *row)
+{
+	struct cost_row *c;
+
+	XGROW(rp->rows.items, rp->rows.n + 1, rp->rows.alloc);
+	c = &rp->rows.items[rp->rows.n++];
+	*c = *row;
+	c->key = xstrdup(row->key ? row->key : "-");
+	c->label = row->label ? xstrdup(row->label) : NULL;
+}
+
 static const char *key_header(const char *by)
 {
 	if (!strcmp(by, "job"))
@@ -157,7 +261,8 @@ int cmd_cost(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct error err = ERROR_INIT;
-	struct cost_list l = { 0 };
+	struct cost_list running = { 0 };
+	struct report rp = { 0 };
 	const char *by = "job";
 	int json = 0, csv = 0, opt, r = 1, opened = 0;
 	int64_t since = 0, until = 0, now = time_now_ms(), total = 0, month = -1;
@@ -191,56 +296,51 @@ int cmd_cost(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	strbuf_init(&rp.buf, 0);
 	if (cli_open(&c) < 0)
 		return 1;
 	opened = 1;
 	if (!cli_store(&c))
 		goto out;
-	if (store_cost_report(c.st, by, since, until, &l, &err) < 0) {
+	if (now >= since && (!until || now < until))
+		running_rows(&c, by, now, &running);
+	if (c.cfg.budget_monthly > 0 && cli_month_spent(&c, &month) < 0)
+		month = -1;
+	rp.by = by;
+	rp.running = &running;
+	rp.emit = json ? emit_json : csv ? emit_csv : emit_table;
+	jsonout_init(&rp.w, &rp.buf);
+	if (json) {
+		jsonout_begin_object(&rp.w, NULL);
+		jsonout_string(&rp.w, "by", by);
+		jsonout_begin_array(&rp.w, "rows");
+	} else if (csv) {
+		strbuf_addf(&rp.buf, "%s,name,attempts,seconds,cost_usd,running,cost_micro\n", by);
+	}
+	if (report_run(&c, &rp, since, until, &err) < 0) {
 		cli_error_e(&err);
 		r = 2;
 		goto out;
 	}
-	if (now >= since && (!until || now < until))
-		add_running(&c, by, now, &l);
-	for (i = 0; i < l.n; i++)
-		total += l.items[i].micro;
-	if (c.cfg.budget_monthly > 0 && cli_month_spent(&c, &month) < 0)
-		month = -1;
+	total = rp.total;
 	if (json) {
-		json_t *arr = json_array(), *doc;
-		for (i = 0; i < l.n; i++) {
-			const struct cost_row *row = &l.items[i];
-			json_array_append_new(arr, json_pack("{s:s, s:s?, s:i, s:I, s:f, s:I, s:b}", by,
-				row->key, "name", row->label, "attempts", row->attempts,
-				"seconds", (json_int_t)row->billed_seconds,
-				"cost_usd", money_to_usd(row->micro), "cost_micro",
-				(json_int_t)row->micro, "running", row->running));
-		}
-		doc = json_pack("{s:s, s:o, s:f, s:I}", "by", by, "rows", arr, "total_usd",
-				money_to_usd(total), "total_micro", (json_int_t)total);
+		jsonout_end_array(&rp.w);
+		jsonout_real(&rp.w, "total_usd", money_to_usd(total));
+		jsonout_int(&rp.w, "total_micro", total);
 		if (month >= 0) {
-			json_object_set_new(doc, "month_to_date_micro", json_integer(month));
-			json_object_set_new(doc, "monthly_budget_usd", json_real(c.cfg.budget_monthly));
+			jsonout_int(&rp.w, "month_to_date_micro", month);
+			jsonout_real(&rp.w, "monthly_budget_usd", c.cfg.budget_monthly);
 		}
-		json_dumpf(doc, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(doc);
+		jsonout_end_object(&rp.w);
+		strbuf_addch(&rp.buf, '\n');
+		flush_out(&rp.buf);
 	} else if (csv) {
-		printf("%s,name,attempts,seconds,cost_usd,running,cost_micro\n", by);
-		for (i = 0; i < l.n; i++) {
-			const struct cost_row *row = &l.items[i];
-			printf("%s,%s,%d,%" PRId64 ",%" PRId64 ".%06" PRId64 ",%d,%" PRId64 "\n",
-			       row->key, row->label ? row->label : "", row->attempts,
-			       row->billed_seconds, row->micro / MICRO_PER_USD,
-			       row->micro % MICRO_PER_USD, row->running, row->micro);
-		}
+		flush_out(&rp.buf);
 	} else {
 		struct table *t = table_new(5, key_header(by), "NAME", "ATTEMPTS", "BILLED", "COST");
 		char usd[48], secs[32];
-		int64_t billed = 0;
-		for (i = 0; i < l.n; i++) {
-			const struct cost_row *row = &l.items[i];
+		for (i = 0; i < rp.rows.n; i++) {
+			const struct cost_row *row = &rp.rows.items[i];
 			char n[16];
 			snprintf(n, sizeof(n), "%d", row->attempts);
 			duration_format(row->billed_seconds, secs, sizeof(secs));
@@ -250,10 +350,9 @@ int cmd_cost(int argc, char **argv)
 				snprintf(usd + len, sizeof(usd) - len, " (running)");
 			}
 			table_add(t, row->key, row->label ? row->label : "-", n, secs, usd);
-			billed += row->billed_seconds;
 		}
 		money_format(total, usd, sizeof(usd));
-		duration_format(billed, secs, sizeof(secs));
+		duration_format(rp.billed, secs, sizeof(secs));
 		table_add(t, "TOTAL", "", "", secs, usd);
 		table_print(t, stdout);
 		table_free(t);
@@ -267,7 +366,9 @@ int cmd_cost(int argc, char **argv)
 	}
 	r = 0;
 out:
-	cost_list_release(&l);
+	cost_list_release(&running);
+	cost_list_release(&rp.rows);
+	strbuf_release(&rp.buf);
 	if (opened)
 		cli_close(&c);
 	return r;

@@ -7,6 +7,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "catalog/billing.h"
+#include "cli/jsonout.h"
 #include "controller/controller.h"
 
 #include <getopt.h>
@@ -17,78 +18,132 @@
 
 #define RECENT_FINISHED 20
 
-static json_t *attempt_json(const struct attempt *a, int64_t now)
+/* An attempt as status --json shows it. */
+static void attempt_json(struct jsonout *w, const struct attempt *a, int64_t now)
 {
 	char started[32] = "", ended[32] = "";
 	struct attempt_cost cost;
-	json_t *o;
 
 	attempt_cost(a, now, &cost);
 	time_format_iso(a->started_at, started, sizeof(started));
 	if (a->ended_at)
 		time_format_iso(a->ended_at, ended, sizeof(ended));
-	o = json_pack("{s:i, s:s, s:s?, s:s?, s:s?, s:b, s:f, s:s, s:s?, s:s?, s:s?}",
-		      "attempt", a->n, "backend", a->backend, "region", a->region,
-		      "zone", a->zone, "instance_type", a->instance_type, "spot", a->spot,
-		      "price_per_hour", a->price_per_hour, "started_at", started,
-		      "ended_at", a->ended_at ? ended : NULL, "outcome", a->outcome,
-		      "gpus", a->gpus);
-	json_object_set_new(o, "exit_code", a->has_exit_code ? json_integer(a->exit_code)
-							      : json_null());
-	json_object_set_new(o, "price_source", json_string(a->price_source ? a->price_source :
-							   "catalog"));
-	json_object_set_new(o, "ran_seconds", json_integer(cost.ran_seconds));
-	json_object_set_new(o, "billed_seconds", json_integer(cost.billed_seconds));
-	json_object_set_new(o, "cost_usd", json_real(money_to_usd(cost.micro)));
-	json_object_set_new(o, "cost_micro", json_integer(cost.micro));
-	return o;
+	jsonout_begin_object(w, NULL);
+	jsonout_int(w, "attempt", a->n);
+	jsonout_string(w, "backend", a->backend);
+	jsonout_string(w, "region", a->region);
+	jsonout_string(w, "zone", a->zone);
+	jsonout_string(w, "instance_type", a->instance_type);
+	jsonout_bool(w, "spot", a->spot);
+	jsonout_real(w, "price_per_hour", a->price_per_hour);
+	jsonout_string(w, "started_at", started);
+	jsonout_string(w, "ended_at", a->ended_at ? ended : NULL);
+	jsonout_string(w, "outcome", a->outcome);
+	jsonout_string(w, "gpus", a->gpus);
+	if (a->has_exit_code)
+		jsonout_int(w, "exit_code", a->exit_code);
+	else
+		jsonout_null(w, "exit_code");
+	jsonout_string(w, "price_source", a->price_source ? a->price_source : "catalog");
+	jsonout_int(w, "ran_seconds", cost.ran_seconds);
+	jsonout_int(w, "billed_seconds", cost.billed_seconds);
+	jsonout_real(w, "cost_usd", money_to_usd(cost.micro));
+	jsonout_int(w, "cost_micro", cost.micro);
+	jsonout_end_object(w);
 }
 
-static json_t *job_json(struct cli *c, const struct job *j, const struct attempt_list *live,
-			int with_attempts)
+/* A job as status --json shows it, with its attempts. */
+static void job_json(struct jsonout *w, struct cli *c, const struct job *j,
+		     const struct attempt_list *live, const struct attempt_list *attempts)
 {
 	char sub[32], end[32];
 	char *out = cli_outputs_url(c, j);
 	int64_t now = time_now_ms();
 	struct job_spend sp;
-	json_t *o;
+	size_t i;
 
 	cli_job_spend(j, live, now, &sp);
 	time_format_iso(j->submitted_at, sub, sizeof(sub));
 	if (j->ended_at)
 		time_format_iso(j->ended_at, end, sizeof(end));
-	o = json_pack("{s:s, s:s?, s:s, s:s, s:s, s:i, s:s, s:s?, s:i, s:f, s:s, s:s?, s:b}",
-		      "id", j->id, "name", j->name, "status", job_status_name(j->status),
-		      "backend", j->backend, "accelerators", j->accelerators, "gpus", j->gpus,
-		      "submitted_at", sub, "ended_at", j->ended_at ? end : NULL,
-		      "restarts", j->restarts, "cost_usd", money_to_usd(sp.micro),
-		      "outputs_url", out,
-		      "reason", j->reason && *j->reason ? j->reason : NULL,
-		      "cancel_requested", j->cancel_requested);
-	json_object_set_new(o, "cost_micro", json_integer(sp.micro));
-	json_object_set_new(o, "cost_running", json_boolean(sp.running));
-	json_object_set_new(o, "run_seconds", json_integer(sp.run_s));
-	json_object_set_new(o, "queued_seconds", json_integer(sp.queued_s));
+	jsonout_begin_object(w, NULL);
+	jsonout_string(w, "id", j->id);
+	jsonout_string(w, "name", j->name);
+	jsonout_string(w, "status", job_status_name(j->status));
+	jsonout_string(w, "backend", j->backend);
+	jsonout_string(w, "accelerators", j->accelerators);
+	jsonout_int(w, "gpus", j->gpus);
+	jsonout_string(w, "submitted_at", sub);
+	jsonout_string(w, "ended_at", j->ended_at ? end : NULL);
+	jsonout_int(w, "restarts", j->restarts);
+	jsonout_real(w, "cost_usd", money_to_usd(sp.micro));
+	jsonout_string(w, "outputs_url", out);
+	jsonout_string(w, "reason", j->reason && *j->reason ? j->reason : NULL);
+	jsonout_bool(w, "cancel_requested", j->cancel_requested != JOB_CANCEL_NONE);
+	jsonout_int(w, "cost_micro", sp.micro);
+	jsonout_bool(w, "cost_running", sp.running);
+	jsonout_int(w, "run_seconds", sp.run_s);
+	jsonout_int(w, "queued_seconds", sp.queued_s);
 	free(out);
 	if (j->metrics_json) {
 		json_t *m = json_loads(j->metrics_json, 0, NULL);
 		if (json_is_object(m))
-			json_object_set_new(o, "metrics", m);
-		else
-			json_decref(m);
+			jsonout_json(w, "metrics", m);
+		json_decref(m);
 	}
-	if (with_attempts) {
-		struct attempt_list l = { 0 };
-		json_t *arr = json_array();
-		size_t i;
+	jsonout_begin_array(w, "attempts");
+	for (i = 0; attempts && i < attempts->n; i++)
+		attempt_json(w, &attempts->items[i], now);
+	jsonout_end_array(w);
+	jsonout_end_object(w);
+}
 
-		if (store_attempt_list(c->st, j->id, &l, NULL) == 0)
-			for (i = 0; i < l.n; i++)
-				json_array_append_new(arr, attempt_json(&l.items[i], now));
-		attempt_list_release(&l);
-		json_object_set_new(o, "attempts", arr);
-	}
-	return o;
+/*
+ * status --json of many jobs, streamed: {"jobs": [...]} written as
+ * store_job_each reads the jobs, through a buffer that is emptied into
+ * stdout as it fills, so memory stays that of one job.
+ */
+#define STREAM_FLUSH (64 * 1024)
+
+struct json_stream {
+	struct cli *c;
+	const struct attempt_list *live;
+	struct jsonout w;
+	struct strbuf buf;
+};
+
+static int flush_out(struct strbuf *b)
+{
+	if (b->len && fwrite(b->buf, 1, b->len, stdout) != b->len)
+		return 1;
+	strbuf_reset(b);
+	return 0;
+}
+
+static int stream_job(const struct job *j, const struct attempt_list *attempts, void *ctx)
+{
+	struct json_stream *js = ctx;
+
+	job_json(&js->w, js->c, j, js->live, attempts);
+	return js->buf.len >= STREAM_FLUSH ? flush_out(&js->buf) : 0;
+}
+
+static int print_json_list(struct cli *c, int all, const struct attempt_list *live,
+			   struct error *err)
+{
+	struct json_stream js = { c, live, { 0 }, STRBUF_INIT };
+	int r;
+
+	jsonout_init(&js.w, &js.buf);
+	jsonout_begin_object(&js.w, NULL);
+	jsonout_begin_array(&js.w, "jobs");
+	r = store_job_each(c->st, !all, RECENT_FINISHED, stream_job, &js, err);
+	jsonout_end_array(&js.w);
+	jsonout_end_object(&js.w);
+	strbuf_addch(&js.buf, '\n');
+	flush_out(&js.buf);
+	strbuf_release(&js.buf);
+	return r;
 }
 
 /* "$0.12", or "$0.12 (running)" while an attempt runs. */
@@ -102,31 +157,58 @@ static void fmt_spend(const struct job_spend *sp, char *buf, size_t len)
 		snprintf(buf + n, len - n, " (running)");
 }
 
-static void print_table(const struct job_list *jobs, const struct attempt_list *live)
+/* The table's rows, added as store_job_each reads the jobs. */
+struct table_rows {
+	struct table *t;
+	const struct attempt_list *live;
+	int64_t now;
+	int64_t shown, finished;	/* rows, finished ones among them */
+};
+
+static int table_job(const struct job *j, const struct attempt_list *attempts, void *ctx)
 {
-	struct table *t = table_new(10, "ID", "NAME", "STATUS", "BACKEND", "RESOURCES",
-				    "SUBMITTED", "QUEUED", "DURATION", "RESTARTS", "COST");
-	int64_t now = time_now_ms();
-	size_t i;
+	struct table_rows *tr = ctx;
+	char age[48], queued[32], dur[32], rs[16], cost[48];
+	struct job_spend sp;
 
-	table_color_status(t, 2);
+	(void)attempts;
+	cli_job_spend(j, tr->live, tr->now, &sp);
+	fmt_age(j->submitted_at, age, sizeof(age));
+	duration_format(sp.queued_s, queued, sizeof(queued));
+	duration_format(sp.run_s, dur, sizeof(dur));
+	snprintf(rs, sizeof(rs), "%d", j->restarts);
+	fmt_spend(&sp, cost, sizeof(cost));
+	table_add(tr->t, j->id, j->name ? j->name : "-", job_status_name(j->status),
+		  j->backend, j->accelerators, age, queued, dur, rs, cost);
+	tr->shown++;
+	tr->finished += job_status_is_terminal(j->status);
+	return 0;
+}
 
-	for (i = 0; i < jobs->n; i++) {
-		const struct job *j = &jobs->items[i];
-		char age[48], queued[32], dur[32], rs[16], cost[48];
-		struct job_spend sp;
+/* The jobs as a table: every one, or the live and the newest finished,
+ * with a line saying how many more finished ones there are. */
+static int print_table(struct cli *c, int all, const struct attempt_list *live,
+		       struct error *err)
+{
+	struct table_rows tr = { NULL, live, time_now_ms(), 0, 0 };
+	int64_t finished = 0;
+	int r;
 
-		cli_job_spend(j, live, now, &sp);
-		fmt_age(j->submitted_at, age, sizeof(age));
-		duration_format(sp.queued_s, queued, sizeof(queued));
-		duration_format(sp.run_s, dur, sizeof(dur));
-		snprintf(rs, sizeof(rs), "%d", j->restarts);
-		fmt_spend(&sp, cost, sizeof(cost));
-		table_add(t, j->id, j->name ? j->name : "-", job_status_name(j->status),
-			  j->backend, j->accelerators, age, queued, dur, rs, cost);
+	tr.t = table_new(10, "ID", "NAME", "STATUS", "BACKEND", "RESOURCES", "SUBMITTED",
+			 "QUEUED", "DURATION", "RESTARTS", "COST");
+	table_color_status(tr.t, 2);
+	if ((r = store_job_each(c->st, !all, RECENT_FINISHED, table_job, &tr, err)) == 0) {
+		if (!tr.shown)
+			printf("No jobs. Start one with: frugal launch TASK.yaml\n");
+		else
+			table_print(tr.t, stdout);
 	}
-	table_print(t, stdout);
-	table_free(t);
+	table_free(tr.t);
+	if (r == 0 && tr.shown && !all && store_job_count(c->st, &finished, NULL) == 0 &&
+	    finished > tr.finished)
+		printf("%lld more finished job%s; frugal status --all\n",
+		       (long long)(finished - tr.finished), finished - tr.finished == 1 ? "" : "s");
+	return r;
 }
 
 static void print_detail(struct cli *c, const struct job *j, const struct attempt_list *live)
@@ -239,7 +321,12 @@ again:
 		goto out;
 	}
 	if (optind < argc) {
-		json_t *arr = json_array();
+		struct strbuf doc = STRBUF_INIT;
+		struct jsonout w;
+
+		jsonout_init(&w, &doc);
+		jsonout_begin_object(&w, NULL);
+		jsonout_begin_array(&w, "jobs");
 		r = 0;
 		for (i = optind; i < argc; i++) {
 			struct job j;
@@ -257,23 +344,25 @@ again:
 				r = 1;
 				continue;
 			}
-			if (json)
-				json_array_append_new(arr, job_json(&c, &j, &live, 1));
-			else
+			if (json) {
+				struct attempt_list al = { 0 };
+
+				store_attempt_list(c.st, j.id, &al, NULL);
+				job_json(&w, &c, &j, &live, &al);
+				attempt_list_release(&al);
+			} else
 				print_detail(&c, &j, &live);
 			job_release(&j);
 		}
-		if (json) {
-			json_t *doc = json_pack("{s:o}", "jobs", arr);
-			json_dumpf(doc, stdout, JSON_INDENT(2));
-			putchar('\n');
-			json_decref(doc);
-		} else {
-			json_decref(arr);
-		}
+		jsonout_end_array(&w);
+		jsonout_end_object(&w);
+		if (json)
+			printf("%s\n", doc.buf);
+		strbuf_release(&doc);
 		goto next;
 	}
-	if (store_job_list(c.st, !all, RECENT_FINISHED, &jobs, &err) < 0) {
+	/* The listings stream every job they show; here only the live ones. */
+	if (store_job_list(c.st, 1, 0, &jobs, &err) < 0) {
 		cli_error_e(&err);
 		goto out;
 	}
@@ -286,27 +375,9 @@ again:
 					error_msg(&err));
 			break;
 		}
-	if (json) {
-		json_t *arr = json_array(), *doc;
-		size_t k;
-		for (k = 0; k < jobs.n; k++)
-			json_array_append_new(arr, job_json(&c, &jobs.items[k], &live, 1));
-		doc = json_pack("{s:o}", "jobs", arr);
-		json_dumpf(doc, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(doc);
-	} else if (!jobs.n) {
-		printf("No jobs. Start one with: frugal launch TASK.yaml\n");
-	} else {
-		int64_t finished = 0, shown = 0;
-		size_t k;
-
-		print_table(&jobs, &live);
-		for (k = 0; k < jobs.n; k++)
-			shown += job_status_is_terminal(jobs.items[k].status);
-		if (!all && store_job_count(c.st, &finished, NULL) == 0 && finished > shown)
-			printf("%lld more finished job%s; frugal status --all\n",
-			       (long long)(finished - shown), finished - shown == 1 ? "" : "s");
+	if ((json ? print_json_list(&c, all, &live, &err) : print_table(&c, all, &live, &err)) < 0) {
+		cli_error_e(&err);
+		goto out;
 	}
 	r = 0;
 next:

@@ -916,29 +916,111 @@ void attempt_list_release(struct attempt_list *l)
 	" (SELECT c.usd_micro FROM costs c WHERE c.job_id = attempts.job_id" \
 	"  AND c.attempt = attempts.n)"
 
-static void read_attempt(sqlite3_stmt *q, struct attempt *a)
+/* An attempt from ATTEMPT_COLS starting at column b of q. */
+static void read_attempt_at(sqlite3_stmt *q, int b, struct attempt *a)
 {
 	memset(a, 0, sizeof(*a));
-	col_id(q, 0, a->job_id);
-	a->n = sqlite3_column_int(q, 1);
-	a->backend = col_str(q, 2);
-	a->region = col_str(q, 3);
-	a->zone = col_str(q, 4);
-	a->instance_type = col_str(q, 5);
-	a->spot = sqlite3_column_int(q, 6);
-	a->price_per_hour = sqlite3_column_double(q, 7);
-	a->gpus = col_str(q, 8);
-	a->instance_id = col_str(q, 9);
-	a->started_at = sqlite3_column_int64(q, 10);
-	a->ended_at = sqlite3_column_int64(q, 11);
-	a->outcome = col_str(q, 12);
-	a->has_exit_code = sqlite3_column_type(q, 13) != SQLITE_NULL;
-	a->exit_code = sqlite3_column_int(q, 13);
-	a->notice_deadline = sqlite3_column_int64(q, 14);
-	a->price_source = col_str(q, 15);
-	a->has_cost = sqlite3_column_type(q, 17) != SQLITE_NULL;
-	a->billed_seconds = sqlite3_column_int64(q, 16);
-	a->cost_micro = sqlite3_column_int64(q, 17);
+	col_id(q, b + 0, a->job_id);
+	a->n = sqlite3_column_int(q, b + 1);
+	a->backend = col_str(q, b + 2);
+	a->region = col_str(q, b + 3);
+	a->zone = col_str(q, b + 4);
+	a->instance_type = col_str(q, b + 5);
+	a->spot = sqlite3_column_int(q, b + 6);
+	a->price_per_hour = sqlite3_column_double(q, b + 7);
+	a->gpus = col_str(q, b + 8);
+	a->instance_id = col_str(q, b + 9);
+	a->started_at = sqlite3_column_int64(q, b + 10);
+	a->ended_at = sqlite3_column_int64(q, b + 11);
+	a->outcome = col_str(q, b + 12);
+	a->has_exit_code = sqlite3_column_type(q, b + 13) != SQLITE_NULL;
+	a->exit_code = sqlite3_column_int(q, b + 13);
+	a->notice_deadline = sqlite3_column_int64(q, b + 14);
+	a->price_source = col_str(q, b + 15);
+	a->has_cost = sqlite3_column_type(q, b + 17) != SQLITE_NULL;
+	a->billed_seconds = sqlite3_column_int64(q, b + 16);
+	a->cost_micro = sqlite3_column_int64(q, b + 17);
+}
+
+static void read_attempt(sqlite3_stmt *q, struct attempt *a)
+{
+	read_attempt_at(q, 0, a);
+}
+
+/* The job columns of store_job_each: JOB_COLS_LIGHT without its per-job
+ * subquery (n_attempts and ran_ms are counted from the joined rows). */
+#define JOB_COLS_EACH "j.id, j.seq, j.name, j.status, NULL, j.backend, j.accelerators," \
+	" j.gpus, j.submitted_at, j.updated_at, j.ended_at, j.restarts, j.error_restarts," \
+	" j.cost_usd, j.outputs_url, j.reason, j.cancel_requested, j.sweep_id," \
+	" 0, j.params_json, j.metrics_json, j.budget, j.cost_micro, 0, j.storage_url"
+#define JOB_COLS_EACH_N 25
+/* ATTEMPT_COLS qualified (the join has jobs' columns of the same names),
+ * the ledger's columns from a join rather than a subquery each. */
+#define ATTEMPT_COLS_Q "attempts.job_id, attempts.n, attempts.backend, attempts.region," \
+	" attempts.zone, attempts.instance_type, attempts.spot, attempts.price_per_hour," \
+	" attempts.gpus, attempts.instance_id, attempts.started_at, attempts.ended_at," \
+	" attempts.outcome, attempts.exit_code, attempts.notice_deadline," \
+	" attempts.price_source, c.billed_seconds, c.usd_micro"
+/* ... with the ledger row of each attempt joined (ATTEMPT_COLS_Q's c). */
+#define ATTEMPT_JOIN_Q " LEFT JOIN attempts ON attempts.job_id = j.id" \
+	" LEFT JOIN costs c ON c.job_id = attempts.job_id AND c.attempt = attempts.n"
+
+int store_job_each(struct store *st, int live_only, int recent, store_job_fn *fn, void *ctx,
+		   struct error *err)
+{
+	struct job j = { 0 };
+	struct attempt_list al = { 0 };
+	sqlite3_stmt *q = NULL;
+	int r, rc, have = 0, stop = 0;
+
+	if (!live_only)
+		r = prepare(st, "SELECT " JOB_COLS_EACH ", " ATTEMPT_COLS_Q " FROM jobs j"
+			    ATTEMPT_JOIN_Q " ORDER BY j.seq, attempts.n", &q, err);
+	else
+		r = prepare(st, "SELECT " JOB_COLS_EACH ", " ATTEMPT_COLS_Q " FROM"
+			    " (SELECT * FROM jobs WHERE ended_at = 0 UNION ALL SELECT * FROM"
+			    "  (SELECT * FROM jobs WHERE ended_at != 0 ORDER BY seq DESC LIMIT ?1)) j"
+			    ATTEMPT_JOIN_Q " ORDER BY j.seq, attempts.n", &q, err);
+	if (r < 0)
+		return r;
+	if (live_only)
+		sqlite3_bind_int(q, 1, recent);
+	while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(q, 0);
+
+		if (have && strcmp(j.id, id ? id : "")) {
+			stop = fn(&j, &al, ctx);
+			job_release(&j);
+			attempt_list_release(&al);
+			have = 0;
+			if (stop)
+				break;
+		}
+		if (!have) {
+			read_job(q, &j);
+			have = 1;
+		}
+		if (sqlite3_column_type(q, JOB_COLS_EACH_N) != SQLITE_NULL) {
+			struct attempt *a;
+
+			XGROW(al.items, al.n + 1, al.alloc);
+			a = &al.items[al.n++];
+			read_attempt_at(q, JOB_COLS_EACH_N, a);
+			j.n_attempts++;
+			if (a->ended_at > 0)	/* as JOB_COLS counts ran_ms */
+				j.ran_ms += a->ended_at - a->started_at;
+		}
+	}
+	if (stop)
+		rc = SQLITE_DONE;
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		r = db_error(st, err, "cannot read jobs");
+	else if (have)
+		fn(&j, &al, ctx);
+	job_release(&j);
+	attempt_list_release(&al);
+	return r;
 }
 
 int store_attempt_insert(struct store *st, const struct attempt *a, struct error *err)
@@ -1288,10 +1370,9 @@ static const char *cost_group_sql(const char *by)
 	return NULL;
 }
 
-int store_cost_report(struct store *st, const char *by, int64_t since_ms, int64_t until_ms,
-		      struct cost_list *ret, struct error *err)
+int store_cost_each(struct store *st, const char *by, int64_t since_ms, int64_t until_ms,
+		    store_cost_fn *fn, void *ctx, struct error *err)
 {
-	struct cost_list l = { 0 };
 	struct strbuf sql = STRBUF_INIT;
 	const char *group = cost_group_sql(by);
 	sqlite3_stmt *q = NULL;
@@ -1313,21 +1394,48 @@ int store_cost_report(struct store *st, const char *by, int64_t since_ms, int64_
 	sqlite3_bind_int64(q, 1, since_ms);
 	sqlite3_bind_int64(q, 2, until_ms);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		struct cost_row *c;
+		struct cost_row c = { 0 };
+		int stop;
 
-		XGROW(l.items, l.n + 1, l.alloc);
-		c = &l.items[l.n++];
-		memset(c, 0, sizeof(*c));
-		c->key = col_str(q, 0);
-		c->label = col_str(q, 1);
-		c->attempts = sqlite3_column_int(q, 2);
-		c->billed_seconds = sqlite3_column_int64(q, 3);
-		c->micro = sqlite3_column_int64(q, 4);
+		c.key = (char *)sqlite3_column_text(q, 0);
+		c.label = (char *)sqlite3_column_text(q, 1);
+		c.attempts = sqlite3_column_int(q, 2);
+		c.billed_seconds = sqlite3_column_int64(q, 3);
+		c.micro = sqlite3_column_int64(q, 4);
+		if ((stop = fn(&c, ctx)) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
 	}
 	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE) {
-		cost_list_release(&l);
+	if (rc != SQLITE_DONE)
 		return db_error(st, err, "cannot read costs");
+	return 0;
+}
+
+/* store_cost_report's row collector. */
+static int collect_cost(const struct cost_row *row, void *ctx)
+{
+	struct cost_list *l = ctx;
+	struct cost_row *c;
+
+	XGROW(l->items, l->n + 1, l->alloc);
+	c = &l->items[l->n++];
+	*c = *row;
+	c->key = row->key ? xstrdup(row->key) : NULL;
+	c->label = row->label ? xstrdup(row->label) : NULL;
+	return 0;
+}
+
+int store_cost_report(struct store *st, const char *by, int64_t since_ms, int64_t until_ms,
+		      struct cost_list *ret, struct error *err)
+{
+	struct cost_list l = { 0 };
+	int r;
+
+	if ((r = store_cost_each(st, by, since_ms, until_ms, collect_cost, &l, err)) < 0) {
+		cost_list_release(&l);
+		return r;
 	}
 	*ret = l;
 	return 0;

@@ -193,6 +193,17 @@ int store_job_get(struct store *st, const char *id_or_name, struct job *ret,
  * recent: with live_only, also the newest `recent` finished jobs. */
 int store_job_list(struct store *st, int live_only, int recent, struct job_list *ret,
 		   struct error *err);
+/*
+ * Stream the jobs of store_job_list (same live_only and recent) with their
+ * attempts, from one query: fn is called once per job, in submission
+ * order, with the job (task_json NULL; n_attempts and ran_ms filled) and
+ * its attempts in order (with their ledger costs). Both are the store's
+ * and valid during the call only. fn returns non-zero to stop early. Memory
+ * stays that of one job, whatever the number of jobs.
+ */
+typedef int store_job_fn(const struct job *j, const struct attempt_list *attempts, void *ctx);
+int store_job_each(struct store *st, int live_only, int recent, store_job_fn *fn, void *ctx,
+		   struct error *err);
 /* How many jobs have finished (status shows the newest of them). */
 int store_job_count(struct store *st, int64_t *ret_finished, struct error *err);
 /* Live jobs of one backend in submission order (the controller's queue). */
@@ -375,5 +386,10 @@ int store_cost_record(struct store *st, const char *job_id, int attempt,
  * them (catalog/billing.h attempt_cost). */
 int store_cost_report(struct store *st, const char *by, int64_t since_ms, int64_t until_ms,
 		      struct cost_list *ret, struct error *err);
+/* The same rows streamed from one query: fn gets each (the store's, valid
+ * during the call only) in report order; non-zero from fn stops. */
+typedef int store_cost_fn(const struct cost_row *row, void *ctx);
+int store_cost_each(struct store *st, const char *by, int64_t since_ms, int64_t until_ms,
+		    store_cost_fn *fn, void *ctx, struct error *err);
 
 #endif
