@@ -124,9 +124,23 @@ void jsonout_real(struct jsonout *w, const char *key, double v)
 		strbuf_add(w->buf, "null", 4);	/* JSON has no inf or nan */
 		return;
 	}
+	char *e;
+
 	snprintf(num, sizeof(num), "%.17g", v);
+	if ((e = strchr(num, 'e'))) {
+		/* The exponent bare, as jansson writes it: 1e-05 -> 1e-5, 1e+300 -> 1e300. */
+		char *d = e + 1, *p = e + 1;
+
+		if (*p == '+')
+			p++;
+		else if (*p == '-')
+			*d++ = *p++;
+		while (*p == '0' && p[1])
+			p++;
+		memmove(d, p, strlen(p) + 1);
+	}
 	strbuf_adds(w->buf, num);
-	if (!strpbrk(num, ".eE"))
+	if (!strpbrk(num, ".e"))
 		strbuf_add(w->buf, ".0", 2);	/* still a real when read back */
 }
 

@@ -162,6 +162,129 @@ static void test_attempts_and_costs(void **state)
 	job_release(&j);
 }
 
+/* What store_job_each handed over, as text: one line per job and attempt. */
+struct each_seen {
+	struct strbuf text;
+	int calls, stop_after;
+};
+
+static int each_collect(const struct job *j, const struct attempt_list *al, void *ctx)
+{
+	struct each_seen *e = ctx;
+	size_t i;
+
+	assert_null(j->task_json);
+	strbuf_addf(&e->text, "%s %s n=%d ran=%lld cost=%lld\n", j->id, job_status_name(j->status),
+		    j->n_attempts, (long long)j->ran_ms, (long long)j->cost_micro);
+	for (i = 0; i < al->n; i++) {
+		const struct attempt *a = &al->items[i];
+		strbuf_addf(&e->text, "  %s-%d %s %s cost=%d/%lld/%lld src=%s\n", a->job_id, a->n,
+			    a->outcome ? a->outcome : "live", a->instance_type, a->has_cost,
+			    (long long)a->billed_seconds, (long long)a->cost_micro,
+			    a->price_source ? a->price_source : "-");
+	}
+	return ++e->calls == e->stop_after;
+}
+
+/* The same, from store_job_list + store_attempt_list (one query per job). */
+static void list_text(struct store *st, int live_only, int recent, struct strbuf *out)
+{
+	struct job_list l = { 0 };
+	size_t i;
+
+	assert_int_equal(store_job_list(st, live_only, recent, &l, NULL), 0);
+	for (i = 0; i < l.n; i++) {
+		struct attempt_list al = { 0 };
+		struct job full;
+		struct each_seen e = { STRBUF_INIT, 0, 0 };
+
+		/* store_job_get counts the attempts; the list does not. */
+		assert_int_equal(store_job_get(st, l.items[i].id, &full, NULL), 0);
+		free(full.task_json);
+		full.task_json = NULL;
+		assert_int_equal(full.ran_ms, l.items[i].ran_ms);
+		assert_int_equal(store_attempt_list(st, full.id, &al, NULL), 0);
+		each_collect(&full, &al, &e);
+		strbuf_add(out, e.text.buf, e.text.len);
+		strbuf_release(&e.text);
+		attempt_list_release(&al);
+		job_release(&full);
+	}
+	job_list_release(&l);
+}
+
+/* store_job_each streams what the per-job queries give, in the same order,
+ * live-only or all, and stops when told. */
+static void test_job_each(void **state)
+{
+	struct fixture *f = *state;
+	struct job j[4];
+	struct each_seen e = { STRBUF_INIT, 0, 0 };
+	struct strbuf want = STRBUF_INIT;
+	int64_t t0 = time_now_ms() - 100000;
+	int k;
+
+	for (k = 0; k < 4; k++)
+		insert_job(f->st, "each", &j[k]);
+	/* 0: two attempts (preempted, succeeded) with costs; 1: no attempt,
+	 * failed; 2: one ended attempt without a ledger row; 3: live. */
+	for (k = 1; k <= 2; k++) {
+		struct attempt a = { 0 };
+		snprintf(a.job_id, sizeof(a.job_id), "%s", j[0].id);
+		a.n = k;
+		a.backend = "local";
+		a.instance_type = k == 1 ? "small" : "large";
+		a.price_source = k == 2 ? "live-source" : NULL;
+		a.started_at = t0 + k * 1000;
+		assert_int_equal(store_attempt_insert(f->st, &a, NULL), 0);
+		assert_int_equal(store_attempt_end(f->st, j[0].id, k, k == 1 ? "preempted" :
+						   "succeeded", 1, 0, t0 + k * 1000 + 500 * k, NULL), 0);
+		assert_int_equal(store_cost_record(f->st, j[0].id, k, "local", 60 * k, 1000 * k,
+						   NULL), 0);
+	}
+	for (k = 2; k <= 3; k++) {
+		struct attempt a = { 0 };
+		snprintf(a.job_id, sizeof(a.job_id), "%s", j[k].id);
+		a.n = 1;
+		a.backend = "local";
+		a.instance_type = "mid";
+		a.started_at = t0;
+		assert_int_equal(store_attempt_insert(f->st, &a, NULL), 0);
+	}
+	assert_int_equal(store_attempt_end(f->st, j[2].id, 1, "failed", 1, 3, t0 + 777, NULL), 0);
+	assert_int_equal(store_job_set_status(f->st, j[0].id, JOB_SUCCEEDED, NULL, NULL), 0);
+	assert_int_equal(store_job_set_status(f->st, j[1].id, JOB_FAILED, "x", NULL), 0);
+	assert_int_equal(store_job_set_status(f->st, j[2].id, JOB_FAILED, NULL, NULL), 0);
+	assert_int_equal(store_job_set_status(f->st, j[3].id, JOB_RUNNING, NULL, NULL), 0);
+
+	/* Everything. */
+	assert_int_equal(store_job_each(f->st, 0, 0, each_collect, &e, NULL), 0);
+	list_text(f->st, 0, 0, &want);
+	assert_int_equal(e.calls, 4);
+	assert_string_equal(e.text.buf, want.buf);
+	assert_non_null(strstr(e.text.buf, " n=2 ran=1500 cost=3000\n"));	/* 500 + 1000 ms */
+	assert_non_null(strstr(e.text.buf, "-2 succeeded large cost=1/120/2000 src=live-source"));
+	assert_non_null(strstr(e.text.buf, "-1 failed mid cost=0/0/0 src=-"));
+	/* Live ones and the newest finished one. */
+	strbuf_reset(&e.text);
+	strbuf_reset(&want);
+	e.calls = 0;
+	assert_int_equal(store_job_each(f->st, 1, 1, each_collect, &e, NULL), 0);
+	list_text(f->st, 1, 1, &want);
+	assert_int_equal(e.calls, 2);
+	assert_string_equal(e.text.buf, want.buf);
+	/* fn stops it. */
+	strbuf_reset(&e.text);
+	e.calls = 0;
+	e.stop_after = 1;
+	assert_int_equal(store_job_each(f->st, 0, 0, each_collect, &e, NULL), 0);
+	assert_int_equal(e.calls, 1);
+	strbuf_release(&e.text);
+	strbuf_release(&want);
+	for (k = 0; k < 4; k++)
+		job_release(&j[k]);
+}
+
 static void test_ledger_idempotent(void **state)
 {
 	struct fixture *f = *state;
@@ -301,6 +424,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_job_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attempts_and_costs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_job_each, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocked_locations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
