@@ -9,7 +9,8 @@
 # attempts - into a database on tmpfs (the fill is fsync-bound on disk),
 # moved into a fresh FRUGAL_HOME; then each command runs RUNS times (5)
 # after one warm-up, and the median wall-clock time (fork+exec to exit,
-# output to /dev/null) and the peak RSS (/usr/bin/time -v, or getrusage
+# output to /dev/null), the median CPU time (user + system: what counts on
+# a shared machine, where wall time waits for a core) and the peak RSS (/usr/bin/time -v, or getrusage
 # without it) are reported.
 # Usage: bench_status.sh [build/frugal]   (N=..., RUNS=... override;
 # DB=state.db measures a copy of a database filled before, to compare builds)
@@ -42,11 +43,14 @@ import os, resource, shutil, statistics, subprocess, sys, time
 cmd = sys.argv[1:]
 runs = int(os.environ.get("RUNS", "5"))
 subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)   # warm-up
-ts = []
+ts, cpu = [], []
 for _ in range(runs):
     t = time.perf_counter()
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     ts.append((time.perf_counter() - t) * 1000)
+    cpu.append((r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) * 1000)
 if shutil.which("/usr/bin/time"):
     r = subprocess.run(["/usr/bin/time", "-v"] + cmd, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, text=True, check=True)
@@ -55,7 +59,8 @@ if shutil.which("/usr/bin/time"):
 else:
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 name = " ".join(c.split("/")[-1] for c in cmd)
-print(f"{name:28s} median {statistics.median(ts):8.1f} ms  (of {runs})  peak RSS {rss / 1024:6.1f} MB")
+print(f"{name:22s} median {statistics.median(ts):7.0f} ms wall, {statistics.median(cpu):7.0f} ms CPU"
+      f" (of {runs})  peak RSS {rss / 1024:6.1f} MB")
 PY
 }
 measure "$FRUGAL" status
