@@ -137,7 +137,7 @@ static int print_json_list(struct cli *c, int all, const struct attempt_list *li
 	jsonout_init(&js.w, &js.buf);
 	jsonout_begin_object(&js.w, NULL);
 	jsonout_begin_array(&js.w, "jobs");
-	r = store_job_each(c->st, !all, RECENT_FINISHED, stream_job, &js, err);
+	r = store_job_each(c->st, !all, RECENT_FINISHED, 1, stream_job, &js, err);
 	jsonout_end_array(&js.w);
 	jsonout_end_object(&js.w);
 	strbuf_addch(&js.buf, '\n');
@@ -197,7 +197,7 @@ static int print_table(struct cli *c, int all, const struct attempt_list *live,
 	tr.t = table_new(10, "ID", "NAME", "STATUS", "BACKEND", "RESOURCES", "SUBMITTED",
 			 "QUEUED", "DURATION", "RESTARTS", "COST");
 	table_color_status(tr.t, 2);
-	if ((r = store_job_each(c->st, !all, RECENT_FINISHED, table_job, &tr, err)) == 0) {
+	if ((r = store_job_each(c->st, !all, RECENT_FINISHED, 0, table_job, &tr, err)) == 0) {
 		if (!tr.shown)
 			printf("No jobs. Start one with: frugal launch TASK.yaml\n");
 		else

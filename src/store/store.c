@@ -965,14 +965,41 @@ static void read_attempt(sqlite3_stmt *q, struct attempt *a)
 #define ATTEMPT_JOIN_Q " LEFT JOIN attempts ON attempts.job_id = j.id" \
 	" LEFT JOIN costs c ON c.job_id = attempts.job_id AND c.attempt = attempts.n"
 
-int store_job_each(struct store *st, int live_only, int recent, store_job_fn *fn, void *ctx,
-		   struct error *err)
+int store_job_each(struct store *st, int live_only, int recent, int with_attempts,
+		   store_job_fn *fn, void *ctx, struct error *err)
 {
 	struct job j = { 0 };
 	struct attempt_list al = { 0 };
 	sqlite3_stmt *q = NULL;
 	int r, rc, have = 0, stop = 0;
 
+	if (!with_attempts) {
+		/* The jobs alone: store_job_list's query, one row at a time. */
+		if (!live_only)
+			r = prepare(st, "SELECT " JOB_COLS_LIGHT " FROM jobs j ORDER BY j.seq", &q,
+				    err);
+		else
+			r = prepare(st, "SELECT * FROM (SELECT " JOB_COLS_LIGHT " FROM jobs j"
+				    " WHERE j.ended_at = 0"
+				    " UNION ALL SELECT * FROM (SELECT " JOB_COLS_LIGHT " FROM jobs j"
+				    " WHERE j.ended_at != 0 ORDER BY j.seq DESC LIMIT ?1))"
+				    " ORDER BY 2", &q, err);
+		if (r < 0)
+			return r;
+		if (live_only)
+			sqlite3_bind_int(q, 1, recent);
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+			read_job(q, &j);
+			stop = fn(&j, &al, ctx);
+			job_release(&j);
+			if (stop) {
+				rc = SQLITE_DONE;
+				break;
+			}
+		}
+		sqlite3_finalize(q);
+		return rc == SQLITE_DONE ? 0 : db_error(st, err, "cannot read jobs");
+	}
 	if (!live_only)
 		r = prepare(st, "SELECT " JOB_COLS_EACH ", " ATTEMPT_COLS_Q " FROM jobs j"
 			    ATTEMPT_JOIN_Q " ORDER BY j.seq, attempts.n", &q, err);

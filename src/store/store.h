@@ -194,16 +194,17 @@ int store_job_get(struct store *st, const char *id_or_name, struct job *ret,
 int store_job_list(struct store *st, int live_only, int recent, struct job_list *ret,
 		   struct error *err);
 /*
- * Stream the jobs of store_job_list (same live_only and recent) with their
- * attempts, from one query: fn is called once per job, in submission
- * order, with the job (task_json NULL; n_attempts and ran_ms filled) and
- * its attempts in order (with their ledger costs). Both are the store's
- * and valid during the call only. fn returns non-zero to stop early. Memory
- * stays that of one job, whatever the number of jobs.
+ * Stream the jobs of store_job_list (same live_only and recent) from one
+ * query: fn is called once per job, in submission order, with the job
+ * (task_json NULL; ran_ms filled) and, with_attempts, its attempts in order
+ * with their ledger costs and n_attempts counted (else an empty list and
+ * n_attempts 0, as store_job_list). Both are the store's and valid during
+ * the call only. fn returns non-zero to stop early. Memory stays that of
+ * one job, whatever the number of jobs.
  */
 typedef int store_job_fn(const struct job *j, const struct attempt_list *attempts, void *ctx);
-int store_job_each(struct store *st, int live_only, int recent, store_job_fn *fn, void *ctx,
-		   struct error *err);
+int store_job_each(struct store *st, int live_only, int recent, int with_attempts,
+		   store_job_fn *fn, void *ctx, struct error *err);
 /* How many jobs have finished (status shows the newest of them). */
 int store_job_count(struct store *st, int64_t *ret_finished, struct error *err);
 /* Live jobs of one backend in submission order (the controller's queue). */

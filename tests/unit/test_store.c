@@ -258,7 +258,7 @@ static void test_job_each(void **state)
 	assert_int_equal(store_job_set_status(f->st, j[3].id, JOB_RUNNING, NULL, NULL), 0);
 
 	/* Everything. */
-	assert_int_equal(store_job_each(f->st, 0, 0, each_collect, &e, NULL), 0);
+	assert_int_equal(store_job_each(f->st, 0, 0, 1, each_collect, &e, NULL), 0);
 	list_text(f->st, 0, 0, &want);
 	assert_int_equal(e.calls, 4);
 	assert_string_equal(e.text.buf, want.buf);
@@ -269,15 +269,37 @@ static void test_job_each(void **state)
 	strbuf_reset(&e.text);
 	strbuf_reset(&want);
 	e.calls = 0;
-	assert_int_equal(store_job_each(f->st, 1, 1, each_collect, &e, NULL), 0);
+	assert_int_equal(store_job_each(f->st, 1, 1, 1, each_collect, &e, NULL), 0);
 	list_text(f->st, 1, 1, &want);
 	assert_int_equal(e.calls, 2);
 	assert_string_equal(e.text.buf, want.buf);
+	/* Without attempts: the jobs of store_job_list, ran_ms too. */
+	{
+		struct job_list l = { 0 };
+		struct each_seen plain = { STRBUF_INIT, 0, 0 };
+		struct strbuf lt = STRBUF_INIT;
+		struct attempt_list none = { 0 };
+		size_t i;
+
+		assert_int_equal(store_job_each(f->st, 0, 0, 0, each_collect, &plain, NULL), 0);
+		assert_int_equal(store_job_list(f->st, 0, 0, &l, NULL), 0);
+		for (i = 0; i < l.n; i++) {
+			struct each_seen one = { STRBUF_INIT, 0, 0 };
+			each_collect(&l.items[i], &none, &one);
+			strbuf_add(&lt, one.text.buf, one.text.len);
+			strbuf_release(&one.text);
+		}
+		assert_string_equal(plain.text.buf, lt.buf);
+		assert_non_null(strstr(plain.text.buf, " n=0 ran=1500 cost=3000\n"));
+		job_list_release(&l);
+		strbuf_release(&plain.text);
+		strbuf_release(&lt);
+	}
 	/* fn stops it. */
 	strbuf_reset(&e.text);
 	e.calls = 0;
 	e.stop_after = 1;
-	assert_int_equal(store_job_each(f->st, 0, 0, each_collect, &e, NULL), 0);
+	assert_int_equal(store_job_each(f->st, 0, 0, 1, each_collect, &e, NULL), 0);
 	assert_int_equal(e.calls, 1);
 	strbuf_release(&e.text);
 	strbuf_release(&want);
