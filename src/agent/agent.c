@@ -128,7 +128,8 @@ struct agent {
 	uv_timer_t orphan_timer;	/* reads of the controller's key */
 	struct strbuf ctl_seen;		/* its last content */
 	int64_t ctl_changed;		/* time_mono_ms() it last changed */
-	struct watchdog *wd;		/* max_runtime when the loop hangs; NULL: none */
+	struct watchdog *wd;		/* max_runtime when the loop hangs, and the job
+					 * when the agent dies; NULL: none */
 	struct mounts *mounts;		/* file_mounts (agent/mounts.h); NULL: none */
 	struct notice_source *notices[MAX_NOTICE_SOURCES];
 	size_t n_notices;

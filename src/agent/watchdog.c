@@ -5,7 +5,8 @@
  * only when it must report.
  *
  * The pipe carries one line per message: "g PGID" (a step's process
- * group), "d" (the job was stopped: nothing left to do).
+ * group), "d" (the job was stopped: nothing left to do). End of file
+ * without "d" is the agent gone.
  */
 #include "agent/watchdog.h"
 #include "agent/machine.h"
@@ -32,6 +33,7 @@
 struct watchdog {
 	int fd;		/* write end */
 	pid_t pid;
+	int done;	/* "d" said */
 };
 
 /* Sleep ms, whatever signals come. */
@@ -46,7 +48,7 @@ static void nap_ms(int64_t ms)
 /* The final status.json: timed out, ended by the watchdog (unless the
  * agent stored a final one after all). */
 static void report(const struct agent_conf *c, pid_t agent, int64_t started_at,
-		   const char *why)
+		   enum attempt_outcome outcome, const char *why)
 {
 	struct attempt_status s = ATTEMPT_STATUS_INIT, old = ATTEMPT_STATUS_INIT;
 	struct storage *st = NULL;
@@ -67,7 +69,7 @@ static void report(const struct agent_conf *c, pid_t agent, int64_t started_at,
 	s.agent_pid = (int)agent;
 	s.started_at = started_at;
 	s.heartbeat_at = s.ended_at = time_now_ms();
-	s.outcome = OUTCOME_TIMED_OUT;
+	s.outcome = outcome;
 	attempt_status_set_reason(&s, "%s", why);
 	json = attempt_status_to_json(&s);
 	if (storage_put(st, key, json, strlen(json), 0, &err) < 0)
@@ -81,19 +83,74 @@ out:
 	free(key);
 }
 
-/* The child: wait for the deadline or the agent's word. */
+/* End what the agent left: the job's process groups (SIGTERM, SIGKILL
+ * after the grace), the final status, the machine. A live agent is
+ * stopped first (it would write after us) and killed last. */
+static void __attribute__((noreturn)) end_all(const struct agent_conf *c, pid_t agent,
+					      int64_t started_at, int64_t grace_ms,
+					      const int *groups, int n_groups,
+					      enum attempt_outcome outcome, const char *why)
+{
+	const struct machine_ops *m;
+	int i;
+
+	/* A dead agent's pid may already be someone else's: never signalled. */
+	int agent_alive = outcome != OUTCOME_LOST;
+
+	log_error("watchdog: %s", why);
+	if (agent_alive)
+		kill(agent, SIGSTOP);
+	for (i = 0; i < n_groups; i++)
+		if (groups[i] > 1)
+			kill(-groups[i], SIGTERM);
+	/* The grace, or less when every group is gone sooner. */
+	for (int64_t waited = 0; n_groups && waited < (grace_ms > 0 ? grace_ms : 1); waited += 50) {
+		int alive = 0;
+
+		for (i = 0; i < n_groups; i++)
+			if (groups[i] > 1 && kill(-groups[i], 0) == 0)
+				alive = 1;
+		if (!alive)
+			break;
+		nap_ms(50);
+	}
+	for (i = 0; i < n_groups; i++)
+		if (groups[i] > 1)
+			kill(-groups[i], SIGKILL);
+	report(c, agent, started_at, outcome, why);
+	if (agent_alive)
+		kill(agent, SIGKILL);
+	m = machine_ops_for(c->backend);
+	if (m) {
+		struct machine_self self = { c->instance_dir, c->storage_url,
+					     attempt_outcome_name(outcome) };
+		struct error err = ERROR_INIT;
+
+		log_error("watchdog: ending the machine (%s: %s)", c->backend, m->action);
+		if (m->end(&self, &err) < 0)
+			log_error("watchdog: cannot end the machine: %s", error_msg(&err));
+	}
+	_exit(1);
+}
+
+/* The child: wait for the deadline or the agent's word. The pipe's end
+ * of file without "d" first is the agent gone (killed, crashed): nobody
+ * watches the job any more, so the watchdog ends it and its machine, and
+ * the attempt is lost (the controller recovers the job from its last
+ * checkpoint), rather than a job running, and billing, unwatched until
+ * a controller comes back. */
 static void __attribute__((noreturn)) watch(int fd, const struct agent_conf *c, pid_t agent,
 					    int64_t grace_ms)
 {
 	int64_t started_at = time_now_ms(), start = time_mono_ms();
-	int64_t limit = (c->task.stop.max_runtime + WATCHDOG_SLACK_S) * 1000 + grace_ms;
-	int groups[MAX_GROUPS] = { 0 }, n_groups = 0, i;
+	int64_t max_runtime = c->task.stop.max_runtime;
+	int64_t limit = (max_runtime + WATCHDOG_SLACK_S) * 1000 + grace_ms;
+	int groups[MAX_GROUPS] = { 0 }, n_groups = 0;
 	struct strbuf line = STRBUF_INIT;
-	const struct machine_ops *m;
-	char buf[256], why[160], d[32];
+	char buf[256], why[200], d[32];
 
 	for (;;) {
-		int64_t left = limit - (time_mono_ms() - start);
+		int64_t left = max_runtime > 0 ? limit - (time_mono_ms() - start) : 60000;
 		struct pollfd p = { fd, POLLIN, 0 };
 		ssize_t n;
 		char *nl;
@@ -105,8 +162,12 @@ static void __attribute__((noreturn)) watch(int fd, const struct agent_conf *c, 
 		n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			_exit(0);	/* the agent exited: not ours to end */
+		if (n <= 0) {
+			snprintf(why, sizeof(why), "the agent (pid %d) died while its attempt ran:"
+				 " its watchdog ended the job and the machine", (int)agent);
+			end_all(c, agent, started_at, grace_ms, groups, n_groups, OUTCOME_LOST,
+				why);
+		}
 		strbuf_add(&line, buf, (size_t)n);
 		while ((nl = memchr(line.buf, '\n', line.len))) {
 			*nl = '\0';
@@ -119,34 +180,10 @@ static void __attribute__((noreturn)) watch(int fd, const struct agent_conf *c, 
 			line.buf[line.len] = '\0';
 		}
 	}
-	duration_format(c->task.stop.max_runtime, d, sizeof(d));
+	duration_format(max_runtime, d, sizeof(d));
 	snprintf(why, sizeof(why), "max_runtime %s reached and the agent did not stop the job "
 		 "in time: ended by the agent's watchdog", d);
-	log_error("watchdog: %s", why);
-	/* The agent is stuck: frozen, it cannot wake up and write after us
-	 * (and, alive, the controller does not take the machine for gone
-	 * before the report is stored). */
-	kill(agent, SIGSTOP);
-	for (i = 0; i < n_groups; i++)
-		if (groups[i] > 1)
-			kill(-groups[i], SIGTERM);
-	if (n_groups)
-		nap_ms(grace_ms > 0 ? grace_ms : 1);
-	for (i = 0; i < n_groups; i++)
-		if (groups[i] > 1)
-			kill(-groups[i], SIGKILL);
-	report(c, agent, started_at, why);
-	kill(agent, SIGKILL);
-	m = machine_ops_for(c->backend);
-	if (m) {
-		struct machine_self self = { c->instance_dir, c->storage_url, "timed_out" };
-		struct error err = ERROR_INIT;
-
-		log_error("watchdog: ending the machine (%s: %s)", c->backend, m->action);
-		if (m->end(&self, &err) < 0)
-			log_error("watchdog: cannot end the machine: %s", error_msg(&err));
-	}
-	_exit(1);
+	end_all(c, agent, started_at, grace_ms, groups, n_groups, OUTCOME_TIMED_OUT, why);
 }
 
 int watchdog_start(const struct agent_conf *conf, int64_t grace_ms, struct watchdog **ret,
@@ -157,8 +194,6 @@ int watchdog_start(const struct agent_conf *conf, int64_t grace_ms, struct watch
 	pid_t agent = getpid(), pid;
 
 	*ret = NULL;
-	if (conf->task.stop.max_runtime <= 0)
-		return 0;
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return error_errno(err, "cannot make the watchdog's pipe");
 	fflush(NULL);
@@ -205,13 +240,17 @@ void watchdog_job(struct watchdog *w, int pgid)
 
 void watchdog_done(struct watchdog *w)
 {
-	say(w, "d\n");
+	if (w && !w->done) {
+		say(w, "d\n");
+		w->done = 1;
+	}
 }
 
 void watchdog_free(struct watchdog *w)
 {
 	if (!w)
 		return;
+	watchdog_done(w);	/* an agent that ends normally is not an agent gone */
 	if (w->fd >= 0)
 		close(w->fd);
 	while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)

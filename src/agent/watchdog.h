@@ -10,6 +10,12 @@
  * status.json (timed_out, saying the watchdog ended it) and ends the
  * machine the backend's way (the dead-man switch, machine.h).
  *
+ * It also outlives the agent: when the agent dies (SIGKILL, a crash, the
+ * OOM killer) before the job was stopped, the pipe's end of file tells
+ * the watchdog, which ends the job's process groups, stores a final
+ * status (lost: the controller recovers the job from its checkpoint) and
+ * ends the machine, so a job never runs, and bills, unwatched.
+ *
  * Why a child and a pipe rather than timerfd + prctl(PR_SET_PDEATHSIG):
  * the timer must fire while the agent is alive but stuck, which only
  * another process can see; and the pipe's end of file tells the
@@ -33,7 +39,8 @@ struct watchdog;
 /*
  * Fork the watchdog for the attempt of conf (which must outlive nothing:
  * the child has its own copy). grace_ms: the agent's SIGTERM -> SIGKILL
- * grace. *ret is NULL (and 0 returned) when the task has no max_runtime.
+ * grace. Every attempt has one (with no max_runtime it only watches for
+ * the agent's death).
  */
 int watchdog_start(const struct agent_conf *conf, int64_t grace_ms, struct watchdog **ret,
 		   struct error *err);
