@@ -33,6 +33,7 @@
 #define _GNU_SOURCE
 #include "backend/memory/memory.h"
 #include "base/fs.h"
+#include "base/log.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "controller/reconcile.h"
@@ -368,6 +369,7 @@ int main(int argc, char **argv)
 	int i;
 
 	o.dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	log_set_level(LOG_WARN);	/* a line per launch and per end otherwise */
 	for (i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 

@@ -10,6 +10,7 @@
 #include "catalog/billing.h"
 #include "backend/provider.h"
 #include "base/hash.h"
+#include "base/strmap.h"
 #include "contract/key.h"
 #include "contract/status.h"
 #include "spec/config.h"
@@ -186,9 +187,12 @@ struct track {
 	int hb_attempt;
 	int64_t hb_value;	/* heartbeat_at last read */
 	int64_t hb_seen;	/* time_mono_ms() it was first read */
-	/* From the task, read once. */
+	/* From the task, read once (a job's task_json never changes). */
 	int task_read;
+	int task_ok;		/* task parsed */
+	struct task task;
 	int64_t max_runtime_s, stop_grace_s, orphan_timeout_s;
+	char *storage_url;	/* the job's, pinned at submission; NULL: not read yet */
 };
 
 struct reconciler {
@@ -200,8 +204,10 @@ struct reconciler {
 	struct worker_pool *pool;
 	struct backend *backends[16];
 	size_t n_backends;
-	struct track *tracks;
-	size_t n_tracks, alloc_tracks;
+	struct strmap tracks;	/* job id -> struct track * */
+	/* During a pass: job id -> its live attempt (in the pass's list),
+	 * sweep id -> trials with a live attempt. */
+	struct strmap live_by_job, sweep_live;
 	struct op *ops;		/* every op submitted and not done */
 	int64_t deadline_override_s;
 	char *controller_key;	/* key_controller of this home */
@@ -277,6 +283,7 @@ fail:
 }
 
 static void op_free(struct op *op);
+static void track_free(struct track *t);
 
 void reconciler_free(struct reconciler *rec)
 {
@@ -309,9 +316,17 @@ void reconciler_free(struct reconciler *rec)
 		free(rec->backends[i]->name);
 		free(rec->backends[i]);
 	}
-	for (i = 0; i < rec->n_tracks; i++)
-		free(rec->tracks[i].close_reason);
-	free(rec->tracks);
+	{
+		size_t pos = 0;
+		const char *k;
+		void *v;
+
+		while (strmap_next(&rec->tracks, &pos, &k, &v))
+			track_free(v);
+	}
+	strmap_release(&rec->tracks);
+	strmap_release(&rec->live_by_job);
+	strmap_release(&rec->sweep_live);
 	store_free(rec->st);
 	config_release(&rec->cfg);
 	home_release(&rec->home);
@@ -350,12 +365,17 @@ static struct backend *backend_get(struct reconciler *rec, const char *name,
 
 static struct track *track_find(struct reconciler *rec, const char *job_id)
 {
-	size_t i;
+	return strmap_get(&rec->tracks, job_id);
+}
 
-	for (i = 0; i < rec->n_tracks; i++)
-		if (!strcmp(rec->tracks[i].job_id, job_id))
-			return &rec->tracks[i];
-	return NULL;
+static void track_free(struct track *t)
+{
+	if (!t)
+		return;
+	free(t->close_reason);
+	free(t->storage_url);
+	task_release(&t->task);
+	free(t);
 }
 
 static struct track *track_get(struct reconciler *rec, const char *job_id)
@@ -364,10 +384,10 @@ static struct track *track_get(struct reconciler *rec, const char *job_id)
 
 	if (t)
 		return t;
-	XGROW(rec->tracks, rec->n_tracks + 1, rec->alloc_tracks);
-	t = &rec->tracks[rec->n_tracks++];
-	memset(t, 0, sizeof(*t));
+	t = xcalloc(1, sizeof(*t));
 	snprintf(t->job_id, sizeof(t->job_id), "%s", job_id);
+	task_init(&t->task);
+	strmap_put(&rec->tracks, t->job_id, t);
 	return t;
 }
 
@@ -382,9 +402,11 @@ static void track_forget(struct reconciler *rec, const char *job_id)
 		t->op->abandoned = 1;
 	if (t->startup)
 		rec->startup_pending--;
-	free(t->close_reason);
-	*t = rec->tracks[--rec->n_tracks];
+	strmap_remove(&rec->tracks, job_id);
+	track_free(t);
 }
+
+static struct track *track_task(struct reconciler *rec, const struct job *j);
 
 /* The first answer about an attempt alive at the start came. */
 static void track_startup_done(struct reconciler *rec, struct track *t)
@@ -787,8 +809,15 @@ static struct op *op_new(struct reconciler *rec, struct backend *b, enum op_kind
 	op->instance_id = xstrdup(instance_id);
 	/* The storage the job was submitted with, whatever config.yaml
 	 * says now; config.yaml's for jobs recorded before that was. */
-	if (store_job_storage_url(rec->st, job_id, &op->storage_url, NULL) < 0 || !op->storage_url)
-		op->storage_url = xstrdup(rec->storage_url);
+	{
+		struct track *t = track_get(rec, job_id);
+
+		if (!t->storage_url &&
+		    (store_job_storage_url(rec->st, job_id, &t->storage_url, NULL) < 0 ||
+		     !t->storage_url))
+			t->storage_url = xstrdup(rec->storage_url);
+		op->storage_url = xstrdup(t->storage_url);
+	}
 	op->config_storage_url = xstrdup(rec->storage_url);
 	op->view.state = INSTANCE_RUNNING;
 	strbuf_init(&op->boot_log, 0);
@@ -1159,8 +1188,7 @@ static enum job_status status_of_phase(const char *phase)
 }
 
 /* Trials of sweep_id running now (with a live attempt). */
-static int sweep_running(const struct job_list *jobs, const struct attempt_list *live,
-			 const char *sweep_id);
+static int sweep_running(struct reconciler *rec, const char *sweep_id);
 
 /* A sweep runs at most max_parallel trials at once. */
 static int sweep_full(struct reconciler *rec, const struct job *j, const struct job_list *jobs,
@@ -1171,7 +1199,7 @@ static int sweep_full(struct reconciler *rec, const struct job *j, const struct 
 
 	if (!j->sweep_id || !jobs || store_sweep_get(rec->st, j->sweep_id, &sw, NULL) < 0)
 		return 0;
-	full = sw.max_parallel > 0 && sweep_running(jobs, live, j->sweep_id) >= sw.max_parallel;
+	full = sw.max_parallel > 0 && sweep_running(rec, j->sweep_id) >= sw.max_parallel;
 	sweep_row_release(&sw);
 	return full;
 }
@@ -1588,21 +1616,23 @@ static void liveness_of(const struct reconciler *rec, const char *name,
 static struct track *track_task(struct reconciler *rec, const struct job *j)
 {
 	struct track *t = track_get(rec, j->id);
-	struct task task;
 
 	if (t->task_read)
 		return t;
 	t->task_read = 1;
 	t->orphan_timeout_s = 1800;
-	task_init(&task);
-	if (task_from_json(j->task_json, &task, NULL) == 0) {
-		t->max_runtime_s = task.stop.max_runtime;
-		t->orphan_timeout_s = task.stop.orphan_timeout;
+	if (task_from_json(j->task_json, &t->task, NULL) == 0) {
+		t->task_ok = 1;
+		t->max_runtime_s = t->task.stop.max_runtime;
+		t->orphan_timeout_s = t->task.stop.orphan_timeout;
 		/* The agent's stop grace (agent.c stop_grace_ms: at most 30 s). */
-		t->stop_grace_s = task.recovery.notice_grace < 0 ? 0 :
-				  task.recovery.notice_grace > 30 ? 30 : task.recovery.notice_grace;
+		t->stop_grace_s = t->task.recovery.notice_grace < 0 ? 0 :
+				  t->task.recovery.notice_grace > 30 ? 30 :
+				  t->task.recovery.notice_grace;
+	} else {
+		task_release(&t->task);
+		task_init(&t->task);
 	}
-	task_release(&task);
 	return t;
 }
 
@@ -2196,10 +2226,12 @@ out:
 static void check_deadlines(struct reconciler *rec)
 {
 	int64_t now = time_mono_ms();
-	size_t i;
+	size_t pos = 0;
+	const char *key;
+	void *v;
 
-	for (i = 0; i < rec->n_tracks; i++) {
-		struct track *t = &rec->tracks[i];
+	while (strmap_next(&rec->tracks, &pos, &key, &v)) {
+		struct track *t = v;
 		struct op *op = t->op;
 		int64_t started = op ? worker_started(rec->pool, &op->work) : 0;
 		int64_t limit = op ? op_deadline_ms(rec, op) : 0;
@@ -2221,15 +2253,29 @@ static void check_deadlines(struct reconciler *rec)
 
 /* ---- budgets ---- */
 
-/* The live attempt of a job, if any. */
-static const struct attempt *live_attempt(const struct attempt_list *live, const char *id)
+/* The live attempt of a job in this pass's list (live_index), if any. */
+static const struct attempt *live_attempt(struct reconciler *rec, const char *id)
+{
+	return strmap_get(&rec->live_by_job, id);
+}
+
+/* Index the pass's lists: live attempts by job, live trials by sweep. */
+static void live_index(struct reconciler *rec, const struct job_list *jobs,
+		       const struct attempt_list *live)
 {
 	size_t i;
 
+	strmap_release(&rec->live_by_job);
+	strmap_release(&rec->sweep_live);
 	for (i = 0; i < live->n; i++)
-		if (!strcmp(live->items[i].job_id, id))
-			return &live->items[i];
-	return NULL;
+		strmap_put(&rec->live_by_job, live->items[i].job_id, &live->items[i]);
+	for (i = 0; i < jobs->n; i++) {
+		const struct job *j = &jobs->items[i];
+
+		if (j->sweep_id && live_attempt(rec, j->id))
+			strmap_put(&rec->sweep_live, j->sweep_id,
+				   (void *)((intptr_t)strmap_get(&rec->sweep_live, j->sweep_id) + 1));
+	}
 }
 
 /* Accrued cost of a live attempt so far in micro-dollars (attempt_cost). */
@@ -2249,19 +2295,18 @@ static int64_t attempt_accrued(const struct attempt *a)
  * when spent + this reaches a budget keeps every budget within one
  * billing increment.
  */
-static int64_t stop_margin(const struct job *j, const struct attempt *a)
+static int64_t stop_margin(struct reconciler *rec, const struct job *j, const struct attempt *a)
 {
-	struct task t;
+	struct track *tr = track_task(rec, j);
+	const struct task *t = &tr->task;
 	int64_t stop_secs = 32, left = -1;
 
-	task_init(&t);
-	if (task_from_json(j->task_json, &t, NULL) == 0) {
-		stop_secs = t.recovery.notice_grace + 2;
-		if (t.stop.max_runtime)
+	if (tr->task_ok) {
+		stop_secs = t->recovery.notice_grace + 2;
+		if (t->stop.max_runtime)
 			/* Seconds as attempt_accrued counts them (rounded up). */
-			left = t.stop.max_runtime - (time_now_ms() - a->started_at + 999) / 1000;
+			left = t->stop.max_runtime - (time_now_ms() - a->started_at + 999) / 1000;
 	}
-	task_release(&t);
 	if (left >= 0 && left < stop_secs)
 		stop_secs = left;
 	stop_secs += billing_increment(billing_rule_for(a->backend));
@@ -2304,9 +2349,9 @@ static int enforce_budgets(struct reconciler *rec, const struct job_list *jobs,
 		for (i = 0; i < live->n; i++)
 			spent += attempt_accrued(&live->items[i]);
 		for (i = 0; i < jobs->n; i++) {
-			const struct attempt *a = live_attempt(live, jobs->items[i].id);
+			const struct attempt *a = live_attempt(rec, jobs->items[i].id);
 			if (a)
-				margin += stop_margin(&jobs->items[i], a);
+				margin += stop_margin(rec, &jobs->items[i], a);
 		}
 		if (spent + margin >= money_from_usd(rec->cfg.budget_monthly)) {
 			money_format(money_from_usd(rec->cfg.budget_monthly), bud, sizeof(bud));
@@ -2314,16 +2359,16 @@ static int enforce_budgets(struct reconciler *rec, const struct job_list *jobs,
 			snprintf(why, sizeof(why), "monthly budget %s reached (%s spent)", bud, sp);
 			for (i = 0; i < jobs->n; i++)
 				changed += budget_stop(rec, &jobs->items[i],
-						       live_attempt(live, jobs->items[i].id), why);
+						       live_attempt(rec, jobs->items[i].id), why);
 			return changed;
 		}
 	}
 	for (i = 0; i < jobs->n; i++) {
 		const struct job *j = &jobs->items[i];
-		const struct attempt *a = live_attempt(live, j->id);
+		const struct attempt *a = live_attempt(rec, j->id);
 		int64_t spent = j->cost_micro + (a ? attempt_accrued(a) : 0);
 
-		if (j->budget > 0 && a && spent + stop_margin(j, a) >= money_from_usd(j->budget)) {
+		if (j->budget > 0 && a && spent + stop_margin(rec, j, a) >= money_from_usd(j->budget)) {
 			money_format(money_from_usd(j->budget), bud, sizeof(bud));
 			money_format(spent, sp, sizeof(sp));
 			snprintf(why, sizeof(why), "budget %s reached (%s spent)", bud, sp);
@@ -2343,10 +2388,10 @@ static int enforce_budgets(struct reconciler *rec, const struct job_list *jobs,
 					if (!jobs->items[k].sweep_id ||
 					    strcmp(jobs->items[k].sweep_id, sw.id))
 						continue;
-					b = live_attempt(live, jobs->items[k].id);
+					b = live_attempt(rec, jobs->items[k].id);
 					if (b) {
 						sspent += attempt_accrued(b);
-						margin += stop_margin(&jobs->items[k], b);
+						margin += stop_margin(rec, &jobs->items[k], b);
 					}
 				}
 				if (sspent + margin >= money_from_usd(sw.budget)) {
@@ -2358,7 +2403,7 @@ static int enforce_budgets(struct reconciler *rec, const struct job_list *jobs,
 						if (jobs->items[k].sweep_id &&
 						    !strcmp(jobs->items[k].sweep_id, sw.id))
 							changed += budget_stop(rec, &jobs->items[k],
-								live_attempt(live, jobs->items[k].id), why);
+								live_attempt(rec, jobs->items[k].id), why);
 				}
 			}
 			sweep_row_release(&sw);
@@ -2368,17 +2413,9 @@ static int enforce_budgets(struct reconciler *rec, const struct job_list *jobs,
 }
 
 /* Trials of sweep_id running now (with a live attempt). */
-static int sweep_running(const struct job_list *jobs, const struct attempt_list *live,
-			 const char *sweep_id)
+static int sweep_running(struct reconciler *rec, const char *sweep_id)
 {
-	size_t i;
-	int n = 0;
-
-	for (i = 0; i < jobs->n; i++)
-		if (jobs->items[i].sweep_id && !strcmp(jobs->items[i].sweep_id, sweep_id) &&
-		    live_attempt(live, jobs->items[i].id))
-			n++;
-	return n;
+	return (int)(intptr_t)strmap_get(&rec->sweep_live, sweep_id);
 }
 
 /* ---- passes ---- */
@@ -2400,7 +2437,7 @@ static void startup_begin(struct reconciler *rec, const struct job_list *jobs,
 	for (i = 0; i < jobs->n; i++) {
 		struct track *t;
 
-		if (!live_attempt(live, jobs->items[i].id))
+		if (!live_attempt(rec, jobs->items[i].id))
 			continue;
 		t = track_get(rec, jobs->items[i].id);
 		if (!t->startup) {
@@ -2428,6 +2465,7 @@ static int reconcile_pass(struct reconciler *rec)
 		job_list_release(&jobs);
 		return -1;
 	}
+	live_index(rec, &jobs, &live);
 	if (enforce_budgets(rec, &jobs, &live) > 0) {
 		/* Jobs were stopped or ended: look at the new state. */
 		job_list_release(&jobs);
@@ -2436,8 +2474,11 @@ static int reconcile_pass(struct reconciler *rec)
 		    store_attempt_list_live(rec->st, &live, &err) < 0) {
 			log_error("%s", error_msg(&err));
 			job_list_release(&jobs);
+			strmap_release(&rec->live_by_job);
+			strmap_release(&rec->sweep_live);
 			return -1;
 		}
+		live_index(rec, &jobs, &live);
 	}
 	for (i = 0; i < rec->n_backends; i++)
 		rec->backends[i]->turn_taken = 0;
@@ -2447,8 +2488,12 @@ static int reconcile_pass(struct reconciler *rec)
 		log_warn("%zu attempt%s alive at the start not answered for yet after %ds:"
 			 " planning again all the same", rec->startup_pending,
 			 rec->startup_pending == 1 ? "" : "s", STARTUP_LOOK_MAX_MS / 1000);
-		for (i = 0; i < rec->n_tracks; i++)
-			rec->tracks[i].startup = 0;
+		size_t pos = 0;
+		const char *k;
+		void *v;
+
+		while (strmap_next(&rec->tracks, &pos, &k, &v))
+			((struct track *)v)->startup = 0;
 		rec->startup_pending = 0;
 	}
 	/* Two rounds: jobs that lost their machine (RECOVERING) get capacity
@@ -2461,13 +2506,13 @@ static int reconcile_pass(struct reconciler *rec)
 		if ((i < jobs.n) != (j->status == JOB_RECOVERING))
 			continue;
 		/* Starting: what runs is looked at before anything new. */
-		if (rec->startup_pending && !live_attempt(&live, j->id) &&
+		if (rec->startup_pending && !live_attempt(rec, j->id) &&
 		    (J(j->status) & J_WAITING) && !j->cancel_requested)
 			continue;
 		memset(&s, 0, sizeof(s));
 		s.rec = rec;
 		s.j = j;
-		s.a = live_attempt(&live, j->id);
+		s.a = live_attempt(rec, j->id);
 		s.live = &live;
 		s.jobs = &jobs;
 		if (t && t->op) {
@@ -2480,6 +2525,8 @@ static int reconcile_pass(struct reconciler *rec)
 		dispatch(&s, j->cancel_requested == JOB_CANCEL_NOW ? EV_CANCEL :
 			     j->cancel_requested == JOB_CANCEL_STOP ? EV_BUDGET_STOP : EV_PASS);
 	}
+	strmap_release(&rec->live_by_job);
+	strmap_release(&rec->sweep_live);
 	attempt_list_release(&live);
 	job_list_release(&jobs);
 	if (store_job_list_live(rec->st, &jobs, &err) == 0)

@@ -1,5 +1,8 @@
 #include "backend/memory/memory.h"
+#include "base/strmap.h"
 #include "base/xalloc.h"
+
+#include <stdint.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +13,7 @@ struct memory {
 	struct memory_counts counts;
 	struct memory_instance *items;
 	size_t n, alloc;
+	struct strmap by_token;	/* token -> index + 1 in items (the newest made) */
 	int next_id;
 };
 
@@ -31,12 +35,9 @@ struct memory_counts *memory_counts(struct provider *p)
 struct memory_instance *memory_instance(struct provider *p, const char *token)
 {
 	struct memory *m = mem_of(p);
-	size_t i;
+	size_t i = (size_t)(intptr_t)strmap_get(&m->by_token, token);
 
-	for (i = 0; i < m->n; i++)
-		if (!strcmp(m->items[i].token, token))
-			return &m->items[i];
-	return NULL;
+	return i ? &m->items[i - 1] : NULL;
 }
 
 size_t memory_live(struct provider *p)
@@ -97,6 +98,8 @@ static struct memory_instance *make(struct memory *m, const char *token)
 	in = &m->items[m->n++];
 	snprintf(id, sizeof(id), "mem-%d", ++m->next_id);
 	in->token = xstrdup(token);
+	if (!strmap_get(&m->by_token, token))
+		strmap_put(&m->by_token, token, (void *)(intptr_t)m->n);
 	in->id = xstrdup(id);
 	in->state = INSTANCE_RUNNING;
 	in->notice_deadline = 0;
@@ -214,6 +217,7 @@ static void mem_free(struct provider *p)
 		free(m->items[i].id);
 	}
 	free(m->items);
+	strmap_release(&m->by_token);
 	free(m);
 	free((char *)p->ops->name);
 	free((void *)p->ops);
