@@ -29,6 +29,13 @@
 #define MAX_CLIENTS 256		/* connections held at once; more are closed at once */
 #define CLIENT_TIMEOUT_MS 5000	/* a client that sends nothing is closed after this */
 #define WAKE_TIMEOUT_MS 3000	/* controller_wake: connect and send within this */
+/* Connections the kernel completes while the loop is busy (capped by
+ * net.core.somaxconn): a CLI or an agent never waits in connect() for a
+ * pass to end. */
+#define LISTEN_BACKLOG 4096
+/* A running job is looked at this often at most unless something names
+ * it (reconciler_hooks.look_every_ms). */
+#define LOOK_EVERY_MS 5000
 
 extern char **environ;
 
@@ -38,6 +45,7 @@ struct daemon {
 	uv_pipe_t server;
 	uv_timer_t tick;
 	uv_timer_t kick;
+	uv_timer_t kick_woken;	/* only the jobs wakes named */
 	uv_signal_t sigchld, sigterm, sigint, sighup;
 	int64_t idle_since;
 	int64_t idle_exit_ms;
@@ -78,6 +86,45 @@ static void kick_soon(struct daemon *d)
 {
 	if (!uv_is_active((uv_handle_t *)&d->kick))
 		uv_timer_start(&d->kick, on_kick, 0, 0);
+}
+
+static void on_kick_woken(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	reconciler_step_woken(d->rec);
+	d->idle_since = time_mono_ms();
+}
+
+/* A wake that names a job: that job is looked at on the next loop turn,
+ * without a pass over every job. */
+static void kick_job(struct daemon *d, const char *job_id)
+{
+	reconciler_wake_job(d->rec, job_id);
+	if (!uv_is_active((uv_handle_t *)&d->kick_woken))
+		uv_timer_start(&d->kick_woken, on_kick_woken, 0, 0);
+}
+
+/* "wake JOB\n" names a job (an agent that wrote its status); "wake \n"
+ * or anything else asks for a pass (the CLI: a launch, a cancel). */
+static void wake_line(struct daemon *d, const char *line, size_t len)
+{
+	char id[64];
+	size_t i;
+
+	if (len > 5 && len - 5 < sizeof(id) && !memcmp(line, "wake ", 5)) {
+		memcpy(id, line + 5, len - 5);
+		id[len - 5] = '\0';
+		for (i = 0; id[i]; i++)
+			if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
+			      (id[i] >= '0' && id[i] <= '9') || id[i] == '-' || id[i] == '_'))
+				break;
+		if (i && !id[i]) {
+			kick_job(d, id);
+			return;
+		}
+	}
+	kick_soon(d);
 }
 
 /* The reconciler got an answer that changes what a pass would do. */
@@ -132,8 +179,16 @@ static void on_client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	struct client *cl = s->data;
 
-	if (n > 0)
-		kick_soon(cl->d);
+	if (n > 0) {
+		const char *p = buf->base, *end = buf->base + n, *nl;
+
+		while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
+			wake_line(cl->d, p, (size_t)(nl - p));
+			p = nl + 1;
+		}
+		if (p < end)	/* a line cut by the read: a pass, to be sure */
+			kick_soon(cl->d);
+	}
 	if (n < 0)
 		client_close(cl);
 }
@@ -228,6 +283,7 @@ int controller_run(struct error *err)
 	hooks.loop = d.loop;
 	hooks.wake = on_wake;
 	hooks.ctx = &d;
+	hooks.look_every_ms = LOOK_EVERY_MS;
 	if ((r = reconciler_new(&home, &hooks, &d.rec, err)) < 0)
 		goto out;
 	if (idle && duration_parse(idle, &secs) < 0)
@@ -239,7 +295,7 @@ int controller_run(struct error *err)
 	uv_pipe_init(d.loop, &d.server, 0);
 	d.server.data = &d;
 	if ((r = uv_pipe_bind(&d.server, home.socket)) < 0 ||
-	    (r = uv_listen((uv_stream_t *)&d.server, 128, on_connection)) < 0) {
+	    (r = uv_listen((uv_stream_t *)&d.server, LISTEN_BACKLOG, on_connection)) < 0) {
 		r = error_set(err, FRUGAL_EIO, "cannot listen on '%s': %s", home.socket,
 			      uv_strerror(r));
 		goto out;
@@ -250,7 +306,8 @@ int controller_run(struct error *err)
 
 	uv_timer_init(d.loop, &d.tick);
 	uv_timer_init(d.loop, &d.kick);
-	d.tick.data = d.kick.data = &d;
+	uv_timer_init(d.loop, &d.kick_woken);
+	d.tick.data = d.kick.data = d.kick_woken.data = &d;
 	uv_timer_start(&d.tick, on_tick, 0, 1000);
 	uv_signal_init(d.loop, &d.sigchld);
 	uv_signal_init(d.loop, &d.sigterm);

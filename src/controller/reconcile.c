@@ -193,6 +193,9 @@ struct track {
 	struct task task;
 	int64_t max_runtime_s, stop_grace_s, orphan_timeout_s;
 	char *storage_url;	/* the job's, pinned at submission; NULL: not read yet */
+	/* Looks paced (reconciler_hooks.look_every_ms): */
+	int64_t looked_at;	/* time_mono_ms() of the last look; 0: none yet */
+	int woken;		/* a wake named the job since: look at once */
 };
 
 struct reconciler {
@@ -208,6 +211,7 @@ struct reconciler {
 	/* During a pass: job id -> its live attempt (in the pass's list),
 	 * sweep id -> trials with a live attempt. */
 	struct strmap live_by_job, sweep_live;
+	struct strmap woken_new;	/* named by wakes, not tracked yet */
 	struct op *ops;		/* every op submitted and not done */
 	int64_t deadline_override_s;
 	char *controller_key;	/* key_controller of this home */
@@ -327,6 +331,7 @@ void reconciler_free(struct reconciler *rec)
 	strmap_release(&rec->tracks);
 	strmap_release(&rec->live_by_job);
 	strmap_release(&rec->sweep_live);
+	strmap_release(&rec->woken_new);
 	store_free(rec->st);
 	config_release(&rec->cfg);
 	home_release(&rec->home);
@@ -1652,6 +1657,8 @@ static void act_look(struct step *s)
 	}
 	t = track_task(rec, s->j);
 	liveness_of(rec, s->a->backend, &lv);
+	t->looked_at = time_mono_ms();
+	t->woken = 0;
 	op = op_new(rec, b, OP_LOOK, s->j->id, s->a->n, s->a->instance_id);
 	if (lv.boot_timeout_ms > 0)
 		op->boot_deadline = s->a->started_at + lv.boot_timeout_ms;
@@ -2450,6 +2457,104 @@ static void startup_begin(struct reconciler *rec, const struct job_list *jobs,
 			 rec->startup_pending, rec->startup_pending == 1 ? "" : "s");
 }
 
+static int reconcile_pass(struct reconciler *rec);
+
+/*
+ * Whether a pass leaves a running job alone this time: with
+ * reconciler_hooks.look_every_ms, a job whose attempt is watched (phase
+ * live), not cancelled or stopped, not under a provider's notice and not
+ * named by a wake since its last look, is looked at once per period: the
+ * smaller of look_every_ms and a quarter of its backend's
+ * heartbeat_timeout and boot_timeout (so the liveness checks, which run on
+ * looks, still come in time), at least a second.
+ */
+static int look_paced(struct reconciler *rec, const struct job *j, const struct attempt *a,
+		      const struct track *t)
+{
+	struct backend_liveness lv;
+	int64_t every = rec->hooks.look_every_ms;
+
+	if (every <= 0 || !t || t->woken || !t->looked_at || phase_of(a) != PHASE_LIVE ||
+	    j->cancel_requested || a->notice_deadline)
+		return 0;
+	liveness_of(rec, a->backend, &lv);
+	if (lv.heartbeat_timeout_ms > 0 && lv.heartbeat_timeout_ms / 4 < every)
+		every = lv.heartbeat_timeout_ms / 4;
+	if (lv.boot_timeout_ms > 0 && lv.boot_timeout_ms / 4 < every)
+		every = lv.boot_timeout_ms / 4;
+	if (every < 1000)
+		every = 1000;
+	return time_mono_ms() - t->looked_at < every;
+}
+
+void reconciler_wake_job(struct reconciler *rec, const char *job_id)
+{
+	struct track *t = track_find(rec, job_id);
+
+	if (t)
+		t->woken = 1;
+	else
+		strmap_put(&rec->woken_new, job_id, rec);
+}
+
+/*
+ * The jobs named by wakes since the last step, and only them: each gets
+ * the event a pass would give it, except that a job waiting for capacity
+ * (no attempt) is left to the next pass, which plans in queue order and
+ * knows the sweeps' trials. Before the first pass (the look at every
+ * attempt alive at the start) this is a pass.
+ */
+int reconciler_step_woken(struct reconciler *rec)
+{
+	const char *k;
+	void *v;
+	size_t pos = 0, n = 0, i;
+	char **ids;
+
+	if (!rec->started)
+		return reconcile_pass(rec);
+	check_deadlines(rec);
+	ids = xcalloc(strmap_count(&rec->tracks) + strmap_count(&rec->woken_new) + 1,
+		      sizeof(*ids));
+	while (strmap_next(&rec->tracks, &pos, &k, &v))
+		if (((struct track *)v)->woken)
+			ids[n++] = xstrdup(k);
+	pos = 0;
+	while (strmap_next(&rec->woken_new, &pos, &k, &v))
+		if (!track_find(rec, k))
+			ids[n++] = xstrdup(k);
+	strmap_release(&rec->woken_new);
+	for (i = 0; i < n; i++) {
+		struct track *t = track_find(rec, ids[i]);
+		struct job j;
+		struct attempt a;
+		struct step s;
+		int have_a;
+
+		/* The flag stays until the job is looked at (act_look): a
+		 * wake while its operation runs makes the next pass look. */
+		if (store_job_get(rec->st, ids[i], &j, NULL) < 0)
+			continue;
+		have_a = !job_status_is_terminal(j.status) && live_attempt_get(rec, &j, &a) == 0;
+		if (!job_status_is_terminal(j.status) && (have_a || !(J(j.status) & J_WAITING)) &&
+		    !(t && t->op)) {
+			memset(&s, 0, sizeof(s));
+			s.rec = rec;
+			s.j = &j;
+			s.a = have_a ? &a : NULL;
+			dispatch(&s, j.cancel_requested == JOB_CANCEL_NOW ? EV_CANCEL :
+				     j.cancel_requested == JOB_CANCEL_STOP ? EV_BUDGET_STOP : EV_PASS);
+		}
+		if (have_a)
+			attempt_release(&a);
+		job_release(&j);
+	}
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	return (int)n;
+}
+
 static int reconcile_pass(struct reconciler *rec)
 {
 	struct job_list jobs = { 0 };
@@ -2515,6 +2620,8 @@ static int reconcile_pass(struct reconciler *rec)
 		s.a = live_attempt(rec, j->id);
 		s.live = &live;
 		s.jobs = &jobs;
+		if (look_paced(rec, j, s.a, t))
+			continue;
 		if (t && t->op) {
 			/* One operation per job at a time. A plan has made nothing:
 			 * a cancel does not wait for it. */

@@ -12,6 +12,7 @@
 #define FRUGAL_CONTROLLER_RECONCILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "base/error.h"
@@ -37,6 +38,12 @@ struct reconciler_hooks {
 	/* Boot and heartbeat limits for every backend; NULL: each backend's
 	 * (backend_liveness_get). Tests give short ones. */
 	const struct backend_liveness *liveness;
+	/* A running job is looked at (status.json, describe) at most this
+	 * often by passes unless a wake names it (reconciler_wake_job), a
+	 * cancel, a stop or a notice concerns it; a quarter of its backend's
+	 * heartbeat_timeout and boot_timeout when smaller, at least 1 s.
+	 * 0: on every pass (tests). */
+	int64_t look_every_ms;
 };
 
 int reconciler_new(const struct home *h, const struct reconciler_hooks *hooks,
@@ -53,6 +60,15 @@ void reconciler_free(struct reconciler *rec);
  * attempt alive at the start had its look, resolve or teardown answered
  * (or STARTUP_LOOK_MAX_MS passed). */
 int reconciler_step(struct reconciler *rec);
+
+/* A wake named job_id (its agent wrote a status): the next
+ * reconciler_step_woken, or pass, looks at it whatever the pacing. */
+void reconciler_wake_job(struct reconciler *rec, const char *job_id);
+
+/* Reconcile only the jobs named since the last call (a look for a running
+ * one; waiting jobs are left to the passes, which plan in queue order).
+ * The first call of a reconciler is a pass. Returns how many were named. */
+int reconciler_step_woken(struct reconciler *rec);
 
 /* Operations submitted and not answered yet (the daemon stays up while
  * there are any). */

@@ -63,6 +63,8 @@ struct fixture {
 /* Liveness limits the next start() gives the reconciler (NULL: the
  * backend's). */
 static const struct backend_liveness *liveness;
+/* reconciler_hooks.look_every_ms of the next start() (0: every pass). */
+static int64_t look_every;
 
 static void start(struct fixture *f)
 {
@@ -71,6 +73,7 @@ static void start(struct fixture *f)
 
 	hooks.open = open_memory;
 	hooks.liveness = liveness;
+	hooks.look_every_ms = look_every;
 	n_opened = 0;
 	assert_int_equal(reconciler_new(&f->home, &hooks, &f->rec, &err), 0);
 }
@@ -111,6 +114,7 @@ static int teardown(void **state)
 	home_release(&f->home);
 	free(f);
 	liveness = NULL;
+	look_every = 0;
 	return 0;
 }
 
@@ -197,6 +201,53 @@ static char *token(const char *id, int n)
 }
 
 /* ---- launch, run, end ---- */
+
+/* Finding: every wake ran a pass that looked at every job, so the work
+ * grew with N for each agent's heartbeat. With looks paced, a pass right
+ * after a look leaves running jobs alone; a wake naming a job looks at
+ * that job only, and a cancel is looked at at once. */
+static void test_wake_names_the_job_and_looks_are_paced(void **state)
+{
+	struct fixture *f = *state;
+	char a[JOB_ID_MAX], b[JOB_ID_MAX];
+	int describes, i;
+
+	look_every = 60000;
+	restart(f);
+	insert_job(f, "local", NULL, a);
+	insert_job(f, "local", NULL, b);
+	for (i = 0; i < 4; i++)
+		turn(f);
+	agent_reports(f, a, 1, "{\"phase\": \"running\"}");
+	agent_reports(f, b, 1, "{\"phase\": \"running\"}");
+	reconciler_wake_job(f->rec, a);
+	reconciler_wake_job(f->rec, b);
+	reconciler_step_woken(f->rec);
+	reconciler_run_ops(f->rec);
+	assert_int_equal(status_of(f, a), JOB_RUNNING);
+	assert_int_equal(status_of(f, b), JOB_RUNNING);
+
+	/* Just looked at: a pass does not look again. */
+	describes = memory_counts(mem("local"))->describe;
+	agent_reports(f, a, 1, "{\"phase\": \"exited\", \"outcome\": \"succeeded\", \"exit_code\": 0}");
+	turn(f);
+	assert_int_equal(memory_counts(mem("local"))->describe, describes);
+	assert_int_equal(status_of(f, a), JOB_RUNNING);
+
+	/* The agent's wake names a: a is looked at and ends, b is not. */
+	reconciler_wake_job(f->rec, a);
+	reconciler_step_woken(f->rec);
+	reconciler_run_ops(f->rec);
+	assert_int_equal(status_of(f, a), JOB_SUCCEEDED);
+	assert_int_equal(memory_counts(mem("local"))->describe, describes);
+	assert_int_equal(status_of(f, b), JOB_RUNNING);
+
+	/* A cancel is not paced: the next pass looks at b and asks it to stop. */
+	assert_int_equal(store_job_request_cancel(f->st, b, NULL), 0);
+	turn(f);
+	assert_int_equal(memory_counts(mem("local"))->describe, describes + 1);
+	assert_int_equal(memory_counts(mem("local"))->stop, 1);
+}
 
 static void test_launch_run_succeed(void **state)
 {
@@ -956,6 +1007,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_launch_run_succeed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_names_the_job_and_looks_are_paced, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_plan_never_fits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_learned_block, setup, teardown),
