@@ -40,6 +40,8 @@ frugal status "$j" | grep -q "last heartbeat is [0-9]*s old" || { frugal status 
 ok "the event says how old the heartbeat was"
 frugal logs "$j" 2>/dev/null | grep -q "resumed from 1 on attempt 2" || { frugal logs "$j"; fail "attempt 2 did not resume from the checkpoint"; }
 ok "attempt 2 resumed from attempt 1's checkpoint"
-kill -0 "$pid" 2>/dev/null && fail "the stopped agent $pid survives the teardown"
+# Dead, or a zombie its parent has not reaped yet (kill -0 succeeds on one).
+alive() { [ -e /proc/$1 ] && [ "$(awk '{print $3}' /proc/$1/stat 2>/dev/null)" != Z ]; }
+alive "$pid" && fail "the stopped agent $pid survives the teardown"
 [ -z "$(instance_procs)" ] || fail "instance processes left: $(instance_procs)"
 ok "the stopped agent and its job are gone"
