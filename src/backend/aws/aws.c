@@ -64,6 +64,8 @@
 #include "backend/aws/account.h"
 #include "backend/aws/boot.h"
 #include "backend/aws/ec2.h"
+#include "backend/aws/itype.h"
+#include "backend/common/agentbin.h"
 #include "backend/aws/s3.h"
 #include "backend/aws/sg.h"
 #include "storage/storage.h"
@@ -83,7 +85,6 @@
 #define MAX_REGIONS 64
 /* attempts.price_source of a spot price read from EC2 at plan time. */
 #define AWS_PRICE_SOURCE_SPOT_HISTORY "aws-spot-price-history"
-#define DEFAULT_IMAGE_NAME "Deep Learning Base OSS Nvidia Driver GPU AMI (Ubuntu 22.04) *"
 #define DEFAULT_IMAGE_OWNER "amazon"
 #define DEFAULT_DISK_GB 100
 #define DEFAULT_URL_TTL (6 * 3600)
@@ -527,6 +528,19 @@ static int aws_plan(struct provider *p, const struct plan_request *preq, struct 
 	pl.capacity = xasprintf("EC2 %s in %s", pl.spot ? "spot" : "on-demand",
 				*o->zone ? o->zone : o->region);
 	candidate_list_release(&l);
+	/* The machine gets the binary built for its architecture: say now,
+	 * not at boot, when there is none. */
+	if (!cfg(p, "frugal_bin")) {
+		char *bin = NULL;
+
+		if ((r = agentbin_find(aws_itype_arch(pl.instance_type), p->self_exe,
+				       cfg(p, "agent_dist"), "aws", pl.instance_type, &bin,
+				       err)) < 0) {
+			plan_release(&pl);
+			return FRUGAL_EINVAL;
+		}
+		free(bin);
+	}
 	*ret = pl;
 	return 0;
 }
@@ -583,21 +597,24 @@ out:
  * image_name owned by image_owner. *ret_ami and *ret_root (its root
  * device name) point into the provider's cache.
  */
-static int image_for(struct provider *p, struct ec2 *e, const struct task *t, char **ret_ami,
-		     char **ret_root, struct error *err)
+static int image_for(struct provider *p, struct ec2 *e, const struct task *t,
+		     const char *itype, char **ret_ami, char **ret_root, struct error *err)
 {
 	struct aws *a = aws_of(p);
 	struct http_response rs = HTTP_RESPONSE_INIT;
 	struct ec2_items items = { 0 };
 	struct kvlist q = { 0 };
 	const char *region = ec2_region(e), *cached, *ami = NULL, *best_date = "";
+	const char *arch = aws_itype_ec2_arch(itype);
+	const char *name = cfg(p, "image_name") ? cfg(p, "image_name")
+						 : aws_itype_default_image(itype);
 	char *per_region = xasprintf("image_id.%s", region), *key;
 	size_t i;
 	int r = 0;
 
 	ami = t && t->res.image_id ? t->res.image_id : cfg(p, per_region) ? cfg(p, per_region)
 									: cfg(p, "image_id");
-	key = xasprintf("%s %s", region, ami ? ami : "");
+	key = xasprintf("%s %s %s %s", region, arch, ami ? ami : "", ami ? "" : name);
 	if ((cached = kvlist_get(&a->images, key)))
 		goto found;
 	if (ami) {
@@ -606,10 +623,12 @@ static int image_for(struct provider *p, struct ec2 *e, const struct task *t, ch
 		kvlist_append(&q, "Owner.1", cfg(p, "image_owner") ? cfg(p, "image_owner")
 								   : DEFAULT_IMAGE_OWNER);
 		kvlist_append(&q, "Filter.1.Name", "name");
-		kvlist_append(&q, "Filter.1.Value.1", cfg(p, "image_name") ? cfg(p, "image_name")
-									  : DEFAULT_IMAGE_NAME);
+		kvlist_append(&q, "Filter.1.Value.1", name);
 		kvlist_append(&q, "Filter.2.Name", "state");
 		kvlist_append(&q, "Filter.2.Value.1", "available");
+		/* Never an image of the other architecture: it would not boot. */
+		kvlist_append(&q, "Filter.3.Name", "architecture");
+		kvlist_append(&q, "Filter.3.Value.1", arch);
 	}
 	if ((r = ec2_call(e, "DescribeImages", &q, &rs, NULL, 0, err)) < 0)
 		goto out;
@@ -617,7 +636,13 @@ static int image_for(struct provider *p, struct ec2 *e, const struct task *t, ch
 	for (i = 0; i < items.n; i++) {
 		const char *date = kvlist_get(&items.items[i], "creationDate");
 		const char *id = kvlist_get(&items.items[i], "imageId");
+		const char *iarch = kvlist_get(&items.items[i], "architecture");
 
+		if (id && ami && iarch && strcmp(iarch, arch)) {
+			r = error_set(err, FRUGAL_EINVAL, "image %s is for %s, but %s machines are"
+				      " %s: choose an image for %s", ami, iarch, itype, arch, arch);
+			goto out;
+		}
 		if (id && (!cached || (date && strcmp(date, best_date) > 0))) {
 			const char *root = kvlist_get(&items.items[i], "rootDeviceName");
 			char *v = xasprintf("%s %s", id, root && *root ? root : "/dev/sda1");
@@ -630,10 +655,9 @@ static int image_for(struct provider *p, struct ec2 *e, const struct task *t, ch
 	}
 	if (!cached) {
 		r = ami ? error_set(err, FRUGAL_EINVAL, "image %s does not exist in %s", ami, region)
-			: error_set(err, FRUGAL_EINVAL, "no image named '%s' in %s: set "
-				    "backends.aws.image_id or image_name in config.yaml",
-				    cfg(p, "image_name") ? cfg(p, "image_name") : DEFAULT_IMAGE_NAME,
-				    region);
+			: error_set(err, FRUGAL_EINVAL, "no %s image named '%s' in %s: set "
+				    "backends.aws.image_id or image_name in config.yaml", arch,
+				    name, region);
 		goto out;
 	}
 found:
@@ -700,17 +724,17 @@ out:
 }
 
 /* bin/frugal-SHA256: this binary, stored once. */
-static int put_binary(struct provider *p, struct storage *st, char **ret_key,
+static int put_binary(struct storage *st, const char *bin, char **ret_key,
 		      char hash[SIGV4_HASH_HEX], struct error *err)
 {
 	char *key;
 	int r;
 
-	if ((r = sigv4_sha256_file_hex(p->self_exe, hash, err)) < 0)
+	if ((r = sigv4_sha256_file_hex(bin, hash, err)) < 0)
 		return r;
 	key = xasprintf("bin/frugal-%s", hash);
 	if (storage_stat(st, key, NULL, NULL, NULL) != 0) {
-		r = storage_put_file(st, key, p->self_exe, STORAGE_NO_OVERWRITE, err);
+		r = storage_put_file(st, key, bin, STORAGE_NO_OVERWRITE, err);
 		if (r == FRUGAL_EEXIST)
 			r = 0;
 	}
@@ -756,6 +780,7 @@ static int stage(struct provider *p, const struct launch_request *req, char **re
 	char *sec_url = NULL, *endpoint = NULL, *log_key = NULL, *log_url = NULL;
 	unsigned char seal_key[SEAL_KEY_LEN];
 	char seal_hex[SEAL_KEY_HEX_LEN + 1] = "";
+	char *bin = NULL, *status_key = NULL, *status_url = NULL;
 	int64_t ttl = url_ttl(p);
 	int r;
 
@@ -792,8 +817,11 @@ static int stage(struct provider *p, const struct launch_request *req, char **re
 		    (r = s3_presign_get(st, sec_key, ttl, &sec_url, err)) < 0)
 			goto out;
 	}
+	b.arch = aws_itype_arch(req->plan->instance_type);
 	if (!cfg(p, "frugal_bin")) {
-		if ((r = put_binary(p, st, &bin_key, hash, err)) < 0 ||
+		if ((r = agentbin_find(b.arch, p->self_exe, cfg(p, "agent_dist"), "aws",
+				       req->plan->instance_type, &bin, err)) < 0 ||
+		    (r = put_binary(st, bin, &bin_key, hash, err)) < 0 ||
 		    (r = s3_presign_get(st, bin_key, ttl, &bin_url, err)) < 0)
 			goto out;
 		b.frugal_url = bin_url;
@@ -806,6 +834,11 @@ static int stage(struct provider *p, const struct launch_request *req, char **re
 	if ((r = s3_presign_put(st, log_key, ttl, &log_url, err)) < 0)
 		goto out;
 	b.bootlog_url = log_url;
+	/* Where the boot script reports an agent that cannot start. */
+	status_key = key_status(req->job_prefix, req->attempt);
+	if ((r = s3_presign_put(st, status_key, ttl, &status_url, err)) < 0)
+		goto out;
+	b.status_url = status_url;
 	endpoint = s3_endpoint_override();
 	b.job_id = req->job_id;
 	b.attempt = req->attempt;
@@ -843,6 +876,9 @@ out:
 	free(log_key);
 	free(log_url);
 	free(endpoint);
+	free(bin);
+	free(status_key);
+	free(status_url);
 	return r;
 }
 
@@ -1153,7 +1189,7 @@ static int aws_launch(struct provider *p, const struct launch_request *req, char
 	if ((r = client(p, at->region, &e, err)) < 0 ||
 	    (at->zone && strcmp(at->zone, ZONE_NONE) &&
 	     (r = zone_name(p, e, at->zone, &zone, err)) < 0) ||
-	    (r = image_for(p, e, req->task, &ami, &root_dev, err)) < 0 ||
+	    (r = image_for(p, e, req->task, req->plan->instance_type, &ami, &root_dev, err)) < 0 ||
 	    (r = stage(p, req, &script, err)) < 0) {
 		launch_failed_early(req, r);
 		goto out;

@@ -3,6 +3,7 @@
  * the workdir archive is util/tar.h's, the sealed secrets contract/secrets.h's.
  */
 #include "backend/aws/boot.h"
+#include "backend/common/agentbin.h"
 #include "base/fs.h"
 #include "contract/secrets.h"
 #include "base/timeutil.h"
@@ -83,6 +84,20 @@ char *awsboot_script(const struct awsboot *b)
 			    "\texit 1\n");
 	}
 	strbuf_adds(&sb, "fi\n");
+	if (b->arch) {
+		/* An agent that cannot start says why, at once, and the machine ends. */
+		agentbin_boot_check(&sb);
+		strbuf_addf(&sb, "if ! frugal_agent_check \"$frugal\" %s; then\n"
+			    "\techo \"frugal: $frugal_reason\"\n", b->arch);
+		if (b->status_url) {
+			url_config(&sb, "\t", "status.cfg", b->status_url);
+			strbuf_adds(&sb, "\t");
+			agentbin_failure_status(&sb, b->job_id, b->attempt, "status.json");
+			strbuf_adds(&sb, "\tcurl -fsS --retry 3 --connect-timeout 10 -T status.json"
+				    " -K status.cfg -o /dev/null\n");
+		}
+		strbuf_adds(&sb, "\texit 1\nfi\n");
+	}
 	if (b->workdir_url) {
 		url_config(&sb, "", "workdir.cfg", b->workdir_url);
 		strbuf_adds(&sb, "mkdir -p src && fetch workdir.cfg workdir.tar &&"

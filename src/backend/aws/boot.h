@@ -28,6 +28,11 @@
  * Before it powers off, the trap stores TOKEN.boot.log at
  * jobs/JOB/attempts/N/boot.log with a presigned PUT (bootlog_url), so
  * that a boot that failed can be read after the machine is gone.
+ * Before the agent runs, the script checks that the machine is the
+ * architecture the binary was built for (uname -m) and that the binary
+ * starts (`frugal version`); when not, it stores a status.json with
+ * outcome launch_failed and the reason ("agent built for x86_64, machine
+ * is aarch64") with a presigned PUT (status_url), and powers off.
  * Presigned URLs go in curl config files (curl -K), never on a command line.
  */
 #ifndef FRUGAL_PROVIDER_AWSBOOT_H
@@ -54,6 +59,8 @@ struct awsboot {
 	const char *secrets_url;	/* presigned secrets.sealed, or NULL */
 	const char *secrets_key;	/* its key, 64 hex digits, with secrets_url */
 	const char *bootlog_url;	/* presigned PUT of boot.log, or NULL */
+	const char *status_url;		/* presigned PUT of status.json, or NULL */
+	const char *arch;		/* the machine's (uname -m) the binary is for */
 	const char *s3_endpoint;	/* AWS_ENDPOINT_URL_S3 for the agent, or NULL */
 	int64_t hard_limit_s;		/* shutdown -h +M after this; 0: none */
 	int64_t urls_expire_ms;		/* for the comment */

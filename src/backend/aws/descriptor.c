@@ -27,6 +27,7 @@ static const struct config_setting aws_settings[] = {
 	{ "live_spot_prices", CONFIG_BOOL, "ask EC2 for current spot prices when planning" },
 	{ "owner", CONFIG_STRING, "the owner tag of the instances" },
 	{ "frugal_bin", CONFIG_STRING, "the frugal binary uploaded for the agent" },
+	{ "agent_dist", CONFIG_STRING, "directory with frugal-linux-x86_64 and -aarch64 for the machines (make dist)" },
 	BACKEND_COMMON_SETTINGS,
 	{ NULL, 0, NULL },
 };

@@ -3,6 +3,7 @@
  */
 #include "backend/gcp/boot.h"
 #include "contract/secrets.h"
+#include "backend/common/agentbin.h"
 #include "contract/key.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
@@ -114,7 +115,25 @@ char *gcp_boot_script(const struct gcp_boot *b)
 		    "\texport DEBIAN_FRONTEND=noninteractive\n"
 		    "\tapt-get update -q && apt-get install -y -q ");
 	strbuf_adds(&sb, b->packages);
-	strbuf_adds(&sb, "\nfi\n");
+	strbuf_adds(&sb, " || true\nfi\n");
+	if (b->arch) {
+		/* An agent that cannot start says why, at once, and the VM ends. */
+		agentbin_boot_check(&sb);
+		strbuf_addf(&sb, "if ! frugal_agent_check ./frugal %s; then\n"
+			    "\tlog \"$frugal_reason\"\n", b->arch);
+		if (b->status_object && b->job_id) {
+			char *so = http_urlencode(b->status_object, 0);
+
+			agentbin_failure_status(&sb, b->job_id, b->attempt, ".status.json");
+			strbuf_adds(&sb, "\tcurl -sS --retry 3 -X POST -H @\"$_fb_root/.auth\""
+				    " -H 'Content-Type: application/json' --data-binary @.status.json"
+				    " \"$_fb_gcs/upload/storage/v1/b/$_fb_bucket/o?uploadType=media&name=");
+			strbuf_adds(&sb, so);
+			strbuf_adds(&sb, "\" >/dev/null || true\n");
+			free(so);
+		}
+		strbuf_adds(&sb, "\texit 1\nfi\n");
+	}
 
 	if (b->workdir_object) {
 		char *wd = http_urlencode(b->workdir_object, 0);

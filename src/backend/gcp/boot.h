@@ -28,6 +28,9 @@
  *   3. downloads the frugal binary from the job's bucket and checks its
  *      SHA-256, installs its libraries with apt-get when ldd finds some
  *      missing, downloads and unpacks the workdir bundle;
+ *      checks that the VM is the architecture the binary is for (uname -m)
+ *      and that it starts (`frugal version`); when not, stores a
+ *      status.json with outcome launch_failed and the reason and ends;
  *   4. mounts the data disk read-only when one is attached;
  *   5. reads agent.json from the metadata server, downloads the sealed
  *      secrets from the bucket and exports their key from the metadata
@@ -56,6 +59,11 @@ struct gcp_boot {
 	const char *data_device;	/* device name of the data disk, or NULL */
 	const char *data_mount;		/* where it goes ("/mnt/data") */
 	const char *packages;		/* apt packages of the agent's libraries */
+	const char *arch;		/* the VM's (uname -m) the binary is for, or NULL */
+	const char *status_object;	/* status.json of the attempt: a boot that cannot
+					 * start the agent stores launch_failed there */
+	const char *job_id;
+	int attempt;
 };
 
 /* Store the agent's binary (the file bin) as frugal/bin/SHA256 in st

@@ -34,6 +34,7 @@ static const struct config_setting gcp_settings[] = {
 	{ "insert_timeout", CONFIG_DURATION, "how long an instance insert may take" },
 	{ "delete_wait", CONFIG_DURATION, "how long to wait for a delete" },
 	{ "max_run_duration", CONFIG_DURATION, "Compute Engine's own limit on a VM's life" },
+	{ "agent_dist", CONFIG_STRING, "directory with frugal-linux-x86_64 and -aarch64 for the machines (make dist)" },
 	BACKEND_COMMON_SETTINGS,
 	{ NULL, 0, NULL },
 };

@@ -52,6 +52,8 @@
 #include "contract/secrets.h"
 #include "backend/gcp/gce.h"
 #include "backend/gcp/boot.h"
+#include "backend/gcp/machine.h"
+#include "backend/common/agentbin.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
@@ -70,9 +72,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DEFAULT_IMAGE "projects/debian-cloud/global/images/family/debian-12"
-#define DEFAULT_GPU_IMAGE \
-	"projects/deeplearning-platform-release/global/images/family/common-cu124-debian-11-py310"
 #define DEFAULT_PACKAGES "libcurl4 libsqlite3-0 libyaml-0-2 libjansson4 libuv1"
 #define DEFAULT_INSERT_TIMEOUT_S 300
 #define DEFAULT_DELETE_WAIT_S 10
@@ -94,6 +93,7 @@ struct gcp {
 	struct storage *st;
 	char *st_url;
 	char *bin_sha;
+	char *bin_path;		/* the binary bin_sha is of */
 	/* Describe: "zone/name" -> status of this home's VMs, and when listed. */
 	json_t *snap;
 	int64_t snap_at;
@@ -151,6 +151,7 @@ static void gcp_free(struct provider *p)
 	storage_free(g->st);
 	free(g->st_url);
 	free(g->bin_sha);
+	free(g->bin_path);
 	json_decref(g->snap);
 	free(g);
 	p->priv = NULL;
@@ -530,6 +531,19 @@ out:
 	return r;
 }
 
+/* The frugal binary for pl's machines: backends.gcp.agent_binary as it
+ * is, else the one built for the machine's architecture (agentbin.h). */
+static int agent_binary(struct provider *p, struct gcp *g, const struct plan *pl, char **ret,
+			struct error *err)
+{
+	if (cfg_get(g, "agent_binary")) {
+		*ret = xstrdup(cfg_get(g, "agent_binary"));
+		return 0;
+	}
+	return agentbin_find(gcp_machine_arch(pl->instance_type), p->self_exe,
+			     cfg_get(g, "agent_dist"), "gcp", pl->instance_type, ret, err);
+}
+
 /* Every setting of the VM for req on plan pl, as an Instance body. */
 static int build_body(struct provider *p, struct gcp *g, const struct launch_request *req,
 		      const struct plan *pl, const char *name, json_t **ret, struct error *err)
@@ -545,14 +559,24 @@ static int build_body(struct provider *p, struct gcp *g, const struct launch_req
 	struct strbuf sealed = STRBUF_INIT;
 	const char *gcs_ep = gcs_endpoint(), *cmp_ep = g->gce.endpoint;
 	char *tmp_dir = xasprintf("%s/tmp", p->home), *boot_key = NULL, *boot_log = NULL;
+	char *bin = NULL, *status_key = NULL, *status_obj = NULL;
+	const char *image = NULL;
 	int64_t max_run = 0, disk_gb = 0;
 	int r;
 
 	memset(&s, 0, sizeof(s));
 	memset(&b, 0, sizeof(b));
 	if ((r = job_storage(g, req->storage_url, &st, err)) < 0 ||
-	    (r = gcp_boot_put_binary(st, cfg_get(g, "agent_binary") ? cfg_get(g, "agent_binary")
-				     : p->self_exe, &g->bin_sha, &bin_key, err)) < 0)
+	    (r = agent_binary(p, g, pl, &bin, err)) < 0)
+		goto out;
+	/* The hash cached is the last binary's: the next may be another arch. */
+	if (!g->bin_path || strcmp(g->bin_path, bin)) {
+		free(g->bin_sha);
+		g->bin_sha = NULL;
+		free(g->bin_path);
+		g->bin_path = xstrdup(bin);
+	}
+	if ((r = gcp_boot_put_binary(st, bin, &g->bin_sha, &bin_key, err)) < 0)
 		goto out;
 	if (req->task->workdir && (r = gcp_boot_put_workdir(st, tmp_dir, req, &wd_key, err)) < 0)
 		goto out;
@@ -592,6 +616,12 @@ static int build_body(struct provider *p, struct gcp *g, const struct launch_req
 	wd_obj = wd_key ? gcp_boot_object(req->storage_url, wd_key) : NULL;
 	boot_key = key_attempt(req->job_prefix, req->attempt, "boot.log");
 	boot_log = gcp_boot_object(req->storage_url, boot_key);
+	status_key = key_status(req->job_prefix, req->attempt);
+	status_obj = gcp_boot_object(req->storage_url, status_key);
+	b.status_object = status_obj;
+	b.job_id = req->job_id;
+	b.attempt = req->attempt;
+	b.arch = gcp_machine_arch(pl->instance_type);
 	b.token = req->token;
 	b.gcs_endpoint = strcmp(gcs_ep, GCS_DEFAULT_ENDPOINT) ? gcs_ep : NULL;
 	b.compute_endpoint = strcmp(cmp_ep, GCE_DEFAULT_ENDPOINT) ? cmp_ep : NULL;
@@ -635,9 +665,12 @@ static int build_body(struct provider *p, struct gcp *g, const struct launch_req
 	}
 	s.spot = pl->spot;
 	s.max_run_s = max_run;
-	s.image = req->task->res.image_id ? req->task->res.image_id :
-		  pl->gpus ? (cfg_get(g, "image_gpu") ? cfg_get(g, "image_gpu") : DEFAULT_GPU_IMAGE)
-			   : (cfg_get(g, "image") ? cfg_get(g, "image") : DEFAULT_IMAGE);
+	image = req->task->res.image_id ? req->task->res.image_id :
+		pl->gpus ? cfg_get(g, "image_gpu") : cfg_get(g, "image");
+	if (!image && (r = gcp_machine_default_image(pl->instance_type, pl->accelerator, pl->gpus,
+						     &image, err)) < 0)
+		goto out;
+	s.image = image;
 	s.disk_gb = (int)disk_gb;
 	s.disk_type = cfg_get(g, "disk_type") ? cfg_get(g, "disk_type") : "pd-balanced";
 	s.network = cfg_get(g, "network");
@@ -675,6 +708,9 @@ out:
 	free(tmp_dir);
 	free(boot_key);
 	free(boot_log);
+	free(bin);
+	free(status_key);
+	free(status_obj);
 	return r;
 }
 

@@ -48,6 +48,7 @@ static const struct config_setting lambda_settings[] = {
 	{ "capacity_block", CONFIG_SECONDS, "how long a type without capacity is skipped" },
 	{ "sync_interval", CONFIG_SECONDS, "how often status is mirrored" },
 	{ "release_wait", CONFIG_SECONDS, "how long a finished instance waits to be mirrored" },
+	{ "agent_dist", CONFIG_STRING, "directory with frugal-linux-x86_64 and -aarch64 for the machines (make dist)" },
 	BACKEND_COMMON_SETTINGS,
 	{ NULL, 0, NULL },
 };

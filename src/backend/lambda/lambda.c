@@ -39,6 +39,7 @@
  */
 #include "backend/lambda/lambda.h"
 #include "backend/backend.h"
+#include "backend/common/agentbin.h"
 #include "backend/common/cloud.h"
 #include "backend/common/hometag.h"
 #include "base/fs.h"
@@ -352,6 +353,13 @@ static int file_system_info(struct lambda *l, struct error *err)
 	return 0;
 }
 
+/* GH200 and GB200 machines are Grace: aarch64 (lambda.h). */
+const char *lambda_instance_arch(const char *instance_type)
+{
+	return instance_type && (strstr(instance_type, "gh200") || strstr(instance_type, "gb200"))
+		       ? AGENTBIN_AARCH64 : AGENTBIN_X86_64;
+}
+
 /* GET /instance-types, at most every capacity_cache seconds. */
 static int instance_types(struct lambda *l, struct error *err)
 {
@@ -449,6 +457,20 @@ static int lambda_plan(struct provider *p, const struct plan_request *req, struc
 		pl.capacity = xasprintf("capacity in %s (instance-types)", o->region);
 		break;
 	}
+	/* The machine gets the binary built for its architecture: say now,
+	 * not at boot, when there is none. */
+	if (pl.backend && !l->remote_frugal) {
+		char *bin = NULL;
+
+		if ((r = agentbin_find(lambda_instance_arch(pl.instance_type), p->self_exe,
+				       cloud_cfg(p->config, "lambda", "agent_dist"), "lambda",
+				       pl.instance_type, &bin, err)) < 0) {
+			r = FRUGAL_EINVAL;
+			plan_release(&pl);
+			goto out;
+		}
+		free(bin);
+	}
 	if (!pl.backend) {
 		r = error_set(err, FRUGAL_ECAPACITY, "no Lambda capacity now for the %zu instance"
 			      " type%s that fit%s; waiting", cl.n, cl.n == 1 ? "" : "s",
@@ -487,11 +509,14 @@ static int lambda_find(struct provider *p, const char *token, const struct plan 
 	return 0;
 }
 
-/* Stage everything the bootstrap needs (see cloud.h). */
+/* Stage everything the bootstrap needs (see cloud.h), and the machine's
+ * architecture (stage file "arch": the bootstrap checks it). */
 static int stage(struct provider *p, struct lambda *l, const struct launch_request *req,
 		 const char *dir, struct error *err)
 {
-	char *storage = NULL, *outputs = NULL, *root = NULL, *json = NULL;
+	char *storage = NULL, *outputs = NULL, *root = NULL, *json = NULL, *bin = NULL;
+	char *arch_file = NULL;
+	const char *arch = lambda_instance_arch(req->plan ? req->plan->instance_type : NULL);
 	int r;
 
 	if ((r = cloud_storage_plan(req, l->fs_mount, l->shared_storage, "lambda", &storage, &outputs, &root,
@@ -499,11 +524,19 @@ static int stage(struct provider *p, struct lambda *l, const struct launch_reque
 	    (r = cloud_agent_json(req, "lambda", storage, outputs, &json, err)) < 0 ||
 	    (r = cloud_stage_write(dir, p->home, json, req->secrets, err)) < 0)
 		goto out;
+	if (!l->remote_frugal &&
+	    (r = agentbin_find(arch, p->self_exe, cloud_cfg(p->config, "lambda", "agent_dist"),
+			       "lambda", req->plan ? req->plan->instance_type : NULL, &bin,
+			       err)) < 0)
+		goto out;
+	arch_file = fs_path_join(dir, "arch");
 	if ((r = cloud_stage_mirror_info(dir, root, outputs, err)) < 0 ||
-	    (r = cloud_pack(dir, req->task->workdir, l->remote_frugal ? NULL : p->self_exe,
-			    err)) < 0)
+	    (r = fs_write_atomic(arch_file, arch, strlen(arch), 0600, 1, err)) < 0 ||
+	    (r = cloud_pack(dir, req->task->workdir, bin, err)) < 0)
 		goto out;
 out:
+	free(bin);
+	free(arch_file);
 	free(storage);
 	free(outputs);
 	free(root);
@@ -665,7 +698,8 @@ static void add_base64(struct strbuf *sb, const struct strbuf *sealed)
  */
 static int bootstrap_script(const struct provider *p, const struct lambda *l,
 			    const char *token, const char *id, const char *agent_json,
-			    const struct kvlist *secrets, char **ret, struct error *err)
+			    const struct kvlist *secrets, const char *arch, char **ret,
+			    struct error *err)
 {
 	struct strbuf sb = STRBUF_INIT, sealed = STRBUF_INIT;
 	unsigned char key[SEAL_KEY_LEN];
@@ -722,6 +756,13 @@ static int bootstrap_script(const struct provider *p, const struct lambda *l,
 	} else {
 		strbuf_adds(&sb, "f=\"$PWD/frugal\"\n");
 	}
+	if (arch && !l->remote_frugal) {
+		/* An agent that cannot start fails the bootstrap with the reason. */
+		agentbin_boot_check(&sb);
+		strbuf_addf(&sb, "if ! frugal_agent_check \"$f\" %s; then\n"
+			    "\techo \"frugal: $frugal_reason\" | tee agent.log >&2\n"
+			    "\texit 3\nfi\n", arch);
+	}
 	if (hex[0])
 		strbuf_addf(&sb, "%s=%s ", SECRETS_KEY_ENV, hex);
 	strbuf_adds(&sb, "nohup setsid sh -c 'echo $$ > agent.pid; "
@@ -758,8 +799,18 @@ static int bootstrap(struct provider *p, struct lambda *l, const char *token, co
 	if ((r = fs_read_file(jpath, 64 << 20, &json, err)) < 0 ||
 	    (r = cloud_stage_secrets(dir, p->home, &secrets, err)) < 0)
 		goto out;
-	if ((r = bootstrap_script(p, l, token, id, json.buf, &secrets, &script, err)) < 0)
-		goto out;
+	{
+		struct strbuf arch = STRBUF_INIT;
+		char *apath = fs_path_join(dir, "arch");
+
+		fs_read_file(apath, 64, &arch, NULL);
+		r = bootstrap_script(p, l, token, id, json.buf, &secrets,
+				     arch.len ? arch.buf : NULL, &script, err);
+		strbuf_release(&arch);
+		free(apath);
+		if (r < 0)
+			goto out;
+	}
 	if ((r = ssh_check(t, "sh -s", script, strlen(script), NULL, NULL, err)) < 0)
 		goto out;
 	fs_write_atomic(done, "", 0, 0600, 1, NULL);

@@ -44,4 +44,8 @@ struct config;
 int lambda_probe(const struct config *cfg, const char *home, struct backend_probe *ret,
 		 struct error *err);
 
+/* The CPU architecture of an instance type's machines ("aarch64" for
+ * GH200/GB200, else "x86_64"): the agent binary it gets. */
+const char *lambda_instance_arch(const char *instance_type);
+
 #endif

@@ -45,6 +45,7 @@ static const struct config_setting runpod_settings[] = {
 	{ "sync_interval", CONFIG_SECONDS, "how often status is mirrored" },
 	{ "release_wait", CONFIG_SECONDS, "how long a finished pod waits to be mirrored" },
 	{ "notice_window", CONFIG_SECONDS, "SIGTERM window of a reclaimed pod" },
+	{ "agent_dist", CONFIG_STRING, "directory with frugal-linux-x86_64 and -aarch64 for the machines (make dist)" },
 	BACKEND_COMMON_SETTINGS,
 	{ NULL, 0, NULL },
 };

@@ -43,6 +43,7 @@
  */
 #include "backend/runpod/api.h"
 #include "backend/backend.h"
+#include "backend/common/agentbin.h"
 #include "backend/common/cloud.h"
 #include "backend/common/hometag.h"
 #include "base/fs.h"
@@ -138,10 +139,15 @@ static const char start_script[] =
 	"  sleep 1\n"
 	"done\n"
 	"unset FRUGAL_AGENT_JSON FRUGAL_SELF_JSON\n"
-	"./bin/frugal version >/dev/null 2>&1 ||"
-	" end_pod \"the agent cannot run on this machine ($(uname -m))\"\n"
+"if ! frugal_agent_check ./bin/frugal \"$FRUGAL_ARCH\"; then\n"
+	"  echo \"frugal: $frugal_reason\" > boot.log\n"
+	"  end_pod \"$frugal_reason\"\n"
+	"fi\n"
 	"echo $$ > agent.pid\n"
 	"exec ./bin/frugal agent --instance-dir \"$d\"\n";
+
+/* Runpod's pods are x86_64 machines. */
+#define RUNPOD_ARCH AGENTBIN_X86_64
 
 /* ---- settings ------------------------------------------------------------------ */
 
@@ -510,7 +516,8 @@ static int runpod_launch(struct provider *p, const struct launch_request *req, c
 	struct runpod_pod pod = { 0 };
 	struct kvlist env = { 0 };
 	char *storage = NULL, *outputs = NULL, *root = NULL, *json = NULL, *self = NULL;
-	char *name = NULL, *dir = NULL, *id = NULL, *idpath = NULL;
+	char *name = NULL, *dir = NULL, *id = NULL, *idpath = NULL, *bin = NULL;
+	struct strbuf start = STRBUF_INIT;
 	const char *gpu;
 	int64_t pause = 2000;
 	int r, i;
@@ -537,7 +544,9 @@ static int runpod_launch(struct provider *p, const struct launch_request *req, c
 	    (r = cloud_agent_json(req, "runpod", storage, outputs, &json, err)) < 0 ||
 	    (r = cloud_stage_write(dir, p->home, json, NULL, err)) < 0 ||
 	    (r = cloud_stage_mirror_info(dir, root, outputs, err)) < 0 ||
-	    (r = cloud_pack(dir, req->task->workdir, p->self_exe, err)) < 0) {
+	    (r = agentbin_find(RUNPOD_ARCH, p->self_exe, cfg(p, "agent_dist"), "runpod",
+			       req->plan->instance_type, &bin, err)) < 0 ||
+	    (r = cloud_pack(dir, req->task->workdir, bin, err)) < 0) {
 		launch_failed_early(req, r);	/* the stage goes below */
 		goto out;
 	}
@@ -557,7 +566,9 @@ static int runpod_launch(struct provider *p, const struct launch_request *req, c
 	c.volume_mount_path = rp->volume_id ? rp->volume_mount : NULL;
 	c.container_disk_gb = req->task->res.disk_size > 0 ? req->task->res.disk_size
 							   : rp->container_disk;
-	c.start_script = start_script;
+	agentbin_boot_check(&start);
+	strbuf_addf(&start, "FRUGAL_ARCH=%s\n%s", RUNPOD_ARCH, start_script);
+	c.start_script = start.buf;
 	c.ports = req->task->res.ports;
 	c.n_ports = req->task->res.n_ports;
 	for (i = 0; i < 6; i++) {
@@ -598,6 +609,8 @@ out:
 	free(dir);
 	free(id);
 	free(idpath);
+	free(bin);
+	strbuf_release(&start);
 	return r;
 }
 
