@@ -269,3 +269,60 @@ boot_vm() {
 	VM_PID=$!
 	AWS_PIDS="$AWS_PIDS $VM_PID"
 }
+
+# boot_vm_in_root ROOT JOB N [MACHINE]: like boot_vm, but the UserData
+# runs inside the root directory ROOT (chroot; tests/e2e/foreign_root.sh),
+# a userland frugal does not control. Its state is $ROOT/$VM_RUN (the
+# machine's path /$VM_RUN). Inside, shutdown(8) only records its calls;
+# a watcher here terminates the instance in moto when "now" is asked for
+# (what InstanceInitiatedShutdownBehavior=terminate does). MACHINE
+# aarch64: `uname -m` on the machine says aarch64 and aarch64 executables
+# run under qemu-aarch64-static (a binfmt_misc of a user namespace of its
+# own, in_userns_binfmt): an emulated Graviton. Runs in the background;
+# sets VM_STATE (the host's path), VM_RUN and VM_PID.
+boot_vm_in_root() {
+	local root=$1 job=$2 n=$3 machine=${4:-} id port run
+	id=$(wait_instance "$job" "$n")
+	run=tmp/frugal-vm-$$-$job-$n
+	VM_RUN=$run
+	VM_STATE=$root/$run
+	mkdir -p "$VM_STATE/root" "$VM_STATE/bin"
+	echo "$id" > "$VM_STATE/instance-id"
+	echo us-east-1 > "$VM_STATE/region"
+	moto_user "agent-$job-$n" > "$VM_STATE/profile-keys" || fail "no keys for the instance"
+	python3 "$AWSTOOL" userdata "$id" > "$VM_STATE/user-data" || fail "no user data for $id"
+	port=$(free_port)
+	python3 "$AWS_PEERS/fake_imds.py" --port "$port" --state "$VM_STATE" \
+		> "$TMP/imds-$job-$n.out" 2>&1 &
+	AWS_PIDS="$AWS_PIDS $!"
+	wait_http "http://127.0.0.1:$port/latest/api/token"
+	printf '#!/bin/sh\necho "$*" >> /%s/shutdown.log\n' "$run" > "$VM_STATE/bin/shutdown"
+	chmod 755 "$VM_STATE/bin/shutdown"
+	if [ "$machine" = aarch64 ]; then
+		printf '#!/bin/sh\nif [ "$*" = -m ]; then echo aarch64; else exec /bin/uname "$@"; fi\n' \
+			> "$VM_STATE/bin/uname"
+		chmod 755 "$VM_STATE/bin/uname"
+	fi
+	# The watcher: power-off terminates the instance.
+	(
+		for _ in $(seq 1200); do
+			if grep -q -- " now" "$VM_STATE/shutdown.log" 2>/dev/null; then
+				python3 "$AWSTOOL" terminate "$id" >/dev/null 2>&1
+				echo "terminated $id" >> "$VM_STATE/shutdown.log"
+				exit 0
+			fi
+			sleep 0.25
+		done
+	) &
+	AWS_PIDS="$AWS_PIDS $!"
+	local cmd=(chroot "$root" /usr/bin/env -i PATH="/$run/bin:/usr/local/bin:/usr/bin:/bin"
+		FRUGAL_AWS_ROOT="/$run/root" AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$port"
+		FRUGAL_E2E_MARK="FRUGAL_HOME=$FRUGAL_HOME" bash "/$run/user-data")
+	if [ "$machine" = aarch64 ]; then
+		in_userns_binfmt "${cmd[@]}" &
+	else
+		"${cmd[@]}" &
+	fi
+	VM_PID=$!
+	AWS_PIDS="$AWS_PIDS $VM_PID"
+}
