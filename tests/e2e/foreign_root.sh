@@ -76,14 +76,25 @@ dist_binaries_or_skip() {
 		skip "dist binaries not available (make dist)"
 }
 
-# in_userns_binfmt CMD...: run CMD in a user namespace (root mapped to
-# root) with its own binfmt_misc, where aarch64 ELF files run under
-# qemu-aarch64-static (flag F: the interpreter is opened now, so it works
-# inside a chroot). The host's binfmt_misc is not touched.
-in_userns_binfmt() {
-	unshare --user --map-root-user --mount --fork sh -c '
-		mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || exit 90
-		printf "%s" ":qemu-aarch64:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:$0:F" \
-			> /proc/sys/fs/binfmt_misc/register || exit 91
-		exec "$@"' "$(command -v qemu-aarch64-static)" "$@"
+# in_machine ROOT MACHINE CMD...: run CMD (a program of ROOT, with its
+# arguments) chrooted into ROOT as a machine of its own: a pid namespace
+# and a mount namespace with ROOT/proc mounted (bash's /dev/fd, the
+# agent's /proc). MACHINE aarch64: also a user namespace (root mapped to
+# root) with a binfmt_misc of its own where aarch64 ELF files run under
+# qemu-aarch64-static (flag F: the interpreter is opened at registration,
+# so it works inside the chroot); the host's binfmt_misc is not touched.
+in_machine() {
+	local root=$1 machine=$2 userns=()
+	shift 2
+	[ "$machine" = aarch64 ] && userns=(--user --map-root-user)
+	unshare "${userns[@]}" --mount --pid --fork sh -c '
+		root=$1 machine=$2 qemu=$3
+		shift 3
+		mount -t proc proc "$root/proc" || exit 90
+		if [ "$machine" = aarch64 ]; then
+			mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || exit 91
+			printf "%s" ":qemu-aarch64:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:$qemu:F" \
+				> /proc/sys/fs/binfmt_misc/register || exit 92
+		fi
+		exec chroot "$root" "$@"' sh "$root" "$machine" "$(command -v qemu-aarch64-static)" "$@"
 }

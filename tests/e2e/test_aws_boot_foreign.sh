@@ -29,28 +29,22 @@ start_moto
 start_proxy
 export FRUGAL_CONTROLLER_IDLE_EXIT=60s
 
-# Two images of one name, one per architecture: the plan's arch chooses.
-images=$(python3 -c "
-import boto3
+# Any image name: the plan's architecture picks among moto's images
+# (DescribeImages filter architecture); image_arch says what was used.
+image_arch() {
+	python3 -c "
+import boto3, sys
 ec2 = boto3.client('ec2', endpoint_url='$MOTO_URL', region_name='us-east-1')
-out = []
-for arch in ('x86_64', 'arm64'):
-    r = ec2.register_image(Name='frugal-e2e-dlami-' + arch, Architecture=arch,
-                           RootDeviceName='/dev/xvda', VirtualizationType='hvm')
-    out.append(r['ImageId'])
-print(' '.join(out))") || fail "cannot register the test images"
-read -r ami_x86 ami_arm <<< "$images"
-owner=$(python3 -c "
-import boto3
-print(boto3.client('sts', endpoint_url='$MOTO_URL', region_name='us-east-1').get_caller_identity()['Account'])")
+print(ec2.describe_images(ImageIds=[sys.argv[1]])['Images'][0]['Architecture'])" "$1"
+}
 config() {
 	write_config "storage: s3://$AWS_BUCKET/home
 default_backend: aws
 backends:
   aws:
     regions: us-east-1
-    image_name: \"frugal-e2e-dlami-*\"
-    image_owner: \"$owner\"
+    image_name: \"*\"
+    image_owner: amazon
     instance_profile: frugal-agent
 $*"
 }
@@ -70,13 +64,28 @@ run: |
 outputs: {paths: [out]}
 YAML
 }
+# launched JOB: until attempt 1 has an instance; fails at once when the
+# job ends first (a launch refused).
+launched() {
+	local s
+	for _ in $(seq 300); do
+		[ -n "$(instance_of "$1" 1)" ] && return 0
+		s=$(job_field "$1" status 2>/dev/null)
+		case $s in FAILED|CANCELLED|SUCCEEDED)
+			fail "job $1 is $s before an instance: $(frugal status "$1" 2>&1 | tail -5)";;
+		esac
+		sleep 0.2
+	done
+	fail "no instance for $1"
+}
 sha_of_agent() {	# the binary the instance fetched: its key in S3
-	s3_keys "bin/" | sed -n 's|^bin/frugal-||p'
+	s3_keys "home/bin/" | sed -n 's|^home/bin/frugal-||p'
 }
 
 # ---- 1. x86_64, static agent -------------------------------------------------------
 task foreign-x86 T4
 job=$(frugal launch -d "$TMP/foreign-x86.yaml") || fail "launch x86"
+launched "$job"
 boot_vm_in_root "$ROOT" "$job" 1
 [ "$(wait_terminal "$job" 120)" = SUCCEEDED ] ||
 	fail "x86 job $(job_field "$job" status): $(cat "$VM_STATE"/root/*.boot.log)"
@@ -85,14 +94,14 @@ frugal logs "$job" | grep -q "on debian 11" || fail "not run in the Debian 11 ro
 want=$(sha256sum "$DIST_OUT/frugal-linux-x86_64" | cut -d' ' -f1)
 sha_of_agent | grep -qx "$want" || fail "the instance did not get frugal-linux-x86_64: $(sha_of_agent)"
 [ "$(live_count "$job")" = 0 ] || fail "instance left: $(instances_json)"
-[ "$(instances_json | python3 -c "import json,sys; print([i['image'] for i in json.load(sys.stdin) if i['tags'].get('frugal-job') == '$job'][0])")" = "$ami_x86" ] ||
-	fail "g4dn did not get the x86_64 image"
+image=$(instances_json | python3 -c "import json,sys; print([i['image'] for i in json.load(sys.stdin) if i['tags'].get('frugal-job') == '$job'][0])")
+[ "$(image_arch "$image")" = x86_64 ] || fail "g4dn got image $image of $(image_arch "$image")"
 ok "g4dn: the static x86_64 agent ran the job in the Debian 11 root (x86_64 image, instance gone)"
 
 # ---- 2. aarch64 under qemu ------------------------------------------------------------
 task foreign-arm T4g
 job=$(frugal launch -d "$TMP/foreign-arm.yaml") || fail "launch arm"
-[ "$(instances_json | python3 -c "import json,sys; print([i['type'] for i in json.load(sys.stdin) if i['tags'].get('frugal-job') == '$job'] or [''])" )" != "" ] || true
+launched "$job"
 boot_vm_in_root "$ROOT" "$job" 1 aarch64
 [ "$(wait_terminal "$job" 240)" = SUCCEEDED ] ||
 	fail "arm job $(job_field "$job" status): $(cat "$VM_STATE"/root/*.boot.log)"
@@ -104,13 +113,14 @@ import json, sys
 i = [i for i in json.load(sys.stdin) if i['tags'].get('frugal-job') == '$job'][0]
 print(i['type'], i['image'])")"
 case $itype in g5g.*) ;; *) fail "T4g planned on $itype";; esac
-[ "$image" = "$ami_arm" ] || fail "$itype got image $image, not the arm64 one"
+[ "$(image_arch "$image")" = arm64 ] || fail "$itype got image $image of $(image_arch "$image")"
 [ "$(live_count "$job")" = 0 ] || fail "instance left: $(instances_json)"
 ok "$itype: arm64 image, frugal-linux-aarch64 under qemu-aarch64-static ran the job, instance gone"
 
 # ---- 3. the wrong architecture -------------------------------------------------------
 task foreign-wrong T4g
 job=$(frugal launch -d "$TMP/foreign-wrong.yaml") || fail "launch wrong-arch"
+launched "$job"
 boot_vm_in_root "$ROOT" "$job" 1	# the machine says x86_64
 for _ in $(seq 600); do
 	[ -n "$(attempt_field "$job" 1 outcome 2>/dev/null | grep -v None)" ] && break
@@ -131,9 +141,11 @@ frugal cancel "$job" >/dev/null 2>&1 || true
 ok "wrong arch: launch_failed with 'agent built for aarch64, machine is x86_64' (status.json, boot.log), instance terminated"
 
 # ---- 4. the dynamic build on this userland -------------------------------------------
+frugal controller --stop >/dev/null 2>&1	# it holds the config it started with
 config ""
 task foreign-dyn T4
 job=$(frugal launch -d "$TMP/foreign-dyn.yaml") || fail "launch dynamic"
+launched "$job"
 boot_vm_in_root "$ROOT" "$job" 1
 for _ in $(seq 600); do
 	[ -n "$(attempt_field "$job" 1 outcome 2>/dev/null | grep -v None)" ] && break

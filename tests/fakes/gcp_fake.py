@@ -20,7 +20,8 @@ Python standard library only. It serves, on 127.0.0.1:
     instance/preempted with wait_for_change and last_etag, name, zone,
     attributes, project id, the service account token.
 With --boot, an inserted instance "boots": its startup-script metadata item
-runs under bash in a sandbox directory of --vm-root, with
+runs under bash in a sandbox directory of --vm-root (chrooted into
+--vm-chroot, in pid and mount namespaces of its own, when given), with
 FRUGAL_GCE_METADATA_URL pointing at its metadata server; deleting the
 instance SIGTERMs then SIGKILLs every process of the VM (all carry
 FRUGAL_FAKE_VM=ZONE/NAME in their environment); a preemption
@@ -894,7 +895,20 @@ class Handler(BaseHTTPRequestHandler):
         serial = (os.path.join(f.args.serial_dir, "gce-%s-%s.log" % (zone, name)) if f.args.serial_dir
                   else os.path.join(sandbox, "serial.log"))
         log = open(serial, "ab")
-        proc = subprocess.Popen(["bash", "startup-script"], cwd=sandbox, env=env, stdin=subprocess.DEVNULL,
+        cmd = ["bash", "startup-script"]
+        if f.args.vm_chroot:
+            # A userland of its own (tests/e2e/foreign_root.sh): the sandbox
+            # lies inside the root; the script sees the paths from inside.
+            root = os.path.realpath(f.args.vm_chroot)
+            inner = lambda v: v[len(root):] if v.startswith(root + "/") else v
+            env = {k: inner(v) for k, v in env.items()}
+            env["PATH"] = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+            cmd = ["unshare", "--mount", "--pid", "--fork", "sh", "-c",
+                   'mount -t proc proc "$0/proc" && exec chroot "$0" /usr/bin/env -i "$@"', root] + \
+                  ["%s=%s" % kv for kv in env.items()] + \
+                  ["bash", "-c", 'cd "$0" && exec bash startup-script', inner(os.path.realpath(sandbox))]
+        proc = subprocess.Popen(cmd, cwd=sandbox, env=env if not f.args.vm_chroot else None,
+                                stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         with f.lock:
@@ -1116,6 +1130,7 @@ def main():
     ap.add_argument("--boot", action="store_true")
     ap.add_argument("--vm-root", default="/tmp")
     ap.add_argument("--vm-env", action="append")
+    ap.add_argument("--vm-chroot", help="boot VMs in this root directory (--vm-root inside it)")
     ap.add_argument("--serial-dir")
     args = ap.parse_args()
 

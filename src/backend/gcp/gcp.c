@@ -294,6 +294,9 @@ static int check_task(struct gcp *g, const struct task *t, struct error *err)
 }
 
 /* ops.plan: the cheapest GCP offer that fits now (see the top of this file). */
+static int agent_binary(struct provider *p, struct gcp *g, const struct plan *pl, char **ret,
+			struct error *err);
+
 static int gcp_plan(struct provider *p, const struct plan_request *req, struct plan *ret,
 		    struct error *err)
 {
@@ -362,6 +365,22 @@ static int gcp_plan(struct provider *p, const struct plan_request *req, struct p
 	pl.price_per_hour = cd->price;
 	pl.capacity = xstrdup(cd->spot ? "spot VM, price from the catalog"
 				       : "standard VM, price from the catalog");
+	/* Say now, not at boot, when the machine has no binary or image. */
+	{
+		char *bin = NULL;
+		const char *image = NULL;
+
+		if ((r = agent_binary(p, g, &pl, &bin, err)) < 0 ||
+		    (!req->task->res.image_id && !cfg_get(g, pl.gpus ? "image_gpu" : "image") &&
+		     (r = gcp_machine_default_image(pl.instance_type, pl.accelerator, pl.gpus,
+						    &image, err)) < 0)) {
+			free(bin);
+			plan_release(&pl);
+			r = FRUGAL_EINVAL;
+			goto out;
+		}
+		free(bin);
+	}
 	*ret = pl;
 	r = 0;
 out:

@@ -278,7 +278,7 @@ boot_vm() {
 # (what InstanceInitiatedShutdownBehavior=terminate does). MACHINE
 # aarch64: `uname -m` on the machine says aarch64 and aarch64 executables
 # run under qemu-aarch64-static (a binfmt_misc of a user namespace of its
-# own, in_userns_binfmt): an emulated Graviton. Runs in the background;
+# own, in_machine): an emulated Graviton. Runs in the background;
 # sets VM_STATE (the host's path), VM_RUN and VM_PID.
 boot_vm_in_root() {
 	local root=$1 job=$2 n=$3 machine=${4:-} id port run
@@ -308,21 +308,17 @@ boot_vm_in_root() {
 		for _ in $(seq 1200); do
 			if grep -q -- " now" "$VM_STATE/shutdown.log" 2>/dev/null; then
 				python3 "$AWSTOOL" terminate "$id" >/dev/null 2>&1
-				echo "terminated $id" >> "$VM_STATE/shutdown.log"
+				echo "terminated $id" >> "$VM_STATE/shutdown.log" 2>/dev/null
 				exit 0
 			fi
 			sleep 0.25
 		done
 	) &
 	AWS_PIDS="$AWS_PIDS $!"
-	local cmd=(chroot "$root" /usr/bin/env -i PATH="/$run/bin:/usr/local/bin:/usr/bin:/bin"
-		FRUGAL_AWS_ROOT="/$run/root" AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$port"
-		FRUGAL_E2E_MARK="FRUGAL_HOME=$FRUGAL_HOME" bash "/$run/user-data")
-	if [ "$machine" = aarch64 ]; then
-		in_userns_binfmt "${cmd[@]}" &
-	else
-		"${cmd[@]}" &
-	fi
+	in_machine "$root" "${machine:-x86_64}" /usr/bin/env -i \
+		PATH="/$run/bin:/usr/local/bin:/usr/bin:/bin" \
+		FRUGAL_AWS_ROOT="/$run/root" AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$port" \
+		FRUGAL_E2E_MARK="FRUGAL_HOME=$FRUGAL_HOME" bash "/$run/user-data" &
 	VM_PID=$!
 	AWS_PIDS="$AWS_PIDS $VM_PID"
 }
