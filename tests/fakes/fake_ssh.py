@@ -90,6 +90,20 @@ def main(argv):
         if k in os.environ:
             env[k] = os.environ[k]
     os.chdir(machine)
+    chroot = os.environ.get("FAKE_SSH_CHROOT")
+    if chroot:
+        # The machine's userland is a root directory of its own
+        # (tests/e2e/foreign_root.sh): a mount namespace with FAKE_SSH_BIND
+        # (the test's directory, so paths are the same inside) and /proc,
+        # then the command chrooted there with the same clean environment.
+        bind = os.environ["FAKE_SSH_BIND"]
+        script = ('r=$0 b=$1; shift; mkdir -p "$r$b" && mount --bind "$b" "$r$b" && '
+                  'mount -t proc proc "$r/proc" && exec chroot "$r" /usr/bin/env -i "$@"')
+        argv = ["unshare", "--mount", "sh", "-c", script, chroot, bind] + \
+               ["%s=%s" % kv for kv in env.items()] + \
+               ["sh", "-c", 'cd "$0" && exec sh -c "$1"', machine, command]
+        os.execvp("unshare", argv)
+        return 255
     os.execve("/bin/sh", ["sh", "-c", command], env)
     return 255
 
