@@ -17,7 +17,7 @@ dist_binaries_or_skip
 need_spec soof-golan-terraform-provider-lambdalabs/openapi.yaml
 need_prism
 boot_root_make
-export FAKE_SSH_CHROOT=$BOOT_ROOT FAKE_SSH_BIND=$TMP
+export FAKE_MACHINE_ROOT=$BOOT_ROOT FAKE_MACHINE_BIND=$TMP
 
 KEY="lambda-key-$(date +%s%N)"
 export LAMBDA_API_KEY=$KEY FAKE_LAMBDA_KEY=$KEY

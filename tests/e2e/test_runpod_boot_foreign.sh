@@ -17,7 +17,7 @@ dist_binaries_or_skip
 need_spec runpod-docs/api-reference-v2/openapi.json
 need_prism
 boot_root_make
-export FAKE_SSH_CHROOT=$BOOT_ROOT FAKE_SSH_BIND=$TMP
+export FAKE_MACHINE_ROOT=$BOOT_ROOT FAKE_MACHINE_BIND=$TMP
 
 KEY="runpod-key-$(date +%s%N)"
 export RUNPOD_API_KEY=$KEY FAKE_RUNPOD_KEY=$KEY FAKE_RUNPOD_VOLUME="vol1:US-TX-3"

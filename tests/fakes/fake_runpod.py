@@ -120,14 +120,14 @@ def start_container(pod, cmd, env):
         if k in os.environ:
             e[k] = os.environ[k]
     log = open(os.path.join(home, "container.log"), "ab")
-    chroot = os.environ.get("FAKE_SSH_CHROOT")
+    chroot = os.environ.get("FAKE_MACHINE_ROOT")
     if chroot:
         # The container's userland is a root directory of its own, as with
-        # fake_ssh.py (FAKE_SSH_CHROOT, FAKE_SSH_BIND: the same paths inside).
+        # fake_ssh.py (FAKE_MACHINE_ROOT, FAKE_MACHINE_BIND: the same paths inside).
         script = ('r=$0 b=$1; shift; mkdir -p "$r$b" && mount --bind "$b" "$r$b" && '
                   'mount -t proc proc "$r/proc" && exec chroot "$r" /usr/bin/env -i "$@"')
         e["PATH"] = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
-        cmd = ["unshare", "--mount", "sh", "-c", script, chroot, os.environ["FAKE_SSH_BIND"]] + \
+        cmd = ["unshare", "--mount", "sh", "-c", script, chroot, os.environ["FAKE_MACHINE_BIND"]] + \
               ["%s=%s" % kv for kv in e.items()] + \
               ["sh", "-c", 'cd "$0" && exec "$@"', home] + list(cmd)
     pod["proc"] = subprocess.Popen(cmd, cwd=home, env=e, stdin=subprocess.DEVNULL,

@@ -90,13 +90,13 @@ def main(argv):
         if k in os.environ:
             env[k] = os.environ[k]
     os.chdir(machine)
-    chroot = os.environ.get("FAKE_SSH_CHROOT")
+    chroot = os.environ.get("FAKE_MACHINE_ROOT")
     if chroot:
         # The machine's userland is a root directory of its own
-        # (tests/e2e/foreign_root.sh): a mount namespace with FAKE_SSH_BIND
+        # (tests/e2e/foreign_root.sh): a mount namespace with FAKE_MACHINE_BIND
         # (the test's directory, so paths are the same inside) and /proc,
         # then the command chrooted there with the same clean environment.
-        bind = os.environ["FAKE_SSH_BIND"]
+        bind = os.environ["FAKE_MACHINE_BIND"]
         script = ('r=$0 b=$1; shift; mkdir -p "$r$b" && mount --bind "$b" "$r$b" && '
                   'mount -t proc proc "$r/proc" && exec chroot "$r" /usr/bin/env -i "$@"')
         argv = ["unshare", "--mount", "sh", "-c", script, chroot, bind] + \

@@ -470,8 +470,19 @@ def kubelet_start(pod):
     full.update(env)
     d = pod_dir(pod)
     logf = open(os.path.join(d, "log"), "ab")
+    cwd = c.get("workingDir") or d
+    if os.environ.get("FAKE_MACHINE_ROOT"):
+        # The image's userland is a root directory of its own
+        # (tests/e2e/foreign_root.sh) with FAKE_MACHINE_BIND (the test's
+        # directory) bound at the same path inside, as in fake_ssh.py.
+        script = ('r=$0 b=$1; shift; mkdir -p "$r$b" && mount --bind "$b" "$r$b" && '
+                  'mount -t proc proc "$r/proc" && exec chroot "$r" /usr/bin/env -i "$@"')
+        full["PATH"] = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+        argv = ["unshare", "--mount", "sh", "-c", script, os.environ["FAKE_MACHINE_ROOT"],
+                os.environ["FAKE_MACHINE_BIND"]] + ["%s=%s" % kv for kv in full.items()] + \
+               ["sh", "-c", 'cd "$0" && exec "$@"', cwd] + argv
     try:
-        p = subprocess.Popen(argv, env=full, cwd=c.get("workingDir") or d, stdin=subprocess.DEVNULL,
+        p = subprocess.Popen(argv, env=full, cwd=cwd, stdin=subprocess.DEVNULL,
                              stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
     except OSError as e:
         logf.close()
