@@ -1,0 +1,353 @@
+/*
+ * reaper: the agent as a child subreaper that ends and reaps what the
+ * job left behind (see reaper.h).
+ */
+#include "agent/reaper.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#define PAUSE_MS 20		/* between two looks at what is left */
+
+/* A growable list of pids. */
+struct pids {
+	int *v;
+	size_t n, cap;
+};
+
+struct reaper {
+	uv_loop_t *loop;
+	struct pids kept;	/* the agent's own, with their descendants */
+	int pid;		/* this process */
+};
+
+static void pids_add(struct pids *p, int pid)
+{
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 16;
+		p->v = xrealloc(p->v, p->cap * sizeof(*p->v));
+	}
+	p->v[p->n++] = pid;
+}
+
+static int pids_has(const struct pids *p, int pid)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->v[i] == pid)
+			return 1;
+	return 0;
+}
+
+static void pids_release(struct pids *p)
+{
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}
+
+int reaper_new(uv_loop_t *loop, struct reaper **ret, struct error *err)
+{
+	struct reaper *r = xcalloc(1, sizeof(*r));
+
+	r->loop = loop;
+	r->pid = (int)getpid();
+	*ret = r;
+#ifdef __linux__
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		return error_errno(err, "cannot make the agent a child subreaper");
+	return 0;
+#else
+	return error_set(err, FRUGAL_ENOTSUP, "no child subreaper on this system: a process "
+			 "the job detaches is not ended with it");
+#endif
+}
+
+void reaper_keep(struct reaper *r, int pid)
+{
+	if (r && pid > 0 && !pids_has(&r->kept, pid))
+		pids_add(&r->kept, pid);
+}
+
+#ifdef __linux__
+
+/* One process of /proc. */
+struct proc_entry {
+	int pid, ppid;
+	char state;
+};
+
+/* Every process of /proc (pid, parent, state); *ret_n of them. */
+static struct proc_entry *scan_procs(size_t *ret_n)
+{
+	struct proc_entry *v = NULL;
+	size_t n = 0, cap = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	*ret_n = 0;
+	if (!d)
+		return NULL;
+	while ((e = readdir(d))) {
+		char path[300], buf[512], state;
+		const char *paren;
+		ssize_t len;
+		int fd, ppid;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		/* "PID (COMM) STATE PPID ...": COMM may hold ')' */
+		paren = strrchr(buf, ')');
+		if (!paren || sscanf(paren + 1, " %c %d", &state, &ppid) != 2)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 256;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[n].pid = atoi(e->d_name);
+		v[n].ppid = ppid;
+		v[n].state = state;
+		n++;
+	}
+	closedir(d);
+	*ret_n = n;
+	return v;
+}
+
+/* uv_walk: the pids of the loop's live process handles (libuv's to reap). */
+static void walk_proc(uv_handle_t *h, void *arg)
+{
+	if (h->type == UV_PROCESS && uv_is_active(h))
+		pids_add(arg, (int)uv_process_get_pid((uv_process_t *)h));
+}
+
+static void libuv_pids(struct reaper *r, struct pids *ret)
+{
+	if (r->loop)
+		uv_walk(r->loop, walk_proc, ret);
+}
+
+/*
+ * The descendants of this process that are the job's: not kept (nor
+ * under a kept one), not libuv's own (whose descendants are counted).
+ * Zombies are included; the caller tells them by state.
+ */
+static void find_targets(struct reaper *r, const struct proc_entry *v, size_t n,
+			 const struct pids *uv, struct pids *ret)
+{
+	struct pids queue = { 0 };
+	size_t head = 0, i;
+
+	pids_add(&queue, r->pid);
+	while (head < queue.n) {
+		int parent = queue.v[head++];
+
+		for (i = 0; i < n; i++) {
+			if (v[i].ppid != parent || v[i].pid == r->pid)
+				continue;
+			if (pids_has(&r->kept, v[i].pid) || pids_has(&queue, v[i].pid))
+				continue;
+			pids_add(&queue, v[i].pid);
+			if (!pids_has(uv, v[i].pid))
+				pids_add(ret, v[i].pid);
+		}
+	}
+	pids_release(&queue);
+}
+
+static char state_of(const struct proc_entry *v, size_t n, int pid, int *ret_ppid)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].pid == pid) {
+			*ret_ppid = v[i].ppid;
+			return v[i].state;
+		}
+	*ret_ppid = 0;
+	return 0;
+}
+
+/*
+ * One look: reap the zombie children among the targets, return the
+ * live ones in *live.
+ */
+static int look(struct reaper *r, struct pids *live)
+{
+	struct pids uv = { 0 }, targets = { 0 };
+	struct proc_entry *v;
+	size_t n, i;
+	int reaped = 0;
+
+	live->n = 0;
+	v = scan_procs(&n);
+	libuv_pids(r, &uv);
+	find_targets(r, v, n, &uv, &targets);
+	for (i = 0; i < targets.n; i++) {
+		int ppid, pid = targets.v[i];
+		char state = state_of(v, n, pid, &ppid);
+
+		if (state == 'Z' || state == 'X') {
+			if (ppid == r->pid && waitpid(pid, NULL, WNOHANG) == pid)
+				reaped++;
+			continue;
+		}
+		pids_add(live, pid);
+	}
+	free(v);
+	pids_release(&uv);
+	pids_release(&targets);
+	return reaped;
+}
+
+void reaper_keep_children(struct reaper *r)
+{
+	struct proc_entry *v;
+	size_t n, i;
+
+	if (!r)
+		return;
+	v = scan_procs(&n);
+	for (i = 0; i < n; i++)
+		if (v[i].ppid == r->pid)
+			reaper_keep(r, v[i].pid);
+	free(v);
+}
+
+int reaper_reap(struct reaper *r)
+{
+	struct pids uv = { 0 };
+	struct proc_entry *v;
+	size_t n, i;
+	int reaped = 0;
+
+	if (!r)
+		return 0;
+	v = scan_procs(&n);
+	libuv_pids(r, &uv);
+	for (i = 0; i < n; i++) {
+		int pid = v[i].pid;
+
+		if (v[i].ppid != r->pid || (v[i].state != 'Z' && v[i].state != 'X'))
+			continue;
+		if (pids_has(&r->kept, pid) || pids_has(&uv, pid))
+			continue;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			reaped++;
+	}
+	free(v);
+	pids_release(&uv);
+	return reaped;
+}
+
+static void pause_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int reaper_end(struct reaper *r, int64_t grace_ms, int *ret_left)
+{
+	struct pids live = { 0 }, signalled = { 0 };
+	int64_t start = time_mono_ms(), killing_since = 0;
+	int left = 0, count;
+	size_t i;
+
+	if (ret_left)
+		*ret_left = 0;
+	if (!r)
+		return 0;
+	if (grace_ms < 0)
+		grace_ms = 0;
+	if (grace_ms > REAPER_GRACE_MAX_MS)
+		grace_ms = REAPER_GRACE_MAX_MS;
+	for (;;) {
+		int64_t now;
+
+		look(r, &live);
+		if (!live.n)
+			break;
+		now = time_mono_ms();
+		if (now - start >= grace_ms && !killing_since)
+			killing_since = now;
+		if (killing_since && now - killing_since > REAPER_KILL_WAIT_MS) {
+			left = (int)live.n;
+			break;
+		}
+		for (i = 0; i < live.n; i++) {
+			int pid = live.v[i];
+
+			if (killing_since) {
+				kill(pid, SIGKILL);
+			} else if (!pids_has(&signalled, pid)) {
+				kill(pid, SIGTERM);
+				kill(pid, SIGCONT);	/* a stopped one sees it */
+			}
+			if (!pids_has(&signalled, pid))
+				pids_add(&signalled, pid);
+		}
+		pause_ms(PAUSE_MS);
+	}
+	count = (int)signalled.n;
+	pids_release(&live);
+	pids_release(&signalled);
+	if (ret_left)
+		*ret_left = left;
+	return count;
+}
+
+#else /* !__linux__ */
+
+void reaper_keep_children(struct reaper *r)
+{
+	(void)r;
+}
+
+int reaper_reap(struct reaper *r)
+{
+	(void)r;
+	return 0;
+}
+
+int reaper_end(struct reaper *r, int64_t grace_ms, int *ret_left)
+{
+	(void)r;
+	(void)grace_ms;
+	if (ret_left)
+		*ret_left = 0;
+	return 0;
+}
+
+#endif
+
+void reaper_free(struct reaper *r)
+{
+	if (!r)
+		return;
+	pids_release(&r->kept);
+	free(r);
+}
