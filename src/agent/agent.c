@@ -47,6 +47,7 @@
 #include "agent/metrics.h"
 #include "agent/mounts.h"
 #include "agent/notice.h"
+#include "agent/reaper.h"
 #include "agent/runner.h"
 #include "agent/watchdog.h"
 #include "agent/unseal.h"
@@ -130,6 +131,7 @@ struct agent {
 	int64_t ctl_changed;		/* time_mono_ms() it last changed */
 	struct watchdog *wd;		/* max_runtime when the loop hangs, and the job
 					 * when the agent dies; NULL: none */
+	struct reaper *reaper;		/* what the job detached (agent/reaper.h) */
 	struct mounts *mounts;		/* file_mounts (agent/mounts.h); NULL: none */
 	struct notice_source *notices[MAX_NOTICE_SOURCES];
 	size_t n_notices;
@@ -262,7 +264,10 @@ static void set_busy(struct agent *a, const char *busy)
 /* Every HEARTBEAT_MS: the same status with a fresh heartbeat_at. */
 static void on_heartbeat(uv_timer_t *t)
 {
-	write_status(t->data);
+	struct agent *a = t->data;
+
+	reaper_reap(a->reaper);	/* zombies of orphans the job left */
+	write_status(a);
 }
 
 /* ---- stopping the job ---------------------------------------------------- */
@@ -949,6 +954,18 @@ static void close_handles(struct agent *a)
 	a->log = NULL;
 }
 
+/* End what the job detached from its process groups (reaper.h). */
+static void end_leftovers(struct agent *a, int64_t grace_ms)
+{
+	int left = 0, n = reaper_end(a->reaper, grace_ms, &left);
+
+	if (n > 0) {
+		logship_note(a->log, "ended %d process(es) the job had detached (setsid, double "
+			     "fork)%s", n, left ? "; some would not die" : "");
+		a->killed_at_ms = time_now_ms();
+	}
+}
+
 /*
  * The dead-man switch: SIGKILL whatever is left in the job's process
  * groups, then end the machine the backend's way. The agent exits
@@ -965,6 +982,7 @@ static void end_machine(struct agent *a)
 	for (i = STEP_SETUP; i <= STEP_RUN; i++)
 		if (a->pgids[i] > 0)
 			kill(-a->pgids[i], SIGKILL);
+	end_leftovers(a, 0);
 	if (!m) {
 		if (a->conf.backend)
 			logship_note(a->log, "backend '%s' has no way to end its machine from the agent",
@@ -1117,6 +1135,7 @@ static void agent_finish(struct agent *a, enum attempt_outcome outcome, int has_
 		a->runners[i] = NULL;
 		runner_close(r, on_runner_closed, a);
 	}
+	end_leftovers(a, stop_grace_ms(a));
 	if (!a->runners_open)
 		agent_complete(a);
 }
@@ -1165,6 +1184,7 @@ static int prepare_all(struct agent *a, struct error *err)
 	a->mounts = mounts_new(&a->loop, &a->conf, a->st, a->log);
 	if ((r = mounts_place(a->mounts, err)) < 0)
 		return r;
+	reaper_keep_children(a->reaper);	/* daemonized FUSE tools */
 	return restore_checkpoint(a, err);
 }
 
@@ -1283,6 +1303,7 @@ static void agent_release(struct agent *a)
 	if (uv_loop_close(&a->loop) != 0)
 		log_warn("event loop closed with handles still open");
 	watchdog_free(a->wd);
+	reaper_free(a->reaper);
 	checkpoint_free(a->ckpt);
 	mounts_free(a->mounts);
 	storage_free(a->st);
@@ -1408,6 +1429,11 @@ int agent_main(int argc, char **argv)
 		log_warn("%s: max_runtime is enforced by the agent's loop only", error_msg(&err));
 		err = (struct error)ERROR_INIT;
 	}
+	if (reaper_new(&a.loop, &a.reaper, &err) < 0) {
+		log_warn("%s", error_msg(&err));
+		err = (struct error)ERROR_INIT;
+	}
+	reaper_keep_children(a.reaper);	/* the watchdog */
 	if (agent_init(&a, &err) < 0) {
 		fprintf(stderr, "frugal agent: error: %s\n", error_msg(&err));
 		a.exit_status = err.code == FRUGAL_EINVAL ? 2 : 1;
