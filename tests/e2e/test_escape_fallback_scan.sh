@@ -3,8 +3,10 @@
 # backends.local.cgroups: false): `frugal backends` says "process scan",
 # and the marker scan still ends what keeps its environment -- a setsid'd
 # child of run -- on exit, on cancel, and in gc. The env-clearing escapes
-# (test_escape_setsid_env_i, _double_fork, _scrubbed_environ) are what
-# only cgroups catch: docs/LOCAL.md says so.
+# (test_escape_setsid_env_i, _double_fork, _scrubbed_environ) the scan
+# does not find: the agent's subreaper ends them with the attempt
+# (test_escape_scan_setsid_env_i), and gc of one whose agent died first
+# needs cgroups: docs/LOCAL.md says so.
 # Then a switch of mode under a running job, both ways: a job started in
 # a box is still ended through its box by a controller with cgroups off,
 # and one started by the scan is still found by a controller with cgroups

@@ -1477,7 +1477,8 @@ const struct provider_ops slurm_provider_ops = {
 /* `frugal backends slurm`: sinfo --version, then scontrol ping (the
  * controller answers), then scontrol show config (how the cluster tracks
  * a job's processes: only proctrack/cgroup ends a daemon that left the
- * job's process tree), within BACKEND_PROBE_TIMEOUT_MS together. */
+ * job's process tree; the agent's subreaper ends those that stayed under
+ * it), within BACKEND_PROBE_TIMEOUT_MS together. */
 int slurm_probe_cluster(const struct config *cfg, const char *home, struct backend_probe *ret,
 		struct error *err)
 {
@@ -1519,7 +1520,8 @@ int slurm_probe_cluster(const struct config *cfg, const char *home, struct backe
 	if (*s->proctrack)
 		snprintf(ret->detail + strlen(ret->detail), sizeof(ret->detail) - strlen(ret->detail),
 			 "; %s%s", s->proctrack, strcmp(s->proctrack, "proctrack/cgroup") ?
-			 " (a daemon that leaves the job's process tree can outlive it)" : "");
+			 " (the agent ends the daemons a job detaches; one handed to another "
+			 "process tree, as systemd-run does, can outlive the job)" : "");
 out:
 	strbuf_release(&out);
 	strbuf_release(&errs);
