@@ -1182,9 +1182,10 @@ static int prepare_all(struct agent *a, struct error *err)
 	if (r < 0)
 		return r;
 	a->mounts = mounts_new(&a->loop, &a->conf, a->st, a->log);
-	if ((r = mounts_place(a->mounts, err)) < 0)
-		return r;
+	r = mounts_place(a->mounts, err);
 	reaper_keep_children(a->reaper);	/* daemonized FUSE tools */
+	if (r < 0)
+		return r;
 	return restore_checkpoint(a, err);
 }
 
@@ -1433,7 +1434,7 @@ int agent_main(int argc, char **argv)
 		log_warn("%s", error_msg(&err));
 		err = (struct error)ERROR_INIT;
 	}
-	reaper_keep_children(a.reaper);	/* the watchdog */
+	reaper_keep(a.reaper, watchdog_pid(a.wd));
 	if (agent_init(&a, &err) < 0) {
 		fprintf(stderr, "frugal agent: error: %s\n", error_msg(&err));
 		a.exit_status = err.code == FRUGAL_EINVAL ? 2 : 1;

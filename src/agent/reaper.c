@@ -31,6 +31,7 @@ struct pids {
 struct reaper {
 	uv_loop_t *loop;
 	struct pids kept;	/* the agent's own, with their descendants */
+	struct pids owned;	/* of those, the ones whose owner waits for them */
 	int pid;		/* this process */
 };
 
@@ -76,10 +77,20 @@ int reaper_new(uv_loop_t *loop, struct reaper **ret, struct error *err)
 #endif
 }
 
+/* Keep pid; owned: its owner waits for it, so it is never reaped here. */
+static void keep(struct reaper *r, int pid, int owned)
+{
+	if (!r || pid <= 0)
+		return;
+	if (!pids_has(&r->kept, pid))
+		pids_add(&r->kept, pid);
+	if (owned && !pids_has(&r->owned, pid))
+		pids_add(&r->owned, pid);
+}
+
 void reaper_keep(struct reaper *r, int pid)
 {
-	if (r && pid > 0 && !pids_has(&r->kept, pid))
-		pids_add(&r->kept, pid);
+	keep(r, pid, 1);
 }
 
 #ifdef __linux__
@@ -231,20 +242,20 @@ void reaper_keep_children(struct reaper *r)
 		return;
 	v = scan_procs(&n);
 	for (i = 0; i < n; i++)
-		if (v[i].ppid == r->pid)
-			reaper_keep(r, v[i].pid);
+		if (v[i].ppid == r->pid && v[i].state != 'Z' && v[i].state != 'X')
+			keep(r, v[i].pid, 0);
 	free(v);
 }
 
-int reaper_reap(struct reaper *r)
+/* Reap, by a look at /proc, every zombie child that is not libuv's or
+ * owned. */
+static int reap_by_scan(struct reaper *r)
 {
 	struct pids uv = { 0 };
 	struct proc_entry *v;
 	size_t n, i;
 	int reaped = 0;
 
-	if (!r)
-		return 0;
 	v = scan_procs(&n);
 	libuv_pids(r, &uv);
 	for (i = 0; i < n; i++) {
@@ -252,13 +263,47 @@ int reaper_reap(struct reaper *r)
 
 		if (v[i].ppid != r->pid || (v[i].state != 'Z' && v[i].state != 'X'))
 			continue;
-		if (pids_has(&r->kept, pid) || pids_has(&uv, pid))
+		if (pids_has(&r->owned, pid) || pids_has(&uv, pid))
 			continue;
 		if (waitpid(pid, NULL, WNOHANG) == pid)
 			reaped++;
 	}
 	free(v);
 	pids_release(&uv);
+	return reaped;
+}
+
+/*
+ * A peek (waitid WNOWAIT: nothing is reaped) says whether any child is
+ * waitable and which: one syscall when there is none, which is most of
+ * the time, where a look at /proc costs time in proportion to every
+ * process on the machine. A waitable child that is libuv's or owned
+ * stops the peeks (they would return it again): then /proc is read.
+ */
+int reaper_reap(struct reaper *r)
+{
+	int reaped = 0;
+
+	if (!r)
+		return 0;
+	for (;;) {
+		struct pids uv = { 0 };
+		siginfo_t si;
+		int pid, theirs;
+
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+			break;
+		pid = (int)si.si_pid;
+		libuv_pids(r, &uv);
+		theirs = pids_has(&r->owned, pid) || pids_has(&uv, pid);
+		pids_release(&uv);
+		if (theirs)
+			return reaped + reap_by_scan(r);
+		if (waitpid(pid, NULL, WNOHANG) != pid)
+			break;
+		reaped++;
+	}
 	return reaped;
 }
 
@@ -349,5 +394,6 @@ void reaper_free(struct reaper *r)
 	if (!r)
 		return;
 	pids_release(&r->kept);
+	pids_release(&r->owned);
 	free(r);
 }

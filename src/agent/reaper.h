@@ -50,11 +50,13 @@ int reaper_new(uv_loop_t *loop, struct reaper **ret, struct error *err);
  * never reaped here (its owner waits for it). */
 void reaper_keep(struct reaper *r, int pid);
 
-/* Every child the agent has now is its own (reaper_keep on each): the
- * helpers it started before the job, such as a daemonized FUSE tool. */
+/* Every live child the agent has now is its own, with its descendants:
+ * the helpers it started before the job, such as a daemonized FUSE tool.
+ * Never signalled; reaped here once it exits (nobody else waits). */
 void reaper_keep_children(struct reaper *r);
 
-/* Reap the zombie children nobody else waits for; returns how many. */
+/* Reap the zombie children nobody else waits for (not libuv's, not
+ * reaper_keep's); returns how many. Cheap when there is none. */
 int reaper_reap(struct reaper *r);
 
 /*

@@ -238,6 +238,11 @@ void watchdog_job(struct watchdog *w, int pgid)
 	say(w, msg);
 }
 
+int watchdog_pid(const struct watchdog *w)
+{
+	return w ? (int)w->pid : 0;
+}
+
 void watchdog_done(struct watchdog *w)
 {
 	if (w && !w->done) {

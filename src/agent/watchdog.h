@@ -46,6 +46,8 @@ int watchdog_start(const struct agent_conf *conf, int64_t grace_ms, struct watch
 		   struct error *err);
 /* A step started in process group pgid. */
 void watchdog_job(struct watchdog *w, int pgid);
+/* The watchdog's pid (0 for NULL w): watchdog_free waits for it. */
+int watchdog_pid(const struct watchdog *w);
 /* The job was stopped (or ended): the watchdog exits. */
 void watchdog_done(struct watchdog *w);
 /* Close the pipe (the watchdog exits if it has not) and reap it. */
