@@ -1793,6 +1793,19 @@ static enum attempt_outcome budget_outcome(const struct job *j, enum attempt_out
 	return o;
 }
 
+/* A machine's boot check reported launch_failed (an agent built for
+ * another architecture, one that cannot start there): like a boot
+ * deadline, the job is not to blame: the reason in the job's events, and
+ * the job plans again (a few times). */
+static void boot_reported(struct step *s)
+{
+	if (s->close.outcome != OUTCOME_LAUNCH_FAILED || s->j->cancel_requested)
+		return;
+	store_event_add(s->rec->st, s->j->id, "launch_failed", "attempt %d: the machine's boot"
+			" check failed: %s", s->a->n, s->close.reason ? s->close.reason : "no reason");
+	s->close.boot_failed = 1;
+}
+
 /* The event a look's answer is, with what closing would record. */
 static enum rec_event look_event(struct step *s, int64_t *notice)
 {
@@ -1816,6 +1829,7 @@ static enum rec_event look_event(struct step *s, int64_t *notice)
 		s->close.reason = mapped ? "cancelled" : st->reason;
 		s->close.has_exit = st->has_exit;
 		s->close.exit_code = st->exit_code;
+		boot_reported(s);
 		return EV_REPORTED;
 	}
 	if (op->described && op->view.notice_deadline && !a->notice_deadline) {
@@ -1836,6 +1850,7 @@ static enum rec_event look_event(struct step *s, int64_t *notice)
 			s->close.reason = st->reason;
 			s->close.has_exit = st->has_exit;
 			s->close.exit_code = st->exit_code;
+			boot_reported(s);
 			return EV_REPORTED;
 		}
 		if (op->no_storage && !j->cancel_requested)

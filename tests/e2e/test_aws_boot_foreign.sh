@@ -133,12 +133,19 @@ s3_get "home/jobs/$job/attempts/1/status.json" | grep -q "agent built for aarch6
 s3_get "home/jobs/$job/attempts/1/boot.log" | grep -q "agent built for aarch64, machine is x86_64" ||
 	fail "boot.log not stored with the reason"
 grep -q -- "-h now" "$VM_STATE/shutdown.log" || fail "the machine did not power off"
-for _ in $(seq 100); do [ "$(live_count "$job")" = 0 ] && break; sleep 0.1; done
-[ "$(live_count "$job")" = 0 ] || fail "wrong-arch instance left: $(instances_json)"
-frugal status "$job" --json | grep -q "agent built for aarch64, machine is x86_64" ||
-	echo "note: the reason is in status.json and boot.log, not (yet) in the job's events"
+first=$(instance_of "$job" 1)
+state_of() { instances_json | python3 -c "import json,sys; print([i['state'] for i in json.load(sys.stdin) if i['id'] == '$1'][0])"; }
+for _ in $(seq 100); do [ "$(state_of "$first")" = terminated ] && break; sleep 0.1; done
+[ "$(state_of "$first")" = terminated ] || fail "wrong-arch instance left: $(instances_json)"
+frugal status "$job" | grep -q "boot check failed: agent built for aarch64, machine is x86_64" ||
+	fail "the reason is not in the job's events: $(frugal status "$job")"
+# The job is not to blame: it moves on to a new machine.
+for _ in $(seq 300); do [ -n "$(instance_of "$job" 2)" ] && break; sleep 0.1; done
+[ -n "$(instance_of "$job" 2)" ] || fail "no attempt 2 after the boot check failed: $(frugal status "$job")"
 frugal cancel "$job" >/dev/null 2>&1 || true
-ok "wrong arch: launch_failed with 'agent built for aarch64, machine is x86_64' (status.json, boot.log), instance terminated"
+for _ in $(seq 300); do [ "$(live_count "$job")" = 0 ] && break; sleep 0.1; done
+[ "$(live_count "$job")" = 0 ] || fail "attempt 2's instance left after the cancel: $(instances_json)"
+ok "wrong arch: launch_failed with 'agent built for aarch64, machine is x86_64' (status.json, boot.log, the job's events), instance terminated, attempt 2 launched"
 
 # ---- 4. the dynamic build on this userland -------------------------------------------
 frugal controller --stop >/dev/null 2>&1	# it holds the config it started with
