@@ -39,6 +39,7 @@
  */
 #include "agent/agent.h"
 #include "agent/checkpoint.h"
+#include "agent/container.h"
 #include "agent/gpuidle.h"
 #include "agent/conf.h"
 #include "agent/jobenv.h"
@@ -118,6 +119,7 @@ struct agent {
 	struct attempt_status status;
 	struct metrics metrics;		/* what the job reports in FRUGAL_METRICS_FILE */
 	char **env;			/* the job's environment */
+	struct container *container;	/* image_id docker:IMAGE; NULL: none */
 
 	uv_signal_t sigterm, sigint;
 	uv_timer_t heartbeat;
@@ -474,6 +476,8 @@ static void start_step(struct agent *a, enum step step)
 	static const struct runner_cbs cbs = { on_step_line, on_step_done };
 	const char *script = step == STEP_SETUP ? a->conf.task.setup : a->conf.task.run;
 	struct error err = ERROR_INIT;
+	char *wrapped = NULL;
+	int rc;
 
 	uv_update_time(&a->loop);
 	if (step == STEP_RUN && a->conf.task.stop.on_output) {
@@ -485,8 +489,23 @@ static void start_step(struct agent *a, enum step step)
 		else
 			uv_timer_start(&a->watch, on_watch, WATCH_MS, WATCH_MS);
 	}
-	if (runner_start(&a->loop, script ? script : "", a->env, a->conf.work_dir, &cbs, a,
-			 &a->runners[step], &err) < 0) {
+	/* In a container (agent/container.h), the step is a host script that
+	 * starts it the first time and runs the script in it. */
+	if (a->conf.container_image && !a->container &&
+	    container_new(&a->conf, &a->container, &err) == 0)
+		logship_note(a->log, "setup and run in %s", container_describe(a->container));
+	if (a->conf.container_image && !a->container) {
+		logship_note(a->log, "cannot start %s: %s", step_name(step), error_msg(&err));
+		attempt_status_set_reason(&a->status, "%s", error_msg(&err));
+		agent_finish(a, OUTCOME_FAILED, 0, 0);
+		return;
+	}
+	if (a->container)
+		script = wrapped = container_step_script(a->container, script ? script : "");
+	rc = runner_start(&a->loop, script ? script : "", a->env, a->conf.work_dir, &cbs, a,
+			  &a->runners[step], &err);
+	free(wrapped);
+	if (rc < 0) {
 		logship_note(a->log, "cannot start %s: %s", step_name(step), error_msg(&err));
 		attempt_status_set_reason(&a->status, "cannot start %s: %s", step_name(step),
 					error_msg(&err));
@@ -1119,6 +1138,14 @@ static void agent_finish(struct agent *a, enum attempt_outcome outcome, int has_
 	a->exit_code = code;
 	uv_timer_stop(&a->deadline);
 	uv_timer_stop(&a->watch);
+	if (a->container) {	/* the job's processes in it go with it */
+		struct error err = ERROR_INIT;
+
+		if (container_end(a->container, &err) < 0)
+			logship_note(a->log, "%s", error_msg(&err));
+		else
+			logship_note(a->log, "removed %s", container_describe(a->container));
+	}
 	for (i = STEP_SETUP; i <= STEP_RUN; i++) {
 		struct runner *r = a->runners[i];
 		int n;
@@ -1315,6 +1342,7 @@ static void agent_release(struct agent *a)
 	if (a->metrics.path)
 		metrics_release(&a->metrics);
 	jobenv_free(a->env);
+	container_free(a->container);
 	free(a->stop_detail);
 	tree_paths_release(&a->seen);
 	agent_conf_release(&a->conf);

@@ -87,6 +87,9 @@ void agent_conf_release(struct agent_conf *c)
 	free(c->outputs_url);
 	free(c->controller_key);
 	free(c->metrics_file);
+	free(c->container_image);
+	free(c->container_runtime);
+	free(c->container_name);
 	task_release(&c->task);
 	memset(c, 0, sizeof(*c));
 }
@@ -123,6 +126,9 @@ int agent_conf_parse(const char *text, const char *path, const char *instance_di
 	c.outputs_url = take(&d.outputs_url);
 	c.controller_key = take(&d.controller_key);
 	c.own_machine = d.own_machine;
+	c.container_image = take(&d.container_image);
+	c.container_runtime = take(&d.container_runtime);
+	c.container_name = take(&d.container_name);
 	resolve_checkpoint_dir(&c);
 	if (!c.outputs_url && c.task.outputs.to)
 		c.outputs_url = xstrdup(c.task.outputs.to);

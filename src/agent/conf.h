@@ -47,6 +47,9 @@ struct agent_conf {
 	char *outputs_url;
 	char *controller_key;	/* agent.json controller_key, or NULL */
 	char *metrics_file;	/* DIR/metrics.jsonl */
+	char *container_image;	/* NULL: setup and run on this machine (agent/container.h) */
+	char *container_runtime;	/* NULL: the first of docker, podman on PATH */
+	char *container_name;	/* NULL: frugal-JOB-ATTEMPT */
 	struct task task;
 };
 

@@ -63,6 +63,10 @@ enum backend_cap {
 	BACKEND_CAP_CGROUPS = 1u << 11,		/* ... found and ended through their
 						 * cgroup (unset: a scan of the processes
 						 * for the attempt's marker) */
+	BACKEND_CAP_DOCKER_ON_VM = 1u << 12,	/* its machines run docker (and the NVIDIA
+						 * container toolkit): image_id
+						 * docker:IMAGE runs setup and run in a
+						 * container there (agent/container.h) */
 };
 
 /* The outcome of a credential check. where names the place the

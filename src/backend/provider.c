@@ -1,4 +1,5 @@
 #include "backend/provider.h"
+#include "backend/common/container.h"
 #include "backend/registry.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
@@ -97,6 +98,10 @@ void provider_agent_doc(const struct launch_request *req, const char *backend,
 	d.outputs_url = req->outputs_url ? xstrdup(req->outputs_url) : NULL;
 	d.controller_key = req->controller_key ? xstrdup(req->controller_key) : NULL;
 	d.task_json = req->task_json ? xstrdup(req->task_json) : NULL;
+	/* Where the machine is not the image, the agent runs the job in it. */
+	if (req->task && req->task->res.image_docker && req->task->res.image_id &&
+	    !(registry_find(backend) && (registry_find(backend)->caps & BACKEND_CAP_CONTAINER)))
+		d.container_image = xstrdup(req->task->res.image_id);
 	*ret = d;
 }
 
@@ -117,13 +122,46 @@ void provider_agent_doc_remote(const struct launch_request *req, const char *bac
 	strbuf_release(&ids);
 }
 
-int provider_write_agent_json(const char *dir, const struct launch_request *req,
-			      const char *backend, const char *gpus_env, struct error *err)
+/* backends.NAME.key, or NULL (cfg may be NULL). */
+static const char *setting(const struct config *cfg, const char *name, const char *key)
+{
+	if (!cfg)
+		return NULL;
+	if (!strcmp(name, "local"))	/* its section is parsed apart (spec/config.h) */
+		return !strcmp(key, "container_runtime") ? cfg->local.container_runtime : NULL;
+	return config_backend_get(cfg, name, key);
+}
+
+/* 1 when the backend's settings schema has key. */
+static int has_setting(const struct backend *b, const char *key)
+{
+	const struct config_setting *s;
+
+	for (s = b->settings; s && s->key; s++)
+		if (!strcmp(s->key, key))
+			return 1;
+	return 0;
+}
+
+int provider_write_agent_json(const struct provider *p, const char *dir,
+			      const struct launch_request *req, const char *backend,
+			      const char *gpus_env, struct error *err)
 {
 	struct agent_doc d;
 	int r;
 
 	provider_agent_doc(req, backend, &d);
+	if (d.container_image) {
+		/* This home's name, which its teardown and gc look for. */
+		const char *rt = setting(p->config, backend, "container_runtime");
+
+		d.container_name = container_name(p->home, req->token);
+		d.container_runtime = rt ? xstrdup(rt) : NULL;
+		if (container_mark_home(p->home, err) < 0) {
+			agent_doc_release(&d);
+			return FRUGAL_EIO;
+		}
+	}
 	if (gpus_env)
 		d.gpus_env = xstrdup(gpus_env);
 	d.work_dir = fs_path_join(dir, "work");
@@ -173,7 +211,26 @@ char *provider_notice_json(int64_t deadline_ms, const char *reason)
 			 (long long)deadline_ms);
 }
 
-int provider_check_task(const struct task *t, const char *backend, struct error *err)
+const char *provider_container_runtime(const struct config *cfg, const char *backend)
+{
+	const struct backend *b = registry_find(backend);
+	const char *rt;
+
+	if (!b)
+		return NULL;
+	if (b->caps & BACKEND_CAP_CONTAINER)
+		return "the pod's image";
+	if (b->caps & BACKEND_CAP_DOCKER_ON_VM)
+		return "docker on the VM";
+	rt = setting(cfg, b->name, "container_runtime");
+	if (b->caps & BACKEND_CAP_THIS_MACHINE)
+		return container_runtime_find(rt);
+	/* A cluster's nodes: what the settings say they have. */
+	return rt && (!strcmp(rt, "docker") || !strcmp(rt, "podman")) ? rt : NULL;
+}
+
+int provider_check_task(const struct task *t, const char *backend, const struct config *cfg,
+			struct error *err)
 {
 	const struct backend *b = registry_find(backend);
 	char names[256];
@@ -185,12 +242,33 @@ int provider_check_task(const struct task *t, const char *backend, struct error 
 				 "backend %s yet: it cannot open ports; remove ports, or run on "
 				 "backend %s", backend,
 				 registry_names(BACKEND_CAP_PORTS, names, sizeof(names)));
-	if (t->res.image_docker && !(b->caps & BACKEND_CAP_CONTAINER))
-		return error_set(err, FRUGAL_ENOTSUP, "'resources.image_id: docker:%s' is not "
-				 "supported by backend %s yet: setup and run cannot run in a "
-				 "container there; remove image_id for the provider's image, or use "
-				 "backend %s", t->res.image_id, backend,
+	if (t->res.image_docker && !provider_container_runtime(cfg, b->name)) {
+		const char *rt = setting(cfg, b->name, "container_runtime");
+
+		if (rt && strcmp(rt, "docker") && strcmp(rt, "podman"))
+			return error_set(err, FRUGAL_EINVAL, "backends.%s.container_runtime is "
+					 "'%s'; expected docker or podman", b->name, rt);
+		if (rt)
+			return error_set(err, FRUGAL_ENOTSUP, "%s: image_id docker:%s needs a "
+					 "container runtime, and %s (backends.%s.container_runtime)"
+					 " is not on PATH or does not answer; install it or remove "
+					 "image_id", b->name, t->res.image_id, rt, b->name);
+		if (b->caps & BACKEND_CAP_THIS_MACHINE)
+			return error_set(err, FRUGAL_ENOTSUP, "%s: image_id docker:%s needs a "
+					 "container runtime, and no working docker or podman is on "
+					 "PATH (docker needs its daemon); install one (apt-get "
+					 "install podman) or remove image_id", b->name,
+					 t->res.image_id);
+		if (has_setting(b, "container_runtime"))
+			return error_set(err, FRUGAL_ENOTSUP, "%s: image_id docker:%s needs a "
+					 "container runtime; set backends.%s.container_runtime "
+					 "(docker or podman on its nodes) or remove image_id",
+					 b->name, t->res.image_id, b->name);
+		return error_set(err, FRUGAL_ENOTSUP, "%s: image_id docker:%s needs a container "
+				 "runtime, which backend %s cannot run; remove image_id, or use "
+				 "backend %s", b->name, t->res.image_id, b->name,
 				 registry_names(BACKEND_CAP_CONTAINER, names, sizeof(names)));
+	}
 	return 0;
 }
 

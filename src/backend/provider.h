@@ -286,19 +286,34 @@ void provider_agent_doc_remote(const struct launch_request *req, const char *bac
  * Write DIR/agent.json (mode 0600, atomically) for req: provider_agent_doc
  * with the work, checkpoint and outputs directories under dir. gpus_env,
  * when not NULL, names the variable of the agent's environment that lists
- * the GPUs a scheduler allocated (Slurm: "CUDA_VISIBLE_DEVICES").
+ * the GPUs a scheduler allocated (Slurm: "CUDA_VISIBLE_DEVICES"). With a
+ * container (image_id docker:IMAGE) it is named for p's home
+ * (backend/common/container.h) and run with backends.NAME.container_runtime
+ * when that is set.
  */
-int provider_write_agent_json(const char *dir, const struct launch_request *req,
-			      const char *backend, const char *gpus_env, struct error *err);
+int provider_write_agent_json(const struct provider *p, const char *dir,
+			      const struct launch_request *req, const char *backend,
+			      const char *gpus_env, struct error *err);
 
 /*
  * Plan-time checks that do not depend on a backend's own code: keys the
  * parser records for every backend but only backends with the capability
  * can honour (resources.ports: BACKEND_CAP_PORTS; image_id: docker:IMAGE:
- * BACKEND_CAP_CONTAINER). 0, or FRUGAL_ENOTSUP with one line naming the
- * key, the backend and the backends that can.
+ * a container runtime, provider_container_runtime; cfg may be NULL). 0,
+ * or FRUGAL_ENOTSUP with one line naming the key, the backend and what to
+ * do.
  */
-int provider_check_task(const struct task *t, const char *backend, struct error *err);
+int provider_check_task(const struct task *t, const char *backend, const struct config *cfg,
+			struct error *err);
+
+/*
+ * Where image_id docker:IMAGE runs on backend, for humans: "the pod's
+ * image" (BACKEND_CAP_CONTAINER), "docker on the VM"
+ * (BACKEND_CAP_DOCKER_ON_VM), the runtime found on PATH for this machine
+ * ("docker", "podman"; backends.NAME.container_runtime narrows it), the
+ * configured one for a cluster; NULL: nowhere.
+ */
+const char *provider_container_runtime(const struct config *cfg, const char *backend);
 
 /* The ledger token of an attempt's ports row: "TOKEN:ports". Caller frees. */
 char *provider_ports_token(const char *token);

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE	/* pipe2 */
 #include "cli/cli.h"
 #include "backend/backend.h"
+#include "backend/provider.h"
 #include "backend/registry.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
@@ -153,6 +154,7 @@ struct report {
 	struct bounded probe;
 	int usable;
 	unsigned caps;		/* with what this machine allows */
+	const char *containers;	/* where image_id docker:IMAGE runs; NULL: nowhere */
 };
 
 static void report_make(struct cli *c, const struct backend *b, int probe, struct report *ret)
@@ -174,6 +176,7 @@ static void report_make(struct cli *c, const struct backend *b, int probe, struc
 		run_bounded(probe_run, &pc, BACKEND_PROBE_TIMEOUT_MS, &ret->probe);
 	}
 	ret->usable = ret->cr.found && ret->storage_ok && (!ret->probed || ret->probe.r == 0);
+	ret->containers = provider_container_runtime(&c->cfg, b->name);
 }
 
 /* How a backend whose jobs are processes here finds and ends them; what
@@ -208,6 +211,14 @@ static void report_print(const struct report *rp, FILE *out)
 		fprintf(out, "    probe        failed: %s\n", rp->probe.err);
 	if (teardown_of(rp))
 		fprintf(out, "    teardown     %s\n", teardown_of(rp));
+	if (rp->containers)
+		fprintf(out, "    containers   %s\n", rp->containers);
+	else if (b->caps & BACKEND_CAP_THIS_MACHINE)
+		fprintf(out, "    containers   none: no working docker or podman (install podman "
+			"for image_id docker:...)\n");
+	else
+		fprintf(out, "    containers   none: set backends.%s.container_runtime for image_id "
+			"docker:...\n", b->name);
 }
 
 static json_t *report_json(const struct report *rp)
@@ -230,6 +241,8 @@ static json_t *report_json(const struct report *rp)
 							  "error", rp->probe.r == 0 ? NULL : rp->probe.err));
 	if (teardown_of(rp))
 		json_object_set_new(o, "teardown", json_string(teardown_of(rp)));
+	json_object_set_new(o, "containers", rp->containers ? json_string(rp->containers)
+							    : json_null());
 	return o;
 }
 

@@ -61,7 +61,7 @@ int cli_plan(struct cli *c, const struct task *t, const char *backend, struct pl
 	}
 	if (c->st)
 		store_block_list_active(c->st, name, time_now_ms(), &blocked, NULL);
-	if ((r = provider_check_task(t, name, &err)) < 0 ||
+	if ((r = provider_check_task(t, name, &c->cfg, &err)) < 0 ||
 	    (r = provider_open(name, &c->cfg, c->home.dir, &p, &err)) < 0 ||
 	    (r = p->ops->plan(p, &rq, ret, &err)) < 0) {
 		cli_error("%s: cannot plan on backend '%s': %s", t->path ? t->path : "task",
@@ -89,6 +89,8 @@ void cli_print_plan(const struct task *t, const struct plan *pl, FILE *out)
 		pl->gpus == 1 ? "" : "s");
 	fprintf(out, "  price          %s/h (%s)\n", price,
 		pl->price_source ? pl->price_source : "catalog");
+	if (t->res.image_docker && t->res.image_id)	/* where it runs: provider_check_task */
+		fprintf(out, "  container      %s (setup and run in it)\n", t->res.image_id);
 	if (t->stop.max_runtime) {
 		duration_format(t->stop.max_runtime, rt, sizeof(rt));
 		money_format(billing_cost_micro(billing_rule_for(pl->backend), pl->price_per_hour,

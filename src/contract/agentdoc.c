@@ -28,6 +28,9 @@ void agent_doc_release(struct agent_doc *d)
 	free(d->output_dir);
 	free(d->outputs_url);
 	free(d->controller_key);
+	free(d->container_image);
+	free(d->container_runtime);
+	free(d->container_name);
 	free(d->task_json);
 	memset(d, 0, sizeof(*d));
 }
@@ -105,6 +108,9 @@ char *agent_doc_to_json(const struct agent_doc *d)
 	set_str(o, "controller_key", d->controller_key);
 	if (d->own_machine)
 		json_object_set_new(o, "own_machine", json_true());
+	set_str(o, "container_image", d->container_image);
+	set_str(o, "container_runtime", d->container_runtime);
+	set_str(o, "container_name", d->container_name);
 	json_object_set_new(o, "task", task_object(d));
 	text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(o);
@@ -291,9 +297,25 @@ int agent_doc_parse(const char *text, const char *path, struct agent_doc *ret,
 	    (r = get_string(root, "outputs_url", 0, path, &d.outputs_url, err)) < 0 ||
 	    (r = get_string(root, "controller_key", 0, path, &d.controller_key, err)) < 0 ||
 	    (r = get_bool(root, "own_machine", path, &d.own_machine, err)) < 0 ||
+	    (r = get_string(root, "container_image", 0, path, &d.container_image, err)) < 0 ||
+	    (r = get_string(root, "container_runtime", 0, path, &d.container_runtime, err)) < 0 ||
+	    (r = get_string(root, "container_name", 0, path, &d.container_name, err)) < 0 ||
 	    (r = get_task(root, path, &d, &t, err)) < 0)
 		goto out;
 
+	if (d.container_runtime && strcmp(d.container_runtime, "docker") &&
+	    strcmp(d.container_runtime, "podman")) {
+		r = error_set(err, FRUGAL_EINVAL, "'%s': field 'container_runtime': expected "
+			      "'docker' or 'podman'", path);
+		goto out;
+	}
+	if (d.container_name && strspn(d.container_name, "abcdefghijklmnopqrstuvwxyz"
+				       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+				strlen(d.container_name)) {
+		r = error_set(err, FRUGAL_EINVAL, "'%s': field 'container_name': expected "
+			      "letters, digits, '_', '.' or '-'", path);
+		goto out;
+	}
 	len = strlen(d.job_prefix);
 	while (len > 1 && d.job_prefix[len - 1] == '/')
 		d.job_prefix[--len] = '\0';

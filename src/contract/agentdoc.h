@@ -23,6 +23,13 @@
  *     "own_machine": true,                       optional: the job has the
  *                                                machine, VM or container
  *                                                to itself
+ *     "container_image": "pytorch/pytorch:2.3",  optional: run setup and run
+ *                                                in a container of this image
+ *                                                on the machine (agent/container.h)
+ *     "container_runtime": "podman",             optional: docker or podman
+ *                                                (absent: the first on PATH)
+ *     "container_name": "frugal-1a2b3c4d-k3m9xq-1",   optional (absent:
+ *                                                frugal-JOB-ATTEMPT)
  *     "task": { …task_to_json()… }
  *   }
  *
@@ -32,7 +39,8 @@
  * restart_count (0), backend, controller_socket, gpus (strings or
  * integers), gpus_env, the three directories (absent: the agent's
  * defaults under its instance directory; relative: relative to it),
- * outputs_url, controller_key (a storage key) and own_machine (false). Secret values are never in it.
+ * outputs_url, controller_key (a storage key), own_machine (false) and the
+ * three container fields. Secret values are never in it.
  *
  * A value type: a writer fills a struct agent_doc (every string owned,
  * NULL for absent) and renders it with agent_doc_to_json or
@@ -66,11 +74,14 @@ struct agent_doc {
 	char *output_dir;
 	char *outputs_url;
 	int own_machine;	/* the job has the machine to itself */
+	char *container_image;	/* NULL: setup and run run on the machine itself */
+	char *container_runtime;	/* "docker", "podman"; NULL: the agent looks */
+	char *container_name;	/* NULL: frugal-JOB-ATTEMPT */
 	char *task_json;	/* the task object, task_to_json's text */
 	char *controller_key;	/* key_controller: the controller refreshes it */
 };
 #define AGENT_DOC_INIT { NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, \
-			 NULL, NULL, 0, NULL, NULL }
+			 NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL }
 
 void agent_doc_release(struct agent_doc *d);
 

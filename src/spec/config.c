@@ -61,6 +61,7 @@ void config_release(struct config *c)
 	free(c->catalog_url);
 	clear_gpu_ids(&c->local);
 	free(c->local.gpu_type);
+	free(c->local.container_runtime);
 	for (i = 0; i < c->n_backends; i++) {
 		free(c->backends[i].name);
 		kvlist_release(&c->backends[i].settings);
@@ -293,6 +294,18 @@ static void key_local_cgroups(struct cparser *p, const struct ynode *k, const st
 }
 static void key_local_liveness(struct cparser *p, const struct ynode *k, const struct ynode *v,
 			       const char *path);
+/* backends.local.container_runtime: docker or podman, for image_id docker:. */
+static void key_local_runtime(struct cparser *p, const struct ynode *k, const struct ynode *v,
+			      const char *path)
+{
+	static const char *const names[] = { "docker", "podman" };
+	int i = schema_choice(&p->sc, v, path, names, 2, 0);
+
+	if (i >= 0) {
+		free(p->c->local.container_runtime);
+		p->c->local.container_runtime = xstrdup(names[i]);
+	}
+}
 
 static const struct ckey_rule local_rules[] = {
 	{ "gpus", key_gpus }, { "gpu_type", key_gpu_type },
@@ -301,6 +314,7 @@ static const struct ckey_rule local_rules[] = {
 	{ "cpus", key_local_cpus }, { "memory", key_local_memory },
 	{ "cgroups", key_local_cgroups },
 	{ "boot_timeout", key_local_liveness }, { "heartbeat_timeout", key_local_liveness },
+	{ "container_runtime", key_local_runtime },
 };
 
 /* ---- other backends: settings checked against their schema ----------- */

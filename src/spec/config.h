@@ -40,6 +40,7 @@ struct local_config {
 	int cgroups;		/* 1 (default): each instance in a cgroup v2 of its
 				 * own where this machine has one; 0: the
 				 * process scan (cgroups: false) */
+	char *container_runtime;	/* "docker", "podman"; NULL: the first that works */
 };
 
 /* The settings of a backend other than local, checked against its

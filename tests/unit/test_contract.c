@@ -106,6 +106,9 @@ static void test_agent_doc_round_trip(void **state)
 	d.checkpoint_dir = xstrdup("/ckpt");
 	d.output_dir = xstrdup("outputs");
 	d.outputs_url = xstrdup("file:///home/u/.frugal/storage/jobs/k3m9xq/outputs");
+	d.container_image = xstrdup("localhost/frugal-test:bullseye");
+	d.container_runtime = xstrdup("podman");
+	d.container_name = xstrdup("frugal-1a2b3c4d-k3m9xq-2");
 	d.task_json = task_json_of("workdir: /tmp\nrun: echo hi\n");
 	agent_doc_set_task_workdir(&d, "src");
 	text = agent_doc_to_json(&d);
@@ -127,6 +130,9 @@ static void test_agent_doc_round_trip(void **state)
 	assert_string_equal(back.checkpoint_dir, "/ckpt");
 	assert_string_equal(back.output_dir, "outputs");
 	assert_string_equal(back.outputs_url, d.outputs_url);
+	assert_string_equal(back.container_image, "localhost/frugal-test:bullseye");
+	assert_string_equal(back.container_runtime, "podman");
+	assert_string_equal(back.container_name, "frugal-1a2b3c4d-k3m9xq-2");
 	assert_string_equal(t.run, "echo hi");
 	assert_string_equal(t.workdir, "src");
 	task = json_loads(back.task_json, 0, NULL);
@@ -154,6 +160,9 @@ static void test_agent_doc_round_trip(void **state)
 	assert_null(back.gpus_env);
 	assert_null(back.work_dir);
 	assert_null(back.outputs_url);
+	assert_null(back.container_image);
+	assert_null(back.container_runtime);
+	assert_null(back.container_name);
 	assert_int_equal(back.n_gpus, 0);
 	agent_doc_release(&back);
 	agent_doc_release(&d);
@@ -203,6 +212,15 @@ static void test_agent_doc_errors(void **state)
 	t = xasprintf("{\"job_id\": \"a\", \"attempt\": 1, \"storage_url\": \"file:///s\", "
 		      "\"job_prefix\": \"j\", \"work_dir\": [], \"task\": %s}", task);
 	expect_doc_error(t, "field 'work_dir'");
+	free(t);
+	t = xasprintf("{\"job_id\": \"a\", \"attempt\": 1, \"storage_url\": \"file:///s\", "
+		      "\"job_prefix\": \"j\", \"container_runtime\": \"lxc\", \"task\": %s}", task);
+	expect_doc_error(t, "field 'container_runtime': expected 'docker' or 'podman'");
+	free(t);
+	t = xasprintf("{\"job_id\": \"a\", \"attempt\": 1, \"storage_url\": \"file:///s\", "
+		      "\"job_prefix\": \"j\", \"container_name\": \"a;rm -rf\", \"task\": %s}",
+		      task);
+	expect_doc_error(t, "field 'container_name': expected letters");
 	free(t);
 	expect_doc_error("{\"job_id\": \"a\", \"attempt\": 1, \"storage_url\": \"file:///s\", "
 			 "\"job_prefix\": \"j\"}", "field 'task' is missing");

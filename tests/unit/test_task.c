@@ -701,22 +701,27 @@ static void test_skypilot_images_ports(void **state)
 	assert_true(t.res.image_docker);
 	assert_string_equal(t.res.image_id, "pytorch/pytorch:2.1");
 	assert_round_trip(&t);
-	assert_int_equal(provider_check_task(&t, "aws", &err), FRUGAL_ENOTSUP);
-	assert_non_null(strstr(error_msg(&err), "'resources.image_id: docker:pytorch/pytorch:2.1'"
-			       " is not supported by backend aws yet"));
-	assert_int_equal(provider_check_task(&t, "kubernetes", &err), 0);
+	/* A VM runs it with docker, a pod is it; a cluster needs a runtime. */
+	assert_int_equal(provider_check_task(&t, "aws", NULL, &err), 0);
+	assert_int_equal(provider_check_task(&t, "gcp", NULL, &err), 0);
+	assert_int_equal(provider_check_task(&t, "lambda", NULL, &err), 0);
+	assert_int_equal(provider_check_task(&t, "kubernetes", NULL, &err), 0);
+	assert_int_equal(provider_check_task(&t, "slurm", NULL, &err), FRUGAL_ENOTSUP);
+	assert_string_equal(error_msg(&err), "slurm: image_id docker:pytorch/pytorch:2.1 needs a "
+			    "container runtime; set backends.slurm.container_runtime (docker or "
+			    "podman on its nodes) or remove image_id");
 	task_release(&t);
 	parse_ok("resources: {image_id: ami-1}\nrun: x\n", &t);
 	assert_false(t.res.image_docker);
-	assert_int_equal(provider_check_task(&t, "aws", &err), 0);
+	assert_int_equal(provider_check_task(&t, "aws", NULL, &err), 0);
 	task_release(&t);
 
 	parse_ok("resources: {ports: 8080}\nrun: x\n", &t);
 	assert_int_equal(t.res.n_ports, 1);
 	assert_int_equal(t.res.ports[0].from, 8080);
 	assert_int_equal(t.res.ports[0].to, 8080);
-	assert_int_equal(provider_check_task(&t, "local", &err), 0);
-	assert_int_equal(provider_check_task(&t, "gcp", &err), FRUGAL_ENOTSUP);
+	assert_int_equal(provider_check_task(&t, "local", NULL, &err), 0);
+	assert_int_equal(provider_check_task(&t, "gcp", NULL, &err), FRUGAL_ENOTSUP);
 	assert_non_null(strstr(error_msg(&err), "'resources.ports' is not supported by backend gcp"));
 	task_release(&t);
 	parse_ok("resources: {ports: [6006, '10022-10040', 7860]}\nrun: x\n", &t);

@@ -612,8 +612,9 @@ static int image_for(struct provider *p, struct ec2 *e, const struct task *t,
 	size_t i;
 	int r = 0;
 
-	ami = t && t->res.image_id ? t->res.image_id : cfg(p, per_region) ? cfg(p, per_region)
-									: cfg(p, "image_id");
+	/* image_id docker:IMAGE is the container's, not the machine's. */
+	ami = t && t->res.image_id && !t->res.image_docker ? t->res.image_id
+	      : cfg(p, per_region) ? cfg(p, per_region) : cfg(p, "image_id");
 	key = xasprintf("%s %s %s %s", region, arch, ami ? ami : "", ami ? "" : name);
 	if ((cached = kvlist_get(&a->images, key)))
 		goto found;

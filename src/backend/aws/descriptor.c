@@ -66,7 +66,7 @@ const struct backend aws_backend = {
 	.name = "aws",
 	.title = "Amazon EC2",
 	.caps = BACKEND_CAP_SPOT | BACKEND_CAP_NOTICE | BACKEND_CAP_IMAGES | BACKEND_CAP_PORTS |
-		BACKEND_CAP_PRICE_TABLE,
+		BACKEND_CAP_PRICE_TABLE | BACKEND_CAP_DOCKER_ON_VM,
 	.settings = aws_settings,
 	.credentials = aws_credentials,
 	/* EC2 bills Linux instances per second, with a 60-second minimum. */

@@ -86,7 +86,7 @@ const struct backend gcp_backend = {
 	.name = "gcp",
 	.title = "Google Compute Engine",
 	.caps = BACKEND_CAP_SPOT | BACKEND_CAP_NOTICE | BACKEND_CAP_VOLUMES |
-		BACKEND_CAP_IMAGES | BACKEND_CAP_PRICE_TABLE,
+		BACKEND_CAP_IMAGES | BACKEND_CAP_PRICE_TABLE | BACKEND_CAP_DOCKER_ON_VM,
 	.settings = gcp_settings,
 	.credentials = gcp_credentials,
 	/* Compute Engine bills per second after the first minute. */

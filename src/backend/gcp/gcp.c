@@ -684,7 +684,8 @@ static int build_body(struct provider *p, struct gcp *g, const struct launch_req
 	}
 	s.spot = pl->spot;
 	s.max_run_s = max_run;
-	image = req->task->res.image_id ? req->task->res.image_id :
+	/* image_id docker:IMAGE is the container's, not the machine's. */
+	image = req->task->res.image_id && !req->task->res.image_docker ? req->task->res.image_id :
 		pl->gpus ? cfg_get(g, "image_gpu") : cfg_get(g, "image");
 	if (!image && (r = gcp_machine_default_image(pl->instance_type, pl->accelerator, pl->gpus,
 						     &image, err)) < 0)

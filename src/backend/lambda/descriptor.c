@@ -83,7 +83,8 @@ static const struct agent_ops lambda_agent = { lambda_sources, &lambda_machine }
 const struct backend lambda_backend = {
 	.name = "lambda",
 	.title = "Lambda Cloud",
-	.caps = BACKEND_CAP_NOTICE | BACKEND_CAP_VOLUMES | BACKEND_CAP_PRICE_TABLE,
+	.caps = BACKEND_CAP_NOTICE | BACKEND_CAP_VOLUMES | BACKEND_CAP_PRICE_TABLE |
+		BACKEND_CAP_DOCKER_ON_VM,
 	.settings = lambda_settings,
 	.credentials = lambda_credentials,
 	/* Lambda Cloud bills in one-minute increments. */

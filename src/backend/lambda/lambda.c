@@ -408,7 +408,7 @@ static int lambda_plan(struct provider *p, const struct plan_request *req, struc
 				 " no spot instances; use spot_policy: auto or on-demand");
 	if (t->res.zone)
 		return refuse(err, "resources.zone", "Lambda has regions only");
-	if (t->res.image_id)
+	if (t->res.image_id && !t->res.image_docker)	/* docker:IMAGE runs on Lambda Stack */
 		return refuse(err, "resources.image_id", "instances run Lambda Stack");
 	if (t->res.disk_size)
 		return refuse(err, "resources.disk_size", "instance types have fixed disks");

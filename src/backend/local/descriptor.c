@@ -23,6 +23,8 @@ static const struct config_setting local_settings[] = {
 	{ "cgroups", CONFIG_BOOL, "each instance in a cgroup v2 of its own where this machine"
 	  " has one (default true); false: find its processes by a scan for their marker" },
 	BACKEND_LIVENESS_SETTINGS,
+	{ "container_runtime", CONFIG_STRING,
+	  "docker or podman, for image_id docker:IMAGE (default: the first on PATH)" },
 	{ NULL, 0, NULL },
 };
 

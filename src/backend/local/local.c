@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE	/* pipe2 */
 #include "backend/local/local.h"
+#include "backend/common/container.h"
 #include "backend/provider.h"
 #include "backend/common/hometag.h"
 #include "base/fs.h"
@@ -153,7 +154,7 @@ static int local_plan(struct provider *p, const struct plan_request *req, struct
 				 " spot_policy: auto to fall back to on-demand");
 	if (t->res.disk_size)
 		return refuse(err, "resources.disk_size");
-	if (t->res.image_id)
+	if (t->res.image_id && !t->res.image_docker)	/* docker: provider_check_task */
 		return refuse(err, "resources.image_id");
 	if (t->res.instance_type)
 		return refuse(err, "resources.instance_type");
@@ -438,7 +439,11 @@ static char **agent_env(const struct launch_request *req, const char *home)
 		"TZ", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_PREFIX",
 		/* gs:// storage: where the credentials and the endpoint are. */
 		"GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG", "FRUGAL_GCS_ENDPOINT",
-		"STORAGE_EMULATOR_HOST", NULL,
+		"STORAGE_EMULATOR_HOST",
+		/* image_id docker:IMAGE: how docker or podman is reached and set up
+		 * (rootless docker's socket, rootless podman's runtime dir). */
+		"DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT", "CONTAINER_HOST",
+		"CONTAINERS_CONF", "CONTAINERS_STORAGE_CONF", "XDG_RUNTIME_DIR", NULL,
 	};
 	char **env = NULL;
 	size_t n = 0, i;
@@ -482,7 +487,7 @@ static int local_launch(struct provider *p, const struct launch_request *req, ch
 	}
 	if ((r = fs_mkdir_p(dir, 0700, err)) < 0)
 		goto out;
-	if ((r = provider_write_agent_json(dir, req, "local", NULL, err)) < 0)
+	if ((r = provider_write_agent_json(p, dir, req, "local", NULL, err)) < 0)
 		goto out;
 	/* The agent's own diagnostics outlive the instance directory. */
 	log = xasprintf("%s/logs/agents", p->home);
@@ -757,6 +762,12 @@ int local_machine_end(const struct machine_self *self, struct error *err)
 	return r;
 }
 
+/* backends.local.container_runtime, or NULL. */
+static const char *runtime_setting(const struct provider *p)
+{
+	return p->config ? p->config->local.container_runtime : NULL;
+}
+
 static int local_terminate(struct provider *p, const char *token, const char *id,
 			   struct error *err)
 {
@@ -786,7 +797,11 @@ static int local_terminate(struct provider *p, const char *token, const char *id
 			goto out;
 		}
 	}
-	r = local_keep_or_remove(p, token, dir, err);
+	/* image_id docker:IMAGE: its container goes with it (agent/container.h). */
+	r = container_remove(runtime_setting(p),
+			     p->home, token, NULL, err);
+	if (r == 0)
+		r = local_keep_or_remove(p, token, dir, err);
 out:
 	free(box);
 	free(dir);
@@ -824,6 +839,8 @@ static int local_list(struct provider *p, struct kvlist *ret, struct error *err)
 		fs_free_names(boxes, n_boxes);
 	}
 	scan_markers(p->home, NULL, collect_one, &c);
+	container_list(runtime_setting(p), p->home, ret,
+		       NULL);
 	d = opendir(root);
 	if (d) {
 		while ((e = readdir(d))) {

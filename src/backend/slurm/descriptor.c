@@ -31,6 +31,8 @@ static const struct config_setting slurm_settings[] = {
 	{ "work_root", CONFIG_STRING, "attempt directories on the shared filesystem" },
 	{ "log_dir", CONFIG_STRING, "where batch output goes (default: under work_root)" },
 	{ "frugal_bin", CONFIG_STRING, "the frugal binary on the compute nodes" },
+	{ "container_runtime", CONFIG_STRING,
+	  "docker or podman on the compute nodes, for image_id docker:IMAGE" },
 	BACKEND_COMMON_SETTINGS,
 	{ NULL, 0, NULL },
 };

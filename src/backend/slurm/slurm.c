@@ -710,7 +710,7 @@ static int slurm_resolve(struct slurm *s, const struct task *t, struct sreq *ret
 				 " slurm", t->res.cloud);
 	if (t->res.zone)
 		return refuse(err, "resources.zone");
-	if (t->res.image_id)
+	if (t->res.image_id && !t->res.image_docker)	/* docker: provider_check_task */
 		return refuse(err, "resources.image_id");
 	if (t->res.instance_type)
 		return refuse(err, "resources.instance_type");
@@ -1137,7 +1137,7 @@ static int slurm_launch(struct provider *p, const struct launch_request *req, ch
 	jobdir = job_dir(s, req->job_id);
 	adir = attempt_dir(s, req->job_id, req->attempt);
 	if ((r = fs_mkdir_p(adir, 0700, err)) < 0 ||
-	    (r = provider_write_agent_json(adir, req, "slurm", "CUDA_VISIBLE_DEVICES", err)) < 0)
+	    (r = provider_write_agent_json(p, adir, req, "slurm", "CUDA_VISIBLE_DEVICES", err)) < 0)
 		goto out;
 	if (req->attempt > 1 && (r = adopt(p, s, req, adir, &id, err)) < 0)
 		goto out;

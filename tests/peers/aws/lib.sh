@@ -237,7 +237,9 @@ for page in s3.get_paginator('list_objects_v2').paginate(Bucket='$AWS_BUCKET', P
 # sandbox ($TMP/vm-JOB-N): a clean environment without any credential,
 # the fake metadata service (instance id, instance profile credentials,
 # spot notices from $VM_STATE/instance-action.json), and a shutdown(8)
-# that terminates the instance in moto. Runs in the background; sets
+# that terminates the instance in moto; CONTAINERS_CONF when the test set
+# one (the machine's podman settings) and VM_EXTRA_PATH first on PATH
+# (the VM's own programs: test_container_aws.sh's docker). Runs in the background; sets
 # VM_STATE and VM_PID. Its processes carry "FRUGAL_HOME=<the test's>" in
 # FRUGAL_E2E_MARK, so lib.sh's cleanup ends them too.
 boot_vm() {
@@ -259,12 +261,13 @@ boot_vm() {
 		> "$VM_STATE/imds.out" 2>&1 &
 	AWS_PIDS="$AWS_PIDS $!"
 	wait_http "http://127.0.0.1:$port/latest/api/token"
-	env -i PATH="$AWS_PEERS/bin:/usr/local/bin:/usr/bin:/bin" \
+	env -i PATH="${VM_EXTRA_PATH:+$VM_EXTRA_PATH:}$AWS_PEERS/bin:/usr/local/bin:/usr/bin:/bin" \
 		FRUGAL_AWS_ROOT="$VM_STATE/root" \
 		AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$port" \
 		FAKE_VM_STATE="$VM_STATE" FAKE_AWSTOOL="$AWSTOOL" FAKE_MOTO_URL="$MOTO_URL" \
 		ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" \
 		FRUGAL_E2E_MARK="FRUGAL_HOME=$FRUGAL_HOME" \
+		${CONTAINERS_CONF:+CONTAINERS_CONF="$CONTAINERS_CONF"} \
 		bash "$VM_STATE/user-data" &
 	VM_PID=$!
 	AWS_PIDS="$AWS_PIDS $VM_PID"
