@@ -9,6 +9,7 @@
  * without "d" is the agent gone.
  */
 #include "agent/watchdog.h"
+#include "agent/container.h"
 #include "agent/machine.h"
 #include "base/log.h"
 #include "base/strbuf.h"
@@ -83,6 +84,18 @@ out:
 	free(key);
 }
 
+/* image_id docker:IMAGE: the job's processes are in the container (the
+ * groups' SIGTERM reached them through the step's script); it goes too. */
+static void end_container(const struct agent_conf *c)
+{
+	struct container *k = NULL;
+	struct error err = ERROR_INIT;
+
+	if (container_new(c, &k, &err) < 0 || (k && container_end(k, &err) < 0))
+		log_error("watchdog: %s", error_msg(&err));
+	container_free(k);
+}
+
 /* End what the agent left: the job's process groups (SIGTERM, SIGKILL
  * after the grace), the final status, the machine. A live agent is
  * stopped first (it would write after us) and killed last. */
@@ -117,6 +130,7 @@ static void __attribute__((noreturn)) end_all(const struct agent_conf *c, pid_t 
 	for (i = 0; i < n_groups; i++)
 		if (groups[i] > 1)
 			kill(-groups[i], SIGKILL);
+	end_container(c);
 	report(c, agent, started_at, outcome, why);
 	if (agent_alive)
 		kill(agent, SIGKILL);

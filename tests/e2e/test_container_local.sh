@@ -87,8 +87,9 @@ left=$($rt ps -a --format '{{.Names}}' | grep -- "-$job-" || true)
 [ -z "$(instance_procs "$job")" ] || fail "processes left"
 ok "no container left after the job ($rt ps -a)"
 
-# ---- the agent dies (SIGKILL) while its job runs in a container: the
-# teardown of the attempt removes the container
+# ---- the agent dies (SIGKILL) while its job runs in a container: its
+# watchdog and the attempt's teardown remove the container; the job is
+# recovered in a new one, and a cancel leaves none
 cat > "$TMP/proj/long.yaml" <<'YAML'
 name: agent-dies
 resources: {image_id: "docker:localhost/frugal-test:bullseye"}
@@ -105,14 +106,18 @@ agent=$(frugal status "$job2" --json | python3 -c "import json,sys; print(json.l
 [ -n "$agent" ] || agent=$(pgrep -f "agent --instance-dir $FRUGAL_HOME/instances/$job2-1" | head -n 1)
 [ -n "$agent" ] || fail "no agent pid for $job2"
 kill -9 "$agent"
-wait_terminal "$job2" 60 >/dev/null
-for i in $(seq 200); do
-	$rt ps -a --format '{{.Names}}' | grep -q -- "-$job2-" || break
+for i in $(seq 600); do
+	[ "$(attempt_field "$job2" 1 outcome 2>/dev/null)" != None ] &&
+		! $rt ps -a --format '{{.Names}}' | grep -q -- "-$job2-1\$" && break
 	sleep 0.1
 done
+$rt ps -a --format '{{.Names}}' | grep -q -- "-$job2-1\$" &&
+	fail "attempt 1's container outlived its killed agent (outcome $(attempt_field "$job2" 1 outcome))"
+frugal cancel "$job2" >/dev/null || fail "cancel $job2"
+wait_terminal "$job2" 60 >/dev/null
 left=$($rt ps -a --format '{{.Names}}' | grep -- "-$job2-" || true)
-[ -z "$left" ] || fail "the container outlived its killed agent: $left"
-ok "agent SIGKILLed: the attempt's teardown removed its container"
+[ -z "$left" ] || fail "containers left after the cancel: $left"
+ok "agent SIGKILLed: attempt 1's container went with it ($(attempt_field "$job2" 1 outcome)); none left after the cancel"
 
 # ---- a container of this home that no job owns: gc removes it
 tag=$(home_tag_of "$FRUGAL_HOME")
