@@ -4,7 +4,8 @@
 # controller is SIGKILLed (and restarted the way a user's next command
 # does), jobs get preemption notices, jobs are cancelled, and agents are
 # SIGKILLed. At the end every job must be terminal, and:
-#   leaks       processes of an instance, instance dirs, frugal cgroups or
+#   leaks       processes of an instance (each run also starts a daemon
+#               with setsid env -i), instance dirs, frugal cgroups or
 #               ledger rows left after the jobs ended (0)
 #   duplicates  two attempts of one job running at once (0): each run holds
 #               an flock on a per-job file, so a second run at the same
@@ -40,6 +41,7 @@ resources: {accelerators: "GPU:1"}
 run: |
   exec 9>$T/locks/\$FRUGAL_JOB_ID
   flock -n 9 || echo "\$FRUGAL_JOB_ID \$FRUGAL_ATTEMPT" >> $T/duplicates
+  setsid env -i sleep 7777 < /dev/null > /dev/null 2>&1 9>&- &	# a daemon that escapes the marker
   python3 train.py --steps 400 --step-sleep 0.03 --ckpt-every 5
 checkpoint: {dir: ckpt}
 outputs: {paths: ["weights/*.json"]}
@@ -122,8 +124,12 @@ procs=$(grep -l "FRUGAL_HOME=$FRUGAL_HOME" /proc/[0-9]*/environ 2>/dev/null |
 		tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -q '^FRUGAL_INSTANCE=' &&
 			[ "$(awk '{print $3}' /proc/$p/stat 2>/dev/null)" != Z ] && echo "$p"
 	done 2>/dev/null | wc -l)
+procs=$((procs + $(pgrep -fx "sleep 7777" | wc -l)))
 dirs=$(ls "$FRUGAL_HOME/instances" 2>/dev/null | wc -l)
-cgroups=$(find /sys/fs/cgroup -type d -path "*frugal*" 2>/dev/null | grep -c "$(basename "$T")" || true)
+cgroups=0
+for j in "${jobs[@]}"; do
+	cgroups=$((cgroups + $(find /sys/fs/cgroup -maxdepth 5 -type d -path "*/frugal/*" -name "$j-*" 2>/dev/null | wc -l)))
+done
 rows=$(python3 -c "import sqlite3; print(sqlite3.connect('$FRUGAL_HOME/state.db').execute(\"SELECT count(*) FROM resources WHERE state!='gone'\").fetchone()[0])")
 dups=$(cat "$T/duplicates" 2>/dev/null | wc -l)
 money=$(python3 - "$FRUGAL" <<'PY'

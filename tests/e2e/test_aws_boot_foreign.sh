@@ -162,9 +162,12 @@ done
 	fail "dynamic agent attempt: $(attempt_field "$job" 1 outcome): $(cat "$VM_STATE"/root/*.boot.log)"
 st=$(s3_get "home/jobs/$job/attempts/1/status.json")
 echo "$st" | grep -q "the agent cannot start on this machine: .*\.so" || fail "unclear reason: $st"
-for _ in $(seq 100); do [ "$(live_count "$job")" = 0 ] && break; sleep 0.1; done
-[ "$(live_count "$job")" = 0 ] || fail "instance of the dynamic agent left: $(instances_json)"
+first=$(instance_of "$job" 1)
+for _ in $(seq 100); do [ "$(state_of "$first")" = terminated ] && break; sleep 0.1; done
+[ "$(state_of "$first")" = terminated ] || fail "instance of the dynamic agent left: $(instances_json)"
 frugal cancel "$job" >/dev/null 2>&1 || true
+for _ in $(seq 300); do [ "$(live_count "$job")" = 0 ] && break; sleep 0.1; done
+[ "$(live_count "$job")" = 0 ] || fail "an instance left after the cancel: $(instances_json)"
 ok "dynamic build: launch_failed '$(echo "$st" | sed -n 's/.*"reason": "\([^"]*\)".*/\1/p' | cut -c1-90)...', instance terminated"
 
 # ---- 5. no aarch64 binary: refused before anything is made ----------------------------
