@@ -9,7 +9,8 @@ Python standard library only. It serves, on 127.0.0.1:
     every other endpoint requires;
   * Compute Engine v1 (/compute/v1/projects/P/...): instances insert, get,
     list, aggregatedList (filter, pages), delete, simulateMaintenanceEvent;
-    zone operations get and wait. Every insert body is checked against the
+    firewalls insert (checked against the Firewall schema), get, delete;
+    zone and global operations get and wait. Every insert body is checked against the
     Instance schema of the discovery document (--discovery, read at start,
     never copied) and every query parameter against the method's declared
     parameters; a failure is HTTP 400 and is recorded for the tests;
@@ -252,6 +253,7 @@ class Fake:
         self.pubkey = rsa_public_key(open(args.public_key).read()) if args.public_key else None
         self.tokens = {}            # token -> expiry
         self.instances = {}         # (zone, name) -> dict
+        self.firewalls = {}         # name -> Firewall dict
         self.vms = {}               # (zone, name) -> vm state (metadata, process)
         self.ops = {}               # name -> operation dict
         self.request_ids = {}       # requestId -> op name
@@ -397,10 +399,14 @@ class Handler(BaseHTTPRequestHandler):
                     "instances": [dict(zone=z, name=n, status=i["status"], labels=i.get("labels", {}),
                                        metadata_keys=[it["key"] for it in i.get("metadata", {}).get("items", [])],
                                        scheduling=i.get("scheduling", {}),
+                                       tags=i.get("tags", {}).get("items", []),
+                                       nat_ip=next((a.get("natIP") for n in i.get("networkInterfaces", [])
+                                                    for a in n.get("accessConfigs", [])), None),
                                        booted=(z, n) in f.vms and f.vms[(z, n)].get("proc") is not None)
                                   for (z, n), i in f.instances.items()],
                     "counters": f.counters, "schema_errors": f.schema_errors,
                     "insert_bodies": f.insert_bodies,
+                    "firewalls": [dict(fw) for fw in f.firewalls.values()],
                     "objects": sorted("%s/%s" % k for k in f.objects),
                     "requests": f.requests[-500:],
                     "live_vm_processes": [("%s/%s" % k) for k, v in f.vms.items()
@@ -573,6 +579,15 @@ class Handler(BaseHTTPRequestHandler):
                 return self.delete(zone, p[3], q)
             if len(p) == 5 and p[4] == "simulateMaintenanceEvent" and method == "POST":
                 return self.maintenance(zone, p[3], q)
+        if p[:2] == ["global", "firewalls"]:
+            if len(p) == 2 and method == "POST":
+                return self.firewall_insert(q)
+            if len(p) == 3 and method == "GET":
+                return self.firewall_get(p[2], q)
+            if len(p) == 3 and method == "DELETE":
+                return self.firewall_delete(p[2], q)
+        if p[:2] == ["global", "operations"] and len(p) >= 3:
+            p = ["zones", "global"] + p[1:]
         if len(p) >= 4 and p[0] == "zones" and p[2] == "operations":
             with f.lock:
                 op = f.ops.get(p[3])
@@ -614,6 +629,73 @@ class Handler(BaseHTTPRequestHandler):
         with f.lock:
             f.ops[name] = op
         return op
+
+    def global_op(self, kind, target):
+        f = self.fake
+        name = f.next_id("operation")
+        op = {"kind": "compute#operation", "id": str(abs(hash(name)) % 10**18), "name": name,
+              "operationType": kind, "targetLink": self.link("global", "firewalls", target),
+              "status": "DONE", "progress": 100, "insertTime": now_rfc3339(), "endTime": now_rfc3339(),
+              "selfLink": self.link("global", "operations", name)}
+        with f.lock:
+            f.ops[name] = op
+        return op
+
+    def firewall_insert(self, q):
+        f = self.fake
+        if not self.query_ok("firewalls", "insert", q):
+            return
+        try:
+            body = json.loads(self.body())
+        except ValueError:
+            return self.error(400, "Invalid JSON payload received.", "parseError")
+        errs = f.schemas.check(body, "Firewall", "resource", "compute.firewalls.insert") if f.schemas else []
+        name = body.get("name", "")
+        if not re.fullmatch(r"[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?", name):
+            errs.append("firewall name '%s' is not RFC 1035" % name)
+        for t in body.get("targetTags", []):
+            if not re.fullmatch(r"[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?", t):
+                errs.append("target tag '%s' is not RFC 1035" % t)
+        for a in body.get("allowed", []):
+            for pr in a.get("ports", []):
+                if not re.fullmatch(r"\d+(-\d+)?", pr):
+                    errs.append("port '%s' is not a port or range" % pr)
+        if errs:
+            with f.lock:
+                f.schema_errors.extend(errs)
+            return self.error(400, "Invalid value for field: " + "; ".join(errs), "invalid")
+        with f.lock:
+            if name in f.firewalls:
+                return self.error(409, "The resource 'projects/%s/global/firewalls/%s' already exists"
+                                  % (f.args.project, name), "alreadyExists")
+            fw = dict(body)
+            fw.update({"kind": "compute#firewall", "id": str(abs(hash(name)) % 10**18),
+                       "selfLink": self.link("global", "firewalls", name),
+                       "creationTimestamp": now_rfc3339()})
+            f.firewalls[name] = fw
+        self.reply(200, self.global_op("insert", name))
+
+    def firewall_get(self, name, q):
+        f = self.fake
+        if not self.query_ok("firewalls", "get", q):
+            return
+        with f.lock:
+            fw = f.firewalls.get(name)
+        if not fw:
+            return self.error(404, "The resource 'projects/%s/global/firewalls/%s' was not found"
+                              % (f.args.project, name), "notFound")
+        self.reply(200, dict(fw))
+
+    def firewall_delete(self, name, q):
+        f = self.fake
+        if not self.query_ok("firewalls", "delete", q):
+            return
+        with f.lock:
+            fw = f.firewalls.pop(name, None)
+        if not fw:
+            return self.error(404, "The resource 'projects/%s/global/firewalls/%s' was not found"
+                              % (f.args.project, name), "notFound")
+        self.reply(200, self.global_op("delete", name))
 
     def finish_op(self, op, error=None, http=None):
         with self.fake.cond:
@@ -675,6 +757,12 @@ class Handler(BaseHTTPRequestHandler):
                      "status": "PROVISIONING", "zone": self.link("zones", zone),
                      "selfLink": self.link("zones", zone, "instances", name),
                      "creationTimestamp": now_rfc3339()})
+        inst["networkInterfaces"] = [dict(n) for n in inst.get("networkInterfaces", [])]
+        for k, nic in enumerate(inst["networkInterfaces"]):
+            f.seq += 1
+            nic["networkIP"] = "10.128.0.%d" % (f.seq % 250 + 2)
+            nic["accessConfigs"] = [dict(a, natIP="203.0.113.%d" % (f.seq % 250 + 2))
+                                    for a in nic.get("accessConfigs", [])]
         with f.lock:
             f.instances[(zone, name)] = inst
             f.counters["inserts"] += 1

@@ -85,7 +85,7 @@ static const struct agent_ops gcp_agent = { gcp_sources, &gcp_machine };
 const struct backend gcp_backend = {
 	.name = "gcp",
 	.title = "Google Compute Engine",
-	.caps = BACKEND_CAP_SPOT | BACKEND_CAP_NOTICE | BACKEND_CAP_VOLUMES |
+	.caps = BACKEND_CAP_SPOT | BACKEND_CAP_NOTICE | BACKEND_CAP_VOLUMES | BACKEND_CAP_PORTS |
 		BACKEND_CAP_IMAGES | BACKEND_CAP_PRICE_TABLE | BACKEND_CAP_DOCKER_ON_VM,
 	.settings = gcp_settings,
 	.credentials = gcp_credentials,

@@ -249,9 +249,13 @@ int gce_wait(struct gce *g, json_t *op, int64_t timeout_ms, struct error *err)
 	int64_t until = time_mono_ms() + timeout_ms;
 	char *zone = gce_url_tail(op, "zone");
 	const char *name = json_string_value(json_object_get(op, "name"));
+	const char *self = json_string_value(json_object_get(op, "selfLink"));
 	json_t *cur = json_incref(op);
 	int r = 0;
 
+	/* A global operation (firewalls) has no zone; its selfLink says so. */
+	if (!zone && self && strstr(self, "/global/operations/"))
+		zone = xstrdup("global");
 	if (!zone || !name) {
 		r = error_set(err, FRUGAL_EPROVIDER, "the API answered without a zone operation");
 		goto out;
@@ -268,7 +272,9 @@ int gce_wait(struct gce *g, json_t *op, int64_t timeout_ms, struct error *err)
 				      name, zone, (long long)(timeout_ms / 1000));
 			goto out;
 		}
-		path = xasprintf("zones/%s/operations/%s/wait", zone, name);
+		path = strcmp(zone, "global") ?
+		       xasprintf("zones/%s/operations/%s/wait", zone, name) :
+		       xasprintf("global/operations/%s/wait", name);
 		r = gce_call(g, "POST", path, NULL, &next, err);
 		free(path);
 		if (r < 0)
@@ -470,6 +476,12 @@ json_t *gce_instance_body(const struct gce_instance_spec *s)
 	}
 	json_array_append_new(nics, nic);
 	json_object_set_new(inst, "networkInterfaces", nics);
+	if (s->network_tag) {
+		json_t *tags = json_object(), *titems = json_array();
+		json_array_append_new(titems, json_string(s->network_tag));
+		json_object_set_new(tags, "items", titems);
+		json_object_set_new(inst, "tags", tags);
+	}
 
 	if (s->accelerator && s->accelerator_count > 0) {
 		json_t *accs = json_array(), *acc = json_object();
@@ -593,4 +605,33 @@ int gce_end_self(struct error *err)
 	pr.argv = argv;
 	proc_run(&pr, &status, NULL);
 	return r;
+}
+
+/* The firewalls.insert body for s. */
+json_t *gce_firewall_body(const struct gce_firewall_spec *s)
+{
+	json_t *fw = json_object(), *allowed = json_array(), *tcp = json_object();
+	json_t *ports = json_array(), *src = json_array(), *targets = json_array();
+	size_t i;
+
+	for (i = 0; i < s->n_ports; i++) {
+		const struct port_range *pr = &s->ports[i];
+		json_array_append_new(ports, pr->from == pr->to ? jfmt("%d", pr->from) :
+				      jfmt("%d-%d", pr->from, pr->to));
+	}
+	json_object_set_new(tcp, "IPProtocol", json_string("tcp"));
+	json_object_set_new(tcp, "ports", ports);
+	json_array_append_new(allowed, tcp);
+	json_array_append_new(src, json_string("0.0.0.0/0"));
+	json_array_append_new(targets, json_string(s->target_tag));
+	json_object_set_new(fw, "name", json_string(s->name));
+	if (s->description)
+		json_object_set_new(fw, "description", json_string(s->description));
+	json_object_set_new(fw, "network", json_string(s->network ? s->network
+					     : "global/networks/default"));
+	json_object_set_new(fw, "direction", json_string("INGRESS"));
+	json_object_set_new(fw, "sourceRanges", src);
+	json_object_set_new(fw, "targetTags", targets);
+	json_object_set_new(fw, "allowed", allowed);
+	return fw;
 }

@@ -2,7 +2,8 @@
  * gce: a small client of the Compute Engine REST API v1
  * (https://compute.googleapis.com/compute/v1, the resources of
  * the discovery document compute-v1.json): instances insert, get,
- * aggregated list, delete and simulateMaintenanceEvent, and zone
+ * aggregated list, delete and simulateMaintenanceEvent, firewalls (the
+ * bodies; gcp.c calls insert and delete), and zone and global
  * operations. The gcp provider (gcp.c) is built on it; so is the agent's
  * way to end its own VM (gce_delete_self).
  *
@@ -94,10 +95,25 @@ struct gce_instance_spec {
 	const char *data_device;	/* its device name */
 	const struct kvlist *labels;
 	const struct kvlist *metadata;	/* key -> value items */
+	const char *network_tag;	/* tags.items (a firewall rule's target), or NULL */
 };
 
 /* The instances.insert body (an Instance) for s. Caller decrefs. */
 json_t *gce_instance_body(const struct gce_instance_spec *s);
+
+/* A firewall rule that opens resources.ports to one network tag:
+ * INGRESS, TCP on every range, from 0.0.0.0/0 (what SkyPilot opens). */
+struct gce_firewall_spec {
+	const char *name;
+	const char *description;
+	const char *network;		/* "global/networks/default" when NULL */
+	const char *target_tag;
+	const struct port_range *ports;
+	size_t n_ports;
+};
+
+/* The firewalls.insert body (a Firewall) for s. Caller decrefs. */
+json_t *gce_firewall_body(const struct gce_firewall_spec *s);
 
 /* The GCE accelerator type of a catalog accelerator name ("T4" ->
  * "nvidia-tesla-t4"), or NULL when it has none. */

@@ -54,6 +54,7 @@
 #include "backend/gcp/boot.h"
 #include "backend/gcp/machine.h"
 #include "backend/common/agentbin.h"
+#include "base/fault.h"
 #include "base/fs.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
@@ -701,6 +702,7 @@ static int build_body(struct provider *p, struct gcp *g, const struct launch_req
 	s.data_device = b.data_device;
 	s.labels = &labels;
 	s.metadata = &meta;
+	s.network_tag = req->ports_id;	/* the target of the attempt's firewall rule */
 	*ret = gce_instance_body(&s);
 	r = 0;
 out:
@@ -1048,6 +1050,163 @@ static int gcp_list(struct provider *p, struct kvlist *ret, struct error *err)
 	return 0;
 }
 
+/* ---- ports: a firewall rule per attempt (gce.h) ---------------------------------------- */
+
+/* The attempt's firewall rule name, also the network tag its VM carries:
+ * frugal-HOMETAG-TOKEN (RFC 1035, at most 63). Caller frees. */
+static char *firewall_name(struct gcp *g, const char *token)
+{
+	char *safe = label_safe(token, 63 - 7 - 9);
+	char *name;
+	size_t n = strlen(safe);
+
+	while (n && safe[n - 1] == '-')
+		safe[--n] = '\0';
+	name = xasprintf("frugal-%s-%s", g->home_tag, safe);
+	free(safe);
+	return name;
+}
+
+/* Follow a global operation (a firewall's); gone during a delete is fine. */
+static int follow(struct gcp *g, json_t *op, struct error *err)
+{
+	int64_t timeout_s;
+	int r;
+
+	if ((r = cfg_seconds(g, "insert_timeout", DEFAULT_INSERT_TIMEOUT_S, &timeout_s, err)) < 0)
+		return r;
+	return gce_wait(&g->gce, op, timeout_s * 1000, err);
+}
+
+/* ports_open: the attempt's firewall rule (TCP on every resources.ports
+ * entry from 0.0.0.0/0 to the tag of its name), before the VM, which
+ * carries the tag (build_body). Id: the rule's name. */
+static int gcp_ports_open(struct provider *p, const struct launch_request *req, char **ret_id,
+			  struct error *err)
+{
+	struct gce_firewall_spec fs;
+	struct gcp *g;
+	json_t *body = NULL, *op = NULL, *have = NULL;
+	char *name = NULL, *desc = NULL, *path = NULL, *rid = NULL;
+	int r;
+
+	if ((r = gcp_api(p, &g, err)) < 0)
+		return r;
+	name = firewall_name(g, req->token);
+	desc = xasprintf("frugal job %s attempt %d owner %s", req->job_id, req->attempt, g->owner);
+	memset(&fs, 0, sizeof(fs));
+	fs.name = name;
+	fs.description = desc;
+	fs.network = cfg_get(g, "network");
+	fs.target_tag = name;
+	fs.ports = req->task->res.ports;
+	fs.n_ports = req->task->res.n_ports;
+	body = gce_firewall_body(&fs);
+	rid = request_id(g, name, "firewall");
+	path = xasprintf("global/firewalls?requestId=%s", rid);
+	r = gce_call(&g->gce, "POST", path, body, &op, err);
+	if (r == FRUGAL_EEXIST) {
+		/* Made before (a crash, a retry): ours when its description says so. */
+		free(path);
+		path = xasprintf("global/firewalls/%s", name);
+		if ((r = gce_call(&g->gce, "GET", path, NULL, &have, err)) < 0)
+			goto out;
+		if (!json_is_string(json_object_get(have, "description")) ||
+		    strcmp(json_string_value(json_object_get(have, "description")), desc)) {
+			r = error_set(err, FRUGAL_EEXIST, "a firewall rule named %s exists but is not "
+				      "this FRUGAL_HOME's", name);
+			goto out;
+		}
+	} else if (r == 0 && (r = follow(g, op, err)) < 0) {
+		error_prefix(err, "firewall rule %s", name);
+		goto out;
+	} else if (r < 0) {
+		goto out;
+	}
+	fault_point("gcp.after_firewall");
+	*ret_id = name;
+	name = NULL;
+out:
+	json_decref(body);
+	json_decref(op);
+	json_decref(have);
+	free(name);
+	free(desc);
+	free(path);
+	free(rid);
+	return r;
+}
+
+/* ports_close: delete the attempt's rule (its name from the token when
+ * id is not known); gone is success. */
+static int gcp_ports_close(struct provider *p, const char *token, const char *id,
+			   struct error *err)
+{
+	struct gcp *g;
+	json_t *op = NULL;
+	char *name = NULL, *path;
+	int r;
+
+	if ((r = gcp_api(p, &g, err)) < 0)
+		return r;
+	name = id && *id ? xstrdup(id) : firewall_name(g, token);
+	path = xasprintf("global/firewalls/%s", name);
+	r = gce_call(&g->gce, "DELETE", path, NULL, &op, err);
+	if (r == 0)
+		r = follow(g, op, err);
+	if (r == FRUGAL_ENOTFOUND)
+		r = 0;
+	else if (r < 0)
+		error_prefix(err, "firewall rule %s", name);
+	json_decref(op);
+	free(path);
+	free(name);
+	return r;
+}
+
+/* endpoints: the VM's external address (else its internal one), every
+ * port opened there by its rule; forwarded by a TCP relay. */
+static int gcp_endpoints(struct provider *p, const char *token, const char *id,
+			 const struct task *t, struct endpoint_list *ret, struct error *err)
+{
+	struct gcp *g;
+	json_t *inst = NULL, *nic, *ac;
+	char *zone = NULL, *name = NULL, *path = NULL;
+	const char *ip = NULL;
+	size_t i;
+	int r;
+
+	if (split_id(id, &zone, &name) < 0)
+		return error_set(err, FRUGAL_EBUSY, "%s has no VM yet", token);
+	if ((r = gcp_api(p, &g, err)) < 0)
+		goto out;
+	path = xasprintf("zones/%s/instances/%s", zone, name);
+	if ((r = gce_call(&g->gce, "GET", path, NULL, &inst, err)) < 0)
+		goto out;
+	nic = json_array_get(json_object_get(inst, "networkInterfaces"), 0);
+	ac = json_array_get(json_object_get(nic, "accessConfigs"), 0);
+	ip = json_string_value(json_object_get(ac, "natIP"));
+	if (!ip || !*ip)
+		ip = json_string_value(json_object_get(nic, "networkIP"));
+	if (!ip || !*ip) {
+		r = error_set(err, FRUGAL_EBUSY, "VM %s has no address yet; try again in a few "
+			      "seconds", id);
+		goto out;
+	}
+	for (i = 0; i < t->res.n_ports; i++) {
+		struct endpoint *ep = endpoint_list_add(ret, t->res.ports[i].from,
+							t->res.ports[i].to);
+
+		ep->host = xstrdup(ip);
+	}
+out:
+	json_decref(inst);
+	free(zone);
+	free(name);
+	free(path);
+	return r;
+}
+
 const struct provider_ops gcp_provider_ops = {
 	.name = "gcp",
 	.plan = gcp_plan,
@@ -1060,4 +1219,7 @@ const struct provider_ops gcp_provider_ops = {
 	.terminate = gcp_terminate,
 	.list = gcp_list,
 	.free = gcp_free,
+	.ports_open = gcp_ports_open,
+	.ports_close = gcp_ports_close,
+	.endpoints = gcp_endpoints,
 };
