@@ -123,6 +123,53 @@ static void test_insert_body_spot_gpu(void **state)
 	assert_int_equal(r, 0);
 }
 
+/* The firewall rule of an attempt's ports: TCP on each entry (a range as
+ * LOW-HIGH) from anywhere to the attempt's tag, a valid Firewall; the VM
+ * given that tag carries it in tags.items, and none without one. */
+static void test_firewall_body_ports_to_tag(void **state)
+{
+	struct port_range ports[2] = { { 8080, 8080 }, { 6006, 6010 } };
+	struct gce_firewall_spec fs = { "frugal-0badf00d-k3m9xq-2", "frugal job k3m9xq attempt 2",
+					NULL, "frugal-0badf00d-k3m9xq-2", ports, 2 };
+	struct gce_instance_spec s;
+	struct kvlist labels = { 0 }, meta = { 0 };
+	json_t *b, *allowed, *vm;
+	int r;
+
+	(void)state;
+	b = gce_firewall_body(&fs);
+	assert_string_equal(json_string_value(json_object_get(b, "direction")), "INGRESS");
+	assert_string_equal(json_string_value(json_object_get(b, "network")),
+			    "global/networks/default");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(b, "sourceRanges"), 0)),
+			    "0.0.0.0/0");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(b, "targetTags"), 0)),
+			    "frugal-0badf00d-k3m9xq-2");
+	allowed = json_array_get(json_object_get(b, "allowed"), 0);
+	assert_string_equal(json_string_value(json_object_get(allowed, "IPProtocol")), "tcp");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(allowed, "ports"), 0)),
+			    "8080");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(allowed, "ports"), 1)),
+			    "6006-6010");
+	r = schema_check(b, "Firewall");
+	json_decref(b);
+
+	spot_t4_spec(&s, &labels, &meta);
+	vm = gce_instance_body(&s);
+	assert_null(json_object_get(vm, "tags"));
+	json_decref(vm);
+	s.network_tag = fs.target_tag;
+	vm = gce_instance_body(&s);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(vm,
+			    "tags"), "items"), 0)), "frugal-0badf00d-k3m9xq-2");
+	json_decref(vm);
+	kvlist_release(&labels);
+	kvlist_release(&meta);
+	if (r < 0)
+		skip();
+	assert_int_equal(r, 0);
+}
+
 static void test_insert_body_standard_cpu(void **state)
 {
 	struct gce_instance_spec s;
@@ -403,6 +450,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_insert_body_spot_gpu),
 		cmocka_unit_test(test_insert_body_standard_cpu),
+		cmocka_unit_test(test_firewall_body_ports_to_tag),
 		cmocka_unit_test(test_schema_checker_refuses),
 		cmocka_unit_test(test_accelerator_names),
 		cmocka_unit_test(test_fixtures_parse),
