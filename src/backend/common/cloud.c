@@ -583,6 +583,36 @@ int cloud_mark_vanished(struct storage *st, const char *job, int attempt, const 
 	return r;
 }
 
+int cloud_mark_boot_failed(struct storage *st, const char *job, int attempt, const char *why,
+			   struct error *err)
+{
+	struct attempt_status s = ATTEMPT_STATUS_INIT;
+	char *prefix, *key, *text;
+	int r;
+
+	if (read_status(st, job, attempt, &s) == 0 && s.outcome != OUTCOME_NONE) {
+		attempt_status_release(&s);
+		return 0;
+	}
+	attempt_status_release(&s);
+	s = (struct attempt_status)ATTEMPT_STATUS_INIT;
+	s.job_id = xstrdup(job);
+	s.attempt = attempt;
+	s.phase = PHASE_EXITED;
+	s.outcome = OUTCOME_LAUNCH_FAILED;
+	attempt_status_set_reason(&s, "%s", why);
+	s.started_at = s.heartbeat_at = s.ended_at = time_now_ms();
+	text = attempt_status_to_json(&s);
+	prefix = key_job_prefix(job);
+	key = key_status(prefix, attempt);
+	r = storage_put(st, key, text, strlen(text), 0, err);
+	free(key);
+	free(prefix);
+	free(text);
+	attempt_status_release(&s);
+	return r;
+}
+
 int cloud_signal_agent(const struct ssh_target *t, const char *token, int64_t notice_deadline_ms,
 		       const char *reason, struct error *err)
 {

@@ -178,6 +178,17 @@ void cloud_local_status(struct storage *st, const char *job, int attempt, char *
 int cloud_mark_vanished(struct storage *st, const char *job, int attempt, const char *why,
 			struct error *err);
 
+/*
+ * The machine of attempt N failed its boot check (an agent built for
+ * another architecture, one that cannot start): record the attempt as
+ * exited launch_failed with why (the check's reason), as the boot
+ * scripts of AWS and GCP do on the machine, so the controller puts the
+ * reason in the job's events and plans again. Never replaces a status
+ * that has an outcome.
+ */
+int cloud_mark_boot_failed(struct storage *st, const char *job, int attempt, const char *why,
+			   struct error *err);
+
 /* SIGINT (cancel) or, with notice_deadline_ms, notice.json + SIGUSR2 (a
  * preemption notice; reason "budget" for a budget's graceful stop) to the
  * agent of token on the machine. */

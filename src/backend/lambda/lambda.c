@@ -43,6 +43,7 @@
 #include "backend/common/cloud.h"
 #include "backend/common/hometag.h"
 #include "base/fs.h"
+#include "base/log.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
@@ -61,6 +62,8 @@
 #include <unistd.h>
 
 #define MAX_SYNCS 64
+/* The bootstrap's exit status when the machine's boot check refuses. */
+#define BOOT_CHECK_STATUS 3
 
 struct lambda {
 	struct cloud_api api;
@@ -760,8 +763,9 @@ static int bootstrap_script(const struct provider *p, const struct lambda *l,
 		/* An agent that cannot start fails the bootstrap with the reason. */
 		agentbin_boot_check(&sb);
 		strbuf_addf(&sb, "if ! frugal_agent_check \"$f\" %s; then\n"
-			    "\techo \"frugal: $frugal_reason\" | tee agent.log >&2\n"
-			    "\texit 3\nfi\n", arch);
+			    "\techo \"frugal: $frugal_reason\" > agent.log\n"
+			    "\tcat agent.log; cat agent.log >&2\n"
+			    "\texit %d\nfi\n", arch, BOOT_CHECK_STATUS);
 	}
 	if (hex[0])
 		strbuf_addf(&sb, "%s=%s ", SECRETS_KEY_ENV, hex);
@@ -775,12 +779,17 @@ static int bootstrap_script(const struct provider *p, const struct lambda *l,
 	return 0;
 }
 
-/* Upload the archive, then start the agent; once done, mark it. */
+/* Upload the archive, then start the agent; once done, mark it. When the
+ * machine's boot check refuses (the agent is built for another
+ * architecture, or cannot start), *ret_refused is set and err holds the
+ * check's reason: trying again cannot help. */
 static int bootstrap(struct provider *p, struct lambda *l, const char *token, const char *id,
-		     const struct ssh_target *t, const char *dir, struct error *err)
+		     const struct ssh_target *t, const char *dir, int *ret_refused,
+		     struct error *err)
 {
 	struct kvlist secrets = { 0 };
-	struct strbuf json = STRBUF_INIT, cmd = STRBUF_INIT;
+	struct strbuf json = STRBUF_INIT, cmd = STRBUF_INIT, out = STRBUF_INIT;
+	int status = 0;
 	char *tar = fs_path_join(dir, "upload.tar"), *uploaded = fs_path_join(dir, "uploaded");
 	char *done = fs_path_join(dir, "bootstrapped"), *jpath = fs_path_join(dir, "agent.json");
 	char *box = fs_path_join(dir, "secrets.box"), *script = NULL;
@@ -811,8 +820,20 @@ static int bootstrap(struct provider *p, struct lambda *l, const char *token, co
 		if (r < 0)
 			goto out;
 	}
-	if ((r = ssh_check(t, "sh -s", script, strlen(script), NULL, NULL, err)) < 0)
+	if ((r = ssh_run(t, "sh -s", script, strlen(script), NULL, &out, &status, err)) < 0)
 		goto out;
+	if (status == BOOT_CHECK_STATUS && !strncmp(out.buf, "frugal: ", 8)) {
+		/* The machine is not one the agent can run on: final. */
+		strbuf_rtrim(&out);
+		r = error_set(err, FRUGAL_EINVAL, "%s", out.buf + 8);
+		*ret_refused = 1;
+		goto out;
+	}
+	if (status != 0) {
+		r = error_set(err, FRUGAL_EPROVIDER, "the bootstrap exited with status %d: %s",
+			      status, error_msg(err)[0] ? error_msg(err) : out.buf);
+		goto out;
+	}
 	fs_write_atomic(done, "", 0, 0600, 1, NULL);
 	/* Nothing secret stays behind once the machine has it. */
 	unlink(box);
@@ -824,6 +845,7 @@ out:
 	kvlist_release(&secrets);
 	strbuf_release(&json);
 	strbuf_release(&cmd);
+	strbuf_release(&out);
 	free(tar);
 	free(uploaded);
 	free(done);
@@ -857,6 +879,35 @@ out:
 	free(path);
 	free(enc);
 	return r;
+}
+
+static int lambda_terminate(struct provider *p, const char *token, const char *id,
+			    struct error *err);
+
+/* The boot check refused the machine (why): the attempt is recorded
+ * launch_failed with the reason (the job's events have it), and the
+ * instance is ended now rather than at the boot deadline. */
+static int boot_refused(struct provider *p, struct lambda *l, const char *token, const char *id,
+			const char *why, enum instance_state *ret, struct error *err)
+{
+	struct storage *st = cloud_ctl_storage(p, &l->ctl);
+	struct error terr = ERROR_INIT;
+	char job[128];
+	int n;
+
+	log_warn("lambda: %s: the boot check failed: %s; ending instance %s", token, why, id);
+	if (!st || provider_token_split(token, job, sizeof(job), &n) < 0 ||
+	    cloud_mark_boot_failed(st, job, n, why, &terr) < 0)
+		log_warn("lambda: %s: cannot record the boot failure: %s", token,
+			 terr.code ? error_msg(&terr) : "no storage");
+	terr = (struct error)ERROR_INIT;
+	if (lambda_terminate(p, token, id, &terr) < 0 && terr.code != FRUGAL_EBUSY) {
+		/* The controller's teardown tries again. */
+		log_warn("lambda: %s: %s", token, error_msg(&terr));
+	}
+	*ret = INSTANCE_GONE;
+	(void)err;
+	return 0;
 }
 
 /* describe: the instance's state; bootstraps and mirrors as it goes. */
@@ -909,7 +960,13 @@ static int lambda_describe(struct provider *p, const char *token, const char *id
 		*ret = INSTANCE_PENDING;
 		if (!fs_is_dir(dir))
 			goto out;	/* not ours to start (no stage) */
-		if (bootstrap(p, l, token, idcopy, &t, dir, &berr) < 0) {
+		int refused = 0;
+
+		if (bootstrap(p, l, token, idcopy, &t, dir, &refused, &berr) < 0) {
+			if (refused) {
+				r = boot_refused(p, l, token, idcopy, error_msg(&berr), ret, err);
+				goto out;
+			}
 			/* sshd may not be up yet: the next pass tries again. */
 			if (cloud_stage_age(dir) > (int64_t)l->boot_timeout) {
 				/* Give up: the attempt ends, the machine is ended. */
@@ -1073,6 +1130,51 @@ out:
 	return r;
 }
 
+/* boot_log: the tail of the agent's log on the machine (where the
+ * bootstrap's boot check and an agent that cannot start write why), read
+ * over the SSH connection the bootstrap used. */
+static int lambda_boot_log(struct provider *p, const char *token, const char *id, size_t max,
+			   struct strbuf *out, struct error *err)
+{
+	struct lambda *l;
+	json_t *inst = NULL;
+	enum instance_state s = INSTANCE_GONE;
+	const char *ip = NULL;
+	struct strbuf cmd = STRBUF_INIT;
+	struct ssh_target t;
+	char *dir = NULL, *kh = NULL, *idcopy = NULL;
+	int r, status = 0;
+
+	if ((r = lambda_get(p, &l, err)) < 0 || (r = need_key(l, err)) < 0)
+		return r;
+	if (!id || !*id)
+		return error_set(err, FRUGAL_ENOTFOUND, "no instance for %s", token);
+	if ((r = get_instance(l, id, &inst, err)) < 0)
+		goto out;
+	if (inst)
+		lambda_instance_state(inst, &s, &ip);
+	if (!inst || !ip) {
+		r = error_set(err, FRUGAL_ENOTFOUND, "instance %s is not up", id);
+		goto out;
+	}
+	dir = cloud_stage_dir(p->home, "lambda", token);
+	kh = fs_path_join(dir, "known_hosts");
+	idcopy = xstrdup(id);
+	target_of(l, ip, idcopy, kh, &t);
+	strbuf_addf(&cmd, "tail -c %zu %s/", max, CLOUD_REMOTE_BASE);
+	strbuf_add_shell_quoted(&cmd, token);
+	strbuf_adds(&cmd, "/agent.log");
+	if ((r = ssh_run(&t, cmd.buf, NULL, 0, NULL, out, &status, err)) == 0 && status != 0)
+		r = error_set(err, FRUGAL_ENOTFOUND, "no agent.log on instance %s", id);
+out:
+	json_decref(inst);
+	strbuf_release(&cmd);
+	free(dir);
+	free(kh);
+	free(idcopy);
+	return r;
+}
+
 /* Tokens of the instances named frugal-TAG-* (for gc). */
 static int lambda_list(struct provider *p, struct kvlist *ret, struct error *err)
 {
@@ -1112,6 +1214,7 @@ const struct provider_ops lambda_provider_ops = {
 	.notice = lambda_notice,
 	.terminate = lambda_terminate,
 	.list = lambda_list,
+	.boot_log = lambda_boot_log,
 	.free = lambda_free,
 };
 
