@@ -8,6 +8,8 @@
 #     job SUCCEEDS there.
 #  2. An image with the dynamic build: the container cannot start the
 #     agent (the loader's error in the pod log) and the attempt fails.
+#  3. arch: arm64 on x86_64 nodes: the Job selects arm64 nodes; the pod
+#     command refuses (uname -m) and the reason is in the job's events.
 . "$(dirname "$0")/lib.sh"
 . "$FRUGAL_SRC/tests/e2e/foreign_root.sh"
 is_root || skip "chroot not available (needs root)"
@@ -45,3 +47,23 @@ st=$(wait_terminal "$job" 120)
 grep -rqs "error while loading shared libraries" "$TMP/k8s/root" ||
 	fail "no loader error in the pod's log"
 ok "the dynamic build in the same image: the container cannot start it (loader error), job $st"
+
+# arch: arm64 (what the image's frugal is said to be built for) on nodes
+# that are x86_64: the Job asks for arm64 nodes (nodeSelector
+# kubernetes.io/arch), the pod command's `uname -m` check refuses before
+# the agent runs, and the controller reads the reason from the pod's log
+# (boot_log) into the job's events.
+image_bin frugal-static
+sed -i "s|^    frugal_bin: .*|&\n    arch: arm64|" "$FRUGAL_HOME/config.yaml"
+job=$(frugal launch -d --backend kubernetes "$TMP/proj/task.yaml") || fail "launch 3"
+st=$(wait_terminal "$job" 180)
+[ "$st" = FAILED ] || fail "arch mismatch: job $st: $(frugal status "$job")"
+k8s_get /fake/requests | python3 -c '
+import json, sys
+jobs = [r["body"] for r in json.load(sys.stdin) if r["method"] == "POST" and r["path"].endswith("/jobs")]
+sel = jobs[-1]["spec"]["template"]["spec"].get("nodeSelector", {})
+assert sel.get("kubernetes.io/arch") == "arm64", sel
+' || fail "the Job does not select arm64 nodes"
+frugal status "$job" | grep -q "frugal: agent built for aarch64, machine is x86_64" ||
+	fail "the reason is not in the job's events: $(frugal status "$job")"
+ok "arch arm64 on x86_64 nodes: nodeSelector kubernetes.io/arch arm64; the pod's check refuses, the reason in the job's events ($st)"

@@ -50,7 +50,7 @@ write_config "$(printf '%s\n' "$config" | sed "s|frugal_bin: .*|frugal_bin: /non
 job=$(frugal launch -d "$TMP/exit3.yaml") || fail "launch"
 [ "$(wait_terminal "$job" 60)" = FAILED ] || fail "a missing agent binary did not fail the job"
 frugal logs "$job" | grep -q "agent reported no outcome" || fail "logs: $(frugal logs "$job")"
-frugal logs "$job" | grep -q "StartError\|no such file\|No such file" || fail "logs do not say why: $(frugal logs "$job")"
+frugal logs "$job" | grep -q "StartError\|no such file\|No such file\|/nonexistent/frugal: not found" || fail "logs do not say why: $(frugal logs "$job")"
 k8s_wait_gone "$job" 30
 ok "no frugal in the image: FAILED, the pod's reason in frugal logs"
 frugal controller --stop >/dev/null

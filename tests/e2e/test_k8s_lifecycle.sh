@@ -74,7 +74,11 @@ assert pod["restartPolicy"] == "Never"
 assert pod["terminationGracePeriodSeconds"] == 25
 c = pod["containers"][0]
 assert c["image"] == "registry.example/frugal-agent:1"
-assert c["command"][1:3] == ["agent", "--instance-dir"] and c["command"][3].endswith("/instances/%s-1" % job)
+# The pod command checks the node (uname -m) first, then execs the agent.
+assert c["command"][:2] == ["/bin/sh", "-c"] and "uname -m" in c["command"][2], c["command"]
+assert 'exec "$1" agent --instance-dir "$2"' in c["command"][2], c["command"]
+assert c["command"][5].endswith("/instances/%s-1" % job), c["command"]
+assert pod["nodeSelector"]["kubernetes.io/arch"] == "amd64", pod.get("nodeSelector")
 assert c["resources"]["requests"] == {"cpu": "2", "memory": "4Gi"}, c["resources"]
 env = {e["name"]: e for e in c["env"]}
 assert env["WANDB_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": name, "key": "WANDB_API_KEY"}

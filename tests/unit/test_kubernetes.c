@@ -608,6 +608,52 @@ static int settings(const char *yaml, struct config *c, struct k8s_settings *s, 
 	return r;
 }
 
+/* The pod lands on a node of the architecture its frugal is built for,
+ * and its command checks `uname -m` before it runs the agent. */
+static void test_job_manifest_arch_selector(void **state)
+{
+	struct k8s_attempt a;
+	json_t *m;
+	const json_t *pod, *c;
+
+	(void)state;
+	assert_string_equal(k8s_node_arch("aarch64"), "arm64");
+	assert_string_equal(k8s_node_arch("arm64"), "arm64");
+	assert_string_equal(k8s_node_arch("x86_64"), "amd64");
+	assert_string_equal(k8s_node_arch("amd64"), "amd64");
+	assert_null(k8s_node_arch("sparc64"));
+
+	attempt_init(&a);
+	a.arch = "aarch64";
+	m = k8s_job_manifest(&a);
+	pod = at(m, "spec/template/spec");
+	assert_string_equal(str(pod, "nodeSelector/kubernetes.io~1arch"), "arm64");
+	/* The other selectors stay. */
+	assert_string_equal(str(pod, "nodeSelector/cloud.google.com~1gke-accelerator"),
+			    "nvidia-tesla-a100");
+	c = at(pod, "containers/0");
+	assert_string_equal(str(c, "command/0"), "/bin/sh");
+	assert_string_equal(str(c, "command/1"), "-c");
+	assert_non_null(strstr(str(c, "command/2"), "uname -m"));
+	assert_non_null(strstr(str(c, "command/2"), "frugal_agent_check \"$1\" aarch64"));
+	assert_non_null(strstr(str(c, "command/2"), "/dev/termination-log"));
+	assert_non_null(strstr(str(c, "command/2"),
+			       "exec \"$1\" agent --instance-dir \"$2\""));
+	assert_string_equal(str(c, "command/4"), "/usr/local/bin/frugal");
+	assert_string_equal(str(c, "command/5"), "/frugal/instances/k3m9xq-2");
+	json_decref(m);
+
+	a.arch = "x86_64";
+	m = k8s_job_manifest(&a);
+	assert_string_equal(str(m, "spec/template/spec/nodeSelector/kubernetes.io~1arch"), "amd64");
+	json_decref(m);
+
+	a.arch = NULL;
+	m = k8s_job_manifest(&a);
+	assert_null(at(m, "spec/template/spec/nodeSelector/kubernetes.io~1arch"));
+	json_decref(m);
+}
+
 static void test_settings(void **state)
 {
 	struct config c;
@@ -622,6 +668,7 @@ static void test_settings(void **state)
 	assert_string_equal(s.pvc, "data");
 	assert_string_equal(s.mount_path, "/frugal");
 	assert_string_equal(s.frugal_bin, "frugal");
+	assert_string_equal(s.arch, "x86_64");
 	assert_string_equal(s.gpu_resource, "nvidia.com/gpu");
 	assert_string_equal(s.gpu_label, "nvidia.com/gpu.product");
 	assert_string_equal(s.spot_value, "true");
@@ -674,6 +721,14 @@ static void test_settings(void **state)
 	assert_int_equal(settings("backends: {kubernetes: {start_timeout: soon}}\n", &c, &s, msg,
 				  sizeof(msg)), FRUGAL_EINVAL);
 	assert_non_null(strstr(msg, "start_timeout: expected a duration"));
+	config_release(&c);
+	assert_int_equal(settings("backends: {kubernetes: {arch: sparc64}}\n", &c, &s, msg,
+				  sizeof(msg)), FRUGAL_EINVAL);
+	assert_non_null(strstr(msg, "backends.kubernetes.arch: expected amd64 or arm64"));
+	config_release(&c);
+	assert_int_equal(settings("backends: {kubernetes: {arch: arm64}}\n", &c, &s, msg,
+				  sizeof(msg)), 0);
+	assert_string_equal(s.arch, "aarch64");
 	config_release(&c);
 	assert_int_equal(settings("backends: {kubernetes: {pvc_mount_path: data}}\n", &c, &s, msg,
 				  sizeof(msg)), FRUGAL_EINVAL);
@@ -785,6 +840,7 @@ int main(void)
 		cmocka_unit_test(test_quantities),
 		cmocka_unit_test(test_schema_checker),
 		cmocka_unit_test(test_job_manifest),
+		cmocka_unit_test(test_job_manifest_arch_selector),
 		cmocka_unit_test(test_secret_manifest),
 		cmocka_unit_test(test_view),
 		cmocka_unit_test(test_parse_time),

@@ -19,6 +19,8 @@ static const struct config_setting kubernetes_settings[] = {
 	{ "namespace", CONFIG_STRING, "namespace of the Jobs" },
 	{ "image", CONFIG_STRING, "container image that has frugal" },
 	{ "frugal_bin", CONFIG_STRING, "frugal in the image (default frugal)" },
+	{ "arch", CONFIG_STRING, "the architecture frugal_bin is built for: amd64 (default) or arm64;"
+	  " pods run only on nodes of it" },
 	{ "pvc", CONFIG_STRING, "the PersistentVolumeClaim storage is on (required)" },
 	{ "pvc_mount_path", CONFIG_STRING, "where the claim is mounted, an absolute path" },
 	{ "pvc_sub_path", CONFIG_STRING, "a relative directory within the claim" },

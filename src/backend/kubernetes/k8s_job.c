@@ -3,6 +3,7 @@
  * Job and its pods (see k8s_job.h).
  */
 #include "backend/kubernetes/k8s_job.h"
+#include "backend/common/agentbin.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 
@@ -167,6 +168,15 @@ static json_t *resources_of(const struct k8s_attempt *a)
 	return res;
 }
 
+const char *k8s_node_arch(const char *arch)
+{
+	const char *n = agentbin_arch_normalize(arch);
+
+	if (n && !strcmp(n, AGENTBIN_AARCH64))
+		return "arm64";
+	return n ? "amd64" : NULL;
+}
+
 /* The one container: the agent on the attempt's directory. */
 static json_t *container_of(const struct k8s_attempt *a)
 {
@@ -174,8 +184,28 @@ static json_t *container_of(const struct k8s_attempt *a)
 
 	json_object_set_new(c, "name", json_string(K8S_CONTAINER));
 	json_object_set_new(c, "image", json_string(a->image));
-	json_object_set_new(c, "command", json_pack("[s, s, s, s]", a->frugal_bin, "agent",
-						    "--instance-dir", a->instance_dir));
+	if (a->arch) {
+		/* The node's architecture and that the agent starts, checked
+		 * first: a mismatch ends the pod with the reason in its log
+		 * and termination message (the controller's boot_log reads it). */
+		struct strbuf sb = STRBUF_INIT;
+
+		agentbin_boot_check(&sb);
+		strbuf_addf(&sb, "if ! frugal_agent_check \"$1\" %s; then\n"
+			    "\techo \"frugal: $frugal_reason\" >&2\n"
+			    "\tif [ -w /dev/termination-log ]; then\n"
+			    "\t\techo \"frugal: $frugal_reason\" > /dev/termination-log\n"
+			    "\tfi\n"
+			    "\texit %d\nfi\n"
+			    "exec \"$1\" agent --instance-dir \"$2\"\n", a->arch, K8S_BOOT_CHECK_STATUS);
+		json_object_set_new(c, "command", json_pack("[s, s, s, s, s, s]", "/bin/sh", "-c",
+							    sb.buf, "frugal-boot", a->frugal_bin,
+							    a->instance_dir));
+		strbuf_release(&sb);
+	} else {
+		json_object_set_new(c, "command", json_pack("[s, s, s, s]", a->frugal_bin, "agent",
+							    "--instance-dir", a->instance_dir));
+	}
 	json_object_set_new(c, "env", env_of(a));
 	json_object_set_new(c, "resources", resources_of(a));
 	mount = json_pack("{s:s, s:s}", "name", K8S_VOLUME, "mountPath", a->mount_path);
@@ -192,6 +222,8 @@ static void placement_of(const struct k8s_attempt *a, json_t *spec)
 
 	if (a->gpus > 0 && a->gpu_label && a->gpu_value)
 		json_object_set_new(sel, a->gpu_label, json_string(a->gpu_value));
+	if (a->arch)
+		json_object_set_new(sel, "kubernetes.io/arch", json_string(k8s_node_arch(a->arch)));
 	if (a->instance_type)
 		json_object_set_new(sel, "node.kubernetes.io/instance-type",
 				    json_string(a->instance_type));

@@ -29,6 +29,13 @@
 #define K8S_CONTAINER "job"
 #define K8S_VOLUME "frugal-storage"
 
+/* The pod command's exit status when its architecture check fails. */
+#define K8S_BOOT_CHECK_STATUS 3
+
+/* The value of the node label kubernetes.io/arch ("amd64", "arm64") for
+ * an architecture name (x86_64, aarch64, amd64, arm64); NULL for others. */
+const char *k8s_node_arch(const char *arch);
+
 /* Labels every object of an attempt carries (gc and find select on them). */
 #define K8S_LABEL_JOB "frugal-job"
 #define K8S_LABEL_ATTEMPT "frugal-attempt"
@@ -48,6 +55,9 @@ struct k8s_attempt {
 
 	const char *image;
 	const char *frugal_bin;		/* the agent binary in the image */
+	const char *arch;		/* what it is built for ("x86_64", "aarch64"): the
+					 * pod's nodeSelector kubernetes.io/arch, and the pod
+					 * command checks `uname -m` first; NULL: neither */
 	const char *instance_dir;	/* the attempt's directory, as the pod sees it */
 	const char *const *env;		/* extra NAME=value pairs for the agent, NULL-ended */
 	const char *const *secret_names;	/* env read from the Secret, NULL-ended */

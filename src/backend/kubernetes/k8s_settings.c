@@ -1,6 +1,7 @@
 /*
  * k8s_settings: backends.kubernetes of config.yaml (see k8s_settings.h).
  */
+#include "backend/common/agentbin.h"
 #include "backend/kubernetes/k8s_settings.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
@@ -136,6 +137,11 @@ int k8s_settings_read(const struct config *cfg, struct k8s_settings *ret, struct
 	s.ns = get(cfg, "namespace");
 	s.image = get(cfg, "image");
 	s.frugal_bin = get_or(cfg, "frugal_bin", "frugal");
+	s.arch = agentbin_arch_normalize(get_or(cfg, "arch", "amd64"));
+	if (!s.arch)
+		return error_set(err, FRUGAL_EINVAL, "config.yaml: backends.kubernetes.arch: expected"
+				 " amd64 or arm64 (what frugal_bin in the image is built for), got '%s'",
+				 get(cfg, "arch"));
 	s.pvc = get(cfg, "pvc");
 	s.mount_path = get_or(cfg, "pvc_mount_path", DEFAULT_MOUNT_PATH);
 	s.sub_path = get(cfg, "pvc_sub_path");

@@ -8,6 +8,9 @@
  *       namespace: ml                  # default: the context's, else "default"
  *       image: ghcr.io/me/trainer:1    # default image (the task's resources.image_id wins)
  *       frugal_bin: /usr/local/bin/frugal   # frugal in the image (default "frugal")
+ *       arch: arm64                    # what frugal_bin is built for (default amd64): the
+ *                                      # pod's nodeSelector kubernetes.io/arch, and the pod
+ *                                      # command checks `uname -m` before it runs the agent
  *       pvc: frugal-data               # the claim holding the file:// storage
  *       pvc_mount_path: /frugal        # where pods mount it (default /frugal)
  *       pvc_sub_path: team-a           # the storage's directory in the volume
@@ -40,6 +43,7 @@
 struct k8s_settings {
 	const char *kubeconfig, *context, *ns;
 	const char *image, *frugal_bin;
+	const char *arch;		/* the kernel's name: "x86_64" or "aarch64" */
 	const char *pvc, *mount_path, *sub_path;
 	const char *gpu_resource, *gpu_label;
 	const char *spot_label, *spot_value, *spot_taint;

@@ -476,6 +476,7 @@ static void attempt_of(const struct kube *k, const struct launch_request *req,
 	a->home_tag = k->home_tag;
 	a->image = rq->image;
 	a->frugal_bin = k->set.frugal_bin;
+	a->arch = k->set.arch;
 	a->instance_dir = pdir;
 	a->env = env;
 	a->secret_names = names;
@@ -692,6 +693,38 @@ static int kube_describe(struct provider *p, const char *token, const char *id,
 		ret->notice_deadline = time_now_ms() + v.grace_s * 1000;
 		ret->reason = xstrdup(v.reason[0] ? v.reason : "the pod was disrupted");
 	}
+out:
+	json_decref(job);
+	json_decref(pods);
+	free(name);
+	return r;
+}
+
+/* boot_log: the log of the attempt's newest pod (where the pod command's
+ * architecture check and an agent that cannot start write why), read
+ * through the API. */
+static int kube_boot_log(struct provider *p, const char *token, const char *id, size_t max,
+			 struct strbuf *out, struct error *err)
+{
+	struct kube *k;
+	struct k8s_view v;
+	json_t *job = NULL, *pods = NULL;
+	char *name;
+	int r;
+
+	(void)id;
+	if ((r = kube_get(p, &k, err)) < 0)
+		return r;
+	if (!(name = k8s_object_name(token)))
+		return error_set(err, FRUGAL_EINVAL, "'%s' is not a frugal token", token);
+	if ((r = view_of(k, name, token, &job, &pods, err)) < 0)
+		goto out;
+	k8s_view_of(job, pods, time_now_ms(), k->set.start_timeout, &v);
+	if (!v.pod[0]) {
+		r = error_set(err, FRUGAL_ENOTFOUND, "attempt %s has no pod", token);
+		goto out;
+	}
+	r = k8s_pod_log(&k->api, v.pod, K8S_CONTAINER, max, out, err);
 out:
 	json_decref(job);
 	json_decref(pods);
@@ -952,6 +985,7 @@ const struct provider_ops kubernetes_provider_ops = {
 	.notice = kube_notice,
 	.terminate = kube_terminate,
 	.list = kube_list,
+	.boot_log = kube_boot_log,
 	.free = kube_free,
 };
 
