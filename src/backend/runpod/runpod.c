@@ -47,6 +47,7 @@
 #include "backend/common/cloud.h"
 #include "backend/common/hometag.h"
 #include "base/fs.h"
+#include "base/log.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
@@ -633,21 +634,41 @@ static void target_of(const struct runpod *rp, const struct runpod_pod *pod,
 	*ret = t;
 }
 
-/* Upload the workdir and frugal; the start command then runs the agent. */
-static int upload(const struct ssh_target *t, const char *token, const char *dir,
-		  struct error *err)
-{
-	struct strbuf cmd = STRBUF_INIT;
-	char *tar = fs_path_join(dir, "upload.tar"), *done = fs_path_join(dir, "bootstrapped");
-	int r;
+/* The upload's exit status when the pod's boot check refuses. */
+#define BOOT_CHECK_STATUS 3
 
+/* Upload the workdir and frugal; the start command then runs the agent.
+ * The pod's architecture and that the agent starts are checked first,
+ * over the same connection: when they fail, *ret_refused is set, err
+ * holds the reason and `ready` is not made (trying again cannot help). */
+static int upload(const struct ssh_target *t, const char *token, const char *dir,
+		  int *ret_refused, struct error *err)
+{
+	struct strbuf cmd = STRBUF_INIT, out = STRBUF_INIT;
+	char *tar = fs_path_join(dir, "upload.tar"), *done = fs_path_join(dir, "bootstrapped");
+	int r, status = 0;
+
+	agentbin_boot_check(&cmd);
 	strbuf_addf(&cmd, "d=%s/", CLOUD_REMOTE_BASE);
 	strbuf_add_shell_quoted(&cmd, token);
-	strbuf_adds(&cmd, "; mkdir -p \"$d\" && tar -C \"$d\" -xf - && touch \"$d/ready\"");
-	if ((r = ssh_check(t, cmd.buf, NULL, 0, tar, NULL, err)) == 0) {
+	strbuf_addf(&cmd, "\nmkdir -p \"$d\" && tar -C \"$d\" -xf - || exit 1\n"
+		    "if ! frugal_agent_check \"$d/bin/frugal\" %s; then\n"
+		    "\techo \"frugal: $frugal_reason\" > \"$d/boot.log\"\n"
+		    "\tcat \"$d/boot.log\"; exit %d\nfi\n"
+		    "touch \"$d/ready\"\n", RUNPOD_ARCH, BOOT_CHECK_STATUS);
+	r = ssh_run(t, cmd.buf, NULL, 0, tar, &out, &status, err);
+	if (r == 0 && status == BOOT_CHECK_STATUS && !strncmp(out.buf, "frugal: ", 8)) {
+		strbuf_rtrim(&out);
+		r = error_set(err, FRUGAL_EINVAL, "%s", out.buf + 8);
+		*ret_refused = 1;
+	} else if (r == 0 && status != 0) {
+		r = error_set(err, FRUGAL_EPROVIDER, "the upload exited with status %d%s%s", status,
+			      error_msg(err)[0] ? ": " : "", error_msg(err));
+	} else if (r == 0) {
 		fs_write_atomic(done, "", 0, 0600, 1, NULL);
 		unlink(tar);
 	}
+	strbuf_release(&out);
 	strbuf_release(&cmd);
 	free(tar);
 	free(done);
@@ -661,6 +682,32 @@ static int lookup(struct runpod *rp, const char *token, const char *id, struct r
 	if (id && *id)
 		return rp->v->get(&rp->api, id, ret, found, err);
 	return find_pod(rp, token, ret, found, err);
+}
+
+static int runpod_terminate(struct provider *p, const char *token, const char *id,
+			    struct error *err);
+
+/* The pod's boot check refused it (why): the attempt is recorded
+ * launch_failed with the reason (the job's events have it), and the pod
+ * is ended now rather than at the boot deadline. */
+static int boot_refused(struct provider *p, struct runpod *rp, const char *token,
+			const char *id, const char *why, enum instance_state *ret)
+{
+	struct storage *st = cloud_ctl_storage(p, &rp->ctl);
+	struct error terr = ERROR_INIT;
+	char job[128];
+	int n;
+
+	log_warn("runpod: %s: the boot check failed: %s; ending pod %s", token, why, id);
+	if (!st || provider_token_split(token, job, sizeof(job), &n) < 0 ||
+	    cloud_mark_boot_failed(st, job, n, why, &terr) < 0)
+		log_warn("runpod: %s: cannot record the boot failure: %s", token,
+			 terr.code ? error_msg(&terr) : "no storage");
+	terr = (struct error)ERROR_INIT;
+	if (runpod_terminate(p, token, id, &terr) < 0 && terr.code != FRUGAL_EBUSY)
+		log_warn("runpod: %s: %s", token, error_msg(&terr));	/* teardown retries */
+	*ret = INSTANCE_GONE;
+	return 0;
 }
 
 /* describe: the pod's state; uploads and mirrors as it goes. */
@@ -701,7 +748,13 @@ static int runpod_describe(struct provider *p, const char *token, const char *id
 		*ret = INSTANCE_PENDING;
 		if (!fs_is_dir(dir))
 			goto out;
-		if (upload(&t, token, dir, &uerr) < 0) {
+		int refused = 0;
+
+		if (upload(&t, token, dir, &refused, &uerr) < 0) {
+			if (refused) {
+				r = boot_refused(p, rp, token, pod.id, error_msg(&uerr), ret);
+				goto out;
+			}
 			if (cloud_stage_age(dir) > (int64_t)rp->boot_timeout) {
 				*ret = INSTANCE_GONE;
 				r = error_set(err, FRUGAL_ETIMEOUT, "upload to %s: %s", token,
