@@ -6,12 +6,17 @@
 # with the pod-scoped key, which never appears on a command line). The
 # start command is taken from the source, as the fake pod would run it.
 . "$(dirname "$0")/lib.sh"
-python3 - "$FRUGAL_SRC/src/backend/runpod/runpod.c" > "$TMP/start.sh" <<'PY'
+# As launch assembles it: the boot check (backend/common/agentbin.c), the
+# machine's arch, the start script.
+python3 - "$FRUGAL_SRC/src/backend/common/agentbin.c" "$FRUGAL_SRC/src/backend/runpod/runpod.c" \
+	"$(uname -m)" > "$TMP/start.sh" <<'PY'
 import ast, re, sys
-s = open(sys.argv[1]).read()
-body = re.search(r'static const char start_script\[\] =(.*?);\n', s, re.S).group(1)
-body = re.sub(r'/\*.*?\*/', '', body, flags=re.S)
-print(''.join(ast.literal_eval('"' + p + '"') for p in re.findall(r'"((?:[^"\\]|\\.)*)"', body)))
+def literal(body):
+    body = re.sub(r'/\*.*?\*/', '', body, flags=re.S)
+    return ''.join(ast.literal_eval('"' + p + '"') for p in re.findall(r'"((?:[^"\\]|\\.)*)"', body))
+check = re.search(r'void agentbin_boot_check\(.*?strbuf_adds\(sb,(.*?)\);\n}', open(sys.argv[1]).read(), re.S).group(1)
+start = re.search(r'static const char start_script\[\] =(.*?);\n', open(sys.argv[2]).read(), re.S).group(1)
+print(literal(check) + "FRUGAL_ARCH=" + sys.argv[3] + "\n" + literal(start))
 PY
 grep -q "sleep 2147483647" "$TMP/start.sh" && fail "the start command still sleeps"
 mkdir -p "$TMP/bin"
@@ -50,7 +55,7 @@ d3="$TMP/h3/.frugal-agent/abc123-1"; mkdir -p "$d3/bin"
 printf '\177ELF\002\001\001garbage' > "$d3/bin/frugal"; chmod +x "$d3/bin/frugal"; touch "$d3/ready"
 [ "$(run_start "$TMP/h3")" = 0 ] || fail "case 3 did not end"
 check_deleted "agent cannot run"
-grep -q "cannot run on this machine" "$TMP/start.err" || fail "case 3: no message"
+grep -q "cannot start on this machine" "$TMP/start.err" || fail "case 3: no message: $(cat "$TMP/start.err")"
 # 4. Nothing uploaded within FRUGAL_BOOT_WAIT.
 mkdir -p "$TMP/h4"
 [ "$(run_start "$TMP/h4")" = 0 ] || fail "case 4 did not end"
