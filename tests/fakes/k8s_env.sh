@@ -6,7 +6,7 @@
 #   k8s_start [--tls] [--prism]   start; FAKE (its URL), API (what frugal talks to)
 #   k8s_get PATH                  GET on the fake (a JSON document)
 #   k8s_control PATH              POST a test control (/fake/...)
-#   k8s_count KIND [JOB]          objects of kind (jobs, pods, secrets) [of a frugal job]
+#   k8s_count KIND [JOB]          objects of kind (jobs, pods, secrets, services) [of a frugal job]
 #   k8s_pod JOB                   the name of a pod of a frugal job
 #
 # The PersistentVolumeClaim "frugal-data" is $FRUGAL_HOME/storage (the
@@ -118,7 +118,7 @@ core = json.load(open(d + "/api__v1_openapi.json"))
 batch = json.load(open(d + "/apis__batch__v1_openapi.json"))
 paths = dict(core["paths"]); paths.update(batch["paths"])
 schemas = dict(core["components"]["schemas"]); schemas.update(batch["components"]["schemas"])
-keep = re.compile(r"^/(api/v1|apis/batch/v1)/namespaces/\{namespace\}/(jobs|pods|secrets)"
+keep = re.compile(r"^/(api/v1|apis/batch/v1)/namespaces/\{namespace\}/(jobs|pods|secrets|services)"
                   r"(/\{name\}(/(log|eviction|status))?)?$")
 paths = {p: v for p, v in paths.items() if keep.match(p)}
 need = set()
@@ -242,11 +242,12 @@ k8s_pod_procs() {
 		sed 's|/proc/\([0-9]*\)/environ|\1|'
 }
 
-# k8s_wait_gone JOB [SECONDS]: until no Job, pod or Secret of JOB is left.
+# k8s_wait_gone JOB [SECONDS]: until no Job, pod, Secret or Service of JOB is left.
 k8s_wait_gone() {
 	local i n
 	for i in $(seq $((${2:-30} * 10))); do
-		n=$(( $(k8s_count jobs "$1") + $(k8s_count pods "$1") + $(k8s_count secrets "$1") ))
+		n=$(( $(k8s_count jobs "$1") + $(k8s_count pods "$1") + $(k8s_count secrets "$1") +
+		      $(k8s_count services "$1") ))
 		[ "$n" = 0 ] && return 0
 		sleep 0.1
 	done

@@ -11,6 +11,9 @@ API (the subset frugal uses, as the real server answers it):
   v1 Pods                  GET, GET list, DELETE (graceful), pods/log,
                            pods/eviction (policy/v1 Eviction)
   v1 Secrets               POST, GET, GET list, PATCH (merge patch), DELETE
+  v1 Services              POST, GET, GET list, DELETE (NodePort: a nodePort
+                           from 30000-32767 per port; every type a clusterIP;
+                           LoadBalancer: status.loadBalancer.ingress 127.0.0.1)
 Every request body is checked against the published OpenAPI documents
 (--openapi DIR: the schema of the operation, unknown fields refused as
 with fieldValidation=Strict, types, required fields) and against the
@@ -73,7 +76,7 @@ import urllib.parse
 import uuid
 
 LOCK = threading.RLock()
-STATE = {"jobs": {}, "pods": {}, "secrets": {}}     # kind -> (ns, name) -> obj
+STATE = {"jobs": {}, "pods": {}, "secrets": {}, "services": {}}     # kind -> (ns, name) -> obj
 PROCS = {}                                          # pod uid -> Popen
 REQUESTS = []
 OPTS = None
@@ -266,6 +269,51 @@ def check_secret(sec, partial=False):
             base64.b64decode(v, validate=True)
         except Exception:
             raise ApiError(400, "BadRequest", "illegal base64 data in Secret data")
+
+SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
+
+
+def check_service(svc):
+    check_schema({"$ref": "#/io.k8s.api.core.v1.Service"}, svc, "Service")
+    check_meta(svc.get("metadata") or {}, "Service", max_name=63)
+    name = svc["metadata"]["name"]
+    if not re.match(r"^[a-z]([-a-z0-9]*[a-z0-9])?$", name):
+        invalid("metadata.name: Invalid value: %r: a DNS-1035 label must consist of lower case"
+                " alphanumeric characters or '-', start with an alphabetic character" % name)
+    spec = svc.get("spec") or {}
+    if spec.get("type", "ClusterIP") not in SERVICE_TYPES:
+        invalid("spec.type: Unsupported value: %r" % spec.get("type"))
+    ports = spec.get("ports") or []
+    if not ports:
+        invalid("spec.ports: Required value")
+    seen = set()
+    for i, p in enumerate(ports):
+        if len(ports) > 1 and not p.get("name"):
+            invalid("spec.ports[%d].name: Required value" % i)
+        if p.get("name") in seen:
+            invalid("spec.ports[%d].name: Duplicate value: %r" % (i, p.get("name")))
+        seen.add(p.get("name"))
+        if not isinstance(p.get("port"), int) or not 1 <= p["port"] <= 65535:
+            invalid("spec.ports[%d].port: Invalid value" % i)
+
+
+def service_defaults(obj):
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("type", "ClusterIP")
+    spec["clusterIP"] = "10.96.%d.%d" % (len(STATE["services"]) // 250, len(STATE["services"]) % 250 + 1)
+    used = {p.get("nodePort") for o in STATE["services"].values()
+            for p in o["spec"].get("ports", [])}
+    nxt = 30000
+    for p in spec.get("ports", []):
+        p.setdefault("protocol", "TCP")
+        p.setdefault("targetPort", p["port"])
+        if spec["type"] in ("NodePort", "LoadBalancer"):
+            while nxt in used:
+                nxt += 1
+            p["nodePort"] = nxt
+            used.add(nxt)
+    obj["status"] = {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}
+                     if spec["type"] == "LoadBalancer" else {}}
 
 # ---- label selectors ---------------------------------------------------------------
 
@@ -796,9 +844,11 @@ ROUTES = [
     (re.compile(r"^/apis/batch/v1/namespaces/([^/]+)/jobs(?:/([^/]+))?$"), "jobs"),
     (re.compile(r"^/api/v1/namespaces/([^/]+)/pods(?:/([^/]+))?(?:/(log|eviction))?$"), "pods"),
     (re.compile(r"^/api/v1/namespaces/([^/]+)/secrets(?:/([^/]+))?$"), "secrets"),
+    (re.compile(r"^/api/v1/namespaces/([^/]+)/services(?:/([^/]+))?$"), "services"),
 ]
 KINDS = {"jobs": ("batch/v1", "Job", "JobList"), "pods": ("v1", "Pod", "PodList"),
-         "secrets": ("v1", "Secret", "SecretList")}
+         "secrets": ("v1", "Secret", "SecretList"),
+         "services": ("v1", "Service", "ServiceList")}
 
 
 def strip_for_list(kind, o):
@@ -817,7 +867,7 @@ def delete_object(kind, key, obj, opts):
     if kind == "pods":
         terminate_pod(obj, opts.get("gracePeriodSeconds"))
         return obj
-    if kind == "secrets":
+    if kind in ("secrets", "services"):
         del STATE[kind][key]
         return obj
     meta = obj["metadata"]
@@ -867,10 +917,10 @@ def api(method, path, query, body):
                      if n == ns and matches(o["metadata"].get("labels"), terms)]
             return 200, {"kind": KINDS[kind][2], "apiVersion": KINDS[kind][0],
                          "metadata": {"resourceVersion": str(RV[0])}, "items": items}
-        if method == "POST" and kind in ("jobs", "secrets"):
+        if method == "POST" and kind in ("jobs", "secrets", "services"):
             if not isinstance(body, dict):
                 raise ApiError(400, "BadRequest", "the body is not a JSON object")
-            (check_job if kind == "jobs" else check_secret)(body)
+            {"jobs": check_job, "secrets": check_secret, "services": check_service}[kind](body)
             bname = body["metadata"]["name"]
             if body["metadata"].get("namespace", ns) != ns:
                 raise ApiError(400, "BadRequest", "the namespace of the object does not match")
@@ -885,6 +935,8 @@ def api(method, path, query, body):
                 spec.setdefault("parallelism", 1)
                 spec["selector"] = {"matchLabels": {"controller-uid": obj["metadata"]["uid"]}}
                 obj["status"] = {"startTime": now_rfc3339()}
+            if kind == "services":
+                service_defaults(obj)
             store[(ns, bname)] = obj
             return 201, obj
         raise ApiError(405, "MethodNotAllowed", "method not allowed")

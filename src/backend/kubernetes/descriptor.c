@@ -31,6 +31,8 @@ static const struct config_setting kubernetes_settings[] = {
 	{ "spot_label_value", CONFIG_STRING, "its value (default true)" },
 	{ "spot_taint", CONFIG_STRING, "taint of spot nodes the Jobs tolerate" },
 	{ "service_account", CONFIG_STRING, "service account of the pods" },
+	{ "service_type", CONFIG_STRING, "the Service of resources.ports: NodePort (default),"
+	  " ClusterIP or LoadBalancer" },
 	{ "price_per_gpu_hour", CONFIG_NUMBER, "USD per GPU hour, for the cost ledger" },
 	{ "spot_price_per_gpu_hour", CONFIG_NUMBER, "USD per GPU hour on spot nodes" },
 	{ "price_per_hour", CONFIG_NUMBER, "USD per hour for a job with no GPU" },
@@ -76,7 +78,8 @@ const struct backend kubernetes_backend = {
 	.name = "kubernetes",
 	.aliases = kubernetes_aliases,
 	.title = "Kubernetes cluster",
-	.caps = BACKEND_CAP_CONTAINER | BACKEND_CAP_CONTEXT_REGION | BACKEND_CAP_SPOT | BACKEND_CAP_NOTICE | BACKEND_CAP_VOLUMES | BACKEND_CAP_IMAGES,
+	.caps = BACKEND_CAP_CONTAINER | BACKEND_CAP_CONTEXT_REGION | BACKEND_CAP_SPOT | BACKEND_CAP_NOTICE | BACKEND_CAP_VOLUMES | BACKEND_CAP_IMAGES |
+		BACKEND_CAP_PORTS,
 	.settings = kubernetes_settings,
 	.credentials = kubernetes_credentials,
 	.billing = { 0, 1 },

@@ -74,6 +74,15 @@ char *k8s_gib_quantity(double gib)
 
 /* ---- the Job -------------------------------------------------------------------- */
 
+size_t k8s_port_count(const struct port_range *ports, size_t n)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += (size_t)(ports[i].to - ports[i].from) + 1;
+	return c;
+}
+
 static json_t *labels_of(const struct k8s_attempt *a)
 {
 	json_t *l = json_object();
@@ -253,6 +262,41 @@ static void placement_of(const struct k8s_attempt *a, json_t *spec)
 		json_object_set(spec, "tolerations", tol);
 	json_decref(sel);
 	json_decref(tol);
+}
+
+/* The v1 Service of the attempt's ports (see k8s_job.h). */
+json_t *k8s_service_manifest(const struct k8s_attempt *a, const char *type,
+			     const struct port_range *ports, size_t n)
+{
+	json_t *svc = json_object(), *spec = json_object(), *sel = json_object();
+	json_t *list = json_array();
+	char num[16];
+	size_t i;
+	int port;
+
+	snprintf(num, sizeof(num), "%d", a->attempt);
+	json_object_set_new(sel, K8S_LABEL_JOB, json_string(a->job_id));
+	json_object_set_new(sel, K8S_LABEL_ATTEMPT, json_string(num));
+	if (a->home_tag)
+		json_object_set_new(sel, K8S_LABEL_HOME, json_string(a->home_tag));
+	for (i = 0; i < n && json_array_size(list) < K8S_MAX_PORTS; i++)
+		for (port = ports[i].from; port <= ports[i].to &&
+		     json_array_size(list) < K8S_MAX_PORTS; port++) {
+			char pname[16];
+
+			snprintf(pname, sizeof(pname), "p%d", port);
+			json_array_append_new(list, json_pack("{s:s, s:s, s:i, s:i}", "name", pname,
+							      "protocol", "TCP", "port", port,
+							      "targetPort", port));
+		}
+	json_object_set_new(spec, "type", json_string(type));
+	json_object_set_new(spec, "selector", sel);
+	json_object_set_new(spec, "ports", list);
+	json_object_set_new(svc, "apiVersion", json_string("v1"));
+	json_object_set_new(svc, "kind", json_string("Service"));
+	json_object_set_new(svc, "metadata", metadata_of(a));
+	json_object_set_new(svc, "spec", spec);
+	return svc;
 }
 
 /* The batch/v1 Job of the attempt (see k8s_job.h). */

@@ -113,6 +113,20 @@ json_t *k8s_job_manifest(const struct k8s_attempt *a);
 int k8s_secret_manifest(const struct k8s_attempt *a, const struct kvlist *secrets,
 			char **ret_text, struct error *err);
 
+/* resources.ports as Service ports: how many single ports (a range
+ * counts each of its ports); at most K8S_MAX_PORTS are made. */
+#define K8S_MAX_PORTS 100
+size_t k8s_port_count(const struct port_range *ports, size_t n);
+/*
+ * The v1 Service of an attempt's resources.ports: named, labelled as its
+ * Job, of type (NodePort, ClusterIP, LoadBalancer), selecting the
+ * attempt's pod (frugal-home, frugal-job, frugal-attempt), one TCP port
+ * entry "pPORT" per port (a range expanded), targetPort the same port.
+ * Caller decrefs.
+ */
+json_t *k8s_service_manifest(const struct k8s_attempt *a, const char *type,
+			     const struct port_range *ports, size_t n);
+
 /* What the cluster says of an attempt. */
 struct k8s_view {
 	int exists;			/* the Job exists */

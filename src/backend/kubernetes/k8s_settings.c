@@ -151,6 +151,12 @@ int k8s_settings_read(const struct config *cfg, struct k8s_settings *ret, struct
 	s.spot_value = get_or(cfg, "spot_label_value", "true");
 	s.spot_taint = get(cfg, "spot_taint");
 	s.service_account = get(cfg, "service_account");
+	s.service_type = get_or(cfg, "service_type", "NodePort");
+	if (strcmp(s.service_type, "NodePort") && strcmp(s.service_type, "ClusterIP") &&
+	    strcmp(s.service_type, "LoadBalancer"))
+		return error_set(err, FRUGAL_EINVAL, "config.yaml: backends.kubernetes.service_type:"
+				 " expected NodePort, ClusterIP or LoadBalancer (the Service of"
+				 " resources.ports), got '%s'", s.service_type);
 	if (s.mount_path[0] != '/')
 		return error_set(err, FRUGAL_EINVAL, "config.yaml: backends.kubernetes.pvc_mount_path:"
 				 " expected an absolute path, got '%s'", s.mount_path);

@@ -21,6 +21,8 @@
  *       spot_label_value: "true"                   # ... with this value
  *       spot_taint: cloud.google.com/gke-spot      # ... and are tainted so (default: spot_label)
  *       service_account: runner        # default: none, and no API token in the pod
+ *       service_type: NodePort         # the Service of resources.ports: NodePort (default),
+ *                                      # ClusterIP or LoadBalancer
  *       price_per_gpu_hour: 2.0        # USD, what a GPU-hour costs you (default 0)
  *       spot_price_per_gpu_hour: 0.8   # default price_per_gpu_hour
  *       price_per_hour: 0.1            # a job without GPU
@@ -48,6 +50,7 @@ struct k8s_settings {
 	const char *gpu_resource, *gpu_label;
 	const char *spot_label, *spot_value, *spot_taint;
 	const char *service_account;
+	const char *service_type;	/* "NodePort", "ClusterIP" or "LoadBalancer" */
 	double price_gpu, price_spot_gpu, price_cpu;	/* USD per hour */
 	int64_t ttl, start_timeout, request_timeout;	/* seconds */
 };

@@ -272,6 +272,10 @@ static int kube_resolve(struct provider *p, struct kube *k, const struct task *t
 	if (t->res.zone)
 		return error_set(err, FRUGAL_ENOTSUP, "'resources.zone' is not used by backend"
 				 " kubernetes: the namespace is backends.kubernetes.namespace");
+	if (k8s_port_count(t->res.ports, t->res.n_ports) > K8S_MAX_PORTS)
+		return error_set(err, FRUGAL_EINVAL, "resources.ports: %zu ports, but a Kubernetes"
+				 " Service of frugal has at most %d (one entry per port); open fewer",
+				 k8s_port_count(t->res.ports, t->res.n_ports), K8S_MAX_PORTS);
 	if (!k->storage_root)
 		return error_set(err, FRUGAL_ENOTSUP, "backend kubernetes needs a file:// storage"
 				 " on a PersistentVolumeClaim, but the storage is '%s'",
@@ -974,6 +978,199 @@ out:
 	return r;
 }
 
+/* ---- ports (a Service per attempt) ------------------------------------------------ */
+
+/* ports_open: the attempt's Service (k8s_service_manifest), before its
+ * Job; one made before under the name and ours is adopted. Id: its name. */
+static int kube_ports_open(struct provider *p, const struct launch_request *req, char **ret_id,
+			   struct error *err)
+{
+	struct kube *k;
+	struct k8s_attempt a;
+	json_t *manifest = NULL, *svc = NULL;
+	char *name = NULL, *body = NULL;
+	int r;
+
+	if ((r = kube_get(p, &k, err)) < 0)
+		return r;
+	if (!(name = k8s_object_name(req->token)))
+		return error_set(err, FRUGAL_EINVAL, "'%s' cannot name a Kubernetes object",
+				 req->token);
+	memset(&a, 0, sizeof(a));
+	a.name = name;
+	a.namespace = k->api.ns;
+	a.token = req->token;
+	a.job_id = req->job_id;
+	a.attempt = req->attempt;
+	a.owner = k->owner;
+	a.home_tag = k->home_tag;
+	manifest = k8s_service_manifest(&a, k->set.service_type, req->task->res.ports,
+					req->task->res.n_ports);
+	body = json_dumps(manifest, JSON_COMPACT);
+	r = k8s_create(&k->api, K8S_API_CORE, "services", body, 0, &svc, err);
+	if (r == FRUGAL_EEXIST) {
+		/* Made before (a crash, a retry): ours when it has our labels. */
+		json_decref(svc);
+		svc = NULL;
+		if ((r = k8s_get_ours(&k->api, K8S_API_CORE, "services", name, &svc, err)) == 0 &&
+		    !svc)
+			r = error_set(err, FRUGAL_EEXIST, "kubernetes: a Service named %s exists in"
+				      " namespace %s that this frugal did not make", name, k->api.ns);
+	}
+	if (r < 0) {
+		error_prefix(err, "Service %s", name);
+		goto out;
+	}
+	*ret_id = name;
+	name = NULL;
+out:
+	json_decref(manifest);
+	json_decref(svc);
+	free(body);
+	free(name);
+	return r;
+}
+
+/* ports_close: delete the attempt's Service (by name); gone is success. */
+static int kube_ports_close(struct provider *p, const char *token, const char *id,
+			    struct error *err)
+{
+	struct kube *k;
+	char *name;
+	int r;
+
+	if ((r = kube_get(p, &k, err)) < 0)
+		return r;
+	name = id && *id ? xstrdup(id) : k8s_object_name(token);
+	if (!name)
+		return error_set(err, FRUGAL_EINVAL, "'%s' is not a frugal token", token);
+	if ((r = k8s_delete(&k->api, K8S_API_CORE, "services", name, NULL, NULL, err)) < 0)
+		error_prefix(err, "Service %s", name);
+	free(name);
+	return r;
+}
+
+/* The nodePort of port in a Service's spec.ports; 0: none. */
+static int node_port(const json_t *svc, int port)
+{
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(svc, "spec"), "ports"), i, e)
+		if (json_integer_value(json_object_get(e, "port")) == port)
+			return (int)json_integer_value(json_object_get(e, "nodePort"));
+	return 0;
+}
+
+/* The node address of the attempt's pod (status.hostIP), or NULL. */
+static const char *host_ip(const json_t *pods)
+{
+	const json_t *pod;
+	size_t i;
+
+	json_array_foreach(json_object_get(pods, "items"), i, pod) {
+		const char *ip = json_string_value(json_object_get(json_object_get(pod, "status"),
+								   "hostIP"));
+		if (ip && *ip)
+			return ip;
+	}
+	return NULL;
+}
+
+/* The kubectl command that forwards the Service's port %P to %L here. */
+static char **forward_argv(const struct kube *k, const char *name)
+{
+	char **v = xcalloc(12, sizeof(*v));
+	int n = 0;
+
+	v[n++] = xstrdup("kubectl");
+	v[n++] = xstrdup("port-forward");
+	if (k->kc.path)
+		v[n++] = xasprintf("--kubeconfig=%s", k->kc.path);
+	if (k->kc.context)
+		v[n++] = xasprintf("--context=%s", k->kc.context);
+	v[n++] = xstrdup("-n");
+	v[n++] = xstrdup(k->api.ns);
+	v[n++] = xasprintf("svc/%s", name);
+	v[n++] = xstrdup("%L:%P");
+	return v;
+}
+
+/* endpoints: by the Service's type. NodePort: NODE_IP:NODEPORT (the
+ * pod's node); ClusterIP: NAME.NS.svc:PORT inside the cluster;
+ * LoadBalancer: its ingress address once assigned. Forwarded by kubectl
+ * port-forward to the Service (LoadBalancer with an address: a relay). */
+static int kube_endpoints(struct provider *p, const char *token, const char *id,
+			  const struct task *t, struct endpoint_list *ret, struct error *err)
+{
+	struct kube *k;
+	json_t *svc = NULL, *pods = NULL, *ing;
+	const char *type, *ip = NULL;
+	char *name = NULL;
+	size_t i;
+	int r;
+
+	(void)id;
+	if ((r = kube_get(p, &k, err)) < 0)
+		return r;
+	if (!(name = k8s_object_name(token)))
+		return error_set(err, FRUGAL_EINVAL, "'%s' is not a frugal token", token);
+	if ((r = k8s_get_ours(&k->api, K8S_API_CORE, "services", name, &svc, err)) < 0)
+		goto out;
+	if (!svc) {
+		r = error_set(err, FRUGAL_EBUSY, "%s has no Service %s (yet)", token, name);
+		goto out;
+	}
+	type = json_string_value(json_object_get(json_object_get(svc, "spec"), "type"));
+	type = type ? type : "ClusterIP";
+	if (!strcmp(type, "NodePort")) {
+		if ((r = k8s_list_ours(&k->api, K8S_API_CORE, "pods", token, &pods, err)) < 0)
+			goto out;
+		if (!(ip = host_ip(pods))) {
+			r = error_set(err, FRUGAL_EBUSY, "the pod of %s is on no node yet; try again in"
+				      " a few seconds", token);
+			goto out;
+		}
+	} else if (!strcmp(type, "LoadBalancer")) {
+		ing = json_array_get(json_object_get(json_object_get(json_object_get(svc, "status"),
+								     "loadBalancer"), "ingress"), 0);
+		ip = json_string_value(json_object_get(ing, "ip"));
+		if (!ip || !*ip)
+			ip = json_string_value(json_object_get(ing, "hostname"));
+		if (ip && !*ip)
+			ip = NULL;
+	}
+	for (i = 0; i < t->res.n_ports; i++) {
+		const struct port_range *pr = &t->res.ports[i];
+		struct endpoint *ep = endpoint_list_add(ret, pr->from, pr->to);
+		struct strbuf sb = STRBUF_INIT;
+		int port;
+
+		if (!strcmp(type, "NodePort")) {
+			for (port = pr->from; port <= pr->to; port++)
+				strbuf_addf(&sb, "%s%s:%d", port == pr->from ? "" : " ", ip,
+					    node_port(svc, port));
+			strbuf_addf(&sb, " (NodePort of Service %s)", name);
+		} else if (!strcmp(type, "LoadBalancer") && ip) {
+			ep->host = xstrdup(ip);
+			continue;
+		} else if (!strcmp(type, "LoadBalancer")) {
+			strbuf_addf(&sb, "LoadBalancer Service %s has no address yet;"
+				    " frugal forward runs kubectl port-forward", name);
+		} else {
+			strbuf_addf(&sb, "in the cluster: %s.%s.svc:%d%s (ClusterIP)", name,
+				    k->api.ns, pr->from, pr->from == pr->to ? "" : "...");
+		}
+		ep->note = strbuf_detach(&sb, NULL);
+		ep->forward_argv = forward_argv(k, name);
+	}
+out:
+	json_decref(svc);
+	json_decref(pods);
+	free(name);
+	return r;
+}
+
 const struct provider_ops kubernetes_provider_ops = {
 	.name = "kubernetes",
 	.plan = kube_plan,
@@ -987,6 +1184,9 @@ const struct provider_ops kubernetes_provider_ops = {
 	.list = kube_list,
 	.boot_log = kube_boot_log,
 	.free = kube_free,
+	.ports_open = kube_ports_open,
+	.ports_close = kube_ports_close,
+	.endpoints = kube_endpoints,
 };
 
 /* ---- probe (backend.h) ------------------------------------------------------------- */
