@@ -654,6 +654,49 @@ static void test_job_manifest_arch_selector(void **state)
 	json_decref(m);
 }
 
+/* resources.ports as the attempt's Service: one TCP entry per port (a
+ * range expanded), selecting the attempt's pod, the Job's labels; the
+ * body valid against the published schema of a v1 Service. */
+static void test_service_manifest_ports(void **state)
+{
+	struct port_range ports[] = { { 8080, 8080 }, { 9000, 9002 } }, many = { 1, 500 };
+	struct k8s_attempt a;
+	json_t *svc, *job;
+
+	(void)state;
+	attempt_init(&a);
+	assert_int_equal(k8s_port_count(ports, 2), 4);
+	assert_int_equal(k8s_port_count(&many, 1), 500);
+	svc = k8s_service_manifest(&a, "NodePort", ports, 2);
+	job = k8s_job_manifest(&a);
+	assert_string_equal(str(svc, "apiVersion"), "v1");
+	assert_string_equal(str(svc, "kind"), "Service");
+	assert_string_equal(str(svc, "metadata/name"), "frugal-k3m9xq-2");
+	assert_string_equal(str(svc, "metadata/namespace"), "ml");
+	assert_true(json_equal(at(svc, "metadata/labels"), at(job, "metadata/labels")));
+	assert_string_equal(str(svc, "spec/type"), "NodePort");
+	assert_int_equal(json_object_size(at(svc, "spec/selector")), 3);
+	assert_string_equal(str(svc, "spec/selector/frugal-job"), "k3m9xq");
+	assert_string_equal(str(svc, "spec/selector/frugal-attempt"), "2");
+	assert_string_equal(str(svc, "spec/selector/frugal-home"),
+			    str(job, "spec/template/metadata/labels/frugal-home"));
+	assert_string_equal(str(job, "spec/template/metadata/labels/frugal-attempt"), "2");
+	assert_int_equal(json_array_size(at(svc, "spec/ports")), 4);
+	assert_string_equal(str(svc, "spec/ports/0/name"), "p8080");
+	assert_int_equal(num(svc, "spec/ports/0/port"), 8080);
+	assert_int_equal(num(svc, "spec/ports/0/targetPort"), 8080);
+	assert_string_equal(str(svc, "spec/ports/0/protocol"), "TCP");
+	assert_int_equal(num(svc, "spec/ports/3/port"), 9002);
+	assert_string_equal(str(svc, "spec/ports/3/name"), "p9002");
+	check_against("api__v1_openapi.json", "#/components/schemas/io.k8s.api.core.v1.Service", svc);
+	json_decref(svc);
+	svc = k8s_service_manifest(&a, "ClusterIP", &many, 1);
+	assert_string_equal(str(svc, "spec/type"), "ClusterIP");
+	assert_int_equal(json_array_size(at(svc, "spec/ports")), K8S_MAX_PORTS);
+	json_decref(svc);
+	json_decref(job);
+}
+
 static void test_settings(void **state)
 {
 	struct config c;
@@ -676,6 +719,16 @@ static void test_settings(void **state)
 	assert_null(s.image);
 	assert_true(s.ttl == 3600 && s.start_timeout == 600 && s.request_timeout == 30);
 	assert_true(s.price_gpu == 0 && s.price_spot_gpu == 0);
+	assert_string_equal(s.service_type, "NodePort");
+	config_release(&c);
+	assert_int_equal(settings("backends: {kubernetes: {service_type: LoadBalancer}}\n", &c, &s,
+				  msg, sizeof(msg)), 0);
+	assert_string_equal(s.service_type, "LoadBalancer");
+	config_release(&c);
+	assert_int_equal(settings("backends: {kubernetes: {service_type: nodeport}}\n", &c, &s, msg,
+				  sizeof(msg)), FRUGAL_EINVAL);
+	assert_non_null(strstr(msg, "backends.kubernetes.service_type: expected NodePort, ClusterIP"
+			       " or LoadBalancer"));
 	config_release(&c);
 
 	assert_int_equal(settings("backends:\n  kubernetes:\n    price_per_gpu_hour: 2.5\n"
@@ -839,6 +892,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_quantities),
 		cmocka_unit_test(test_schema_checker),
+		cmocka_unit_test(test_service_manifest_ports),
 		cmocka_unit_test(test_job_manifest),
 		cmocka_unit_test(test_job_manifest_arch_selector),
 		cmocka_unit_test(test_secret_manifest),

@@ -722,6 +722,7 @@ static void test_skypilot_images_ports(void **state)
 	assert_int_equal(t.res.ports[0].to, 8080);
 	assert_int_equal(provider_check_task(&t, "local", NULL, &err), 0);
 	assert_int_equal(provider_check_task(&t, "gcp", NULL, &err), 0);
+	assert_int_equal(provider_check_task(&t, "kubernetes", NULL, &err), 0);
 	assert_int_equal(provider_check_task(&t, "slurm", NULL, &err), FRUGAL_ENOTSUP);
 	assert_non_null(strstr(error_msg(&err), "'resources.ports' is not supported by backend slurm"));
 	task_release(&t);
