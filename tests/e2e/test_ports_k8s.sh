@@ -7,7 +7,8 @@
 # forward` runs kubectl port-forward to the Service; the Service is
 # deleted with the Job. The controller is killed after the Service was
 # made (controller.after_ports_open) and after the Job's create
-# (controller.after_launch): restarted, it leaves no Service behind.
+# (controller.after_launch): restarted, it leaves no Service behind; gc
+# ends a stray one of this home and leaves another home's.
 # ClusterIP and LoadBalancer (backends.kubernetes.service_type) give the
 # cluster's DNS name and the ingress address; more than 100 ports are
 # refused before anything is made.
@@ -141,6 +142,23 @@ grep -q "adopting $job-1" "$FRUGAL_HOME/controller.log" || fail "after_launch: n
 [ "$(svcs | wc -l)" = 1 ] || fail "after_launch: Services $(svcs)"
 end_job after_launch
 ok "killed after the Job's create: adopted, its Service deleted by name at the end"
+
+# gc: a Service of this home no live job owns (its ledger row lost) is
+# ended; another home's of the same kind is left alone.
+stray() {
+	k8s_curl -X POST -H 'Content-Type: application/json' "$FAKE/api/v1/namespaces/ml/services" -d "{
+	  \"apiVersion\": \"v1\", \"kind\": \"Service\",
+	  \"metadata\": {\"name\": \"frugal-$1-1\", \"labels\": {\"frugal-job\": \"$1\", \"frugal-attempt\": \"1\", \"frugal-home\": \"$2\"}},
+	  \"spec\": {\"type\": \"NodePort\", \"selector\": {\"frugal-job\": \"$1\"}, \"ports\": [{\"name\": \"p80\", \"port\": 80}]}}" >/dev/null
+}
+stray zzorphan "$home"
+stray zzother 0badc0de
+[ "$(svcs | wc -l)" = 2 ] || fail "stray Services not made: $(svcs)"
+frugal gc > "$TMP/gc.out" 2>&1 || fail "gc: $(cat "$TMP/gc.out")"
+grep -q "zzorphan-1.*kubernetes service frugal-zzorphan-1" "$TMP/gc.out" || fail "gc: $(cat "$TMP/gc.out")"
+[ "$(svcs | cut -d' ' -f1)" = "frugal-zzother-1" ] || fail "gc left: $(svcs)"
+k8s_curl -X DELETE "$FAKE/api/v1/namespaces/ml/services/frugal-zzother-1" >/dev/null
+ok "gc ended this home's stray Service, left another home's"
 
 # ClusterIP and LoadBalancer.
 cp "$FRUGAL_HOME/config.yaml" "$TMP/config.base"
