@@ -981,7 +981,14 @@ static void end_leftovers(struct agent *a, int64_t grace_ms)
 	if (n > 0) {
 		logship_note(a->log, "ended %d process(es) the job had detached (setsid, double "
 			     "fork)%s", n, left ? "; some would not die" : "");
-		a->killed_at_ms = time_now_ms();
+		/* A kill may have torn what they wrote (checkpoint.c's hold).
+		 * With a container the job's processes were in it and went
+		 * with it (container_end, before this): what is left here is
+		 * the runtime's own (podman's conmon), which writes no
+		 * checkpoint, and a job that saved and exited on its own must
+		 * not lose that checkpoint to it. */
+		if (!a->container)
+			a->killed_at_ms = time_now_ms();
 	}
 }
 
