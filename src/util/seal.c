@@ -1,6 +1,6 @@
 /*
  * seal: AES-256-GCM sealed files with a versioned, authenticated header
- * (see seal.h).
+ * (see seal.h), on the GCM primitive of util/secretbox.h.
  */
 #include "util/seal.h"
 #include "base/xalloc.h"
@@ -9,6 +9,8 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <string.h>
+
+_Static_assert(SEAL_KEY_LEN == SECRETBOX_KEY_LEN, "one key size for both");
 
 int seal_key_new(unsigned char ret[SEAL_KEY_LEN], struct error *err)
 {
@@ -83,35 +85,21 @@ int seal_key_parse(const char *hex, const char *what, unsigned char ret[SEAL_KEY
 int seal_seal(const unsigned char key[SEAL_KEY_LEN], const void *plain, size_t len,
 	      struct strbuf *out, struct error *err)
 {
-	unsigned char nonce[SEAL_NONCE_LEN], tag[SEAL_TAG_LEN];
-	unsigned char *ct;
-	EVP_CIPHER_CTX *ctx;
-	int n1 = 0, n2 = 0, r = 0;
+	struct strbuf box = STRBUF_INIT;
+	int r;
 
 	if (len > SEAL_MAX)
 		return error_set(err, FRUGAL_EINVAL, "%zu bytes are too many to seal (at most %d)",
 				 len, SEAL_MAX);
-	ct = xmalloc(len + 16);
-	ctx = EVP_CIPHER_CTX_new();
-	if (!ctx || RAND_bytes(nonce, sizeof(nonce)) != 1 ||
-	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_NONCE_LEN, NULL) != 1 ||
-	    EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) != 1 ||
-	    EVP_EncryptUpdate(ctx, NULL, &n1, (const unsigned char *)SEAL_HEADER,
-			      SEAL_HEADER_LEN) != 1 ||
-	    EVP_EncryptUpdate(ctx, ct, &n1, plain, (int)len) != 1 ||
-	    EVP_EncryptFinal_ex(ctx, ct + n1, &n2) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG_LEN, tag) != 1) {
-		r = error_set(err, FRUGAL_ECRYPTO, "cannot seal");
-		goto out;
+	/* The header is the additional authenticated data. */
+	if ((r = secretbox_gcm_seal(key, SEAL_HEADER, SEAL_HEADER_LEN, plain, len, &box,
+				    err)) < 0) {
+		error_set(err, r, "cannot seal");
+	} else {
+		strbuf_add(out, SEAL_HEADER, SEAL_HEADER_LEN);
+		strbuf_add(out, box.buf, box.len);
 	}
-	strbuf_add(out, SEAL_HEADER, SEAL_HEADER_LEN);
-	strbuf_add(out, nonce, SEAL_NONCE_LEN);
-	strbuf_add(out, ct, (size_t)(n1 + n2));
-	strbuf_add(out, tag, SEAL_TAG_LEN);
-out:
-	EVP_CIPHER_CTX_free(ctx);
-	free(ct);
+	strbuf_release(&box);
 	return r;
 }
 
@@ -145,36 +133,16 @@ int seal_open(const unsigned char key[SEAL_KEY_LEN], const void *sealed, size_t 
 	      const char *what, struct strbuf *out, struct error *err)
 {
 	const unsigned char *b = sealed;
-	unsigned char *pt = NULL;
-	EVP_CIPHER_CTX *ctx = NULL;
-	size_t ct_len;
-	int n1 = 0, n2 = 0, r;
+	int r;
 
 	if ((r = check_header(b, len, what, err)) < 0)
 		return r;
-	ct_len = len - SEAL_OVERHEAD;
-	if (ct_len > SEAL_MAX)
+	if (len - SEAL_OVERHEAD > SEAL_MAX)
 		return error_set(err, FRUGAL_ECRYPTO, "%s is too large (%zu bytes; at most %d)",
 				 what, len, SEAL_MAX + SEAL_OVERHEAD);
-	pt = xmalloc(ct_len + 16);
-	ctx = EVP_CIPHER_CTX_new();
-	if (!ctx || EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_NONCE_LEN, NULL) != 1 ||
-	    EVP_DecryptInit_ex(ctx, NULL, NULL, key, b + SEAL_HEADER_LEN) != 1 ||
-	    EVP_DecryptUpdate(ctx, NULL, &n1, b, SEAL_HEADER_LEN) != 1 ||
-	    EVP_DecryptUpdate(ctx, pt, &n1, b + SEAL_HEADER_LEN + SEAL_NONCE_LEN,
-			      (int)ct_len) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_LEN,
-				(void *)(b + len - SEAL_TAG_LEN)) != 1 ||
-	    EVP_DecryptFinal_ex(ctx, pt + n1, &n2) != 1) {
-		r = error_set(err, FRUGAL_ECRYPTO, "%s was changed after it was sealed, or sealed"
-			      " under another key: refusing it", what);
-		goto out;
-	}
-	strbuf_add(out, pt, (size_t)(n1 + n2));
-out:
-	secure_zero(pt, ct_len + 16);
-	free(pt);
-	EVP_CIPHER_CTX_free(ctx);
-	return r;
+	if (secretbox_gcm_open(key, SEAL_HEADER, SEAL_HEADER_LEN, b + SEAL_HEADER_LEN,
+			       len - SEAL_HEADER_LEN, out, err) < 0)
+		return error_set(err, FRUGAL_ECRYPTO, "%s was changed after it was sealed, or "
+				 "sealed under another key: refusing it", what);
+	return 0;
 }

@@ -7,9 +7,10 @@
  *
  *   "FRUGALSEAL1\n" (12 bytes) | nonce (12) | ciphertext | GCM tag (16)
  *
- * AES-256-GCM (OpenSSL EVP) with a random 96-bit nonce per seal; the
- * 12-byte header is the additional authenticated data, so the version
- * cannot be changed without the tag failing. A sealed text is at least
+ * AES-256-GCM (secretbox_gcm_seal of util/secretbox.h) with a random
+ * 96-bit nonce per seal; the 12-byte header is the additional
+ * authenticated data, so the version cannot be changed without the tag
+ * failing. A sealed text is at least
  * SEAL_OVERHEAD bytes.
  *
  * Keys are 32 random bytes (seal_key_new) or derived from a master key
@@ -29,14 +30,15 @@
 
 #include "base/error.h"
 #include "base/strbuf.h"
+#include "util/secretbox.h"
 
 #define SEAL_KEY_LEN 32
 #define SEAL_KEY_HEX_LEN 64
 #define SEAL_MAGIC "FRUGALSEAL"
 #define SEAL_HEADER "FRUGALSEAL1\n"
 #define SEAL_HEADER_LEN 12
-#define SEAL_NONCE_LEN 12
-#define SEAL_TAG_LEN 16
+#define SEAL_NONCE_LEN SECRETBOX_NONCE_LEN
+#define SEAL_TAG_LEN SECRETBOX_TAG_LEN
 #define SEAL_OVERHEAD (SEAL_HEADER_LEN + SEAL_NONCE_LEN + SEAL_TAG_LEN)
 /* The largest plaintext sealed or opened. */
 #define SEAL_MAX (16 << 20)
