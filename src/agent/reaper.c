@@ -3,12 +3,11 @@
  * job left behind (see reaper.h).
  */
 #include "agent/reaper.h"
+#include "base/proc_stat.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,50 +100,31 @@ struct proc_entry {
 	char state;
 };
 
+struct scan {
+	struct proc_entry *v;
+	size_t n, cap;
+};
+
+static int scan_one(const struct proc_stat *st, void *arg)
+{
+	struct scan *sc = arg;
+
+	if (sc->n == sc->cap) {
+		sc->cap = sc->cap ? 2 * sc->cap : 256;
+		sc->v = xrealloc(sc->v, sc->cap * sizeof(*sc->v));
+	}
+	sc->v[sc->n++] = (struct proc_entry){ st->pid, st->ppid, st->state };
+	return 0;
+}
+
 /* Every process of /proc (pid, parent, state); *ret_n of them. */
 static struct proc_entry *scan_procs(size_t *ret_n)
 {
-	struct proc_entry *v = NULL;
-	size_t n = 0, cap = 0;
-	DIR *d = opendir("/proc");
-	struct dirent *e;
+	struct scan sc = { 0 };
 
-	*ret_n = 0;
-	if (!d)
-		return NULL;
-	while ((e = readdir(d))) {
-		char path[300], buf[512], state;
-		const char *paren;
-		ssize_t len;
-		int fd, ppid;
-
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		len = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		buf[len] = '\0';
-		/* "PID (COMM) STATE PPID ...": COMM may hold ')' */
-		paren = strrchr(buf, ')');
-		if (!paren || sscanf(paren + 1, " %c %d", &state, &ppid) != 2)
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 256;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
-		v[n].pid = atoi(e->d_name);
-		v[n].ppid = ppid;
-		v[n].state = state;
-		n++;
-	}
-	closedir(d);
-	*ret_n = n;
-	return v;
+	proc_stat_each(scan_one, &sc);
+	*ret_n = sc.n;
+	return sc.v;
 }
 
 /* uv_walk: the pids of the loop's live process handles (libuv's to reap). */

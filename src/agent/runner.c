@@ -4,11 +4,10 @@
  */
 #include "agent/runner.h"
 #include "agent/logship.h"
+#include "base/proc_stat.h"
 #include "base/xalloc.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -256,44 +255,24 @@ void runner_stop(struct runner *r, int sig, int64_t grace_ms)
 	uv_timer_start(&r->kill_timer, on_kill_timer, (uint64_t)grace_ms, 0);
 }
 
+static int count_one(const struct proc_stat *st, void *arg)
+{
+	int *c = arg;	/* { pgid, count } */
+
+	if (st->pgid == c[0] && !proc_stat_exited(st))
+		c[1]++;
+	return 0;
+}
+
 /*
  * Number of live (not zombie) processes in the process group pgid, from
  * /proc; -1 when /proc cannot be read.
  */
 static int count_group(int pgid)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	int n = 0;
+	int c[2] = { pgid, 0 };
 
-	if (!d)
-		return -1;
-	while ((e = readdir(d))) {
-		char path[300], buf[512], state;
-		const char *paren;
-		int pgrp, ppid;
-		ssize_t len;
-		int fd;
-
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		len = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		buf[len] = '\0';
-		/* "PID (COMM) STATE PPID PGRP ...": COMM may hold ')' */
-		paren = strrchr(buf, ')');
-		if (paren && sscanf(paren + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 &&
-		    pgrp == pgid && state != 'Z' && state != 'X')
-			n++;
-	}
-	closedir(d);
-	return n;
+	return proc_stat_each(count_one, c) < 0 ? -1 : c[1];
 }
 
 /* Count the live members, then SIGKILL the group regardless. */

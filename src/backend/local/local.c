@@ -25,6 +25,7 @@
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/proc.h"
+#include "base/proc_stat.h"
 #include "base/xalloc.h"
 #include "util/cgroup.h"
 #include "util/gpu.h"
@@ -277,37 +278,13 @@ static char *box_of(struct local *l, const char *token)
 /* Start time (clock ticks since boot) and state of pid; -1 if gone. */
 static long long proc_start(pid_t pid, char *ret_state)
 {
-	char path[64], buf[1024], *s;
-	unsigned long long start = 0;
-	char state = '?';
-	int fd, i;
-	ssize_t n;
+	struct proc_stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	s = strrchr(buf, ')');
-	if (!s)
-		return -1;
-	s += 2;
-	state = *s;
-	/* Field 3 is the state; field 22 the start time. */
-	for (i = 3; i < 22 && s; i++) {
-		s = strchr(s, ' ');
-		if (s)
-			s++;
-	}
-	if (!s || sscanf(s, "%llu", &start) != 1)
+	if (proc_stat_read((int)pid, &st) < 0)
 		return -1;
 	if (ret_state)
-		*ret_state = state;
-	return (long long)start;
+		*ret_state = st.state;
+	return (long long)st.start_time;
 }
 
 /* Call fn for every live (non-zombie) process carrying a marker of this
