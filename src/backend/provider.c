@@ -336,19 +336,29 @@ int provider_opens_ports(const struct provider *p, const struct task *t)
 	return p && p->ops->ports_open && t && t->res.n_ports > 0;
 }
 
+int provider_ports_token_split(const char *token, char **ret_attempt)
+{
+	size_t len = strlen(token), slen = strlen(PORTS_SUFFIX);
+
+	if (len <= slen || strcmp(token + len - slen, PORTS_SUFFIX))
+		return 0;
+	if (ret_attempt)
+		*ret_attempt = xstrndup(token, len - slen);
+	return 1;
+}
+
 int provider_resource_end(struct provider *p, const char *kind, const char *token,
 			  const char *provider_id, struct error *err)
 {
-	size_t len = strlen(token), slen = strlen(PORTS_SUFFIX);
-	char *attempt_token;
+	char *attempt_token = NULL;
 	int r;
 
 	if (!kind || strcmp(kind, "ports"))
 		return p->ops->terminate(p, token, provider_id, err);
 	if (!p->ops->ports_close)
 		return 0;	/* nothing of its own to end */
-	attempt_token = len > slen && !strcmp(token + len - slen, PORTS_SUFFIX)
-				? xstrndup(token, len - slen) : xstrdup(token);
+	if (!provider_ports_token_split(token, &attempt_token))
+		attempt_token = xstrdup(token);
 	r = p->ops->ports_close(p, attempt_token, provider_id, err);
 	free(attempt_token);
 	return r;

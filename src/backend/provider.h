@@ -186,7 +186,10 @@ struct provider_ops {
 	/* End the instance and everything in it. Idempotent: gone is success. */
 	int (*terminate)(struct provider *p, const char *token, const char *id,
 			 struct error *err);
-	/* Tokens of every instance this provider holds that frugal made (gc). */
+	/* Tokens of every instance this provider holds that frugal made (gc),
+	 * token -> what, for humans. A resource of its own that ports_open
+	 * made (a security group, a firewall rule) is listed under its ports
+	 * token (provider_ports_token), which gc ends with ports_close. */
 	int (*list)(struct provider *p, struct kvlist *ret_token_to_id, struct error *err);
 	/* Optional (NULL: none): what the machine printed while it booted
 	 * (a serial console, a pod's log, the agent's stderr), appended to
@@ -317,6 +320,9 @@ const char *provider_container_runtime(const struct config *cfg, const char *bac
 
 /* The ledger token of an attempt's ports row: "TOKEN:ports". Caller frees. */
 char *provider_ports_token(const char *token);
+/* 1 when token is a ports token "TOKEN:ports", with TOKEN (the attempt's)
+ * into *ret_attempt when that is not NULL (caller frees); else 0. */
+int provider_ports_token_split(const char *token, char **ret_attempt);
 /* 1 when backend p makes a ports resource for task t (ports_open). */
 int provider_opens_ports(const struct provider *p, const struct task *t);
 

@@ -1,7 +1,8 @@
 /*
  * gc: find resources frugal created that no live job owns, and end them.
  * Three sources: what each backend says it holds (tagged/marked
- * instances), ledger rows not yet confirmed gone whose attempt is over,
+ * instances, and what ports_open made under a ports token: a security
+ * group, a firewall rule), ledger rows not yet confirmed gone whose attempt is over,
  * and temporary files that uploads cut short left in file:// storage.
  */
 #include "cli/cli.h"
@@ -129,13 +130,19 @@ int cmd_gc(int argc, char **argv)
 			for (i = 0; i < held.n; i++) {
 				const char *tok = held.items[i].key;
 				const char *action = "ended";
+				char *attempt = NULL;
+				/* A ports token's resource belongs to its attempt. */
+				int ports = provider_ports_token_split(tok, &attempt);
+				int live = token_live(c.st, ports ? attempt : tok);
 
-				if (token_live(c.st, tok))
+				free(attempt);
+				if (live)
 					continue;
 				found++;
 				if (dry)
 					action = "would end";
-				else if (p->ops->terminate(p, tok, NULL, &err) < 0) {
+				else if (provider_resource_end(p, ports ? "ports" : NULL, tok, NULL,
+								 &err) < 0) {
 					action = "FAILED to end";
 					failed++;
 				}

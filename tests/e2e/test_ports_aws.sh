@@ -5,7 +5,9 @@
 # per entry; `frugal endpoints` lists IP:PORT; the group is deleted with
 # the instance. Then the controller is killed at each step around it
 # (after the ledger commit, after the group was made, after RunInstances,
-# after TerminateInstances) and, restarted, leaves no group behind.
+# after TerminateInstances) and, restarted, leaves no group behind. gc
+# ends a stray group of this home no live job owns (its ledger row lost)
+# and leaves another home's.
 . "$(dirname "$0")/lib.sh"
 . "$FRUGAL_SRC/tests/peers/aws/lib.sh"
 start_moto --auth
@@ -73,6 +75,8 @@ g=$(groups "$job")
 [ "$(echo "$g" | wc -l)" = 1 ] || fail "want one group for $job: $g"
 set -- $g
 [ "$2 $3 $4" = "$job 1 8080-8080,9000-9001" ] || fail "group: $g"
+home=${1#frugal-}
+home=${home%-$job-1}
 default_vpc=$(python3 -c "
 import boto3
 print(boto3.client('ec2', endpoint_url='$MOTO_URL', region_name='us-east-1').describe_vpcs(Filters=[{'Name': 'isDefault', 'Values': ['true']}])['Vpcs'][0]['VpcId'])")
@@ -149,3 +153,40 @@ frugal controller >/dev/null || fail "restart (terminate)"
 end_job after_terminate
 ! frugal gc --dry-run | grep -q "^aws" || fail "gc: $(frugal gc --dry-run)"
 ok "killed after TerminateInstances: teardown confirmed after the restart, 0 groups, 0 instances"
+
+# gc: a group of this home that no live job owns (made by a controller
+# killed before its row was written, the row lost) is deleted; another
+# home's (tag and name of its own) and a group of this home's live job
+# are left alone.
+stray_group() {	# HOME TOKEN: the group id
+	python3 -c "
+import boto3, sys
+home, tok = sys.argv[1], sys.argv[2]
+ec2 = boto3.client('ec2', endpoint_url='$MOTO_URL', region_name='us-east-1')
+g = ec2.create_security_group(GroupName='frugal-%s-%s' % (home, tok), Description='stray',
+    TagSpecifications=[{'ResourceType': 'security-group', 'Tags': [
+        {'Key': 'frugal-home', 'Value': home}, {'Key': 'frugal-token', 'Value': tok},
+        {'Key': 'frugal-job', 'Value': tok.rsplit('-', 1)[0]}]}])
+print(g['GroupId'])" "$1" "$2"
+}
+mine=$(stray_group "$home" zzorphan-1) || fail "stray group"
+other=$(stray_group 0badc0de zzother-1) || fail "another home's group"
+frugal controller >/dev/null
+job=$(frugal launch -d "$TMP/job.yaml") || fail "launch (gc)"
+wait_instance "$job" >/dev/null
+wait_status "$job" STARTING 30
+frugal gc --dry-run > "$TMP/dry" || fail "gc --dry-run: $(cat "$TMP/dry")"
+grep -q "zzorphan-1:ports.*security group us-east-1/$mine.*would end" "$TMP/dry" ||
+	fail "the stray group is not listed: $(cat "$TMP/dry")"
+! grep "^aws" "$TMP/dry" | grep -q "zzother\|$job" || fail "gc would end what it must not: $(cat "$TMP/dry")"
+frugal gc > "$TMP/gc" || fail "gc: $(cat "$TMP/gc")"
+grep -q "zzorphan-1:ports.*security group us-east-1/$mine.*ended" "$TMP/gc" || fail "gc: $(cat "$TMP/gc")"
+[ -z "$(groups zzorphan)" ] || fail "the stray group is still there: $(groups)"
+[ "$(groups zzother | cut -d' ' -f1)" = frugal-0badc0de-zzother-1 ] || fail "another home's group: $(groups)"
+[ "$(groups "$job" | wc -l)" = 1 ] || fail "the live job's group: $(groups)"
+! frugal gc --dry-run | grep -q "^aws" || fail "second gc: $(frugal gc --dry-run)"
+python3 -c "
+import boto3
+boto3.client('ec2', endpoint_url='$MOTO_URL', region_name='us-east-1').delete_security_group(GroupId='$other')"
+end_job gc
+ok "gc deleted this home's stray group $mine, left another home's and the live job's"

@@ -6,7 +6,9 @@
 # endpoints` lists IP:PORT; the rule is deleted with the VM. Then the
 # controller is killed at each step around it (after the ledger commit,
 # after the rule was made, after the insert, after the VM's delete) and,
-# restarted, leaves no rule behind.
+# restarted, leaves no rule behind. gc deletes a stray rule of this home
+# (its description names this home's owner) that no live job owns, and
+# leaves another home's.
 . "$(dirname "$0")/gcp_lib.sh"
 gcp_start
 export FRUGAL_CONTROLLER_IDLE_EXIT=60s
@@ -71,6 +73,9 @@ set -- $r
 [ "$3 $4" = "8080,9000-9001 0.0.0.0/0" ] || fail "rule: $r"
 case $1 in frugal-*-"$job"-1) ;; *) fail "rule name $1: want frugal-HOMETAG-$job-1";; esac
 rule=$1
+owner=${5##*_owner_}
+hometag=${1#frugal-}
+hometag=${hometag%-$job-1}
 [ "$(fake_state "[i['tags'] for i in s['instances']]")" = "[['$rule']]" ] ||
 	fail "the VM's tags: $(fake_state "[i['tags'] for i in s['instances']]")"
 fake_state "s['requests']" | python3 -c "
@@ -140,3 +145,39 @@ frugal controller >/dev/null || fail "restart (terminate)"
 end_job after_terminate
 no_schema_errors
 ok "killed after the VM's delete: the restart deleted the rule, nothing left"
+
+# gc: a rule of this home no live job owns (its ledger row lost, or made
+# by a controller killed before the row was written) is deleted; another
+# home's rule, and one named like ours whose description names another
+# owner, are left alone.
+stray_rule() {	# NAME DESCRIPTION
+	curl -sf -X POST "$FAKE/_fake/firewall" -d "{\"name\": \"$1\", \"description\": \"$2\",
+	  \"network\": \"global/networks/default\", \"direction\": \"INGRESS\",
+	  \"sourceRanges\": [\"0.0.0.0/0\"], \"targetTags\": [\"$1\"],
+	  \"allowed\": [{\"IPProtocol\": \"tcp\", \"ports\": [\"80\"]}]}" >/dev/null || fail "stray rule $1"
+}
+stray_rule "frugal-$hometag-zzorphan-1" "frugal job zzorphan attempt 1 owner $owner"
+stray_rule frugal-0badc0de-zzother-1 "frugal job zzother attempt 1 owner someone-0badc0de"
+stray_rule "frugal-$hometag-zzlookalike-1" "frugal job zzlookalike attempt 1 owner someone-0badc0de"
+frugal controller >/dev/null
+job=$(frugal launch -d "$TMP/job.yaml") || fail "launch (gc)"
+wait_vm "$job"
+wait_status "$job" STARTING 30
+frugal gc --dry-run > "$TMP/dry" || fail "gc --dry-run: $(cat "$TMP/dry")"
+grep -q "zzorphan-1:ports.*firewall rule frugal-$hometag-zzorphan-1.*would end" "$TMP/dry" ||
+	fail "the stray rule is not listed: $(cat "$TMP/dry")"
+! grep "^gcp" "$TMP/dry" | grep -q "zzother\|zzlookalike\|$job" || fail "gc would end what it must not: $(cat "$TMP/dry")"
+frugal gc > "$TMP/gc" || fail "gc: $(cat "$TMP/gc")"
+grep -q "zzorphan-1:ports.*ended" "$TMP/gc" || fail "gc: $(cat "$TMP/gc")"
+left=$(fake_state "' '.join(sorted(f['name'] for f in s['firewalls'] if 'zz' in f['name']))")
+[ "$left" = "frugal-0badc0de-zzother-1 frugal-$hometag-zzlookalike-1" ] || fail "gc left: $left"
+[ "$(rules "job $job " | wc -l)" = 1 ] || fail "the live job's rule: $(rules)"
+! frugal gc --dry-run | grep -q "^gcp" || fail "second gc: $(frugal gc --dry-run)"
+frugal cancel "$job" >/dev/null
+[ "$(wait_terminal "$job" 60)" = CANCELLED ] || fail "gc: cancel"
+wait_vms_gone 30
+[ "$(rules "job $job ")" = "" ] || fail "gc: the job's rule left: $(rules)"
+[ "$(open_rows)" = 0 ] || fail "gc: $(open_rows) ledger rows not gone"
+frugal controller --stop >/dev/null
+no_schema_errors
+ok "gc deleted this home's stray rule, left another home's, a look-alike and the live job's"

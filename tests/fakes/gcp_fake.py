@@ -9,7 +9,8 @@ Python standard library only. It serves, on 127.0.0.1:
     every other endpoint requires;
   * Compute Engine v1 (/compute/v1/projects/P/...): instances insert, get,
     list, aggregatedList (filter, pages), delete, simulateMaintenanceEvent;
-    firewalls insert (checked against the Firewall schema), get, delete;
+    firewalls insert (checked against the Firewall schema), get, delete,
+    list (pages of --page-size);
     zone and global operations get and wait. Every insert body is checked against the
     Instance schema of the discovery document (--discovery, read at start,
     never copied) and every query parameter against the method's declared
@@ -32,7 +33,7 @@ VM the same way and deletes it (instanceTerminationAction DELETE).
 
 Test controls (no auth): GET /_fake/state, POST /_fake/preempt?zone=&name=,
 POST /_fake/vm?zone=&name=[&label=k=v]... (a VM record, JSON metadata items as
-the body),
+the body), POST /_fake/firewall (a Firewall as the body, as if inserted),
 POST /_fake/config (JSON: stockout_zones, quota_zones, fail_chunks, vm_env),
 GET /_fake/object?bucket=&name=, POST /_fake/put?bucket=&name=.
 
@@ -440,6 +441,14 @@ class Handler(BaseHTTPRequestHandler):
                 f.instances[(zone, name)] = {"name": name, "status": "RUNNING", "labels": labels,
                                              "zone": self.link("zones", zone), "id": "1"}
             return self.reply(200, {})
+        if path == "/_fake/firewall":
+            # A rule made behind frugal's back (another home's, a lost row's).
+            fw = json.loads(self.body() or b"{}")
+            with f.lock:
+                fw.setdefault("kind", "compute#firewall")
+                fw.setdefault("selfLink", self.link("global", "firewalls", fw.get("name", "")))
+                f.firewalls[fw.get("name", "")] = fw
+            return self.reply(200, {})
         if path == "/_fake/object":
             key = (q.get("bucket", [""])[0], q.get("name", [""])[0])
             with f.lock:
@@ -582,6 +591,8 @@ class Handler(BaseHTTPRequestHandler):
         if p[:2] == ["global", "firewalls"]:
             if len(p) == 2 and method == "POST":
                 return self.firewall_insert(q)
+            if len(p) == 2 and method == "GET":
+                return self.firewall_list(q)
             if len(p) == 3 and method == "GET":
                 return self.firewall_get(p[2], q)
             if len(p) == 3 and method == "DELETE":
@@ -674,6 +685,19 @@ class Handler(BaseHTTPRequestHandler):
                        "creationTimestamp": now_rfc3339()})
             f.firewalls[name] = fw
         self.reply(200, self.global_op("insert", name))
+
+    def firewall_list(self, q):
+        f = self.fake
+        if not self.query_ok("firewalls", "list", q):
+            return
+        size = min(int(q.get("maxResults", ["500"])[0]), f.args.page_size)
+        start = int(q.get("pageToken", ["0"])[0] or 0)
+        with f.lock:
+            found = [dict(fw) for _, fw in sorted(f.firewalls.items())]
+        out = {"kind": "compute#firewallList", "items": found[start:start + size]}
+        if start + size < len(found):
+            out["nextPageToken"] = str(start + size)
+        self.reply(200, out)
 
     def firewall_get(self, name, q):
         f = self.fake

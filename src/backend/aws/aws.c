@@ -1578,8 +1578,60 @@ static int list_failed(struct strbuf *failed, size_t *n, int r, const struct err
 	return r;
 }
 
-/* list: token -> what, of every instance and unattached volume tagged with
- * this home, in the regions looked at (for gc). A region that fails
+/* Security groups tagged with this home in region (ports_open's, one an
+ * attempt) into ret under their ports token, every page; the region is
+ * noted so that ports_close finds them by name. */
+static int list_groups(struct provider *p, struct ec2 *e, const char *region,
+		       struct kvlist *ret, struct error *err)
+{
+	struct aws *a = aws_of(p);
+	char *next = NULL;
+	int r = 0, pages;
+
+	for (pages = 0; pages < 100; pages++) {
+		struct http_response rs = HTTP_RESPONSE_INIT;
+		struct ec2_items groups = { 0 };
+		struct kvlist q = { 0 };
+		size_t k;
+
+		add_tag_filter(&q, 1, "frugal-home", a->home_tag);
+		kvlist_append(&q, "MaxResults", "1000");
+		if (next)
+			kvlist_append(&q, "NextToken", next);
+		free(next);
+		next = NULL;
+		r = ec2_call(e, "DescribeSecurityGroups", &q, &rs, NULL, 0, err);
+		kvlist_release(&q);
+		if (r == 0)
+			r = ec2_parse_items(rs.body.buf, rs.body.len, "securityGroupInfo", &groups,
+					    &next);
+		http_response_release(&rs);
+		for (k = 0; r == 0 && k < groups.n; k++) {
+			const char *gid = kvlist_get(&groups.items[k], "groupId");
+			const char *tok = kvlist_get(&groups.items[k], "tag:frugal-token");
+			const char *name = kvlist_get(&groups.items[k], "groupName");
+			char *key, *what;
+
+			if (!gid || !tok || !*tok)
+				continue;
+			key = provider_ports_token(tok);
+			what = xasprintf("security group %s/%s (%s)", region, gid, name ? name : "?");
+			kvlist_set(ret, key, what);
+			kvlist_set(&a->token_region, tok, region);
+			free(key);
+			free(what);
+		}
+		ec2_items_release(&groups);
+		if (r < 0 || !next || !*next)
+			break;
+	}
+	free(next);
+	return r;
+}
+
+/* list: token -> what, of every instance, unattached volume and security
+ * group (under its ports token) tagged with this home, in the regions
+ * looked at (for gc). A region that fails
  * (not enabled, denied) does not stop the others: what they hold is in
  * *ret, and the error names the regions left out. */
 static int aws_list(struct provider *p, struct kvlist *ret, struct error *err)
@@ -1650,6 +1702,8 @@ static int aws_list(struct provider *p, struct kvlist *ret, struct error *err)
 		}
 		ec2_items_release(&vols);
 		http_response_release(&rs);
+		if (rr == 0 && (rr = list_groups(p, e, region, ret, &one)) < 0)
+			r = list_failed(&failed, &n_failed, rr, &one);
 	}
 	if (r < 0)
 		error_set(err, r, "could not look in %zu region%s (the rest were looked at): %s",

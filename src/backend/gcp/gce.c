@@ -300,9 +300,29 @@ out:
 	return r;
 }
 
-/* aggregatedList of instances, every page, into one array. */
-int gce_list(struct gce *g, const char *filter, const char *fields, json_t **ret,
-	     struct error *err)
+/* One page's items appended to all (an aggregated list's by scope). */
+typedef void (*page_items_fn)(json_t *page, json_t *all);
+
+static void aggregated_items(json_t *page, json_t *all)
+{
+	json_t *scoped, *inst;
+	const char *key;
+	size_t i;
+
+	json_object_foreach(json_object_get(page, "items"), key, scoped)
+		json_array_foreach(json_object_get(scoped, "instances"), i, inst)
+			json_array_append(all, inst);
+}
+
+static void plain_items(json_t *page, json_t *all)
+{
+	json_array_extend(all, json_object_get(page, "items"));
+}
+
+/* GET collection (a path with maxResults already in its query) with
+ * filter and fields, every page (pageToken), the items into *ret. */
+static int list_pages(struct gce *g, const char *collection, const char *filter,
+		      const char *fields, page_items_fn items, json_t **ret, struct error *err)
 {
 	json_t *all = json_array();
 	char *token = NULL;
@@ -310,20 +330,18 @@ int gce_list(struct gce *g, const char *filter, const char *fields, json_t **ret
 
 	for (pages = 0; pages < 1000; pages++) {
 		struct strbuf path = STRBUF_INIT;
-		json_t *page = NULL, *items, *scoped;
-		const char *key, *next;
+		json_t *page = NULL;
+		const char *next;
 
-		strbuf_adds(&path, "aggregated/instances?maxResults=500");
+		strbuf_adds(&path, collection);
 		if (filter) {
 			char *f = http_urlencode(filter, 0);
 			strbuf_addf(&path, "&filter=%s", f);
 			free(f);
 		}
 		if (fields) {
-			char *f = xasprintf("items/*/instances(%s),nextPageToken", fields);
-			char *e = http_urlencode(f, 0);
+			char *e = http_urlencode(fields, 0);
 			strbuf_addf(&path, "&fields=%s", e);
-			free(f);
 			free(e);
 		}
 		if (token) {
@@ -335,14 +353,7 @@ int gce_list(struct gce *g, const char *filter, const char *fields, json_t **ret
 		strbuf_release(&path);
 		if (r < 0)
 			break;
-		items = json_object_get(page, "items");
-		json_object_foreach(items, key, scoped) {
-			json_t *list = json_object_get(scoped, "instances"), *inst;
-			size_t i;
-
-			json_array_foreach(list, i, inst)
-				json_array_append(all, inst);
-		}
+		items(page, all);
 		free(token);
 		next = json_string_value(json_object_get(page, "nextPageToken"));
 		token = next && *next ? xstrdup(next) : NULL;
@@ -357,6 +368,26 @@ int gce_list(struct gce *g, const char *filter, const char *fields, json_t **ret
 	}
 	*ret = all;
 	return 0;
+}
+
+int gce_list(struct gce *g, const char *filter, const char *fields, json_t **ret,
+	     struct error *err)
+{
+	char *f = fields ? xasprintf("items/*/instances(%s),nextPageToken", fields) : NULL;
+	int r = list_pages(g, "aggregated/instances?maxResults=500", filter, f, aggregated_items,
+			   ret, err);
+
+	free(f);
+	return r;
+}
+
+int gce_firewall_list(struct gce *g, const char *fields, json_t **ret, struct error *err)
+{
+	char *f = fields ? xasprintf("items(%s),nextPageToken", fields) : NULL;
+	int r = list_pages(g, "global/firewalls?maxResults=500", NULL, f, plain_items, ret, err);
+
+	free(f);
+	return r;
 }
 
 /* ---- building requests ------------------------------------------------------------ */

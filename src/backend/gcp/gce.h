@@ -71,6 +71,10 @@ int gce_error_regional(const struct gce *g);
 int gce_list(struct gce *g, const char *filter, const char *fields, json_t **ret,
 	     struct error *err);
 
+/* The project's firewall rules (firewalls.list, every page), as one JSON
+ * array (caller decrefs); fields as for gce_list ("name,description"). */
+int gce_firewall_list(struct gce *g, const char *fields, json_t **ret, struct error *err);
+
 /* ---- building requests (pure) ------------------------------------------------ */
 
 /* What an instance is made of (gce_instance_body). */

@@ -1013,7 +1013,53 @@ out:
 	return r;
 }
 
-/* ops.list: this FRUGAL_HOME's VMs (label frugal-owner), token -> what (gc). */
+/* The description ports_open gives an attempt's rule (a rule has no
+ * labels: this says whose it is). Caller frees. */
+static char *firewall_description(struct gcp *g, const char *job, int attempt)
+{
+	return xasprintf("frugal job %s attempt %d owner %s", job, attempt, g->owner);
+}
+
+/* This FRUGAL_HOME's firewall rules (their description names its owner)
+ * into ret under their attempt's ports token (gc). */
+static int list_firewalls(struct gcp *g, struct kvlist *ret, struct error *err)
+{
+	json_t *list = NULL, *fw;
+	size_t i;
+	int r;
+
+	if ((r = gce_firewall_list(&g->gce, "name,description", &list, err)) < 0) {
+		error_prefix(err, "firewall rules");
+		return r;
+	}
+	json_array_foreach(list, i, fw) {
+		const char *name = json_string_value(json_object_get(fw, "name"));
+		const char *desc = json_string_value(json_object_get(fw, "description"));
+		char job[128], *token, *key, *what, *want;
+		int attempt, end = 0;
+
+		if (!name || !desc || strncmp(name, "frugal-", 7) ||
+		    sscanf(desc, "frugal job %127s attempt %d owner %*s%n", job, &attempt, &end) != 2 ||
+		    !end || desc[end])
+			continue;
+		want = firewall_description(g, job, attempt);
+		if (!strcmp(desc, want)) {
+			token = xasprintf("%s-%d", job, attempt);
+			key = provider_ports_token(token);
+			what = xasprintf("firewall rule %s", name);
+			kvlist_set(ret, key, what);
+			free(token);
+			free(key);
+			free(what);
+		}
+		free(want);
+	}
+	json_decref(list);
+	return 0;
+}
+
+/* ops.list: this FRUGAL_HOME's VMs (label frugal-owner) and firewall
+ * rules (under their ports token), token -> what (gc). */
 static int gcp_list(struct provider *p, struct kvlist *ret, struct error *err)
 {
 	struct gcp *g;
@@ -1047,7 +1093,7 @@ static int gcp_list(struct provider *p, struct kvlist *ret, struct error *err)
 		free(zone);
 	}
 	json_decref(list);
-	return 0;
+	return list_firewalls(g, ret, err);
 }
 
 /* ---- ports: a firewall rule per attempt (gce.h) ---------------------------------------- */
@@ -1093,7 +1139,7 @@ static int gcp_ports_open(struct provider *p, const struct launch_request *req, 
 	if ((r = gcp_api(p, &g, err)) < 0)
 		return r;
 	name = firewall_name(g, req->token);
-	desc = xasprintf("frugal job %s attempt %d owner %s", req->job_id, req->attempt, g->owner);
+	desc = firewall_description(g, req->job_id, req->attempt);
 	memset(&fs, 0, sizeof(fs));
 	fs.name = name;
 	fs.description = desc;
