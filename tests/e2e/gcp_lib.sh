@@ -82,11 +82,6 @@ no_schema_errors() {
 	[ "$(fake_state 'len(s["schema_errors"])')" = 0 ] || fail "requests the discovery document refuses: $(fake_state 's["schema_errors"]')"
 }
 
-# ledger_open JOB: resource rows of the job not yet gone.
-ledger_open() {
-	python3 -c "import sqlite3; print(sqlite3.connect('$FRUGAL_HOME/state.db').execute(\"SELECT count(*) FROM resources WHERE job_id='$1' AND state!='gone'\").fetchone()[0])"
-}
-
 # plan_zone TASK: the zone the plan of TASK picks now.
 plan_zone() {
 	frugal launch --dry-run --json "$1" | python3 -c "import json,sys; d=json.load(sys.stdin); print(d.get('zone') or d['plan']['zone'])"

@@ -23,26 +23,6 @@ resources: {accelerators: T4:1, use_spot: true}
 run: sleep 600
 YAML
 
-controller_pid() { cat "$FRUGAL_HOME/controller.pid" 2>/dev/null; }
-
-# crash_at POINT: start a controller that dies at POINT; launch; wait for
-# the death. Sets job.
-crash_at() {
-	local i pid
-	FRUGAL_CONTROLLER_FAULT=$1 frugal controller >/dev/null || fail "controller with fault $1"
-	job=$(frugal launch -d "$TMP/job.yaml") || fail "launch ($1)"
-	for i in $(seq 600); do
-		pid=$(controller_pid)
-		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	pid=$(controller_pid)
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		fail "the controller did not crash at $1"
-	fi
-	rm -f "$FRUGAL_HOME/controller.pid"
-}
-
 # a. RunInstances happened, its answer was lost.
 crash_at aws.after_run_instances
 [ "$(live_count "$job")" = 1 ] || fail "a: $(live_count "$job") instances before the restart"
@@ -87,16 +67,10 @@ wait_status "$job" STARTING 30
 frugal controller --stop >/dev/null
 FRUGAL_CONTROLLER_FAULT=controller.after_terminate frugal controller >/dev/null
 frugal cancel "$job" >/dev/null
-for i in $(seq 200); do
-	pid=$(controller_pid)
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
-	sleep 0.05
-done
-rm -f "$FRUGAL_HOME/controller.pid"
+wait_controller_crash controller.after_terminate
 frugal controller >/dev/null || fail "restart (c)"
 [ "$(wait_terminal "$job" 30)" = CANCELLED ] || fail "c: cancel"
 [ "$(live_count)" = 0 ] || fail "c: instances left: $(instances_json)"
-open=$(python3 -c "import sqlite3; print(sqlite3.connect('$FRUGAL_HOME/state.db').execute(\"SELECT count(*) FROM resources WHERE state != 'gone'\").fetchone()[0])")
-[ "$open" = 0 ] || fail "c: $open ledger rows not gone"
+[ "$(ledger_open)" = 0 ] || fail "c: $(ledger_open) ledger rows not gone"
 ! frugal gc --dry-run | grep -q "^aws" || fail "gc: $(frugal gc --dry-run)"
 ok "killed after TerminateInstances: teardown confirmed after the restart, nothing left"

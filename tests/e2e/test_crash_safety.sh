@@ -21,7 +21,6 @@ outputs: {paths: [out]}
 recovery: {recover_on_exit_codes: [33], max_restarts_on_errors: 2}
 YAML
 
-controller_pid() { cat "$FRUGAL_HOME/controller.pid" 2>/dev/null; }
 
 # 1. Which points does a normal run reach?
 export FRUGAL_FAULT_LOG=$TMP/points
@@ -52,28 +51,7 @@ PY
 }
 
 covered=0
-for p in $points; do
-	FRUGAL_CONTROLLER_FAULT=$p frugal controller >/dev/null || fail "controller with fault $p"
-	job=$(frugal launch -d "$TMP/job.yaml") || fail "launch ($p)"
-	# Wait for the controller to die at the point.
-	for i in $(seq 200); do
-		pid=$(controller_pid)
-		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	pid=$(controller_pid)
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		fail "controller did not crash at $p"
-	fi
-	rm -f "$FRUGAL_HOME/controller.pid"
-	frugal controller >/dev/null || fail "restart after $p"
-	s=$(wait_terminal "$job" 30)
-	[ "$s" = SUCCEEDED ] || fail "after a crash at $p the job is $s"
-	check_clean "$job" "crash at $p"
-	frugal controller --stop >/dev/null
-	covered=$((covered + 1))
-	ok "controller crash at $p: job SUCCEEDED, no duplicate attempt, nothing leaked"
-done
+crash_each_point "$TMP/job.yaml" 30 check_clean $points
 
 # 2. The agent crashes at its points; the controller recovers the job.
 apoints="agent.before_outputs agent.after_final_status agent.checkpoint.after_objects"

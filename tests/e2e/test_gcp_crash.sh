@@ -19,23 +19,9 @@ run: |
   echo done
 YAML
 
-controller_pid() { cat "$FRUGAL_HOME/controller.pid" 2>/dev/null; }
-# crash_at POINT: start a controller that dies there, launch, wait for the death.
-crash_at() {
-	FRUGAL_CONTROLLER_FAULT=$1 frugal controller >/dev/null || fail "controller with fault $1"
-	job=$(frugal launch -d "$TMP/task.yaml") || fail "launch"
-	for i in $(seq 300); do
-		pid=$(controller_pid)
-		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	pid=$(controller_pid)
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && fail "controller did not crash at $1"
-	rm -f "$FRUGAL_HOME/controller.pid"
-}
 
 # a) Between the ledger and the insert.
-crash_at controller.after_ledger
+crash_at controller.after_ledger "$TMP/task.yaml"
 [ "$(fake_state 's["counters"]["inserts"]')" = 0 ] || fail "an insert happened before the crash"
 frugal controller >/dev/null || fail "restart"
 [ "$(wait_terminal "$job" 90)" = SUCCEEDED ] || fail "job after a crash: $(job_field "$job" status)"
@@ -48,7 +34,7 @@ ok "crash between ledger and insert: relaunched, one VM in all, nothing leaked"
 frugal controller --stop >/dev/null
 
 # b) Between the insert and recording it.
-crash_at controller.after_launch
+crash_at controller.after_launch "$TMP/task.yaml"
 [ "$(fake_state 's["counters"]["inserts"]')" = 2 ] || fail "the insert did not happen"
 frugal controller >/dev/null || fail "restart"
 [ "$(wait_terminal "$job" 90)" = SUCCEEDED ] || fail "job after a crash: $(job_field "$job" status)"

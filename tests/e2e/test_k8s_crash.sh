@@ -23,7 +23,6 @@ run: |
 YAML
 export TOKEN=t0k3n
 
-controller_pid() { cat "$FRUGAL_HOME/controller.pid" 2>/dev/null; }
 
 # Which points does a normal run reach?
 export FRUGAL_FAULT_LOG=$TMP/points
@@ -62,25 +61,5 @@ assert not dup, dup
 }
 
 covered=0
-for p in $points; do
-	FRUGAL_CONTROLLER_FAULT=$p frugal controller >/dev/null || fail "controller with fault $p"
-	job=$(frugal launch -d "$TMP/job.yaml") || fail "launch ($p)"
-	for i in $(seq 200); do
-		pid=$(controller_pid)
-		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	pid=$(controller_pid)
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		fail "controller did not crash at $p"
-	fi
-	rm -f "$FRUGAL_HOME/controller.pid"
-	frugal controller >/dev/null || fail "restart after $p"
-	s=$(wait_terminal "$job" 60)
-	[ "$s" = SUCCEEDED ] || fail "after a crash at $p the job is $s"
-	check_clean "$job" "crash at $p"
-	frugal controller --stop >/dev/null
-	covered=$((covered + 1))
-	ok "controller crash at $p: job SUCCEEDED, no duplicate, nothing leaked"
-done
+crash_each_point "$TMP/job.yaml" 60 check_clean $points
 echo "kubernetes crash safety: covered $covered fault-injection points"

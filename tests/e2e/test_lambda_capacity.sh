@@ -48,16 +48,7 @@ job=$(frugal launch -d --backend lambda "$TMP/task.yaml") || fail "launch"
 ok "no capacity in us-east-1 -> blocked, attempt 2 in us-west-1; lost launch reply -> adopted by name (1 instance)"
 frugal controller --stop >/dev/null
 
-FRUGAL_CONTROLLER_FAULT=controller.after_launch frugal controller >/dev/null || fail "controller"
-job=$(frugal launch -d --backend lambda "$TMP/task.yaml") || fail "launch 2"
-for i in $(seq 200); do
-	pid=$(cat "$FRUGAL_HOME/controller.pid" 2>/dev/null)
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
-	sleep 0.05
-done
-pid=$(cat "$FRUGAL_HOME/controller.pid" 2>/dev/null)
-[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && fail "the controller did not crash after the launch"
-rm -f "$FRUGAL_HOME/controller.pid"
+crash_at controller.after_launch "$TMP/task.yaml" --backend lambda
 [ "$(launched_count)" = 2 ] || fail "the crashed launch made $(($(launched_count) - 1)) instances"
 frugal controller >/dev/null || fail "restart"
 [ "$(wait_terminal "$job" 90)" = SUCCEEDED ] || fail "job after the crash"

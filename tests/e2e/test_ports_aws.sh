@@ -37,32 +37,12 @@ for g in ec2.describe_security_groups()['SecurityGroups']:
     print(g['GroupName'], tags.get('frugal-job'), tags.get('frugal-attempt'), rules, g['VpcId'])
 " "$@"
 }
-open_rows() {
-	python3 -c "import sqlite3; print(sqlite3.connect('$FRUGAL_HOME/state.db').execute(\"SELECT count(*) FROM resources WHERE state != 'gone'\").fetchone()[0])"
-}
-controller_pid() { cat "$FRUGAL_HOME/controller.pid" 2>/dev/null; }
-wait_crash() {
-	local i pid
-	for i in $(seq 600); do
-		pid=$(controller_pid)
-		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	pid=$(controller_pid)
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then fail "the controller did not crash at $1"; fi
-	rm -f "$FRUGAL_HOME/controller.pid"
-}
-crash_at() {
-	FRUGAL_CONTROLLER_FAULT=$1 frugal controller >/dev/null || fail "controller with fault $1"
-	job=$(frugal launch -d "$TMP/job.yaml") || fail "launch ($1)"
-	wait_crash "$1"
-}
 end_job() {
 	frugal cancel "$job" >/dev/null
 	[ "$(wait_terminal "$job" 60)" = CANCELLED ] || fail "$1: cancel"
 	[ "$(live_count)" = 0 ] || fail "$1: instances left"
 	[ -z "$(groups)" ] || fail "$1: groups left: $(groups)"
-	[ "$(open_rows)" = 0 ] || fail "$1: $(open_rows) ledger rows not gone"
+	[ "$(ledger_open)" = 0 ] || fail "$1: $(ledger_open) ledger rows not gone"
 	frugal controller --stop >/dev/null
 }
 
@@ -148,7 +128,7 @@ wait_status "$job" STARTING 30
 frugal controller --stop >/dev/null
 FRUGAL_CONTROLLER_FAULT=controller.after_terminate frugal controller >/dev/null
 frugal cancel "$job" >/dev/null
-wait_crash controller.after_terminate
+wait_controller_crash controller.after_terminate
 frugal controller >/dev/null || fail "restart (terminate)"
 end_job after_terminate
 ! frugal gc --dry-run | grep -q "^aws" || fail "gc: $(frugal gc --dry-run)"
@@ -175,16 +155,10 @@ frugal controller >/dev/null
 job=$(frugal launch -d "$TMP/job.yaml") || fail "launch (gc)"
 wait_instance "$job" >/dev/null
 wait_status "$job" STARTING 30
-frugal gc --dry-run > "$TMP/dry" || fail "gc --dry-run: $(cat "$TMP/dry")"
-grep -q "zzorphan-1:ports.*security group us-east-1/$mine.*would end" "$TMP/dry" ||
-	fail "the stray group is not listed: $(cat "$TMP/dry")"
-! grep "^aws" "$TMP/dry" | grep -q "zzother\|$job" || fail "gc would end what it must not: $(cat "$TMP/dry")"
-frugal gc > "$TMP/gc" || fail "gc: $(cat "$TMP/gc")"
-grep -q "zzorphan-1:ports.*security group us-east-1/$mine.*ended" "$TMP/gc" || fail "gc: $(cat "$TMP/gc")"
+gc_ends_stray aws "zzorphan-1:ports.*security group us-east-1/$mine" "zzother\|$job"
 [ -z "$(groups zzorphan)" ] || fail "the stray group is still there: $(groups)"
 [ "$(groups zzother | cut -d' ' -f1)" = frugal-0badc0de-zzother-1 ] || fail "another home's group: $(groups)"
 [ "$(groups "$job" | wc -l)" = 1 ] || fail "the live job's group: $(groups)"
-! frugal gc --dry-run | grep -q "^aws" || fail "second gc: $(frugal gc --dry-run)"
 python3 -c "
 import boto3
 boto3.client('ec2', endpoint_url='$MOTO_URL', region_name='us-east-1').delete_security_group(GroupId='$other')"

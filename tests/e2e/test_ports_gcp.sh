@@ -32,32 +32,12 @@ wait_vm() {
 	for i in $(seq 300); do [ "$(vm_count)" -gt 0 ] && return 0; sleep 0.1; done
 	fail "no VM for $1"
 }
-open_rows() {
-	python3 -c "import sqlite3; print(sqlite3.connect('$FRUGAL_HOME/state.db').execute(\"SELECT count(*) FROM resources WHERE state != 'gone'\").fetchone()[0])"
-}
-controller_pid() { cat "$FRUGAL_HOME/controller.pid" 2>/dev/null; }
-wait_crash() {
-	local i pid
-	for i in $(seq 600); do
-		pid=$(controller_pid)
-		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	pid=$(controller_pid)
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then fail "the controller did not crash at $1"; fi
-	rm -f "$FRUGAL_HOME/controller.pid"
-}
-crash_at() {
-	FRUGAL_CONTROLLER_FAULT=$1 frugal controller >/dev/null || fail "controller with fault $1"
-	job=$(frugal launch -d "$TMP/job.yaml") || fail "launch ($1)"
-	wait_crash "$1"
-}
 end_job() {
 	frugal cancel "$job" >/dev/null
 	[ "$(wait_terminal "$job" 60)" = CANCELLED ] || fail "$1: cancel"
 	wait_vms_gone 30
 	[ -z "$(rules)" ] || fail "$1: rules left: $(rules)"
-	[ "$(open_rows)" = 0 ] || fail "$1: $(open_rows) ledger rows not gone"
+	[ "$(ledger_open)" = 0 ] || fail "$1: $(ledger_open) ledger rows not gone"
 	frugal controller --stop >/dev/null
 }
 
@@ -140,7 +120,7 @@ wait_status "$job" STARTING 30
 frugal controller --stop >/dev/null
 FRUGAL_CONTROLLER_FAULT=controller.after_terminate frugal controller >/dev/null
 frugal cancel "$job" >/dev/null
-wait_crash controller.after_terminate
+wait_controller_crash controller.after_terminate
 frugal controller >/dev/null || fail "restart (terminate)"
 end_job after_terminate
 no_schema_errors
@@ -163,21 +143,15 @@ frugal controller >/dev/null
 job=$(frugal launch -d "$TMP/job.yaml") || fail "launch (gc)"
 wait_vm "$job"
 wait_status "$job" STARTING 30
-frugal gc --dry-run > "$TMP/dry" || fail "gc --dry-run: $(cat "$TMP/dry")"
-grep -q "zzorphan-1:ports.*firewall rule frugal-$hometag-zzorphan-1.*would end" "$TMP/dry" ||
-	fail "the stray rule is not listed: $(cat "$TMP/dry")"
-! grep "^gcp" "$TMP/dry" | grep -q "zzother\|zzlookalike\|$job" || fail "gc would end what it must not: $(cat "$TMP/dry")"
-frugal gc > "$TMP/gc" || fail "gc: $(cat "$TMP/gc")"
-grep -q "zzorphan-1:ports.*ended" "$TMP/gc" || fail "gc: $(cat "$TMP/gc")"
+gc_ends_stray gcp "zzorphan-1:ports.*firewall rule frugal-$hometag-zzorphan-1" "zzother\|zzlookalike\|$job"
 left=$(fake_state "' '.join(sorted(f['name'] for f in s['firewalls'] if 'zz' in f['name']))")
 [ "$left" = "frugal-0badc0de-zzother-1 frugal-$hometag-zzlookalike-1" ] || fail "gc left: $left"
 [ "$(rules "job $job " | wc -l)" = 1 ] || fail "the live job's rule: $(rules)"
-! frugal gc --dry-run | grep -q "^gcp" || fail "second gc: $(frugal gc --dry-run)"
 frugal cancel "$job" >/dev/null
 [ "$(wait_terminal "$job" 60)" = CANCELLED ] || fail "gc: cancel"
 wait_vms_gone 30
 [ "$(rules "job $job ")" = "" ] || fail "gc: the job's rule left: $(rules)"
-[ "$(open_rows)" = 0 ] || fail "gc: $(open_rows) ledger rows not gone"
+[ "$(ledger_open)" = 0 ] || fail "gc: $(ledger_open) ledger rows not gone"
 frugal controller --stop >/dev/null
 no_schema_errors
 ok "gc deleted this home's stray rule, left another home's, a look-alike and the live job's"

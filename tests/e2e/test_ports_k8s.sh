@@ -38,32 +38,12 @@ for s in json.load(sys.stdin)["services"]:
           ",".join("%s=%s" % kv for kv in sorted(sp["selector"].items())))
 ' "${1:-}"
 }
-open_rows() {
-	python3 -c "import sqlite3; print(sqlite3.connect('$FRUGAL_HOME/state.db').execute(\"SELECT count(*) FROM resources WHERE state != 'gone'\").fetchone()[0])"
-}
-controller_pid() { cat "$FRUGAL_HOME/controller.pid" 2>/dev/null; }
-wait_crash() {
-	local i pid
-	for i in $(seq 600); do
-		pid=$(controller_pid)
-		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	pid=$(controller_pid)
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then fail "the controller did not crash at $1"; fi
-	rm -f "$FRUGAL_HOME/controller.pid"
-}
-crash_at() {
-	FRUGAL_CONTROLLER_FAULT=$1 frugal controller >/dev/null || fail "controller with fault $1"
-	job=$(frugal launch -d "$TMP/job.yaml") || fail "launch ($1)"
-	wait_crash "$1"
-}
 end_job() {
 	frugal cancel "$job" >/dev/null
 	[ "$(wait_terminal "$job" 60)" = CANCELLED ] || fail "$1: cancel"
 	k8s_wait_gone "$job" 30
 	[ -z "$(svcs)" ] || fail "$1: Services left: $(svcs)"
-	[ "$(open_rows)" = 0 ] || fail "$1: $(open_rows) ledger rows not gone"
+	[ "$(ledger_open)" = 0 ] || fail "$1: $(ledger_open) ledger rows not gone"
 	frugal controller --stop >/dev/null
 }
 
@@ -154,8 +134,7 @@ stray() {
 stray zzorphan "$home"
 stray zzother 0badc0de
 [ "$(svcs | wc -l)" = 2 ] || fail "stray Services not made: $(svcs)"
-frugal gc > "$TMP/gc.out" 2>&1 || fail "gc: $(cat "$TMP/gc.out")"
-grep -q "zzorphan-1.*kubernetes service frugal-zzorphan-1" "$TMP/gc.out" || fail "gc: $(cat "$TMP/gc.out")"
+gc_ends_stray kubernetes "zzorphan-1.*kubernetes service frugal-zzorphan-1" zzother
 [ "$(svcs | cut -d' ' -f1)" = "frugal-zzother-1" ] || fail "gc left: $(svcs)"
 k8s_curl -X DELETE "$FAKE/api/v1/namespaces/ml/services/frugal-zzother-1" >/dev/null
 ok "gc ended this home's stray Service, left another home's"

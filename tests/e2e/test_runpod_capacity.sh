@@ -39,16 +39,7 @@ z2=$(attempt_field "$job" 2 zone)
 ok "no capacity in CA-MTL-1 -> blocked, attempt 2 in $z2"
 frugal controller --stop >/dev/null
 
-FRUGAL_CONTROLLER_FAULT=controller.after_launch frugal controller >/dev/null || fail "controller"
-job=$(frugal launch -d --backend runpod "$TMP/task.yaml") || fail "launch 2"
-for i in $(seq 200); do
-	pid=$(cat "$FRUGAL_HOME/controller.pid" 2>/dev/null)
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
-	sleep 0.05
-done
-pid=$(cat "$FRUGAL_HOME/controller.pid" 2>/dev/null)
-[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && fail "the controller did not crash after the create"
-rm -f "$FRUGAL_HOME/controller.pid"
+crash_at controller.after_launch "$TMP/task.yaml" --backend runpod
 [ "$(launched_count)" = 2 ] || fail "the crashed create made $(($(launched_count) - 1)) pods"
 frugal controller >/dev/null || fail "restart"
 [ "$(wait_terminal "$job" 90)" = SUCCEEDED ] || fail "job after the crash"
