@@ -16,10 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #endif
 
-#define PAUSE_MS 20		/* between two looks at what is left */
+#define PAUSE_MS 20		/* between two looks, without pidfds: the first pause */
+#define LOOK_MAX_MS 100		/* the longest wait between two looks (new processes) */
+#define PIDFDS_MAX 256		/* processes waited on by pidfd at once */
 
 /* A growable list of pids. */
 struct pids {
@@ -295,11 +299,56 @@ static void pause_ms(int ms)
 		;
 }
 
+/*
+ * Wait up to ms for one of live to exit: poll on their pidfds (readable
+ * when the process ends, child or not), so an exit is seen at once and
+ * /proc is not read again until something changed or ms passed. Without
+ * pidfd_open (before Linux 5.3) a pause of *backoff ms, doubled each
+ * time up to ms.
+ */
+static void wait_exit(const struct pids *live, int ms, int *backoff)
+{
+	struct pollfd fds[PIDFDS_MAX];
+	size_t n = 0, i;
+
+	if (ms <= 0)
+		return;
+#ifdef SYS_pidfd_open
+	for (i = 0; i < live->n && n < PIDFDS_MAX; i++) {
+		int fd = (int)syscall(SYS_pidfd_open, live->v[i], 0);
+
+		if (fd >= 0)
+			fds[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		else if (errno != ESRCH)
+			break;	/* no pidfds here: pause instead */
+	}
+	if (n && i == live->n) {
+		while (poll(fds, n, ms) < 0 && errno == EINTR)
+			;
+		for (i = 0; i < n; i++)
+			close(fds[i].fd);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		close(fds[i].fd);
+	if (!n && i == live->n)
+		return;	/* all gone already */
+#else
+	(void)fds;
+	(void)n;
+	(void)i;
+	(void)live;
+#endif
+	pause_ms(*backoff < ms ? *backoff : ms);
+	if (*backoff < LOOK_MAX_MS)
+		*backoff *= 2;
+}
+
 int reaper_end(struct reaper *r, int64_t grace_ms, int *ret_left)
 {
 	struct pids live = { 0 }, signalled = { 0 };
-	int64_t start = time_mono_ms(), killing_since = 0;
-	int left = 0, count;
+	int64_t start = time_mono_ms(), killing_since = 0, wait_ms;
+	int left = 0, count, backoff = PAUSE_MS;
 	size_t i;
 
 	if (ret_left)
@@ -335,7 +384,16 @@ int reaper_end(struct reaper *r, int64_t grace_ms, int *ret_left)
 			if (!pids_has(&signalled, pid))
 				pids_add(&signalled, pid);
 		}
-		pause_ms(PAUSE_MS);
+		/* Until one exits, the grace ends, or a while passed (a new
+		 * process may need its signal). */
+		now = time_mono_ms();
+		wait_ms = killing_since ? killing_since + REAPER_KILL_WAIT_MS - now + 1
+					: start + grace_ms - now;
+		if (wait_ms > LOOK_MAX_MS)
+			wait_ms = LOOK_MAX_MS;
+		if (wait_ms < 1)
+			wait_ms = 1;
+		wait_exit(&live, (int)wait_ms, &backoff);
 	}
 	count = (int)signalled.n;
 	pids_release(&live);
