@@ -42,6 +42,7 @@ check: build dist
 	@scripts/install-deps --examples || echo "make: python3-torch not installed: the PyTorch example test will be skipped"
 	@tests/peers/prism-install || { [ -z "$$CI" ] && echo "make: Prism not installed: the API-spec tests will be skipped"; }
 	@tests/peers/aws-install || { [ -z "$$CI" ] && echo "make: s3rver not installed: its S3 tests will be skipped"; }
+	@tests/peers/rootfs-install || echo "make: no Debian 11 root: the foreign-machine tests will make it or skip"
 	@tests/slurm/with-cluster $(MAKE) --no-print-directory test asan
 
 # Libraries are built once from Debian sources and kept in build-dist/;

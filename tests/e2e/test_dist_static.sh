@@ -40,26 +40,10 @@ file -b "$X86" | grep -q "x86-64" || fail "$X86 is not x86-64: $(file -b "$X86")
 file -b "$ARM" | grep -q "ARM aarch64" || fail "$ARM is not aarch64: $(file -b "$ARM")"
 ok "both binaries are static (no PT_INTERP, no NEEDED)"
 
-# ---- the Debian 11 root, made once
-is_root || skip "chroot not available (needs root)"
-if ! command -v debootstrap >/dev/null || ! command -v qemu-aarch64-static >/dev/null; then
-	"$FRUGAL_SRC/scripts/install-deps" --dist >/dev/null || skip "debootstrap/qemu-user-static not available"
-fi
-mkdir -p "$BUILD_DIST"
-exec 9>"$BUILD_DIST/rootfs.lock"
-flock 9
-if [ ! -x "$ROOT/bin/sh" ]; then
-	rm -rf "$ROOT.tmp"
-	echo "making a Debian 11 minbase root in $ROOT (once)"
-	debootstrap --variant=minbase bullseye "$ROOT.tmp" http://deb.debian.org/debian \
-		>"$TMP/debootstrap.log" 2>&1 || {
-		tail -5 "$TMP/debootstrap.log"
-		rm -rf "$ROOT.tmp"
-		skip "Debian archive not available for debootstrap"
-	}
-	mv "$ROOT.tmp" "$ROOT"
-fi
-flock -u 9
+# ---- the Debian 11 root, made once (tests/peers/rootfs-install makes it
+# before make check runs the tests)
+. "$(dirname "$0")/foreign_root.sh"
+foreign_root_make
 grep -q '^11\.' "$ROOT/etc/debian_version" || fail "$ROOT is not Debian 11"
 for lib in libcurl.so.4 libuv.so.1 libjansson.so.4; do
 	if chroot "$ROOT" /sbin/ldconfig -p | grep -q "$lib"; then
