@@ -389,7 +389,8 @@ static void key_run(struct parser *p, const struct ynode *k, const struct ynode 
 	p->t->run = xstrdup(v->str);
 }
 
-/* num_nodes: only 1 is supported for now. */
+/* num_nodes: the machines of one attempt, 1 to TASK_NODES_MAX (whether
+ * the backend can place them together is the plan's question). */
 static void key_num_nodes(struct parser *p, const struct ynode *k, const struct ynode *v,
 			  const char *path)
 {
@@ -397,10 +398,12 @@ static void key_num_nodes(struct parser *p, const struct ynode *k, const struct 
 
 	if (schema_int(&p->sc, v, path, 1, 100000, "a positive integer", &n) < 0)
 		return;
+	if (n > TASK_NODES_MAX) {
+		schema_report(&p->sc, v, path, "at most %d nodes per job (num_nodes: %lld); "
+			      "ask for fewer, larger machines", TASK_NODES_MAX, n);
+		return;
+	}
 	p->t->num_nodes = (int)n;
-	if (n > 1)
-		schema_report(&p->sc, v, path, "multi-node tasks are not supported yet (num_nodes: %lld); "
-		       "use num_nodes: 1", n);
 }
 
 /* budget: USD for the job or the sweep. */
@@ -1586,16 +1589,23 @@ static void key_ckpt_verify(struct parser *p, const struct ynode *k, const struc
 	schema_string(&p->sc, v, path, want, &p->t->checkpoint.verify);
 }
 
+/* checkpoint.per_node: with num_nodes > 1, every rank keeps its own. */
+static void key_ckpt_per_node(struct parser *p, const struct ynode *k, const struct ynode *v,
+			      const char *path)
+{
+	schema_bool(&p->sc, v, path, &p->t->checkpoint.per_node);
+}
+
 static const struct key_rule checkpoint_rules[] = {
 	{ "dir", key_ckpt_dir }, { "interval", key_ckpt_interval }, { "keep", key_ckpt_keep },
-	{ "verify", key_ckpt_verify },
+	{ "verify", key_ckpt_verify }, { "per_node", key_ckpt_per_node },
 };
 
-/* checkpoint: {dir, interval, keep, verify}; dir is required. */
+/* checkpoint: {dir, interval, keep, verify, per_node}; dir is required. */
 static void key_checkpoint(struct parser *p, const struct ynode *k, const struct ynode *v,
 			   const char *path)
 {
-	if (schema_want_map(&p->sc, v, path, "a mapping {dir, interval, keep, verify}") <= 0)
+	if (schema_want_map(&p->sc, v, path, "a mapping {dir, interval, keep, verify, per_node}") <= 0)
 		return;
 	WALK_PLAIN(p, v, path, checkpoint_rules);
 	if (!p->checkpoint_dir_node)
@@ -1731,17 +1741,29 @@ static void key_orphan_timeout(struct parser *p, const struct ynode *k, const st
 	schema_duration(&p->sc, v, path, 0, &p->t->stop.orphan_timeout);
 }
 
+/* stop.other_nodes: wait (ranks >= 1 must exit 0 too) or end (they are
+ * ended once rank 0 succeeded). */
+static void key_other_nodes(struct parser *p, const struct ynode *k, const struct ynode *v,
+			    const char *path)
+{
+	static const char *const names[] = { "wait", "end" };
+	int i = schema_choice(&p->sc, v, path, names, 2, 0);
+
+	if (i >= 0)
+		p->t->stop.other_nodes_end = i == 1;
+}
+
 static const struct key_rule stop_rules[] = {
 	{ "max_runtime", key_max_runtime }, { "on_output", key_on_output },
 	{ "idle_gpu", key_idle_gpu }, { "idle_gpu_below", key_idle_gpu_below },
-	{ "orphan_timeout", key_orphan_timeout },
+	{ "orphan_timeout", key_orphan_timeout }, { "other_nodes", key_other_nodes },
 };
 
-/* stop: {max_runtime, on_output, idle_gpu, orphan_timeout}. */
+/* stop: {max_runtime, on_output, idle_gpu, orphan_timeout, other_nodes}. */
 static void key_stop(struct parser *p, const struct ynode *k, const struct ynode *v,
 		     const char *path)
 {
-	if (schema_want_map(&p->sc, v, path, "a mapping {max_runtime, on_output, idle_gpu, idle_gpu_below, orphan_timeout}") <= 0)
+	if (schema_want_map(&p->sc, v, path, "a mapping {max_runtime, on_output, idle_gpu, idle_gpu_below, orphan_timeout, other_nodes}") <= 0)
 		return;
 	WALK_PLAIN(p, v, path, stop_rules);
 }

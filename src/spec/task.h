@@ -140,6 +140,7 @@ struct checkpoint_spec {
 	int64_t interval;	/* seconds; default 600 */
 	int keep;		/* default 3 */
 	char *verify;		/* shell command run on a restored copy; NULL: none */
+	int per_node;		/* num_nodes > 1: one checkpoint per rank (default: rank 0's) */
 };
 
 struct outputs_spec {
@@ -154,6 +155,8 @@ struct stop_spec {
 	int64_t idle_gpu;	/* seconds; 0: none */
 	int idle_gpu_below;	/* percent; default 5 */
 	int64_t orphan_timeout;	/* seconds; default 1800 */
+	int other_nodes_end;	/* num_nodes > 1: end ranks >= 1 once rank 0 succeeded
+				 * (stop.other_nodes: end); default 0: wait for their exit 0 */
 };
 
 struct recovery_spec {
@@ -183,13 +186,16 @@ struct sweep_spec {
 	int has_seed;
 };
 
+/* The most nodes one attempt may have (num_nodes). */
+#define TASK_NODES_MAX 64
+
 struct task {
 	char *path;		/* task file path as given; NULL when from a string */
 	char *name;		/* NULL: none given */
 	char *workdir;		/* absolute (resolved against the task file's dir); NULL: none */
 	char *setup;
 	char *run;
-	int num_nodes;		/* default 1 */
+	int num_nodes;		/* default 1, at most TASK_NODES_MAX */
 	char *backend;		/* frugal key "backend:"; NULL: choose */
 	struct resources res;
 	struct kvlist envs;

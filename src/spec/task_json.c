@@ -179,6 +179,8 @@ char *task_to_json(const struct task *t)
 	put_int(sub, "interval", t->checkpoint.interval);
 	put_int(sub, "keep", t->checkpoint.keep);
 	put_str(sub, "verify", t->checkpoint.verify);
+	if (t->checkpoint.per_node)
+		json_object_set_new(sub, "per_node", json_true());
 	json_object_set_new(o, "checkpoint", sub);
 
 	sub = json_object();
@@ -192,6 +194,8 @@ char *task_to_json(const struct task *t)
 	put_int(sub, "idle_gpu", t->stop.idle_gpu);
 	put_int(sub, "idle_gpu_below", t->stop.idle_gpu_below);
 	put_int(sub, "orphan_timeout", t->stop.orphan_timeout);
+	if (t->stop.other_nodes_end)
+		put_str(sub, "other_nodes", "end");
 	json_object_set_new(o, "stop", sub);
 
 	sub = json_object();
@@ -530,6 +534,8 @@ static void sweep_from_json(struct reader *rd, const json_t *o, struct sweep_spe
 	}
 }
 
+static const char *const other_nodes_names[] = { "wait", "end" };
+
 /* The sections other than resources and sweep. */
 static void sections_from_json(struct reader *rd, const json_t *root, struct task *t)
 {
@@ -542,6 +548,7 @@ static void sections_from_json(struct reader *rd, const json_t *root, struct tas
 		get_int64(rd, o, "interval", 0, &t->checkpoint.interval);
 		get_int32(rd, o, "keep", 0, INT32_MAX, &t->checkpoint.keep);
 		get_str(rd, o, "verify", &t->checkpoint.verify);
+		get_bool(rd, o, "per_node", &t->checkpoint.per_node);
 	}
 	if ((o = get_obj(rd, root, "outputs"))) {
 		get_strv(rd, o, "paths", &t->outputs.paths, &t->outputs.n_paths);
@@ -553,6 +560,7 @@ static void sections_from_json(struct reader *rd, const json_t *root, struct tas
 		get_int64(rd, o, "idle_gpu", 0, &t->stop.idle_gpu);
 		get_int32(rd, o, "idle_gpu_below", 1, 100, &t->stop.idle_gpu_below);
 		get_int64(rd, o, "orphan_timeout", 0, &t->stop.orphan_timeout);
+		get_enum(rd, o, "other_nodes", other_nodes_names, 2, &t->stop.other_nodes_end);
 	}
 	if ((o = get_obj(rd, root, "recovery"))) {
 		struct recovery_spec *r = &t->recovery;
@@ -603,7 +611,7 @@ int task_from_json(const char *json, struct task *ret, struct error *err)
 	get_str(&rd, root, "workdir", &t.workdir);
 	get_str(&rd, root, "setup", &t.setup);
 	get_str(&rd, root, "run", &t.run);
-	get_int32(&rd, root, "num_nodes", 1, INT32_MAX, &t.num_nodes);
+	get_int32(&rd, root, "num_nodes", 1, TASK_NODES_MAX, &t.num_nodes);
 	get_str(&rd, root, "backend", &t.backend);
 	if ((o = get_obj(&rd, root, "resources")))
 		resources_from_json(&rd, o, &t.res);

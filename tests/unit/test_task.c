@@ -511,9 +511,27 @@ static void test_num_nodes(void **state)
 	parse_ok("num_nodes: 1\nrun: x\n", &t);
 	assert_int_equal(t.num_nodes, 1);
 	task_release(&t);
-	parse_fails("num_nodes: 2\nrun: x\n",
-		    "t.yaml:1:12: error: num_nodes: multi-node tasks are not supported yet "
-		    "(num_nodes: 2); use num_nodes: 1", NULL);
+	parse_ok("num_nodes: 2\nrun: x\n", &t);
+	assert_int_equal(t.num_nodes, 2);
+	assert_int_equal(t.stop.other_nodes_end, 0);
+	assert_int_equal(t.checkpoint.per_node, 0);
+	assert_round_trip(&t);
+	task_release(&t);
+	parse_ok("num_nodes: 64\nrun: x\nstop: {other_nodes: end}\n"
+		 "checkpoint: {dir: /ckpt, per_node: true}\n", &t);
+	assert_int_equal(t.num_nodes, TASK_NODES_MAX);
+	assert_int_equal(t.stop.other_nodes_end, 1);
+	assert_int_equal(t.checkpoint.per_node, 1);
+	assert_round_trip(&t);
+	task_release(&t);
+	parse_fails("num_nodes: 65\nrun: x\n",
+		    "t.yaml:1:12: error: num_nodes: at most 64 nodes per job (num_nodes: 65); "
+		    "ask for fewer, larger machines", NULL);
+	parse_fails("num_nodes: 2\nrun: x\nstop: {other_nodes: kill}\n", "stop.other_nodes", NULL);
+	parse_fails("checkpoint: {dir: /c, per_node: maybe}\nrun: x\n", "checkpoint.per_node", NULL);
+	assert_int_equal(task_from_json("{\"num_nodes\": 65}", &t, NULL), FRUGAL_EINVAL);
+	assert_int_equal(task_from_json("{\"stop\": {\"other_nodes\": \"x\"}}", &t, NULL),
+			 FRUGAL_EINVAL);
 	parse_fails("num_nodes: 0\nrun: x\n", "num_nodes: expected a positive integer, got '0'", NULL);
 	parse_fails("num_nodes: two\nrun: x\n", "expected a positive integer, got 'two'", NULL);
 }
