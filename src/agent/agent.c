@@ -49,6 +49,7 @@
 #include "agent/mounts.h"
 #include "agent/notice.h"
 #include "agent/reaper.h"
+#include "agent/rendezvous.h"
 #include "agent/runner.h"
 #include "agent/watchdog.h"
 #include "agent/unseal.h"
@@ -129,6 +130,10 @@ struct agent {
 	uv_timer_t ckpt_timer;		/* task.checkpoint.interval */
 	uv_timer_t final_timer;		/* retries of the final status */
 	uv_timer_t orphan_timer;	/* reads of the controller's key */
+	uv_timer_t rdv_timer;		/* num_nodes > 1: the rendezvous's polls */
+	int64_t rdv_until;		/* time_mono_ms(): give up then */
+	int rdv_have;			/* nodes seen at the last poll */
+	struct node_doc *nodes;		/* every node's address, in rank order */
 	struct strbuf ctl_seen;		/* its last content */
 	int64_t ctl_changed;		/* time_mono_ms() it last changed */
 	struct watchdog *wd;		/* max_runtime when the loop hangs, and the job
@@ -752,6 +757,10 @@ static int store_checkpoint(struct agent *a, const char *why)
 
 	if (!a->ckpt_ready)
 		return 0;
+	/* Several nodes: rank 0's directory is the checkpoint, unless
+	 * checkpoint.per_node keeps one per rank. */
+	if (a->conf.rank > 0 && !a->conf.task.checkpoint.per_node)
+		return 0;
 	set_busy(a, "checkpoint");
 	r = checkpoint_upload(a->ckpt, &cs, &err);
 	set_busy(a, NULL);
@@ -966,6 +975,7 @@ static void close_handles(struct agent *a)
 	uv_close((uv_handle_t *)&a->ckpt_timer, NULL);
 	uv_close((uv_handle_t *)&a->final_timer, NULL);
 	uv_close((uv_handle_t *)&a->orphan_timer, NULL);
+	uv_close((uv_handle_t *)&a->rdv_timer, NULL);
 	for (i = 0; i < a->n_notices; i++)
 		notice_source_free(a->notices[i]);
 	a->n_notices = 0;
@@ -1247,9 +1257,21 @@ static void build_env(struct agent *a)
 		.metrics_file = a->conf.metrics_file,
 		.gpus = a->conf.gpus,
 		.n_gpus = a->conf.n_gpus,
+		.rank = a->conf.rank,
 	};
+	char **ips = NULL;
+	int i;
 
+	if (a->nodes && a->conf.num_nodes > 1) {
+		ips = xcalloc((size_t)a->conf.num_nodes + 1, sizeof(char *));
+		for (i = 0; i < a->conf.num_nodes; i++)
+			ips[i] = a->nodes[i].ip;
+		p.node_ips = ips;
+		p.n_nodes = (size_t)a->conf.num_nodes;
+		p.master_port = a->nodes[0].port;
+	}
 	a->env = jobenv_build(environ, &a->conf.task.envs, &p);
+	free(ips);
 }
 
 /* Watch for preemption notices the backend's way (notice.h); a source
@@ -1273,6 +1295,86 @@ static void start_notice_sources(struct agent *a)
 	}
 }
 
+/* Everything is ready: the environment, then the first step. */
+static void start_job(struct agent *a)
+{
+	check_secrets(a);
+	build_env(a);
+	start_step(a, a->conf.task.setup && *a->conf.task.setup ? STEP_SETUP : STEP_RUN);
+}
+
+/* The rendezvous failed: the attempt fails with why. */
+static void rendezvous_fail(struct agent *a, const char *why)
+{
+	uv_timer_stop(&a->rdv_timer);
+	logship_note(a->log, "%s", why);
+	attempt_status_set_reason(&a->status, "%s", why);
+	agent_finish(a, OUTCOME_FAILED, 0, 0);
+}
+
+/* A poll of the rendezvous (rendezvous.h): the job starts once every
+ * node's address is stored. */
+static void on_rendezvous(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+	struct error err = ERROR_INIT;
+	int r, have = 0;
+
+	if (a->finishing) {
+		uv_timer_stop(t);
+		return;
+	}
+	r = rendezvous_gather(a->st, a->conf.job_prefix, a->conf.attempt, a->conf.num_nodes,
+			      a->nodes, &have, &err);
+	if (r == 0) {
+		uv_timer_stop(t);
+		logship_note(a->log, "node %d of %d: every node is here (rank 0 at %s, port %d)",
+			     a->conf.rank, a->conf.num_nodes, a->nodes[0].ip, a->nodes[0].port);
+		start_job(a);
+		return;
+	}
+	if (r != FRUGAL_EBUSY) {
+		rendezvous_fail(a, error_msg(&err));
+		return;
+	}
+	if (have != a->rdv_have) {
+		a->rdv_have = have;
+		logship_note(a->log, "rendezvous: %d of %d nodes here", have, a->conf.num_nodes);
+	}
+	if (time_mono_ms() > a->rdv_until) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "rendezvous: only %d of %d nodes stored their address"
+			 " within %llds", have, a->conf.num_nodes,
+			 (long long)(RENDEZVOUS_WAIT_MS / 1000));
+		rendezvous_fail(a, why);
+	}
+}
+
+/* num_nodes > 1: store this node's address, then wait for the others
+ * from the loop (heartbeats, cancels and notices go on meanwhile). */
+static void start_rendezvous(struct agent *a)
+{
+	struct error err = ERROR_INIT;
+	struct node_doc me;
+
+	memset(&me, 0, sizeof(me));
+	me.rank = a->conf.rank;
+	rendezvous_address(a->conf.node_ip, me.ip);
+	me.port = a->conf.rank == 0 ? rendezvous_port() : 0;
+	me.at = time_now_ms();
+	a->nodes = xcalloc((size_t)a->conf.num_nodes, sizeof(*a->nodes));
+	if (rendezvous_publish(a->st, a->conf.job_prefix, a->conf.attempt, &me, &err) < 0) {
+		rendezvous_fail(a, error_msg(&err));
+		return;
+	}
+	logship_note(a->log, "node %d of %d at %s%s: waiting for the others", me.rank,
+		     a->conf.num_nodes, me.ip, me.rank == 0 ? " (rank 0)" : "");
+	a->rdv_have = -1;
+	a->rdv_until = time_mono_ms() + RENDEZVOUS_WAIT_MS;
+	uv_timer_start(&a->rdv_timer, on_rendezvous, 0, RENDEZVOUS_POLL_MS);
+}
+
 /* Set up the loop, handles and storage; 0 or an error. */
 static int agent_init(struct agent *a, struct error *err)
 {
@@ -1287,6 +1389,8 @@ static int agent_init(struct agent *a, struct error *err)
 	uv_timer_init(&a->loop, &a->ckpt_timer);
 	uv_timer_init(&a->loop, &a->final_timer);
 	uv_timer_init(&a->loop, &a->orphan_timer);
+	uv_timer_init(&a->loop, &a->rdv_timer);
+	a->rdv_timer.data = a;
 	strbuf_init(&a->ctl_seen, 0);
 	a->sigterm.data = a->sigint.data = a;
 	a->heartbeat.data = a->deadline.data = a->watch.data = a;
@@ -1307,8 +1411,9 @@ static int agent_init(struct agent *a, struct error *err)
 		error_prefix(err, "storage_url '%s'", a->conf.storage_url);
 		return r;
 	}
-	a->log_key = key_log(a->conf.job_prefix, a->conf.attempt);
-	a->status_key = key_status(a->conf.job_prefix, a->conf.attempt);
+	/* Rank 0 keeps the attempt's keys; rank R >= 1 has its own. */
+	a->log_key = key_node_log(a->conf.job_prefix, a->conf.attempt, a->conf.rank);
+	a->status_key = key_node_status(a->conf.job_prefix, a->conf.attempt, a->conf.rank);
 	a->log = logship_new(&a->loop, a->st, a->log_key);
 	/* Large checkpoint files are staged in the instance directory: on the
 	 * machine's disk, outside the checkpoint directory. */
@@ -1316,6 +1421,12 @@ static int agent_init(struct agent *a, struct error *err)
 				 a->conf.task.checkpoint.keep, a->conf.attempt,
 				 a->conf.instance_dir);
 	checkpoint_set_settle(a->ckpt, CHECKPOINT_SETTLE_MS);
+	if (a->conf.rank > 0 && a->conf.task.checkpoint.per_node) {
+		char *root = key_node_checkpoints(a->conf.job_prefix, a->conf.rank);
+
+		checkpoint_set_root(a->ckpt, root);
+		free(root);
+	}
 	if (a->conf.task.checkpoint.verify)
 		checkpoint_set_verify(a->ckpt, verify_checkpoint, a);
 	a->status.job_id = xstrdup(a->conf.job_id);
@@ -1351,6 +1462,7 @@ static void agent_release(struct agent *a)
 	jobenv_free(a->env);
 	container_free(a->container);
 	free(a->stop_detail);
+	free(a->nodes);
 	tree_paths_release(&a->seen);
 	agent_conf_release(&a->conf);
 }
@@ -1499,9 +1611,10 @@ int agent_main(int argc, char **argv)
 		if (every > 0)
 			uv_timer_start(&a.ckpt_timer, on_ckpt_timer, (uint64_t)every * 1000,
 				       (uint64_t)every * 1000);
-		check_secrets(&a);
-		build_env(&a);
-		start_step(&a, a.conf.task.setup && *a.conf.task.setup ? STEP_SETUP : STEP_RUN);
+		if (a.conf.num_nodes > 1)
+			start_rendezvous(&a);
+		else
+			start_job(&a);
 	}
 	uv_run(&a.loop, UV_RUN_DEFAULT);
 out:

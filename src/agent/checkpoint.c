@@ -688,6 +688,12 @@ struct checkpoint *checkpoint_new(struct storage *st, const char *job_prefix, co
 	return c;
 }
 
+void checkpoint_set_root(struct checkpoint *c, const char *root)
+{
+	free(c->prefix);
+	c->prefix = xstrdup(root);
+}
+
 void checkpoint_set_settle(struct checkpoint *c, int64_t settle_ms)
 {
 	c->settle_ns = settle_ms > 0 ? settle_ms * 1000000LL : 0;

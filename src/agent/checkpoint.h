@@ -126,6 +126,9 @@ struct checkpoint *checkpoint_new(struct storage *st, const char *job_prefix, co
 				  int keep, int attempt, const char *staging_dir);
 /* NULL is fine. */
 void checkpoint_free(struct checkpoint *c);
+/* Keep the checkpoints under root instead of the job's key_checkpoints
+ * (a rank's own with checkpoint.per_node: key_node_checkpoints). */
+void checkpoint_set_root(struct checkpoint *c, const char *root);
 
 /* Files changed within settle_ms of a scan are in flux (0, the default:
  * no such wait). */

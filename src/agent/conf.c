@@ -90,6 +90,7 @@ void agent_conf_release(struct agent_conf *c)
 	free(c->container_image);
 	free(c->container_runtime);
 	free(c->container_name);
+	free(c->node_ip);
 	task_release(&c->task);
 	memset(c, 0, sizeof(*c));
 }
@@ -129,6 +130,9 @@ int agent_conf_parse(const char *text, const char *path, const char *instance_di
 	c.container_image = take(&d.container_image);
 	c.container_runtime = take(&d.container_runtime);
 	c.container_name = take(&d.container_name);
+	c.rank = d.rank;
+	c.num_nodes = d.num_nodes > 1 ? d.num_nodes : 1;
+	c.node_ip = take(&d.node_ip);
 	resolve_checkpoint_dir(&c);
 	if (!c.outputs_url && c.task.outputs.to)
 		c.outputs_url = xstrdup(c.task.outputs.to);

@@ -50,6 +50,9 @@ struct agent_conf {
 	char *container_image;	/* NULL: setup and run on this machine (agent/container.h) */
 	char *container_runtime;	/* NULL: the first of docker, podman on PATH */
 	char *container_name;	/* NULL: frugal-JOB-ATTEMPT */
+	int rank;		/* this node of the attempt, 0..num_nodes-1 */
+	int num_nodes;		/* 1: a single machine */
+	char *node_ip;		/* agent.json node_ip; NULL: found (agent/rendezvous.h) */
 	struct task task;
 };
 

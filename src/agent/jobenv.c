@@ -90,9 +90,32 @@ char **jobenv_build(char *const *base, const struct kvlist *envs,
 	envlist_set_int(&l, "FRUGAL_NUM_GPUS", (long long)p->n_gpus);
 	envlist_set(&l, "CUDA_VISIBLE_DEVICES", gpus.buf);
 	envlist_set_int(&l, "SKYPILOT_NUM_GPUS_PER_NODE", (long long)p->n_gpus);
-	envlist_set(&l, "SKYPILOT_NODE_RANK", "0");
-	envlist_set(&l, "SKYPILOT_NUM_NODES", "1");
-	envlist_set(&l, "SKYPILOT_NODE_IPS", "127.0.0.1");
+	{
+		/* SkyPilot's names, frugal's, and torchrun's rendezvous. */
+		struct strbuf ips = STRBUF_INIT;
+		size_t n = p->n_nodes ? p->n_nodes : 1;
+
+		for (i = 0; i < p->n_nodes; i++) {
+			if (i)
+				strbuf_addch(&ips, '\n');
+			strbuf_adds(&ips, p->node_ips[i]);
+		}
+		if (!p->n_nodes)
+			strbuf_adds(&ips, "127.0.0.1");
+		envlist_set_int(&l, "SKYPILOT_NODE_RANK", p->rank);
+		envlist_set_int(&l, "SKYPILOT_NUM_NODES", (long long)n);
+		envlist_set(&l, "SKYPILOT_NODE_IPS", ips.buf);
+		envlist_set_int(&l, "FRUGAL_NODE_RANK", p->rank);
+		envlist_set_int(&l, "FRUGAL_NUM_NODES", (long long)n);
+		envlist_set(&l, "FRUGAL_NODE_IPS", ips.buf);
+		/* One node: a task's own MASTER_ADDR/PORT (envs) stay. */
+		if (p->n_nodes > 1) {
+			envlist_set(&l, "MASTER_ADDR", p->node_ips[0]);
+			envlist_set_int(&l, "MASTER_PORT", p->master_port > 0 ? p->master_port
+									      : 29500);
+		}
+		strbuf_release(&ips);
+	}
 	strbuf_release(&gpus);
 	return l.items;
 }

@@ -28,6 +28,14 @@ struct jobenv_params {
 	const char *metrics_file;
 	char *const *gpus;		/* device ids for CUDA_VISIBLE_DEVICES */
 	size_t n_gpus;
+	/* The nodes of the attempt (num_nodes > 1): this one's rank, every
+	 * node's IP in rank order, and rank 0's MASTER_PORT. n_nodes 0: one
+	 * node, 127.0.0.1, and no MASTER_ADDR/MASTER_PORT (a task's envs
+	 * may set them). */
+	int rank;
+	char *const *node_ips;
+	size_t n_nodes;
+	int master_port;
 };
 
 /*

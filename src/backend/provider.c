@@ -98,6 +98,10 @@ void provider_agent_doc(const struct launch_request *req, const char *backend,
 	d.outputs_url = req->outputs_url ? xstrdup(req->outputs_url) : NULL;
 	d.controller_key = req->controller_key ? xstrdup(req->controller_key) : NULL;
 	d.task_json = req->task_json ? xstrdup(req->task_json) : NULL;
+	if (req->num_nodes > 1) {
+		d.rank = req->rank;
+		d.num_nodes = req->num_nodes;
+	}
 	/* Where the machine is not the image, the agent runs the job in it. */
 	if (req->task && req->task->res.image_docker && req->task->res.image_id &&
 	    !(registry_find(backend) && (registry_find(backend)->caps & BACKEND_CAP_CONTAINER)))
@@ -167,9 +171,57 @@ int provider_write_agent_json(const struct provider *p, const char *dir,
 	d.work_dir = fs_path_join(dir, "work");
 	d.checkpoint_dir = fs_path_join(dir, "checkpoint");
 	d.output_dir = fs_path_join(dir, "outputs");
+	/* Nodes that are processes of this machine reach each other here. */
+	if (d.num_nodes > 1 && registry_find(backend) &&
+	    (registry_find(backend)->caps & BACKEND_CAP_THIS_MACHINE))
+		d.node_ip = xstrdup("127.0.0.1");
 	r = agent_doc_write(&d, dir, err);
 	agent_doc_release(&d);
 	return r;
+}
+
+char *provider_node_token(const char *token, int rank)
+{
+	return rank <= 0 ? xstrdup(token) : xasprintf("%s.r%d", token, rank);
+}
+
+int provider_token_rank(const char *token)
+{
+	const char *dot = token ? strrchr(token, '.') : NULL;
+	char *end = NULL;
+	long r;
+
+	if (!dot || dot[1] != 'r' || dot[2] < '1' || dot[2] > '9')
+		return 0;
+	r = strtol(dot + 2, &end, 10);
+	return *end || r >= TASK_NODES_MAX ? 0 : (int)r;
+}
+
+char *provider_node_gpus(const char *gpus, int rank, int num_nodes)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *g = gpus ? gpus : "";
+	int n = 0, per, i = 0;
+
+	if (num_nodes <= 1)
+		return xstrdup(g);
+	if (*g)
+		for (n = 1; *g; g++)
+			n += *g == ',';
+	per = n / num_nodes;
+	for (g = gpus ? gpus : ""; *g && i < (rank + 1) * per; i++) {
+		size_t len = strcspn(g, ",");
+
+		if (i >= rank * per) {
+			if (sb.len)
+				strbuf_addch(&sb, ',');
+			strbuf_add(&sb, g, len);
+		}
+		g += len;
+		if (*g == ',')
+			g++;
+	}
+	return strbuf_detach(&sb, NULL);
 }
 
 int provider_token_split(const char *token, char *job, size_t size, int *ret_n)
@@ -181,7 +233,9 @@ int provider_token_split(const char *token, char *job, size_t size, int *ret_n)
 	if (!dash || dash == token || (size_t)(dash - token) >= size || !dash[1])
 		return FRUGAL_EINVAL;
 	n = strtol(dash + 1, &end, 10);
-	if (*end || n < 1 || n > 1000000)
+	if (*end && provider_token_rank(token) < 1)	/* only a node's ".rR" may follow */
+		return FRUGAL_EINVAL;
+	if (n < 1 || n > 1000000)
 		return FRUGAL_EINVAL;
 	memcpy(job, token, (size_t)(dash - token));
 	job[dash - token] = '\0';
@@ -237,6 +291,11 @@ int provider_check_task(const struct task *t, const char *backend, const struct 
 
 	if (!b)
 		return 0;	/* provider_open says what is wrong with the name */
+	if (t->num_nodes > 1 && !(b->caps & BACKEND_CAP_MULTI_NODE))
+		return error_set(err, FRUGAL_ENOTSUP, "'num_nodes: %d' is not supported by backend"
+				 " %s yet: it cannot place several machines together; use "
+				 "num_nodes: 1, or run on backend %s", t->num_nodes, backend,
+				 registry_names(BACKEND_CAP_MULTI_NODE, names, sizeof(names)));
 	if (t->res.n_ports && !(b->caps & BACKEND_CAP_PORTS))
 		return error_set(err, FRUGAL_ENOTSUP, "'resources.ports' is not supported by "
 				 "backend %s yet: it cannot open ports; remove ports, or run on "

@@ -95,6 +95,13 @@ struct launch_request {
 	 * firewall rule's name), when the backend has ports_open and the
 	 * task has resources.ports; else NULL. */
 	const char *ports_id;
+	/* A multi-node attempt (task num_nodes > 1) is num_nodes launches,
+	 * one per rank, each under its own token (provider_node_token) and
+	 * with its share of the GPUs; rank 0's token is the attempt's. The
+	 * agent gets both (agent.json rank, num_nodes). num_nodes 0 or 1:
+	 * one machine. */
+	int rank;
+	int num_nodes;
 };
 
 /* In a launch: fail with r, saying that nothing was made (see
@@ -243,9 +250,19 @@ struct backend_liveness {
 void backend_liveness_get(const char *name, const struct config *cfg,
 			  struct backend_liveness *ret);
 
-/* Split a ledger token "JOB-N" into JOB (size bytes at most) and N >= 1;
- * 0 or FRUGAL_EINVAL. */
+/* Split a ledger token "JOB-N" (or a node's "JOB-N.rR") into JOB (size
+ * bytes at most) and N >= 1; 0 or FRUGAL_EINVAL. */
 int provider_token_split(const char *token, char *job, size_t size, int *ret_n);
+
+/* The ledger token of node rank of the attempt whose token is token:
+ * token itself for rank 0, "TOKEN.rR" for rank R >= 1. Caller frees. */
+char *provider_node_token(const char *token, int rank);
+/* The rank in a node's token ("JOB-N.rR"), 0 for any other token. */
+int provider_token_rank(const char *token);
+/* Rank's share of the GPUs reserve handed an attempt of num_nodes nodes
+ * ("0,1,2,3", rank 1 of 2: "2,3"): split evenly in rank order. Caller
+ * frees. */
+char *provider_node_gpus(const char *gpus, int rank, int num_nodes);
 
 /* The notice.json document (agent/notice.h) for a notice whose machine
  * goes at deadline_ms: with "reason": "budget" when reason says so (a

@@ -32,6 +32,7 @@ void agent_doc_release(struct agent_doc *d)
 	free(d->container_runtime);
 	free(d->container_name);
 	free(d->task_json);
+	free(d->node_ip);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -111,6 +112,11 @@ char *agent_doc_to_json(const struct agent_doc *d)
 	set_str(o, "container_image", d->container_image);
 	set_str(o, "container_runtime", d->container_runtime);
 	set_str(o, "container_name", d->container_name);
+	if (d->num_nodes > 1) {
+		json_object_set_new(o, "rank", json_integer(d->rank));
+		json_object_set_new(o, "num_nodes", json_integer(d->num_nodes));
+	}
+	set_str(o, "node_ip", d->node_ip);
 	json_object_set_new(o, "task", task_object(d));
 	text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(o);
@@ -300,8 +306,16 @@ int agent_doc_parse(const char *text, const char *path, struct agent_doc *ret,
 	    (r = get_string(root, "container_image", 0, path, &d.container_image, err)) < 0 ||
 	    (r = get_string(root, "container_runtime", 0, path, &d.container_runtime, err)) < 0 ||
 	    (r = get_string(root, "container_name", 0, path, &d.container_name, err)) < 0 ||
+	    (r = get_int(root, "rank", 0, 0, 0, path, &d.rank, err)) < 0 ||
+	    (r = get_int(root, "num_nodes", 0, 1, 1, path, &d.num_nodes, err)) < 0 ||
+	    (r = get_string(root, "node_ip", 0, path, &d.node_ip, err)) < 0 ||
 	    (r = get_task(root, path, &d, &t, err)) < 0)
 		goto out;
+	if (d.num_nodes > TASK_NODES_MAX || d.rank >= d.num_nodes) {
+		r = error_set(err, FRUGAL_EINVAL, "'%s': field 'rank': expected 0 to num_nodes - 1"
+			      " (num_nodes at most %d)", path, TASK_NODES_MAX);
+		goto out;
+	}
 
 	if (d.container_runtime && strcmp(d.container_runtime, "docker") &&
 	    strcmp(d.container_runtime, "podman")) {

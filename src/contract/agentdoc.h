@@ -30,6 +30,11 @@
  *                                                (absent: the first on PATH)
  *     "container_name": "frugal-1a2b3c4d-k3m9xq-1",   optional (absent:
  *                                                frugal-JOB-ATTEMPT)
+ *     "rank": 1, "num_nodes": 2,                 optional (0 and 1): this
+ *                                                node of a multi-node attempt
+ *     "node_ip": "127.0.0.1",                    optional: the address the
+ *                                                other nodes reach it at
+ *                                                (absent: the agent finds it)
  *     "task": { …task_to_json()… }
  *   }
  *
@@ -79,9 +84,12 @@ struct agent_doc {
 	char *container_name;	/* NULL: frugal-JOB-ATTEMPT */
 	char *task_json;	/* the task object, task_to_json's text */
 	char *controller_key;	/* key_controller: the controller refreshes it */
+	int rank;		/* this node, 0..num_nodes-1 */
+	int num_nodes;		/* nodes of the attempt; 0 or 1: one */
+	char *node_ip;		/* NULL: the agent finds its address */
 };
 #define AGENT_DOC_INIT { NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, \
-			 NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL }
+			 NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL }
 
 void agent_doc_release(struct agent_doc *d);
 

@@ -36,6 +36,29 @@ char *key_checkpoints(const char *job_prefix)
 	return xasprintf("%s/checkpoints", job_prefix);
 }
 
+char *key_node_status(const char *job_prefix, int attempt, int rank)
+{
+	return rank <= 0 ? key_status(job_prefix, attempt)
+			 : xasprintf("%s/attempts/%d/nodes/%d.status.json", job_prefix, attempt, rank);
+}
+
+char *key_node_log(const char *job_prefix, int attempt, int rank)
+{
+	return rank <= 0 ? key_log(job_prefix, attempt)
+			 : xasprintf("%s/logs/attempt-%d.rank-%d.log", job_prefix, attempt, rank);
+}
+
+char *key_node(const char *job_prefix, int attempt, int rank)
+{
+	return xasprintf("%s/attempts/%d/nodes/%d.json", job_prefix, attempt, rank);
+}
+
+char *key_node_checkpoints(const char *job_prefix, int rank)
+{
+	return rank <= 0 ? key_checkpoints(job_prefix)
+			 : xasprintf("%s/checkpoints/rank-%d", job_prefix, rank);
+}
+
 char *key_data_object(const char *sha256)
 {
 	return xasprintf("data/objects/%s", sha256);

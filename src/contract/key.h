@@ -5,7 +5,12 @@
  *   jobs/ID/attempts/N/status.json   the agent's report (contract/status.h)
  *   jobs/ID/attempts/N/NAME          other files of attempt N: agent.json,
  *                                    secrets.sealed, boot.log, markers
- *   jobs/ID/logs/attempt-N.log       timestamped lines of attempt N
+ *   jobs/ID/attempts/N/nodes/R.json  node R's address (num_nodes > 1;
+ *                                    contract/node.h)
+ *   jobs/ID/attempts/N/nodes/R.status.json   node R's report (R >= 1;
+ *                                    rank 0's is status.json)
+ *   jobs/ID/logs/attempt-N.log       timestamped lines of attempt N (rank 0)
+ *   jobs/ID/logs/attempt-N.rank-R.log   those of node R >= 1
  *   jobs/ID/checkpoints/...          manifests/ and objects/ (agent/checkpoint.h)
  *   jobs/ID/outputs/NAME             outputs when the task names no outputs.to
  *   jobs/ID/NAME                     job-wide files (the workdir archive)
@@ -47,6 +52,18 @@ char *key_status(const char *job_prefix, int attempt);
 char *key_log(const char *job_prefix, int attempt);
 /* PREFIX/checkpoints: the root of the job's checkpoints. */
 char *key_checkpoints(const char *job_prefix);
+
+/* Multi-node attempts (num_nodes > 1). Rank 0 keeps the keys above; a
+ * rank R >= 1 has its own status and log:
+ * PREFIX/attempts/N/nodes/R.status.json and PREFIX/logs/attempt-N.rank-R.log
+ * (rank 0: key_status, key_log). */
+char *key_node_status(const char *job_prefix, int attempt, int rank);
+char *key_node_log(const char *job_prefix, int attempt, int rank);
+/* PREFIX/attempts/N/nodes/R.json: node R's address for the rendezvous. */
+char *key_node(const char *job_prefix, int attempt, int rank);
+/* The checkpoint root of rank R with checkpoint.per_node: rank 0's is
+ * key_checkpoints, rank R's PREFIX/checkpoints/rank-R. */
+char *key_node_checkpoints(const char *job_prefix, int rank);
 /* PREFIX/outputs, or PREFIX/outputs/NAME when name is not NULL. */
 char *key_outputs(const char *job_prefix, const char *name);
 

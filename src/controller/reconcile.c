@@ -157,6 +157,14 @@ struct op {
 	char *new_id;		/* launch, find: the provider's id */
 	int ports;		/* launch, resolve: the attempt has a ports ledger row */
 	char *ports_id;		/* launch: what ports_open made */
+	/* num_nodes > 1 (nodes.c of the design in ARCHITECTURE.md): the
+	 * attempt's nodes, and rank r's instance id (node_ids[0] unused:
+	 * rank 0 is token/instance_id/new_id). */
+	int nodes;
+	char **node_ids;
+	int64_t forward_deadline;	/* look: give every node this notice (Unix ms) */
+	int64_t notice_grace_ms;	/* look: a node failed: the others' notice */
+	int other_nodes_end;		/* look: stop.other_nodes: end */
 	/* look */
 	struct agent_status status;
 	int have_status;
@@ -196,6 +204,7 @@ struct track {
 	/* Looks paced (reconciler_hooks.look_every_ms): */
 	int64_t looked_at;	/* time_mono_ms() of the last look; 0: none yet */
 	int woken;		/* a wake named the job since: look at once */
+	int forwarded;		/* num_nodes > 1: the attempt whose notice went to every node */
 };
 
 struct reconciler {
@@ -467,8 +476,8 @@ static int tx_commit(struct reconciler *rec, const char *id)
 /* Read status.json of an attempt (contract/status.h); FRUGAL_ENOTFOUND
  * before the agent wrote it, FRUGAL_EINVAL for a document that is not
  * one, FRUGAL_EIO without a storage. */
-static int read_agent_status(struct storage *storage, const char *job_id, int n,
-			     struct agent_status *ret)
+static int read_node_status(struct storage *storage, const char *job_id, int n, int rank,
+			    struct agent_status *ret)
 {
 	struct attempt_status as = ATTEMPT_STATUS_INIT;
 	struct strbuf sb = STRBUF_INIT;
@@ -479,7 +488,7 @@ static int read_agent_status(struct storage *storage, const char *job_id, int n,
 	if (!storage)
 		return FRUGAL_EIO;
 	prefix = key_job_prefix(job_id);
-	key = key_status(prefix, n);
+	key = key_node_status(prefix, n, rank);
 	r = storage_get(storage, key, 1 << 20, &sb, NULL);
 	if (r == 0)
 		r = attempt_status_parse(sb.buf, sb.len, &as, NULL);
@@ -500,6 +509,13 @@ static int read_agent_status(struct storage *storage, const char *job_id, int n,
 	ret->metrics = TAKE_PTR(as.metrics_json);
 	attempt_status_release(&as);
 	return 0;
+}
+
+/* Rank 0's status.json: the attempt's. */
+static int read_agent_status(struct storage *storage, const char *job_id, int n,
+			     struct agent_status *ret)
+{
+	return read_node_status(storage, job_id, n, 0, ret);
 }
 
 /* The lane's own handle on url (opened on the lane, on first use). */
@@ -644,6 +660,220 @@ out:
 
 /* ---- operations: what runs on a lane ---- */
 
+/*
+ * A multi-node attempt (num_nodes > 1): after rank 0, ranks 1..N-1, each
+ * under its own token (its ledger row was committed with rank 0's) and
+ * with its share of the GPUs. A failure stops there: the close ends
+ * every row of the attempt, made or not (all or nothing).
+ */
+static int launch_nodes(struct op *op, struct launch_request *rq)
+{
+	struct provider *p = op->b->p;
+	int r, ret = 0;
+
+	op->node_ids = xcalloc((size_t)op->nodes, sizeof(char *));
+	for (r = 1; r < op->nodes && ret == 0; r++) {
+		char *tok = provider_node_token(op->token, r);
+		char *g = provider_node_gpus(op->gpus, r, op->nodes);
+
+		rq->token = tok;
+		rq->rank = r;
+		rq->gpus = g;
+		ret = p->ops->launch(p, rq, &op->node_ids[r], &op->err);
+		fault_point("controller.after_node_launch");
+		free(tok);
+		free(g);
+	}
+	rq->token = op->token;
+	rq->rank = 0;
+	rq->gpus = op->gpus;
+	return ret;
+}
+
+/* How much an outcome says about a multi-node attempt: a failure
+ * outranks a stop (preempted, budget, cancel), a stop a success. */
+static int outcome_weight(const char *o)
+{
+	if (!o)
+		return 0;
+	if (!strcmp(o, "succeeded"))
+		return 1;
+	if (!strcmp(o, "preempted") || !strcmp(o, "budget_stopped") || !strcmp(o, "cancelled"))
+		return 2;
+	return 3;
+}
+
+/* Give every node of op's attempt that has not ended a notice for
+ * deadline (errors ignored: a node that went already needs none). */
+static void nodes_notice(struct op *op, const struct agent_status *S, int64_t deadline,
+			 const char *reason)
+{
+	struct provider *p = op->b->p;
+	int r;
+
+	if (!p->ops->notice)
+		return;
+	for (r = 0; r < op->nodes; r++) {
+		char *tok = provider_node_token(op->token, r);
+
+		if (!S[r].outcome)
+			p->ops->notice(p, tok, r ? op->node_ids[r] : op->instance_id, deadline,
+				       reason, NULL);
+		free(tok);
+	}
+}
+
+/*
+ * OP_LOOK of a multi-node attempt: every node's status and instance,
+ * merged into what a single machine's look answers (op->status, view),
+ * so the reconciler's table decides the same way:
+ *   - decided (an outcome) once rank 0 has ended and either another node
+ *     failed or was stopped (the worst outcome wins, "node R: ..."), or
+ *     every node succeeded (stop.other_nodes: end: rank 0 did);
+ *   - a node that ended badly while rank 0 runs: every node gets a
+ *     notice of recovery.notice_grace (rank 0 stores its checkpoint),
+ *     reported as the provider's notice;
+ *   - otherwise alive: the heartbeat is the oldest of the nodes still
+ *     running, a status only once every node reported (else the boot
+ *     deadline applies), gone when a node's machine ended without an
+ *     outcome.
+ */
+static void look_nodes(struct op *op)
+{
+	struct provider *p = op->b->p;
+	struct storage *st = lane_storage(op);
+	int n = op->nodes, r, worst = -1, all_have = 1, all_ok = 1, decided = 0;
+	struct agent_status *S = xcalloc((size_t)n, sizeof(*S));
+
+	op->no_storage = !st;
+	lane_alive(op, st);
+	for (r = 0; r < n; r++) {
+		int have = read_node_status(st, op->job_id, op->attempt, r, &S[r]) == 0;
+
+		all_have &= have;
+		all_ok &= have && S[r].outcome && !strcmp(S[r].outcome, "succeeded");
+		if (outcome_weight(S[r].outcome) >= 2 &&
+		    (worst < 0 || outcome_weight(S[r].outcome) > outcome_weight(S[worst].outcome)))
+			worst = r;
+	}
+	if (S[0].outcome && worst >= 0) {
+		op->status = S[worst];
+		memset(&S[worst], 0, sizeof(S[worst]));
+		if (worst) {
+			char *why = xasprintf("node %d: %s", worst,
+					      op->status.reason ? op->status.reason : op->status.outcome);
+
+			free(op->status.reason);
+			op->status.reason = why;
+		}
+		decided = 1;
+	} else if (S[0].outcome && (all_ok || op->other_nodes_end)) {
+		op->status = S[0];
+		memset(&S[0], 0, sizeof(S[0]));
+		decided = 1;
+	}
+	if (decided) {
+		op->have_status = 1;
+		goto out;
+	}
+	/* Alive: rank 0's view of the attempt, without an outcome, with
+	 * the oldest heartbeat of the nodes still running. */
+	if (all_have) {
+		int64_t hb = 0;
+
+		for (r = 0; r < n; r++) {
+			if (!S[r].outcome && S[r].heartbeat_at && (!hb || S[r].heartbeat_at < hb))
+				hb = S[r].heartbeat_at;
+			if (r && S[r].busy && !S[0].busy)
+				S[0].busy = S[r].busy;
+		}
+		op->status.phase = xstrdup(S[0].outcome ? "running" : S[0].phase);
+		op->status.reason = S[0].reason ? xstrdup(S[0].reason) : NULL;
+		op->status.metrics = S[0].metrics ? xstrdup(S[0].metrics) : NULL;
+		op->status.started_at = S[0].started_at;
+		op->status.busy = S[0].busy;
+		op->status.heartbeat_at = hb ? hb : S[0].heartbeat_at;
+		op->have_status = 1;
+	}
+	op->described = 1;
+	for (r = 0; r < n; r++) {
+		struct instance_view v = INSTANCE_VIEW_INIT;
+		char *tok = provider_node_token(op->token, r);
+		int d = p->ops->describe(p, tok, r ? op->node_ids[r] : op->instance_id, &v,
+					 r ? NULL : &op->err);
+
+		free(tok);
+		if (d < 0) {
+			op->described = 0;
+			op->r = d;
+			instance_view_release(&v);
+			continue;
+		}
+		if (v.state == INSTANCE_GONE && !S[r].outcome)
+			op->view.state = INSTANCE_GONE;
+		if (v.notice_deadline && (!op->view.notice_deadline ||
+					  v.notice_deadline < op->view.notice_deadline)) {
+			op->view.notice_deadline = v.notice_deadline;
+			free(op->view.reason);
+			op->view.reason = xasprintf("node %d: %s", r, v.reason ? v.reason : "notice");
+		}
+		instance_view_release(&v);
+	}
+	if (worst >= 0 && !op->forward_deadline && !op->view.notice_deadline) {
+		/* A node ended badly while rank 0 runs: stop every node the
+		 * graceful way, so rank 0 stores its checkpoint. */
+		int64_t deadline = time_now_ms() + op->notice_grace_ms;
+
+		nodes_notice(op, S, deadline, NULL);
+		op->view.notice_deadline = deadline;
+		free(op->view.reason);
+		op->view.reason = xasprintf("node %d %s (%s): every node stops (checkpoint, then"
+					    " end)", worst, S[worst].outcome,
+					    S[worst].reason ? S[worst].reason : "no reason");
+	}
+	if (op->forward_deadline)
+		nodes_notice(op, S, op->forward_deadline, op->deadline_ms ? "budget" : NULL);
+	if (!op->have_status && !op->no_storage && op->boot_deadline &&
+	    time_now_ms() > op->boot_deadline)
+		lane_boot_log(op, st);
+out:
+	for (r = 0; r < n; r++)
+		agent_status_release(&S[r]);
+	free(S);
+}
+
+/* Find every rank >= 1 of a multi-node attempt whose rank 0 was found
+ * (into op->node_ids). All found: 0. One missing: the attempt was never
+ * all made: every node is ended (never made for the ledger: op->new_id
+ * NULL), or an error when one could not be. */
+static int resolve_nodes(struct op *op)
+{
+	struct provider *p = op->b->p;
+	int r, missing = 0, ret = 0;
+
+	op->node_ids = xcalloc((size_t)op->nodes, sizeof(char *));
+	for (r = 1; r < op->nodes && ret == 0; r++) {
+		char *tok = provider_node_token(op->token, r);
+
+		ret = p->ops->find(p, tok, &op->plan, &op->node_ids[r], &op->err);
+		missing |= ret == 0 && !op->node_ids[r];
+		free(tok);
+	}
+	if (ret < 0 || !missing)
+		return ret;
+	for (r = 0; r < op->nodes && ret == 0; r++) {
+		char *tok = provider_node_token(op->token, r);
+
+		ret = p->ops->terminate(p, tok, r ? op->node_ids[r] : op->new_id, &op->err);
+		free(tok);
+	}
+	if (ret == 0) {
+		free(op->new_id);
+		op->new_id = NULL;
+	}
+	return ret;
+}
+
 static void op_run(struct work *w)
 {
 	struct op *op = (struct op *)w;
@@ -659,6 +889,7 @@ static void op_run(struct work *w)
 	}
 	case OP_LAUNCH: {
 		struct launch_request rq = { 0 };
+		char *node_gpus = NULL;
 
 		rq.job_id = op->job_id;
 		rq.attempt = op->attempt;
@@ -675,6 +906,9 @@ static void op_run(struct work *w)
 		rq.controller_key = op->controller_key;
 		rq.gpus = op->gpus;
 		rq.report = &op->report;
+		rq.num_nodes = op->nodes;
+		if (op->nodes > 1)
+			rq.gpus = node_gpus = provider_node_gpus(op->gpus, 0, op->nodes);
 		if (op->ports) {
 			/* The ports first (the ledger row is committed): the
 			 * machine starts with them open. */
@@ -685,6 +919,10 @@ static void op_run(struct work *w)
 			rq.ports_id = op->ports_id;
 		}
 		op->r = p->ops->launch(p, &rq, &op->new_id, &op->err);
+		if (op->r == 0 && op->nodes > 1 && (op->r = launch_nodes(op, &rq)) < 0)
+			op->report.nothing_made = 0;	/* rank 0 was made */
+		free(node_gpus);
+		rq.gpus = op->gpus;
 		if (op->ports)
 			op->report.nothing_made = 0;	/* the ports were made */
 		if (op->r < 0 && !op->report.nothing_made) {
@@ -698,7 +936,13 @@ static void op_run(struct work *w)
 		break;
 	}
 	case OP_LOOK: {
-		struct storage *st = lane_storage(op);
+		struct storage *st;
+
+		if (op->nodes > 1) {
+			look_nodes(op);
+			break;
+		}
+		st = lane_storage(op);
 
 		op->no_storage = !st;
 		lane_alive(op, st);
@@ -745,6 +989,8 @@ static void op_run(struct work *w)
 		break;
 	case OP_RESOLVE:
 		op->r = p->ops->find(p, op->token, &op->plan, &op->new_id, &op->err);
+		if (op->r == 0 && op->new_id && op->nodes > 1)
+			op->r = resolve_nodes(op);
 		if (op->r == 0 && !op->new_id) {
 			/* Gone already, but did it run? An agent that started wrote
 			 * its status: then it existed, and its outcome counts. */
@@ -755,6 +1001,17 @@ static void op_run(struct work *w)
 			else
 				/* Never made: make sure nothing half-made is left. */
 				p->ops->terminate(p, op->token, NULL, NULL);
+		}
+		if (op->r == 0 && !op->new_id && op->nodes > 1) {
+			/* Nor any other node: each ended before the row goes. */
+			int r;
+
+			for (r = 1; r < op->nodes && op->r == 0; r++) {
+				char *tok = provider_node_token(op->token, r);
+
+				op->r = p->ops->terminate(p, tok, NULL, &op->err);
+				free(tok);
+			}
 		}
 		if (op->r == 0 && !op->new_id && op->ports) {
 			/* Never made, so its ports go too; until that is
@@ -795,6 +1052,13 @@ static void op_free(struct op *op)
 	free(op->config_storage_url);
 	free(op->new_id);
 	free(op->ports_id);
+	if (op->node_ids) {
+		int r;
+
+		for (r = 0; r < op->nodes; r++)
+			free(op->node_ids[r]);
+		free(op->node_ids);
+	}
 	free(op);
 }
 
@@ -1290,6 +1554,44 @@ static int ports_row_open(struct reconciler *rec, const char *job_id, int n)
 	return found;
 }
 
+/* The ledger rows of ranks 1..nodes-1 of a multi-node attempt (tokens
+ * provider_node_token), committed with rank 0's, before any is made. */
+static int node_rows_begin(struct reconciler *rec, const char *job_id, int n,
+			   const char *backend, const char *token, int nodes, struct error *err)
+{
+	int rank, r = 0;
+
+	for (rank = 1; rank < nodes && r == 0; rank++) {
+		char *tok = provider_node_token(token, rank);
+		int64_t id;
+
+		r = store_resource_begin(rec->st, job_id, n, backend, "instance", tok, &id, err);
+		free(tok);
+	}
+	return r;
+}
+
+/* Set the open rows of ranks >= 1 of attempt n to state, with the ids
+ * (rank r's ids[r]; NULL: none) when given. */
+static void node_rows_set(struct reconciler *rec, const char *job_id, int n, char **ids,
+			  int nodes, enum resource_state state)
+{
+	struct resource_list open = { 0 };
+	size_t i;
+
+	if (store_resource_list_open(rec->st, job_id, &open, NULL) < 0)
+		return;
+	for (i = 0; i < open.n; i++) {
+		int rank = provider_token_rank(open.items[i].token);
+
+		if (open.items[i].attempt == n && rank > 0 && rank < nodes && open.items[i].kind &&
+		    !strcmp(open.items[i].kind, "instance"))
+			store_resource_set(rec->st, open.items[i].id, ids ? ids[rank] : NULL, state,
+					   NULL);
+	}
+	resource_list_release(&open);
+}
+
 /* ACT_LAUNCH: capacity, then the ledger row and the attempt in one commit,
  * then the launch (with the plan just recorded). */
 static void act_launch(struct step *s)
@@ -1324,7 +1626,9 @@ static void act_launch(struct step *s)
 	a.zone = op->plan.zone;
 	a.instance_type = op->plan.instance_type;
 	a.spot = op->plan.spot;
-	a.price_per_hour = op->plan.price_per_hour;
+	/* num_nodes: N nodes billed alike, each at the plan's price. */
+	op->nodes = op->task.num_nodes > 1 ? op->task.num_nodes : 1;
+	a.price_per_hour = op->plan.price_per_hour * op->nodes;
 	a.price_source = op->plan.price_source;
 	a.gpus = gpus;
 	a.started_at = time_now_ms();
@@ -1334,6 +1638,7 @@ static void act_launch(struct step *s)
 	if ((r = store_resource_begin(rec->st, j->id, n, b->name, "instance", op->token,
 				      &res_id, &err)) < 0 ||
 	    (op->ports && (r = ports_row_begin(rec, j->id, n, b->name, op->token, &err)) < 0) ||
+	    (r = node_rows_begin(rec, j->id, n, b->name, op->token, op->nodes, &err)) < 0 ||
 	    (r = store_attempt_insert(rec->st, &a, &err)) < 0 ||
 	    (r = store_job_set_status(rec->st, j->id, JOB_PROVISIONING, "", &err)) < 0) {
 		store_rollback(rec->st);
@@ -1400,6 +1705,8 @@ static void act_record_launch(struct step *s)
 	store_resource_set(rec->st, res.id, op->new_id, RES_LIVE, NULL);
 	if (op->ports)
 		ports_rows_set(rec, j->id, op->attempt, op->ports_id, RES_LIVE);
+	if (op->nodes > 1)
+		node_rows_set(rec, j->id, op->attempt, op->node_ids, op->nodes, RES_LIVE);
 	store_attempt_set_instance(rec->st, j->id, op->attempt, op->new_id, NULL);
 	store_job_set_status(rec->st, j->id, JOB_STARTING, "", NULL);
 	if (tx_commit(rec, j->id) < 0) {
@@ -1641,6 +1948,35 @@ static struct track *track_task(struct reconciler *rec, const struct job *j)
 	return t;
 }
 
+/* A look at a multi-node attempt: every node's id from the ledger, and
+ * the notice to forward to every node once (a preemption of one node, a
+ * budget stop: rank 0 stores the checkpoint). */
+static void look_nodes_prepare(struct reconciler *rec, struct step *s, struct track *t,
+			       struct op *op)
+{
+	struct resource_list open = { 0 };
+	size_t i;
+
+	op->nodes = t->task.num_nodes;
+	op->node_ids = xcalloc((size_t)op->nodes, sizeof(char *));
+	op->other_nodes_end = t->task.stop.other_nodes_end;
+	op->notice_grace_ms = t->task.recovery.notice_grace * 1000;
+	if (store_resource_list_open(rec->st, s->j->id, &open, NULL) == 0)
+		for (i = 0; i < open.n; i++) {
+			int rank = provider_token_rank(open.items[i].token);
+
+			if (open.items[i].attempt == s->a->n && rank > 0 && rank < op->nodes &&
+			    open.items[i].provider_id && !op->node_ids[rank])
+				op->node_ids[rank] = xstrdup(open.items[i].provider_id);
+		}
+	resource_list_release(&open);
+	if (s->a->notice_deadline && t->forwarded != s->a->n) {
+		op->forward_deadline = s->a->notice_deadline;
+		t->forwarded = s->a->n;
+	}
+	op->deadline_ms = s->j->cancel_requested == JOB_CANCEL_STOP;	/* a budget's notice */
+}
+
 /* ACT_LOOK: what the agent reported, and what the provider sees. */
 static void act_look(struct step *s)
 {
@@ -1670,6 +2006,8 @@ static void act_look(struct step *s)
 	if (op->alive_every_ms < 500)
 		op->alive_every_ms = 500;
 	op->controller_key = xstrdup(rec->controller_key);
+	if (t->task_ok && t->task.num_nodes > 1)
+		look_nodes_prepare(rec, s, t, op);
 	op_submit(rec, op);
 }
 
@@ -1963,6 +2301,7 @@ static void act_resolve(struct step *s)
 	}
 	op = op_new(rec, b, OP_RESOLVE, s->j->id, a->n, NULL);
 	op->ports = b->p->ops->ports_close && ports_row_open(rec, s->j->id, a->n);
+	op->nodes = track_task(rec, s->j)->task.num_nodes;
 	op->plan.backend = xstrdup(a->backend);
 	op->plan.region = xstrdup(a->region);
 	op->plan.zone = xstrdup(a->zone);
@@ -1985,6 +2324,8 @@ static void act_adopt(struct step *s)
 		 op->new_id);
 	if (tx_begin(rec, s->j->id) == 0) {
 		store_resource_set(rec->st, res.id, op->new_id, RES_LIVE, NULL);
+		if (op->nodes > 1)
+			node_rows_set(rec, s->j->id, op->attempt, op->node_ids, op->nodes, RES_LIVE);
 		store_attempt_set_instance(rec->st, s->j->id, op->attempt, op->new_id, NULL);
 		tx_commit(rec, s->j->id);
 	}
@@ -2006,8 +2347,10 @@ static void act_relaunch(struct step *s)
 		store_resource_set(rec->st, res.id, NULL, RES_GONE, NULL);
 		resource_release(&res);
 	}
-	/* Its ports were closed by the resolve (or never made). */
+	/* Its ports were closed by the resolve (or never made), and so were
+	 * its other nodes. */
 	ports_rows_set(rec, s->j->id, op->attempt, NULL, RES_GONE);
+	node_rows_set(rec, s->j->id, op->attempt, NULL, TASK_NODES_MAX, RES_GONE);
 	store_attempt_end(rec->st, s->j->id, op->attempt,
 			  attempt_outcome_name(OUTCOME_LAUNCH_FAILED), 0, 0, time_now_ms(), NULL);
 	/* A cancel or stop keeps its own reason. */

@@ -112,9 +112,35 @@ static void test_jobenv_layers(void **state)
 	assert_string_equal(env[3], "FRUGAL_JOB_ID=k3m9xq");
 	for (n = 0; env[n]; n++)
 		assert_null(strstr(env[n], "NOEQUALS"));
-	assert_int_equal(n, 5 + 2 + 10);	/* 5 of base, BATCH and CUDA_..., 10 more of ours */
+	assert_int_equal(n, 5 + 2 + 13);	/* 5 of base, BATCH and CUDA_..., 13 more of ours */
+	assert_string_equal(jobenv_get(env, "FRUGAL_NODE_RANK"), "0");
+	assert_null(jobenv_get(env, "MASTER_ADDR"));	/* one node: the task's own, if any */
 	jobenv_free(env);
 	kvlist_release(&envs);
+}
+
+/* num_nodes > 1: every node's IP in rank order, one per line, rank 0's
+ * as MASTER_ADDR with the port it chose. */
+static void test_jobenv_nodes(void **state)
+{
+	char *ips[] = { "10.0.0.1", "10.0.0.2", NULL };
+	struct jobenv_params p = {
+		.job_id = "a", .attempt = 1, .checkpoint_dir = "/c", .output_dir = "/o",
+		.metrics_file = "/m", .rank = 1, .node_ips = ips, .n_nodes = 2,
+		.master_port = 29501,
+	};
+	char **env = jobenv_build(NULL, NULL, &p);
+
+	(void)state;
+	assert_string_equal(jobenv_get(env, "SKYPILOT_NODE_RANK"), "1");
+	assert_string_equal(jobenv_get(env, "FRUGAL_NODE_RANK"), "1");
+	assert_string_equal(jobenv_get(env, "SKYPILOT_NUM_NODES"), "2");
+	assert_string_equal(jobenv_get(env, "FRUGAL_NUM_NODES"), "2");
+	assert_string_equal(jobenv_get(env, "SKYPILOT_NODE_IPS"), "10.0.0.1\n10.0.0.2");
+	assert_string_equal(jobenv_get(env, "FRUGAL_NODE_IPS"), "10.0.0.1\n10.0.0.2");
+	assert_string_equal(jobenv_get(env, "MASTER_ADDR"), "10.0.0.1");
+	assert_string_equal(jobenv_get(env, "MASTER_PORT"), "29501");
+	jobenv_free(env);
 }
 
 static void test_jobenv_no_gpus(void **state)
@@ -1112,6 +1138,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_jobenv_layers),
 		cmocka_unit_test(test_jobenv_no_gpus),
+		cmocka_unit_test(test_jobenv_nodes),
 		cmocka_unit_test(test_linesplit),
 		cmocka_unit_test(test_linesplit_cap),
 		cmocka_unit_test(test_linesplit_progress),

@@ -986,6 +986,184 @@ static void test_restart_after_attempt_end(void **state)
 /* ---- the table ---- */
 
 /* Every row of the transition table was reached by the tests above. */
+
+/* ---- multi-node attempts (num_nodes > 1) ---- */
+
+#define TWO_NODES "{\"run\":\"true\",\"num_nodes\":2,\"recovery\":{\"notice_grace\":30}}"
+
+/* Node rank's status document of attempt n (rank 0: agent_reports). */
+static void node_reports(struct fixture *f, const char *id, int n, int rank, const char *json)
+{
+	char *path = xasprintf("%s/storage/jobs/%s/attempts/%d/nodes/%d.status.json", f->dir, id,
+			       n, rank);
+	char *dir = xasprintf("%s/storage/jobs/%s/attempts/%d/nodes", f->dir, id, n);
+	char *doc = strstr(json, "\"outcome\"") && !strstr(json, "\"phase\"") ?
+		    xasprintf("{\"phase\": \"exited\", %s", json + 1) : xstrdup(json);
+
+	assert_int_equal(fs_mkdir_p(dir, 0700, NULL), 0);
+	assert_int_equal(fs_write_atomic(path, doc, strlen(doc), 0600, 1, NULL), 0);
+	free(doc);
+	free(path);
+	free(dir);
+}
+
+/* Two nodes: two ledger rows in one commit, two launches (JOB-1, JOB-1.r1);
+ * the attempt succeeds once both succeeded (stop.other_nodes: wait), and
+ * both machines are ended; it is billed at 2 x the node's price. */
+static void test_nodes_launch_and_succeed_together(void **state)
+{
+	struct fixture *f = *state;
+	struct attempt a;
+	char id[JOB_ID_MAX], *tok, *tok1;
+
+	insert_job(f, "local", TWO_NODES, id);
+	reconciler_step(f->rec);
+	memory_script(mem("local"))->price_per_hour = 1.5;
+	reconciler_run_ops(f->rec);
+	tok = token(id, 1);
+	tok1 = xasprintf("%s.r1", tok);
+	assert_int_equal(status_of(f, id), JOB_STARTING);
+	assert_int_equal(memory_counts(mem("local"))->launch, 2);
+	assert_non_null(memory_instance(mem("local"), tok));
+	assert_non_null(memory_instance(mem("local"), tok1));
+	assert_int_equal(open_rows(f, id), 2);
+	assert_int_equal(store_attempt_get(f->st, id, 1, &a, NULL), 0);
+	assert_true(a.price_per_hour > 2.99 && a.price_per_hour < 3.01);
+	attempt_release(&a);
+
+	agent_reports(f, id, 1, "{\"phase\": \"running\"}");
+	node_reports(f, id, 1, 1, "{\"phase\": \"running\"}");
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_RUNNING);
+	/* Rank 0 done, rank 1 still running: wait for it. */
+	agent_reports(f, id, 1, "{\"outcome\": \"succeeded\", \"exit_code\": 0}");
+	memory_instance(mem("local"), tok)->state = INSTANCE_GONE;
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_RUNNING);
+	assert_int_equal(memory_live(mem("local")), 1);
+	node_reports(f, id, 1, 1, "{\"outcome\": \"succeeded\", \"exit_code\": 0}");
+	turn(f);
+	assert_int_equal(status_of(f, id), JOB_SUCCEEDED);
+	assert_int_equal(memory_live(mem("local")), 0);
+	assert_int_equal(open_rows(f, id), 0);
+	free(tok1);
+	free(tok);
+}
+
+/* One node's launch fails: both rows end (rank 0's machine too), and
+ * nothing is left. */
+static void test_nodes_one_launch_fails_ends_all(void **state)
+{
+	struct fixture *f = *state;
+	struct memory_script *ms;
+	struct attempt a;
+	char id[JOB_ID_MAX], *tok1;
+
+	insert_job(f, "local", TWO_NODES, id);
+	reconciler_step(f->rec);
+	ms = memory_script(mem("local"));
+	ms->launch_error = FRUGAL_EPROVIDER;
+	tok1 = xasprintf("%s-1.r1", id);
+	ms->launch_error_token = tok1;
+	reconciler_run_ops(f->rec);
+	turn(f);
+	assert_int_equal(store_attempt_get(f->st, id, 1, &a, NULL), 0);
+	assert_string_equal(a.outcome, "launch_failed");
+	assert_true(a.ended_at > 0);
+	attempt_release(&a);
+	assert_int_equal(memory_live(mem("local")), 0);
+	assert_int_equal(open_rows(f, id), 0);
+	ms->launch_error_token = NULL;
+	ms->launch_error = 0;
+	free(tok1);
+}
+
+/* One node never reports within the boot deadline: every node is ended
+ * and the plan moves on (a new attempt of two nodes). */
+static void test_nodes_one_never_boots(void **state)
+{
+	static const struct backend_liveness lv = { 1, 60000 };
+	struct fixture *f = *state;
+	struct attempt a;
+	char id[JOB_ID_MAX];
+
+	liveness = &lv;
+	restart(f);
+	insert_job(f, "local", TWO_NODES, id);
+	turn(f);
+	agent_reports(f, id, 1, "{\"phase\": \"running\"}");
+	usleep(5000);
+	turn(f);
+	assert_int_equal(store_attempt_get(f->st, id, 1, &a, NULL), 0);
+	assert_string_equal(a.outcome, "launch_failed");
+	assert_true(a.ended_at > 0);
+	attempt_release(&a);
+	assert_int_equal(memory_live(mem("local")), 0);
+	assert_int_equal(open_rows(f, id), 0);
+	turn(f);
+	assert_int_equal(n_attempts(f, id), 2);
+	assert_int_equal(memory_live(mem("local")), 2);
+}
+
+/* Rank 1 fails while rank 0 runs: every node gets a notice (rank 0
+ * stores its checkpoint), then the attempt ends failed with rank 1's
+ * reason once rank 0 has stopped, and both machines are ended. */
+static void test_nodes_one_fails_ends_attempt(void **state)
+{
+	struct fixture *f = *state;
+	struct attempt a;
+	char id[JOB_ID_MAX];
+
+	insert_job(f, "local", TWO_NODES, id);
+	turn(f);
+	agent_reports(f, id, 1, "{\"phase\": \"running\"}");
+	node_reports(f, id, 1, 1, "{\"phase\": \"running\"}");
+	turn(f);
+	node_reports(f, id, 1, 1, "{\"outcome\": \"failed\", \"exit_code\": 3, \"reason\": \"oom\"}");
+	turn(f);
+	assert_int_equal(memory_counts(mem("local"))->notice, 1);	/* rank 0 only: 1 ended */
+	assert_int_equal(store_attempt_get(f->st, id, 1, &a, NULL), 0);
+	assert_true(a.notice_deadline > 0);
+	assert_null(a.outcome);
+	attempt_release(&a);
+	agent_reports(f, id, 1, "{\"outcome\": \"preempted\"}");
+	turn(f);
+	assert_int_equal(store_attempt_get(f->st, id, 1, &a, NULL), 0);
+	assert_string_equal(a.outcome, "failed");
+	assert_int_equal(a.exit_code, 3);
+	attempt_release(&a);
+	assert_int_equal(status_of(f, id), JOB_FAILED);
+	assert_int_equal(memory_live(mem("local")), 0);
+	assert_int_equal(open_rows(f, id), 0);
+}
+
+/* A notice to rank 1 (recorded on the attempt) goes on to every node;
+ * when both stopped the attempt is preempted and the job recovers as a
+ * whole on two new nodes. */
+static void test_nodes_preempted_recover_together(void **state)
+{
+	struct fixture *f = *state;
+	char id[JOB_ID_MAX];
+
+	insert_job(f, "local", TWO_NODES, id);
+	turn(f);
+	agent_reports(f, id, 1, "{\"phase\": \"running\"}");
+	node_reports(f, id, 1, 1, "{\"phase\": \"running\"}");
+	turn(f);
+	assert_int_equal(store_attempt_set_notice(f->st, id, 1, time_now_ms() + 30000, NULL), 0);
+	reconciler_wake_job(f->rec, id);
+	turn(f);
+	assert_int_equal(memory_counts(mem("local"))->notice, 2);
+	node_reports(f, id, 1, 1, "{\"outcome\": \"preempted\"}");
+	agent_reports(f, id, 1, "{\"outcome\": \"preempted\"}");
+	reconciler_wake_job(f->rec, id);
+	turn(f);
+	turn(f);
+	assert_int_equal(n_attempts(f, id), 2);
+	assert_int_equal(memory_live(mem("local")), 2);
+	assert_int_equal(open_rows(f, id), 2);
+}
+
 static void test_every_transition_reached(void **state)
 {
 	size_t i, n = reconcile_transition_count();
@@ -1037,6 +1215,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queue_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wait_is_per_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_adopts_created, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nodes_launch_and_succeed_together, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_nodes_one_launch_fails_ends_all, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_nodes_one_never_boots, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nodes_one_fails_ends_attempt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nodes_preempted_recover_together, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_restart_relaunches_never_created, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_restart_finished_while_down, setup,

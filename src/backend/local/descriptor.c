@@ -84,7 +84,8 @@ const struct backend local_backend = {
 	.name = "local",
 	.title = "this machine",
 	/* BACKEND_CAP_CGROUPS is decided on the machine (caps_here). */
-	.caps = BACKEND_CAP_PORTS | BACKEND_CAP_NOTICE | BACKEND_CAP_THIS_MACHINE,
+	.caps = BACKEND_CAP_PORTS | BACKEND_CAP_NOTICE | BACKEND_CAP_THIS_MACHINE |
+		BACKEND_CAP_MULTI_NODE,
 	.settings = local_settings,
 	.credentials = local_credentials,
 	.billing = { 0, 1 },

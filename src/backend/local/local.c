@@ -194,6 +194,12 @@ static int local_plan(struct provider *p, const struct plan_request *req, struct
 				 "the task asks for %d GPU%s but the local pool has %zu;"
 				 " set backends.local.gpus in config.yaml if this machine has more",
 				 gpus, gpus == 1 ? "" : "s", l->n_gpus);
+	/* num_nodes: N agents here, each with its own GPUs. */
+	if (t->num_nodes > 1 && gpus * t->num_nodes > (int)l->n_gpus)
+		return error_set(err, FRUGAL_EINVAL,
+				 "num_nodes: %d nodes of %d GPU%s each need %d but the local pool"
+				 " has %zu; ask for fewer nodes or GPUs", t->num_nodes, gpus,
+				 gpus == 1 ? "" : "s", gpus * t->num_nodes, l->n_gpus);
 	pl.backend = xstrdup("local");
 	pl.region = xstrdup("local");
 	pl.zone = xstrdup("-");
@@ -242,7 +248,8 @@ static int local_reserve(struct provider *p, const struct task *t,
 {
 	struct local *l = local_of(p);
 	struct strbuf sb = STRBUF_INIT;
-	int want = task_gpu_count(t), got = 0;
+	/* Every node's GPUs: the launch splits them in rank order. */
+	int want = task_gpu_count(t) * (t->num_nodes > 1 ? t->num_nodes : 1), got = 0;
 	size_t i;
 
 	for (i = 0; i < l->n_gpus && got < want; i++) {

@@ -119,7 +119,8 @@ static int mem_launch(struct provider *p, const struct launch_request *req, char
 		*ret_id = xstrdup(in->id);
 		return 0;
 	}
-	if (m->script.launch_error) {
+	if (m->script.launch_error && (!m->script.launch_error_token ||
+				       !strcmp(m->script.launch_error_token, req->token))) {
 		int r = error_set(err, m->script.launch_error, "memory: launch refused");
 
 		if (m->script.launch_early)

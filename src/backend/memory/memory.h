@@ -22,6 +22,8 @@ struct memory_script {
 	int launch_error;	/* the launch fails with this (the instance is not made) */
 	int launch_makes;	/* with launch_error: the instance is made all the same */
 	int launch_early;	/* with launch_error: it says nothing was sent */
+	const char *launch_error_token;	/* with launch_error: only this token's launch
+					 * fails (NULL: every launch) */
 	int terminate_failures;	/* so many terminate calls fail before one works */
 	int find_error;		/* find fails with this */
 	int describe_error;
