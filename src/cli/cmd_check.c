@@ -89,12 +89,19 @@ void cli_print_plan(const struct task *t, const struct plan *pl, FILE *out)
 		pl->gpus == 1 ? "" : "s");
 	fprintf(out, "  price          %s/h (%s)\n", price,
 		pl->price_source ? pl->price_source : "catalog");
+	if (t->num_nodes > 1) {
+		char all[32];
+
+		fmt_usd(pl->price_per_hour * t->num_nodes, all, sizeof(all));
+		fprintf(out, "  nodes          %d x %s/h = %s/h\n", t->num_nodes, price, all);
+	}
 	if (t->res.image_docker && t->res.image_id)	/* where it runs: provider_check_task */
 		fprintf(out, "  container      %s (setup and run in it)\n", t->res.image_id);
 	if (t->stop.max_runtime) {
 		duration_format(t->stop.max_runtime, rt, sizeof(rt));
 		money_format(billing_cost_micro(billing_rule_for(pl->backend), pl->price_per_hour,
-						t->stop.max_runtime), price, sizeof(price));
+						t->stop.max_runtime) *
+			     (t->num_nodes > 1 ? t->num_nodes : 1), price, sizeof(price));
 		fprintf(out, "  max runtime    %s (at most %s)\n", rt, price);
 	}
 	if (t->checkpoint.dir) {

@@ -1,12 +1,14 @@
 /*
  * debug: tools for testing recovery by hand.
  *
- *   frugal debug preempt JOB [--notice SECONDS]
+ *   frugal debug preempt JOB [--notice SECONDS] [--rank R]
  *
  * gives the job's current machine a preemption notice, as a spot market
  * would: the agent signals the trainer, saves a last checkpoint and ends
  * the attempt as preempted; at the deadline the machine is taken whatever
  * happened. The controller then recovers the job on a new attempt.
+ * --rank R gives the notice to node R of a multi-node attempt (its
+ * ledger row's machine); the controller forwards it to the others.
  */
 #include "cli/cli.h"
 #include "base/timeutil.h"
@@ -21,6 +23,7 @@ static int debug_preempt(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "notice", required_argument, NULL, 'n' },
+		{ "rank", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct error err = ERROR_INIT;
@@ -31,8 +34,10 @@ static int debug_preempt(int argc, char **argv)
 	struct cli c;
 	struct job j;
 	char *token = NULL;
-	int opt, r = 1;
+	const char *id;
+	int opt, r = 1, rank = 0;
 	size_t i;
+	struct resource_list rows = { 0 };
 
 	memset(&j, 0, sizeof(j));
 	optind = 1;
@@ -42,6 +47,16 @@ static int debug_preempt(int argc, char **argv)
 				cli_error("--notice wants a duration such as 30 or 2m, got '%s'", optarg);
 				return 2;
 			}
+		} else if (opt == 'r') {
+			char *end = NULL;
+			long v = strtol(optarg, &end, 10);
+
+			if (!*optarg || *end || v < 0 || v >= TASK_NODES_MAX) {
+				cli_error("--rank wants a node's rank (0 to %d), got '%s'",
+					  TASK_NODES_MAX - 1, optarg);
+				return 2;
+			}
+			rank = (int)v;
 		} else {
 			return 2;
 		}
@@ -78,21 +93,41 @@ static int debug_preempt(int argc, char **argv)
 		goto fail;
 	}
 	deadline = time_now_ms() + notice * 1000;
-	token = xasprintf("%s-%d", j.id, a->n);
+	{
+		char *t0 = xasprintf("%s-%d", j.id, a->n);
+
+		token = provider_node_token(t0, rank);
+		free(t0);
+	}
+	id = rank ? NULL : a->instance_id;
+	if (rank && store_resource_list_open(c.st, j.id, &rows, &err) == 0)
+		for (i = 0; i < rows.n; i++)
+			if (!strcmp(rows.items[i].token, token))
+				id = rows.items[i].provider_id;
+	if (rank && !id) {
+		cli_error("job %s attempt %d has no node of rank %d running", j.id, a->n, rank);
+		goto out;
+	}
 	/* Recorded first: the controller takes the machine at the deadline. */
 	if (store_attempt_set_notice(c.st, j.id, a->n, deadline, &err) < 0 ||
-	    p->ops->notice(p, token, a->instance_id, deadline, NULL, &err) < 0)
+	    p->ops->notice(p, token, id, deadline, NULL, &err) < 0)
 		goto fail;
 	store_event_add(c.st, j.id, "preempt", "preemption notice for attempt %d, %llds",
 			a->n, (long long)notice);
 	controller_ensure(&c.home, NULL);
-	printf("%s attempt %d: preemption notice sent (%llds)\n", j.id, a->n, (long long)notice);
+	if (rank)
+		printf("%s attempt %d node %d: preemption notice sent (%llds)\n", j.id, a->n, rank,
+		       (long long)notice);
+	else
+		printf("%s attempt %d: preemption notice sent (%llds)\n", j.id, a->n,
+		       (long long)notice);
 	r = 0;
 	goto out;
 fail:
 	cli_error("cannot preempt %s: %s", j.id, error_msg(&err));
 out:
 	free(token);
+	resource_list_release(&rows);
 	provider_free(p);
 	attempt_list_release(&l);
 	job_release(&j);

@@ -220,6 +220,7 @@ static void print_detail(struct cli *c, const struct job *j, const struct attemp
 	int64_t now = time_now_ms();
 	struct job_spend sp;
 	size_t i;
+	int nodes = 1;
 
 	cli_job_spend(j, live, now, &sp);
 	time_format_local(j->submitted_at, when, sizeof(when));
@@ -236,6 +237,17 @@ static void print_detail(struct cli *c, const struct job *j, const struct attemp
 	printf("  ran        %s\n", d);
 	printf("  restarts   %d\n", j->restarts);
 	printf("  cost       %s\n", cost);
+	{
+		struct task t;
+
+		task_init(&t);
+		if (task_from_json(j->task_json, &t, NULL) == 0)
+			nodes = t.num_nodes > 1 ? t.num_nodes : 1;
+		task_release(&t);
+		if (nodes > 1)
+			printf("  nodes      %d per attempt, each billed alike ($/H and COST below"
+			       " are all nodes'; per node after the table)\n", nodes);
+	}
 	printf("  outputs    %s\n", out);
 	free(out);
 	if (store_attempt_list(c->st, j->id, &l, NULL) == 0 && l.n) {
@@ -265,6 +277,18 @@ static void print_detail(struct cli *c, const struct job *j, const struct attemp
 		printf("\n");
 		table_print(t, stdout);
 		table_free(t);
+		for (i = 0; nodes > 1 && i < l.n; i++) {
+			/* The N nodes of an attempt run and are billed alike. */
+			const struct attempt *a = &l.items[i];
+			struct attempt_cost ac;
+			char usd[32], price[32];
+
+			attempt_cost(a, now, &ac);
+			money_format(ac.micro / nodes, usd, sizeof(usd));
+			snprintf(price, sizeof(price), "%.4f", a->price_per_hour / nodes);
+			printf("  attempt %d: %d nodes x $%s/h, %s per node\n", a->n, nodes, price,
+			       usd);
+		}
 	}
 	attempt_list_release(&l);
 	if (store_event_list(c->st, j->id, &ev, NULL) == 0 && ev.n) {

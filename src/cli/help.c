@@ -165,6 +165,7 @@ static const struct help_option endpoints_opts[] = {
 
 static const struct help_option debug_opts[] = {
 	{ "notice", 0, "SECONDS", "the machine is taken this long after the notice" },
+	{ "rank", 0, "R", "notice node R of a multi-node attempt (default: rank 0)" },
 	{ "help", 'h', NULL, "show this help" },
 	{ NULL, 0, NULL, NULL },
 };
@@ -294,7 +295,7 @@ static const struct help_command commands[] = {
 	  "URL is printed instead (nothing to forward).",
 	  help_only_opts, "frugal forward j3k9 6006          # TensorBoard on localhost:6006\n"
 	  "frugal forward j3k9 7860 8000     # Gradio on localhost:8000", 0 },
-	{ "debug", "preempt JOB [--notice SECONDS]", "inject a preemption notice",
+	{ "debug", "preempt JOB [--notice SECONDS] [--rank R]", "inject a preemption notice",
 	  "Delivers a preemption notice to the job's machine as a cloud would: the\n"
 	  "trainer gets recovery.preemption_signal, a last checkpoint is stored and\n"
 	  "the job resumes on another attempt.",

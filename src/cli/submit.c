@@ -71,7 +71,9 @@ int64_t cli_estimate(const struct task *t, const struct plan *pl, int64_t given_
 
 	if (ret_secs)
 		*ret_secs = secs;
-	return billing_cost_micro(billing_rule_for(pl->backend), pl->price_per_hour, secs);
+	/* num_nodes: every node billed alike. */
+	return billing_cost_micro(billing_rule_for(pl->backend), pl->price_per_hour, secs) *
+	       (t->num_nodes > 1 ? t->num_nodes : 1);
 }
 
 int cli_month_spent(struct cli *c, int64_t *ret_micro)
