@@ -159,6 +159,52 @@ static void test_provider_open(void **state)
 			       " kubernetes, aws, gcp, lambda, runpod"));
 }
 
+/* Multi-node: node tokens, their split, the GPUs of each rank, and the
+ * plan-time refusal on a backend that cannot place several machines. */
+static void test_node_tokens(void **state)
+{
+	struct error err = ERROR_INIT;
+	struct task t;
+	char job[64], *s;
+	int n = 0;
+
+	(void)state;
+	s = provider_node_token("ab12-3", 0);
+	assert_string_equal(s, "ab12-3");
+	free(s);
+	s = provider_node_token("ab12-3", 2);
+	assert_string_equal(s, "ab12-3.r2");
+	assert_int_equal(provider_token_rank(s), 2);
+	assert_int_equal(provider_token_split(s, job, sizeof(job), &n), 0);
+	assert_string_equal(job, "ab12");
+	assert_int_equal(n, 3);
+	free(s);
+	assert_int_equal(provider_token_rank("ab12-3"), 0);
+	assert_int_equal(provider_token_rank("ab12-3.r0"), 0);
+	assert_int_equal(provider_token_split("ab12-3.x1", job, sizeof(job), &n), FRUGAL_EINVAL);
+	assert_int_equal(provider_token_split("ab12-3:ports", job, sizeof(job), &n), FRUGAL_EINVAL);
+	s = provider_node_gpus("0,1,2,3", 1, 2);
+	assert_string_equal(s, "2,3");
+	free(s);
+	s = provider_node_gpus("0,1,2,3", 0, 2);
+	assert_string_equal(s, "0,1");
+	free(s);
+	s = provider_node_gpus("", 1, 2);
+	assert_string_equal(s, "");
+	free(s);
+	s = provider_node_gpus("4,5", 0, 1);
+	assert_string_equal(s, "4,5");
+	free(s);
+
+	task_init(&t);
+	t.num_nodes = 2;
+	assert_int_equal(provider_check_task(&t, "local", NULL, &err), 0);
+	assert_int_equal(provider_check_task(&t, "aws", NULL, &err), FRUGAL_ENOTSUP);
+	assert_non_null(strstr(error_msg(&err), "'num_nodes: 2' is not supported by backend aws yet"));
+	assert_non_null(strstr(error_msg(&err), "run on backend local"));
+	task_release(&t);
+}
+
 int main(void);
 int main(void)
 {
@@ -167,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_names_unique_aliases_resolve),
 		cmocka_unit_test(test_hooks),
 		cmocka_unit_test(test_provider_open),
+		cmocka_unit_test(test_node_tokens),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
