@@ -166,6 +166,7 @@ int catalog_backend_info(enum backend_id id, struct catalog_backend_info *ret)
 	ret->has_table = !!(b->caps & BACKEND_CAP_PRICE_TABLE);
 	ret->preemption_rate = b->preemption_rate;
 	ret->table_offers = b->table_offers;
+	ret->multi_node = !!(b->caps & BACKEND_CAP_MULTI_NODE);
 	return 0;
 }
 

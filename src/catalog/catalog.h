@@ -66,6 +66,7 @@ struct catalog_backend_info {
 	int has_table;			/* a price table <name>/vms.csv */
 	double preemption_rate;		/* default spot preemptions per hour */
 	catalog_table_offers_fn table_offers;	/* NULL: one offer per priced row */
+	int multi_node;			/* several nodes per attempt (num_nodes) */
 };
 size_t catalog_n_backends(void);
 /* The backend at b into *ret; FRUGAL_ENOTFOUND past the end. */

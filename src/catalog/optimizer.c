@@ -242,6 +242,14 @@ static int choice_of(const struct search *s, const struct offer *o, int cpu_only
 	return -1;
 }
 
+/* 1 when backend b can place several machines together. */
+static int backend_multi_node(enum backend_id b)
+{
+	struct catalog_backend_info info;
+
+	return catalog_backend_info(b, &info) == 0 && info.multi_node;
+}
+
 /* One pass over the offers into l: cpu_only keeps a task without
  * accelerators to machines without them; exact holds a plain "cpus: 8"
  * or "memory: 32" to exactly that many. */
@@ -251,6 +259,8 @@ static void scan(struct search *s, const struct offer *offers, size_t n_offers, 
 	const struct optimizer_request *req = s->req;
 	const struct resources *res = s->res;
 	int want_od = res->spot != SPOT_SPOT, want_spot = res->spot != SPOT_ON_DEMAND;
+	/* num_nodes: N machines of the offer, billed alike. */
+	double nodes = req->nodes > 1 ? req->nodes : 1;
 	size_t i;
 
 	for (i = 0; i < n_offers; i++) {
@@ -278,7 +288,8 @@ static void scan(struct search *s, const struct offer *offers, size_t n_offers, 
 		if (res->zone && strcasecmp(o->zone, res->zone))
 			continue;
 		l->n_fit++;
-		if (req->backend_ok && !req->backend_ok(req->ctx, o->backend)) {
+		if ((req->backend_ok && !req->backend_ok(req->ctx, o->backend)) ||
+		    (req->nodes > 1 && !backend_multi_node(o->backend))) {
 			l->n_unusable++;
 			continue;
 		}
@@ -287,7 +298,7 @@ static void scan(struct search *s, const struct offer *offers, size_t n_offers, 
 			continue;
 		}
 		if (o->price >= 0) {
-			double cost = billing_cost(rule, o->price, s->runtime);
+			double cost = billing_cost(rule, o->price, s->runtime) * nodes;
 
 			if (res->max_price > 0 && o->price > res->max_price) {
 				over |= want_od;
@@ -304,7 +315,7 @@ static void scan(struct search *s, const struct offer *offers, size_t n_offers, 
 		}
 		if (o->spot_price >= 0) {
 			int64_t secs = (int64_t)llround(s->spot_hours[o->backend] * 3600.0);
-			double cost = billing_cost(rule, o->spot_price, secs);
+			double cost = billing_cost(rule, o->spot_price, secs) * nodes;
 
 			if (res->max_price > 0 && o->spot_price > res->max_price) {
 				over |= want_spot;

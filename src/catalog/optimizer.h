@@ -97,6 +97,11 @@ struct optimizer_request {
 	/* Keep only the best this many (0: all): the rest are only counted
 	 * (n_more). Ranking a few of many is linear, not n log n. */
 	size_t max_candidates;
+	/* The task's num_nodes (0 or 1: one): only backends that can place
+	 * that many together (catalog_backend_info multi_node; the others
+	 * count as unusable), and a candidate's cost is N x the node's (its
+	 * price stays the node's, as max_price). */
+	int nodes;
 };
 
 /* One way to run the task: an offer, spot or on-demand. */

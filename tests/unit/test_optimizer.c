@@ -169,6 +169,32 @@ static void test_single(void **state)
 	candidate_list_release(&l);
 }
 
+/* num_nodes: only backends that can place N machines together; none of
+ * these clouds can yet, so every fitting offer counts as unusable. */
+static void test_nodes(void **state)
+{
+	struct optimizer_request req;
+	struct error err = ERROR_INIT;
+	struct resources r;
+	struct candidate_list l;
+
+	(void)state;
+	res_accels(&r, ACCEL_ONE, "a10g:1", NULL);
+	memset(&req, 0, sizeof(req));
+	req.res = &r;
+	req.nodes = 2;
+	assert_int_equal(optimizer_candidates(cat, &req, &l, &err), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(l.n_fit, 2);
+	assert_int_equal(l.n_unusable, 2);
+	candidate_list_release(&l);
+	req.nodes = 1;
+	assert_int_equal(optimizer_candidates(cat, &req, &l, &err), 0);
+	assert_int_equal(l.n, 2);
+	candidate_list_release(&l);
+	res_release(&r);
+}
+
 static void test_cpus_memory(void **state)
 {
 	struct resources r;
@@ -680,6 +706,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_single),
+		cmocka_unit_test(test_nodes),
 		cmocka_unit_test(test_cpus_memory),
 		cmocka_unit_test(test_any_of_and_ordered),
 		cmocka_unit_test(test_spot_policies),

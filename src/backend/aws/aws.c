@@ -470,6 +470,7 @@ static int aws_plan(struct provider *p, const struct plan_request *preq, struct 
 		return r;
 	memset(&req, 0, sizeof(req));
 	req.res = &t->res;
+	req.nodes = t->num_nodes;
 	req.runtime_s = t->stop.max_runtime ? t->stop.max_runtime : 3600;
 	req.checkpoint_s = t->checkpoint.dir ? t->checkpoint.interval : 0;
 	req.settings = &set;

@@ -741,6 +741,7 @@ int cloud_candidates(struct provider *p, enum backend_id b, const struct task *t
 		goto fail;
 	memset(&req, 0, sizeof(req));
 	req.res = res;
+	req.nodes = t->num_nodes;
 	req.runtime_s = t->stop.max_runtime > 0 ? t->stop.max_runtime : 3600;
 	req.checkpoint_s = t->checkpoint.dir ? t->checkpoint.interval : 0;
 	req.settings = &set;

@@ -335,6 +335,7 @@ static int gcp_plan(struct provider *p, const struct plan_request *req, struct p
 		goto out;
 	memset(&rq, 0, sizeof(rq));
 	rq.res = &res;
+	rq.nodes = t->num_nodes;
 	rq.runtime_s = t->stop.max_runtime > 0 ? t->stop.max_runtime : 3600;
 	rq.checkpoint_s = t->checkpoint.dir ? t->checkpoint.interval : 0;
 	rq.settings = &set;
