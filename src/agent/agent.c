@@ -47,6 +47,7 @@
 #include "agent/machine.h"
 #include "agent/metrics.h"
 #include "agent/mounts.h"
+#include "agent/volumes.h"
 #include "agent/notice.h"
 #include "agent/reaper.h"
 #include "agent/rendezvous.h"
@@ -140,6 +141,7 @@ struct agent {
 					 * when the agent dies; NULL: none */
 	struct reaper *reaper;		/* what the job detached (agent/reaper.h) */
 	struct mounts *mounts;		/* file_mounts (agent/mounts.h); NULL: none */
+	struct volumes *volumes;	/* volumes (agent/volumes.h); NULL: none */
 	struct notice_source *notices[MAX_NOTICE_SOURCES];
 	size_t n_notices;
 
@@ -1096,6 +1098,7 @@ static void agent_complete(struct agent *a)
 	if (wants_last_checkpoint(a))
 		store_checkpoint(a, "last");
 	mounts_finish(a->mounts);	/* MOUNT_CACHED files stored, FUSE mounts undone */
+	volumes_finish(a->volumes);	/* the links go; no output reaches into a volume */
 	fault_point("agent.before_outputs");
 	/* Not in a notice window: the machine goes at its deadline. */
 	if (a->outcome != OUTCOME_PREEMPTED && a->outcome != OUTCOME_BUDGET_STOPPED &&
@@ -1224,6 +1227,9 @@ static int prepare_all(struct agent *a, struct error *err)
 	int r = prepare(a, err);
 
 	if (r < 0)
+		return r;
+	a->volumes = volumes_new(&a->conf, a->log);
+	if ((r = volumes_place(a->volumes, err)) < 0)
 		return r;
 	a->mounts = mounts_new(&a->loop, &a->conf, a->st, a->log);
 	r = mounts_place(a->mounts, err);
@@ -1452,6 +1458,8 @@ static void agent_release(struct agent *a)
 	reaper_free(a->reaper);
 	checkpoint_free(a->ckpt);
 	mounts_free(a->mounts);
+	volumes_finish(a->volumes);
+	volumes_free(a->volumes);
 	storage_free(a->st);
 	strbuf_release(&a->ctl_seen);
 	free(a->log_key);

@@ -24,6 +24,8 @@
  *   provider               the controller's operations (provider.h)
  *   agent                  the agent's: notice sources and how the
  *                          machine ends itself (agentops.h)
+ *   volume_kinds           the kinds of `volumes:` it gives (spec/volume.h:
+ *                          a scheme such as "ebs", or "dir", "name")
  *   storage                its storage driver (storage/storage.h), or NULL
  *   storage_check          whether its machines can use a storage URL
  *   probe                  one cheap read-only call that shows the
@@ -38,6 +40,7 @@
 #include "catalog/billing.h"
 #include "catalog/catalog.h"
 #include "spec/config.h"
+#include "spec/volume.h"
 
 struct provider_ops;
 struct agent_ops;
@@ -115,6 +118,9 @@ struct backend {
 	const struct provider_ops *provider;
 	const struct agent_ops *agent;
 	const struct storage_ops *storage;	/* NULL: none of its own */
+	/* The kinds of volume it gives (with BACKEND_CAP_VOLUMES), ending
+	 * with { NULL }; NULL: none. */
+	const struct volume_kind *volume_kinds;
 	/* 0 when the backend's machines can use the storage at url (the
 	 * config's storage:), else FRUGAL_EINVAL saying what to set. Reads
 	 * settings only; asks no one. NULL: any storage. */

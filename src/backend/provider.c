@@ -283,11 +283,57 @@ const char *provider_container_runtime(const struct config *cfg, const char *bac
 	return rt && (!strcmp(rt, "docker") || !strcmp(rt, "podman")) ? rt : NULL;
 }
 
+/* The kind of b called kind, or NULL. */
+static const struct volume_kind *backend_volume_kind(const struct backend *b, const char *kind)
+{
+	size_t k;
+
+	for (k = 0; b->volume_kinds && b->volume_kinds[k].kind; k++)
+		if (!strcmp(b->volume_kinds[k].kind, kind))
+			return &b->volume_kinds[k];
+	return NULL;
+}
+
+/* Every volume of t is of a kind b gives; else one line naming it, what
+ * b gives and the backends that give it. */
+static int check_volumes(const struct task *t, const struct backend *b, struct error *err)
+{
+	struct strbuf gives = STRBUF_INIT, others = STRBUF_INIT;
+	const struct volume *v = NULL;
+	char src[512];
+	size_t i, k;
+	int r;
+
+	for (i = 0; i < t->volumes.n && !v; i++)
+		if (!(b->caps & BACKEND_CAP_VOLUMES) || !backend_volume_kind(b, t->volumes.items[i].kind))
+			v = &t->volumes.items[i];
+	if (!v)
+		return 0;
+	for (k = 0; b->volume_kinds && b->volume_kinds[k].kind; k++)
+		strbuf_addf(&gives, "%s%s", k ? ", " : "", b->volume_kinds[k].what);
+	for (k = 0; k < registry_count(); k++) {
+		const struct backend *o = registry_at(k);
+
+		if ((o->caps & BACKEND_CAP_VOLUMES) && backend_volume_kind(o, v->kind))
+			strbuf_addf(&others, "%s%s", others.len ? ", " : "", o->name);
+	}
+	volume_source_text(v, src, sizeof(src));
+	r = error_set(err, FRUGAL_ENOTSUP, "volumes: '%s: %s' cannot be given by backend %s "
+		      "(it gives %s); %s%s", v->dst, src, b->name,
+		      gives.len ? gives.buf : "no volumes",
+		      others.len ? "run on backend " : "remove it",
+		      others.len ? others.buf : "");
+	strbuf_release(&gives);
+	strbuf_release(&others);
+	return r;
+}
+
 int provider_check_task(const struct task *t, const char *backend, const struct config *cfg,
 			struct error *err)
 {
 	const struct backend *b = registry_find(backend);
 	char names[256];
+	int r;
 
 	if (!b)
 		return 0;	/* provider_open says what is wrong with the name */
@@ -301,6 +347,8 @@ int provider_check_task(const struct task *t, const char *backend, const struct 
 				 "backend %s yet: it cannot open ports; remove ports, or run on "
 				 "backend %s", backend,
 				 registry_names(BACKEND_CAP_PORTS, names, sizeof(names)));
+	if (t->volumes.n && (r = check_volumes(t, b, err)) < 0)
+		return r;
 	if (t->res.image_docker && !provider_container_runtime(cfg, b->name)) {
 		const char *rt = setting(cfg, b->name, "container_runtime");
 
@@ -384,6 +432,7 @@ char *endpoint_fill(const char *tmpl, int local, int port)
 }
 
 #define PORTS_SUFFIX ":ports"
+#define VOLUME_SUFFIX ":volume"
 
 char *provider_ports_token(const char *token)
 {
@@ -406,12 +455,50 @@ int provider_ports_token_split(const char *token, char **ret_attempt)
 	return 1;
 }
 
+char *provider_volume_token(const char *token)
+{
+	return xasprintf("%s" VOLUME_SUFFIX, token);
+}
+
+int provider_makes_volumes(const struct provider *p, const struct task *t)
+{
+	const struct backend *b;
+	size_t i, k;
+
+	if (!p || !p->ops->volumes_end || !t || !t->volumes.n ||
+	    !(b = registry_find(p->ops->name)) || !b->volume_kinds)
+		return 0;
+	for (i = 0; i < t->volumes.n; i++)
+		for (k = 0; b->volume_kinds[k].kind; k++)
+			if (b->volume_kinds[k].made &&
+			    !strcmp(b->volume_kinds[k].kind, t->volumes.items[i].kind))
+				return 1;
+	return 0;
+}
+
+/* token without suffix (when it ends with it). Caller frees. */
+static char *strip_suffix(const char *token, const char *suffix)
+{
+	size_t len = strlen(token), slen = strlen(suffix);
+
+	return len > slen && !strcmp(token + len - slen, suffix) ? xstrndup(token, len - slen)
+								 : xstrdup(token);
+}
+
 int provider_resource_end(struct provider *p, const char *kind, const char *token,
 			  const char *provider_id, struct error *err)
 {
 	char *attempt_token = NULL;
 	int r;
 
+	if (kind && !strcmp(kind, "volume")) {
+		if (!p->ops->volumes_end)
+			return 0;	/* nothing of its own to end */
+		attempt_token = strip_suffix(token, VOLUME_SUFFIX);
+		r = p->ops->volumes_end(p, attempt_token, provider_id, err);
+		free(attempt_token);
+		return r;
+	}
 	if (!kind || strcmp(kind, "ports"))
 		return p->ops->terminate(p, token, provider_id, err);
 	if (!p->ops->ports_close)

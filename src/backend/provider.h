@@ -46,6 +46,10 @@ struct plan {
 	 * time ("runpod-gpu-catalog", "aws-spot-price-history"). */
 	char *price_source;
 	char *capacity;		/* human note: "1 of 2 GPUs free" */
+	/* The part of price_per_hour that is the volumes frugal makes for the
+	 * attempt (provider_makes_volumes): their GiB at the backend's price
+	 * per GB-month, per hour (730 h a month). 0: none. */
+	double volume_price_per_hour;
 };
 void plan_release(struct plan *p);
 /* A deep copy of src. */
@@ -229,6 +233,21 @@ struct provider_ops {
 	 * instance has no address yet. */
 	int (*endpoints)(struct provider *p, const char *token, const char *id,
 			 const struct task *t, struct endpoint_list *ret, struct error *err);
+
+	/* volumes: (backends with BACKEND_CAP_VOLUMES). volumes_end is for
+	 * backends that make a volume per attempt (a volume_kind with made
+	 * set: an EBS volume from a snapshot): the controller commits a
+	 * ledger row of kind "volume" (token provider_volume_token(token))
+	 * in the same commit as the instance's; launch makes the volumes
+	 * with the instance, tagged with the token; volumes_end ends every
+	 * volume made under token (id: the instance's, or NULL) and is called
+	 * with the instance's teardown, and when a resolve finds the instance
+	 * was never made. Gone is success; FRUGAL_EBUSY while the instance
+	 * still holds them (the teardown asks again). NULL: the volumes are
+	 * the user's (a directory, a claim, a network volume): nothing is
+	 * made, and nothing ended. */
+	int (*volumes_end)(struct provider *p, const char *token, const char *id,
+			   struct error *err);
 };
 
 struct provider {
@@ -343,10 +362,22 @@ int provider_ports_token_split(const char *token, char **ret_attempt);
 /* 1 when backend p makes a ports resource for task t (ports_open). */
 int provider_opens_ports(const struct provider *p, const struct task *t);
 
+/* The ledger token of an attempt's volume row: "TOKEN:volume". Caller
+ * frees. */
+char *provider_volume_token(const char *token);
+/* 1 when backend p makes a volume for task t (volumes_end, and a volume of
+ * a kind the backend marks made). */
+int provider_makes_volumes(const struct provider *p, const struct task *t);
+
+/* Where the agent finds volume i of a task on the machine, when a backend
+ * attached and mounted it before the agent started (a made volume, a
+ * disk): PROVIDER_VOLUME_ROOT/i. */
+#define PROVIDER_VOLUME_ROOT "/mnt/frugal-volumes"
+
 /*
  * End one ledger row's resource: ports_close for a row of kind "ports"
- * (with the attempt's token), terminate for anything else. Gone is
- * success.
+ * (with the attempt's token), volumes_end for one of kind "volume",
+ * terminate for anything else. Gone is success.
  */
 int provider_resource_end(struct provider *p, const char *kind, const char *token,
 			  const char *provider_id, struct error *err);

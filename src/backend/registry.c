@@ -1,7 +1,7 @@
 /*
  * registry: the list of backends, one line each (see registry.h), and
  * the hooks the lower layers declare (spec/config.h, catalog/catalog.h,
- * catalog/billing.h, storage/storage.h), answered from the descriptors.
+ * catalog/billing.h, storage/storage.h, spec/mount.h, spec/volume.h), answered from the descriptors.
  */
 #include "backend/registry.h"
 #include "backend/provider.h"
@@ -204,6 +204,31 @@ const char *mount_store(size_t i, const char **ret_scheme)
 		if (d && d->store_name && i-- == 0) {
 			*ret_scheme = d->scheme;
 			return d->store_name;
+		}
+	}
+	return NULL;
+}
+
+const struct volume_kind *volume_kind_at(size_t i)
+{
+	size_t k, j, m;
+
+	for (k = 0; k < N_BACKENDS; k++) {
+		const struct volume_kind *vk = backends[k]->volume_kinds;
+
+		for (j = 0; vk && vk[j].kind; j++) {
+			int seen = 0;
+
+			/* each kind once: skip one an earlier backend gave */
+			for (m = 0; m < k && !seen; m++) {
+				const struct volume_kind *o = backends[m]->volume_kinds;
+				size_t q;
+
+				for (q = 0; o && o[q].kind && !seen; q++)
+					seen = !strcmp(o[q].kind, vk[j].kind);
+			}
+			if (!seen && i-- == 0)
+				return &vk[j];
 		}
 	}
 	return NULL;

@@ -15,6 +15,7 @@
  *                      default preemption rate
  *   catalog/billing.h  billing_rule_lookup: each backend's billing rule
  *   storage/storage.h  storage_driver_for: drivers by URL scheme
+ *   spec/volume.h      volume_kind_at: the kinds of volume backends give
  */
 #ifndef FRUGAL_BACKEND_REGISTRY_H
 #define FRUGAL_BACKEND_REGISTRY_H

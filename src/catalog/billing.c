@@ -65,6 +65,7 @@ void billing_rule_text(const struct billing_rule *rule, char *buf, size_t len)
 			 rule->min_seconds);
 }
 
+
 void attempt_cost(const struct attempt *a, int64_t now_ms, struct attempt_cost *ret)
 {
 	const struct billing_rule *rule = billing_rule_for(a->backend);
@@ -76,10 +77,18 @@ void attempt_cost(const struct attempt *a, int64_t now_ms, struct attempt_cost *
 	if (a->ended_at && a->has_cost) {
 		ret->billed_seconds = a->billed_seconds;
 		ret->micro = a->cost_micro;
-		return;
-	}
-	if (a->outcome && !strcmp(a->outcome, "launch_failed") && !a->instance_id)
+	} else if (a->outcome && !strcmp(a->outcome, "launch_failed") && !a->instance_id) {
 		return;		/* no machine: nothing billed */
-	ret->billed_seconds = billed_seconds(rule, ret->ran_seconds);
-	ret->micro = billing_cost_micro(rule, a->price_per_hour, ret->ran_seconds);
+	} else {
+		ret->billed_seconds = billed_seconds(rule, ret->ran_seconds);
+		ret->micro = billing_cost_micro(rule, a->price_per_hour, ret->ran_seconds);
+	}
+	/* The volumes' part, billed for the same time (they live and end
+	 * with the machine), never more than the whole. */
+	if (a->volume_price_per_hour > 0 && ret->billed_seconds > 0) {
+		ret->volume_micro = billing_cost_micro(&per_second, a->volume_price_per_hour,
+						       ret->billed_seconds);
+		if (ret->volume_micro > ret->micro)
+			ret->volume_micro = ret->micro;
+	}
 }

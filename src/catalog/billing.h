@@ -57,6 +57,10 @@ struct attempt_cost {
 	int64_t ran_seconds;	/* started_at to ended_at (or now), rounded up */
 	int64_t billed_seconds;
 	int64_t micro;		/* USD * 1e6 */
+	/* The part of micro that is the attempt's volumes (its
+	 * volume_price_per_hour, a part of price_per_hour, for the billed
+	 * seconds: a volume per GB-month held as long as the machine). */
+	int64_t volume_micro;
 	int running;		/* 1: still accruing */
 };
 
@@ -67,7 +71,9 @@ struct attempt_cost {
  * launch. An ended attempt whose cost was recorded in the ledger keeps
  * that figure. An attempt that ended launch_failed with no machine
  * (instance_id NULL: the provider never had one) costs 0; one whose
- * machine existed is billed at least the minimum. budget_stopped,
+ * machine existed is billed at least the minimum. The volumes frugal made
+ * for it are in the price (plan.volume_price_per_hour) and so in the
+ * cost; volume_micro says how much of it. budget_stopped,
  * preempted, cancelled, ... are billed for the time they ran.
  */
 void attempt_cost(const struct attempt *a, int64_t now_ms, struct attempt_cost *ret);

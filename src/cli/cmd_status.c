@@ -49,6 +49,10 @@ static void attempt_json(struct jsonout *w, const struct attempt *a, int64_t now
 	jsonout_int(w, "billed_seconds", cost.billed_seconds);
 	jsonout_real(w, "cost_usd", money_to_usd(cost.micro));
 	jsonout_int(w, "cost_micro", cost.micro);
+	if (a->volume_price_per_hour > 0) {
+		jsonout_real(w, "volume_price_per_hour", a->volume_price_per_hour);
+		jsonout_int(w, "volume_cost_micro", cost.volume_micro);
+	}
 	jsonout_end_object(w);
 }
 
@@ -264,6 +268,13 @@ static void print_detail(struct cli *c, const struct job *j, const struct attemp
 			/* Enough digits that a price that is not 0 does not read 0. */
 			snprintf(price, sizeof(price), a->price_per_hour > 0 &&
 				 a->price_per_hour < 0.01 ? "%.6f" : "%.4f", a->price_per_hour);
+			if (a->volume_price_per_hour > 0) {
+				size_t len = strlen(price);
+
+				/* the volumes' part of it */
+				snprintf(price + len, sizeof(price) - len, " (vol %.4f)",
+					 a->volume_price_per_hour);
+			}
 			time_format_local(a->started_at, st, sizeof(st));
 			snprintf(ex, sizeof(ex), "%d", a->exit_code);
 			duration_format(ac.ran_seconds, ran, sizeof(ran));

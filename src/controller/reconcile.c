@@ -165,6 +165,7 @@ struct op {
 	int64_t forward_deadline;	/* look: give every node this notice (Unix ms) */
 	int64_t notice_grace_ms;	/* look: a node failed: the others' notice */
 	int other_nodes_end;		/* look: stop.other_nodes: end */
+	int volume;		/* launch, resolve: the attempt has a volume ledger row */
 	/* look */
 	struct agent_status status;
 	int have_status;
@@ -1021,6 +1022,13 @@ static void op_run(struct work *w)
 			op->r = provider_resource_end(p, "ports", pt, NULL, &op->err);
 			free(pt);
 		}
+		if (op->r == 0 && !op->new_id && op->volume) {
+			/* Never made, so its volumes go too (the same rule). */
+			char *vt = provider_volume_token(op->token);
+
+			op->r = provider_resource_end(p, "volume", vt, NULL, &op->err);
+			free(vt);
+		}
 		break;
 	}
 }
@@ -1520,10 +1528,40 @@ static int ports_row_begin(struct reconciler *rec, const char *job_id, int n,
 	return r;
 }
 
+/* The same for its volumes (provider.h volumes_end). */
+static int volume_row_begin(struct reconciler *rec, const char *job_id, int n,
+			    const char *backend, const char *token, struct error *err)
+{
+	char *vt = provider_volume_token(token);
+	int64_t id;
+	int r = store_resource_begin(rec->st, job_id, n, backend, "volume", vt, &id, err);
+
+	free(vt);
+	return r;
+}
+
+static void kind_rows_set(struct reconciler *rec, const char *job_id, int n, const char *kind,
+			  const char *provider_id, enum resource_state state);
+static int kind_row_open(struct reconciler *rec, const char *job_id, int n, const char *kind);
+
 /* Set every open ports row of attempt n to state (provider_id when not
  * NULL). */
 static void ports_rows_set(struct reconciler *rec, const char *job_id, int n,
 			   const char *provider_id, enum resource_state state)
+{
+	kind_rows_set(rec, job_id, n, "ports", provider_id, state);
+}
+
+/* 1 when attempt n of job_id has an open ports row. */
+static int ports_row_open(struct reconciler *rec, const char *job_id, int n)
+{
+	return kind_row_open(rec, job_id, n, "ports");
+}
+
+/* Set every open row of kind of attempt n to state (provider_id when not
+ * NULL). */
+static void kind_rows_set(struct reconciler *rec, const char *job_id, int n, const char *kind,
+			  const char *provider_id, enum resource_state state)
 {
 	struct resource_list open = { 0 };
 	size_t i;
@@ -1532,13 +1570,13 @@ static void ports_rows_set(struct reconciler *rec, const char *job_id, int n,
 		return;
 	for (i = 0; i < open.n; i++)
 		if (open.items[i].attempt == n && open.items[i].kind &&
-		    !strcmp(open.items[i].kind, "ports"))
+		    !strcmp(open.items[i].kind, kind))
 			store_resource_set(rec->st, open.items[i].id, provider_id, state, NULL);
 	resource_list_release(&open);
 }
 
-/* 1 when attempt n of job_id has an open ports row. */
-static int ports_row_open(struct reconciler *rec, const char *job_id, int n)
+/* 1 when attempt n of job_id has an open row of kind. */
+static int kind_row_open(struct reconciler *rec, const char *job_id, int n, const char *kind)
 {
 	struct resource_list open = { 0 };
 	size_t i;
@@ -1548,7 +1586,7 @@ static int ports_row_open(struct reconciler *rec, const char *job_id, int n)
 		return 0;
 	for (i = 0; i < open.n; i++)
 		if (open.items[i].attempt == n && open.items[i].kind &&
-		    !strcmp(open.items[i].kind, "ports"))
+		    !strcmp(open.items[i].kind, kind))
 			found = 1;
 	resource_list_release(&open);
 	return found;
@@ -1630,15 +1668,18 @@ static void act_launch(struct step *s)
 	op->nodes = op->task.num_nodes > 1 ? op->task.num_nodes : 1;
 	a.price_per_hour = op->plan.price_per_hour * op->nodes;
 	a.price_source = op->plan.price_source;
+	a.volume_price_per_hour = op->plan.volume_price_per_hour;
 	a.gpus = gpus;
 	a.started_at = time_now_ms();
 	if ((r = store_begin(rec->st, &err)) < 0)
 		goto fail;
 	op->ports = provider_opens_ports(b->p, &op->task);
+	op->volume = provider_makes_volumes(b->p, &op->task);
 	if ((r = store_resource_begin(rec->st, j->id, n, b->name, "instance", op->token,
 				      &res_id, &err)) < 0 ||
 	    (op->ports && (r = ports_row_begin(rec, j->id, n, b->name, op->token, &err)) < 0) ||
 	    (r = node_rows_begin(rec, j->id, n, b->name, op->token, op->nodes, &err)) < 0 ||
+	    (op->volume && (r = volume_row_begin(rec, j->id, n, b->name, op->token, &err)) < 0) ||
 	    (r = store_attempt_insert(rec->st, &a, &err)) < 0 ||
 	    (r = store_job_set_status(rec->st, j->id, JOB_PROVISIONING, "", &err)) < 0) {
 		store_rollback(rec->st);
@@ -1707,6 +1748,8 @@ static void act_record_launch(struct step *s)
 		ports_rows_set(rec, j->id, op->attempt, op->ports_id, RES_LIVE);
 	if (op->nodes > 1)
 		node_rows_set(rec, j->id, op->attempt, op->node_ids, op->nodes, RES_LIVE);
+	if (op->volume)	/* made with the instance, found by its token */
+		kind_rows_set(rec, j->id, op->attempt, "volume", op->new_id, RES_LIVE);
 	store_attempt_set_instance(rec->st, j->id, op->attempt, op->new_id, NULL);
 	store_job_set_status(rec->st, j->id, JOB_STARTING, "", NULL);
 	if (tx_commit(rec, j->id) < 0) {
@@ -2302,6 +2345,7 @@ static void act_resolve(struct step *s)
 	op = op_new(rec, b, OP_RESOLVE, s->j->id, a->n, NULL);
 	op->ports = b->p->ops->ports_close && ports_row_open(rec, s->j->id, a->n);
 	op->nodes = track_task(rec, s->j)->task.num_nodes;
+	op->volume = b->p->ops->volumes_end && kind_row_open(rec, s->j->id, a->n, "volume");
 	op->plan.backend = xstrdup(a->backend);
 	op->plan.region = xstrdup(a->region);
 	op->plan.zone = xstrdup(a->zone);
@@ -2347,10 +2391,11 @@ static void act_relaunch(struct step *s)
 		store_resource_set(rec->st, res.id, NULL, RES_GONE, NULL);
 		resource_release(&res);
 	}
-	/* Its ports were closed by the resolve (or never made), and so were
-	 * its other nodes. */
+	/* Its ports and volumes were ended by the resolve (or never made),
+	 * and so were its other nodes. */
 	ports_rows_set(rec, s->j->id, op->attempt, NULL, RES_GONE);
 	node_rows_set(rec, s->j->id, op->attempt, NULL, TASK_NODES_MAX, RES_GONE);
+	kind_rows_set(rec, s->j->id, op->attempt, "volume", NULL, RES_GONE);
 	store_attempt_end(rec->st, s->j->id, op->attempt,
 			  attempt_outcome_name(OUTCOME_LAUNCH_FAILED), 0, 0, time_now_ms(), NULL);
 	/* A cancel or stop keeps its own reason. */

@@ -139,8 +139,7 @@ static void stores_text(struct strbuf *out)
 		strbuf_addf(out, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", s);
 }
 
-/* NULL when dst is a usable REMOTE, else why not. */
-static const char *dst_problem(const char *dst)
+const char *mount_dst_problem(const char *dst)
 {
 	const char *rel = mount_dst_relative(dst), *c;
 
@@ -383,7 +382,7 @@ void mount_parse(struct schema *sc, const struct ynode *v, const char *path,
 	for (i = 0; i < v->n_pairs; i++) {
 		const struct ynode *key = v->pairs[i].key, *val = v->pairs[i].value;
 		char *sub = schema_join_path(path, key->str);
-		const char *why = *key->str ? dst_problem(key->str) : "a path on the machine";
+		const char *why = *key->str ? mount_dst_problem(key->str) : "a path on the machine";
 
 		if (why) {
 			schema_expected(sc, key, sub, why);

@@ -65,6 +65,10 @@ int mount_dst_absolute(const char *dst);
  * -> "x"); NULL for an absolute one. Points into dst. */
 const char *mount_dst_relative(const char *dst);
 
+/* NULL when dst is a usable REMOTE (or volume mount path), else what is
+ * expected instead ("a path without '..'"). */
+const char *mount_dst_problem(const char *dst);
+
 /* 1 for a source URL frugal has a storage driver for. */
 int mount_url_supported(const char *url);
 

@@ -127,6 +127,7 @@ void task_release(struct task *t)
 	kvlist_release(&t->envs);
 	kvlist_release(&t->secrets);
 	mount_list_release(&t->file_mounts);
+	volume_list_release(&t->volumes);
 	free(t->checkpoint.dir);
 	free(t->checkpoint.verify);
 	free_strv(t->outputs.paths, t->outputs.n_paths);
@@ -1173,7 +1174,8 @@ static const struct foreign_key resources_foreign[] = {
 	{ "accelerator_args", 0, "it is for TPUs, which frugal does not offer; remove it" },
 	{ "local_disk", 0, "local disks are not chosen yet; remove it" },
 	{ "priority_class", 0, "pod priority classes are not set yet; remove it" },
-	{ "volumes", 0, "SkyPilot volumes are not supported yet; use file_mounts or checkpoint.dir" },
+	{ "volumes", 0, "volumes go at the top level of the task (volumes: {/data: VOLUME}), "
+			"not under resources" },
 	{ "_no_missing_accel_warnings", 1, "it only silences SkyPilot warnings" },
 	{ "_cluster_config_overrides", 0, "SkyPilot cluster templates do not apply; remove it" },
 	{ "_docker_login_config", 0, "it is set by SkyPilot itself; remove it" },
@@ -1537,6 +1539,13 @@ static void key_secrets(struct parser *p, const struct ynode *k, const struct yn
 	}
 	get_kv_map(p, v, path, &p->t->secrets, 1, 1,
 		   "a mapping of NAME: null (from your environment) or NAME: value");
+}
+
+/* volumes: MOUNT_PATH: a volume, a directory or a name (volume.h). */
+static void key_volumes(struct parser *p, const struct ynode *k, const struct ynode *v,
+			const char *path)
+{
+	volume_parse(&p->sc, v, path, p->base_dir, &p->t->volumes);
 }
 
 /* file_mounts: REMOTE: local path, bucket URL or storage object (mount.h). */
@@ -2153,7 +2162,8 @@ static void key_service(struct parser *p, const struct ynode *k, const struct yn
 static const struct key_rule task_rules[] = {
 	{ "name", key_name }, { "workdir", key_workdir }, { "resources", key_resources },
 	{ "num_nodes", key_num_nodes }, { "envs", key_envs }, { "secrets", key_secrets },
-	{ "file_mounts", key_file_mounts }, { "setup", key_setup }, { "run", key_run },
+	{ "file_mounts", key_file_mounts }, { "volumes", key_volumes },
+	{ "setup", key_setup }, { "run", key_run },
 	{ "checkpoint", key_checkpoint }, { "outputs", key_outputs }, { "stop", key_stop },
 	{ "recovery", key_recovery }, { "budget", key_budget }, { "sweep", key_sweep },
 	{ "backend", key_backend }, { "config", key_config }, { "service", key_service },
@@ -2167,8 +2177,6 @@ static const struct foreign_key task_foreign[] = {
 			       "'run'" },
 	{ "experimental", 0, "SkyPilot config overrides are not supported; put frugal settings "
 			     "in $FRUGAL_HOME/config.yaml or remove it" },
-	{ "volumes", 0, "SkyPilot volumes (sky volumes apply) are not supported yet; use "
-			"file_mounts or checkpoint.dir" },
 	{ "volume_mounts", 0, "it is set by SkyPilot itself; remove it" },
 	{ "file_mounts_mapping", 0, "it is set by SkyPilot itself; remove it" },
 	{ "managed_secrets", 0, "secrets of a SkyPilot API server are not available; give them "

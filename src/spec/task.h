@@ -25,6 +25,7 @@
 #include "base/error.h"
 #include "base/strbuf.h"
 #include "spec/mount.h"
+#include "spec/volume.h"
 
 /* ---- diagnostics ------------------------------------------------------ */
 
@@ -201,6 +202,7 @@ struct task {
 	struct kvlist envs;
 	struct kvlist secrets;	/* names; values stripped (see above) */
 	struct mount_list file_mounts;	/* spec/mount.h */
+	struct volume_list volumes;	/* spec/volume.h */
 	struct checkpoint_spec checkpoint;
 	struct outputs_spec outputs;
 	struct stop_spec stop;

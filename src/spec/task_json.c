@@ -9,7 +9,9 @@
  *  "count": 1}], "cpus": 4.0, "cpus_at_least": true, "spot": "spot", ...},
  *  "envs": {"LR": "0.001"}, "secrets": ["WANDB_API_KEY"],
  *  "file_mounts": {"/data": {"source": "file:///d", "local": false,
- *  "mode": "COPY", "dataset": "<sha256>"}}, "checkpoint": {...}, "outputs": {...},
+ *  "mode": "COPY", "dataset": "<sha256>"}}, "volumes" (only when there are
+ *  any): {"/data": {"kind": "ebs", "ref": "snap-1", "read_only": true,
+ *  "size_gb": 200, "type": "gp3"}}, "checkpoint": {...}, "outputs": {...},
  *  "stop": {...}, "recovery": {...}, "budget": 20.0, "sweep": {...}}
  */
 #include "spec/task.h"
@@ -76,6 +78,28 @@ static json_t *mounts_to_json(const struct mount_list *l)
 		if (m->dataset)
 			json_object_set_new(e, "dataset", json_string(m->dataset));
 		json_object_set_new(o, m->dst, e);
+	}
+	return o;
+}
+
+/* volumes as an object of MOUNT_PATH: {kind, ref, read_only[, size_gb, type]}. */
+static json_t *volumes_to_json(const struct volume_list *l)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		const struct volume *v = &l->items[i];
+		json_t *e = json_object();
+
+		json_object_set_new(e, "kind", json_string(v->kind));
+		json_object_set_new(e, "ref", json_string(v->ref));
+		json_object_set_new(e, "read_only", json_boolean(v->read_only));
+		if (v->size_gb)
+			json_object_set_new(e, "size_gb", json_integer(v->size_gb));
+		if (v->type)
+			json_object_set_new(e, "type", json_string(v->type));
+		json_object_set_new(o, v->dst, e);
 	}
 	return o;
 }
@@ -173,6 +197,8 @@ char *task_to_json(const struct task *t)
 		json_array_append_new(sec, json_string(t->secrets.items[i].key));
 	json_object_set_new(o, "secrets", sec);
 	json_object_set_new(o, "file_mounts", mounts_to_json(&t->file_mounts));
+	if (t->volumes.n)
+		json_object_set_new(o, "volumes", volumes_to_json(&t->volumes));
 
 	sub = json_object();
 	put_str(sub, "dir", t->checkpoint.dir);
@@ -414,6 +440,40 @@ static void get_kv(struct reader *rd, const json_t *o, const char *key, struct k
 	}
 }
 
+/* volumes (volumes_to_json) into l. */
+static void get_volumes(struct reader *rd, const json_t *o, const char *key,
+			struct volume_list *l)
+{
+	const json_t *obj = get_obj(rd, o, key);
+	const char *k;
+	json_t *v;
+
+	if (!obj)
+		return;
+	json_object_foreach((json_t *)obj, k, v) {
+		const json_t *kind = json_object_get(v, "kind"), *ref = json_object_get(v, "ref");
+		const json_t *ro = json_object_get(v, "read_only"), *sz = json_object_get(v, "size_gb");
+		const json_t *ty = json_object_get(v, "type");
+		struct volume vol = { 0 };
+
+		if (!json_is_object(v) || !json_is_string(kind) || !json_is_string(ref) ||
+		    !json_is_boolean(ro) || (sz && (!json_is_integer(sz) ||
+						   json_integer_value(sz) < 1 ||
+						   json_integer_value(sz) > INT32_MAX)) ||
+		    (ty && !json_is_string(ty)) || !*k) {
+			bad(rd, "'%s.%s' is not {kind, ref, read_only[, size_gb, type]}", key, k);
+			return;
+		}
+		vol.dst = (char *)k;
+		vol.kind = (char *)json_string_value(kind);
+		vol.ref = (char *)json_string_value(ref);
+		vol.read_only = json_is_true(ro);
+		vol.size_gb = sz ? (int)json_integer_value(sz) : 0;
+		vol.type = ty ? (char *)json_string_value(ty) : NULL;
+		volume_list_append(l, &vol);
+	}
+}
+
 /* file_mounts (mounts_to_json) into l. */
 static void get_mounts(struct reader *rd, const json_t *o, const char *key,
 		       struct mount_list *l)
@@ -628,6 +688,7 @@ int task_from_json(const char *json, struct task *ret, struct error *err)
 		}
 	}
 	get_mounts(&rd, root, "file_mounts", &t.file_mounts);
+	get_volumes(&rd, root, "volumes", &t.volumes);
 	sections_from_json(&rd, root, &t);
 	get_real(&rd, root, "budget", &t.budget);
 	if ((o = get_obj(&rd, root, "sweep")))

@@ -126,6 +126,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE attempts ADD COLUMN price_source TEXT;",
 	/* 4 -> 5: the storage a job was submitted with (NULL: older jobs) */
 	"ALTER TABLE jobs ADD COLUMN storage_url TEXT;",
+	/* 5 -> 6: the part of price_per_hour that is the attempt's volumes */
+	"ALTER TABLE attempts ADD COLUMN volume_price_per_hour REAL NOT NULL DEFAULT 0;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -914,7 +916,7 @@ void attempt_list_release(struct attempt_list *l)
 	" (SELECT c.billed_seconds FROM costs c WHERE c.job_id = attempts.job_id" \
 	"  AND c.attempt = attempts.n)," \
 	" (SELECT c.usd_micro FROM costs c WHERE c.job_id = attempts.job_id" \
-	"  AND c.attempt = attempts.n)"
+	"  AND c.attempt = attempts.n), volume_price_per_hour"
 
 /* An attempt from ATTEMPT_COLS starting at column b of q. */
 static void read_attempt_at(sqlite3_stmt *q, int b, struct attempt *a)
@@ -940,6 +942,7 @@ static void read_attempt_at(sqlite3_stmt *q, int b, struct attempt *a)
 	a->has_cost = sqlite3_column_type(q, b + 17) != SQLITE_NULL;
 	a->billed_seconds = sqlite3_column_int64(q, b + 16);
 	a->cost_micro = sqlite3_column_int64(q, b + 17);
+	a->volume_price_per_hour = sqlite3_column_double(q, b + 18);
 }
 
 static void read_attempt(sqlite3_stmt *q, struct attempt *a)
@@ -960,7 +963,7 @@ static void read_attempt(sqlite3_stmt *q, struct attempt *a)
 	" attempts.zone, attempts.instance_type, attempts.spot, attempts.price_per_hour," \
 	" attempts.gpus, attempts.instance_id, attempts.started_at, attempts.ended_at," \
 	" attempts.outcome, attempts.exit_code, attempts.notice_deadline," \
-	" attempts.price_source, c.billed_seconds, c.usd_micro"
+	" attempts.price_source, c.billed_seconds, c.usd_micro, attempts.volume_price_per_hour"
 /* ... with the ledger row of each attempt joined (ATTEMPT_COLS_Q's c). */
 #define ATTEMPT_JOIN_Q " LEFT JOIN attempts ON attempts.job_id = j.id" \
 	" LEFT JOIN costs c ON c.job_id = attempts.job_id AND c.attempt = attempts.n"
@@ -1057,8 +1060,9 @@ int store_attempt_insert(struct store *st, const struct attempt *a, struct error
 
 	if ((r = prepare(st, "INSERT INTO attempts (job_id, n, backend, region, zone,"
 			 " instance_type, spot, price_per_hour, gpus, instance_id, started_at,"
-			 " price_source)"
-			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", &q, err)) < 0)
+			 " price_source, volume_price_per_hour)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)", &q,
+			 err)) < 0)
 		return r;
 	sqlite3_bind_text(q, 1, a->job_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(q, 2, a->n);
@@ -1072,6 +1076,7 @@ int store_attempt_insert(struct store *st, const struct attempt *a, struct error
 	bind_text(q, 10, a->instance_id);
 	sqlite3_bind_int64(q, 11, a->started_at);
 	bind_text(q, 12, a->price_source);
+	sqlite3_bind_double(q, 13, a->volume_price_per_hour);
 	return step_done(st, q, err, "cannot record the attempt");
 }
 

@@ -124,6 +124,7 @@ struct attempt {
 	int has_exit_code;
 	int64_t notice_deadline;	/* a preemption notice ends the machine then; 0: none */
 	char *price_source;	/* where price_per_hour came from ("catalog", ...); may be NULL */
+	double volume_price_per_hour;	/* the part of price_per_hour that is its volumes */
 	/* From the cost ledger, once the attempt ended (has_cost). */
 	int has_cost;
 	int64_t billed_seconds;

@@ -809,7 +809,7 @@ static void test_skypilot_other_keys(void **state)
 				     "  accelerator_args: {tpu_vm: true}\n"
 				     "  autostop: {idle_minutes: 5, hook: git push}\n"
 				     "config:\n  kubernetes: {provision_timeout: 600}\n"
-				     "  docker: {run_options: []}\nvolumes: {/mnt: vol}\n"
+				     "  docker: {run_options: []}\n"
 				     "workdir: {url: 'https://github.com/x/y', ref: main}\n"
 				     "secrets: [HF_TOKEN]\nrun: x\n",
 				     "t.yaml:2:3: error: resources.labels: 'labels' is not supported",
@@ -818,9 +818,8 @@ static void test_skypilot_other_keys(void **state)
 				     "resources.autostop.hook: autostop hooks are not run by frugal",
 				     "t.yaml:7:3: error: config.kubernetes: SkyPilot config overrides",
 				     "t.yaml:8:3: error: config.docker:",
-				     "volumes: 'volumes' is not supported by frugal",
 				     "workdir: a git repository as workdir is not supported yet",
-				     "secrets: a list of SkyPilot managed secret names", NULL), 9);
+				     "secrets: a list of SkyPilot managed secret names", NULL), 8);
 	parse_fails("workdir: {ref: main}\nrun: x\n", "workdir: missing 'url'", NULL);
 	parse_fails("workdir: {url: u, branch: main}\nrun: x\n",
 		    "workdir.branch: unknown key 'branch'", NULL);
@@ -981,6 +980,82 @@ static const struct file_mount *mount_of(const struct task *t, const char *dst)
 			return &t->file_mounts.items[i];
 	fail_msg("no mount %s", dst);
 	return NULL;
+}
+
+/* volumes: every form, the JSON round trip, and bad ones with file:line:col. */
+static void test_volumes(void **state)
+{
+	char dir[] = "/tmp/frugal-test-volumes.XXXXXX", *yaml, *real, *json, *json2, *file;
+	struct task t, back;
+	struct error err = ERROR_INIT;
+	const struct volume *v;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	real = fs_realpath(dir, NULL);
+	yaml = xasprintf("volumes:\n"
+			 "  /data: ebs://snap-0123456789abcdef0\n"
+			 "  local: %s\n"
+			 "  /mnt/pvc: my-claim\n"
+			 "  /ro: {source: ebs://snap-1, read_only: true, size: 200Gi, type: gp3}\n"
+			 "run: x\n", dir);
+	parse_ok(yaml, &t);
+	assert_int_equal(t.volumes.n, 4);
+	v = &t.volumes.items[0];
+	assert_string_equal(v->dst, "/data");
+	assert_string_equal(v->kind, "ebs");
+	assert_string_equal(v->ref, "snap-0123456789abcdef0");
+	assert_false(v->read_only);
+	assert_int_equal(v->size_gb, 0);
+	v = &t.volumes.items[1];
+	assert_string_equal(v->kind, VOLUME_KIND_DIR);
+	assert_string_equal(v->ref, real);
+	v = &t.volumes.items[2];
+	assert_string_equal(v->kind, VOLUME_KIND_NAME);
+	assert_string_equal(v->ref, "my-claim");
+	v = &t.volumes.items[3];
+	assert_true(v->read_only);
+	assert_int_equal(v->size_gb, 200);
+	assert_string_equal(v->type, "gp3");
+	/* the JSON round trip keeps every field */
+	json = task_to_json(&t);
+	assert_int_equal(task_from_json(json, &back, &err), 0);
+	json2 = task_to_json(&back);
+	assert_string_equal(json, json2);
+	assert_int_equal(back.volumes.n, 4);
+	assert_true(back.volumes.items[3].read_only);
+	assert_int_equal(back.volumes.items[3].size_gb, 200);
+	free(json);
+	free(json2);
+	task_release(&back);
+	task_release(&t);
+	free(yaml);
+
+	/* bad ones: one diagnostic each, at the value */
+	parse_fails("volumes:\n  /d: nfs://server/x\nrun: x\n", "t.yaml:2:7",
+		    "volume 'nfs://server/x' is not a kind frugal knows", "ebs://", NULL);
+	parse_fails("volumes:\n  /d: ./no-such-dir-here\nrun: x\n", "t.yaml:2:7",
+		    "directory './no-such-dir-here' does not exist", NULL);
+	parse_fails("volumes:\n  /d: {source: ebs://snap-1, size: -3}\nrun: x\n",
+		    "volumes./d.size", "a size in GiB", NULL);
+	parse_fails("volumes:\n  /d: {read_only: true}\nrun: x\n", "missing 'source'", NULL);
+	parse_fails("volumes:\n  /d: {source: ebs://snap-1, sizee: 3}\nrun: x\n",
+		    "unknown key 'sizee'", "size", NULL);
+	parse_fails("volumes:\n  ../up: ebs://snap-1\nrun: x\n", "a path without '..'", NULL);
+	parse_fails("volumes:\n  data: ebs://snap-1\n  ./data: ebs://snap-2\nrun: x\n",
+		    "a mount path no other volume has", NULL);
+	parse_fails("volumes:\n  /d: ebs://\nrun: x\n", "names no volume", NULL);
+	parse_fails("volumes:\n  /d: [a]\nrun: x\n", "expected a volume", NULL);
+	parse_fails("volumes: [a]\nrun: x\n", "a mapping of MOUNT_PATH", NULL);
+	file = xasprintf("%s/f", dir);
+	assert_int_equal(fs_write_atomic(file, "x", 1, 0644, 1, NULL), 0);
+	yaml = xasprintf("volumes:\n  /d: %s\nrun: x\n", file);
+	parse_fails(yaml, "is not a directory", NULL);
+	free(yaml);
+	unlink(file);
+	free(file);
+	rmdir(dir);
+	free(real);
 }
 
 static void test_file_mounts(void **state)
@@ -1622,6 +1697,7 @@ int main(void)
 		cmocka_unit_test(test_envs),
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_file_mounts),
+		cmocka_unit_test(test_volumes),
 		cmocka_unit_test(test_checkpoint),
 		cmocka_unit_test(test_checkpoint_verify),
 		cmocka_unit_test(test_outputs),

@@ -62,11 +62,19 @@ static const struct machine_ops aws_machine = {
 
 static const struct agent_ops aws_agent = { aws_sources, &aws_machine };
 
+/* An EBS snapshot made into a volume of each instance, in its zone, by
+ * RunInstances' block device mapping (deleted on termination; aws.c,
+ * docs/AWS.md "Volumes"). */
+static const struct volume_kind aws_volume_kinds[] = {
+	{ "ebs", "an EBS snapshot (ebs://snap-ID), made into a volume per machine", 1 },
+	{ NULL, NULL, 0 },
+};
+
 const struct backend aws_backend = {
 	.name = "aws",
 	.title = "Amazon EC2",
 	.caps = BACKEND_CAP_SPOT | BACKEND_CAP_NOTICE | BACKEND_CAP_IMAGES | BACKEND_CAP_PORTS |
-		BACKEND_CAP_PRICE_TABLE | BACKEND_CAP_DOCKER_ON_VM,
+		BACKEND_CAP_PRICE_TABLE | BACKEND_CAP_DOCKER_ON_VM | BACKEND_CAP_VOLUMES,
 	.settings = aws_settings,
 	.credentials = aws_credentials,
 	/* EC2 bills Linux instances per second, with a 60-second minimum. */
@@ -77,6 +85,7 @@ const struct backend aws_backend = {
 	.provider = &aws_provider_ops,
 	.agent = &aws_agent,
 	.storage = &storage_s3_ops,
+	.volume_kinds = aws_volume_kinds,
 	.storage_check = aws_account_storage_check,
 	.probe = aws_account_probe,
 };

@@ -80,18 +80,25 @@ static const struct machine_ops local_machine = {
 
 static const struct agent_ops local_agent = { local_sources, &local_machine };
 
+/* A directory of this machine, linked at the mount path (agent/volumes.h). */
+static const struct volume_kind local_volume_kinds[] = {
+	{ VOLUME_KIND_DIR, "a directory of this machine (/path, ./path)", 0 },
+	{ NULL, NULL, 0 },
+};
+
 const struct backend local_backend = {
 	.name = "local",
 	.title = "this machine",
 	/* BACKEND_CAP_CGROUPS is decided on the machine (caps_here). */
 	.caps = BACKEND_CAP_PORTS | BACKEND_CAP_NOTICE | BACKEND_CAP_THIS_MACHINE |
-		BACKEND_CAP_MULTI_NODE,
+		BACKEND_CAP_MULTI_NODE | BACKEND_CAP_VOLUMES,
 	.settings = local_settings,
 	.credentials = local_credentials,
 	.billing = { 0, 1 },
 	.boot_timeout_s = 60,
 	.provider = &local_provider_ops,
 	.agent = &local_agent,
+	.volume_kinds = local_volume_kinds,
 	.probe = local_probe,
 	.caps_here = local_caps_here,
 };

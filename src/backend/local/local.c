@@ -164,6 +164,12 @@ static int local_plan(struct provider *p, const struct plan_request *req, struct
 				 "machine other jobs share, where an absolute path is not the job's: "
 				 "give a path relative to the work directory (such as 'data' or "
 				 "'~/data')", mount_list_find_absolute(&t->file_mounts)->dst, "local");
+	for (i = 0; i < t->volumes.n; i++)
+		if (mount_dst_absolute(t->volumes.items[i].dst))
+			return error_set(err, FRUGAL_ENOTSUP, "volumes.%s: backend local runs jobs "
+					 "on a machine other jobs share, where an absolute path is "
+					 "not the job's: give a path relative to the work directory "
+					 "(such as 'data')", t->volumes.items[i].dst);
 	if (t->res.accel_mode != ACCEL_NONE && strcasecmp(l->gpu_type, "GPU")) {
 		int found = 0;
 		for (i = 0; i < t->res.n_accels; i++)
