@@ -115,6 +115,7 @@ struct aws {
 	int enabled_known;		/* 1: enabled is the list, -1: EC2 did not say */
 	struct kvlist subnets;		/* region -> "subnet-id zone-id zone-name\n..." */
 	struct kvlist boot_logs;	/* tokens whose boot log was looked at */
+	struct kvlist snapshots;	/* "REGION SNAP" -> "snap-ID GIB" there, or "-": none */
 };
 
 /* ---- settings ------------------------------------------------------------------ */
@@ -167,6 +168,7 @@ static void aws_free(struct provider *p)
 	kvlist_release(&a->enabled);
 	kvlist_release(&a->subnets);
 	kvlist_release(&a->boot_logs);
+	kvlist_release(&a->snapshots);
 	free(a->owner);
 	free(a->home_tag);
 	free(a);
@@ -399,6 +401,8 @@ struct plan_ctx {
 	size_t disabled;	/* ... in regions the account has not enabled */
 	size_t no_subnet;	/* ... in zones none of backends.aws.subnet_id is in */
 	size_t blocked;		/* offers left out as blocked */
+	const struct task *task;
+	size_t no_snapshot;	/* ... in regions without a volume's snapshot (or a copy) */
 };
 
 /* Optimizer callback: this backend plans on AWS offers only. */
@@ -406,6 +410,203 @@ static int only_aws(void *ctx, enum backend_id b)
 {
 	(void)ctx;
 	return b == (enum backend_id)backend_id_from_name("aws");
+}
+
+/* ---- volumes: EBS snapshots --------------------------------------------------------- */
+
+/* The EBS volume types frugal prices, with their price per GB-month (USD,
+ * us-east-1, the EBS pricing page; other regions differ by a few per
+ * cent, and provisioned IOPS or throughput are not counted). */
+static const struct { const char *type; double gb_month; } ebs_prices[] = {
+	{ "gp3", 0.08 }, { "gp2", 0.10 }, { "io1", 0.125 }, { "io2", 0.125 },
+	{ "st1", 0.045 }, { "sc1", 0.015 }, { "standard", 0.05 },
+};
+#define EBS_DEFAULT_TYPE "gp3"
+#define HOURS_PER_MONTH 730.0
+/* The tag a copy made by `frugal volume copy` carries: the source's id. */
+#define SOURCE_SNAPSHOT_TAG "frugal-source-snapshot"
+
+static void add_tag_filter(struct kvlist *q, int n, const char *key, const char *value);
+static char *region_of(struct provider *p, const char *token);
+
+/* Its price per GB-month, or -1 for a type EBS does not have. */
+static double ebs_price(const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ebs_prices) / sizeof(ebs_prices[0]); i++)
+		if (!strcmp(ebs_prices[i].type, type ? type : EBS_DEFAULT_TYPE))
+			return ebs_prices[i].gb_month;
+	return -1;
+}
+
+/*
+ * The snapshot of volume source snap in region: snap itself when it is
+ * there (snapshot ids are regional), else a completed copy of this
+ * account tagged frugal-source-snapshot=snap. *ret_id "" when neither;
+ * *ret_gib its size. Answers are kept for the provider's life.
+ */
+static int snapshot_find(struct provider *p, const char *region, const char *snap,
+			 char *ret_id, size_t size, int *ret_gib, struct error *err)
+{
+	struct aws *a = aws_of(p);
+	char *key = xasprintf("%s %s", region, snap), id[64] = "";
+	const char *known = kvlist_get(&a->snapshots, key);
+	int pass, gib = 0, r = 0;
+	struct ec2 *e;
+
+	if (known) {
+		if (strcmp(known, "-"))
+			sscanf(known, "%63s %d", id, &gib);
+		goto out;
+	}
+	if ((r = client(p, region, &e, err)) < 0)
+		goto done;
+	for (pass = 0; pass < 2 && !id[0]; pass++) {
+		struct http_response rs = HTTP_RESPONSE_INIT;
+		struct ec2_items items = { 0 };
+		struct kvlist q = { 0 };
+		char code[128] = "";
+		size_t i;
+
+		if (pass == 0) {
+			kvlist_append(&q, "SnapshotId.1", snap);
+		} else {
+			kvlist_append(&q, "Owner.1", "self");
+			add_tag_filter(&q, 1, SOURCE_SNAPSHOT_TAG, snap);
+		}
+		r = ec2_call(e, "DescribeSnapshots", &q, &rs, code, sizeof(code), err);
+		kvlist_release(&q);
+		if (r == FRUGAL_ENOTFOUND || (r < 0 && !strncmp(code, "InvalidSnapshot", 15))) {
+			r = 0;	/* not in this region */
+			if (err)
+				*err = (struct error)ERROR_INIT;
+		}
+		if (r == 0 && rs.body.len)
+			ec2_parse_items(rs.body.buf, rs.body.len, "snapshotSet", &items, NULL);
+		for (i = 0; i < items.n && !id[0]; i++) {
+			const char *sid = kvlist_get(&items.items[i], "snapshotId");
+			const char *st = kvlist_get(&items.items[i], "status");
+			const char *vs = kvlist_get(&items.items[i], "volumeSize");
+
+			if (sid && (!st || !strcmp(st, "completed"))) {
+				snprintf(id, sizeof(id), "%s", sid);
+				gib = vs ? atoi(vs) : 0;
+			}
+		}
+		ec2_items_release(&items);
+		http_response_release(&rs);
+		if (r < 0)
+			goto done;
+	}
+	{
+		char val[96];
+
+		snprintf(val, sizeof(val), "%s %d", id, gib);
+		kvlist_set(&a->snapshots, key, id[0] ? val : "-");
+	}
+out:
+	snprintf(ret_id, size, "%s", id);
+	if (ret_gib)
+		*ret_gib = gib;
+done:
+	free(key);
+	return r;
+}
+
+/* 1 when every ebs volume of t has its snapshot (or a copy) in region. */
+static int snapshots_in(struct provider *p, const struct task *t, const char *region)
+{
+	size_t i;
+
+	for (i = 0; t && i < t->volumes.n; i++) {
+		char id[64];
+
+		if (strcmp(t->volumes.items[i].kind, "ebs"))
+			continue;
+		if (snapshot_find(p, region, t->volumes.items[i].ref, id, sizeof(id), NULL,
+				  NULL) < 0 || !id[0])
+			return 0;
+	}
+	return 1;
+}
+
+/* The ebs volumes of t priced in region into pl (price_per_hour and its
+ * volume part); FRUGAL_EINVAL for a size below the snapshot's or a type
+ * EBS does not have. */
+static int price_volumes(struct provider *p, const struct task *t, const char *region,
+			 struct plan *pl, struct error *err)
+{
+	double per_hour = 0;
+	size_t i;
+	int r;
+
+	for (i = 0; i < t->volumes.n; i++) {
+		const struct volume *v = &t->volumes.items[i];
+		double gb_month = ebs_price(v->type);
+		char id[64];
+		int gib = 0;
+
+		if (strcmp(v->kind, "ebs"))
+			continue;
+		if (gb_month < 0)
+			return error_set(err, FRUGAL_EINVAL, "volumes.%s: type '%s' is not an EBS "
+					 "volume type (gp3, gp2, io1, io2, st1, sc1, standard)",
+					 v->dst, v->type);
+		if ((r = snapshot_find(p, region, v->ref, id, sizeof(id), &gib, err)) < 0)
+			return r;
+		if (v->size_gb && v->size_gb < gib)
+			return error_set(err, FRUGAL_EINVAL, "volumes.%s: size %d GiB is below the "
+					 "size of snapshot %s (%d GiB); remove size or give at "
+					 "least %d", v->dst, v->size_gb, v->ref, gib, gib);
+		per_hour += (v->size_gb ? v->size_gb : gib) * gb_month / HOURS_PER_MONTH;
+	}
+	pl->volume_price_per_hour = per_hour;
+	pl->price_per_hour += per_hour;
+	return 0;
+}
+
+/* RunInstances' block device mappings of t's ebs volumes, from n + 1 on:
+ * /dev/sdf, /dev/sdg, ... (awsboot.h mounts them), each from its snapshot
+ * in region (snapshot_find, asked at plan time), deleted on termination,
+ * tagged by TagSpecification volume like the root volume. */
+static int volume_mappings(struct provider *p, const struct task *t, const char *region,
+			   int n, struct kvlist *q, struct error *err)
+{
+	size_t i;
+	int dev = 0, r;
+
+	for (i = 0; i < t->volumes.n; i++) {
+		const struct volume *v = &t->volumes.items[i];
+		char name[64], id[64], val[32];
+
+		if (strcmp(v->kind, "ebs"))
+			continue;
+		if ((r = snapshot_find(p, region, v->ref, id, sizeof(id), NULL, err)) < 0)
+			return r;
+		if (!id[0])
+			return error_set(err, FRUGAL_EINVAL, "volumes.%s: snapshot %s has no copy in "
+					 "%s; make one with 'frugal volume copy %s --to %s'",
+					 v->dst, v->ref, region, v->ref, region);
+		if (dev >= 10)
+			return error_set(err, FRUGAL_EINVAL, "volumes: at most 10 EBS volumes");
+		n++;
+		snprintf(name, sizeof(name), "BlockDeviceMapping.%d.DeviceName", n);
+		snprintf(val, sizeof(val), "/dev/sd%c", 'f' + dev++);
+		kvlist_append(q, name, val);
+		snprintf(name, sizeof(name), "BlockDeviceMapping.%d.Ebs.SnapshotId", n);
+		kvlist_append(q, name, id);
+		snprintf(name, sizeof(name), "BlockDeviceMapping.%d.Ebs.VolumeType", n);
+		kvlist_append(q, name, v->type ? v->type : EBS_DEFAULT_TYPE);
+		snprintf(name, sizeof(name), "BlockDeviceMapping.%d.Ebs.DeleteOnTermination", n);
+		kvlist_append(q, name, "true");
+		if (v->size_gb) {
+			snprintf(name, sizeof(name), "BlockDeviceMapping.%d.Ebs.VolumeSize", n);
+			snprintf(val, sizeof(val), "%d", v->size_gb);
+			kvlist_append(q, name, val);
+		}
+	}
+	return 0;
 }
 
 /* Optimizer callback: a location outside backends.aws.regions, or blocked
@@ -430,6 +631,10 @@ static int plan_blocked(void *ctx, const char *backend, const char *region, cons
 		pc->blocked++;
 		return 1;
 	}
+	if (!snapshots_in(pc->p, pc->task, region)) {
+		pc->no_snapshot++;
+		return 1;
+	}
 	return 0;
 }
 
@@ -443,7 +648,7 @@ static int aws_plan(struct provider *p, const struct plan_request *preq, struct 
 	struct optimizer_settings set;
 	struct optimizer_request req;
 	struct candidate_list l = CANDIDATE_LIST_INIT;
-	struct plan_ctx pc = { p, preq->blocked, 0, 0, 0, 0 };
+	struct plan_ctx pc = { p, preq->blocked, 0, 0, 0, 0, preq->task, 0 };
 	struct plan pl = { 0 };
 	const struct offer *o = NULL;
 	size_t i, quota_blocked = 0;
@@ -501,8 +706,10 @@ static int aws_plan(struct provider *p, const struct plan_request *preq, struct 
 				      "shape, %zu outside backends.aws.regions, %zu in regions the "
 				      "account has not enabled, %zu in zones without a subnet of "
 				      "backends.aws.subnet_id, %zu above max_price, %zu without the "
-				      "price asked)", l.n_fit, pc.outside, pc.disabled, pc.no_subnet,
-				      l.n_over_price, l.n_no_price);
+				      "price asked, %zu in regions without a volume's snapshot: make a "
+				      "copy with 'frugal volume copy SNAPSHOT --to REGION')", l.n_fit,
+				      pc.outside, pc.disabled, pc.no_subnet, l.n_over_price,
+				      l.n_no_price, pc.no_snapshot);
 		candidate_list_release(&l);
 		return r;
 	}
@@ -529,6 +736,10 @@ static int aws_plan(struct provider *p, const struct plan_request *preq, struct 
 	pl.capacity = xasprintf("EC2 %s in %s", pl.spot ? "spot" : "on-demand",
 				*o->zone ? o->zone : o->region);
 	candidate_list_release(&l);
+	if ((r = price_volumes(p, t, pl.region, &pl, err)) < 0) {
+		plan_release(&pl);
+		return r;
+	}
 	/* The machine gets the binary built for its architecture: say now,
 	 * not at boot, when there is none. */
 	if (!cfg(p, "frugal_bin")) {
@@ -850,6 +1061,7 @@ static int stage(struct provider *p, const struct launch_request *req, char **re
 	b.workdir_url = wd_url;
 	b.secrets_url = sec_url;
 	b.s3_endpoint = endpoint;
+	b.volumes = &req->task->volumes;
 	if (req->task->stop.max_runtime > 0)
 		b.hard_limit_s = req->task->stop.max_runtime + req->task->recovery.notice_grace +
 				 HARD_LIMIT_MARGIN;
@@ -1205,6 +1417,10 @@ static int aws_launch(struct provider *p, const struct launch_request *req, char
 		goto out;
 	}
 	run_params(p, req, at, zone, ami, root_dev, subnet[0] ? subnet : NULL, script, &q);
+	if ((r = volume_mappings(p, req->task, at->region, 1, &q, err)) < 0) {
+		launch_failed_early(req, r);
+		goto out;
+	}
 	snprintf(now, sizeof(now), "%lld", (long long)time_now_ms());
 	kvlist_set(&a->launched, req->token, now);
 	r = ec2_call(e, "RunInstances", &q, &rs, code, sizeof(code), err);
@@ -1417,6 +1633,68 @@ static int delete_volumes(struct provider *p, struct ec2 *e, const char *token,
 	}
 	ec2_items_release(&vols);
 	http_response_release(&rs);
+	return r;
+}
+
+/* volumes_end: every volume tagged with token (the attempt's snapshot
+ * volumes, and its root volume) is gone or going: an available one is
+ * deleted, one still attached (its instance still shutting down) or
+ * being created is FRUGAL_EBUSY; deleting and deleted ones are done. */
+static int aws_volumes_end(struct provider *p, const char *token, const char *id,
+			   struct error *err)
+{
+	struct aws *a = aws_of(p);
+	struct http_response rs = HTTP_RESPONSE_INIT;
+	struct ec2_items vols = { 0 };
+	struct kvlist q = { 0 };
+	char region[64], *reg = NULL;
+	const char *iid, *held = NULL;
+	size_t i, busy = 0;
+	struct ec2 *e;
+	int r;
+
+	if (id && id_split(id, region, sizeof(region), &iid) == 0)
+		reg = xstrdup(region);
+	else if (!(reg = region_of(p, token)))
+		return 0;	/* never launched anywhere we can tell */
+	if ((r = client(p, reg, &e, err)) < 0)
+		goto out;
+	add_tag_filter(&q, 1, "frugal-token", token);
+	add_tag_filter(&q, 2, "frugal-home", a->home_tag);
+	r = ec2_call(e, "DescribeVolumes", &q, &rs, NULL, 0, err);
+	kvlist_release(&q);
+	if (r < 0)
+		goto out;
+	ec2_parse_items(rs.body.buf, rs.body.len, "volumeSet", &vols, NULL);
+	for (i = 0; r == 0 && i < vols.n; i++) {
+		const char *vid = kvlist_get(&vols.items[i], "volumeId");
+		const char *st = kvlist_get(&vols.items[i], "status");
+
+		if (!vid || !st || !strcmp(st, "deleting") || !strcmp(st, "deleted"))
+			continue;
+		if (strcmp(st, "available")) {
+			busy++;
+			held = vid;
+			continue;
+		}
+		kvlist_append(&q, "VolumeId", vid);
+		{
+			struct http_response d = HTTP_RESPONSE_INIT;
+
+			r = ec2_call(e, "DeleteVolume", &q, &d, NULL, 0, err);
+			http_response_release(&d);
+		}
+		if (r == FRUGAL_ENOTFOUND)
+			r = 0;
+		kvlist_release(&q);
+	}
+	if (r == 0 && busy)
+		r = error_set(err, FRUGAL_EBUSY, "%zu volume%s of %s still attached (%s); its "
+			      "instance is ending", busy, busy == 1 ? "" : "s", token, held);
+out:
+	ec2_items_release(&vols);
+	http_response_release(&rs);
+	free(reg);
 	return r;
 }
 
@@ -1838,4 +2116,5 @@ const struct provider_ops aws_provider_ops = {
 	.ports_open = aws_ports_open,
 	.ports_close = aws_ports_close,
 	.endpoints = aws_endpoints,
+	.volumes_end = aws_volumes_end,
 };

@@ -4,6 +4,7 @@
  */
 #include "backend/aws/boot.h"
 #include "backend/common/agentbin.h"
+#include "backend/provider.h"
 #include "base/fs.h"
 #include "contract/secrets.h"
 #include "base/timeutil.h"
@@ -23,6 +24,43 @@ static void url_config(struct strbuf *sb, const char *indent, const char *file,
 		       const char *url)
 {
 	strbuf_addf(sb, "%scat > %s <<'FRUGAL_EOF'\nurl = \"%s\"\nFRUGAL_EOF\n", indent, file, url);
+}
+
+/* Mount the ebs volumes of l (see awsboot.h). */
+static void volumes_script(struct strbuf *sb, const struct volume_list *l)
+{
+	size_t i;
+	int dev = 0;
+
+	for (i = 0; l && i < l->n; i++)
+		if (!strcmp(l->items[i].kind, "ebs"))
+			break;
+	if (!l || i == l->n)
+		return;
+	strbuf_adds(sb,
+		    "frugal_volume() {\n"
+		    "\tlocal mnt=\"" PROVIDER_VOLUME_ROOT "/$1\" want=\"${2#/dev/}\" dev=\"\" n d\n"
+		    "\tmkdir -p \"$mnt\" || return 1\n"
+		    "\tfor n in $(seq 90); do\n"
+		    "\t\tfor d in \"/dev/$want\" \"/dev/xvd${want#sd}\"; do\n"
+		    "\t\t\t[ -b \"$d\" ] && dev=$d && break 2\n"
+		    "\t\tdone\n"
+		    "\t\tfor d in /dev/nvme*n1; do\n"
+		    "\t\t\t[ -b \"$d\" ] && command -v nvme >/dev/null 2>&1 || continue\n"
+		    "\t\t\tnvme id-ctrl -v \"$d\" 2>/dev/null | grep -qw \"$want\" && dev=$d && break 2\n"
+		    "\t\tdone\n"
+		    "\t\tsleep 2\n"
+		    "\tdone\n"
+		    "\t[ -n \"$dev\" ] || { echo \"frugal: volume $2 never appeared\"; return 1; }\n"
+		    "\tmount -o \"$3\" \"$dev\" \"$mnt\" &&"
+		    " echo \"frugal: volume $2 ($dev) mounted at $mnt ($3)\"\n"
+		    "}\n");
+	for (i = 0; i < l->n; i++) {
+		if (strcmp(l->items[i].kind, "ebs"))
+			continue;
+		strbuf_addf(sb, "frugal_volume %zu /dev/sd%c %s || exit 1\n", i, 'f' + dev++,
+			    l->items[i].read_only ? "ro" : "rw");
+	}
 }
 
 /* The UserData script (see awsboot.h). */
@@ -115,6 +153,7 @@ char *awsboot_script(const struct awsboot *b)
 		strbuf_add_shell_quoted(&sb, b->s3_endpoint);
 		strbuf_addch(&sb, '\n');
 	}
+	volumes_script(&sb, b->volumes);
 	strbuf_adds(&sb,
 		    "export FRUGAL_HOME=\"$dir/home\"\n"
 		    "mkdir -p \"$FRUGAL_HOME\"\n"

@@ -33,10 +33,18 @@
  * starts (`frugal version`); when not, it stores a status.json with
  * outcome launch_failed and the reason ("agent built for x86_64, machine
  * is aarch64") with a presigned PUT (status_url), and powers off.
+ * Volumes from EBS snapshots are attached by RunInstances as /dev/sdf,
+ * /dev/sdg, ...; the script waits up to 3 minutes for each, as that name,
+ * its /dev/xvdX alias, or (Nitro machines, where every volume is NVMe) the
+ * NVMe device whose EBS device name `nvme id-ctrl -v` reports, mounts it
+ * at PROVIDER_VOLUME_ROOT/INDEX (-o ro when read_only), and fails the boot
+ * naming the device when it never appears.
  * Presigned URLs go in curl config files (curl -K), never on a command line.
  */
 #ifndef FRUGAL_PROVIDER_AWSBOOT_H
 #define FRUGAL_PROVIDER_AWSBOOT_H
+
+#include "spec/volume.h"
 
 #include <stdint.h>
 
@@ -64,6 +72,11 @@ struct awsboot {
 	const char *s3_endpoint;	/* AWS_ENDPOINT_URL_S3 for the agent, or NULL */
 	int64_t hard_limit_s;		/* shutdown -h +M after this; 0: none */
 	int64_t urls_expire_ms;		/* for the comment */
+	/* The task's volumes: each ebs one (the block device mappings
+	 * /dev/sdf, /dev/sdg, ... in order) is found and mounted at
+	 * PROVIDER_VOLUME_ROOT/INDEX (its index in the list) before the agent
+	 * runs, read-only when asked. May be NULL. */
+	const struct volume_list *volumes;
 };
 
 /* The UserData script. Caller frees. */
