@@ -248,6 +248,12 @@ struct provider_ops {
 	 * made, and nothing ended. */
 	int (*volumes_end)(struct provider *p, const char *token, const char *id,
 			   struct error *err);
+	/* `frugal volume copy`: a copy of the volume source ref (a kind this
+	 * backend gives) in region to, so that plans can go there; an
+	 * existing copy is returned as it is (*ret_made 0). *ret_id the
+	 * copy's id. NULL: the kind is not regional, or cannot be copied. */
+	int (*volume_copy)(struct provider *p, const char *ref, const char *to,
+			   char **ret_id, int *ret_made, struct error *err);
 };
 
 struct provider {

@@ -90,6 +90,7 @@ int cmd_catalog(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_backends(int argc, char **argv);
 int cmd_endpoints(int argc, char **argv);
+int cmd_volume(int argc, char **argv);
 int cmd_forward(int argc, char **argv);
 
 /* A job's live attempt and where its ports are (cmd_endpoints.c). */

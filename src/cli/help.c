@@ -163,6 +163,12 @@ static const struct help_option endpoints_opts[] = {
 	{ NULL, 0, NULL, NULL },
 };
 
+static const struct help_option volume_opts[] = {
+	{ "to", 0, "REGION", "the region the copy is made in" },
+	{ "help", 'h', NULL, "show this help" },
+	{ NULL, 0, NULL, NULL },
+};
+
 static const struct help_option debug_opts[] = {
 	{ "notice", 0, "SECONDS", "the machine is taken this long after the notice" },
 	{ "rank", 0, "R", "notice node R of a multi-node attempt (default: rank 0)" },
@@ -287,6 +293,14 @@ static const struct help_command commands[] = {
 	  "ran (a security group, a firewall rule, a Service, the pod's ports) and\n"
 	  "closes them with its machine.",
 	  endpoints_opts, "frugal endpoints j3k9\nfrugal endpoints j3k9 --json", 0 },
+	{ "volume", "copy SOURCE --to REGION", "copy a volume's source to another region",
+	  "A job's volume (volumes: in the task) is made from its source, an EBS\n"
+	  "snapshot (ebs://snap-ID), in the zone of the job's machine, and only a\n"
+	  "region that has the snapshot or a copy of it can be planned. This makes\n"
+	  "that copy in REGION, tagged with the source's id so that plans find it;\n"
+	  "a copy already there is printed and nothing is copied. It prints the\n"
+	  "copy's id. The copy is yours: frugal never deletes it.",
+	  volume_opts, "frugal volume copy ebs://snap-0123456789abcdef0 --to us-west-2", 0 },
 	{ "forward", "JOB PORT [LOCAL]", "forward a job's port to this machine",
 	  "Listens on 127.0.0.1:LOCAL (default: PORT) and forwards it to the job's\n"
 	  "PORT until Ctrl-C: with the command its backend gives (an SSH tunnel, a\n"

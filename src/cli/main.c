@@ -57,6 +57,7 @@ static const struct {
 	{ "backends", cmd_backends },
 	{ "gc", cmd_gc },
 	{ "endpoints", cmd_endpoints },
+	{ "volume", cmd_volume },
 	{ "forward", cmd_forward },
 	{ "debug", cmd_debug },
 	{ "controller", cmd_controller },

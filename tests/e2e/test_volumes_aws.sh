@@ -131,6 +131,41 @@ echo "$out" | grep -q "1 in regions without a volume's snapshot\|in regions with
 	fail "no reason given: $out"
 echo "$out" | grep -q "frugal volume copy" || fail "the error does not say how to make a copy: $out"
 ok "no plan in a region without the snapshot, saying how to copy it"
+
+# frugal volume copy: CopySnapshot into us-west-2, tagged with the source;
+# a second copy makes nothing; then plans may go to us-west-2.
+write_config "storage: s3://$AWS_BUCKET/home
+default_backend: aws
+backends:
+  aws:
+    regions: us-east-1,us-west-2
+    image_name: \"Deep Learning AMI Amazon Linux*\"
+    image_owner: amazon
+    instance_profile: frugal-agent"
+copy=$(frugal volume copy "ebs://$snap" --to us-west-2 2>"$TMP/copy.err") || fail "volume copy: $(cat "$TMP/copy.err")"
+grep -q "being made in us-west-2" "$TMP/copy.err" || fail "copy did not say: $(cat "$TMP/copy.err")"
+python3 -c "
+import boto3
+ec2 = boto3.client('ec2', endpoint_url='$MOTO_URL', region_name='us-west-2')
+s = ec2.describe_snapshots(SnapshotIds=['$copy'])['Snapshots'][0]
+tags = {t['Key']: t['Value'] for t in s.get('Tags', [])}
+assert tags.get('frugal-source-snapshot') == '$snap', tags" || fail "the copy $copy is not tagged with its source"
+n1=$(grep -c '"CopySnapshot"' "$PROXY_LOG")
+again=$(frugal volume copy "$snap" --to us-west-2 2>"$TMP/copy2.err") || fail "second copy"
+[ "$again" = "$copy" ] || fail "second copy gave $again, want $copy"
+grep -q "nothing copied" "$TMP/copy2.err" || fail "second copy: $(cat "$TMP/copy2.err")"
+[ "$(grep -c '"CopySnapshot"' "$PROXY_LOG")" = "$n1" ] || fail "the second copy called CopySnapshot"
+write_config "storage: s3://$AWS_BUCKET/home
+default_backend: aws
+backends:
+  aws:
+    regions: us-west-2
+    image_name: \"Deep Learning AMI Amazon Linux*\"
+    image_owner: amazon
+    instance_profile: frugal-agent"
+out=$(frugal launch --dry-run "$TMP/job.yaml" 2>&1) || fail "no plan in us-west-2 with the copy: $out"
+echo "$out" | grep -q "us-west-2" || fail "dry run not in us-west-2: $out"
+ok "volume copy made $copy in us-west-2 (tagged, once); plans go there now"
 aws_config
 export FRUGAL_CONTROLLER_IDLE_EXIT=60s
 

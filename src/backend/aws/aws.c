@@ -446,6 +446,8 @@ static double ebs_price(const char *type)
  * account tagged frugal-source-snapshot=snap. *ret_id "" when neither;
  * *ret_gib its size. Answers are kept for the provider's life.
  */
+static void tag(struct kvlist *q, int spec, int n, const char *k, const char *v);
+
 static int snapshot_find(struct provider *p, const char *region, const char *snap,
 			 char *ret_id, size_t size, int *ret_gib, struct error *err)
 {
@@ -607,6 +609,90 @@ static int volume_mappings(struct provider *p, const struct task *t, const char 
 		}
 	}
 	return 0;
+}
+
+static void regions(struct provider *p, struct kvlist *out);
+
+/* volume_copy: CopySnapshot of snap (found in one of the regions frugal
+ * looks in) into to, tagged frugal-source-snapshot=snap (what plans look
+ * for) and frugal-owner; a copy already there (or snap itself) is kept. */
+static int aws_volume_copy(struct provider *p, const char *snap, const char *to,
+			   char **ret_id, int *ret_made, struct error *err)
+{
+	struct aws *a = aws_of(p);
+	struct http_response rs = HTTP_RESPONSE_INIT;
+	struct kvlist rl = { 0 }, q = { 0 };
+	const char *from = NULL, *id;
+	char found[64];
+	struct ec2 *e;
+	size_t i;
+	int r;
+
+	if ((r = snapshot_find(p, to, snap, found, sizeof(found), NULL, err)) < 0)
+		return r;
+	if (found[0]) {
+		*ret_id = xstrdup(found);
+		*ret_made = 0;
+		return 0;
+	}
+	/* Where the snapshot is: its id is one region's. */
+	regions(p, &rl);
+	for (i = 0; i < rl.n && !from; i++) {
+		struct kvlist sq = { 0 };
+		struct http_response srs = HTTP_RESPONSE_INIT;
+
+		if (!strcmp(rl.items[i].key, to) || client(p, rl.items[i].key, &e, NULL) < 0)
+			continue;
+		kvlist_append(&sq, "SnapshotId.1", snap);
+		if (ec2_call(e, "DescribeSnapshots", &sq, &srs, NULL, 0, NULL) == 0 &&
+		    strstr(srs.body.buf ? srs.body.buf : "", snap))
+			from = rl.items[i].key;
+		kvlist_release(&sq);
+		http_response_release(&srs);
+	}
+	if (!from) {
+		r = error_set(err, FRUGAL_ENOTFOUND, "snapshot %s is in none of the regions frugal "
+			      "looks in (backends.aws.regions); add its region there", snap);
+		goto out;
+	}
+	if ((r = client(p, to, &e, err)) < 0)
+		goto out;
+	kvlist_append(&q, "SourceRegion", from);
+	kvlist_append(&q, "SourceSnapshotId", snap);
+	kvlist_append(&q, "Description", "frugal: copy of the volume snapshot");
+	kvlist_append(&q, "TagSpecification.1.ResourceType", "snapshot");
+	tag(&q, 1, 1, SOURCE_SNAPSHOT_TAG, snap);
+	tag(&q, 1, 2, "frugal-owner", a->owner);
+	r = ec2_call(e, "CopySnapshot", &q, &rs, NULL, 0, err);
+	if (r < 0)
+		goto out;
+	/* <CopySnapshotResponse><requestId/><snapshotId>snap-...</snapshotId> */
+	id = rs.body.buf ? strstr(rs.body.buf, "<snapshotId>") : NULL;
+	if (id) {
+		id += strlen("<snapshotId>");
+		found[0] = '\0';
+		sscanf(id, "%63[a-z0-9-]", found);
+		id = found[0] ? found : NULL;
+	}
+	if (!id) {
+		r = error_set(err, FRUGAL_EPROVIDER, "ec2 CopySnapshot in %s: no snapshotId in the "
+			      "answer", to);
+		goto out;
+	}
+	*ret_id = xstrdup(id);
+	*ret_made = 1;
+	{
+		/* plans see it from now on */
+		char *key = xasprintf("%s %s", to, snap);
+
+		kvlist_remove(&a->snapshots, key);
+		free(key);
+	}
+out:
+	http_response_release(&rs);
+	kvlist_release(&q);
+	kvlist_release(&rl);
+	return r;
 }
 
 /* Optimizer callback: a location outside backends.aws.regions, or blocked
@@ -2117,4 +2203,5 @@ const struct provider_ops aws_provider_ops = {
 	.ports_close = aws_ports_close,
 	.endpoints = aws_endpoints,
 	.volumes_end = aws_volumes_end,
+	.volume_copy = aws_volume_copy,
 };
