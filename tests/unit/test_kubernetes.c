@@ -295,6 +295,52 @@ static json_int_t num(const json_t *v, const char *path)
 	return json_integer_value(at(v, path));
 }
 
+/* volumes: a claim (pvc:// or a bare name) is a pod volume mounted where
+ * the agent links it; other kinds are not the pod's. */
+static void test_job_manifest_claims(void **state)
+{
+	struct volume_list vl = VOLUME_LIST_INIT;
+	struct volume v = { 0 };
+	struct k8s_attempt a;
+	const json_t *pod, *c;
+	json_t *job;
+
+	(void)state;
+	v.dst = "/data";
+	v.kind = "pvc";
+	v.ref = "datasets";
+	v.read_only = 1;
+	volume_list_append(&vl, &v);
+	v.dst = "ckpt";
+	v.kind = "dir";
+	v.ref = "/srv/x";
+	v.read_only = 0;
+	volume_list_append(&vl, &v);
+	v.dst = "/out";
+	v.kind = VOLUME_KIND_NAME;
+	v.ref = "outputs-efs";
+	volume_list_append(&vl, &v);
+	attempt_init(&a);
+	a.volumes = &vl;
+	job = k8s_job_manifest(&a);
+	pod = at(job, "spec/template/spec");
+	c = at(pod, "containers/0");
+	assert_int_equal(json_array_size(at(pod, "volumes")), 3);	/* storage + 2 claims */
+	assert_string_equal(str(pod, "volumes/1/name"), "frugal-vol-0");
+	assert_string_equal(str(pod, "volumes/1/persistentVolumeClaim/claimName"), "datasets");
+	assert_true(json_is_true(at(pod, "volumes/1/persistentVolumeClaim/readOnly")));
+	assert_string_equal(str(pod, "volumes/2/name"), "frugal-vol-2");
+	assert_string_equal(str(pod, "volumes/2/persistentVolumeClaim/claimName"), "outputs-efs");
+	assert_true(json_is_false(at(pod, "volumes/2/persistentVolumeClaim/readOnly")));
+	assert_int_equal(json_array_size(at(c, "volumeMounts")), 3);
+	assert_string_equal(str(c, "volumeMounts/1/name"), "frugal-vol-0");
+	assert_string_equal(str(c, "volumeMounts/1/mountPath"), PROVIDER_VOLUME_ROOT "/0");
+	assert_true(json_is_true(at(c, "volumeMounts/1/readOnly")));
+	assert_string_equal(str(c, "volumeMounts/2/mountPath"), PROVIDER_VOLUME_ROOT "/2");
+	json_decref(job);
+	volume_list_release(&vl);
+}
+
 static void test_job_manifest(void **state)
 {
 	struct k8s_attempt a;
@@ -894,6 +940,7 @@ int main(void)
 		cmocka_unit_test(test_schema_checker),
 		cmocka_unit_test(test_service_manifest_ports),
 		cmocka_unit_test(test_job_manifest),
+		cmocka_unit_test(test_job_manifest_claims),
 		cmocka_unit_test(test_job_manifest_arch_selector),
 		cmocka_unit_test(test_secret_manifest),
 		cmocka_unit_test(test_view),

@@ -74,6 +74,14 @@ static const struct machine_ops kubernetes_machine = {
 
 static const struct agent_ops kubernetes_agent = { kubernetes_sources, &kubernetes_machine };
 
+/* A PersistentVolumeClaim of the namespace, mounted into the pod
+ * (k8s_job.h); the claim is the user's: frugal never makes or deletes it. */
+static const struct volume_kind kubernetes_volume_kinds[] = {
+	{ "pvc", "a PersistentVolumeClaim of the namespace (pvc://CLAIM)", 0 },
+	{ VOLUME_KIND_NAME, "a claim by name (SkyPilot's form, volumes: {PATH: CLAIM})", 0 },
+	{ NULL, NULL, 0 },
+};
+
 const struct backend kubernetes_backend = {
 	.name = "kubernetes",
 	.aliases = kubernetes_aliases,
@@ -87,5 +95,6 @@ const struct backend kubernetes_backend = {
 	.heartbeat_timeout_s = 120,
 	.provider = &kubernetes_provider_ops,
 	.agent = &kubernetes_agent,
+	.volume_kinds = kubernetes_volume_kinds,
 	.probe = kubernetes_probe,
 };

@@ -4,6 +4,7 @@
  */
 #include "backend/kubernetes/k8s_job.h"
 #include "backend/common/agentbin.h"
+#include "backend/provider.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 
@@ -186,6 +187,37 @@ const char *k8s_node_arch(const char *arch)
 	return n ? "amd64" : NULL;
 }
 
+/* 1 when v is a claim the pod mounts (kind pvc, or a bare name). */
+static int is_claim(const struct volume *v)
+{
+	return !strcmp(v->kind, "pvc") || !strcmp(v->kind, VOLUME_KIND_NAME);
+}
+
+/* The task's claims appended to the container's mounts and to the pod's
+ * volumes (either may be NULL). */
+static void claims_of(const struct k8s_attempt *a, json_t *mounts, json_t *volumes)
+{
+	size_t i;
+
+	for (i = 0; a->volumes && i < a->volumes->n; i++) {
+		const struct volume *v = &a->volumes->items[i];
+		char name[32], path[64];
+
+		if (!is_claim(v))
+			continue;
+		snprintf(name, sizeof(name), "frugal-vol-%zu", i);
+		snprintf(path, sizeof(path), "%s/%zu", PROVIDER_VOLUME_ROOT, i);
+		if (mounts)
+			json_array_append_new(mounts, json_pack("{s:s, s:s, s:b}", "name", name,
+								"mountPath", path, "readOnly",
+								v->read_only));
+		if (volumes)
+			json_array_append_new(volumes, json_pack("{s:s, s:{s:s, s:b}}", "name", name,
+								 "persistentVolumeClaim", "claimName",
+								 v->ref, "readOnly", v->read_only));
+	}
+}
+
 /* The one container: the agent on the attempt's directory. */
 static json_t *container_of(const struct k8s_attempt *a)
 {
@@ -221,6 +253,7 @@ static json_t *container_of(const struct k8s_attempt *a)
 	if (a->sub_path && *a->sub_path)
 		json_object_set_new(mount, "subPath", json_string(a->sub_path));
 	json_object_set_new(c, "volumeMounts", json_pack("[o]", mount));
+	claims_of(a, json_object_get(c, "volumeMounts"), NULL);
 	return c;
 }
 
@@ -319,6 +352,7 @@ json_t *k8s_job_manifest(const struct k8s_attempt *a)
 	json_object_set_new(pod, "volumes", json_pack("[{s:s, s:{s:s}}]", "name", K8S_VOLUME,
 						      "persistentVolumeClaim", "claimName",
 						      a->pvc));
+	claims_of(a, NULL, json_object_get(pod, "volumes"));
 	json_object_set_new(pmeta, "labels", labels_of(a));
 
 	json_object_set_new(spec, "backoffLimit", json_integer(0));

@@ -23,6 +23,8 @@
 
 #include <jansson.h>
 
+#include "spec/volume.h"
+
 #include "backend/provider.h"
 
 #define K8S_NAME_PREFIX "frugal-"
@@ -84,6 +86,10 @@ struct k8s_attempt {
 	const char *mount_path;		/* where the pod mounts it */
 	const char *sub_path;		/* sub-directory of the volume, or NULL */
 	const char *service_account;	/* NULL: none, no token mounted */
+	/* The task's volumes: each claim (kind pvc, or a bare name) is a pod
+	 * volume persistentVolumeClaim {claimName, readOnly} mounted at
+	 * PROVIDER_VOLUME_ROOT/INDEX, where the agent links it. May be NULL. */
+	const struct volume_list *volumes;
 };
 
 /* "frugal-" + token, when that is a DNS-1123 label (lower-case letters,

@@ -554,6 +554,7 @@ static int kube_launch(struct provider *p, const struct launch_request *req, cha
 	if ((r = create_secret(k, &a, req->secrets, &made_secret, err)) < 0)
 		goto out;
 	fault_point("kubernetes.after_secret");
+	a.volumes = &req->task->volumes;
 	manifest = k8s_job_manifest(&a);
 	body = json_dumps(manifest, JSON_COMPACT);
 	r = k8s_create(&k->api, K8S_API_BATCH, "jobs", body, 0, &job, err);
