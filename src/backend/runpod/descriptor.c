@@ -79,6 +79,13 @@ static const struct machine_ops runpod_machine = {
 
 static const struct agent_ops runpod_agent = { runpod_sources, &runpod_machine };
 
+/* A network volume by its id, SkyPilot's form volumes: {PATH: NAME}: the
+ * pod's one network volume, the pod in its data center (runpod.c). */
+static const struct volume_kind runpod_volume_kinds[] = {
+	{ VOLUME_KIND_NAME, "a network volume by its id (volumes: {PATH: VOLUME_ID})", 0 },
+	{ NULL, NULL, 0 },
+};
+
 const struct backend runpod_backend = {
 	.name = "runpod",
 	.title = "Runpod",
@@ -94,6 +101,7 @@ const struct backend runpod_backend = {
 	.preemption_rate = 0.10,
 	.provider = &runpod_provider_ops,
 	.agent = &runpod_agent,
+	.volume_kinds = runpod_volume_kinds,
 	.storage_check = runpod_storage_check,
 	.probe = runpod_probe,
 };

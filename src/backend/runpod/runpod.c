@@ -280,6 +280,20 @@ static int volume_info(struct runpod *rp, struct error *err)
 	return rp->v->volume_dc(&rp->api, rp->volume_id, &rp->volume_dc, err);
 }
 
+/* The task's network volume (volumes: {PATH: VOLUME_ID}, a bare name),
+ * its index in the task's list in *ret_i; NULL: none. */
+static const struct volume *task_volume(const struct task *t, size_t *ret_i)
+{
+	size_t i;
+
+	for (i = 0; i < t->volumes.n; i++)
+		if (!strcmp(t->volumes.items[i].kind, VOLUME_KIND_NAME)) {
+			*ret_i = i;
+			return &t->volumes.items[i];
+		}
+	return NULL;
+}
+
 /* ---- plan ------------------------------------------------------------------------ */
 
 /* FRUGAL_ENOTSUP for a task key this backend cannot honour. */
@@ -325,8 +339,10 @@ static int runpod_plan(struct provider *p, const struct plan_request *req, struc
 	struct plan pl = { 0 };
 	struct runpod_stock stock = RUNPOD_STOCK_INIT;
 	const char *level;
+	const struct volume *tv;
+	char *tv_dc = NULL;
 	double live;
-	size_t i, n_none = 0, n_over = 0;
+	size_t i, n_none = 0, n_over = 0, tv_i = 0;
 	int r;
 
 	if ((r = runpod_get(p, &rp, err)) < 0)
@@ -351,6 +367,27 @@ static int runpod_plan(struct provider *p, const struct plan_request *req, struc
 			      " only (use spot_policy: auto or on-demand)");
 	res = t->res;
 	res.spot = SPOT_ON_DEMAND;
+	if ((tv = task_volume(t, &tv_i))) {
+		/* A pod has one network volume, and is in its data center. */
+		if (t->volumes.n > 1)
+			return error_set(err, FRUGAL_EINVAL, "volumes: a Runpod pod has one network "
+					 "volume; give one");
+		if (rp->volume_id)
+			return error_set(err, FRUGAL_EINVAL, "volumes.%s: a Runpod pod has one "
+					 "network volume, and backends.runpod.network_volume_id (%s) "
+					 "is set; remove one of them", tv->dst, rp->volume_id);
+		if ((r = rp->v->volume_dc(&rp->api, tv->ref, &tv_dc, err)) < 0) {
+			error_prefix(err, "volumes.%s", tv->dst);
+			return r;
+		}
+		if (t->res.zone && strcmp(t->res.zone, tv_dc)) {
+			r = error_set(err, FRUGAL_EINVAL, "resources.zone is %s but network volume"
+				      " %s is in %s", t->res.zone, tv->ref, tv_dc);
+			free(tv_dc);
+			return r;
+		}
+		res.zone = tv_dc;
+	}
 	if (rp->volume_dc) {
 		if (t->res.zone && strcmp(t->res.zone, rp->volume_dc))
 			return error_set(err, FRUGAL_EINVAL, "resources.zone is %s but network volume"
@@ -413,6 +450,7 @@ out:
 	runpod_stock_release(&stock);
 	candidate_list_release(&cl);
 	catalog_free(cat);
+	free(tv_dc);
 	return r;
 }
 
@@ -519,6 +557,9 @@ static int runpod_launch(struct provider *p, const struct launch_request *req, c
 	char *storage = NULL, *outputs = NULL, *root = NULL, *json = NULL, *self = NULL;
 	char *name = NULL, *dir = NULL, *id = NULL, *idpath = NULL, *bin = NULL;
 	struct strbuf start = STRBUF_INIT;
+	const struct volume *tv;
+	char *tv_path = NULL;
+	size_t tv_i = 0;
 	const char *gpu;
 	int64_t pause = 2000;
 	int r, i;
@@ -565,6 +606,12 @@ static int runpod_launch(struct provider *p, const struct launch_request *req, c
 	c.env = &env;
 	c.network_volume_id = rp->volume_id;
 	c.volume_mount_path = rp->volume_id ? rp->volume_mount : NULL;
+	if ((tv = task_volume(req->task, &tv_i))) {
+		/* The task's: where the agent links it from (agent/volumes.h). */
+		tv_path = xasprintf("%s/%zu", PROVIDER_VOLUME_ROOT, tv_i);
+		c.network_volume_id = tv->ref;
+		c.volume_mount_path = tv_path;
+	}
 	c.container_disk_gb = req->task->res.disk_size > 0 ? req->task->res.disk_size
 							   : rp->container_disk;
 	agentbin_boot_check(&start);
@@ -611,6 +658,7 @@ out:
 	free(id);
 	free(idpath);
 	free(bin);
+	free(tv_path);
 	strbuf_release(&start);
 	return r;
 }
