@@ -209,9 +209,11 @@ static int64_t stop_grace_ms(const struct agent *a)
 
 /* ---- status.json and the controller's wake-up --------------------------- */
 
-/* Tell the controller (if it listens) to look at this job; errors are
- * ignored: the controller may be down, status.json is the truth. */
-static void wake_controller(const struct agent *a)
+/* Tell the controller (if it listens) to look at this job ("wake JOB"),
+ * or, beat set, that only the heartbeat changed ("beat JOB N": the
+ * controller notes it without reading status.json); errors are ignored:
+ * the controller may be down, status.json is the truth. */
+static void wake_controller(const struct agent *a, int beat)
 {
 	const char *path = a->conf.controller_socket;
 	struct sockaddr_un sa;
@@ -226,15 +228,19 @@ static void wake_controller(const struct agent *a)
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	n = snprintf(msg, sizeof(msg), "wake %s\n", a->conf.job_id);
+	if (beat)
+		n = snprintf(msg, sizeof(msg), "beat %s %d\n", a->conf.job_id, a->conf.attempt);
+	else
+		n = snprintf(msg, sizeof(msg), "wake %s\n", a->conf.job_id);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && n > 0)
 		if (send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 			log_debug("cannot wake the controller at '%s'", path);
 	close(fd);
 }
 
-/* Store status.json (replacing the last one) and wake the controller. */
-static int write_status(struct agent *a)
+/* Store status.json (replacing the last one) and wake the controller;
+ * beat: a heartbeat, which says so unless the metrics changed too. */
+static int write_status_beat(struct agent *a, int beat)
 {
 	struct error err = ERROR_INIT;
 	char *json;
@@ -244,14 +250,20 @@ static int write_status(struct agent *a)
 	if (a->metrics.path && metrics_poll(&a->metrics)) {
 		free(a->status.metrics_json);
 		a->status.metrics_json = metrics_to_json(&a->metrics);
+		beat = 0;
 	}
 	json = attempt_status_to_json(&a->status);
 	r = storage_put(a->st, a->status_key, json, strlen(json), 0, &err);
 	free(json);
 	if (r < 0)
 		log_warn("cannot store '%s': %s", a->status_key, error_msg(&err));
-	wake_controller(a);
+	wake_controller(a, beat && r == 0);
 	return r;
+}
+
+static int write_status(struct agent *a)
+{
+	return write_status_beat(a, 0);
 }
 
 /* Move to phase and report it. */
@@ -276,7 +288,7 @@ static void on_heartbeat(uv_timer_t *t)
 	struct agent *a = t->data;
 
 	reaper_reap(a->reaper);	/* zombies of orphans the job left */
-	write_status(a);
+	write_status_beat(a, 1);
 }
 
 /* ---- stopping the job ---------------------------------------------------- */

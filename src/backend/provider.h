@@ -168,8 +168,9 @@ struct provider_ops {
 	 * location blocked): the job waits and retries. */
 	int (*plan)(struct provider *p, const struct plan_request *req, struct plan *ret,
 		    struct error *err);
-	/* Pick the capacity an attempt of t would use now, given the attempts
-	 * that are live (local: free GPUs, in *ret_gpus as "0,1"). Returns
+	/* Pick the capacity an attempt of t would use now, given the live
+	 * attempts of this backend that hold GPUs (local: free GPUs, in
+	 * *ret_gpus as "0,1"). Returns
 	 * FRUGAL_EBUSY with a note in err when it must wait. Runs on the
 	 * controller's loop: it must not block. */
 	int (*reserve)(struct provider *p, const struct task *t,

@@ -63,9 +63,11 @@ struct client {
 	int open;		/* handles not yet closed */
 };
 
-static void run_reconcile(struct daemon *d)
+/* A pass (tick: 0), or a tick of the reconciler (1): a full pass only
+ * when something needs one. */
+static void run_reconcile(struct daemon *d, int tick)
 {
-	int live = reconciler_step(d->rec);
+	int live = tick ? reconciler_tick(d->rec) : reconciler_step(d->rec);
 
 	if (live > 0 || live < 0 || reconciler_busy(d->rec))
 		d->idle_since = time_mono_ms();
@@ -78,7 +80,7 @@ static void run_reconcile(struct daemon *d)
 
 static void on_kick(uv_timer_t *t)
 {
-	run_reconcile(t->data);
+	run_reconcile(t->data, 0);
 }
 
 /* Coalesce many wake-ups into one reconcile pass on the next loop turn. */
@@ -105,21 +107,53 @@ static void kick_job(struct daemon *d, const char *job_id)
 		uv_timer_start(&d->kick_woken, on_kick_woken, 0, 0);
 }
 
-/* "wake JOB\n" names a job (an agent that wrote its status); "wake \n"
- * or anything else asks for a pass (the CLI: a launch, a cancel). */
+/* 1 when id is a job id's characters (and not empty). */
+static int id_ok(const char *id)
+{
+	size_t i;
+
+	for (i = 0; id[i]; i++)
+		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
+		      (id[i] >= '0' && id[i] <= '9') || id[i] == '-' || id[i] == '_'))
+			return 0;
+	return i > 0;
+}
+
+/* "beat JOB N": attempt N's agent wrote a heartbeat and nothing else. */
+static int beat_line(struct daemon *d, const char *line, size_t len)
+{
+	char buf[96], *sp, *end;
+	long n;
+
+	if (len <= 5 || len - 5 >= sizeof(buf) || memcmp(line, "beat ", 5))
+		return 0;
+	memcpy(buf, line + 5, len - 5);
+	buf[len - 5] = '\0';
+	if (!(sp = strchr(buf, ' ')))
+		return 0;
+	*sp = '\0';
+	n = strtol(sp + 1, &end, 10);
+	if (!id_ok(buf) || *end || n < 1 || n > 1000000)
+		return 0;
+	if (reconciler_beat(d->rec, buf, (int)n) &&
+	    !uv_is_active((uv_handle_t *)&d->kick_woken))
+		uv_timer_start(&d->kick_woken, on_kick_woken, 0, 0);
+	return 1;
+}
+
+/* "wake JOB\n" names a job (an agent that wrote its status); "beat JOB
+ * N\n" is a heartbeat (beat_line); "wake \n" or anything else asks for
+ * a pass (the CLI: a launch, a cancel). */
 static void wake_line(struct daemon *d, const char *line, size_t len)
 {
 	char id[64];
-	size_t i;
 
+	if (beat_line(d, line, len))
+		return;
 	if (len > 5 && len - 5 < sizeof(id) && !memcmp(line, "wake ", 5)) {
 		memcpy(id, line + 5, len - 5);
 		id[len - 5] = '\0';
-		for (i = 0; id[i]; i++)
-			if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
-			      (id[i] >= '0' && id[i] <= '9') || id[i] == '-' || id[i] == '_'))
-				break;
-		if (i && !id[i]) {
+		if (id_ok(id)) {
 			kick_job(d, id);
 			return;
 		}
@@ -135,7 +169,7 @@ static void on_wake(void *ctx)
 
 static void on_tick(uv_timer_t *t)
 {
-	run_reconcile(t->data);
+	run_reconcile(t->data, 1);
 }
 
 static void on_client_closed(uv_handle_t *h)

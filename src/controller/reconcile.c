@@ -63,6 +63,17 @@
  * answers about the attempts alive then before it plans anything new. */
 #define STARTUP_LOOK_MAX_MS (120 * 1000)
 
+/* The background sweep: a job whose agent beats over the socket
+ * (reconciler_beat) is looked at at least this often (each period drawn
+ * in [SWEEP_LOOK_MS / 2, SWEEP_LOOK_MS] per job, so the looks spread
+ * over the period), and a full pass over every live job of the store
+ * runs this often at least. */
+#define SWEEP_LOOK_MS (30 * 1000)
+
+/* A look on a liveness deadline comes this long after it, so that the
+ * check it runs sees the deadline passed. */
+#define DUE_SLACK_MS 250
+
 /* ---- operations ---- */
 
 enum op_kind {
@@ -130,6 +141,11 @@ struct backend {
 	size_t n_storages, alloc_storages;
 	int turn_taken;		/* this pass: a job of this backend had its turn */
 	char launching[JOB_ID_MAX];	/* the job planning or launching now, or "" */
+	/* The last pass's waiting jobs of this backend behind the one with
+	 * the turn, in queue order: when the turn frees, the next plans at
+	 * once (plan_next), not on the next pass. */
+	char (*queue)[JOB_ID_MAX];
+	size_t n_queue, alloc_queue, queue_pos;
 };
 
 struct op {
@@ -181,7 +197,7 @@ struct op {
 	/* teardown */
 	struct resource_list res;
 	int *res_ok;
-	struct op *next_all;	/* rec->ops */
+	struct op *next_all, *prev_all;	/* rec->ops */
 };
 
 /* What the reconciler remembers of a job between passes (not stored: a
@@ -206,6 +222,21 @@ struct track {
 	int64_t looked_at;	/* time_mono_ms() of the last look; 0: none yet */
 	int woken;		/* a wake named the job since: look at once */
 	int forwarded;		/* num_nodes > 1: the attempt whose notice went to every node */
+	/* Beats (reconciler_beat): the agent of attempt beat_attempt tells
+	 * its heartbeats over the socket, so the job is looked at on its
+	 * deadlines (track_due), not on every period. */
+	int beat_attempt;
+	int64_t hb_limit_ms;	/* heartbeat limit for the status last read */
+	int64_t backstop_at;	/* Unix ms of the max_runtime backstop; 0: none */
+	int64_t due_at;		/* time_mono_ms() of its entry in rec->dues; 0: none */
+};
+
+/* An entry of the deadline heap (rec->dues): job_id is looked at at due,
+ * unless its track's due_at says otherwise by then (entries are never
+ * removed, only passed over). */
+struct due {
+	int64_t due;
+	char job_id[JOB_ID_MAX];
 };
 
 struct reconciler {
@@ -228,6 +259,13 @@ struct reconciler {
 	int started;		/* the first pass happened */
 	size_t startup_pending;	/* tracks with startup set */
 	int64_t started_mono;	/* time_mono_ms() of the first pass */
+	/* Ticks (reconciler_tick) between full passes: */
+	struct due *dues;	/* min-heap by due */
+	size_t n_dues, alloc_dues;
+	int64_t full_at;	/* time_mono_ms() of the last full pass */
+	int full_needed;	/* it saw a job that only full passes serve */
+	int budgets_seen;	/* it saw a sweep with a budget */
+	int n_live;		/* live jobs it counted */
 };
 
 static void agent_status_release(struct agent_status *s)
@@ -327,6 +365,7 @@ void reconciler_free(struct reconciler *rec)
 			free(rec->backends[i]->storages[k].url);
 		}
 		free(rec->backends[i]->storages);
+		free(rec->backends[i]->queue);
 		free(rec->backends[i]->name);
 		free(rec->backends[i]);
 	}
@@ -342,6 +381,7 @@ void reconciler_free(struct reconciler *rec)
 	strmap_release(&rec->live_by_job);
 	strmap_release(&rec->sweep_live);
 	strmap_release(&rec->woken_new);
+	free(rec->dues);
 	store_free(rec->st);
 	config_release(&rec->cfg);
 	home_release(&rec->home);
@@ -1113,6 +1153,9 @@ static void op_submit(struct reconciler *rec, struct op *op)
 
 	t->op = op;
 	op->next_all = rec->ops;
+	op->prev_all = NULL;
+	if (rec->ops)
+		rec->ops->prev_all = op;
 	rec->ops = op;
 	worker_submit(rec->pool, op->b->name, &op->work);
 }
@@ -1497,8 +1540,13 @@ static void act_plan(struct step *s, const struct job_list *jobs)
 		job_finish(rec, j, JOB_FAILED, error_msg(&err));
 		return;
 	}
-	if (b->turn_taken || b->launching[0])
+	if (b->turn_taken || b->launching[0]) {
+		if (jobs) {	/* a pass: its turn comes in plan_next */
+			XGROW(b->queue, b->n_queue + 1, b->alloc_queue);
+			snprintf(b->queue[b->n_queue++], JOB_ID_MAX, "%s", j->id);
+		}
 		return;
+	}
 	b->turn_taken = 1;
 	op = op_new(rec, b, OP_PLAN, j->id, 0, NULL);
 	if (task_from_json(j->task_json, &op->task, &err) < 0) {
@@ -1688,6 +1736,9 @@ static void act_launch(struct step *s)
 	if ((r = store_commit(rec->st, &err)) < 0)
 		goto fail;
 	fault_point("controller.after_ledger");
+	if (j->sweep_id)	/* a trial more runs (plan_next; passes count again) */
+		strmap_put(&rec->sweep_live, j->sweep_id,
+			   (void *)((intptr_t)strmap_get(&rec->sweep_live, j->sweep_id) + 1));
 
 	op->task_json = xstrdup(j->task_json);
 	op->job_prefix = key_job_prefix(j->id);
@@ -1763,7 +1814,8 @@ static void act_record_launch(struct step *s)
 			op->gpus ? op->gpus : "");
 	log_info("job %s: attempt %d launched on %s, instance %s", j->id, op->attempt,
 		 op->plan.backend, op->new_id);
-	wake(rec);	/* the backend's next job may plan now */
+	if (op->b->queue_pos >= op->b->n_queue)
+		wake(rec);	/* the backend's next job may plan now (else plan_next) */
 }
 
 static void act_teardown(struct step *s);
@@ -2510,11 +2562,86 @@ static void blocks_record(struct reconciler *rec, const struct block_list *l)
 				l->items[i].zone, now + l->items[i].until, l->items[i].reason, NULL);
 }
 
+static int track_beats(const struct track *t, int n);
+static void track_schedule(struct reconciler *rec, struct track *t);
+static int sweep_running(struct reconciler *rec, const char *sweep_id);
+
+/*
+ * The turn of backend b is free (a launch answered, a plan failed): the
+ * next job of its queue (the last pass's waiting jobs, in order) that
+ * still waits plans now, so that a queue of N jobs launches in N answers
+ * rather than N passes over it. Jobs that wait for something else (a
+ * cancel, a sweep at max_parallel, an attempt still closing, the start)
+ * are left to the passes. Returns 1 when one plans.
+ */
+static int plan_next(struct reconciler *rec, struct backend *b)
+{
+	while (!b->launching[0] && b->queue_pos < b->n_queue && !rec->startup_pending) {
+		const char *id = b->queue[b->queue_pos++];
+		struct track *t = track_find(rec, id);
+		struct attempt a;
+		struct job j;
+		struct step s;
+		int skip;
+
+		if ((t && t->op) || store_job_get(rec->st, id, &j, NULL) < 0)
+			continue;
+		skip = !(J(j.status) & J_WAITING) || j.cancel_requested ||
+		       !j.backend || strcmp(j.backend, b->name);
+		if (!skip && live_attempt_get(rec, &j, &a) == 0) {
+			attempt_release(&a);
+			skip = 1;
+		}
+		if (!skip && j.sweep_id) {
+			struct sweep_row sw;
+
+			if (store_sweep_get(rec->st, j.sweep_id, &sw, NULL) < 0)
+				skip = 1;
+			else {
+				skip = sw.max_parallel > 0 &&
+				       sweep_running(rec, j.sweep_id) >= sw.max_parallel;
+				sweep_row_release(&sw);
+			}
+		}
+		if (!skip) {
+			memset(&s, 0, sizeof(s));
+			s.rec = rec;
+			s.j = &j;
+			b->turn_taken = 0;
+			dispatch(&s, EV_PASS);
+		}
+		job_release(&j);
+	}
+	return b->launching[0] != '\0';
+}
+
+/* After a look's answer: what a job whose agent beats is next looked at
+ * for (its heartbeat limit, its backstop), and its next look scheduled. */
+static void look_recorded(struct reconciler *rec, const struct op *op)
+{
+	struct track *t = track_find(rec, op->job_id);	/* not forgotten */
+	const struct agent_status *st = &op->status;
+	struct backend_liveness lv;
+
+	if (!t || !op->have_status)
+		return;
+	liveness_of(rec, op->b->name, &lv);
+	t->hb_limit_ms = st->busy ? STATUS_BUSY_LIMIT_MS : lv.heartbeat_timeout_ms;
+	t->backstop_at = 0;
+	if (t->max_runtime_s > 0 && st->started_at && st->phase &&
+	    (!strcmp(st->phase, "starting") || !strcmp(st->phase, "setup") ||
+	     !strcmp(st->phase, "running")))
+		t->backstop_at = st->started_at + (t->max_runtime_s + t->stop_grace_s) * 1000 +
+				 BACKSTOP_SLACK_MS;
+	if (track_beats(t, op->attempt))
+		track_schedule(rec, t);
+}
+
 /* An operation came back (on the loop thread): its answer is an event of
  * its job, on the job as the store has it now. */
 static void op_done(struct work *w)
 {
-	struct op *op = (struct op *)w, **at;
+	struct op *op = (struct op *)w;
 	struct reconciler *rec = op->rec;
 	struct track *t;
 	struct job j;
@@ -2524,11 +2651,13 @@ static void op_done(struct work *w)
 	int have_a;
 	size_t i;
 
-	for (at = &rec->ops; *at; at = &(*at)->next_all)
-		if (*at == op) {
-			*at = op->next_all;
-			break;
-		}
+	if (op->prev_all)
+		op->prev_all->next_all = op->next_all;
+	else if (rec->ops == op)
+		rec->ops = op->next_all;
+	if (op->next_all)
+		op->next_all->prev_all = op->prev_all;
+	op->next_all = op->prev_all = NULL;
 	if (op->abandoned) {
 		log_info("job %s: a late answer to %s ignored (%s)", op->job_id,
 			 op_names[op->kind], op->r < 0 ? error_msg(&op->err) : "done");
@@ -2566,7 +2695,7 @@ static void op_done(struct work *w)
 									: EV_BUDGET_STOP);
 			break;
 		}
-		store_attempt_list_live(rec->st, &live, NULL);
+		store_attempt_list_live_gpus(rec->st, op->b->name, &live, NULL);
 		s.live = &live;
 		dispatch(&s, op->r == 0 ? EV_PLANNED : op->r == FRUGAL_ECAPACITY ? EV_PLAN_WAIT
 									   : EV_PLAN_FAILED);
@@ -2594,6 +2723,7 @@ static void op_done(struct work *w)
 
 			a.notice_deadline = notice;
 			dispatch(&s, ev);
+			look_recorded(rec, op);
 		}
 		break;
 	case OP_STOP:
@@ -2628,7 +2758,19 @@ static void op_done(struct work *w)
 	attempt_list_release(&live);
 out:
 	job_release(&j);
-	op_free(op);
+	{
+		struct backend *b = op->b;
+		enum op_kind kind = op->kind;
+		int r = op->r;
+
+		op_free(op);
+		/* The backend's turn is free: its next job plans now. A plan
+		 * that must wait for capacity leaves the others to the passes
+		 * (they would wait too). */
+		if ((kind == OP_LAUNCH || (kind == OP_PLAN && r < 0 && r != FRUGAL_ECAPACITY)) &&
+		    !plan_next(rec, b) && kind == OP_LAUNCH && r == 0)
+			wake(rec);
+	}
 }
 
 /* Operations past their deadline are taken as failed: the job is free
@@ -2792,6 +2934,7 @@ static int enforce_budgets(struct reconciler *rec, const struct job_list *jobs,
 			if (store_sweep_get(rec->st, j->sweep_id, &sw, NULL) < 0)
 				continue;
 			if (sw.budget > 0) {
+				rec->budgets_seen = 1;
 				store_sweep_spent(rec->st, sw.id, &sspent, NULL);
 				for (k = 0; k < jobs->n; k++) {
 					const struct attempt *b;
@@ -2862,6 +3005,112 @@ static void startup_begin(struct reconciler *rec, const struct job_list *jobs,
 
 static int reconcile_pass(struct reconciler *rec);
 
+/* ---- deadlines of the jobs whose agents beat ---- */
+
+static int due_before(const struct due *a, const struct due *b)
+{
+	return a->due < b->due;
+}
+
+static void due_push(struct reconciler *rec, int64_t due, const char *job_id)
+{
+	size_t i;
+
+	XGROW(rec->dues, rec->n_dues + 1, rec->alloc_dues);
+	i = rec->n_dues++;
+	rec->dues[i].due = due;
+	snprintf(rec->dues[i].job_id, sizeof(rec->dues[i].job_id), "%s", job_id);
+	while (i > 0 && due_before(&rec->dues[i], &rec->dues[(i - 1) / 2])) {
+		struct due tmp = rec->dues[i];
+
+		rec->dues[i] = rec->dues[(i - 1) / 2];
+		rec->dues[(i - 1) / 2] = tmp;
+		i = (i - 1) / 2;
+	}
+}
+
+static void due_pop(struct reconciler *rec, struct due *ret)
+{
+	size_t i = 0;
+
+	*ret = rec->dues[0];
+	rec->dues[0] = rec->dues[--rec->n_dues];
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		struct due tmp;
+
+		if (l < rec->n_dues && due_before(&rec->dues[l], &rec->dues[m]))
+			m = l;
+		if (r < rec->n_dues && due_before(&rec->dues[r], &rec->dues[m]))
+			m = r;
+		if (m == i)
+			break;
+		tmp = rec->dues[i];
+		rec->dues[i] = rec->dues[m];
+		rec->dues[m] = tmp;
+		i = m;
+	}
+}
+
+/* 1 when t's agent beats for attempt n: its looks follow track_due. */
+static int track_beats(const struct track *t, int n)
+{
+	return t && t->beat_attempt && t->beat_attempt == n && t->hb_attempt == n;
+}
+
+/*
+ * When a job whose agent beats is looked at next (time_mono_ms()): the
+ * first of its heartbeat deadline (the last beat or change of heartbeat
+ * + the limit), its max_runtime backstop, and the sweep (a period after
+ * its last look, drawn in [SWEEP_LOOK_MS / 2, SWEEP_LOOK_MS] from the
+ * job and that look, so that looks spread).
+ */
+static int64_t track_due(const struct track *t)
+{
+	uint64_t h = hash_fnv1a(t->job_id) ^ (uint64_t)t->looked_at * 0x9e3779b97f4a7c15ull;
+	int64_t due = t->looked_at + SWEEP_LOOK_MS / 2 + (int64_t)(h % (SWEEP_LOOK_MS / 2));
+	int64_t hb = t->hb_seen + t->hb_limit_ms + DUE_SLACK_MS;
+
+	if (t->hb_limit_ms > 0 && hb < due)
+		due = hb;
+	if (t->backstop_at) {
+		int64_t b = time_mono_ms() + (t->backstop_at - time_now_ms()) + DUE_SLACK_MS;
+
+		if (b < due)
+			due = b;
+	}
+	return due;
+}
+
+/* Put a beating job with nothing in flight on the heap at its due. */
+static void track_schedule(struct reconciler *rec, struct track *t)
+{
+	if (!t || t->op || !t->beat_attempt)
+		return;
+	t->due_at = track_due(t);
+	due_push(rec, t->due_at, t->job_id);
+}
+
+int reconciler_beat(struct reconciler *rec, const char *job_id, int attempt)
+{
+	struct track *t = track_find(rec, job_id);
+
+	if (!t || attempt < 1 || t->hb_attempt != attempt ||
+	    (t->task_ok && t->task.num_nodes > 1)) {
+		/* Not looked at since this attempt reported: a look first.
+		 * Nodes of a multi-node attempt beat one by one, and the look
+		 * takes the oldest heartbeat of them: every beat is a wake. */
+		reconciler_wake_job(rec, job_id);
+		return 1;
+	}
+	t->hb_seen = time_mono_ms();
+	if (t->beat_attempt != attempt) {
+		t->beat_attempt = attempt;
+		track_schedule(rec, t);
+	}
+	return 0;
+}
+
 /*
  * Whether a pass leaves a running job alone this time: with
  * reconciler_hooks.look_every_ms, a job whose attempt is watched (phase
@@ -2880,6 +3129,8 @@ static int look_paced(struct reconciler *rec, const struct job *j, const struct 
 	if (every <= 0 || !t || t->woken || !t->looked_at || phase_of(a) != PHASE_LIVE ||
 	    j->cancel_requested || a->notice_deadline)
 		return 0;
+	if (track_beats(t, a->n))
+		return time_mono_ms() < track_due(t);
 	liveness_of(rec, a->backend, &lv);
 	if (lv.heartbeat_timeout_ms > 0 && lv.heartbeat_timeout_ms / 4 < every)
 		every = lv.heartbeat_timeout_ms / 4;
@@ -2907,6 +3158,41 @@ void reconciler_wake_job(struct reconciler *rec, const char *job_id)
  * knows the sweeps' trials. Before the first pass (the look at every
  * attempt alive at the start) this is a pass.
  */
+/* Job id gets the event a pass would give it, except that a job waiting
+ * for capacity (no attempt) is left to the passes, which plan in queue
+ * order and know the sweeps' trials. */
+static void step_one(struct reconciler *rec, const char *id)
+{
+	struct track *t = track_find(rec, id);
+	struct job j;
+	struct attempt a;
+	struct step s;
+	int have_a;
+
+	/* A wake's flag stays until the job is looked at (act_look): a wake
+	 * while its operation runs makes the next pass look. */
+	if (store_job_get(rec->st, id, &j, NULL) < 0)
+		return;
+	have_a = !job_status_is_terminal(j.status) && live_attempt_get(rec, &j, &a) == 0;
+	if (!job_status_is_terminal(j.status) && (have_a || !(J(j.status) & J_WAITING)) &&
+	    !(t && t->op)) {
+		memset(&s, 0, sizeof(s));
+		s.rec = rec;
+		s.j = &j;
+		s.a = have_a ? &a : NULL;
+		dispatch(&s, j.cancel_requested == JOB_CANCEL_NOW ? EV_CANCEL :
+			     j.cancel_requested == JOB_CANCEL_STOP ? EV_BUDGET_STOP : EV_PASS);
+	}
+	if (have_a)
+		attempt_release(&a);
+	job_release(&j);
+}
+
+/*
+ * The jobs named by wakes since the last step, and only them (step_one).
+ * Before the first pass (the look at every attempt alive at the start)
+ * this is a pass.
+ */
 int reconciler_step_woken(struct reconciler *rec)
 {
 	const char *k;
@@ -2927,35 +3213,51 @@ int reconciler_step_woken(struct reconciler *rec)
 		if (!track_find(rec, k))
 			ids[n++] = xstrdup(k);
 	strmap_release(&rec->woken_new);
-	for (i = 0; i < n; i++) {
-		struct track *t = track_find(rec, ids[i]);
-		struct job j;
-		struct attempt a;
-		struct step s;
-		int have_a;
-
-		/* The flag stays until the job is looked at (act_look): a
-		 * wake while its operation runs makes the next pass look. */
-		if (store_job_get(rec->st, ids[i], &j, NULL) < 0)
-			continue;
-		have_a = !job_status_is_terminal(j.status) && live_attempt_get(rec, &j, &a) == 0;
-		if (!job_status_is_terminal(j.status) && (have_a || !(J(j.status) & J_WAITING)) &&
-		    !(t && t->op)) {
-			memset(&s, 0, sizeof(s));
-			s.rec = rec;
-			s.j = &j;
-			s.a = have_a ? &a : NULL;
-			dispatch(&s, j.cancel_requested == JOB_CANCEL_NOW ? EV_CANCEL :
-				     j.cancel_requested == JOB_CANCEL_STOP ? EV_BUDGET_STOP : EV_PASS);
-		}
-		if (have_a)
-			attempt_release(&a);
-		job_release(&j);
-	}
+	for (i = 0; i < n; i++)
+		step_one(rec, ids[i]);
 	for (i = 0; i < n; i++)
 		free(ids[i]);
 	free(ids);
 	return (int)n;
+}
+
+/*
+ * A tick (once a second): a full pass when something needs one (a job
+ * waits, one is cancelled, stopped or under notice, one's agent does not
+ * beat, a budget is in force, the start, or SWEEP_LOOK_MS since the last
+ * one); otherwise only the jobs whose deadline came (rec->dues).
+ */
+int reconciler_tick(struct reconciler *rec)
+{
+	int64_t now = time_mono_ms();
+	struct due *due = NULL;
+	size_t n = 0, alloc = 0, i;
+
+	if (!rec->started || rec->full_needed || rec->startup_pending ||
+	    now - rec->full_at >= SWEEP_LOOK_MS)
+		return reconcile_pass(rec);
+	check_deadlines(rec);
+	while (rec->n_dues && rec->dues[0].due <= now) {
+		struct due d;
+		struct track *t;
+
+		due_pop(rec, &d);
+		t = track_find(rec, d.job_id);
+		if (!t || t->due_at != d.due || t->op)
+			continue;	/* passed over: done, rescheduled or busy */
+		t->due_at = 0;
+		if (!t->woken && track_due(t) > now) {
+			/* Its heartbeat moved the deadline on (beats). */
+			track_schedule(rec, t);
+			continue;
+		}
+		XGROW(due, n + 1, alloc);
+		due[n++] = d;
+	}
+	for (i = 0; i < n; i++)
+		step_one(rec, due[i].job_id);
+	free(due);
+	return rec->n_live;
 }
 
 static int reconcile_pass(struct reconciler *rec)
@@ -2974,6 +3276,7 @@ static int reconcile_pass(struct reconciler *rec)
 		return -1;
 	}
 	live_index(rec, &jobs, &live);
+	rec->budgets_seen = 0;
 	if (enforce_budgets(rec, &jobs, &live) > 0) {
 		/* Jobs were stopped or ended: look at the new state. */
 		job_list_release(&jobs);
@@ -2988,8 +3291,12 @@ static int reconcile_pass(struct reconciler *rec)
 		}
 		live_index(rec, &jobs, &live);
 	}
-	for (i = 0; i < rec->n_backends; i++)
+	for (i = 0; i < rec->n_backends; i++) {
 		rec->backends[i]->turn_taken = 0;
+		rec->backends[i]->n_queue = rec->backends[i]->queue_pos = 0;
+	}
+	rec->full_at = time_mono_ms();
+	rec->full_needed = !jobs.n || rec->cfg.budget_monthly > 0 || rec->budgets_seen;
 	if (!rec->started)
 		startup_begin(rec, &jobs, &live);
 	if (rec->startup_pending && time_mono_ms() - rec->started_mono > STARTUP_LOOK_MAX_MS) {
@@ -3023,6 +3330,13 @@ static int reconcile_pass(struct reconciler *rec)
 		s.a = live_attempt(rec, j->id);
 		s.live = &live;
 		s.jobs = &jobs;
+		/* Only a running job whose agent beats can wait for its
+		 * deadline; the others need the next full pass. */
+		if (!s.a || !track_beats(t, s.a->n) || phase_of(s.a) != PHASE_LIVE ||
+		    j->cancel_requested || s.a->notice_deadline || j->budget > 0)
+			rec->full_needed = 1;
+		else if (!t->op && !t->due_at)
+			track_schedule(rec, t);
 		if (look_paced(rec, j, s.a, t))
 			continue;
 		if (t && t->op) {
@@ -3035,13 +3349,14 @@ static int reconcile_pass(struct reconciler *rec)
 		dispatch(&s, j->cancel_requested == JOB_CANCEL_NOW ? EV_CANCEL :
 			     j->cancel_requested == JOB_CANCEL_STOP ? EV_BUDGET_STOP : EV_PASS);
 	}
+	/* sweep_live stays: plan_next counts the trials between passes. */
 	strmap_release(&rec->live_by_job);
-	strmap_release(&rec->sweep_live);
 	attempt_list_release(&live);
 	job_list_release(&jobs);
 	if (store_job_list_live(rec->st, &jobs, &err) == 0)
 		n_live = (int)jobs.n;
 	job_list_release(&jobs);
+	rec->n_live = n_live;
 	return n_live;
 }
 

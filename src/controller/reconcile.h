@@ -70,6 +70,22 @@ void reconciler_wake_job(struct reconciler *rec, const char *job_id);
  * The first call of a reconciler is a pass. Returns how many were named. */
 int reconciler_step_woken(struct reconciler *rec);
 
+/* The agent of attempt n of job_id told a heartbeat over the socket and
+ * nothing else changed ("beat JOB N"): its liveness is updated here, with
+ * no look. The job is then looked at on its deadlines only (heartbeat
+ * limit, max_runtime backstop, the background sweep every 30 s at most)
+ * and when a wake names it. Returns 1 when the beat was taken as a wake
+ * instead (the attempt was not looked at since it reported: the caller
+ * runs reconciler_step_woken), else 0. */
+int reconciler_beat(struct reconciler *rec, const char *job_id, int n);
+
+/* Once a second: a full pass (reconciler_step) when something needs one
+ * (a job waits, is cancelled, stopped or under notice, its agent does not
+ * beat, a budget is in force, or 30 s since the last); otherwise only the
+ * jobs whose deadline came are looked at. Returns the live jobs of the
+ * last full pass. */
+int reconciler_tick(struct reconciler *rec);
+
 /* Operations submitted and not answered yet (the daemon stays up while
  * there are any). */
 size_t reconciler_busy(const struct reconciler *rec);

@@ -11,6 +11,10 @@ struct worker_lane {
 	uv_thread_t thread;
 	int has_thread;
 	struct work *queue;	/* by priority, then submission order */
+	/* The last queued operation of each priority (NULL: none): a submit
+	 * goes in after the last of its priority or above, without a walk
+	 * of the queue (10,000 looks queued at once). */
+	struct work *last[WORK_PRIORITIES];
 	struct work *running;
 	int stop;
 	uv_cond_t wake;
@@ -70,6 +74,8 @@ static struct work *take(struct worker_lane *l)
 
 	if (w) {
 		l->queue = w->next;
+		if (l->last[w->priority] == w)
+			l->last[w->priority] = NULL;
 		w->next = NULL;
 		w->started_ms = time_mono_ms();
 		l->running = w;
@@ -135,17 +141,24 @@ static struct worker_lane *lane_get(struct worker_pool *wp, const char *name)
 void worker_submit(struct worker_pool *wp, const char *name, struct work *w)
 {
 	struct worker_lane *l;
-	struct work **at;
+	struct work **at, *after = NULL;
+	int p;
 
 	uv_mutex_lock(&wp->lock);
 	l = lane_get(wp, name);
 	w->lane = l;
 	w->next = NULL;
 	w->started_ms = 0;
-	for (at = &l->queue; *at && (*at)->priority >= w->priority; at = &(*at)->next)
-		;
+	if (w->priority < 0)
+		w->priority = 0;
+	if (w->priority >= WORK_PRIORITIES)
+		w->priority = WORK_PRIORITIES - 1;
+	for (p = w->priority; p < WORK_PRIORITIES && !after; p++)
+		after = l->last[p];
+	at = after ? &after->next : &l->queue;
 	w->next = *at;
 	*at = w;
+	l->last[w->priority] = w;
 	wp->pending++;
 	uv_cond_signal(&l->wake);
 	uv_mutex_unlock(&wp->lock);
@@ -217,6 +230,7 @@ size_t worker_pool_free(struct worker_pool *wp, int64_t wait_ms)
 	for (l = wp->lanes; l; l = l->next) {
 		l->stop = 1;
 		l->queue = NULL;
+		memset(l->last, 0, sizeof(l->last));
 		uv_cond_signal(&l->wake);
 	}
 	for (;;) {

@@ -26,11 +26,14 @@
 struct worker_pool;
 struct worker_lane;
 
+/* Priorities of work: 0 (last) to WORK_PRIORITIES - 1 (first). */
+#define WORK_PRIORITIES 8
+
 /* One operation. The caller owns it; it must stay valid until done runs. */
 struct work {
 	void (*run)(struct work *w);	/* on the lane's thread */
 	void (*done)(struct work *w);	/* on the loop thread, once, after run */
-	int priority;			/* higher runs first */
+	int priority;			/* higher runs first; 0 to WORK_PRIORITIES - 1 */
 	/* Owned by the pool. */
 	struct work *next;
 	struct worker_lane *lane;

@@ -128,6 +128,9 @@ static const char *const migrations[] = {
 	"ALTER TABLE jobs ADD COLUMN storage_url TEXT;",
 	/* 5 -> 6: the part of price_per_hour that is the attempt's volumes */
 	"ALTER TABLE attempts ADD COLUMN volume_price_per_hour REAL NOT NULL DEFAULT 0;",
+	/* 6 -> 7: a job's ledger rows without a scan of every row (the
+	 * controller reads them at each launch, close and teardown) */
+	"CREATE INDEX resources_job ON resources(job_id, state);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1146,6 +1149,20 @@ int store_attempt_list_live(struct store *st, struct attempt_list *ret, struct e
 	return collect_attempts(st, q, ret, err);
 }
 
+int store_attempt_list_live_gpus(struct store *st, const char *backend,
+				 struct attempt_list *ret, struct error *err)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	if ((r = prepare(st, "SELECT " ATTEMPT_COLS " FROM attempts WHERE ended_at = 0"
+			 " AND backend = ?1 AND gpus IS NOT NULL AND gpus != ''"
+			 " ORDER BY started_at", &q, err)) < 0)
+		return r;
+	bind_text(q, 1, backend);
+	return collect_attempts(st, q, ret, err);
+}
+
 int store_attempt_set_instance(struct store *st, const char *job_id, int n,
 			       const char *instance_id, struct error *err)
 {
@@ -1262,9 +1279,15 @@ int store_resource_list_open(struct store *st, const char *job_id,
 	sqlite3_stmt *q = NULL;
 	int r, rc;
 
-	if ((r = prepare(st, "SELECT id, job_id, attempt, provider, kind, token, provider_id,"
+	/* Two statements: "?1 IS NULL OR job_id = ?1" would scan every
+	 * row ever recorded instead of the job's (index resources_job). */
+	if ((r = prepare(st, job_id ?
+			 "SELECT id, job_id, attempt, provider, kind, token, provider_id,"
+			 " state, created_at, updated_at FROM resources WHERE job_id = ?1"
+			 " AND state != 'gone' ORDER BY id" :
+			 "SELECT id, job_id, attempt, provider, kind, token, provider_id,"
 			 " state, created_at, updated_at FROM resources WHERE state != 'gone'"
-			 " AND (?1 IS NULL OR job_id = ?1) ORDER BY id", &q, err)) < 0)
+			 " AND ?1 IS NULL ORDER BY id", &q, err)) < 0)
 		return r;
 	bind_text(q, 1, job_id);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {

@@ -277,6 +277,10 @@ int store_attempt_list(struct store *st, const char *job_id, struct attempt_list
 		       struct error *err);
 /* Every attempt not yet ended, any job. */
 int store_attempt_list_live(struct store *st, struct attempt_list *ret, struct error *err);
+/* The live attempts of backend that hold GPUs (what ops.reserve reads):
+ * a launch does not list every live attempt. */
+int store_attempt_list_live_gpus(struct store *st, const char *backend,
+				 struct attempt_list *ret, struct error *err);
 int store_attempt_set_instance(struct store *st, const char *job_id, int n,
 			       const char *instance_id, struct error *err);
 /* Record the outcome decided for a live attempt whose teardown is not

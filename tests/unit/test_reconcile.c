@@ -249,6 +249,55 @@ static void test_wake_names_the_job_and_looks_are_paced(void **state)
 	assert_int_equal(memory_counts(mem("local"))->stop, 1);
 }
 
+/* Beats ("beat JOB N", reconciler_beat) keep a job alive without a look;
+ * ticks look at it only on its deadlines: when the beats stop, it is
+ * looked at once its heartbeat limit passed, and found lost. */
+static void test_beats_without_looks(void **state)
+{
+	static const struct backend_liveness lv = { 0, 1500 };
+	struct fixture *f = *state;
+	struct attempt at;
+	char a[JOB_ID_MAX];
+	int describes, i;
+
+	liveness = &lv;
+	look_every = 60000;
+	restart(f);
+	insert_job(f, "local", NULL, a);
+	turn(f);
+	/* Not looked at since it reported: a beat is a wake. */
+	assert_int_equal(reconciler_beat(f->rec, a, 1), 1);
+	agent_reports(f, a, 1, "{\"phase\": \"running\", \"heartbeat_at\": 1000}");
+	reconciler_step_woken(f->rec);
+	reconciler_run_ops(f->rec);
+	assert_int_equal(status_of(f, a), JOB_RUNNING);
+	assert_int_equal(reconciler_beat(f->rec, a, 2), 1);	/* another attempt's: a look */
+	reconciler_step_woken(f->rec);
+	reconciler_run_ops(f->rec);
+	describes = memory_counts(mem("local"))->describe;
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(reconciler_beat(f->rec, a, 1), 0);
+		reconciler_tick(f->rec);
+		reconciler_run_ops(f->rec);
+		usleep(250 * 1000);
+	}
+	/* 2 s of beats, status.json unchanged: no look, still running. */
+	assert_int_equal(memory_counts(mem("local"))->describe, describes);
+	assert_int_equal(status_of(f, a), JOB_RUNNING);
+	/* The beats stop: a tick after the limit looks, and it is lost. */
+	usleep(1000 * 1000);
+	reconciler_tick(f->rec);
+	reconciler_run_ops(f->rec);
+	assert_int_equal(memory_counts(mem("local"))->describe, describes);
+	usleep(1000 * 1000);
+	reconciler_tick(f->rec);
+	reconciler_run_ops(f->rec);
+	assert_int_equal(memory_counts(mem("local"))->describe, describes + 1);
+	assert_int_equal(store_attempt_get(f->st, a, 1, &at, NULL), 0);
+	assert_string_equal(at.outcome, "lost");
+	attempt_release(&at);
+}
+
 static void test_launch_run_succeed(void **state)
 {
 	struct fixture *f = *state;
@@ -764,32 +813,54 @@ static void test_budget_stop(void **state)
 
 /* Jobs of one backend start in order, RECOVERING ones first; one waits,
  * the later ones of that backend wait behind it. */
+/* The instance of attempt 1 of job id ("mem-N": the N-th launch). */
+static int launch_rank(struct fixture *f, const char *id)
+{
+	struct attempt a;
+	int n;
+
+	assert_int_equal(store_attempt_get(f->st, id, 1, &a, NULL), 0);
+	assert_non_null(a.instance_id);
+	n = atoi(a.instance_id + 4);
+	attempt_release(&a);
+	return n;
+}
+
 static void test_queue_order(void **state)
 {
 	struct fixture *f = *state;
-	char a[JOB_ID_MAX], b[JOB_ID_MAX], c[JOB_ID_MAX];
+	char a[JOB_ID_MAX], b[JOB_ID_MAX], c[JOB_ID_MAX], d[JOB_ID_MAX], e[JOB_ID_MAX];
 
 	insert_job(f, "local", NULL, a);
 	insert_job(f, "local", NULL, b);
 	insert_job(f, "local", NULL, c);
 	store_job_set_status(f->st, c, JOB_RECOVERING, "preempted", NULL);
 	turn(f);
-	/* One turn of the backend per pass: the recovering job first. */
+	/* One job of a backend plans or launches at a time, the recovering
+	 * job first, then queue order; each launch's answer gives the turn
+	 * to the next job at once (plan_next), not on the next pass. */
 	assert_int_equal(n_attempts(f, c), 1);
-	assert_int_equal(n_attempts(f, a), 0);
-	assert_int_equal(n_attempts(f, b), 0);
+	assert_int_equal(n_attempts(f, a), 1);
+	assert_int_equal(n_attempts(f, b), 1);
+	assert_true(launch_rank(f, c) < launch_rank(f, a));
+	assert_true(launch_rank(f, a) < launch_rank(f, b));
+	assert_int_equal(memory_counts(mem("local"))->plan, 3);
+
+	/* A job that waits for capacity keeps the turn: the ones behind it
+	 * wait too, never jumping ahead. */
+	insert_job(f, "local", NULL, d);
+	insert_job(f, "local", NULL, e);
 	memory_script(mem("local"))->reserve_busy = 1;
 	turn(f);
 	turn(f);
-	assert_int_equal(n_attempts(f, a), 0);
-	assert_int_equal(n_attempts(f, b), 0);
-	assert_int_equal(memory_counts(mem("local"))->reserve, 3);	/* a, a: never b */
+	assert_int_equal(n_attempts(f, d), 0);
+	assert_int_equal(n_attempts(f, e), 0);
+	assert_int_equal(memory_counts(mem("local"))->reserve, 5);	/* c a b, d, d: never e */
 	memory_script(mem("local"))->reserve_busy = 0;
 	turn(f);
-	assert_int_equal(n_attempts(f, a), 1);
-	assert_int_equal(n_attempts(f, b), 0);
-	turn(f);
-	assert_int_equal(n_attempts(f, b), 1);
+	assert_int_equal(n_attempts(f, d), 1);
+	assert_int_equal(n_attempts(f, e), 1);
+	assert_true(launch_rank(f, d) < launch_rank(f, e));
 }
 
 /* Defect: a job of one backend waited behind a waiting job of another
@@ -1213,6 +1284,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cancel_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_budget_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_beats_without_looks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wait_is_per_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_adopts_created, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nodes_launch_and_succeed_together, setup,
