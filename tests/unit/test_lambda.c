@@ -38,7 +38,8 @@ static void test_key_file(void **state)
 
 static void test_launch_body(void **state)
 {
-	json_t *b = lambda_launch_body("us-east-1", "gpu_1x_a10", "laptop", "fs1",
+	const char *fs[] = { "fs1" }, *two[] = { "fs1", "data", "fs1" };
+	json_t *b = lambda_launch_body("us-east-1", "gpu_1x_a10", "laptop", fs, 1,
 				       "frugal-0a1b2c3d-abc123-1");
 	char *text = json_dumps(b, JSON_SORT_KEYS | JSON_COMPACT);
 
@@ -48,8 +49,14 @@ static void test_launch_body(void **state)
 			    "\"region_name\":\"us-east-1\",\"ssh_key_names\":[\"laptop\"]}");
 	free(text);
 	json_decref(b);
-	b = lambda_launch_body("us-east-1", "gpu_1x_a10", "laptop", NULL, "n");
+	b = lambda_launch_body("us-east-1", "gpu_1x_a10", "laptop", NULL, 0, "n");
 	assert_null(json_object_get(b, "file_system_names"));
+	json_decref(b);
+	/* The configured file system and the task's: each name once. */
+	b = lambda_launch_body("us-east-1", "gpu_1x_a10", "laptop", two, 3, "n");
+	text = json_dumps(json_object_get(b, "file_system_names"), JSON_COMPACT);
+	assert_string_equal(text, "[\"fs1\",\"data\"]");
+	free(text);
 	json_decref(b);
 }
 

@@ -80,6 +80,15 @@ static const struct machine_ops lambda_machine = {
 
 static const struct agent_ops lambda_agent = { lambda_sources, &lambda_machine };
 
+/* A file system of the account by name, attached at launch and mounted by
+ * Lambda at /lambda/nfs/NAME; the instance in its region (lambda.c). The
+ * file system is the user's: frugal never makes or deletes one. */
+static const struct volume_kind lambda_volume_kinds[] = {
+	{ LAMBDA_FS_KIND, "a Lambda file system by name (lambda-fs://NAME)", 0 },
+	{ VOLUME_KIND_NAME, "a file system by name (SkyPilot's form, volumes: {PATH: NAME})", 0 },
+	{ NULL, NULL, 0 },
+};
+
 const struct backend lambda_backend = {
 	.name = "lambda",
 	.title = "Lambda Cloud",
@@ -93,6 +102,7 @@ const struct backend lambda_backend = {
 	.heartbeat_timeout_s = 120,
 	.provider = &lambda_provider_ops,
 	.agent = &lambda_agent,
+	.volume_kinds = lambda_volume_kinds,
 	.storage_check = lambda_storage_check,
 	.probe = lambda_probe,
 };

@@ -38,6 +38,7 @@
  * ~/.lambda_cloud/lambda_keys.
  */
 #include "backend/lambda/lambda.h"
+#include "backend/provider.h"
 #include "backend/backend.h"
 #include "backend/common/agentbin.h"
 #include "backend/common/cloud.h"
@@ -115,15 +116,23 @@ char *lambda_key_from_text(const char *text)
 }
 
 json_t *lambda_launch_body(const char *region, const char *type, const char *ssh_key_name,
-			   const char *file_system, const char *name)
+			   const char *const *fs, size_t n_fs, const char *name)
 {
-	json_t *o = json_object();
+	json_t *o = json_object(), *names = json_array();
+	size_t i, j;
 
 	json_object_set_new(o, "region_name", json_string(region));
 	json_object_set_new(o, "instance_type_name", json_string(type));
 	json_object_set_new(o, "ssh_key_names", json_pack("[s]", ssh_key_name));
-	if (file_system)
-		json_object_set_new(o, "file_system_names", json_pack("[s]", file_system));
+	for (i = 0; i < n_fs; i++) {
+		for (j = 0; j < i && strcmp(fs[j], fs[i]); j++)
+			;
+		if (j == i)
+			json_array_append_new(names, json_string(fs[i]));
+	}
+	if (json_array_size(names))
+		json_object_set(o, "file_system_names", names);
+	json_decref(names);
 	json_object_set_new(o, "quantity", json_integer(1));
 	json_object_set_new(o, "name", json_string(name));
 	return o;
@@ -356,6 +365,87 @@ static int file_system_info(struct lambda *l, struct error *err)
 	return 0;
 }
 
+/* 1 when v is a Lambda file system: lambda-fs://NAME, or SkyPilot's bare
+ * name (volumes: {PATH: NAME}). */
+static int is_file_system(const struct volume *v)
+{
+	return !strcmp(v->kind, LAMBDA_FS_KIND) || !strcmp(v->kind, VOLUME_KIND_NAME);
+}
+
+/* The task's file systems (one GET /file-systems): each one's mount point
+ * in (*ret_mounts)[i] (NULL for a volume that is not one; n = the task's
+ * volumes; caller frees each and the array) and their one region in
+ * *ret_region (NULL without any). A name Lambda does not have, or two in
+ * different regions: FRUGAL_EINVAL naming the volume. */
+static int task_file_systems(struct lambda *l, const struct task *t, char ***ret_mounts,
+			     char **ret_region, struct error *err)
+{
+	json_t *reply = NULL, *fs;
+	char **mounts, *region = NULL;
+	size_t i, j;
+	int r = 0;
+
+	*ret_mounts = NULL;
+	*ret_region = NULL;
+	for (i = 0; i < t->volumes.n && !is_file_system(&t->volumes.items[i]); i++)
+		;
+	if (i == t->volumes.n)
+		return 0;
+	if ((r = api_get(l, "/file-systems", &reply, err)) < 0)
+		return r;
+	mounts = xcalloc(t->volumes.n + 1, sizeof(*mounts));
+	for (i = 0; i < t->volumes.n && r == 0; i++) {
+		const struct volume *v = &t->volumes.items[i];
+		const char *reg = NULL;
+
+		if (!is_file_system(v))
+			continue;
+		json_array_foreach(json_object_get(reply, "data"), j, fs) {
+			const char *name = json_string_value(json_object_get(fs, "name"));
+			const char *mount = json_string_value(json_object_get(fs, "mount_point"));
+			const char *fr = json_string_value(
+				json_object_get(json_object_get(fs, "region"), "name"));
+
+			if (name && mount && fr && !strcmp(name, v->ref)) {
+				mounts[i] = xstrdup(mount);
+				reg = fr;
+				break;
+			}
+		}
+		if (!mounts[i])
+			r = error_set(err, FRUGAL_EINVAL, "volumes.%s: Lambda has no file system "
+				      "named '%s'; create it in the Lambda console (Storage) or "
+				      "name one that GET /file-systems lists", v->dst, v->ref);
+		else if (region && strcmp(region, reg))
+			r = error_set(err, FRUGAL_EINVAL, "volumes.%s: file system '%s' is in %s "
+				      "but another of the task's is in %s; an instance is in one "
+				      "region: give file systems of one region", v->dst, v->ref, reg,
+				      region);
+		else if (!region)
+			region = xstrdup(reg);
+	}
+	json_decref(reply);
+	if (r < 0) {
+		for (i = 0; i < t->volumes.n; i++)
+			free(mounts[i]);
+		free(mounts);
+		free(region);
+		return r;
+	}
+	*ret_mounts = mounts;
+	*ret_region = region;
+	return 0;
+}
+
+static void mounts_free(char **mounts, size_t n)
+{
+	size_t i;
+
+	for (i = 0; mounts && i < n; i++)
+		free(mounts[i]);
+	free(mounts);
+}
+
 /* GH200 and GB200 machines are Grace: aarch64 (lambda.h). */
 const char *lambda_instance_arch(const char *instance_type)
 {
@@ -398,7 +488,9 @@ static int lambda_plan(struct provider *p, const struct plan_request *req, struc
 	struct candidate_list cl = CANDIDATE_LIST_INIT;
 	struct resources res;
 	struct plan pl = { 0 };
-	size_t i, none = 0;
+	char **fs_mounts = NULL, *fs_region = NULL;
+	const char *region_of = "resources.region";
+	size_t i, none = 0, n_fs = 0;
 	int r;
 
 	if ((r = lambda_get(p, &l, err)) < 0)
@@ -421,6 +513,23 @@ static int lambda_plan(struct provider *p, const struct plan_request *req, struc
 				 "the storage, which %s machines cannot read when it is file://: set "
 				 "storage: to an s3:// or gs:// URL in config.yaml, or give a bucket URL",
 				 mount_list_find_local(&t->file_mounts)->dst, "lambda");
+	/* One file system per instance: the launch request's
+	 * file_system_names holds one (maxItems 1). */
+	for (i = 0; i < t->volumes.n; i++) {
+		const struct volume *v = &t->volumes.items[i];
+
+		if (!is_file_system(v))
+			continue;
+		if (l->file_system && strcmp(l->file_system, v->ref))
+			return error_set(err, FRUGAL_EINVAL, "volumes.%s: a Lambda instance has one "
+					 "file system, and backends.lambda.file_system (%s) is set; "
+					 "remove one of them, or name the same", v->dst,
+					 l->file_system);
+		if (++n_fs > 1)
+			return error_set(err, FRUGAL_EINVAL, "volumes.%s: a Lambda instance has one "
+					 "file system (the launch request's file_system_names holds "
+					 "one); give one", v->dst);
+	}
 	if ((r = need_key(l, err)) < 0 || (r = file_system_info(l, err)) < 0)
 		return r;
 	res = t->res;
@@ -431,6 +540,19 @@ static int lambda_plan(struct provider *p, const struct plan_request *req, struc
 					 " '%s' is in %s", t->res.region, l->file_system,
 					 l->fs_region);
 		res.region = l->fs_region;
+		region_of = "backends.lambda.file_system's region";
+	}
+	/* The task's file system: the instance in its region. */
+	if ((r = task_file_systems(l, t, &fs_mounts, &fs_region, err)) < 0)
+		return r;
+	if (fs_region) {
+		if (res.region && strcmp(res.region, fs_region)) {
+			r = error_set(err, FRUGAL_EINVAL, "volumes: the task's file system is in %s"
+				      " but %s is %s; give one region", fs_region,
+				      region_of, res.region);
+			goto out;
+		}
+		res.region = fs_region;
 	}
 	if ((r = cloud_candidates(p, (enum backend_id)backend_id_from_name("lambda"), t, &res,
 				  req->blocked, &cat, &cl, err)) < 0)
@@ -477,11 +599,13 @@ static int lambda_plan(struct provider *p, const struct plan_request *req, struc
 	if (!pl.backend) {
 		r = error_set(err, FRUGAL_ECAPACITY, "no Lambda capacity now for the %zu instance"
 			      " type%s that fit%s; waiting", cl.n, cl.n == 1 ? "" : "s",
-			      l->fs_region ? " in the file system's region" : "");
+			      l->fs_region || fs_region ? " in the file system's region" : "");
 		goto out;
 	}
 	*ret = pl;
 out:
+	mounts_free(fs_mounts, t->volumes.n);
+	free(fs_region);
 	candidate_list_release(&cl);
 	catalog_free(cat);
 	return r;
@@ -512,10 +636,13 @@ static int lambda_find(struct provider *p, const char *token, const struct plan 
 	return 0;
 }
 
-/* Stage everything the bootstrap needs (see cloud.h), and the machine's
- * architecture (stage file "arch": the bootstrap checks it). */
+/* Stage everything the bootstrap needs (see cloud.h), the machine's
+ * architecture (stage file "arch": the bootstrap checks it), and where the
+ * task's file systems are mounted (stage file "volumes", "INDEX MOUNT"
+ * lines from fs_mounts, the task's volumes long: the bootstrap links
+ * PROVIDER_VOLUME_ROOT/INDEX to each). */
 static int stage(struct provider *p, struct lambda *l, const struct launch_request *req,
-		 const char *dir, struct error *err)
+		 char **fs_mounts, const char *dir, struct error *err)
 {
 	char *storage = NULL, *outputs = NULL, *root = NULL, *json = NULL, *bin = NULL;
 	char *arch_file = NULL;
@@ -533,6 +660,20 @@ static int stage(struct provider *p, struct lambda *l, const struct launch_reque
 			       err)) < 0)
 		goto out;
 	arch_file = fs_path_join(dir, "arch");
+	if (fs_mounts) {
+		struct strbuf vols = STRBUF_INIT;
+		char *vpath = fs_path_join(dir, "volumes");
+		size_t i;
+
+		for (i = 0; i < req->task->volumes.n; i++)
+			if (fs_mounts[i])
+				strbuf_addf(&vols, "%zu %s\n", i, fs_mounts[i]);
+		r = fs_write_atomic(vpath, vols.buf, vols.len, 0600, 1, err);
+		strbuf_release(&vols);
+		free(vpath);
+		if (r < 0)
+			goto out;
+	}
 	if ((r = cloud_stage_mirror_info(dir, root, outputs, err)) < 0 ||
 	    (r = fs_write_atomic(arch_file, arch, strlen(arch), 0600, 1, err)) < 0 ||
 	    (r = cloud_pack(dir, req->task->workdir, bin, err)) < 0)
@@ -553,6 +694,9 @@ static int lambda_launch(struct provider *p, const struct launch_request *req, c
 {
 	struct lambda *l;
 	char *name = NULL, *dir = NULL, *id = NULL, *idpath = NULL;
+	char **fs_mounts = NULL, *fs_region = NULL;
+	const char **fs_names = NULL;
+	size_t n_fs = 0, k;
 	json_t *body = NULL, *reply = NULL;
 	int64_t pause = 2000, wait;
 	int r, i;
@@ -575,12 +719,21 @@ static int lambda_launch(struct provider *p, const struct launch_request *req, c
 	}
 	name = cloud_name(l->tag, req->token);
 	dir = cloud_stage_dir(p->home, "lambda", req->token);
-	if ((r = file_system_info(l, err)) < 0 || (r = stage(p, l, req, dir, err)) < 0) {
+	if ((r = file_system_info(l, err)) < 0 ||
+	    (r = task_file_systems(l, req->task, &fs_mounts, &fs_region, err)) < 0 ||
+	    (r = stage(p, l, req, fs_mounts, dir, err)) < 0) {
 		launch_failed_early(req, r);	/* the stage goes below */
 		goto out;
 	}
+	/* The configured file system and the task's, each attached once. */
+	fs_names = xcalloc(req->task->volumes.n + 1, sizeof(*fs_names));
+	if (l->file_system)
+		fs_names[n_fs++] = l->file_system;
+	for (k = 0; fs_mounts && k < req->task->volumes.n; k++)
+		if (fs_mounts[k])
+			fs_names[n_fs++] = req->task->volumes.items[k].ref;
 	body = lambda_launch_body(req->plan->region, req->plan->instance_type, l->ssh_key_name,
-				  l->file_system, name);
+				  fs_names, n_fs, name);
 	for (i = 0; i < 6; i++) {
 		long status = 0;
 
@@ -638,6 +791,9 @@ out:
 	free(dir);
 	free(id);
 	free(idpath);
+	mounts_free(fs_mounts, req->task->volumes.n);
+	free(fs_region);
+	free(fs_names);
 	return r;
 }
 
@@ -699,10 +855,43 @@ static void add_base64(struct strbuf *sb, const struct strbuf *sealed)
  * file and deletes it. It starts the agent at most once per token: mkdir
  * of the instance directory is the lock.
  */
+/* The task's file systems, which Lambda mounts at their mount_point
+ * (/lambda/nfs/NAME): PROVIDER_VOLUME_ROOT/INDEX made a link to each (the
+ * agent links the task's mount path there, agent/volumes.h), with sudo
+ * unless root; a file system that is not mounted fails the bootstrap
+ * naming it. volumes: the stage's "INDEX MOUNT" lines. */
+static void volume_links(struct strbuf *sb, const char *volumes)
+{
+	const char *line = volumes;
+
+	strbuf_adds(sb, "if [ \"$(id -u)\" = 0 ]; then su=; else su='sudo -n'; fi\n"
+		    "$su mkdir -p " PROVIDER_VOLUME_ROOT "\n");
+	while (*line) {
+		const char *nl = strchr(line, '\n'), *sp = strchr(line, ' ');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char *mount;
+
+		if (!sp || sp > line + len || sp == line ||
+		    strspn(line, "0123456789") != (size_t)(sp - line)) {
+			line += len + (nl ? 1 : 0);
+			continue;
+		}
+		mount = xstrndup(sp + 1, len - (size_t)(sp + 1 - line));
+		strbuf_adds(sb, "m=");
+		strbuf_add_shell_quoted(sb, mount);
+		strbuf_addf(sb, "\nif [ ! -d \"$m\" ]; then w=\"frugal: the Lambda file system is"
+			    " not mounted at $m\"; echo \"$w\"; echo \"$w\" >&2; exit 1; fi\n"
+			    "$su ln -sfn \"$m\" " PROVIDER_VOLUME_ROOT "/%.*s\n",
+			    (int)(sp - line), line);
+		free(mount);
+		line += len + (nl ? 1 : 0);
+	}
+}
+
 static int bootstrap_script(const struct provider *p, const struct lambda *l,
 			    const char *token, const char *id, const char *agent_json,
-			    const struct kvlist *secrets, const char *arch, char **ret,
-			    struct error *err)
+			    const struct kvlist *secrets, const char *arch, const char *volumes,
+			    char **ret, struct error *err)
 {
 	struct strbuf sb = STRBUF_INIT, sealed = STRBUF_INIT;
 	unsigned char key[SEAL_KEY_LEN];
@@ -751,6 +940,8 @@ static int bootstrap_script(const struct provider *p, const struct lambda *l,
 		free(text);
 		json_decref(self);
 	}
+	if (volumes && *volumes)
+		volume_links(&sb, volumes);
 	strbuf_adds(&sb, "cd \"$d\"\n");
 	if (l->remote_frugal) {
 		strbuf_adds(&sb, "f=");
@@ -812,11 +1003,17 @@ static int bootstrap(struct provider *p, struct lambda *l, const char *token, co
 		struct strbuf arch = STRBUF_INIT;
 		char *apath = fs_path_join(dir, "arch");
 
+		struct strbuf vols = STRBUF_INIT;
+		char *vpath = fs_path_join(dir, "volumes");
+
 		fs_read_file(apath, 64, &arch, NULL);
+		fs_read_file(vpath, 1 << 20, &vols, NULL);
 		r = bootstrap_script(p, l, token, id, json.buf, &secrets,
-				     arch.len ? arch.buf : NULL, &script, err);
+				     arch.len ? arch.buf : NULL, vols.buf, &script, err);
 		strbuf_release(&arch);
+		strbuf_release(&vols);
 		free(apath);
+		free(vpath);
 		if (r < 0)
 			goto out;
 	}

@@ -17,9 +17,14 @@
  * lines, as SkyPilot writes it), or NULL. Caller wipes and frees. */
 char *lambda_key_from_text(const char *text);
 
-/* POST /instance-operations/launch body. file_system may be NULL. */
+/* The volume kind of a Lambda file system by name (lambda-fs://NAME in
+ * volumes:; a bare name is one too). */
+#define LAMBDA_FS_KIND "lambda-fs"
+
+/* POST /instance-operations/launch body; file_system_names the n_fs names
+ * of fs (none when n_fs is 0), a name given twice once. */
 json_t *lambda_launch_body(const char *region, const char *type, const char *ssh_key_name,
-			   const char *file_system, const char *name);
+			   const char *const *fs, size_t n_fs, const char *name);
 
 /* From a GET /instance-types reply: 1 when type has capacity in region;
  * its price in USD/h in *ret_price when the reply gives one (else left). */
