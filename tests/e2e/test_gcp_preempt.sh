@@ -15,7 +15,9 @@ cat > "$TMP/proj/task.yaml" <<'YAML'
 name: gcp-preempt
 workdir: .
 resources: {cloud: gcp, accelerators: T4:1, use_spot: true}
-run: python3 train.py --steps 150 --step-sleep 0.03 --ckpt-every 10
+# 15 s of steps: the preemption must land mid-run even when the logs
+# reach `frugal logs` late on a loaded machine.
+run: python3 train.py --steps 150 --step-sleep 0.1 --ckpt-every 10
 checkpoint: {dir: ckpt, interval: 1m}
 outputs: {paths: ["weights/*.json"]}
 recovery: {notice_grace: 10s}
