@@ -33,7 +33,8 @@ VM the same way and deletes it (instanceTerminationAction DELETE).
 
 Test controls (no auth): GET /_fake/state, POST /_fake/preempt?zone=&name=,
 POST /_fake/vm?zone=&name=[&label=k=v]... (a VM record, JSON metadata items as
-the body), POST /_fake/firewall (a Firewall as the body, as if inserted),
+the body), POST /_fake/disk?zone=&name=[&size=] (an existing persistent disk that
+disks.get serves and an insert may attach), POST /_fake/firewall (a Firewall as the body, as if inserted),
 POST /_fake/config (JSON: stockout_zones, quota_zones, fail_chunks, vm_env),
 GET /_fake/object?bucket=&name=, POST /_fake/put?bucket=&name=.
 
@@ -255,6 +256,7 @@ class Fake:
         self.tokens = {}            # token -> expiry
         self.instances = {}         # (zone, name) -> dict
         self.firewalls = {}         # name -> Firewall dict
+        self.disks = {}             # (zone, name) -> Disk dict (planted by tests)
         self.vms = {}               # (zone, name) -> vm state (metadata, process)
         self.ops = {}               # name -> operation dict
         self.request_ids = {}       # requestId -> op name
@@ -441,6 +443,17 @@ class Handler(BaseHTTPRequestHandler):
                 f.instances[(zone, name)] = {"name": name, "status": "RUNNING", "labels": labels,
                                              "zone": self.link("zones", zone), "id": "1"}
             return self.reply(200, {})
+        if path == "/_fake/disk":
+            # An existing persistent disk (?zone=&name=&size=), as disks.get answers it.
+            zone, name = q.get("zone", [""])[0], q.get("name", [""])[0]
+            with f.lock:
+                f.disks[(zone, name)] = {
+                    "kind": "compute#disk", "id": str(abs(hash(zone + name)) % 10**18),
+                    "name": name, "sizeGb": q.get("size", ["100"])[0], "status": "READY",
+                    "zone": self.link("zones", zone), "type": self.link("zones", zone, "diskTypes", "pd-balanced"),
+                    "selfLink": self.link("zones", zone, "disks", name),
+                    "creationTimestamp": now_rfc3339()}
+            return self.reply(200, {})
         if path == "/_fake/firewall":
             # A rule made behind frugal's back (another home's, a lost row's).
             fw = json.loads(self.body() or b"{}")
@@ -588,6 +601,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.delete(zone, p[3], q)
             if len(p) == 5 and p[4] == "simulateMaintenanceEvent" and method == "POST":
                 return self.maintenance(zone, p[3], q)
+        if len(p) == 4 and p[0] == "zones" and p[2] == "disks" and method == "GET":
+            return self.get_disk(p[1], p[3], q)
         if p[:2] == ["global", "firewalls"]:
             if len(p) == 2 and method == "POST":
                 return self.firewall_insert(q)
@@ -614,6 +629,19 @@ class Handler(BaseHTTPRequestHandler):
                 with f.lock:
                     return self.reply(200, dict(op))
         self.error(404, "unknown Compute path", "notFound")
+
+    def get_disk(self, zone, name, q):
+        # disks.get of a disk a test planted (POST /_fake/disk).
+        f = self.fake
+        if not self.query_ok("disks", "get", q):
+            return
+        with f.lock:
+            f.counters["disk_gets"] = f.counters.get("disk_gets", 0) + 1
+            d = f.disks.get((zone, name))
+        if not d:
+            return self.error(404, "The resource 'projects/%s/zones/%s/disks/%s' was not found"
+                              % (f.args.project, zone, name), "notFound")
+        self.reply(200, dict(d))
 
     def query_ok(self, resource, name, q):
         f = self.fake
@@ -841,9 +869,28 @@ class Handler(BaseHTTPRequestHandler):
         boots = [d for d in body.get("disks", []) if d.get("boot")]
         if len(boots) != 1:
             errs.append("exactly one boot disk is needed")
+        devices = set()
         for d in body.get("disks", []):
             if not d.get("boot") and d.get("mode") != "READ_ONLY":
                 errs.append("the data disk must be attached READ_ONLY")
+            if d.get("boot"):
+                continue
+            dev = d.get("deviceName")
+            if dev in devices:
+                errs.append("deviceName %s given twice" % dev)
+            devices.add(dev)
+            # An existing disk: it must exist, in the instance's zone.
+            m = re.fullmatch(r"(?:.*/)?projects/([^/]+)/zones/([^/]+)/disks/([^/]+)", d.get("source", ""))
+            if not m:
+                errs.append("disk source '%s' is not projects/P/zones/Z/disks/NAME" % d.get("source"))
+            elif m.group(2) != zone:
+                errs.append("disk %s is in zone %s, not the instance's %s" % (m.group(3), m.group(2), zone))
+            elif d.get("autoDelete"):
+                errs.append("the existing disk %s would be deleted with the VM" % m.group(3))
+            elif m.group(1) == self.fake.args.project and self.fake.disks and \
+                    (zone, m.group(3)) not in self.fake.disks:
+                errs.append("The resource 'projects/%s/zones/%s/disks/%s' was not found"
+                            % m.group(1, 2, 3))
         return errs
 
     def get_instance(self, zone, name, q):

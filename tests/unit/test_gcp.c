@@ -123,6 +123,68 @@ static void test_insert_body_spot_gpu(void **state)
 	assert_int_equal(r, 0);
 }
 
+/* The task's gce-disk volumes (docs/DATA.md): each disk in disks[] as
+ * {source projects/P/zones/Z/disks/NAME, mode READ_ONLY, autoDelete
+ * false, deviceName frugal-vol-INDEX, boot false}, after the boot disk, a
+ * valid Instance; gce_disk_ref takes ZONE/NAME, or NAME with a zone. */
+static void test_insert_body_volumes(void **state)
+{
+	struct gce_attached_disk vols[2] = {
+		{ "projects/frugal-test/zones/us-central1-a/disks/imagenet", "frugal-vol-0" },
+		{ "projects/frugal-test/zones/us-central1-a/disks/audio", "frugal-vol-2" },
+	};
+	struct gce_instance_spec s;
+	struct kvlist labels = { 0 }, meta = { 0 };
+	json_t *b, *disks, *d;
+	char *zone = NULL, *name = NULL;
+	size_t i;
+	int r;
+
+	(void)state;
+	spot_t4_spec(&s, &labels, &meta);
+	s.data_disk = NULL;
+	s.volumes = vols;
+	s.n_volumes = 2;
+	b = gce_instance_body(&s);
+	disks = json_object_get(b, "disks");
+	assert_int_equal(json_array_size(disks), 3);
+	assert_true(json_is_true(json_object_get(json_array_get(disks, 0), "boot")));
+	for (i = 0; i < 2; i++) {
+		d = json_array_get(disks, i + 1);
+		assert_string_equal(json_string_value(json_object_get(d, "source")), vols[i].source);
+		assert_string_equal(json_string_value(json_object_get(d, "deviceName")),
+				    vols[i].device);
+		assert_string_equal(json_string_value(json_object_get(d, "mode")), "READ_ONLY");
+		assert_true(json_is_false(json_object_get(d, "autoDelete")));
+		assert_true(json_is_false(json_object_get(d, "boot")));
+		assert_string_equal(json_string_value(json_object_get(d, "type")), "PERSISTENT");
+		assert_null(json_object_get(d, "initializeParams"));
+	}
+	r = schema_check(b, "Instance");
+	json_decref(b);
+	kvlist_release(&labels);
+	kvlist_release(&meta);
+
+	assert_int_equal(gce_disk_ref("us-east1-b/imagenet", NULL, &zone, &name), 0);
+	assert_string_equal(zone, "us-east1-b");
+	assert_string_equal(name, "imagenet");
+	free(zone);
+	free(name);
+	assert_int_equal(gce_disk_ref("imagenet", "europe-west4-a", &zone, &name), 0);
+	assert_string_equal(zone, "europe-west4-a");
+	free(zone);
+	free(name);
+	assert_int_equal(gce_disk_ref("imagenet", NULL, &zone, &name), -1);
+	assert_null(zone);
+	assert_int_equal(gce_disk_ref("us-east1-b/Big_Disk", NULL, &zone, &name), -1);
+	assert_int_equal(gce_disk_ref("a/b/c", NULL, &zone, &name), -1);
+	assert_int_equal(gce_disk_ref("zone/", NULL, &zone, &name), -1);
+	assert_int_equal(gce_disk_ref("disk-", "z", &zone, &name), -1);
+	if (r < 0)
+		skip();
+	assert_int_equal(r, 0);
+}
+
 /* The firewall rule of an attempt's ports: TCP on each entry (a range as
  * LOW-HIGH) from anywhere to the attempt's tag, a valid Firewall; the VM
  * given that tag carries it in tags.items, and none without one. */
@@ -401,6 +463,27 @@ static void test_boot_script(void **state)
 	assert_non_null(strstr(script, "-H @\"$_fb_root/.auth\""));
 	assert_non_null(strstr(script, "'/mnt/it'\\''s data'"));
 	assert_non_null(strstr(script, "./frugal agent --instance-dir \"$_fb_root\""));
+	assert_null(strstr(script, "frugal-vol-"));
+	free(script);
+	/* The task's disks: each device waited for and mounted read-only at
+	 * /mnt/frugal-volumes/INDEX before the agent; a missing one ends the
+	 * boot naming it. */
+	{
+		static const size_t idx[2] = { 0, 3 };
+		const char *agent;
+
+		b.volumes = idx;
+		b.n_volumes = 2;
+		script = gcp_boot_script(&b);
+		agent = strstr(script, "./frugal agent");
+		assert_non_null(agent);
+		assert_non_null(strstr(script, "_fb_dev=/dev/disk/by-id/google-frugal-vol-0\n"
+				       "_fb_vol=/mnt/frugal-volumes/0\n"));
+		assert_non_null(strstr(script, "_fb_dev=/dev/disk/by-id/google-frugal-vol-3\n"));
+		assert_non_null(strstr(script, "mount -o ro,noload \"$_fb_dev\" \"$_fb_vol\""));
+		assert_non_null(strstr(script, "volume 3: no disk device $_fb_dev"));
+		assert_true(strstr(script, "google-frugal-vol-3") < agent);
+	}
 	snprintf(dir, sizeof(dir), "/tmp/frugal-test-gcp-XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	path = xasprintf("%s/startup-script", dir);
@@ -450,6 +533,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_insert_body_spot_gpu),
 		cmocka_unit_test(test_insert_body_standard_cpu),
+		cmocka_unit_test(test_insert_body_volumes),
 		cmocka_unit_test(test_firewall_body_ports_to_tag),
 		cmocka_unit_test(test_schema_checker_refuses),
 		cmocka_unit_test(test_accelerator_names),

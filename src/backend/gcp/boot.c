@@ -154,6 +154,19 @@ char *gcp_boot_script(const struct gcp_boot *b)
 			    "\tlog \"data disk mounted read-only at $_fb_data\"\n"
 			    "else\n\tlog \"no data disk device $_fb_dev\"\nfi\n");
 	}
+	for (size_t i = 0; i < b->n_volumes; i++)
+		strbuf_addf(&sb, "_fb_dev=/dev/disk/by-id/google-frugal-vol-%zu\n"
+			    "_fb_vol=" PROVIDER_VOLUME_ROOT "/%zu\n"
+			    "for _fb_i in $(seq ${FRUGAL_GCE_DISK_WAIT:-30}); do [ -e \"$_fb_dev\" ] && break; sleep 2; done\n"
+			    "if [ ! -e \"$_fb_dev\" ]; then\n"
+			    "\tlog \"volume %zu: no disk device $_fb_dev (the disk was not attached)\"\n"
+			    "\texit 1\nfi\n"
+			    "mkdir -p \"$_fb_vol\" &&\n"
+			    "{ mount -o ro,noload \"$_fb_dev\" \"$_fb_vol\" 2>/dev/null ||"
+			    " mount -o ro \"$_fb_dev\" \"$_fb_vol\"; } ||"
+			    " { log \"volume %zu: mounting $_fb_dev read-only at $_fb_vol failed\"; exit 1; }\n"
+			    "log \"volume %zu: $_fb_dev mounted read-only at $_fb_vol\"\n",
+			    b->volumes[i], b->volumes[i], b->volumes[i], b->volumes[i], b->volumes[i]);
 	strbuf_adds(&sb, "md instance/attributes/frugal-agent-json >agent.json\n");
 	if (b->secrets_object) {
 		char *so = http_urlencode(b->secrets_object, 0);

@@ -31,7 +31,12 @@
  *      checks that the VM is the architecture the binary is for (uname -m)
  *      and that it starts (`frugal version`); when not, stores a
  *      status.json with outcome launch_failed and the reason and ends;
- *   4. mounts the data disk read-only when one is attached;
+ *   4. mounts the data disk read-only when one is attached, and each of
+ *      the task's disks (/dev/disk/by-id/google-frugal-vol-INDEX,
+ *      waited for up to 60 s) read-only (ext4: ro,noload) at
+ *      /mnt/frugal-volumes/INDEX, which the agent links at the mount
+ *      path; a device that never appears or a mount that fails ends the
+ *      boot naming it (the EXIT trap deletes the VM);
  *   5. reads agent.json from the metadata server, downloads the sealed
  *      secrets from the bucket and exports their key from the metadata
  *      server (FRUGAL_SECRETS_KEY: the agent opens and deletes the file),
@@ -58,6 +63,10 @@ struct gcp_boot {
 	const char *secrets_object;	/* the sealed secrets, or NULL */
 	const char *data_device;	/* device name of the data disk, or NULL */
 	const char *data_mount;		/* where it goes ("/mnt/data") */
+	const size_t *volumes;		/* the task's gce-disk volumes' indexes: device
+					 * google-frugal-vol-INDEX mounted read-only at
+					 * PROVIDER_VOLUME_ROOT/INDEX before the agent */
+	size_t n_volumes;
 	const char *packages;		/* apt packages of the agent's libraries */
 	const char *arch;		/* the VM's (uname -m) the binary is for, or NULL */
 	const char *status_object;	/* status.json of the attempt: a boot that cannot

@@ -82,6 +82,17 @@ static const struct machine_ops gcp_machine = {
 
 static const struct agent_ops gcp_agent = { gcp_sources, &gcp_machine };
 
+/* An existing persistent disk of the project, attached READ_ONLY to each
+ * attempt's VM, the plan in its zone (gcp.c task_disks). The disk is the
+ * user's: frugal never makes or deletes one (no ledger row). SkyPilot's
+ * bare name is not taken: a disk is zonal, and a bare name means a
+ * claim, a file system or a network volume on other backends. */
+static const struct volume_kind gcp_volume_kinds[] = {
+	{ GCE_DISK_KIND, "an existing Compute Engine persistent disk, attached read-only "
+	  "(gce-disk://ZONE/NAME, read_only: true)", 0 },
+	{ NULL, NULL, 0 },
+};
+
 const struct backend gcp_backend = {
 	.name = "gcp",
 	.title = "Google Compute Engine",
@@ -97,6 +108,7 @@ const struct backend gcp_backend = {
 	.table_offers = gcp_table_offers,
 	.provider = &gcp_provider_ops,
 	.agent = &gcp_agent,
+	.volume_kinds = gcp_volume_kinds,
 	.storage = &storage_gcs_ops,
 	.storage_check = gcp_storage_check,
 	.probe = gcp_probe,

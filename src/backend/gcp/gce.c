@@ -450,6 +450,35 @@ static json_t *kv_object(const struct kvlist *l)
 	return o;
 }
 
+/* A Compute Engine resource name: [a-z]([-a-z0-9]*[a-z0-9])?, 1..63. */
+static int gce_name_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 1 || n > 63 || s[0] < 'a' || s[0] > 'z' || s[n - 1] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+int gce_disk_ref(const char *ref, const char *default_zone, char **ret_zone, char **ret_name)
+{
+	const char *slash = strchr(ref, '/');
+	const char *name = slash ? slash + 1 : ref;
+
+	*ret_zone = NULL;
+	*ret_name = NULL;
+	if (!gce_name_ok(name, strlen(name)) || (slash && !gce_name_ok(ref, (size_t)(slash - ref))))
+		return -1;
+	if (!slash && !default_zone)
+		return -1;
+	*ret_zone = slash ? xstrndup(ref, (size_t)(slash - ref)) : xstrdup(default_zone);
+	*ret_name = xstrdup(name);
+	return 0;
+}
+
 /* The Instance resource of an instances.insert request. */
 json_t *gce_instance_body(const struct gce_instance_spec *s)
 {
@@ -491,6 +520,17 @@ json_t *gce_instance_body(const struct gce_instance_spec *s)
 		if (s->data_device)
 			json_object_set_new(data, "deviceName", json_string(s->data_device));
 		json_array_append_new(disks, data);
+	}
+	for (i = 0; i < s->n_volumes; i++) {
+		json_t *d = json_object();
+
+		json_object_set_new(d, "boot", json_false());
+		json_object_set_new(d, "autoDelete", json_false());
+		json_object_set_new(d, "type", json_string("PERSISTENT"));
+		json_object_set_new(d, "mode", json_string("READ_ONLY"));
+		json_object_set_new(d, "source", json_string(s->volumes[i].source));
+		json_object_set_new(d, "deviceName", json_string(s->volumes[i].device));
+		json_array_append_new(disks, d);
 	}
 	json_object_set_new(inst, "disks", disks);
 

@@ -77,6 +77,23 @@ int gce_firewall_list(struct gce *g, const char *fields, json_t **ret, struct er
 
 /* ---- building requests (pure) ------------------------------------------------ */
 
+/* The volume kind of an existing persistent disk (gce-disk://ZONE/NAME
+ * or gce-disk://NAME in volumes:), attached READ_ONLY. */
+#define GCE_DISK_KIND "gce-disk"
+
+/* An existing disk attached to an instance: source
+ * "projects/P/zones/Z/disks/NAME", device name (by-id google-DEVICE). */
+struct gce_attached_disk {
+	const char *source;
+	const char *device;
+};
+
+/* The zone and name of a gce-disk volume's ref ("ZONE/NAME", or "NAME"
+ * with default_zone, which may be NULL): 0, or -1 when ref is neither
+ * (a name that is not [a-z]([-a-z0-9]*[a-z0-9])?, at most 63) or NAME
+ * comes without a zone. Caller frees both. */
+int gce_disk_ref(const char *ref, const char *default_zone, char **ret_zone, char **ret_name);
+
 /* What an instance is made of (gce_instance_body). */
 struct gce_instance_spec {
 	const char *name;
@@ -97,6 +114,10 @@ struct gce_instance_spec {
 	const char *service_account;	/* "default" or an e-mail */
 	const char *data_disk;		/* an existing disk URL, attached READ_ONLY, or NULL */
 	const char *data_device;	/* its device name */
+	/* The task's gce-disk volumes (docs/DATA.md): each an existing disk
+	 * attached READ_ONLY, never deleted with the VM. */
+	const struct gce_attached_disk *volumes;
+	size_t n_volumes;
 	const struct kvlist *labels;
 	const struct kvlist *metadata;	/* key -> value items */
 	const char *network_tag;	/* tags.items (a firewall rule's target), or NULL */

@@ -276,6 +276,74 @@ static char *disk_zone(const char *disk)
 	return end ? xstrndup(z, (size_t)(end - z)) : NULL;
 }
 
+/*
+ * The task's gce-disk volumes (docs/DATA.md "volumes"): each an existing
+ * persistent disk of the project, attached READ_ONLY (Compute Engine
+ * attaches a disk read-write to one VM only, and an attempt's VM may
+ * overlap the last one's), so read_only: true is required. The zone is
+ * the ref's (gce-disk://ZONE/NAME) or resources.zone's; every disk must
+ * be in one zone, and each is looked up with disks.get there. *ret_zone
+ * is that zone (NULL without such volumes; caller frees).
+ */
+static int task_disks(struct provider *p, struct gcp *g, const struct task *t,
+		      char **ret_zone, struct error *err)
+{
+	char *zone = NULL, *dz = NULL, *name = NULL, *path;
+	json_t *disk = NULL;
+	size_t i;
+	int r = 0;
+
+	*ret_zone = NULL;
+	for (i = 0; i < t->volumes.n && r == 0; i++) {
+		const struct volume *v = &t->volumes.items[i];
+
+		if (strcmp(v->kind, GCE_DISK_KIND))
+			continue;
+		if (!v->read_only) {
+			r = error_set(err, FRUGAL_EINVAL, "volumes.%s: a Compute Engine disk is "
+				      "attached read-write to one VM only, and frugal's attempts may "
+				      "overlap: write {source: gce-disk://%s, read_only: true}",
+				      v->dst, v->ref);
+			break;
+		}
+		if (gce_disk_ref(v->ref, t->res.zone, &dz, &name) < 0) {
+			r = error_set(err, FRUGAL_EINVAL, "volumes.%s: '%s' is not a disk of a zone:"
+				      " write gce-disk://ZONE/NAME (a disk is zonal), or set "
+				      "resources.zone", v->dst, v->ref);
+			break;
+		}
+		if (zone && strcmp(zone, dz)) {
+			r = error_set(err, FRUGAL_EINVAL, "volumes.%s: disk %s is in %s but another "
+				      "of the task's is in %s; a VM is in one zone: give disks of one "
+				      "zone", v->dst, name, dz, zone);
+		} else if ((r = gcp_api(p, &g, err)) == 0) {
+			path = xasprintf("zones/%s/disks/%s", dz, name);
+			r = gce_call(&g->gce, "GET", path, NULL, &disk, err);
+			free(path);
+			json_decref(disk);
+			disk = NULL;
+			if (r == FRUGAL_ENOTFOUND)
+				r = error_set(err, FRUGAL_EINVAL, "volumes.%s: project %s has no disk "
+					      "%s in zone %s; create it (gcloud compute disks create) "
+					      "or name one that 'gcloud compute disks list' shows",
+					      v->dst, g->gce.project, name, dz);
+			if (!zone && r == 0) {
+				zone = dz;
+				dz = NULL;
+			}
+		}
+		free(dz);
+		free(name);
+		dz = name = NULL;
+	}
+	if (r < 0) {
+		free(zone);
+		return r;
+	}
+	*ret_zone = zone;
+	return 0;
+}
+
 /* What frugal does not do on gcp yet, and what cannot work there. */
 static int check_task(struct gcp *g, const struct task *t, struct error *err)
 {
@@ -309,7 +377,7 @@ static int gcp_plan(struct provider *p, const struct plan_request *req, struct p
 	struct resources res = t->res;
 	const struct candidate *cd;
 	struct plan pl = { 0 };
-	char *dz = NULL;
+	char *dz = NULL, *vz = NULL;
 	int r;
 
 	if ((r = check_task(g, t, err)) < 0)
@@ -322,6 +390,18 @@ static int gcp_plan(struct provider *p, const struct plan_request *req, struct p
 			goto out;
 		}
 		res.zone = dz;
+	}
+	/* The task's disks: the VM in their zone. */
+	if ((r = task_disks(p, g, t, &vz, err)) < 0)
+		goto out;
+	if (vz) {
+		if (res.zone && strcmp(res.zone, vz)) {
+			r = error_set(err, FRUGAL_EINVAL, "volumes: the task's disk is in %s but %s "
+				      "is %s; give one zone", vz, dz ? "backends.gcp.data_disk's zone"
+				      : "resources.zone", res.zone);
+			goto out;
+		}
+		res.zone = vz;
 	}
 	if (!g->cat) {
 		g->cat = catalog_new();
@@ -388,6 +468,7 @@ static int gcp_plan(struct provider *p, const struct plan_request *req, struct p
 out:
 	candidate_list_release(&l);
 	free(dz);
+	free(vz);
 	return r;
 }
 
@@ -578,6 +659,8 @@ static int build_body(struct provider *p, struct gcp *g, const struct launch_req
 	char *sec_key = NULL, *sec_obj = NULL, seal_hex[SEAL_KEY_HEX_LEN + 1] = "";
 	unsigned char seal_key[SEAL_KEY_LEN];
 	struct strbuf sealed = STRBUF_INIT;
+	struct gce_attached_disk *vols = xcalloc(req->task->volumes.n + 1, sizeof(*vols));
+	size_t *vol_index = xcalloc(req->task->volumes.n + 1, sizeof(*vol_index)), vi, n_vols = 0;
 	const char *gcs_ep = gcs_endpoint(), *cmp_ep = g->gce.endpoint;
 	char *tmp_dir = xasprintf("%s/tmp", p->home), *boot_key = NULL, *boot_log = NULL;
 	char *bin = NULL, *status_key = NULL, *status_obj = NULL;
@@ -654,6 +737,23 @@ static int build_body(struct provider *p, struct gcp *g, const struct launch_req
 	b.secrets_object = sec_obj;
 	b.data_device = cfg_get(g, "data_disk") ? "frugal-data" : NULL;
 	b.data_mount = cfg_get(g, "data_mount");
+	/* The task's disks, device frugal-vol-INDEX, in the plan's zone (the
+	 * plan went to theirs). */
+	for (vi = 0; vi < req->task->volumes.n; vi++) {
+		const struct volume *v = &req->task->volumes.items[vi];
+		char *vzone = NULL, *vname = NULL;
+
+		if (strcmp(v->kind, GCE_DISK_KIND) || gce_disk_ref(v->ref, pl->zone, &vzone, &vname) < 0)
+			continue;
+		vols[n_vols].source = xasprintf("projects/%s/zones/%s/disks/%s", g->gce.project,
+						vzone, vname);
+		vols[n_vols].device = xasprintf("frugal-vol-%zu", vi);
+		vol_index[n_vols++] = vi;
+		free(vzone);
+		free(vname);
+	}
+	b.volumes = vol_index;
+	b.n_volumes = n_vols;
 	b.packages = cfg_get(g, "agent_packages") ? cfg_get(g, "agent_packages") : DEFAULT_PACKAGES;
 	script = gcp_boot_script(&b);
 	agent = gcp_boot_agent_json(req, pl->gpus, wd_obj != NULL);
@@ -701,6 +801,8 @@ static int build_body(struct provider *p, struct gcp *g, const struct launch_req
 	s.service_account = cfg_get(g, "service_account");
 	s.data_disk = cfg_get(g, "data_disk");
 	s.data_device = b.data_device;
+	s.volumes = vols;
+	s.n_volumes = n_vols;
 	s.labels = &labels;
 	s.metadata = &meta;
 	s.network_tag = req->ports_id;	/* the target of the attempt's firewall rule */
@@ -734,6 +836,12 @@ out:
 	free(bin);
 	free(status_key);
 	free(status_obj);
+	for (vi = 0; vi < n_vols; vi++) {
+		free((char *)vols[vi].source);
+		free((char *)vols[vi].device);
+	}
+	free(vols);
+	free(vol_index);
 	return r;
 }
 
