@@ -149,11 +149,14 @@ static int parse_source(struct schema *sc, const struct ynode *v, const char *pa
 			if (strlen(k->kind) == n && !strncasecmp(k->kind, src, n))
 				break;
 		if (k && strcmp(k->kind, VOLUME_KIND_DIR) && strcmp(k->kind, VOLUME_KIND_NAME)) {
-			const char *ref = sep + 3;
+			const char *ref = sep + 3, *slash = strchr(ref, '/');
 
-			if (!*ref || strchr(ref, '/') || strpbrk(ref, " \t")) {
-				schema_report(sc, v, path, "'%s' names no volume: give %s://ID",
-					      src, k->kind);
+			/* One '/' inside, where the kind takes PLACE/ID. */
+			if (slash && k->scoped && slash != ref && slash[1] && !strchr(slash + 1, '/'))
+				slash = NULL;
+			if (!*ref || slash || strpbrk(ref, " \t")) {
+				schema_report(sc, v, path, "'%s' names no volume: give %s://%s",
+					      src, k->kind, k->scoped ? "[PLACE/]ID" : "ID");
 				return -1;
 			}
 			ret->kind = xstrdup(k->kind);

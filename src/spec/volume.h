@@ -37,6 +37,9 @@ struct volume_kind {
 	 * bills and ends it: a ledger row); 0: the volume is the user's and
 	 * is only attached or mounted. */
 	int made;
+	/* 1: the ref may be PLACE/ID (one '/' inside: gce-disk://ZONE/NAME);
+	 * 0: no '/' at all. */
+	int scoped;
 };
 
 struct volume {

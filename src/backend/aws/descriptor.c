@@ -66,8 +66,8 @@ static const struct agent_ops aws_agent = { aws_sources, &aws_machine };
  * RunInstances' block device mapping (deleted on termination; aws.c,
  * docs/AWS.md "Volumes"). */
 static const struct volume_kind aws_volume_kinds[] = {
-	{ "ebs", "an EBS snapshot (ebs://snap-ID), made into a volume per machine", 1 },
-	{ NULL, NULL, 0 },
+	{ "ebs", "an EBS snapshot (ebs://snap-ID), made into a volume per machine", 1, 0 },
+	{ NULL, NULL, 0, 0 },
 };
 
 const struct backend aws_backend = {

@@ -89,8 +89,8 @@ static const struct agent_ops gcp_agent = { gcp_sources, &gcp_machine };
  * claim, a file system or a network volume on other backends. */
 static const struct volume_kind gcp_volume_kinds[] = {
 	{ GCE_DISK_KIND, "an existing Compute Engine persistent disk, attached read-only "
-	  "(gce-disk://ZONE/NAME, read_only: true)", 0 },
-	{ NULL, NULL, 0 },
+	  "(gce-disk://ZONE/NAME, read_only: true)", 0, 1 },
+	{ NULL, NULL, 0, 0 },
 };
 
 const struct backend gcp_backend = {

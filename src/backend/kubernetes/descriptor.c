@@ -77,9 +77,9 @@ static const struct agent_ops kubernetes_agent = { kubernetes_sources, &kubernet
 /* A PersistentVolumeClaim of the namespace, mounted into the pod
  * (k8s_job.h); the claim is the user's: frugal never makes or deletes it. */
 static const struct volume_kind kubernetes_volume_kinds[] = {
-	{ "pvc", "a PersistentVolumeClaim of the namespace (pvc://CLAIM)", 0 },
-	{ VOLUME_KIND_NAME, "a claim by name (SkyPilot's form, volumes: {PATH: CLAIM})", 0 },
-	{ NULL, NULL, 0 },
+	{ "pvc", "a PersistentVolumeClaim of the namespace (pvc://CLAIM)", 0, 0 },
+	{ VOLUME_KIND_NAME, "a claim by name (SkyPilot's form, volumes: {PATH: CLAIM})", 0, 0 },
+	{ NULL, NULL, 0, 0 },
 };
 
 const struct backend kubernetes_backend = {

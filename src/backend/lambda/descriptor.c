@@ -84,9 +84,9 @@ static const struct agent_ops lambda_agent = { lambda_sources, &lambda_machine }
  * Lambda at /lambda/nfs/NAME; the instance in its region (lambda.c). The
  * file system is the user's: frugal never makes or deletes one. */
 static const struct volume_kind lambda_volume_kinds[] = {
-	{ LAMBDA_FS_KIND, "a Lambda file system by name (lambda-fs://NAME)", 0 },
-	{ VOLUME_KIND_NAME, "a file system by name (SkyPilot's form, volumes: {PATH: NAME})", 0 },
-	{ NULL, NULL, 0 },
+	{ LAMBDA_FS_KIND, "a Lambda file system by name (lambda-fs://NAME)", 0, 0 },
+	{ VOLUME_KIND_NAME, "a file system by name (SkyPilot's form, volumes: {PATH: NAME})", 0, 0 },
+	{ NULL, NULL, 0, 0 },
 };
 
 const struct backend lambda_backend = {

@@ -82,8 +82,8 @@ static const struct agent_ops local_agent = { local_sources, &local_machine };
 
 /* A directory of this machine, linked at the mount path (agent/volumes.h). */
 static const struct volume_kind local_volume_kinds[] = {
-	{ VOLUME_KIND_DIR, "a directory of this machine (/path, ./path)", 0 },
-	{ NULL, NULL, 0 },
+	{ VOLUME_KIND_DIR, "a directory of this machine (/path, ./path)", 0, 0 },
+	{ NULL, NULL, 0, 0 },
 };
 
 const struct backend local_backend = {

@@ -82,8 +82,8 @@ static const struct agent_ops runpod_agent = { runpod_sources, &runpod_machine }
 /* A network volume by its id, SkyPilot's form volumes: {PATH: NAME}: the
  * pod's one network volume, the pod in its data center (runpod.c). */
 static const struct volume_kind runpod_volume_kinds[] = {
-	{ VOLUME_KIND_NAME, "a network volume by its id (volumes: {PATH: VOLUME_ID})", 0 },
-	{ NULL, NULL, 0 },
+	{ VOLUME_KIND_NAME, "a network volume by its id (volumes: {PATH: VOLUME_ID})", 0, 0 },
+	{ NULL, NULL, 0, 0 },
 };
 
 const struct backend runpod_backend = {
