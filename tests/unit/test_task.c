@@ -1045,6 +1045,18 @@ static void test_volumes(void **state)
 	parse_fails("volumes:\n  data: ebs://snap-1\n  ./data: ebs://snap-2\nrun: x\n",
 		    "a mount path no other volume has", NULL);
 	parse_fails("volumes:\n  /d: ebs://\nrun: x\n", "names no volume", NULL);
+	/* PLACE/ID only where the kind takes it (gce-disk://ZONE/NAME). */
+	parse_fails("volumes:\n  /d: ebs://us-east-1/snap-1\nrun: x\n", "names no volume: give ebs://ID",
+		    NULL);
+	parse_fails("volumes:\n  /d: gce-disk://a/b/c\nrun: x\n", "give gce-disk://[PLACE/]ID", NULL);
+	parse_fails("volumes:\n  /d: gce-disk:///b\nrun: x\n", "names no volume", NULL);
+	parse_fails("volumes:\n  /d: gce-disk://a/\nrun: x\n", "names no volume", NULL);
+	parse_ok("volumes:\n  /d: {source: gce-disk://us-east1-b/imagenet, read_only: true}\nrun: x\n",
+		 &t);
+	assert_string_equal(t.volumes.items[0].kind, "gce-disk");
+	assert_string_equal(t.volumes.items[0].ref, "us-east1-b/imagenet");
+	assert_true(t.volumes.items[0].read_only);
+	task_release(&t);
 	parse_fails("volumes:\n  /d: [a]\nrun: x\n", "expected a volume", NULL);
 	parse_fails("volumes: [a]\nrun: x\n", "a mapping of MOUNT_PATH", NULL);
 	file = xasprintf("%s/f", dir);
