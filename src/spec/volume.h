@@ -37,7 +37,7 @@ struct volume_kind {
 	 * bills and ends it: a ledger row); 0: the volume is the user's and
 	 * is only attached or mounted. */
 	int made;
-	/* 1: the ref may be PLACE/ID (one '/' inside: gce-disk://ZONE/NAME);
+	/* 1: the ref may be PLACE/ID (one '/' inside: a zone's disk, SCHEME://ZONE/NAME);
 	 * 0: no '/' at all. */
 	int scoped;
 };
