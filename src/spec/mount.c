@@ -164,12 +164,10 @@ const char *mount_dst_problem(const char *dst)
 	return NULL;
 }
 
-/* A local source resolved like workdir; NULL after a diagnostic. */
-static char *resolve_local(struct schema *sc, const struct ynode *v, const char *path,
-			   const char *src, const char *base_dir)
+char *mount_local_join(const char *src, const char *base_dir)
 {
 	const char *home = getenv("HOME");
-	char *joined, *cwd = NULL, *real;
+	char *joined, *cwd = NULL;
 
 	if (src[0] == '~' && (src[1] == '/' || !src[1]) && home)
 		joined = xasprintf("%s%s", home, src + 1);
@@ -181,7 +179,16 @@ static char *resolve_local(struct schema *sc, const struct ynode *v, const char 
 		joined = fs_path_join(cwd, src);
 	else
 		joined = xstrdup(src);
-	real = fs_realpath(joined, NULL);
+	free(cwd);
+	return joined;
+}
+
+/* A local source resolved like workdir; NULL after a diagnostic. */
+static char *resolve_local(struct schema *sc, const struct ynode *v, const char *path,
+			   const char *src, const char *base_dir)
+{
+	char *joined = mount_local_join(src, base_dir);
+	char *real = fs_realpath(joined, NULL);
 	if (!real) {
 		if (strcmp(src, joined))
 			schema_report(sc, v, path, "local path '%s' does not exist (looked for '%s'); "
@@ -192,7 +199,6 @@ static char *resolve_local(struct schema *sc, const struct ynode *v, const char 
 				      "file or directory, or a bucket URL such as " EXAMPLE_URL,
 				      src);
 	}
-	free(cwd);
 	free(joined);
 	return real;
 }

@@ -71,6 +71,10 @@ const char *mount_dst_problem(const char *dst);
 
 /* 1 for a source URL frugal has a storage driver for. */
 int mount_url_supported(const char *url);
+/* A local source as written ("~/d", "/d", "d") joined into one path, the
+ * way workdir is: ~ is $HOME, a relative path is below base_dir (NULL: the
+ * current directory). Not resolved (fs_realpath does that); never NULL. */
+char *mount_local_join(const char *src, const char *base_dir);
 
 /* Hooks: spec sits below the storage drivers, so src/backend/registry.c
  * defines these from them. The i-th URL scheme a storage driver reads

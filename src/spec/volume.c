@@ -105,20 +105,9 @@ static int is_name(const char *s)
 static char *resolve_dir(struct schema *sc, const struct ynode *v, const char *path,
 			 const char *src, const char *base_dir)
 {
-	const char *home = getenv("HOME");
-	char *joined, *cwd = NULL, *real;
+	char *joined = mount_local_join(src, base_dir);
+	char *real = fs_realpath(joined, NULL);
 
-	if (src[0] == '~' && (src[1] == '/' || !src[1]) && home)
-		joined = xasprintf("%s%s", home, src + 1);
-	else if (src[0] == '/')
-		joined = xstrdup(src);
-	else if (base_dir)
-		joined = fs_path_join(base_dir, src);
-	else if ((cwd = getcwd(NULL, 0)))
-		joined = fs_path_join(cwd, src);
-	else
-		joined = xstrdup(src);
-	real = fs_realpath(joined, NULL);
 	if (!real)
 		schema_report(sc, v, path, "directory '%s' does not exist (looked for '%s'); give an "
 			      "existing directory, or a volume such as ebs://snap-ID", src, joined);
@@ -128,7 +117,6 @@ static char *resolve_dir(struct schema *sc, const struct ynode *v, const char *p
 		free(real);
 		real = NULL;
 	}
-	free(cwd);
 	free(joined);
 	return real;
 }
